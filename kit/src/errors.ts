@@ -1,0 +1,152 @@
+import { randomUUID } from "node:crypto";
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import type { Logger } from "pino";
+
+/**
+ * The error codes clients can rely on (`extensions.code`). Anything else is
+ * masked as INTERNAL_SERVER_ERROR before it leaves a process.
+ */
+export type ErrorCode =
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "BAD_USER_INPUT"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "RATE_LIMITED"
+  | "INTERNAL_SERVER_ERROR";
+
+/** Base of every deliberate failure; its message is shown to the client, so it says what to do. */
+export abstract class AppError extends GraphQLError {
+  abstract readonly code: ErrorCode;
+  constructor(message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions });
+  }
+  override toJSON(): GraphQLFormattedError {
+    return { ...super.toJSON(), extensions: { ...this.extensions, code: this.code } };
+  }
+}
+
+export class BadUserInputError extends AppError {
+  readonly code = "BAD_USER_INPUT" as const;
+  /** @param field the input path at fault, e.g. `input.items.0.quantity` */
+  constructor(message: string, readonly field?: string) {
+    super(message, field ? { field } : {});
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  readonly code = "UNAUTHENTICATED" as const;
+  constructor(message = "Sign in first: send Authorization: Bearer <accessToken>.") {
+    super(message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  readonly code = "FORBIDDEN" as const;
+  constructor(message = "You are not allowed to do this.") {
+    super(message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = "NOT_FOUND" as const;
+  constructor(what: string, id: string) {
+    super(`${what} ${id} was not found.`, { id });
+  }
+}
+
+export class ConflictError extends AppError {
+  readonly code = "CONFLICT" as const;
+}
+
+export class RateLimitedError extends AppError {
+  readonly code = "RATE_LIMITED" as const;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests: retry after ${retryAfterSeconds} s.`, { retryAfter: retryAfterSeconds });
+  }
+}
+
+const PASS_THROUGH_CODES = new Set<string>([
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "BAD_USER_INPUT",
+  "NOT_FOUND",
+  "CONFLICT",
+  "RATE_LIMITED",
+  // Produced by graphql-js / Apollo for malformed operations: safe and useful to clients.
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "OPERATION_RESOLUTION_FAILURE",
+  "BAD_REQUEST",
+]);
+
+function codeOf(error: unknown): string | undefined {
+  if (error instanceof AppError) return error.code;
+  if (error instanceof GraphQLError) return error.extensions?.code as string | undefined;
+  return undefined;
+}
+
+/** type-graphql's argument validation carries class-validator errors; name the first field at fault. */
+function validationField(error: unknown): string | undefined {
+  const errors = (error as GraphQLError | undefined)?.extensions?.validationErrors as
+    | { property: string; children?: unknown[] }[]
+    | undefined;
+  if (!errors?.length) return undefined;
+  const path: string[] = [];
+  let current: { property: string; children?: unknown[] } | undefined = errors[0];
+  while (current) {
+    path.push(current.property);
+    current = current.children?.[0] as typeof current;
+  }
+  return path.join(".");
+}
+
+function validationMessage(error: unknown): string | undefined {
+  const errors = (error as GraphQLError | undefined)?.extensions?.validationErrors as
+    | { constraints?: Record<string, string>; children?: unknown[] }[]
+    | undefined;
+  let current = errors?.[0];
+  while (current && !current.constraints && current.children?.length) current = current.children[0] as typeof current;
+  const messages = current?.constraints ? Object.values(current.constraints) : [];
+  return messages[0];
+}
+
+/**
+ * Apollo `formatError`: deliberate errors keep their message, code and field;
+ * everything else is logged in full and reaches the client as a masked
+ * INTERNAL_SERVER_ERROR carrying an `errorId` that matches the log line.
+ */
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    const code = codeOf(original) ?? codeOf(error) ?? (formatted.extensions?.code as string | undefined);
+    if (code && PASS_THROUGH_CODES.has(code)) {
+      const field =
+        (original as BadUserInputError).field ??
+        (formatted.extensions?.field as string | undefined) ??
+        validationField(original);
+      const message = code === "BAD_USER_INPUT" ? (validationMessage(original) ?? formatted.message) : formatted.message;
+      const extensions: Record<string, unknown> = { code };
+      if (field) extensions.field = field;
+      for (const key of ["retryAfter", "id"]) {
+        if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
+      }
+      return {
+        message: field && code === "BAD_USER_INPUT" && !message.includes(field) ? `${field}: ${message}` : message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions,
+      };
+    }
+    const errorId = randomUUID();
+    logger.error({ err: original, errorId, path: formatted.path }, "unhandled error in resolver");
+    return {
+      message: `Internal server error (reference ${errorId}).`,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: "INTERNAL_SERVER_ERROR", errorId },
+    };
+  };
+}

@@ -1,0 +1,29 @@
+import { signIdentityHeaders, type Identity } from "./auth";
+
+export class InternalCallError extends Error {
+  override name = "InternalCallError";
+}
+
+/**
+ * Calls another subgraph directly (service to service), signed like the
+ * gateway signs, as the calling service or on behalf of a user.
+ */
+export async function internalGraphQL<T>(options: {
+  url: string;
+  secret: string;
+  as: Identity;
+  query: string;
+  variables?: Record<string, unknown>;
+  timeoutMs?: number;
+}): Promise<T> {
+  const response = await fetch(options.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...signIdentityHeaders(options.as, options.secret) },
+    body: JSON.stringify({ query: options.query, variables: options.variables ?? {} }),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+  });
+  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors?.length) throw new InternalCallError(`${options.url}: ${body.errors.map((e) => e.message).join("; ")}`);
+  if (!body.data) throw new InternalCallError(`${options.url}: HTTP ${response.status} without data`);
+  return body.data;
+}

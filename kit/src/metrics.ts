@@ -1,0 +1,31 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from "prom-client";
+
+/** One Prometheus registry per process, labelled with the service, served on `/metrics`. */
+export function createMetrics(service: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    graphqlRequests: new Counter({
+      name: "graphql_operations_total",
+      help: "GraphQL operations by name, type and outcome",
+      labelNames: ["operation", "type", "outcome"],
+      registers: [registry],
+    }),
+    graphqlDuration: new Histogram({
+      name: "graphql_operation_duration_seconds",
+      help: "GraphQL operation latency",
+      labelNames: ["operation", "type"],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    dbQueries: new Counter({ name: "db_queries_total", help: "SQL statements sent to the database", registers: [registry] }),
+    gauge: (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] }),
+    counter: (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] }),
+    histogram: (name: string, help: string, labelNames: string[] = [], buckets?: number[]) =>
+      new Histogram({ name, help, labelNames, buckets, registers: [registry] }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,33 @@
+import { Directive, Field, InputType, Int, ObjectType } from "type-graphql";
+import { IsInt, Length, Matches, Min } from "class-validator";
+
+/** Money in integer minor units (cents); never a float. Shared by every subgraph that shows prices. */
+@Directive("@shareable")
+@ObjectType({ description: "An amount of money in integer minor units (e.g. cents)." })
+export class Money {
+  @Field(() => Int, { description: "Minor units, e.g. 1999 for 19.99" })
+  amount: number;
+
+  @Field({ description: "ISO 4217 code" })
+  currency: string;
+
+  static of(amount: number, currency = "USD"): Money {
+    const money = new Money();
+    money.amount = amount;
+    money.currency = currency;
+    return money;
+  }
+}
+
+@InputType({ description: "Money in integer minor units." })
+export class MoneyInput {
+  @Field(() => Int)
+  @IsInt()
+  @Min(0, { message: "amount must not be negative" })
+  amount: number;
+
+  @Field({ defaultValue: "USD" })
+  @Length(3, 3)
+  @Matches(/^[A-Z]{3}$/, { message: "currency must be a 3-letter ISO code such as USD" })
+  currency: string;
+}

@@ -1,0 +1,260 @@
+import "reflect-metadata";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { expressMiddleware } from "@as-integrations/express5";
+import express from "express";
+import Redis from "ioredis";
+import type { MigrationObject } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { NonEmptyArray } from "type-graphql";
+import {
+  OutboxRelay,
+  StreamConsumer,
+  commitWithEvents,
+  streamsEntities,
+  streamsMigrations,
+  type EventEnvelope,
+  type Handler,
+  type OutboxNotifier,
+} from "@commerce/streams";
+import { TokenError, verifyIdentityHeaders } from "./auth";
+import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, type SubgraphName } from "./config";
+import { createContext, type Context } from "./context";
+import { createErrorFormatter } from "./errors";
+import { createLogger, type Logger } from "./logger";
+import { createMetrics, type Metrics } from "./metrics";
+import { openDatabase, type Orm } from "./orm";
+import { buildFederatedSchema, type ReferenceResolvers } from "./schema";
+
+/** What a running subgraph offers its domain code (resolvers get it in their constructor). */
+export interface Runtime<Settings = unknown> {
+  config: SubgraphConfig;
+  settings: Settings;
+  logger: Logger;
+  orm: Orm;
+  redis: Redis;
+  metrics: Metrics;
+  /**
+   * Runs `work` in one database transaction; the events it emits are written to
+   * the outbox in that same transaction and published after commit.
+   */
+  commit<T>(em: EntityManager, work: (tx: EntityManager, emit: (event: EventEnvelope) => void) => Promise<T>): Promise<T>;
+}
+
+/** A long-running job of a subgraph (timers, sweepers), started after the server and stopped before it. */
+export interface Job {
+  stop(): Promise<void>;
+}
+
+/** A subgraph is a folder of domain code plus this description of it. */
+export interface SubgraphModule<Settings = unknown> {
+  name: SubgraphName;
+  entities: NonNullable<Parameters<typeof openDatabase>[0]["entities"]>;
+  migrations: MigrationObject[];
+  // eslint-disable-next-line @typescript-eslint/ban-types
+  resolvers: NonEmptyArray<Function>;
+  // eslint-disable-next-line @typescript-eslint/ban-types
+  orphanedTypes?: Function[];
+  referenceResolvers?: ReferenceResolvers;
+  /** Service-specific settings, read from the environment once at start-up. */
+  settings?: (read: EnvReader) => Settings;
+  /** Saga events this service reacts to, by producer stream and event type. */
+  consumes?: { streams: string[]; handlers: Record<string, Handler> };
+  /** Background jobs started once the service is up. */
+  jobs?: (runtime: Runtime<Settings>) => Job[];
+}
+
+export interface RunningSubgraph<Settings = unknown> {
+  url: string;
+  port: number;
+  runtime: Runtime<Settings>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one subgraph: config, logger, database + migrations, Redis, outbox
+ * relay, stream consumers, the federated GraphQL endpoint, `/health`,
+ * `/ready` and `/metrics`. `stop()` shuts it down in the safe order.
+ */
+export async function startSubgraph<Settings>(
+  module: SubgraphModule<Settings>,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RunningSubgraph<Settings>> {
+  const config = loadSubgraphConfig(module.name, env);
+  const settings = (module.settings?.(envReader(env)) ?? {}) as Settings;
+  const logger = createLogger({ service: module.name, level: config.logLevel, pretty: config.logPretty });
+  const metrics = createMetrics(module.name);
+
+  const orm = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    entities: [...module.entities, ...streamsEntities],
+    migrations: [...streamsMigrations, ...module.migrations],
+    logger,
+    onQuery: () => metrics.dbQueries.inc(),
+  });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+
+  const relay = new OutboxRelay({ orm, redis, prefix: config.streamPrefix, logger: logger.child({ component: "outbox-relay" }) });
+  const notifier: OutboxNotifier = relay;
+  const runtime: Runtime<Settings> = {
+    config,
+    settings,
+    logger,
+    orm,
+    redis,
+    metrics,
+    commit: (em, work) => commitWithEvents(em, work, notifier),
+  };
+
+  const schema = await buildFederatedSchema(
+    {
+      resolvers: module.resolvers,
+      orphanedTypes: module.orphanedTypes,
+      container: { get: (someClass: new (runtime: Runtime<Settings>) => unknown) => instanceFor(someClass, runtime) },
+    },
+    module.referenceResolvers,
+  );
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    formatError: createErrorFormatter(logger),
+    plugins: [metricsPlugin(metrics)],
+    introspection: true,
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/health", (_req, res) => void res.json({ status: "ok", service: module.name }));
+  app.get("/ready", async (_req, res) => {
+    try {
+      await orm.em.getConnection().execute("select 1");
+      await redis.ping();
+      res.json({ status: "ready" });
+    } catch (error) {
+      res.status(503).json({ status: "unavailable", reason: (error as Error).message });
+    }
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(
+    "/graphql",
+    express.json({ limit: "1mb" }),
+    (req, res, next) => {
+      // Only the gateway (and our own services) may call a subgraph: the identity
+      // headers must carry a valid signature made with INTERNAL_SECRET.
+      try {
+        res.locals.verified = verifyIdentityHeaders(req.headers, config.internalSecret);
+        next();
+      } catch (error) {
+        const reason = error instanceof TokenError ? error.message : "invalid credentials";
+        res.status(401).json({ errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }] });
+      }
+    },
+    expressMiddleware(apollo, {
+      context: async ({ res }) => {
+        const { identity, requestId } = res.locals.verified as ReturnType<typeof verifyIdentityHeaders>;
+        const id = requestId || randomUUID();
+        return createContext({ em: orm.em.fork(), identity, requestId: id, logger: logger.child({ requestId: id }) });
+      },
+    }),
+  );
+
+  const httpServer: Server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(config.port, "0.0.0.0", resolve);
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+
+  relay.start();
+  const consumer = module.consumes
+    ? new StreamConsumer({
+        redis,
+        orm,
+        prefix: config.streamPrefix,
+        service: module.name,
+        consumerName: `${module.name}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        streams: module.consumes.streams,
+        handlers: module.consumes.handlers,
+        logger: logger.child({ component: "consumer" }),
+        notifier,
+      })
+    : null;
+  await consumer?.start();
+  const jobs = module.jobs?.(runtime) ?? [];
+  logger.info({ port }, `${module.name} subgraph ready`);
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info("shutting down");
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeAllConnections();
+      await apollo.stop();
+      await Promise.all(jobs.map((job) => job.stop()));
+      await consumer?.stop();
+      await relay.stop();
+      redis.disconnect();
+      await orm.close(true);
+    })());
+
+  return { url: `http://127.0.0.1:${port}/graphql`, port, runtime, stop };
+}
+
+const instances = new WeakMap<object, unknown>();
+function instanceFor<T>(someClass: new (runtime: Runtime<never>) => T, runtime: Runtime<never>): T {
+  let instance = instances.get(someClass) as T | undefined;
+  if (!instance) {
+    instance = new someClass(runtime);
+    instances.set(someClass, instance);
+  }
+  return instance;
+}
+
+function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operationName, operation, errors }) {
+          const labels = { operation: operationName ?? "anonymous", type: operation?.operation ?? "unknown" };
+          metrics.graphqlRequests.inc({ ...labels, outcome: errors?.length ? "error" : "ok" });
+          metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Entry point for a subgraph's `main.ts`: starts it and stops it cleanly on
+ * SIGINT/SIGTERM. A start-up failure (bad config, database down) exits non-zero
+ * with the reason.
+ */
+export function runSubgraph<Settings>(module: SubgraphModule<Settings>): void {
+  startSubgraph(module).then(
+    (running) => {
+      const shutdown = () => {
+        running.stop().then(
+          () => process.exit(0),
+          (error) => {
+            console.error(error);
+            process.exit(1);
+          },
+        );
+      };
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+    },
+    (error) => {
+      console.error(`${module.name} failed to start: ${(error as Error).stack ?? error}`);
+      process.exit(1);
+    },
+  );
+}
