@@ -62,6 +62,8 @@ export interface SubgraphModule<Settings = unknown> {
   settings?: (read: EnvReader) => Settings;
   /** Saga events this service reacts to, by producer stream and event type. */
   consumes?: { streams: string[]; handlers: Record<string, Handler> };
+  /** Runs once after migrations and before the endpoint opens (e.g. bootstrap data). */
+  prepare?: (runtime: Runtime<Settings>) => Promise<void>;
   /** Background jobs started once the service is up. */
   jobs?: (runtime: Runtime<Settings>) => Job[];
 }
@@ -108,6 +110,8 @@ export async function startSubgraph<Settings>(
     metrics,
     commit: (em, work) => commitWithEvents(em, work, notifier),
   };
+
+  await module.prepare?.(runtime);
 
   const schema = await buildFederatedSchema(
     {

@@ -1,0 +1,56 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { Entity, Index, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+
+/**
+ * An opaque refresh token, stored only as its SHA-256. Tokens rotate on every
+ * use; all tokens issued from one login share a `familyId`, and presenting a
+ * token that was already used revokes the whole family (it was probably stolen).
+ */
+@Entity({ tableName: "refresh_tokens" })
+@Index({ properties: ["familyId"] })
+export class RefreshToken {
+  @PrimaryKey({ type: "uuid" })
+  id: string = randomUUID();
+
+  @Property({ type: "text", unique: true })
+  tokenHash: string;
+
+  @Property({ type: "uuid" })
+  userId: string;
+
+  @Property({ type: "uuid" })
+  familyId: string;
+
+  @Property({ type: "timestamptz" })
+  expiresAt: Date;
+
+  @Property({ type: "timestamptz", nullable: true })
+  usedAt: Opt<Date> | null = null;
+
+  @Property({ type: "timestamptz", nullable: true })
+  revokedAt: Opt<Date> | null = null;
+
+  @Property({ type: "timestamptz" })
+  createdAt: Opt<Date> = new Date();
+
+  private constructor(userId: string, familyId: string, tokenHash: string, ttlSeconds: number) {
+    this.userId = userId;
+    this.familyId = familyId;
+    this.tokenHash = tokenHash;
+    this.expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+  }
+
+  /** Creates a token and returns it with the only copy of its plain value. */
+  static issue(userId: string, familyId: string, ttlSeconds: number): { entity: RefreshToken; token: string } {
+    const token = randomBytes(32).toString("base64url");
+    return { entity: new RefreshToken(userId, familyId, RefreshToken.hash(token), ttlSeconds), token };
+  }
+
+  static hash(token: string): string {
+    return createHash("sha256").update(token).digest("hex");
+  }
+
+  isUsable(now = new Date()): boolean {
+    return !this.usedAt && !this.revokedAt && this.expiresAt > now;
+  }
+}

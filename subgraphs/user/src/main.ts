@@ -1,0 +1,4 @@
+import { runSubgraph } from "@commerce/kit";
+import { userSubgraph } from "./module";
+
+runSubgraph(userSubgraph);

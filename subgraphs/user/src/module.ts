@@ -1,0 +1,19 @@
+import type { SubgraphModule } from "@commerce/kit";
+import { RefreshToken } from "./auth/refresh-token.entity";
+import { bootstrapAdmin } from "./bootstrap-admin";
+import { migrations } from "./migrations";
+import { readSettings, type UserSettings } from "./settings";
+import { User } from "./user/user.entity";
+import { userReference } from "./user/user.reference";
+import { UserResolver } from "./user/user.resolver";
+
+/** The user subgraph: accounts, credentials, refresh tokens, roles. */
+export const userSubgraph: SubgraphModule<UserSettings> = {
+  name: "user",
+  entities: [User, RefreshToken],
+  migrations,
+  resolvers: [UserResolver],
+  referenceResolvers: { User: userReference },
+  settings: readSettings,
+  prepare: bootstrapAdmin,
+};

@@ -1,0 +1,31 @@
+import { Field, InputType, ObjectType } from "type-graphql";
+import { IsEmail, Length, MaxLength } from "class-validator";
+import { User } from "./user.entity";
+
+@InputType()
+export class RegisterInput {
+  @Field()
+  @IsEmail({}, { message: "email must be a valid email address" })
+  @MaxLength(254)
+  email: string;
+
+  @Field()
+  @Length(8, 200, { message: "password must be 8 to 200 characters long" })
+  password: string;
+
+  @Field()
+  @Length(1, 100, { message: "name must be 1 to 100 characters long" })
+  name: string;
+}
+
+@ObjectType()
+export class AuthPayload {
+  @Field()
+  accessToken: string;
+
+  @Field()
+  refreshToken: string;
+
+  @Field(() => User)
+  user: User;
+}
