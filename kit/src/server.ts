@@ -60,12 +60,21 @@ export interface SubgraphModule<Settings = unknown> {
   referenceResolvers?: ReferenceResolvers;
   /** Service-specific settings, read from the environment once at start-up. */
   settings?: (read: EnvReader) => Settings;
-  /** Saga events this service reacts to, by producer stream and event type. */
-  consumes?: { streams: string[]; handlers: Record<string, Handler> };
+  /**
+   * Saga events this service reacts to, by producer stream and event type. A function
+   * of the runtime when handlers need the service's settings or shared objects.
+   */
+  consumes?: Consumes | ((runtime: Runtime<Settings>) => Consumes);
   /** Runs once after migrations and before the endpoint opens (e.g. bootstrap data). */
   prepare?: (runtime: Runtime<Settings>) => Promise<void>;
   /** Background jobs started once the service is up. */
   jobs?: (runtime: Runtime<Settings>) => Job[];
+}
+
+/** The streams a subgraph reads and its handler per event type. */
+export interface Consumes {
+  streams: string[];
+  handlers: Record<string, Handler>;
 }
 
 export interface RunningSubgraph<Settings = unknown> {
@@ -177,15 +186,16 @@ export async function startSubgraph<Settings>(
   const port = (httpServer.address() as AddressInfo).port;
 
   relay.start();
-  const consumer = module.consumes
+  const consumes = typeof module.consumes === "function" ? module.consumes(runtime) : module.consumes;
+  const consumer = consumes
     ? new StreamConsumer({
         redis,
         orm,
         prefix: config.streamPrefix,
         service: module.name,
         consumerName: `${module.name}-${process.pid}-${randomUUID().slice(0, 8)}`,
-        streams: module.consumes.streams,
-        handlers: module.consumes.handlers,
+        streams: consumes.streams,
+        handlers: consumes.handlers,
         logger: logger.child({ component: "consumer" }),
         notifier,
       })
