@@ -31,3 +31,13 @@ export class MoneyInput {
   @Matches(/^[A-Z]{3}$/, { message: "currency must be a 3-letter ISO code such as USD" })
   currency: string;
 }
+
+/**
+ * Formats minor units for people, e.g. `{ amount: 1234, currency: "USD" }` → `$12.34`,
+ * using the currency's own number of decimals (JPY has none).
+ */
+export function formatMoney(money: { amount: number; currency: string }): string {
+  const format = new Intl.NumberFormat("en-US", { style: "currency", currency: money.currency });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(money.amount / 10 ** digits);
+}
