@@ -1,0 +1,30 @@
+/** @type {import('jest').Config} */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2022',
+    },
+    module: { type: 'commonjs' },
+  },
+];
+
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': swc },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/\\.data/'],
+  modulePathIgnorePatterns: ['<rootDir>/\\.data/'],
+  watchPathIgnorePatterns: ['<rootDir>/\\.data/'],
+  // one throwaway Postgres + Redis + SMTP sink for the whole run (TEST_INFRA=none skips it)
+  globalSetup: '<rootDir>/ops/testing/global-setup.ts',
+  globalTeardown: '<rootDir>/ops/testing/global-teardown.ts',
+  maxWorkers: 2,
+  testTimeout: 30_000,
+  // jest's default output and summary, then a last line `N passed, N failed`
+  reporters: ['<rootDir>/ops/testing/summary-reporter.js'],
+};
