@@ -21,7 +21,15 @@ export function createMetrics(service: string) {
       registers: [registry],
     }),
     dbQueries: new Counter({ name: "db_queries_total", help: "SQL statements sent to the database", registers: [registry] }),
-    gauge: (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] }),
+    /** A gauge; `collect` (optional) sets its value at scrape time. */
+    gauge: (name: string, help: string, labelNames: string[] = [], collect?: (gauge: Gauge) => void | Promise<void>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        ...(collect ? { collect(this: Gauge) { return collect(this); } } : {}),
+      }),
     counter: (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] }),
     histogram: (name: string, help: string, labelNames: string[] = [], buckets?: number[]) =>
       new Histogram({ name, help, labelNames, buckets, registers: [registry] }),

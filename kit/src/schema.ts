@@ -9,6 +9,13 @@ import type { Context } from "./context";
 /** Federation directives our subgraphs may use. 2.5 because subgraphs may declare subscriptions. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@override", "@tag"])`;
 
+const gatewayServedPubSub = {
+  publish: () => undefined,
+  subscribe: (): AsyncIterable<unknown> => {
+    throw new Error("Subscriptions are served by the gateway over graphql-ws, not by subgraphs.");
+  },
+};
+
 /**
  * `__resolveReference` resolvers by entity type name: how this subgraph turns
  * `{ __typename, id }` from the gateway into the object its field resolvers expect.
@@ -28,6 +35,8 @@ export async function buildFederatedSchema(
     ...options,
     validate: options.validate ?? { forbidUnknownValues: false },
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    // Subscriptions are declared by subgraphs (so they compose into the supergraph) but served by the gateway.
+    pubSub: gatewayServedPubSub,
     skipCheck: true,
   });
   const resolvers = createResolversMap(schema) as GraphQLResolverMap<Context>;
@@ -36,6 +45,6 @@ export async function buildFederatedSchema(
   }
   return buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
-    resolvers,
+    resolvers: resolvers as GraphQLResolverMap<unknown>,
   });
 }

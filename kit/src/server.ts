@@ -15,10 +15,9 @@ import {
   commitWithEvents,
   streamsEntities,
   streamsMigrations,
-  type EventEnvelope,
   type Handler,
-  type OutboxNotifier,
 } from "@commerce/streams";
+import type { EventEnvelope } from "@commerce/schema";
 import { TokenError, verifyIdentityHeaders } from "./auth";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, type SubgraphName } from "./config";
 import { createContext, type Context } from "./context";
@@ -109,7 +108,6 @@ export async function startSubgraph<Settings>(
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
 
   const relay = new OutboxRelay({ orm, redis, prefix: config.streamPrefix, logger: logger.child({ component: "outbox-relay" }) });
-  const notifier: OutboxNotifier = relay;
   const runtime: Runtime<Settings> = {
     config,
     settings,
@@ -117,7 +115,8 @@ export async function startSubgraph<Settings>(
     orm,
     redis,
     metrics,
-    commit: (em, work) => commitWithEvents(em, work, notifier),
+    // The relay of this ORM is woken after commit (and relays of other replicas by NOTIFY).
+    commit: (em, work) => commitWithEvents(em, work),
   };
 
   await module.prepare?.(runtime);
@@ -197,7 +196,6 @@ export async function startSubgraph<Settings>(
         streams: consumes.streams,
         handlers: consumes.handlers,
         logger: logger.child({ component: "consumer" }),
-        notifier,
       })
     : null;
   await consumer?.start();
@@ -222,7 +220,8 @@ export async function startSubgraph<Settings>(
 }
 
 const instances = new WeakMap<object, unknown>();
-function instanceFor<T>(someClass: new (runtime: Runtime<never>) => T, runtime: Runtime<never>): T {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function instanceFor<T>(someClass: new (runtime: Runtime<any>) => T, runtime: Runtime<any>): T {
   let instance = instances.get(someClass) as T | undefined;
   if (!instance) {
     instance = new someClass(runtime);

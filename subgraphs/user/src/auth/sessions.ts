@@ -13,7 +13,7 @@ export interface Session {
 }
 
 /** Issues an access token and a refresh token (a new family unless one is given). */
-export function openSession(runtime: Runtime<UserSettings>, em: EntityManager, user: User, familyId = randomUUID()): Session {
+export function openSession(runtime: Runtime<UserSettings>, em: EntityManager, user: User, familyId: string = randomUUID()): Session {
   const { jwt } = runtime.config;
   const { token: accessToken } = signAccessToken(
     { sub: user.id, role: user.role, email: user.email },

@@ -1,0 +1,21 @@
+import { TokenError, UnauthenticatedError, verifyAccessToken, type BaseConfig, type Identity } from "@commerce/kit";
+
+/**
+ * Verifies a bearer token once, at the gateway. No token means an anonymous
+ * caller; a token that does not verify is an error (the client should refresh
+ * it), never a silent downgrade to anonymous.
+ */
+export function identityFromAuthorization(authorization: string | undefined | null, config: BaseConfig): Identity | null {
+  if (!authorization) return null;
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+  if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <accessToken>".');
+  try {
+    const claims = verifyAccessToken(match[1], config.jwt);
+    return { kind: "user", userId: claims.sub, role: claims.role, email: claims.email };
+  } catch (error) {
+    if (error instanceof TokenError) {
+      throw new UnauthenticatedError(`The access token is invalid (${error.message}): sign in or refresh it.`);
+    }
+    throw error;
+  }
+}

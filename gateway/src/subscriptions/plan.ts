@@ -1,0 +1,160 @@
+import {
+  Kind,
+  OperationTypeNode,
+  parse,
+  print,
+  validate,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from "graphql";
+import { BadUserInputError } from "@commerce/kit";
+
+/** Subscription fields the gateway serves itself; each is re-resolved as `Query.order`. */
+export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates";
+
+/** Hidden fields the gateway adds to the client's selection to order and de-duplicate events. */
+export const HIDDEN_STATUS = "__gwStatus";
+export const HIDDEN_HISTORY = "__gwHistory";
+export const HIDDEN_OWNER = "__gwOwner";
+export const ORDER_ID_VARIABLE = "__gwOrderId";
+
+/**
+ * How one subscription is served: the client's selection turned into a query of
+ * `order(id)`, executed through the supergraph for every status change, so any
+ * federated field of `Order` can be selected.
+ */
+export interface SubscriptionPlan {
+  field: SubscriptionField;
+  /** The response key the client expects (its alias, or the field name). */
+  responseKey: string;
+  /** The order to watch (orderStatusChanged only). */
+  orderId: string | null;
+  query: string;
+  variables: Record<string, unknown>;
+  /** Response keys of top-level `status` selections, patched to the event's status. */
+  statusKeys: string[];
+}
+
+export class PlanError extends Error {}
+
+/** Parses and validates a subscription request against the gateway's schema, then plans it. */
+export function planSubscription(
+  schema: GraphQLSchema,
+  source: string,
+  variables: Record<string, unknown> | null | undefined,
+  operationName: string | null | undefined,
+): SubscriptionPlan | readonly GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    document = parse(source);
+  } catch (error) {
+    return [error as GraphQLError];
+  }
+  const errors = validate(schema, document);
+  if (errors.length) return errors;
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName ? operations.find((op) => op.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (!operation) return [new BadUserInputError("Name the operation to run (operationName).", "operationName")];
+  if (operation.operation !== OperationTypeNode.SUBSCRIPTION) {
+    return [new BadUserInputError("Queries and mutations go over HTTP POST to /graphql; this socket serves subscriptions.")];
+  }
+  const roots = operation.selectionSet.selections;
+  if (roots.length !== 1 || roots[0].kind !== Kind.FIELD) {
+    return [new BadUserInputError("Subscribe to exactly one field per operation.")];
+  }
+  const root = roots[0];
+  const field = root.name.value as SubscriptionField;
+  if (field !== "orderStatusChanged" && field !== "myOrderUpdates") {
+    return [new BadUserInputError(`Unknown subscription field ${root.name.value}.`)];
+  }
+  const vars = { ...(variables ?? {}) };
+  let orderIdArgument;
+  let orderId: string | null = null;
+  if (field === "orderStatusChanged") {
+    const argument = root.arguments?.find((arg) => arg.name.value === "orderId");
+    if (!argument) return [new BadUserInputError("orderId is required.", "orderId")];
+    const value = argument.value.kind === Kind.VARIABLE ? vars[argument.value.name.value] : argument.value.kind === Kind.STRING ? argument.value.value : undefined;
+    if (typeof value !== "string" || !value) return [new BadUserInputError("orderId must be a non-empty ID.", "orderId")];
+    orderId = value;
+    orderIdArgument = argument.value;
+  }
+  const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+  const selectionSet = withHiddenFields(root.selectionSet);
+  const orderField: FieldNode = {
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: root.alias?.value ?? root.name.value },
+    name: { kind: Kind.NAME, value: "order" },
+    arguments: [
+      {
+        kind: Kind.ARGUMENT,
+        name: { kind: Kind.NAME, value: "id" },
+        value: orderIdArgument ?? { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: ORDER_ID_VARIABLE } },
+      },
+    ],
+    directives: root.directives,
+    selectionSet,
+  };
+  const variableDefinitions = [...(operation.variableDefinitions ?? [])];
+  if (field === "myOrderUpdates") {
+    variableDefinitions.push({
+      kind: Kind.VARIABLE_DEFINITION,
+      variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: ORDER_ID_VARIABLE } },
+      type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: "ID" } } },
+    });
+  }
+  const query: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: [
+      { ...operation, operation: OperationTypeNode.QUERY, variableDefinitions, selectionSet: { kind: Kind.SELECTION_SET, selections: [orderField] } },
+      ...fragments,
+    ],
+  };
+  return {
+    field,
+    responseKey: root.alias?.value ?? root.name.value,
+    orderId,
+    query: print(query),
+    variables: vars,
+    statusKeys: statusKeys(root.selectionSet, fragments),
+  };
+}
+
+function withHiddenFields(selectionSet: SelectionSetNode | undefined): SelectionSetNode {
+  const hidden = (alias: string, name: string, sub?: string[]): FieldNode => ({
+    kind: Kind.FIELD,
+    alias: { kind: Kind.NAME, value: alias },
+    name: { kind: Kind.NAME, value: name },
+    selectionSet: sub
+      ? { kind: Kind.SELECTION_SET, selections: sub.map((s) => ({ kind: Kind.FIELD, name: { kind: Kind.NAME, value: s } }) as FieldNode) }
+      : undefined,
+  });
+  return {
+    kind: Kind.SELECTION_SET,
+    selections: [
+      ...(selectionSet?.selections ?? []),
+      hidden(HIDDEN_STATUS, "status"),
+      hidden(HIDDEN_HISTORY, "statusHistory", ["at"]),
+      hidden(HIDDEN_OWNER, "user", ["id"]),
+    ],
+  };
+}
+
+/** Response keys under which the client selected `status` at the top level of the order. */
+function statusKeys(selectionSet: SelectionSetNode | undefined, fragments: FragmentDefinitionNode[], seen = new Set<string>()): string[] {
+  const keys: string[] = [];
+  for (const selection of selectionSet?.selections ?? []) {
+    if (selection.kind === Kind.FIELD && selection.name.value === "status") keys.push(selection.alias?.value ?? "status");
+    if (selection.kind === Kind.INLINE_FRAGMENT) keys.push(...statusKeys(selection.selectionSet, fragments, seen));
+    if (selection.kind === Kind.FRAGMENT_SPREAD && !seen.has(selection.name.value)) {
+      seen.add(selection.name.value);
+      const fragment = fragments.find((f) => f.name.value === selection.name.value);
+      keys.push(...statusKeys(fragment?.selectionSet, fragments, seen));
+    }
+  }
+  return keys;
+}

@@ -1,0 +1,81 @@
+/**
+ * Composes the supergraph from the five subgraphs' schemas, in code (rover is
+ * not available here), and writes `schema/supergraph.graphql`.
+ *
+ *   npm run compose            write the file
+ *   npm run compose -- --check exit 1 when the committed file is stale
+ */
+import "reflect-metadata";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { composeServices } from "@apollo/composition";
+import { printSubgraphSchema } from "@apollo/subgraph";
+import { parse } from "graphql";
+import { buildFederatedSchema, DEFAULT_PORTS, SUBGRAPHS, type SubgraphModule, type SubgraphName } from "@commerce/kit";
+
+export const SUPERGRAPH_PATH = join(__dirname, "supergraph.graphql");
+
+async function loadModule(name: SubgraphName): Promise<SubgraphModule<unknown>> {
+  const exports = (await import(`@commerce/${name}`)) as Record<string, SubgraphModule<unknown>>;
+  const module = exports[`${name}Subgraph`];
+  if (!module) throw new Error(`@commerce/${name} must export ${name}Subgraph (its SubgraphModule)`);
+  return module;
+}
+
+/** The SDL each subgraph serves, by name. */
+export async function subgraphSdls(): Promise<{ name: SubgraphName; sdl: string }[]> {
+  const result = [];
+  for (const name of SUBGRAPHS) {
+    const module = await loadModule(name);
+    const schema = await buildFederatedSchema(
+      { resolvers: module.resolvers, orphanedTypes: module.orphanedTypes },
+      module.referenceResolvers,
+    );
+    result.push({ name, sdl: printSubgraphSchema(schema) });
+  }
+  return result;
+}
+
+export class CompositionError extends Error {
+  override name = "CompositionError";
+}
+
+/** Composes the supergraph SDL; a failure lists every conflict with the subgraphs involved. */
+export async function composeSupergraph(): Promise<string> {
+  const services = (await subgraphSdls()).map(({ name, sdl }) => ({
+    name,
+    typeDefs: parse(sdl),
+    url: `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`,
+  }));
+  const result = composeServices(services);
+  if (result.errors?.length) {
+    const lines = result.errors.map((error) => {
+      const code = (error.extensions?.code as string | undefined) ?? "COMPOSITION_ERROR";
+      return `- [${code}] ${error.message}`;
+    });
+    throw new CompositionError(`Supergraph composition failed:\n${lines.join("\n")}`);
+  }
+  return `${(result as { supergraphSdl: string }).supergraphSdl.trimEnd()}\n`;
+}
+
+async function main(): Promise<void> {
+  const supergraph = await composeSupergraph();
+  if (process.argv.includes("--check")) {
+    const committed = readFileSync(SUPERGRAPH_PATH, "utf8");
+    if (committed !== supergraph) {
+      console.error("schema/supergraph.graphql is stale: run `npm run compose` and commit the result.");
+      process.exit(1);
+    }
+    console.log("schema/supergraph.graphql is up to date.");
+    return;
+  }
+  writeFileSync(SUPERGRAPH_PATH, supergraph);
+  console.log(`wrote ${SUPERGRAPH_PATH}`);
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error instanceof CompositionError ? error.message : error);
+    process.exit(1);
+  });
+}
