@@ -1,0 +1,375 @@
+import { performance } from 'node:perf_hooks';
+import { parseEvent, type EventOf, type EventType, type ParsedEvent, type Producer } from '@commerce/schema';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
+import type { Logger } from 'pino';
+import { dlqKey, replayKey, streamKey } from './keys';
+import { commitWithEvents, type Emit } from './outbox';
+import { SerialLanes } from './serial-lanes';
+import { backoff, sleep, Wakeup } from './timing';
+import { fieldsOf, type RawEntry } from './wire';
+
+/** What a handler gets besides the event. */
+export interface HandlerContext {
+  /** The EntityManager of the message's transaction: changes made through it commit with the processed mark. */
+  em: EntityManager;
+  /** Queues an event in this service's outbox, in the same transaction. */
+  emit: Emit;
+  /** Carries `service`, `eventId`, `eventType` and `correlationId`. */
+  logger: Logger;
+}
+
+/** Applies one event. Throwing rolls the transaction back and the event is retried. */
+export type Handler<E extends ParsedEvent = ParsedEvent> = (event: E, ctx: HandlerContext) => Promise<void>;
+
+/** One handler per event type the service reacts to; other types are acknowledged and skipped. */
+export type Handlers = { [T in EventType]?: Handler<EventOf<T>> };
+
+/** Options of {@link StreamConsumer}. */
+export interface StreamConsumerOptions {
+  /** For acks, claims and dead letters; the consumer duplicates it for its blocking reads. */
+  redis: Redis;
+  orm: MikroORM;
+  prefix: string;
+  /** The consuming service: the consumer group name on every stream. */
+  service: string;
+  /** Unique per replica (e.g. hostname-pid): pending entries are owned per consumer. */
+  consumerName: string;
+  streams: Producer[];
+  handlers: Handlers;
+  logger: Logger;
+  /** Messages in flight at once (in the handler, queued behind their correlationId, or waiting to retry). Default 16. */
+  concurrency?: number;
+  /** Deliveries before an entry is dead-lettered. Default 5. */
+  maxDeliveries?: number;
+  /** First retry delay; doubles per delivery. Default 200 ms. */
+  retryBaseMs?: number;
+  /** Retry delay cap; keep it well below `claimIdleMs`. Default 10 s. */
+  retryMaxMs?: number;
+  /** An entry pending this long on some consumer is presumed abandoned and claimed. Must far exceed handler time. Default 30 s. */
+  claimIdleMs?: number;
+  /** How often to look for abandoned entries. Default claimIdleMs / 2, at most 10 s. */
+  claimIntervalMs?: number;
+  /** XREADGROUP BLOCK timeout: bounds how long `stop()` may wait for the read loop. Default 1 s. */
+  blockMs?: number;
+}
+
+/** Counters for metrics. */
+export interface ConsumerStats {
+  /** Events whose handler committed. */
+  processed: number;
+  /** Deliveries of events this group had already applied (no-ops). */
+  duplicates: number;
+  /** Events of a type with no handler here. */
+  skipped: number;
+  /** Handler attempts that threw. */
+  failed: number;
+  deadLettered: number;
+  inFlight: number;
+  /** Time from transaction start to commit of applied events. */
+  handlerLatencyMs: { count: number; sum: number; max: number };
+}
+
+interface Delivery {
+  key: string;
+  entryId: string;
+  fields: Record<string, string>;
+  /** Times Redis has delivered the entry, this delivery included. */
+  deliveries: number;
+}
+
+type Parsed = { event: ParsedEvent } | { error: Error };
+
+/**
+ * A replica of a service's consumer group on its streams. At-least-once delivery, exactly-once effects:
+ * each message is applied in one transaction with its `processed_event` mark and its emitted events, and
+ * acknowledged only after that commit. See PROTOCOL.md "Consuming".
+ */
+export class StreamConsumer {
+  private readonly concurrency: number;
+  private readonly maxDeliveries: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly claimIdleMs: number;
+  private readonly claimIntervalMs: number;
+  private readonly blockMs: number;
+  private readonly keys: string[];
+  private readonly replay: string;
+  private readonly lanes = new SerialLanes();
+  private readonly inFlight = new Set<string>();
+  private readonly progress = new Wakeup();
+  private readonly abort = new AbortController();
+  private readonly logger: Logger;
+  private blocking: Redis | null = null;
+  private blockingId: number | null = null;
+  private loops: Promise<void>[] = [];
+  private running = false;
+  private readFailures = 0;
+  private readonly counters: Omit<ConsumerStats, 'inFlight' | 'handlerLatencyMs'> = {
+    processed: 0,
+    duplicates: 0,
+    skipped: 0,
+    failed: 0,
+    deadLettered: 0,
+  };
+  private readonly latency = { count: 0, sum: 0, max: 0 };
+
+  constructor(private readonly options: StreamConsumerOptions) {
+    this.concurrency = options.concurrency ?? 16;
+    this.maxDeliveries = options.maxDeliveries ?? 5;
+    this.retryBaseMs = options.retryBaseMs ?? 200;
+    this.retryMaxMs = options.retryMaxMs ?? 10_000;
+    this.claimIdleMs = options.claimIdleMs ?? 30_000;
+    this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs / 2, 10_000);
+    this.blockMs = options.blockMs ?? 1_000;
+    this.replay = replayKey(options.prefix, options.service);
+    this.keys = [...options.streams.map((producer) => streamKey(options.prefix, producer)), this.replay];
+    this.logger = options.logger.child({ service: options.service, consumer: options.consumerName });
+  }
+
+  /** Creates the groups (from the start of each stream) and starts reading. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    for (const key of this.keys) {
+      try {
+        // From `0`, not `$`: events published before this service ever ran are still delivered.
+        await this.options.redis.xgroup('CREATE', key, this.options.service, '0', 'MKSTREAM');
+      } catch (error) {
+        if (!String(error).includes('BUSYGROUP')) throw error;
+      }
+    }
+    this.blocking = this.options.redis.duplicate();
+    this.blocking.on('error', () => undefined); // read failures are reported by the read loop
+    this.blockingId = Number(await this.blocking.client('ID'));
+    this.running = true;
+    this.loops = [this.readLoop(), this.claimLoop()];
+  }
+
+  /** Stops reading, lets in-flight messages finish and be acknowledged, then returns. Retries waiting on backoff are left pending. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.abort.abort();
+    this.progress.wake();
+    // Release the blocked XREADGROUP now instead of after `blockMs`; it returns nothing, so nothing is orphaned.
+    await this.options.redis.client('UNBLOCK', this.blockingId!).catch(() => undefined);
+    await Promise.all(this.loops);
+    while (this.inFlight.size > 0) await this.progress.wait(50);
+    this.blocking?.disconnect();
+    this.blocking = null;
+  }
+
+  /** Counters for metrics. */
+  stats(): ConsumerStats {
+    return { ...this.counters, inFlight: this.inFlight.size, handlerLatencyMs: { ...this.latency } };
+  }
+
+  private async readLoop(): Promise<void> {
+    const group = this.options.service;
+    while (this.running) {
+      const room = this.concurrency - this.inFlight.size;
+      if (room <= 0) {
+        this.progress.clear();
+        if (this.concurrency - this.inFlight.size <= 0) await this.progress.wait(1_000);
+        continue;
+      }
+      let reply: [string, RawEntry[]][] | null;
+      try {
+        reply = (await this.blocking!.call(
+          'XREADGROUP',
+          'GROUP', group, this.options.consumerName,
+          'COUNT', room,
+          'BLOCK', this.blockMs,
+          'STREAMS', ...this.keys, ...this.keys.map(() => '>'),
+        )) as [string, RawEntry[]][] | null;
+        if (this.readFailures > 0) this.logger.info('stream reads recovered');
+        this.readFailures = 0;
+      } catch (error) {
+        if (!this.running) break;
+        if (this.readFailures++ === 0) this.logger.error({ err: error }, 'cannot read streams; retrying with backoff');
+        await sleep(backoff(this.readFailures, 100, 5_000), this.abort.signal);
+        continue;
+      }
+      for (const [key, entries] of reply ?? []) {
+        for (const [entryId, fields] of entries) {
+          this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: 1 });
+        }
+      }
+    }
+  }
+
+  /** Crash recovery: takes over entries left pending longer than `claimIdleMs` by any consumer of the group. */
+  private async claimLoop(): Promise<void> {
+    while (this.running) {
+      await sleep(this.claimIntervalMs, this.abort.signal);
+      if (!this.running) break;
+      try {
+        for (const key of this.keys) await this.claimIdle(key);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'claiming abandoned entries failed; retried at the next interval');
+      }
+    }
+  }
+
+  private async claimIdle(key: string): Promise<void> {
+    const { redis, service, consumerName } = this.options;
+    let cursor = '0-0';
+    do {
+      const room = this.concurrency - this.inFlight.size;
+      if (room <= 0 || !this.running) return;
+      const [next, entries] = (await redis.call(
+        'XAUTOCLAIM', key, service, consumerName, this.claimIdleMs, cursor, 'COUNT', room,
+      )) as [string, RawEntry[]];
+      cursor = next;
+      if (entries.length === 0) continue;
+      // XAUTOCLAIM counted this delivery; XPENDING tells the total, which bounds crash loops on poison entries.
+      const pipeline = redis.pipeline();
+      for (const [entryId] of entries) pipeline.xpending(key, service, entryId, entryId, 1);
+      const counts = (await pipeline.exec()) ?? [];
+      entries.forEach(([entryId, fields], i) => {
+        const row = (counts[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
+        if (!row || row[1] !== consumerName) return; // acknowledged or re-claimed meanwhile
+        this.logger.warn({ key, entryId, deliveries: row[3] }, 'claimed an abandoned entry');
+        this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: row[3] });
+      });
+    } while (cursor !== '0-0');
+  }
+
+  private dispatch(delivery: Delivery): void {
+    const token = `${delivery.key} ${delivery.entryId}`;
+    if (this.inFlight.has(token)) return; // our own slow entry, claimed back by the recovery loop
+    this.inFlight.add(token);
+    const parsed = parse(delivery.fields);
+    // Same correlationId → one after another, in stream order; unparseable entries need no order.
+    const lane = 'event' in parsed ? parsed.event.correlationId : `malformed ${token}`;
+    void this.lanes
+      .run(lane, () => this.handle(delivery, parsed))
+      .finally(() => {
+        this.inFlight.delete(token);
+        this.progress.wake();
+      });
+  }
+
+  private async handle(delivery: Delivery, parsed: Parsed): Promise<void> {
+    try {
+      if ('error' in parsed) {
+        return await this.deadLetter(delivery, parsed.error.message, delivery.deliveries);
+      }
+      const { event } = parsed;
+      const handler = this.options.handlers[event.type] as Handler | undefined;
+      if (!handler) {
+        this.counters.skipped += 1;
+        return await this.ack(delivery);
+      }
+      if (delivery.deliveries > this.maxDeliveries) {
+        const message = `delivered ${delivery.deliveries} times without an acknowledgement (did a consumer crash while handling it?)`;
+        return await this.deadLetter(delivery, message, delivery.deliveries - 1);
+      }
+      await this.attempt(delivery, event, handler);
+    } catch (error) {
+      // Redis failed while acknowledging or dead-lettering: the entry stays pending and is claimed again
+      // after claimIdleMs; the processed mark turns the redelivery into a no-op.
+      this.logger.error({ err: error, key: delivery.key, entryId: delivery.entryId }, 'could not settle a stream entry; it will be redelivered');
+    }
+  }
+
+  /** Runs the handler until it commits, the entry is dead-lettered, or the consumer stops. */
+  private async attempt(delivery: Delivery, event: ParsedEvent, handler: Handler): Promise<void> {
+    const logger = this.logger.child({ eventId: event.id, eventType: event.type, correlationId: event.correlationId });
+    for (let deliveries = delivery.deliveries; ; deliveries += 1) {
+      try {
+        const applied = await this.apply(event, handler, logger);
+        this.counters[applied ? 'processed' : 'duplicates'] += 1;
+        return await this.ack(delivery);
+      } catch (error) {
+        this.counters.failed += 1;
+        if (deliveries >= this.maxDeliveries) {
+          return await this.deadLetter(delivery, errorMessage(error), deliveries, event.type);
+        }
+        const delay = backoff(deliveries, this.retryBaseMs, this.retryMaxMs);
+        logger.warn({ err: error, deliveries, retryInMs: delay }, 'handler failed; will retry');
+        // Retrying here, not via the claim loop, holds the correlationId's lane: later events of the same
+        // order wait for this one instead of overtaking it.
+        await sleep(delay, this.abort.signal);
+        if (!this.running) return; // left pending: recovered by a claim after claimIdleMs
+        // XCLAIM to ourselves counts the delivery in Redis (so a crash loop stays bounded) and resets the
+        // idle clock (so no other consumer takes it over while this one is still retrying it).
+        const claimed = await this.options.redis.xclaim(
+          delivery.key, this.options.service, this.options.consumerName, 0, delivery.entryId,
+        );
+        if (claimed.length === 0) return; // acknowledged or taken over meanwhile
+      }
+    }
+  }
+
+  /** One transaction: the processed mark, the handler's changes, its outbox rows. False when already applied. */
+  private async apply(event: ParsedEvent, handler: Handler, logger: Logger): Promise<boolean> {
+    const started = performance.now();
+    const em = this.options.orm.em.fork() as EntityManager;
+    const applied = await commitWithEvents(em, async (tx, emit) => {
+      // A concurrent duplicate blocks here on the primary key until the first commits (then no-op) or rolls back.
+      const marked = await tx.execute<unknown[]>(
+        'insert into processed_event (event_id, consumer_group) values (?, ?) on conflict do nothing returning 1 as ok',
+        [event.id, this.options.service],
+      );
+      if (marked.length === 0) return false;
+      await handler(event, { em: tx, emit, logger });
+      return true;
+    });
+    if (applied) {
+      const ms = performance.now() - started;
+      this.latency.count += 1;
+      this.latency.sum += ms;
+      this.latency.max = Math.max(this.latency.max, ms);
+    }
+    return applied;
+  }
+
+  private async ack(delivery: Delivery): Promise<void> {
+    const { redis, service } = this.options;
+    if (delivery.key === this.replay) {
+      // The replay stream has one group: its entries are done once acknowledged.
+      await redis.multi().xack(delivery.key, service, delivery.entryId).xdel(delivery.key, delivery.entryId).exec();
+    } else {
+      await redis.xack(delivery.key, service, delivery.entryId);
+    }
+  }
+
+  private async deadLetter(delivery: Delivery, error: string, attempts: number, type?: string): Promise<void> {
+    const { redis, service, consumerName, prefix } = this.options;
+    const fields = delivery.fields;
+    const multi = redis.multi().xadd(
+      dlqKey(prefix, service), '*',
+      'stream', delivery.key,
+      'entryId', delivery.entryId,
+      'group', service,
+      'consumer', consumerName,
+      'type', type ?? fields.type ?? 'unknown',
+      'error', error,
+      'attempts', String(attempts),
+      'envelope', fields.envelope ?? JSON.stringify(fields),
+      'failedAt', new Date().toISOString(),
+    );
+    // Acknowledged in the same MULTI: the entry is either still pending or safely in the DLQ, never lost.
+    multi.xack(delivery.key, service, delivery.entryId);
+    if (delivery.key === this.replay) multi.xdel(delivery.key, delivery.entryId);
+    const results = await multi.exec();
+    const failure = results?.find(([err]) => err)?.[0];
+    if (!results || failure) throw failure ?? new Error('MULTI aborted');
+    this.counters.deadLettered += 1;
+    this.logger.error({ key: delivery.key, entryId: delivery.entryId, attempts, error }, 'entry dead-lettered');
+  }
+}
+
+function parse(fields: Record<string, string>): Parsed {
+  try {
+    if (fields.envelope === undefined) throw new Error('entry has no "envelope" field');
+    return { event: parseEvent(JSON.parse(fields.envelope)) };
+  } catch (error) {
+    return { error: error instanceof Error ? error : new Error(String(error)) };
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,266 @@
+import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
+import { Client } from 'pg';
+import type { Logger } from 'pino';
+import { streamKey } from './keys';
+import { notifierFor } from './notifier';
+import { OUTBOX_CHANNEL } from './outbox';
+import { backoff, Wakeup } from './timing';
+
+/** Options of {@link OutboxRelay}. */
+export interface OutboxRelayOptions {
+  /** The service's ORM: the relay publishes that database's outbox. */
+  orm: MikroORM;
+  /** Duplicated (without an offline queue) for the relay's own connection; the caller keeps ownership of this one. */
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  /** Rows per transaction / XADD pipeline. Default 500. */
+  batchSize?: number;
+  /** Poll when nothing woke the relay (a lost NOTIFY, a relay that was not the lock holder). Default 250 ms. */
+  pollIntervalMs?: number;
+  /** Cap of the retry backoff while Redis or Postgres is down. Default 5 s. */
+  maxBackoffMs?: number;
+  /** How long published outbox rows are kept (for audit and debugging). Default 24 h. */
+  retentionMs?: number;
+  /** How long `processed_event` rows are kept: must exceed the longest redelivery window. Default 7 days. */
+  processedRetentionMs?: number;
+  /** How often retention runs. Default 60 s. */
+  purgeIntervalMs?: number;
+  /** LISTEN for `NOTIFY outbox` from other processes. Default true. */
+  listen?: boolean;
+}
+
+/** Serialises relays per database: only the holder of this transaction-scoped advisory lock publishes. */
+const RELAY_LOCK_KEY = 0x6f7574626f78; // "outbox"
+
+interface Row {
+  id: string;
+  event_id: string;
+  type: string;
+  stream: string;
+  envelope: string;
+  eligible: boolean;
+}
+
+interface BatchResult {
+  published: number;
+  /** An older transaction was still open, so rows are waiting on the commit-order guard. */
+  blocked: boolean;
+}
+
+/**
+ * Moves committed outbox rows to Redis Streams, in id order, at least once.
+ *
+ * Each batch is one transaction: take the relay lock (or do nothing), select the eligible prefix of
+ * unpublished rows, XADD them in one pipeline, mark them published, commit. A failure anywhere rolls the
+ * marks back, so the rows are published again later: duplicates are possible (consumers deduplicate by
+ * event id), losses and reorderings are not. See PROTOCOL.md "Relay".
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly retentionMs: number;
+  private readonly processedRetentionMs: number;
+  private readonly purgeIntervalMs: number;
+  private readonly wakeup = new Wakeup();
+  private redis: Redis | null = null;
+  private listener: Client | null = null;
+  private loop: Promise<void> | null = null;
+  private running = false;
+  private failures = 0;
+  private lastPurge = 0;
+  private unsubscribe: (() => void) | null = null;
+  private counters = { published: 0, batches: 0, failures: 0 };
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.retentionMs = options.retentionMs ?? 24 * 3600_000;
+    this.processedRetentionMs = options.processedRetentionMs ?? 7 * 24 * 3600_000;
+    this.purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
+  }
+
+  /** Starts publishing in the background. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    // No offline queue: while Redis is down a command fails at once instead of holding the batch's
+    // transaction open; the loop's backoff does the waiting.
+    this.redis = this.options.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.redis.on('error', () => undefined); // reported once per outage by the loop, not per reconnect attempt
+    this.unsubscribe = notifierFor(this.options.orm.config).subscribe(() => this.wake());
+    if (this.options.listen !== false) void this.listen();
+    this.loop = this.run();
+  }
+
+  /** Publishes now instead of at the next poll. */
+  wake(): void {
+    this.wakeup.wake();
+  }
+
+  /** Stops after the batch in progress (which commits or rolls back whole) and releases connections. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribe?.();
+    this.wakeup.wake();
+    await this.loop;
+    await this.listener?.end().catch(() => undefined);
+    this.listener = null;
+    this.redis?.disconnect();
+    this.redis = null;
+  }
+
+  /** Counters for metrics. */
+  stats(): { published: number; batches: number; failures: number } {
+    return { ...this.counters };
+  }
+
+  private async run(): Promise<void> {
+    let blockedDelay = 1;
+    while (this.running) {
+      this.wakeup.clear();
+      let result: BatchResult;
+      try {
+        result = await this.publishBatch();
+        this.recovered();
+      } catch (error) {
+        this.failed(error);
+        await this.wakeup.wait(backoff(this.failures, 100, this.maxBackoffMs));
+        continue;
+      }
+      await this.purge();
+      if (result.published === this.batchSize) continue;
+      if (result.blocked) {
+        // Rows wait on an open transaction that may never NOTIFY (a handler that emits nothing):
+        // look again soon, backing off while it stays open.
+        blockedDelay = Math.min(blockedDelay * 2, this.pollIntervalMs);
+        await this.wakeup.wait(blockedDelay);
+      } else {
+        blockedDelay = 1;
+        await this.wakeup.wait(this.pollIntervalMs);
+      }
+    }
+  }
+
+  private async publishBatch(): Promise<BatchResult> {
+    const em = this.options.orm.em.fork() as EntityManager;
+    return em.transactional(async (tx) => {
+      const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [
+        RELAY_LOCK_KEY,
+      ]);
+      if (!lock?.locked) return { published: 0, blocked: false };
+      // Commit-order guard: a row is eligible once its transaction is older than every transaction still
+      // open, and we take only the id-ordered prefix of eligible rows, never skipping a visible row.
+      const rows = await tx.execute<Row[]>(
+        `select id, event_id, type, stream, payload::text as envelope,
+                tx_id < pg_snapshot_xmin(pg_current_snapshot()) as eligible
+         from outbox where published_at is null order by id limit ?`,
+        [this.batchSize],
+      );
+      const ready: Row[] = [];
+      for (const row of rows) {
+        if (!row.eligible) break;
+        ready.push(row);
+      }
+      if (ready.length === 0) return { published: 0, blocked: rows.length > 0 };
+      await this.xadd(ready);
+      await tx.execute(`update outbox set published_at = now() where id = any(?::bigint[])`, [
+        `{${ready.map((row) => row.id).join(',')}}`,
+      ]);
+      this.counters.published += ready.length;
+      this.counters.batches += 1;
+      return { published: ready.length, blocked: ready.length < rows.length };
+    });
+  }
+
+  private async xadd(rows: Row[]): Promise<void> {
+    const redis = this.redis;
+    if (!redis) throw new Error('outbox relay is stopped');
+    const pipeline = redis.pipeline();
+    for (const row of rows) {
+      pipeline.xadd(
+        streamKey(this.options.prefix, row.stream),
+        '*',
+        'id',
+        row.event_id,
+        'type',
+        row.type,
+        'envelope',
+        row.envelope,
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failure = results.find(([error]) => error);
+    if (failure || results.length !== rows.length) {
+      throw failure?.[0] ?? new Error('XADD pipeline returned no results');
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.failures += 1;
+    this.counters.failures += 1;
+    if (this.failures === 1) {
+      this.options.logger.error({ err: error }, 'outbox relay cannot publish; rows wait and are retried with backoff');
+    }
+  }
+
+  private recovered(): void {
+    if (this.failures > 0) {
+      this.options.logger.info({ attempts: this.failures }, 'outbox relay publishing again');
+      this.failures = 0;
+    }
+  }
+
+  private async purge(): Promise<void> {
+    if (Date.now() - this.lastPurge < this.purgeIntervalMs) return;
+    this.lastPurge = Date.now();
+    const em = this.options.orm.em.fork() as EntityManager;
+    try {
+      // Bounded deletes keep each statement short; whatever is left goes at the next interval.
+      await em.execute(
+        `delete from outbox where id in (select id from outbox
+           where published_at < now() - ? * interval '1 millisecond' limit 10000)`,
+        [this.retentionMs],
+      );
+      await em.execute(
+        `delete from processed_event where ctid in (select ctid from processed_event
+           where processed_at < now() - ? * interval '1 millisecond' limit 10000)`,
+        [this.processedRetentionMs],
+      );
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'outbox retention failed; retried at the next interval');
+    }
+  }
+
+  /** LISTEN on a dedicated connection (a pooled one would lose it); reconnects with backoff. */
+  private async listen(attempt = 0): Promise<void> {
+    if (!this.running) return;
+    const { host, port, user, password, database } = this.options.orm.em.getConnection().getConnectionOptions();
+    const client = new Client({ host, port, user, password: password as string | undefined, database });
+    client.on('notification', () => this.wake());
+    client.on('error', (error) => {
+      if (!this.running || this.listener !== client) return;
+      this.options.logger.warn({ err: error }, 'outbox LISTEN connection lost; polling until it is back');
+      this.listener = null;
+      client.end().catch(() => undefined);
+      setTimeout(() => void this.listen(1), backoff(attempt + 1, 200, this.maxBackoffMs));
+    });
+    try {
+      this.listener = client;
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      if (!this.running) await client.end();
+      this.wake(); // notifications sent while we were not listening are lost: look once
+    } catch (error) {
+      this.listener = null;
+      await client.end().catch(() => undefined);
+      if (!this.running) return;
+      if (attempt === 0) this.options.logger.warn({ err: error }, 'outbox LISTEN failed; polling until it works');
+      setTimeout(() => void this.listen(attempt + 1), backoff(attempt + 1, 200, this.maxBackoffMs));
+    }
+  }
+}
