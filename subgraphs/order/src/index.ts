@@ -1,0 +1,1 @@
+export { orderSubgraph } from "./module";

@@ -1,0 +1,4 @@
+import { runSubgraph } from "@commerce/kit";
+import { orderSubgraph } from "./module";
+
+runSubgraph(orderSubgraph);

@@ -1,0 +1,111 @@
+import { LockMode } from "@mikro-orm/core";
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import {
+  BadUserInputError,
+  ConflictError,
+  NotFoundError,
+  connectionType,
+  isStaff,
+  requireOwnerOrStaff,
+  requireRole,
+  requireUser,
+  type ConnectionShape,
+  type Context,
+  type Runtime,
+} from "@commerce/kit";
+import { isUuid } from "../ids";
+import { Order, type OrderTrigger } from "./order.entity";
+import { OrderItem } from "./order-item.entity";
+import { OrderStatusChange } from "./order-status-change.entity";
+import { OrderFilter, PlaceOrderInput, validatePlaceOrder } from "./order.inputs";
+import { historyLoader, itemsLoader, listOrders, orderByIdLoader } from "./order.queries";
+import { placeOrder } from "./place-order";
+import { transition } from "./order.transitions";
+
+export const OrderConnection = connectionType("Order", Order);
+const MAX_REASON_LENGTH = 500;
+
+@Resolver(() => Order)
+export class OrderResolver {
+  constructor(private readonly runtime: Runtime<unknown>) {}
+
+  @Query(() => Order, { nullable: true, description: "The owner, STAFF and ADMIN may read an order; null when it does not exist." })
+  async order(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order | null> {
+    requireUser(ctx);
+    const order = await orderByIdLoader(ctx).load(id);
+    if (order) requireOwnerOrStaff(ctx, order.userId);
+    return order;
+  }
+
+  @Query(() => OrderConnection, { description: "Newest first. Customers see their own orders; STAFF and ADMIN see all." })
+  async orders(
+    @Ctx() ctx: Context,
+    @Arg("filter", () => OrderFilter, { nullable: true }) filter?: OrderFilter | null,
+    @Arg("first", () => Int, { nullable: true }) first?: number | null,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+  ): Promise<ConnectionShape<Order>> {
+    const user = requireUser(ctx);
+    const userId = isStaff(user) ? undefined : user.userId;
+    return listOrders(ctx.em, { userId, status: filter?.status, search: filter?.search }, first, after);
+  }
+
+  @Mutation(() => Order, { description: "Returns the order PENDING at once; the saga runs on. Same idempotencyKey, same order." })
+  async placeOrder(@Arg("input", () => PlaceOrderInput) input: PlaceOrderInput, @Ctx() ctx: Context): Promise<Order> {
+    const user = requireUser(ctx);
+    return placeOrder(this.runtime, ctx.em, user, validatePlaceOrder(input));
+  }
+
+  @Mutation(() => Order, { description: "The owner, STAFF or ADMIN; allowed before SHIPPED, CONFLICT after." })
+  async cancelOrder(
+    @Arg("id", () => ID) id: string,
+    @Ctx() ctx: Context,
+    @Arg("reason", () => String, { nullable: true }) reason?: string | null,
+  ): Promise<Order> {
+    const user = requireUser(ctx);
+    const text = reason?.trim() || null;
+    if (text && text.length > MAX_REASON_LENGTH) throw new BadUserInputError(`reason must be at most ${MAX_REASON_LENGTH} characters.`, "reason");
+    const trigger: OrderTrigger = {
+      type: "cancel",
+      reason: text ?? (isStaff(user) ? "cancelled by staff" : "cancelled by customer"),
+      expired: false,
+    };
+    return this.change(ctx, id, trigger, (order) => requireOwnerOrStaff(ctx, order.userId));
+  }
+
+  @Mutation(() => Order, { description: "STAFF or ADMIN, from CONFIRMED." })
+  async shipOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
+    requireRole(ctx, "STAFF", "ADMIN");
+    return this.change(ctx, id, { type: "ship" });
+  }
+
+  @Mutation(() => Order, { description: "STAFF or ADMIN, from SHIPPED." })
+  async completeOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
+    requireRole(ctx, "STAFF", "ADMIN");
+    return this.change(ctx, id, { type: "complete" });
+  }
+
+  @FieldResolver(() => [OrderItem])
+  items(@Root() order: Order, @Ctx() ctx: Context): Promise<OrderItem[]> {
+    return itemsLoader(ctx).load(order.id);
+  }
+
+  @FieldResolver(() => [OrderStatusChange], { description: "Oldest first." })
+  statusHistory(@Root() order: Order, @Ctx() ctx: Context): Promise<OrderStatusChange[]> {
+    return historyLoader(ctx).load(order.id);
+  }
+
+  /** Loads the order locked for the rest of the transaction, checks access, applies `trigger` or says why not. */
+  private change(ctx: Context, id: string, trigger: OrderTrigger, authorize: (order: Order) => void = () => undefined): Promise<Order> {
+    const user = requireUser(ctx);
+    return this.runtime.commit(ctx.em, async (tx, emit) => {
+      // The row lock serialises this with saga handlers and the expiry job touching the same order.
+      const order = isUuid(id) ? await tx.findOne(Order, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }) : null;
+      if (!order) throw new NotFoundError("Order", id);
+      authorize(order);
+      if (!transition(tx, emit, order, trigger, { actor: `user:${user.userId}` })) {
+        throw new ConflictError(`Order ${id} is ${order.status}: ${trigger.type} is not possible from this status.`, { status: order.status });
+      }
+      return order;
+    });
+  }
+}

@@ -1,0 +1,104 @@
+import { ref } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { createEvent } from "@commerce/streams";
+import type { EventEnvelope } from "@commerce/schema";
+import { reasonOf, type Order, type OrderStatus, type OrderTrigger } from "./order.entity";
+import { OrderItem } from "./order-item.entity";
+import { OrderStatusChange } from "./order-status-change.entity";
+
+/** Whatever caused a status change: the saga event (handlers) or who acted (resolvers, jobs). */
+export interface Cause {
+  event?: EventEnvelope;
+  actor?: string;
+  at?: Date;
+}
+
+type Emit = (event: EventEnvelope) => void;
+
+function record(
+  tx: EntityManager,
+  emit: Emit,
+  order: Order,
+  change: { status: OrderStatus; previousStatus: OrderStatus | null; reason: string | null },
+  cause: Cause,
+  at: Date,
+): void {
+  tx.persist(
+    new OrderStatusChange({
+      order: ref(order),
+      ...change,
+      at,
+      causeEventId: cause.event?.id ?? null,
+      actor: cause.actor ?? null,
+    }),
+  );
+  emit(
+    createEvent(
+      "order.status_changed",
+      { orderId: order.id, userId: order.userId, ...change, at: at.toISOString() },
+      { correlationId: order.id, causation: cause.event },
+    ),
+  );
+}
+
+/**
+ * Records a new order: its PENDING history entry, `order.placed` and the first
+ * `order.status_changed`, all in the caller's transaction.
+ */
+export function recordPlacement(tx: EntityManager, emit: Emit, order: Order, items: OrderItem[], cause: Cause): void {
+  tx.persist(order);
+  for (const item of items) tx.persist(item);
+  emit(
+    createEvent(
+      "order.placed",
+      {
+        orderId: order.id,
+        userId: order.userId,
+        items: items.map((item) => ({ productId: item.productId, quantity: item.quantity, unitPrice: item.unitPrice })),
+        total: order.total,
+      },
+      { correlationId: order.id },
+    ),
+  );
+  record(tx, emit, order, { status: order.status, previousStatus: null, reason: null }, cause, order.createdAt);
+}
+
+/**
+ * Moves `order` by `trigger` if its state machine allows it, appending the
+ * history entry and emitting `order.status_changed` plus the event specific to
+ * the new status. Returns false (and changes nothing) when the trigger does
+ * not apply to the order's current status.
+ */
+export function transition(tx: EntityManager, emit: Emit, order: Order, trigger: OrderTrigger, cause: Cause): boolean {
+  const at = cause.at ?? new Date();
+  const change = order.apply(trigger, at);
+  if (!change) return false;
+  const reason = reasonOf(trigger);
+  record(tx, emit, order, { ...change, reason }, cause, at);
+  const base = { orderId: order.id, userId: order.userId };
+  const options = { correlationId: order.id, causation: cause.event };
+  switch (trigger.type) {
+    case "payment_captured":
+      emit(createEvent("order.confirmed", { ...base, total: order.total }, options));
+      break;
+    case "cancel":
+      emit(createEvent("order.cancelled", { ...base, reason: trigger.reason, previousStatus: change.previousStatus, expired: trigger.expired }, options));
+      break;
+    case "ship":
+      emit(createEvent("order.shipped", base, options));
+      break;
+    case "complete":
+      emit(createEvent("order.completed", base, options));
+      break;
+    case "stock_reserved":
+    case "stock_rejected":
+    case "payment_failed":
+      // No event of its own: order.status_changed says it all.
+      break;
+    default: {
+      const unhandled: never = trigger;
+      throw new Error(`unhandled trigger ${JSON.stringify(unhandled)}`);
+    }
+  }
+  return true;
+}

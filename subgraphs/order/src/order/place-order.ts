@@ -1,0 +1,80 @@
+import { UniqueConstraintViolationException, ref } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { BadUserInputError, Money, type Runtime, type UserIdentity } from "@commerce/kit";
+import { isUuid } from "../ids";
+import { CatalogUnavailableError, loadCatalog } from "../catalog/catalog";
+import type { CatalogProduct } from "../catalog/catalog-product.entity";
+import { Order } from "./order.entity";
+import { OrderItem } from "./order-item.entity";
+import type { PlaceOrderRequest } from "./order.inputs";
+import { recordPlacement } from "./order.transitions";
+
+const MAX_INT = 2 ** 31 - 1;
+
+/** Prices every line from the catalog (never from the client) and checks each product can be sold. */
+async function priceLines(runtime: Runtime<unknown>, em: EntityManager, request: PlaceOrderRequest) {
+  // Ids that cannot be catalog ids are unknown products; asking anyone about them would only fail later.
+  const ids = request.items.map((item) => item.productId).filter((id) => isUuid(id));
+  let catalog: Map<string, CatalogProduct>;
+  try {
+    catalog = await loadCatalog(runtime, em, ids);
+  } catch (error) {
+    if (!(error instanceof CatalogUnavailableError)) throw error;
+    const index = request.items.findIndex((item) => isUuid(item.productId));
+    throw new BadUserInputError(
+      "Some products are not known to the order service yet and the catalog could not be reached to check them; retry in a moment.",
+      `input.items.${index}.productId`,
+    );
+  }
+  const lines = request.items.map((item, index) => {
+    const product = catalog.get(item.productId);
+    const field = `input.items.${index}.productId`;
+    if (!product) throw new BadUserInputError(`Product ${item.productId} does not exist.`, field);
+    if (!product.active) throw new BadUserInputError(`Product ${product.sku} (${product.name}) is no longer sold.`, field);
+    return { ...item, unitPrice: product.price };
+  });
+  const currency = lines[0].unitPrice.currency;
+  const mixed = lines.findIndex((line) => line.unitPrice.currency !== currency);
+  if (mixed >= 0) {
+    throw new BadUserInputError(`One order is paid in one currency: split the ${lines[mixed].unitPrice.currency} products into another order.`, `input.items.${mixed}.productId`);
+  }
+  const amount = lines.reduce((sum, line) => sum + line.unitPrice.amount * line.quantity, 0);
+  if (amount > MAX_INT) throw new BadUserInputError("The order total is too large: split it into several orders.", "input.items");
+  return { lines, total: Money.of(amount, currency) };
+}
+
+async function findByKey(em: EntityManager, userId: string, key: string): Promise<Order | null> {
+  return em.fork().findOne(Order, { userId, idempotencyKey: key });
+}
+
+/**
+ * Places an order PENDING: the order, its items, its first history entry and
+ * `order.placed` commit together. A repeated idempotency key from the same
+ * user returns the first order, including when two requests race (the unique
+ * index on (user_id, idempotency_key) decides, the loser returns the winner's order).
+ */
+export async function placeOrder(runtime: Runtime<unknown>, em: EntityManager, user: UserIdentity, request: PlaceOrderRequest): Promise<Order> {
+  if (request.idempotencyKey) {
+    const existing = await findByKey(em, user.userId, request.idempotencyKey);
+    if (existing) return existing;
+  }
+  const { lines, total } = await priceLines(runtime, em, request);
+  try {
+    return await runtime.commit(em, async (tx, emit) => {
+      const order = new Order({ userId: user.userId, name: request.name, total, idempotencyKey: request.idempotencyKey });
+      const items = lines.map((line, index) => new OrderItem(ref(order), index, line.productId, line.quantity, line.unitPrice));
+      recordPlacement(tx, emit, order, items, { actor: `user:${user.userId}` });
+      return order;
+    });
+  } catch (error) {
+    if (request.idempotencyKey && isUniqueViolation(error)) {
+      const existing = await findByKey(em, user.userId, request.idempotencyKey);
+      if (existing) return existing;
+    }
+    throw error;
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof UniqueConstraintViolationException || (error as { code?: string }).code === "23505";
+}
