@@ -72,7 +72,7 @@ export class OutboxRelay {
   private failures = 0;
   private lastPurge = 0;
   private unsubscribe: (() => void) | null = null;
-  private counters = { published: 0, batches: 0, failures: 0 };
+  private counters = { published: 0, batches: 0, failures: 0, blocked: 0 };
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
@@ -114,8 +114,11 @@ export class OutboxRelay {
     this.redis = null;
   }
 
-  /** Counters for metrics. */
-  stats(): { published: number; batches: number; failures: number } {
+  /**
+   * Counters for metrics: rows published, batches, failed batches, and batches that found rows held back
+   * by the commit-order guard (an older transaction still open).
+   */
+  stats(): { published: number; batches: number; failures: number; blocked: number } {
     return { ...this.counters };
   }
 
@@ -166,6 +169,7 @@ export class OutboxRelay {
         if (!row.eligible) break;
         ready.push(row);
       }
+      if (ready.length < rows.length) this.counters.blocked += 1;
       if (ready.length === 0) return { published: 0, blocked: rows.length > 0 };
       await this.xadd(ready);
       await tx.execute(`update outbox set published_at = now() where id = any(?::bigint[])`, [

@@ -1,0 +1,141 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
+import { Client } from 'pg';
+import { streamKey } from './keys';
+import { OutboxRelay } from './relay';
+import {
+  createTestDatabase,
+  eventually,
+  migrate,
+  openOrm,
+  placed,
+  produce,
+  randomStreamPrefix,
+  redisClient,
+  seqOf,
+  silentLogger,
+} from './testing/harness';
+import { fieldsOf, type RawEntry } from './wire';
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
+let db: TestDatabase;
+let orm: MikroORM;
+let redis: Redis;
+let prefix: string;
+const relays: OutboxRelay[] = [];
+const orms: MikroORM[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('streams_relay');
+  orm = await openOrm(db.url);
+  await migrate(orm);
+  redis = redisClient();
+});
+
+beforeEach(() => {
+  prefix = randomStreamPrefix('relay');
+});
+
+afterEach(async () => {
+  await Promise.all(relays.splice(0).map((relay) => relay.stop()));
+  await orm.em.getConnection().execute('truncate outbox');
+});
+
+afterAll(async () => {
+  await Promise.all(orms.map((o) => o.close()));
+  await orm.close();
+  redis.disconnect();
+  await db.drop();
+});
+
+function relay(options: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}): OutboxRelay {
+  const r = new OutboxRelay({ orm, redis, prefix, logger: silentLogger(), ...options });
+  relays.push(r);
+  return r;
+}
+
+async function published(): Promise<Array<{ id: string; correlationId: string; seq: number }>> {
+  const entries = (await redis.xrange(streamKey(prefix, 'order'), '-', '+')) as RawEntry[];
+  return entries.map(([, fields]) => {
+    const envelope = JSON.parse(fieldsOf(fields).envelope!);
+    return { id: envelope.id, correlationId: envelope.correlationId, seq: seqOf(envelope) };
+  });
+}
+
+describe('OutboxRelay', () => {
+  it('publishes committed events once, in commit order, and marks them published', async () => {
+    const events = Array.from({ length: 40 }, (_, i) => placed('order-a', i + 1));
+    for (const event of events) await produce(orm, [event]);
+    await relay().start();
+
+    await eventually('40 entries on the stream', async () => (await published()).length === 40);
+    expect((await published()).map((e) => e.id)).toEqual(events.map((e) => e.id));
+    const [row] = await orm.em.getConnection().execute('select count(*)::int as n from outbox where published_at is null');
+    expect(row.n).toBe(0);
+  });
+
+  it('holds rows back while an older transaction that may still commit a lower id is open', async () => {
+    const r = relay({ pollIntervalMs: 20 });
+    await r.start();
+    const older = new Client({ connectionString: db.url });
+    await older.connect();
+    try {
+      // The older transaction takes the lower id but commits last.
+      const first = placed('order-b', 1);
+      await older.query('begin');
+      await older.query(
+        `insert into outbox (event_id, type, stream, correlation_id, payload) values ($1, $2, 'order', $3, $4)`,
+        [first.id, first.type, first.correlationId, JSON.stringify(first)],
+      );
+      await produce(orm, [placed('order-b', 2)]); // younger, higher id, committed first
+      await eventually('the relay to see a row it must hold back', () => r.stats().blocked > 0);
+      // Without the guard the younger row would be on the stream already, and id 1 would follow it.
+      expect(await published()).toEqual([]);
+
+      await older.query('commit');
+      r.wake();
+      await eventually('both rows', async () => (await published()).length === 2);
+      expect((await published()).map((e) => e.seq)).toEqual([1, 2]);
+    } finally {
+      await older.end();
+    }
+  });
+
+  it('with two relays on one database publishes every row exactly once, in order per order', async () => {
+    const second = await openOrm(db.url);
+    orms.push(second);
+    await relay({ batchSize: 50 }).start();
+    await relay({ orm: second, batchSize: 50 }).start();
+
+    const orders = Array.from({ length: 8 }, (_, i) => `order-${i}`);
+    const perOrder = 100;
+    // Concurrent producers, each committing its order's events one transaction at a time.
+    await Promise.all(
+      orders.map(async (orderId) => {
+        for (let seq = 1; seq <= perOrder; seq += 1) await produce(orm, [placed(orderId, seq)]);
+      }),
+    );
+
+    const total = orders.length * perOrder;
+    await eventually(`${total} entries`, async () => (await published()).length >= total);
+    const stream = await published();
+    expect(stream).toHaveLength(total);
+    expect(new Set(stream.map((e) => e.id)).size).toBe(total);
+    for (const orderId of orders) {
+      expect(stream.filter((e) => e.correlationId === orderId).map((e) => e.seq)).toEqual(
+        Array.from({ length: perOrder }, (_, i) => i + 1),
+      );
+    }
+    expect(relays[0]!.stats().published + relays[1]!.stats().published).toBe(total);
+  });
+
+  it('purges published rows after the retention', async () => {
+    await produce(orm, [placed('order-c', 1)]);
+    await relay({ retentionMs: 0, purgeIntervalMs: 0, pollIntervalMs: 20 }).start();
+    await eventually('the published row to be purged', async () => {
+      const [row] = await orm.em.getConnection().execute('select count(*)::int as n from outbox');
+      return row.n === 0 && (await published()).length === 1;
+    });
+  });
+});

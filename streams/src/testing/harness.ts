@@ -1,0 +1,108 @@
+/**
+ * Test harness of the streams suites (streams-specific; the generic helpers come from ops/testing).
+ * Every suite gets a throwaway database and a random stream prefix.
+ */
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM } from '@mikro-orm/postgresql';
+import Redis from 'ioredis';
+import pino, { type Logger } from 'pino';
+import { createEvent } from '../create-event';
+import { streamsEntities } from '../entities';
+import { streamKey } from '../keys';
+import { streamsMigrations } from '../migrations';
+import { commitWithEvents } from '../outbox';
+import { eventFields } from '../wire';
+import type { EventEnvelope } from '@commerce/schema';
+
+export { createTestDatabase, randomStreamPrefix } from '../../../ops/testing';
+
+/** One ORM per simulated process (its own pool), on the database at `url`. */
+export async function openOrm(url: string, poolMax = 8): Promise<MikroORM> {
+  return MikroORM.init({
+    clientUrl: url,
+    entities: streamsEntities,
+    extensions: [Migrator],
+    migrations: { migrationsList: streamsMigrations, silent: true },
+    pool: { min: 0, max: poolMax },
+    debug: false,
+  });
+}
+
+/** Runs the streams migrations and creates `effect`, the table test handlers write their effects to. */
+export async function migrate(orm: MikroORM): Promise<void> {
+  await orm.getMigrator().up();
+  await orm.em.getConnection().execute(`
+    create table if not exists effect (
+      n bigserial primary key,
+      event_id uuid not null,
+      correlation_id text not null,
+      seq int not null,
+      consumer text not null default ''
+    )`);
+}
+
+export function redisClient(): Redis {
+  const url = process.env.TEST_REDIS_URL;
+  if (!url) throw new Error('TEST_REDIS_URL is not set: run through the root jest config (its globalSetup provides it)');
+  return new Redis(url, { lazyConnect: false });
+}
+
+export function silentLogger(): Logger {
+  return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+/** A logger that keeps every record, to assert on what was logged. */
+export function recordingLogger(): { logger: Logger; records: Array<Record<string, unknown>> } {
+  const records: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  return { logger, records };
+}
+
+/** A valid `order.placed` whose first item quantity carries `seq`, to check ordering per order. */
+export function placed(orderId: string, seq: number): EventEnvelope {
+  return createEvent(
+    'order.placed',
+    {
+      orderId,
+      userId: 'user-1',
+      items: [{ productId: 'product-1', quantity: seq, unitPrice: { amount: 100, currency: 'EUR' } }],
+      total: { amount: 100 * seq, currency: 'EUR' },
+    },
+    { correlationId: orderId },
+  );
+}
+
+export function seqOf(event: EventEnvelope): number {
+  return (event.payload as { items: { quantity: number }[] }).items[0]!.quantity;
+}
+
+/** Publishes straight to the stream (bypassing the outbox) so tests can craft duplicates and garbage. */
+export async function xaddEvent(redis: Redis, prefix: string, event: EventEnvelope): Promise<string> {
+  return (await redis.xadd(streamKey(prefix, 'order'), '*', ...eventFields(event, JSON.stringify(event))))!;
+}
+
+/** Commits `events` through the outbox, in one transaction. */
+export async function produce(orm: MikroORM, events: EventEnvelope[]): Promise<void> {
+  await commitWithEvents(orm.em.fork(), async (_tx, emit) => events.forEach(emit));
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function eventually<T>(what: string, check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Rows of `effect`, in the order they were applied. */
+export async function effects(orm: MikroORM): Promise<Array<{ event_id: string; correlation_id: string; seq: number; consumer: string }>> {
+  return orm.em.getConnection().execute('select event_id, correlation_id, seq, consumer from effect order by n');
+}
