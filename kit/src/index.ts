@@ -1,3 +1,5 @@
+// Decorator metadata must exist before any decorated class below is evaluated (money.ts, pagination.ts…).
+import "reflect-metadata";
 export * from "./auth";
 export * from "./config";
 export * from "./context";
