@@ -1,0 +1,109 @@
+/**
+ * Helpers for this subgraph's integration tests (not shipped): start the
+ * subgraph on a throwaway database, feed its catalog, deliver saga events the
+ * way the stream consumer does, and poll with deadlines.
+ */
+import { randomUUID } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { createEvent } from "@commerce/streams";
+import type { EventEnvelope, EventPayload, EventType } from "@commerce/schema";
+import { startTestSubgraph, asUser, type TestSubgraph } from "@commerce/ops/testing/subgraph";
+import type { Consumes } from "@commerce/kit";
+import { orderSubgraph } from "./module";
+import type { OrderSettings } from "./settings";
+
+export { asUser };
+export type OrderTestSubgraph = TestSubgraph<OrderSettings>;
+
+export function startOrderSubgraph(env: Record<string, string> = {}): Promise<OrderTestSubgraph> {
+  // Nothing listens there: tests that need the product subgraph say so explicitly.
+  return startTestSubgraph(orderSubgraph, { SUBGRAPH_PRODUCT_URL: "http://127.0.0.1:9/graphql", ...env });
+}
+
+/** An event as a producer would emit it, correlated with `correlationId` (the order id for saga events). */
+export function event<T extends EventType>(type: T, payload: EventPayload<T>, correlationId = randomUUID()): EventEnvelope {
+  return createEvent(type, payload, { correlationId });
+}
+
+/** Runs this subgraph's handler for `envelope` in one transaction with its outbox, as the consumer does. */
+export async function deliver(subgraph: OrderTestSubgraph, envelope: EventEnvelope): Promise<void> {
+  const consumes = orderSubgraph.consumes as Consumes;
+  const handler = consumes.handlers[envelope.type];
+  if (!handler) throw new Error(`order subgraph has no handler for ${envelope.type}`);
+  const { runtime } = subgraph;
+  await runtime.commit(runtime.orm.em.fork() as EntityManager, (tx, emit) =>
+    handler(envelope as never, { em: tx, emit, logger: runtime.logger.child({ eventId: envelope.id }) }),
+  );
+}
+
+/** Puts a product into the order service's catalog replica through its `product.upserted` handler. */
+export async function seedProduct(
+  subgraph: OrderTestSubgraph,
+  init: { amount?: number; currency?: string; active?: boolean; name?: string } = {},
+): Promise<string> {
+  const productId = randomUUID();
+  await deliver(
+    subgraph,
+    event(
+      "product.upserted",
+      {
+        productId,
+        sku: `SKU-${productId.slice(0, 8)}`,
+        name: init.name ?? "Widget",
+        price: { amount: init.amount ?? 1000, currency: init.currency ?? "USD" },
+        active: init.active ?? true,
+      },
+      productId,
+    ),
+  );
+  return productId;
+}
+
+/** Polls `probe` until it returns something truthy, failing after `timeoutMs` with `what`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export const PLACE = `mutation Place($input: PlaceOrderInput!) {
+  placeOrder(input: $input) { id name status failureReason total { amount currency } user { id }
+    items { product { id } quantity unitPrice { amount currency } }
+    statusHistory { status reason at } createdAt updatedAt }
+}`;
+
+export const ORDER = `query Order($id: ID!) {
+  order(id: $id) { id status failureReason statusHistory { status reason } }
+}`;
+
+/** Places an order of `quantity` × each product as `userId`; returns the order's id (fails on errors). */
+export async function placeOrder(
+  subgraph: OrderTestSubgraph,
+  userId: string,
+  productIds: string[],
+  extra: { name?: string; idempotencyKey?: string; quantity?: number } = {},
+): Promise<string> {
+  const { quantity = 1, ...rest } = extra;
+  const result = await subgraph.gql<{ placeOrder: { id: string } }>(
+    PLACE,
+    { input: { items: productIds.map((productId) => ({ productId, quantity })), ...rest } },
+    asUser(userId),
+  );
+  if (result.errors?.length || !result.data) throw new Error(`placeOrder failed: ${JSON.stringify(result.errors)}`);
+  return result.data.placeOrder.id;
+}
+
+/** The order's status and history, read directly (as STAFF). */
+export async function statusOf(subgraph: OrderTestSubgraph, id: string) {
+  const result = await subgraph.gql<{ order: { status: string; failureReason: string | null; statusHistory: { status: string; reason: string | null }[] } }>(
+    ORDER,
+    { id },
+    asUser(randomUUID(), "STAFF"),
+  );
+  if (result.errors?.length || !result.data?.order) throw new Error(`order(${id}) failed: ${JSON.stringify(result.errors)}`);
+  return result.data.order;
+}
