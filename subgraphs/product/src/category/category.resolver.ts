@@ -1,0 +1,40 @@
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { BadUserInputError, NotFoundError, requireRole, type Context, type Runtime } from "@commerce/kit";
+import { isUuid } from "../ids";
+import { categoryById } from "../product/product.loaders";
+import { Category } from "./category.entity";
+
+@Resolver(() => Category)
+export class CategoryResolver {
+  constructor(private readonly runtime: Runtime) {}
+
+  @Query(() => [Category], { description: "Every category, ordered by name; rebuild the tree from `parent`." })
+  categories(@Ctx() ctx: Context): Promise<Category[]> {
+    return ctx.em.find(Category, {}, { orderBy: { name: "asc", id: "asc" } });
+  }
+
+  @FieldResolver(() => Category, { nullable: true })
+  parent(@Root() category: Category, @Ctx() ctx: Context): Promise<Category | null> | null {
+    return category.parent ? categoryById(ctx).load(category.parent.id) : null;
+  }
+
+  @Mutation(() => Category, { description: "ADMIN only." })
+  async createCategory(
+    @Arg("name") name: string,
+    @Arg("parentId", () => ID, { nullable: true }) parentId: string | null,
+    @Ctx() ctx: Context,
+  ): Promise<Category> {
+    requireRole(ctx, "ADMIN");
+    if (!name.trim() || name.trim().length > 100) throw new BadUserInputError("name must be 1 to 100 characters long.", "name");
+    return this.runtime.commit(ctx.em, async (tx) => {
+      let parent: Category | null = null;
+      if (parentId !== null && parentId !== undefined) {
+        parent = isUuid(parentId) ? await tx.findOne(Category, { id: parentId }) : null;
+        if (!parent) throw new NotFoundError("Category (parentId)", parentId);
+      }
+      const category = new Category(name, parent);
+      tx.persist(category);
+      return category;
+    });
+  }
+}

@@ -1,0 +1,153 @@
+import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { createEvent } from "@commerce/streams";
+import {
+  BadUserInputError,
+  ConflictError,
+  NotFoundError,
+  connectionType,
+  isStaff,
+  pageSize,
+  requireRole,
+  type Context,
+  type Runtime,
+} from "@commerce/kit";
+import { Category } from "../category/category.entity";
+import { isUuid } from "../ids";
+import { checkLowStock } from "../stock/low-stock";
+import { lockStock } from "../stock/stock.locks";
+import { Product, type ProductAttribute } from "./product.entity";
+import { CreateProductInput, ProductFilter, UpdateProductInput } from "./product.inputs";
+import { productById } from "./product.loaders";
+import { searchProducts } from "./product.search";
+
+export const ProductConnection = connectionType("Product", Product);
+
+@ArgsType()
+class ProductsArgs {
+  @Field(() => ProductFilter, { nullable: true })
+  filter?: ProductFilter | null;
+
+  @Field(() => Int, { nullable: true })
+  first?: number | null;
+
+  @Field(() => String, { nullable: true })
+  after?: string | null;
+}
+
+/** Catalog queries and the ADMIN mutations. Every change emits `product.upserted` in its transaction. */
+@Resolver(() => Product)
+export class ProductResolver {
+  constructor(private readonly runtime: Runtime) {}
+
+  @Query(() => Product, { nullable: true, description: "Deleted products are visible to STAFF/ADMIN only." })
+  async product(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Product | null> {
+    const product = await productById(ctx).load(id);
+    return product && (product.active || isStaff(ctx.identity)) ? product : null;
+  }
+
+  @Query(() => ProductConnection, { description: "Ordered by name. STAFF/ADMIN also see deleted products." })
+  async products(@Args() { filter, first, after }: ProductsArgs, @Ctx() ctx: Context) {
+    const size = pageSize(first);
+    return searchProducts(ctx.em, { filter, size, after, includeInactive: isStaff(ctx.identity) });
+  }
+
+  @Mutation(() => Product, { description: "ADMIN only." })
+  async createProduct(@Arg("input") input: CreateProductInput, @Ctx() ctx: Context): Promise<Product> {
+    requireRole(ctx, "ADMIN");
+    const attributes = checkAttributes(input.attributes ?? [], "input.attributes");
+    return this.runtime
+      .commit(ctx.em, async (tx, emit) => {
+        await assertSkuFree(tx, input.sku);
+        const product = new Product({
+          sku: input.sku,
+          name: input.name,
+          description: input.description ?? null,
+          price: input.price,
+          category: await findCategory(tx, input.categoryId, "input.categoryId"),
+        });
+        product.attributes = attributes;
+        product.lowStockThreshold = input.lowStockThreshold ?? 0;
+        tx.persist(product);
+        emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+        return product;
+      })
+      .catch(skuTaken(input.sku));
+  }
+
+  @Mutation(() => Product, { description: "ADMIN only. Only the given fields change." })
+  async updateProduct(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateProductInput, @Ctx() ctx: Context): Promise<Product> {
+    requireRole(ctx, "ADMIN");
+    const attributes = input.attributes ? checkAttributes(input.attributes, "input.attributes") : undefined;
+    return this.runtime
+      .commit(ctx.em, async (tx, emit) => {
+        const product = await findProduct(tx, id);
+        if (input.sku !== undefined && input.sku !== null && input.sku.trim() !== product.sku) {
+          await assertSkuFree(tx, input.sku);
+          product.sku = input.sku.trim();
+        }
+        if (input.name !== undefined && input.name !== null) product.name = input.name.trim();
+        if (input.description !== undefined) product.description = input.description;
+        if (input.price) product.setPrice(input.price);
+        if (input.categoryId !== undefined) product.category = await findCategory(tx, input.categoryId, "input.categoryId");
+        if (attributes) product.attributes = attributes;
+        if (input.active !== undefined && input.active !== null) product.active = input.active;
+        const thresholdChanged = input.lowStockThreshold !== undefined && input.lowStockThreshold !== null && input.lowStockThreshold !== product.lowStockThreshold;
+        if (thresholdChanged) product.lowStockThreshold = input.lowStockThreshold!;
+        if (thresholdChanged) {
+          // A raised threshold can put the product below it right now: that is a crossing too.
+          await checkLowStock(tx, [product.id], await lockStock(tx, [product.id]), emit);
+        }
+        emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+        return product;
+      })
+      .catch(skuTaken(input.sku));
+  }
+
+  @Mutation(() => Boolean, { description: "ADMIN only. Soft delete: hidden from customers, kept for old orders." })
+  async deleteProduct(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<boolean> {
+    requireRole(ctx, "ADMIN");
+    return this.runtime.commit(ctx.em, async (tx, emit) => {
+      const product = await findProduct(tx, id);
+      if (product.deactivate()) emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+      return true;
+    });
+  }
+}
+
+async function findProduct(em: EntityManager, id: string): Promise<Product> {
+  const product = isUuid(id) ? await em.findOne(Product, { id }) : null;
+  if (!product) throw new NotFoundError("Product", id);
+  return product;
+}
+
+async function findCategory(em: EntityManager, id: string | null | undefined, field: string): Promise<Category | null> {
+  if (id === null || id === undefined) return null;
+  const category = isUuid(id) ? await em.findOne(Category, { id }) : null;
+  if (!category) throw new NotFoundError(`Category (${field})`, id);
+  return category;
+}
+
+async function assertSkuFree(em: EntityManager, sku: string): Promise<void> {
+  if (await em.count(Product, { sku: sku.trim() })) throw skuConflict(sku);
+}
+
+const skuConflict = (sku: string) =>
+  new ConflictError(`A product with sku ${sku.trim()} already exists: choose another sku or update that product.`, { field: "input.sku" });
+
+/** Two creations racing for one SKU: the unique index decides, and the loser gets the same CONFLICT. */
+const skuTaken = (sku: string | null | undefined) => (error: unknown) => {
+  if ((error as { code?: string }).code === "23505" && sku) throw skuConflict(sku);
+  throw error;
+};
+
+function checkAttributes(attributes: { name: string; value: string }[], field: string): ProductAttribute[] {
+  const seen = new Set<string>();
+  return attributes.map((attribute, index) => {
+    const name = attribute.name.trim();
+    if (!name) throw new BadUserInputError("attribute names must not be blank.", `${field}.${index}.name`);
+    if (seen.has(name.toLowerCase())) throw new BadUserInputError(`attribute ${name} is listed twice.`, `${field}.${index}.name`);
+    seen.add(name.toLowerCase());
+    return { name, value: attribute.value };
+  });
+}

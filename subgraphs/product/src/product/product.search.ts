@@ -1,0 +1,46 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { BadUserInputError, decodeCursor, toConnection, type ConnectionShape } from "@commerce/kit";
+import { isUuid } from "../ids";
+import { Product, SEARCH_DOCUMENT } from "./product.entity";
+import type { ProductFilter } from "./product.inputs";
+
+/** `%`, `_` and `\` are wildcards in ILIKE: a customer searching "50%" means the text. */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
+
+/**
+ * One page of products, ordered by (name, id), with the total matching count.
+ * Search is a case-insensitive substring match of SKU, name and description,
+ * answered by the pg_trgm GIN index on that same expression (no full scan for
+ * terms of three or more characters). Two SQL statements whatever the page size.
+ */
+export async function searchProducts(
+  em: EntityManager,
+  options: { filter: ProductFilter | null | undefined; size: number; after: string | null | undefined; includeInactive: boolean },
+): Promise<ConnectionShape<Product>> {
+  const { filter, size, includeInactive } = options;
+  const cursor = decodeCursor(options.after);
+  const qb = em.createQueryBuilder(Product, "p");
+  if (!includeInactive) qb.andWhere({ active: true });
+  const search = filter?.search?.trim();
+  if (search) qb.andWhere(`${SEARCH_DOCUMENT.replace(/\b(sku|name|description)\b/g, "p.$1")} ilike ?`, [`%${escapeLike(search)}%`]);
+  if (filter?.categoryId) {
+    if (!isUuid(filter.categoryId)) throw new BadUserInputError("categoryId is not a category id.", "filter.categoryId");
+    // The category and all its descendants.
+    qb.andWhere(
+      `p.category_id in (with recursive tree as (select id from categories where id = ? union all select c.id from categories c join tree on c.parent_id = tree.id) select id from tree)`,
+      [filter.categoryId],
+    );
+  }
+  if (filter?.inStock !== undefined && filter.inStock !== null) {
+    qb.andWhere(
+      `(select coalesce(sum(s.on_hand - s.reserved), 0) from stock_levels s where s.product_id = p.id) ${filter.inStock ? ">" : "<="} 0`,
+    );
+  }
+  const totalCount = await qb.clone().getCount();
+  if (cursor) {
+    if (!isUuid(cursor.id)) throw new BadUserInputError("after is not a cursor returned by this API; pass pageInfo.endCursor.", "after");
+    qb.andWhere("(p.name, p.id) > (?, ?)", [cursor.key, cursor.id]);
+  }
+  const rows = await qb.orderBy({ name: "asc", id: "asc" }).limit(size + 1).getResultList();
+  return toConnection(rows, size, totalCount, (product) => ({ key: product.name, id: product.id }));
+}

@@ -1,0 +1,37 @@
+import { LockMode } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { StockLevel } from "./stock-level.entity";
+
+/**
+ * Loads and row-locks (`SELECT … FOR UPDATE`) every stock row of these
+ * products, always in (product id, warehouse id) order: every writer of stock
+ * locks this way, so two transactions never wait on each other in a cycle, and
+ * a second reservation of the same product waits for the first to commit and
+ * then sees what is really left. Must run inside a transaction.
+ */
+export async function lockStock(tx: EntityManager, productIds: string[]): Promise<StockLevel[]> {
+  if (!productIds.length) return [];
+  return tx.find(
+    StockLevel,
+    { product: { $in: productIds } },
+    { orderBy: { product: "asc", warehouse: "asc" }, lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+  );
+}
+
+/**
+ * Serialises every handler working on one order (a duplicate order.placed
+ * racing itself, or a cancellation racing the reservation) with a
+ * transaction-scoped advisory lock, so "does a reservation exist yet?" has one
+ * answer.
+ */
+export async function lockOrder(tx: EntityManager, orderId: string): Promise<void> {
+  await tx.execute("select pg_advisory_xact_lock(hashtextextended(?, 7))", [`order:${orderId}`]);
+}
+
+/** Creates the stock row of a product in a warehouse if it is missing (concurrency-safe). */
+export async function ensureStockRow(tx: EntityManager, id: string, productId: string, warehouseId: string): Promise<void> {
+  await tx.execute(
+    "insert into stock_levels (id, product_id, warehouse_id, on_hand, reserved) values (?, ?, ?, 0, 0) on conflict (product_id, warehouse_id) do nothing",
+    [id, productId, warehouseId],
+  );
+}
