@@ -1,0 +1,1 @@
+export { productSubgraph } from "./module";

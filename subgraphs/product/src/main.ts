@@ -1,0 +1,4 @@
+import { runSubgraph } from "@commerce/kit";
+import { productSubgraph } from "./module";
+
+runSubgraph(productSubgraph);
