@@ -38,6 +38,9 @@ const CATALOG_QUERY = `query OrderCatalog($ids: [ID!]!) {
 /** Raised when products are unknown locally and the product subgraph cannot be asked. */
 export class CatalogUnavailableError extends Error {
   override name = "CatalogUnavailableError";
+  constructor(message: string, readonly missingIds: string[]) {
+    super(message);
+  }
 }
 
 /**
@@ -67,7 +70,7 @@ export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, 
     fetched = data._catalogProducts;
   } catch (error) {
     runtime.logger.warn({ err: error, productIds: missing }, "could not fetch unknown products from the product subgraph");
-    throw new CatalogUnavailableError(`product subgraph unreachable: ${(error as Error).message}`);
+    throw new CatalogUnavailableError(`product subgraph unreachable: ${(error as Error).message}`, missing);
   }
   for (const product of fetched) {
     if (!missing.includes(product.id)) continue;

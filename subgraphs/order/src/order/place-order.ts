@@ -20,7 +20,7 @@ async function priceLines(runtime: Runtime<unknown>, em: EntityManager, request:
     catalog = await loadCatalog(runtime, em, ids);
   } catch (error) {
     if (!(error instanceof CatalogUnavailableError)) throw error;
-    const index = request.items.findIndex((item) => isUuid(item.productId));
+    const index = request.items.findIndex((item) => error.missingIds.includes(item.productId));
     throw new BadUserInputError(
       "Some products are not known to the order service yet and the catalog could not be reached to check them; retry in a moment.",
       `input.items.${index}.productId`,

@@ -1,0 +1,179 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PLACE, asUser, placeOrder, seedProduct, startOrderSubgraph, type OrderTestSubgraph } from "../test-support";
+
+let subgraph: OrderTestSubgraph;
+let catalogServer: Server;
+let catalogRequests = 0;
+// What the stand-in product subgraph knows: products created "a moment ago" that no event has brought yet.
+const remoteCatalog = new Map<string, { id: string; sku: string; name: string; price: { amount: number; currency: string }; active: boolean }>();
+
+beforeAll(async () => {
+  catalogServer = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      catalogRequests += 1;
+      const { variables } = JSON.parse(body) as { variables: { ids: string[] } };
+      const products = variables.ids.map((id) => remoteCatalog.get(id)).filter(Boolean);
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ data: { _catalogProducts: products } }));
+    });
+  });
+  await new Promise<void>((resolve) => catalogServer.listen(0, "127.0.0.1", resolve));
+  const port = (catalogServer.address() as AddressInfo).port;
+  subgraph = await startOrderSubgraph({ SUBGRAPH_PRODUCT_URL: `http://127.0.0.1:${port}/graphql` });
+});
+afterAll(async () => {
+  await subgraph?.stop();
+  await new Promise((resolve) => catalogServer?.close(resolve));
+});
+
+const place = (userId: string | null, input: Record<string, unknown>) =>
+  subgraph.gql<{ placeOrder: { id: string; status: string; total: { amount: number; currency: string }; items: { unitPrice: { amount: number } }[] } }>(
+    PLACE,
+    { input },
+    userId ? asUser(userId) : null,
+  );
+
+describe("placeOrder", () => {
+  test("needs a signed-in user", async () => {
+    const productId = await seedProduct(subgraph);
+    const result = await place(null, { items: [{ productId, quantity: 1 }] });
+    expect(result.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  test("prices lines and the total from the catalog, returns PENDING with its first history entry", async () => {
+    const userId = randomUUID();
+    const a = await seedProduct(subgraph, { amount: 1250 });
+    const b = await seedProduct(subgraph, { amount: 399 });
+    const result = await subgraph.gql<{ placeOrder: Record<string, any> }>(
+      PLACE,
+      // unitPrice is not even part of the input: a client cannot set a price.
+      { input: { items: [{ productId: a, quantity: 2 }, { productId: b, quantity: 3 }], name: "Birthday" } },
+      asUser(userId),
+    );
+    expect(result.errors).toBeUndefined();
+    const order = result.data!.placeOrder;
+    expect(order).toMatchObject({
+      name: "Birthday",
+      status: "PENDING",
+      failureReason: null,
+      total: { amount: 2 * 1250 + 3 * 399, currency: "USD" },
+      user: { id: userId },
+      items: [
+        { product: { id: a }, quantity: 2, unitPrice: { amount: 1250, currency: "USD" } },
+        { product: { id: b }, quantity: 3, unitPrice: { amount: 399, currency: "USD" } },
+      ],
+    });
+    expect(order.statusHistory).toEqual([{ status: "PENDING", reason: null, at: order.createdAt }]);
+  });
+
+  test("writes order.placed and order.status_changed to the outbox with the order", async () => {
+    const userId = randomUUID();
+    const productId = await seedProduct(subgraph, { amount: 700 });
+    const orderId = await placeOrder(subgraph, userId, [productId], { quantity: 4 });
+    const rows = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ type: string; stream: string; payload: Record<string, any> }[]>(
+        `select type, stream, payload from outbox where correlation_id = ? order by id`,
+        [orderId],
+      );
+    expect(rows.map((row) => row.type)).toEqual(["order.placed", "order.status_changed"]);
+    expect(rows.every((row) => row.stream === "order")).toBe(true);
+    expect(rows[0].payload.payload).toEqual({
+      orderId,
+      userId,
+      items: [{ productId, quantity: 4, unitPrice: { amount: 700, currency: "USD" } }],
+      total: { amount: 2800, currency: "USD" },
+    });
+    expect(rows[1].payload.payload).toMatchObject({ orderId, userId, status: "PENDING", previousStatus: null, reason: null });
+  });
+
+  test("rejects unknown and inactive products naming the line", async () => {
+    const userId = randomUUID();
+    const active = await seedProduct(subgraph);
+    const inactive = await seedProduct(subgraph, { active: false });
+    const unknown = await place(userId, { items: [{ productId: active, quantity: 1 }, { productId: randomUUID(), quantity: 1 }] });
+    expect(unknown.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
+    const notUuid = await place(userId, { items: [{ productId: "nope", quantity: 1 }] });
+    expect(notUuid.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.0.productId" });
+    const retired = await place(userId, { items: [{ productId: inactive, quantity: 1 }] });
+    expect(retired.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.0.productId" });
+  });
+
+  test("validation errors name the field", async () => {
+    const userId = randomUUID();
+    const productId = await seedProduct(subgraph);
+    const cases: [Record<string, unknown>, string][] = [
+      [{ items: [] }, "input.items"],
+      [{ items: [{ productId, quantity: 0 }] }, "input.items.0.quantity"],
+      [{ items: [{ productId, quantity: 1 }, { productId, quantity: 1 }] }, "input.items"],
+      [{ items: [{ productId, quantity: 1 }], name: "x".repeat(201) }, "input.name"],
+    ];
+    for (const [input, field] of cases) {
+      const result = await place(userId, input);
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
+    }
+  });
+
+  test("rejects products priced in different currencies in one order", async () => {
+    const usd = await seedProduct(subgraph, { currency: "USD" });
+    const eur = await seedProduct(subgraph, { currency: "EUR" });
+    const result = await place(randomUUID(), { items: [{ productId: usd, quantity: 1 }, { productId: eur, quantity: 1 }] });
+    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
+  });
+
+  test("a product not yet in the replica is fetched from the product subgraph and stored", async () => {
+    const id = randomUUID();
+    remoteCatalog.set(id, { id, sku: "NEW-1", name: "Brand new", price: { amount: 4200, currency: "USD" }, active: true });
+    const before = catalogRequests;
+    const first = await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] });
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.placeOrder.total.amount).toBe(4200);
+    // Now in the replica: a second order does not ask again.
+    await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] });
+    expect(catalogRequests).toBe(before + 1);
+  });
+
+  test("an unknown product with the product subgraph unreachable fails clearly, naming the line", async () => {
+    catalogServer.closeAllConnections();
+    const closed = new Promise((resolve) => catalogServer.close(resolve));
+    await closed;
+    const known = await seedProduct(subgraph);
+    const result = await place(randomUUID(), { items: [{ productId: known, quantity: 1 }, { productId: randomUUID(), quantity: 1 }] });
+    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
+    expect(result.errors?.[0].message).toMatch(/catalog could not be reached/);
+    // Known products still sell while the product subgraph is down.
+    expect((await place(randomUUID(), { items: [{ productId: known, quantity: 1 }] })).errors).toBeUndefined();
+  });
+});
+
+describe("idempotency", () => {
+  test("the same key from the same user returns the same order; another user's key is independent", async () => {
+    const productId = await seedProduct(subgraph);
+    const alice = randomUUID();
+    const bob = randomUUID();
+    const first = await placeOrder(subgraph, alice, [productId], { idempotencyKey: "checkout-1" });
+    const again = await placeOrder(subgraph, alice, [productId], { idempotencyKey: "checkout-1" });
+    const bobs = await placeOrder(subgraph, bob, [productId], { idempotencyKey: "checkout-1" });
+    expect(again).toBe(first);
+    expect(bobs).not.toBe(first);
+  });
+
+  test("10 concurrent placements with one key make one order and one order.placed", async () => {
+    const productId = await seedProduct(subgraph);
+    const userId = randomUUID();
+    const ids = await Promise.all(Array.from({ length: 10 }, () => placeOrder(subgraph, userId, [productId], { idempotencyKey: "race" })));
+    expect(new Set(ids).size).toBe(1);
+    const conn = subgraph.runtime.orm.em.getConnection();
+    const [{ n }] = await conn.execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    expect(Number(n)).toBe(1);
+    const [{ events }] = await conn.execute<{ events: string }[]>(
+      `select count(*) as events from outbox where type = 'order.placed' and correlation_id = ?`,
+      [ids[0]],
+    );
+    expect(Number(events)).toBe(1);
+  });
+});
