@@ -26,7 +26,7 @@ export async function openDatabase({ databaseUrl, entities, migrations, logger, 
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
-    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false, disableForeignKeys: false },
+    migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false, disableForeignKeys: false, silent: true },
     pool: { min: 1, max: poolMax },
     // A forgotten fork must fail loudly instead of sharing one identity map across requests.
     allowGlobalContext: false,

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import Redis from "ioredis";
@@ -12,12 +13,13 @@ import type { NonEmptyArray } from "type-graphql";
 import {
   OutboxRelay,
   StreamConsumer,
+  StreamTrimmer,
   commitWithEvents,
   streamsEntities,
   streamsMigrations,
   type Handler,
 } from "@commerce/streams";
-import type { EventEnvelope } from "@commerce/schema";
+import { producers, type EventEnvelope, type Producer } from "@commerce/schema";
 import { TokenError, verifyIdentityHeaders } from "./auth";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, type SubgraphName } from "./config";
 import { createContext, type Context } from "./context";
@@ -72,7 +74,7 @@ export interface SubgraphModule<Settings = unknown> {
 
 /** The streams a subgraph reads and its handler per event type. */
 export interface Consumes {
-  streams: string[];
+  streams: Producer[];
   handlers: Record<string, Handler>;
 }
 
@@ -133,7 +135,8 @@ export async function startSubgraph<Settings>(
   const apollo = new ApolloServer<Context>({
     schema,
     formatError: createErrorFormatter(logger),
-    plugins: [metricsPlugin(metrics)],
+    // Inline tracing only feeds Apollo Studio, which we do not use: it would add bytes to every response.
+    plugins: [metricsPlugin(metrics), ApolloServerPluginInlineTraceDisabled()],
     introspection: true,
     includeStacktraceInErrorResponses: false,
   });
@@ -184,7 +187,12 @@ export async function startSubgraph<Settings>(
   });
   const port = (httpServer.address() as AddressInfo).port;
 
-  relay.start();
+  await relay.start();
+  // The producing service keeps its own stream bounded (never below what a group still needs).
+  const trimmer = (producers as readonly string[]).includes(module.name)
+    ? new StreamTrimmer({ redis, prefix: config.streamPrefix, producers: [module.name as Producer], logger: logger.child({ component: "trimmer" }) })
+    : null;
+  trimmer?.start();
   const consumes = typeof module.consumes === "function" ? module.consumes(runtime) : module.consumes;
   const consumer = consumes
     ? new StreamConsumer({
@@ -211,6 +219,7 @@ export async function startSubgraph<Settings>(
       await apollo.stop();
       await Promise.all(jobs.map((job) => job.stop()));
       await consumer?.stop();
+      await trimmer?.stop();
       await relay.stop();
       redis.disconnect();
       await orm.close(true);

@@ -30,7 +30,7 @@ export class User {
   @Enum({ items: () => ROLES, type: "text" })
   role: Opt<Role> = "CUSTOMER";
 
-  @Field()
+  @Field(() => Date)
   @Property({ type: "timestamptz" })
   createdAt: Opt<Date> = new Date();
 

@@ -37,7 +37,8 @@ export class UserResolver {
     const passwordHash = await hashPassword(input.password);
     return this.runtime.commit(ctx.em, async (tx, emit) => {
       const user = new User(email, input.name, passwordHash);
-      tx.persist(user);
+      // The user row must exist before its refresh token references it.
+      await tx.persist(user).flush();
       emit(createEvent("user.registered", { userId: user.id, email: user.email, name: user.name, role: user.role }, { correlationId: user.id }));
       return openSession(this.runtime, tx, user);
     }).catch((error) => {

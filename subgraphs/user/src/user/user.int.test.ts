@@ -1,0 +1,131 @@
+import { createHash } from "node:crypto";
+import { verifyAccessToken } from "@commerce/kit";
+import { asUser, startTestSubgraph, TEST_JWT_KEYS, type TestSubgraph } from "../../../../ops/testing/subgraph";
+import { userSubgraph } from "../module";
+import type { UserSettings } from "../settings";
+
+const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email name role } } }`;
+const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`;
+const REFRESH = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`;
+
+let service: TestSubgraph<UserSettings>;
+
+beforeAll(async () => {
+  service = await startTestSubgraph(userSubgraph, { ADMIN_EMAIL: "root@example.com", ADMIN_PASSWORD: "root-password-123" });
+});
+afterAll(() => service?.stop());
+
+const email = () => `User.${createHash("sha1").update(String(Math.random())).digest("hex").slice(0, 8)}@Example.com`;
+
+async function register(address = email(), password = "correct horse battery") {
+  const result = await service.gql<{ register: { accessToken: string; refreshToken: string; user: { id: string; email: string; role: string } } }>(
+    REGISTER,
+    { input: { email: address, password, name: "Ada" } },
+  );
+  expect(result.errors).toBeUndefined();
+  return result.data!.register;
+}
+
+describe("user subgraph", () => {
+  it("registers a customer with a normalised email and a verifiable access token", async () => {
+    const address = email();
+    const payload = await register(address);
+    expect(payload.user.email).toBe(address.toLowerCase());
+    expect(payload.user.role).toBe("CUSTOMER");
+    const claims = verifyAccessToken(payload.accessToken, {
+      keys: [{ kid: "test", secret: TEST_JWT_KEYS.split(":")[1] }],
+      issuer: "commerce-platform",
+      audience: "commerce-api",
+    });
+    expect(claims.sub).toBe(payload.user.id);
+  });
+
+  it("writes user.registered to the outbox in the registering transaction", async () => {
+    const { user } = await register();
+    const rows = await service.runtime.orm.em.fork().getConnection().execute(`select type, payload from outbox where correlation_id = ?`, [user.id]);
+    expect(rows.map((row: { type: string }) => row.type)).toEqual(["user.registered"]);
+  });
+
+  it("refuses a second account for the same email, whatever its case", async () => {
+    const address = email();
+    await register(address);
+    const again = await service.gql(REGISTER, { input: { email: address.toUpperCase(), password: "another password", name: "Eve" } });
+    expect(again.errors?.[0].extensions?.code).toBe("CONFLICT");
+  });
+
+  it("names the field at fault for invalid input", async () => {
+    const result = await service.gql(REGISTER, { input: { email: "not-an-email", password: "correct horse", name: "Ada" } });
+    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "email" });
+    const short = await service.gql(REGISTER, { input: { email: email(), password: "short", name: "Ada" } });
+    expect(short.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "password" });
+  });
+
+  it("logs in, and says the same thing for a wrong password and an unknown email", async () => {
+    const address = email();
+    const { user } = await register(address, "the right password");
+    const ok = await service.gql<{ login: { user: { id: string } } }>(LOGIN, { e: address, p: "the right password" });
+    expect(ok.data?.login.user.id).toBe(user.id);
+    const wrongPassword = await service.gql(LOGIN, { e: address, p: "the wrong password" });
+    const unknownEmail = await service.gql(LOGIN, { e: "nobody@example.com", p: "the right password" });
+    expect(wrongPassword.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    expect(unknownEmail.errors?.[0].message).toBe(wrongPassword.errors?.[0].message);
+  });
+
+  it("rotates refresh tokens and revokes the family when a spent token is reused", async () => {
+    const first = await register();
+    const second = await service.gql<{ refreshToken: { refreshToken: string } }>(REFRESH, { t: first.refreshToken });
+    expect(second.errors).toBeUndefined();
+    const next = second.data!.refreshToken.refreshToken;
+    expect(next).not.toBe(first.refreshToken);
+    // The stolen (spent) token comes back: refused, and the legitimate newer token dies with it.
+    const reuse = await service.gql(REFRESH, { t: first.refreshToken });
+    expect(reuse.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    const afterTheft = await service.gql(REFRESH, { t: next });
+    expect(afterTheft.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("answers me for the caller and null for anonymous", async () => {
+    const { user } = await register();
+    const me = await service.gql<{ me: { id: string } | null }>(`{ me { id } }`, {}, asUser(user.id));
+    expect(me.data?.me?.id).toBe(user.id);
+    const anonymous = await service.gql<{ me: null }>(`{ me { id } }`);
+    expect(anonymous.data?.me).toBeNull();
+  });
+
+  it("lets only an ADMIN change roles", async () => {
+    const { user } = await register();
+    const query = `mutation($id: ID!) { setUserRole(userId: $id, role: STAFF) { role } }`;
+    const byCustomer = await service.gql(query, { id: user.id }, asUser(user.id, "CUSTOMER"));
+    expect(byCustomer.errors?.[0].extensions?.code).toBe("FORBIDDEN");
+    const anonymous = await service.gql(query, { id: user.id });
+    expect(anonymous.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    const byAdmin = await service.gql<{ setUserRole: { role: string } }>(query, { id: user.id }, asUser("00000000-0000-4000-8000-000000000000", "ADMIN"));
+    expect(byAdmin.data?.setUserRole.role).toBe("STAFF");
+  });
+
+  it("creates the bootstrap admin from configuration", async () => {
+    const login = await service.gql<{ login: { accessToken: string } }>(LOGIN, { e: "root@example.com", p: "root-password-123" });
+    expect(login.errors).toBeUndefined();
+  });
+
+  it("refuses requests that do not carry the gateway's signature", async () => {
+    const response = await fetch(service.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { id } }" }) });
+    expect(response.status).toBe(401);
+    const forged = await fetch(service.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-commerce-identity": Buffer.from(JSON.stringify(asUser("x", "ADMIN"))).toString("base64url"), "x-commerce-timestamp": String(Math.floor(Date.now() / 1000)), "x-commerce-signature": "forged" },
+      body: JSON.stringify({ query: "{ me { id } }" }),
+    });
+    expect(forged.status).toBe(401);
+  });
+
+  it("resolves User references in one batch", async () => {
+    const users = await Promise.all([register(), register(), register()]);
+    const representations = users.map(({ user }) => ({ __typename: "User", id: user.id }));
+    const result = await service.gql<{ _entities: { id: string; email: string }[] }>(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }`,
+      { r: representations },
+    );
+    expect(result.data?._entities.map((u) => u.id)).toEqual(users.map(({ user }) => user.id));
+  });
+});
