@@ -26,5 +26,5 @@ module.exports = {
   maxWorkers: 2,
   testTimeout: 30_000,
   // jest's default output and summary, then a last line `N passed, N failed`
-  reporters: ['<rootDir>/ops/testing/summary-reporter.js'],
+  reporters: ['default', '<rootDir>/ops/testing/summary-reporter.js'],
 };
