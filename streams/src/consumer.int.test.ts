@@ -1,0 +1,285 @@
+import type { EventEnvelope } from '@commerce/schema';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
+import { StreamConsumer, type Handler, type StreamConsumerOptions } from './consumer';
+import { DeadLetters } from './dead-letters';
+import { streamKey } from './keys';
+import {
+  createTestDatabase,
+  effects,
+  eventually,
+  migrate,
+  openOrm,
+  placed,
+  randomStreamPrefix,
+  redisClient,
+  seqOf,
+  silentLogger,
+  xaddEvent,
+} from './testing/harness';
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
+let db: TestDatabase;
+let orm: MikroORM;
+let redis: Redis;
+let prefix: string;
+const consumers: StreamConsumer[] = [];
+const extraOrms: MikroORM[] = [];
+const extraRedis: Redis[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('streams_consumer');
+  orm = await openOrm(db.url, 12);
+  await migrate(orm);
+  redis = redisClient();
+});
+
+beforeEach(async () => {
+  prefix = randomStreamPrefix('consumer');
+  await orm.em.getConnection().execute('truncate effect, processed_event, outbox');
+});
+
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((c) => c.stop()));
+});
+
+afterAll(async () => {
+  await Promise.all(extraOrms.map((o) => o.close(true)));
+  extraRedis.forEach((r) => r.disconnect());
+  await orm.close();
+  redis.disconnect();
+  await db.drop();
+});
+
+/** The effect under test: one row per application of an event. */
+const recordEffect =
+  (name = ''): Handler =>
+  async (event, { em }) => {
+    await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)', [
+      event.id,
+      event.correlationId,
+      seqOf(event),
+      name,
+    ]);
+  };
+
+function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}): StreamConsumer {
+  const { handler = recordEffect(), ...rest } = options;
+  const c = new StreamConsumer({
+    redis,
+    orm,
+    prefix,
+    service: 'svc',
+    consumerName: `c-${consumers.length}`,
+    streams: ['order'],
+    handlers: { 'order.placed': handler },
+    logger: silentLogger(),
+    blockMs: 200,
+    ...rest,
+  });
+  consumers.push(c);
+  return c;
+}
+
+async function pendingCount(): Promise<number> {
+  const [count] = (await redis.xpending(streamKey(prefix, 'order'), 'svc')) as [number];
+  return count;
+}
+
+async function deadLetters() {
+  return new DeadLetters({ redis, prefix }).list('svc');
+}
+
+describe('StreamConsumer', () => {
+  it('applies events once, acknowledges them, and keeps stream order per correlationId', async () => {
+    const events: EventEnvelope[] = [];
+    for (let seq = 1; seq <= 30; seq += 1) for (const order of ['o1', 'o2', 'o3', 'o4']) events.push(placed(order, seq));
+    for (const event of events) await xaddEvent(redis, prefix, event);
+    // Random handler time would reorder an order's events if they ran in parallel.
+    const base = recordEffect();
+    await consumer({
+      handler: async (event, ctx) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 4));
+        await base(event, ctx);
+      },
+    }).start();
+
+    await eventually('all effects', async () => (await effects(orm)).length === events.length);
+    await eventually('all acknowledged', async () => (await pendingCount()) === 0);
+    const applied = await effects(orm);
+    for (const order of ['o1', 'o2', 'o3', 'o4']) {
+      expect(applied.filter((e) => e.correlation_id === order).map((e) => e.seq)).toEqual(
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
+    }
+    expect(consumers[0]!.stats()).toMatchObject({ processed: 120, duplicates: 0, failed: 0 });
+  });
+
+  it('applies a duplicated envelope (same event id twice on the stream) once', async () => {
+    const event = placed('o-dup', 1);
+    await xaddEvent(redis, prefix, event);
+    await xaddEvent(redis, prefix, event);
+    const c = consumer();
+    await c.start();
+    await eventually('both deliveries settled', () => c.stats().processed + c.stats().duplicates === 2);
+    expect(await effects(orm)).toHaveLength(1);
+    expect(c.stats()).toMatchObject({ processed: 1, duplicates: 1 });
+    expect(await pendingCount()).toBe(0);
+  });
+
+  it('after a crash between commit and ack, another consumer claims the entry and the effect stays single', async () => {
+    // The "crashed" replica: its own pool and connection; its connection dies right after the handler,
+    // so the commit happens and the XACK never does.
+    const crashingRedis = redisClient();
+    extraRedis.push(crashingRedis);
+    const crashed = consumer({
+      redis: crashingRedis,
+      consumerName: 'crashed',
+      handler: async (event, ctx) => {
+        await recordEffect('crashed')(event, ctx);
+        crashingRedis.disconnect();
+      },
+    });
+    await crashed.start();
+    await xaddEvent(redis, prefix, placed('o-crash', 1));
+    await eventually('the effect committed', async () => (await effects(orm)).length === 1);
+    expect(await pendingCount()).toBe(1);
+
+    const survivor = consumer({ consumerName: 'survivor', claimIdleMs: 300, claimIntervalMs: 100 });
+    await survivor.start();
+    await eventually('the survivor to settle the claimed entry', async () => (await pendingCount()) === 0);
+    expect(survivor.stats()).toMatchObject({ processed: 0, duplicates: 1 });
+    expect(await effects(orm)).toHaveLength(1);
+  });
+
+  it('after a crash mid-handler, the transaction rolls back and the claimed retry applies the effect once', async () => {
+    const crashOrm = await openOrm(db.url, 2);
+    extraOrms.push(crashOrm);
+    const crashingRedis = redisClient();
+    extraRedis.push(crashingRedis);
+    let release!: () => void;
+    const hang = new Promise<void>((resolve) => (release = resolve));
+    let pid = 0;
+    const crashed = consumer({
+      orm: crashOrm,
+      redis: crashingRedis,
+      consumerName: 'crashed',
+      handler: async (event, ctx) => {
+        await recordEffect('crashed')(event, ctx);
+        [{ pid }] = await ctx.em.execute('select pg_backend_pid() as pid');
+        await hang; // the process "dies" here, its effect written but not committed
+      },
+    });
+    await crashed.start();
+    await xaddEvent(redis, prefix, placed('o-mid', 1));
+    await eventually('the handler to be mid-way', () => pid > 0);
+    // The crash: the database connection goes away (rolling the transaction back) and so does Redis.
+    await orm.em.getConnection().execute('select pg_terminate_backend(?)', [pid]);
+    crashingRedis.disconnect();
+    expect(await effects(orm)).toHaveLength(0);
+
+    const survivor = consumer({ consumerName: 'survivor', claimIdleMs: 300, claimIntervalMs: 100 });
+    await survivor.start();
+    await eventually('the survivor to apply it', async () => (await pendingCount()) === 0);
+    const applied = await effects(orm);
+    expect(applied).toHaveLength(1);
+    expect(applied[0]!.consumer).toBe('');
+    release();
+  });
+
+  it('retries a failing handler with backoff, then dead-letters it with the error and attempts; the stream keeps flowing', async () => {
+    const attempts: number[] = [];
+    const good = recordEffect();
+    const c = consumer({
+      maxDeliveries: 3,
+      retryBaseMs: 40,
+      handler: async (event, ctx) => {
+        if (event.correlationId === 'o-bad') {
+          attempts.push(Date.now());
+          throw new Error('wallet service exploded');
+        }
+        await good(event, ctx);
+      },
+    });
+    await xaddEvent(redis, prefix, placed('o-bad', 1));
+    await xaddEvent(redis, prefix, placed('o-good', 1));
+    await c.start();
+
+    await eventually('a dead letter', async () => (await deadLetters()).length === 1);
+    const [letter] = await deadLetters();
+    expect(letter).toMatchObject({ type: 'order.placed', attempts: 3, group: 'svc', stream: streamKey(prefix, 'order') });
+    expect(letter!.error).toContain('wallet service exploded');
+    expect(JSON.parse(letter!.envelope).correlationId).toBe('o-bad');
+    expect(attempts).toHaveLength(3);
+    // Backoff doubles (±20% jitter): ≥ 32 ms, then ≥ 64 ms.
+    expect(attempts[1]! - attempts[0]!).toBeGreaterThanOrEqual(30);
+    expect(attempts[2]! - attempts[1]!).toBeGreaterThanOrEqual(60);
+    expect((await effects(orm)).map((e) => e.correlation_id)).toEqual(['o-good']);
+    expect(c.stats()).toMatchObject({ failed: 3, deadLettered: 1, processed: 1 });
+    await eventually('nothing pending', async () => (await pendingCount()) === 0);
+  });
+
+  it('dead-letters malformed entries at once and handles the next ones', async () => {
+    const key = streamKey(prefix, 'order');
+    await redis.xadd(key, '*', 'garbage', 'yes');
+    await redis.xadd(key, '*', 'envelope', '{not json');
+    await redis.xadd(key, '*', 'envelope', JSON.stringify({ ...placed('o-x', 1), version: 99 }));
+    await redis.xadd(key, '*', 'envelope', JSON.stringify({ ...placed('o-x', 1), payload: { orderId: 'o-x' } }));
+    await xaddEvent(redis, prefix, placed('o-next', 1));
+    const c = consumer();
+    await c.start();
+
+    await eventually('the good event applied', async () => (await effects(orm)).length === 1);
+    await eventually('4 dead letters', async () => (await deadLetters()).length === 4);
+    const errors = (await deadLetters()).map((l) => `${l.attempts} ${l.error}`);
+    expect(errors[0]).toMatch(/no "envelope" field/);
+    expect(errors[1]).toMatch(/JSON/);
+    expect(errors[2]).toMatch(/unknown version 99/);
+    expect(errors[3]).toMatch(/payload\.userId/);
+    expect(c.stats().failed).toBe(0); // no handler ran for them: no retries
+    await eventually('nothing pending', async () => (await pendingCount()) === 0);
+  });
+
+  it('acknowledges events it has no handler for', async () => {
+    const c = consumer({ handlers: {} } as Partial<StreamConsumerOptions>);
+    await xaddEvent(redis, prefix, placed('o-skip', 1));
+    await c.start();
+    await eventually('skipped', () => c.stats().skipped === 1);
+    await eventually('nothing pending', async () => (await pendingCount()) === 0);
+  });
+
+  it('with two replicas of one group under load, applies every event exactly once', async () => {
+    const otherOrm = await openOrm(db.url, 12);
+    extraOrms.push(otherOrm);
+    const events: EventEnvelope[] = [];
+    for (let seq = 1; seq <= 20; seq += 1) for (let o = 0; o < 100; o += 1) events.push(placed(`load-${o}`, seq));
+    // A duplicate of every 10th event, to make the replicas race on the same event id.
+    const pipeline = redis.pipeline();
+    const key = streamKey(prefix, 'order');
+    events.forEach((event, i) => {
+      const fields = ['id', event.id, 'type', event.type, 'envelope', JSON.stringify(event)];
+      pipeline.xadd(key, '*', ...fields);
+      if (i % 10 === 0) pipeline.xadd(key, '*', ...fields);
+    });
+    await pipeline.exec();
+
+    const a = consumer({ consumerName: 'a', handler: recordEffect('a') });
+    const b = consumer({ consumerName: 'b', orm: otherOrm, handler: recordEffect('b') });
+    await Promise.all([a.start(), b.start()]);
+
+    await eventually('2,000 effects', async () => {
+      const [row] = await orm.em.getConnection().execute('select count(*)::int as n from effect');
+      return row.n >= events.length && (await pendingCount()) === 0;
+    }, 30_000);
+    const [row] = await orm.em
+      .getConnection()
+      .execute('select count(*)::int as n, count(distinct event_id)::int as d from effect');
+    expect(row).toEqual({ n: 2000, d: 2000 });
+    expect(a.stats().processed).toBeGreaterThan(0);
+    expect(b.stats().processed).toBeGreaterThan(0);
+    expect(a.stats().processed + b.stats().processed).toBe(2000);
+    expect(a.stats().duplicates + b.stats().duplicates).toBe(200);
+  });
+});
+
