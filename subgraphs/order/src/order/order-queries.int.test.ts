@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import { asUser, deliver, event, eventually, placeOrder, seedProduct, startOrderSubgraph, type OrderTestSubgraph } from "../test-support";
+
+let subgraph: OrderTestSubgraph;
+let productId: string;
+beforeAll(async () => {
+  subgraph = await startOrderSubgraph();
+  productId = await seedProduct(subgraph, { amount: 250 });
+});
+afterAll(() => subgraph?.stop());
+
+type Page = { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { id: string; name: string | null; status: string } }[] };
+const ORDERS = `query($filter: OrderFilter, $first: Int, $after: String) {
+  orders(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name status } } }
+}`;
+const listAs = (as: ReturnType<typeof asUser> | null, variables: Record<string, unknown> = {}) => subgraph.gql<{ orders: Page }>(ORDERS, variables, as);
+
+describe("order(id)", () => {
+  test("owner, STAFF and ADMIN read it; another customer is FORBIDDEN; unknown is null", async () => {
+    const owner = randomUUID();
+    const id = await placeOrder(subgraph, owner, [productId]);
+    const query = `query($id: ID!) { order(id: $id) { id } }`;
+    for (const as of [asUser(owner), asUser(randomUUID(), "STAFF"), asUser(randomUUID(), "ADMIN")]) {
+      expect((await subgraph.gql<{ order: { id: string } }>(query, { id }, as)).data?.order?.id).toBe(id);
+    }
+    expect((await subgraph.gql(query, { id }, asUser(randomUUID()))).errors?.[0].extensions?.code).toBe("FORBIDDEN");
+    expect((await subgraph.gql(query, { id }, null)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await subgraph.gql<{ order: null }>(query, { id: randomUUID() }, asUser(owner))).data?.order).toBeNull();
+    expect((await subgraph.gql<{ order: null }>(query, { id: "not-a-uuid" }, asUser(owner))).data?.order).toBeNull();
+  });
+});
+
+describe("orders", () => {
+  const alice = randomUUID();
+  const bob = randomUUID();
+  const aliceIds: string[] = [];
+
+  beforeAll(async () => {
+    for (const name of ["Garden tools", "Kitchen knives", "garden hose", "Books 100%", "Books"]) {
+      aliceIds.push(await placeOrder(subgraph, alice, [productId], { name }));
+    }
+    await placeOrder(subgraph, bob, [productId], { name: "Bob's garden" });
+    await deliver(subgraph, event("inventory.reserved", { orderId: aliceIds[1], userId: alice, total: { amount: 250, currency: "USD" }, items: [{ productId, quantity: 1 }] }, aliceIds[1]));
+  });
+
+  test("a customer sees only their own orders, newest first, paged by cursor with totalCount", async () => {
+    const first = await listAs(asUser(alice), { first: 2 });
+    expect(first.data!.orders.totalCount).toBe(5);
+    expect(first.data!.orders.edges.map((e) => e.node.id)).toEqual([aliceIds[4], aliceIds[3]]);
+    expect(first.data!.orders.pageInfo.hasNextPage).toBe(true);
+    const rest = await listAs(asUser(alice), { first: 10, after: first.data!.orders.pageInfo.endCursor });
+    expect(rest.data!.orders.edges.map((e) => e.node.id)).toEqual([aliceIds[2], aliceIds[1], aliceIds[0]]);
+    expect(rest.data!.orders.pageInfo).toMatchObject({ hasNextPage: false });
+  });
+
+  test("STAFF sees everyone's; filters by status and by a case-insensitive name search", async () => {
+    const staff = asUser(randomUUID(), "STAFF");
+    const garden = await listAs(staff, { filter: { search: "GARDEN" }, first: 100 });
+    const names = garden.data!.orders.edges.map((e) => e.node.name).filter((name) => /garden/i.test(name ?? ""));
+    expect(names.sort()).toEqual(["Bob's garden", "Garden tools", "garden hose"]);
+    const aliceGarden = await listAs(asUser(alice), { filter: { search: "garden" } });
+    expect(aliceGarden.data!.orders.totalCount).toBe(2);
+    // LIKE wildcards in the search are literal characters.
+    const percent = await listAs(asUser(alice), { filter: { search: "100%" } });
+    expect(percent.data!.orders.edges.map((e) => e.node.name)).toEqual(["Books 100%"]);
+    const reserved = await listAs(asUser(alice), { filter: { status: "STOCK_RESERVED" } });
+    expect(reserved.data!.orders.edges.map((e) => e.node.id)).toEqual([aliceIds[1]]);
+  });
+
+  test("first above 100 is BAD_USER_INPUT naming first; a bad cursor names after; anonymous is UNAUTHENTICATED", async () => {
+    expect((await listAs(asUser(alice), { first: 101 })).errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
+    expect((await listAs(asUser(alice), { after: "garbage" })).errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+    expect((await listAs(null)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  test("the name search is served by the trigram index", async () => {
+    const conn = subgraph.runtime.orm.em.getConnection();
+    await conn.execute(`analyze orders`);
+    const plan = await conn.execute<Record<string, string>[]>(
+      `begin; set local enable_seqscan = off; explain select * from orders where name ilike '%garden%'; commit;`,
+    );
+    // Postgres would pick a seq scan on a tiny table; with it discouraged, only an index can serve ILIKE '%…%'.
+    expect(JSON.stringify(plan)).toContain("orders_name_trgm_index");
+  });
+});
+
+describe("User.orders and Order references", () => {
+  const ENTITIES = `query($reps: [_Any!]!) { _entities(representations: $reps) {
+    ... on User { id orders(first: 2) { totalCount edges { node { id } } } }
+    ... on Order { id status user { id } }
+  } }`;
+
+  test("lists a user's orders batched across users; a customer may list only their own", async () => {
+    const carol = randomUUID();
+    const dave = randomUUID();
+    const carols = [await placeOrder(subgraph, carol, [productId]), await placeOrder(subgraph, carol, [productId]), await placeOrder(subgraph, carol, [productId])];
+    const daves = [await placeOrder(subgraph, dave, [productId])];
+    const reps = [{ __typename: "User", id: carol }, { __typename: "User", id: dave }, { __typename: "User", id: randomUUID() }];
+    const result = await subgraph.gql<{ _entities: { id: string; orders: { totalCount: number; edges: { node: { id: string } }[] } }[] }>(
+      ENTITIES,
+      { reps },
+      asUser(randomUUID(), "ADMIN"),
+    );
+    expect(result.errors).toBeUndefined();
+    const [c, d, nobody] = result.data!._entities;
+    expect(c.orders.totalCount).toBe(3);
+    expect(c.orders.edges.map((e) => e.node.id)).toEqual([carols[2], carols[1]]);
+    expect(d.orders.edges.map((e) => e.node.id)).toEqual(daves);
+    expect(nobody.orders.totalCount).toBe(0);
+
+    const own = await subgraph.gql(ENTITIES, { reps: [{ __typename: "User", id: carol }] }, asUser(carol));
+    expect(own.errors).toBeUndefined();
+    const other = await subgraph.gql(ENTITIES, { reps: [{ __typename: "User", id: carol }] }, asUser(dave));
+    expect(other.errors?.[0].extensions?.code).toBe("FORBIDDEN");
+  });
+
+  test("resolves Order references for the gateway", async () => {
+    const userId = randomUUID();
+    const id = await placeOrder(subgraph, userId, [productId]);
+    const result = await subgraph.gql<{ _entities: unknown[] }>(ENTITIES, { reps: [{ __typename: "Order", id }] }, asUser(userId));
+    expect(result.data?._entities).toEqual([{ id, status: "PENDING", user: { id: userId } }]);
+  });
+});
+
+describe("batching", () => {
+  const QUERY = `query($first: Int) { orders(first: $first) { edges { node {
+    id total { amount } user { id } items { quantity unitPrice { amount } product { id } } statusHistory { status at reason }
+  } } } }`;
+
+  // The counter is per process: the outbox relay's statements land in it too. Measure once the relay
+  // is idle, and take the least of a few runs so a stray background statement cannot skew it.
+  async function statementsFor(first: number): Promise<number> {
+    const runs = [];
+    for (let i = 0; i < 3; i += 1) runs.push(await statementsOnce(first));
+    return Math.min(...runs);
+  }
+
+  async function statementsOnce(first: number): Promise<number> {
+    const counter = subgraph.runtime.metrics.dbQueries;
+    const before = (await counter.get()).values[0]?.value ?? 0;
+    const result = await subgraph.gql<{ orders: { edges: unknown[] } }>(QUERY, { first }, asUser(randomUUID(), "STAFF"));
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.orders.edges).toHaveLength(first);
+    return ((await counter.get()).values[0]?.value ?? 0) - before;
+  }
+
+  test("50 orders with items and history take as many SQL statements as 5", async () => {
+    const userId = randomUUID();
+    for (let i = 0; i < 50; i += 1) await placeOrder(subgraph, userId, [productId]);
+    await eventually("the relay to publish the outbox", async () => {
+      const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from outbox where published_at is null`);
+      return Number(n) === 0;
+    });
+    const five = await statementsFor(5);
+    const fifty = await statementsFor(50);
+    expect(fifty).toBe(five);
+    expect(five).toBeLessThanOrEqual(4);
+  });
+});
