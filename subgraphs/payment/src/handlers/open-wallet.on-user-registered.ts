@@ -1,0 +1,12 @@
+import type { EventOf } from "@commerce/schema";
+import type { Handler } from "@commerce/streams";
+import type { PaymentSettings } from "../settings";
+import { openWallet } from "../wallet/open-wallet";
+
+/** Opens a new user's wallet with the opening balance (a no-op when a charge already opened it). */
+export const openWalletOnUserRegistered =
+  (settings: PaymentSettings): Handler<EventOf<"user.registered">> =>
+  async (event, { em, logger }) => {
+    const opened = await openWallet(em, event.payload.userId, settings, `event:${event.id}`);
+    logger.debug({ userId: event.payload.userId, opened }, opened ? "wallet opened" : "wallet already open");
+  };

@@ -1,0 +1,1 @@
+export { paymentSubgraph } from "./module";

@@ -1,0 +1,4 @@
+import { runSubgraph } from "@commerce/kit";
+import { paymentSubgraph } from "./module";
+
+runSubgraph(paymentSubgraph);

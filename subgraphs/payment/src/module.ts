@@ -1,0 +1,33 @@
+import type { Consumes, SubgraphModule } from "@commerce/kit";
+import { chargeWalletOnInventoryReserved } from "./handlers/charge-wallet.on-inventory-reserved";
+import { openWalletOnUserRegistered } from "./handlers/open-wallet.on-user-registered";
+import { refundOnOrderCancelled } from "./handlers/refund.on-order-cancelled";
+import { migrations } from "./migrations";
+import { CancelledOrder } from "./payment/cancelled-order.entity";
+import { Invoice } from "./payment/invoice.entity";
+import { Payment } from "./payment/payment.entity";
+import { paymentReference } from "./payment/payment.reference";
+import { OrderPaymentResolver, PaymentResolver } from "./payment/payment.resolver";
+import { readSettings, type PaymentSettings } from "./settings";
+import { Wallet } from "./wallet/wallet.entity";
+import { WalletEntry } from "./wallet/wallet-entry.entity";
+import { UserWalletResolver, WalletResolver } from "./wallet/wallet.resolver";
+
+/** The payment subgraph: wallets and their ledger, payments, refunds, invoices. */
+export const paymentSubgraph: SubgraphModule<PaymentSettings> = {
+  name: "payment",
+  entities: [Wallet, WalletEntry, Payment, Invoice, CancelledOrder],
+  migrations,
+  resolvers: [PaymentResolver, OrderPaymentResolver, UserWalletResolver, WalletResolver],
+  referenceResolvers: { Payment: paymentReference },
+  settings: readSettings,
+  consumes: ({ settings }) => ({
+    // `product` carries inventory.*; nothing here reads product.upserted.
+    streams: ["user", "product", "order"],
+    handlers: {
+      "user.registered": openWalletOnUserRegistered(settings),
+      "inventory.reserved": chargeWalletOnInventoryReserved(settings),
+      "order.cancelled": refundOnOrderCancelled(settings),
+    } as Consumes["handlers"],
+  }),
+};

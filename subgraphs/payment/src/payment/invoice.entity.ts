@@ -1,0 +1,58 @@
+import { randomUUID } from "node:crypto";
+import { Entity, OneToOne, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { Field, ID, ObjectType } from "type-graphql";
+import { Money } from "@commerce/kit";
+import { Payment } from "./payment.entity";
+
+/** The invoice of a captured payment; numbers run INV-000001, INV-000002, … with no gaps. */
+@ObjectType()
+@Entity({ tableName: "invoices" })
+export class Invoice {
+  @Field(() => ID)
+  @PrimaryKey({ type: "uuid" })
+  id: string = randomUUID();
+
+  // A relation (not a bare id) so the unit of work inserts the payment before its invoice.
+  @OneToOne(() => Payment, { owner: true, fieldName: "payment_id", unique: true })
+  payment: Payment;
+
+  @Field(() => String)
+  @Property({ type: "text", unique: true })
+  number: string;
+
+  @Property({ type: "integer" })
+  amountMinor: number;
+
+  @Property({ type: "text" })
+  currency: string;
+
+  @Field(() => Date)
+  @Property({ type: "timestamptz" })
+  issuedAt: Opt<Date> = new Date();
+
+  constructor(payment: Payment, number: string) {
+    this.payment = payment;
+    this.number = number;
+    this.amountMinor = payment.amountMinor;
+    this.currency = payment.currency;
+  }
+
+  @Field(() => Money)
+  get amount(): Money {
+    return Money.of(this.amountMinor, this.currency);
+  }
+}
+
+/**
+ * The next invoice number, from a counter row that stays locked until the
+ * transaction ends. Unlike a Postgres sequence, a rolled-back transaction gives
+ * its number back, so issued numbers have no gaps (the price: captures take
+ * their numbers one at a time, which is why this runs last in the transaction).
+ */
+export async function allocateInvoiceNumber(em: EntityManager): Promise<string> {
+  const [row] = await em.execute<{ last_value: string }[]>(
+    `update invoice_counter set last_value = last_value + 1 where name = 'invoice' returning last_value`,
+  );
+  return `INV-${String(row.last_value).padStart(6, "0")}`;
+}

@@ -1,0 +1,71 @@
+import { BigIntType, Entity, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import { Field, ObjectType } from "type-graphql";
+import { Money, formatMoney } from "@commerce/kit";
+import { WalletEntry } from "./wallet-entry.entity";
+
+/** The outcome of charging a wallet: the ledger line, or why it was refused. */
+export type ChargeOutcome = { kind: "debited"; entry: WalletEntry } | { kind: "refused"; reason: string };
+
+/** Largest single top-up, in minor units: beyond it a typo is likelier than a real deposit. */
+export const MAX_TOP_UP = 10_000_000;
+
+/**
+ * A user's prepaid balance, the simulated payment method. The row is locked
+ * (`SELECT … FOR UPDATE`) around every change; each change returns the ledger
+ * entry that explains it, and the database refuses a negative balance.
+ */
+@ObjectType({ description: "A user's prepaid balance; orders are paid from it." })
+@Entity({ tableName: "wallets" })
+export class Wallet {
+  @PrimaryKey({ type: "text" })
+  userId: string;
+
+  @Property({ type: new BigIntType("number") })
+  balanceAmount: number;
+
+  @Property({ type: "text" })
+  currency: string;
+
+  @Property({ type: "timestamptz" })
+  openedAt: Opt<Date> = new Date();
+
+  @Property({ type: "timestamptz", onUpdate: () => new Date() })
+  updatedAt: Opt<Date> = new Date();
+
+  constructor(userId: string, opening: Money) {
+    this.userId = userId;
+    this.balanceAmount = opening.amount;
+    this.currency = opening.currency;
+  }
+
+  @Field(() => Money)
+  get balance(): Money {
+    return Money.of(this.balanceAmount, this.currency);
+  }
+
+  /** Debits `amount` for an order when the balance covers it and the currency matches. */
+  charge(amount: Money, ref: { orderId: string; paymentId: string; by: string }): ChargeOutcome {
+    if (amount.currency !== this.currency) {
+      return { kind: "refused", reason: `currency mismatch: the wallet holds ${this.currency}, the order is in ${amount.currency}` };
+    }
+    if (this.balanceAmount < amount.amount) {
+      return { kind: "refused", reason: `insufficient funds: balance ${formatMoney(this.balance)}, needed ${formatMoney(amount)}` };
+    }
+    return { kind: "debited", entry: this.move("CAPTURE", -amount.amount, ref.by, ref) };
+  }
+
+  /** Gives back what a capture took. */
+  refund(amount: Money, ref: { orderId: string; paymentId: string; by: string }): WalletEntry {
+    return this.move("REFUND", amount.amount, ref.by, ref);
+  }
+
+  /** Adds money; the caller has validated the amount (see {@link MAX_TOP_UP}) and currency. */
+  topUp(amount: number, by: string): WalletEntry {
+    return this.move("TOP_UP", amount, by, {});
+  }
+
+  private move(kind: WalletEntry["kind"], delta: number, by: string, ref: { orderId?: string; paymentId?: string }): WalletEntry {
+    this.balanceAmount += delta;
+    return new WalletEntry({ walletId: this.userId, kind, amount: delta, currency: this.currency, createdBy: by, ...ref });
+  }
+}
