@@ -18,7 +18,7 @@ export interface CatalogSnapshot {
  * One statement, so concurrent writers cannot interleave a read and a write.
  */
 export async function upsertCatalogProduct(em: EntityManager, snapshot: CatalogSnapshot): Promise<boolean> {
-  const rows = await em.getConnection().execute<{ id: string }[]>(
+  const rows = await em.execute<{ id: string }[]>(
     `insert into catalog_products (id, sku, name, price_amount, price_currency, active, updated_at)
      values (?, ?, ?, ?, ?, ?, ?)
      on conflict (id) do update set

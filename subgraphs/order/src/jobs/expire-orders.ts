@@ -17,7 +17,8 @@ const BATCH = 100;
 export async function expireStaleOrders(runtime: Runtime<OrderSettings>, em: EntityManager, now = new Date()): Promise<number> {
   const deadline = new Date(now.getTime() - runtime.settings.sagaDeadlineMs);
   return runtime.commit(em, async (tx, emit) => {
-    const rows = await tx.getConnection().execute<Record<string, unknown>[]>(
+    // tx.execute, not the connection: the row locks must belong to this transaction.
+    const rows = await tx.execute<Record<string, unknown>[]>(
       `select * from orders
        where status in ('PENDING', 'STOCK_RESERVED') and created_at < ?
        order by created_at limit ${BATCH}
@@ -25,11 +26,11 @@ export async function expireStaleOrders(runtime: Runtime<OrderSettings>, em: Ent
       [deadline],
     );
     const orders = rows.map((row) => tx.map(Order, row));
-    for (const order of orders) {
-      transition(tx, emit, order, { type: "cancel", reason: EXPIRY_REASON, expired: true }, { actor: "system:saga-deadline", at: now });
-    }
-    if (orders.length) runtime.logger.info({ orderIds: orders.map((o) => o.id) }, "expired orders past the saga deadline");
-    return orders.length;
+    const expired = orders.filter((order) =>
+      transition(tx, emit, order, { type: "cancel", reason: EXPIRY_REASON, expired: true }, { actor: "system:saga-deadline", at: now }),
+    );
+    if (expired.length) runtime.logger.info({ orderIds: expired.map((o) => o.id) }, "expired orders past the saga deadline");
+    return expired.length;
   });
 }
 

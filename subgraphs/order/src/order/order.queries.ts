@@ -55,8 +55,8 @@ export function userOrdersLoader(ctx: Context, first?: number | null, after?: st
         if (cursor) query.whereRaw("(created_at, id) < (?, ?)", [at, cursor.id]);
       });
     const [rows, counts] = await Promise.all([
-      ctx.em.getConnection().execute<Record<string, unknown>[]>(knex.select("*").from(page.as("page")).where("position", "<=", size + 1).orderBy("position")),
-      ctx.em.getConnection().execute<{ user_id: string; total: string }[]>(
+      ctx.em.execute<Record<string, unknown>[]>(knex.select("*").from(page.as("page")).where("position", "<=", size + 1).orderBy("position")),
+      ctx.em.execute<{ user_id: string; total: string }[]>(
         knex("orders").select("user_id").count("* as total").whereIn("user_id", valid).groupBy("user_id"),
       ),
     ]);
