@@ -1,0 +1,160 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import Redis from 'ioredis';
+import { StreamConsumer } from './consumer';
+import { OutboxRelay } from './relay';
+import {
+  createTestDatabase,
+  effects,
+  eventually,
+  migrate,
+  openOrm,
+  placed,
+  produce,
+  randomStreamPrefix,
+  recordingLogger,
+  seqOf,
+  silentLogger,
+} from './testing/harness';
+
+type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
+/** A Redis of our own (the shared one serves other suites): AOF with fsync always, so a restart keeps every write. */
+class OwnRedis {
+  private child: ChildProcess | null = null;
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streams-redis-'));
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    const bin = process.env.TEST_REDIS_BIN ?? 'redis-server';
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    this.child = spawn(bin, args, { stdio: 'ignore' });
+    await eventually('redis to accept connections', async () => {
+      const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } finally {
+        probe.disconnect();
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM'); // Redis flushes the AOF and exits
+    await exited;
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+let db: TestDatabase;
+let orm: MikroORM;
+
+beforeAll(async () => {
+  db = await createTestDatabase('streams_outage');
+  orm = await openOrm(db.url, 12);
+  await migrate(orm);
+});
+
+afterAll(async () => {
+  await orm.close();
+  await db.drop();
+});
+
+it('loses and reorders nothing while Redis restarts during production', async () => {
+  const server = new OwnRedis(await freePort());
+  await server.start();
+  const redis = new Redis(server.port, '127.0.0.1');
+  redis.on('error', () => undefined);
+  const prefix = randomStreamPrefix('outage');
+  const { logger, records } = recordingLogger();
+  const relay = new OutboxRelay({ orm, redis, prefix, logger, pollIntervalMs: 50, maxBackoffMs: 200 });
+  const consumer = new StreamConsumer({
+    redis,
+    orm,
+    prefix,
+    service: 'svc',
+    consumerName: 'c1',
+    streams: ['order'],
+    logger: silentLogger(),
+    blockMs: 200,
+    claimIdleMs: 1_000,
+    claimIntervalMs: 200,
+    handlers: {
+      'order.placed': async (event, { em }) => {
+        await em.execute('insert into effect (event_id, correlation_id, seq) values (?, ?, ?)', [
+          event.id,
+          event.correlationId,
+          seqOf(event),
+        ]);
+      },
+    },
+  });
+  try {
+    await relay.start();
+    await consumer.start();
+    const orders = Array.from({ length: 10 }, (_, i) => `order-${i}`);
+    const perOrder = 40;
+    let produced = 0;
+    const producing = Promise.all(
+      orders.map(async (orderId) => {
+        for (let seq = 1; seq <= perOrder; seq += 1) {
+          await produce(orm, [placed(orderId, seq)]);
+          produced += 1;
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }),
+    );
+
+    await eventually('some events through', async () => (await effects(orm)).length >= 50);
+    await server.stop();
+    const producedAtStop = produced;
+    await eventually('the relay to notice the outage', () => relay.stats().failures > 0);
+    await eventually('production to go on while Redis is down', () => produced >= producedAtStop + 50);
+    await server.start();
+    await producing;
+
+    const total = orders.length * perOrder;
+    await eventually(`${total} effects`, async () => (await effects(orm)).length >= total, 30_000);
+    const applied = await effects(orm);
+    expect(applied).toHaveLength(total);
+    expect(new Set(applied.map((e) => e.event_id)).size).toBe(total);
+    for (const orderId of orders) {
+      expect(applied.filter((e) => e.correlation_id === orderId).map((e) => e.seq)).toEqual(
+        Array.from({ length: perOrder }, (_, i) => i + 1),
+      );
+    }
+    // One error per outage, not one per retry.
+    expect(records.filter((r) => String(r.msg).includes('cannot publish'))).toHaveLength(1);
+    expect(records.filter((r) => String(r.msg).includes('publishing again'))).toHaveLength(1);
+  } finally {
+    await consumer.stop();
+    await relay.stop();
+    redis.disconnect();
+    await server.stop();
+    server.cleanup();
+  }
+});
