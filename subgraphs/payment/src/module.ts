@@ -2,6 +2,7 @@ import type { Consumes, SubgraphModule } from "@commerce/kit";
 import { chargeWalletOnInventoryReserved } from "./handlers/charge-wallet.on-inventory-reserved";
 import { openWalletOnUserRegistered } from "./handlers/open-wallet.on-user-registered";
 import { refundOnOrderCancelled } from "./handlers/refund.on-order-cancelled";
+import { OrderRef, UserRef } from "./federation/stubs";
 import { migrations } from "./migrations";
 import { CancelledOrder } from "./payment/cancelled-order.entity";
 import { Invoice } from "./payment/invoice.entity";
@@ -19,6 +20,8 @@ export const paymentSubgraph: SubgraphModule<PaymentSettings> = {
   entities: [Wallet, WalletEntry, Payment, Invoice, CancelledOrder],
   migrations,
   resolvers: [PaymentResolver, OrderPaymentResolver, UserWalletResolver, WalletResolver],
+  // Entities reachable only through federation (`_entities`), not from Query or Mutation.
+  orphanedTypes: [OrderRef, UserRef, Payment],
   referenceResolvers: { Payment: paymentReference },
   settings: readSettings,
   consumes: ({ settings }) => ({
