@@ -14,6 +14,7 @@ import { OrderItem } from "./order/order-item.entity";
 import { OrderStatusChange } from "./order/order-status-change.entity";
 import { orderReference } from "./order/order.reference";
 import { OrderResolver } from "./order/order.resolver";
+import { OrderSubscriptionResolver } from "./order/order.subscription";
 import { UserOrdersResolver } from "./order/user-orders.resolver";
 import { readSettings, type OrderSettings } from "./settings";
 
@@ -22,7 +23,8 @@ export const orderSubgraph: SubgraphModule<OrderSettings> = {
   name: "order",
   entities: [Order, OrderItem, OrderStatusChange, CatalogProduct],
   migrations,
-  resolvers: [OrderResolver, UserOrdersResolver],
+  // Subscriptions are declared here for composition; the gateway serves them (see order.subscription.ts).
+  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver],
   orphanedTypes: [UserRef, ProductRef],
   referenceResolvers: { Order: orderReference },
   settings: readSettings,
