@@ -21,7 +21,7 @@ export function startOrderSubgraph(env: Record<string, string> = {}): Promise<Or
 }
 
 /** An event as a producer would emit it, correlated with `correlationId` (the order id for saga events). */
-export function event<T extends EventType>(type: T, payload: EventPayload<T>, correlationId = randomUUID()): EventEnvelope {
+export function event<T extends EventType>(type: T, payload: EventPayload<T>, correlationId: string = randomUUID()): EventEnvelope {
   return createEvent(type, payload, { correlationId });
 }
 
