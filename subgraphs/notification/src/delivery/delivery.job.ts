@@ -1,0 +1,176 @@
+import { Client } from "pg";
+import { LockMode } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Job, Logger, Runtime } from "@commerce/kit";
+import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
+import { Notification, type RetryPolicy } from "../notification/notification.entity";
+import { PENDING_CHANNEL } from "../notification/notify";
+import { Recipient } from "../recipient/recipient.entity";
+import type { NotificationSettings } from "../settings";
+import type { Channels } from "./channel";
+
+/** Exponential backoff with a little jitter, so failed messages do not retry in lockstep. */
+export function retryPolicy(settings: NotificationSettings): RetryPolicy {
+  return {
+    maxAttempts: settings.maxAttempts,
+    delayMs: (attempts) => Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** (attempts - 1)) * (1 + Math.random() * 0.2),
+  };
+}
+
+/**
+ * Sends PENDING notifications. Each replica claims due rows with
+ * `FOR UPDATE SKIP LOCKED` and leases them (pushes `next_attempt_at` out by
+ * the lease), so replicas never send the same row twice and a crashed
+ * replica's rows come back when the lease ends. Up to `concurrency` sends run
+ * at once and a free slot is refilled at once, so one slow or failing SMTP
+ * exchange never holds up the others. Woken by `NOTIFY notifications_pending`
+ * (sent on commit by the handlers) with a poll as fallback.
+ */
+export class DeliveryJob implements Job {
+  private running = true;
+  private woken = false;
+  private wakeup: (() => void) | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly logger: Logger;
+  private readonly policy: RetryPolicy;
+  private listener: Client | null = null;
+  private readonly loop: Promise<void>;
+  private readonly listening: Promise<void>;
+  private readonly delivered;
+
+  constructor(private readonly runtime: Runtime<NotificationSettings>, private readonly channels: Channels) {
+    this.logger = runtime.logger.child({ component: "delivery" });
+    this.policy = retryPolicy(runtime.settings);
+    this.delivered = runtime.metrics.counter("notification_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]);
+    this.listening = this.listen();
+    this.loop = this.run();
+  }
+
+  /** Look for due notifications now (also called by the NOTIFY listener). */
+  wake(): void {
+    this.woken = true;
+    this.wakeup?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled(this.inFlight);
+    await this.listener?.end().catch(() => undefined);
+    await this.listening;
+    await Promise.all(Object.values(this.channels).map((channel) => channel.close?.()));
+  }
+
+  private async run(): Promise<void> {
+    const { concurrency, pollMs } = this.runtime.settings;
+    while (this.running) {
+      this.woken = false;
+      let waitMs = pollMs;
+      try {
+        const free = concurrency - this.inFlight.size;
+        const claimed = free > 0 ? await this.claim(free) : [];
+        for (const id of claimed) this.track(this.deliver(id));
+        if (claimed.length > 0 && claimed.length === free) continue; // more may be due
+        if (free > 0) waitMs = await this.untilNextDue(pollMs);
+      } catch (error) {
+        this.logger.error({ err: error }, "delivery round failed; retrying after the poll interval");
+      }
+      if (this.running && !this.woken) await this.sleep(waitMs);
+    }
+  }
+
+  private track(delivery: Promise<void>): void {
+    this.inFlight.add(delivery);
+    void delivery.finally(() => {
+      this.inFlight.delete(delivery);
+      this.wake(); // a slot is free
+    });
+  }
+
+  private async claim(limit: number): Promise<string[]> {
+    const em = this.runtime.orm.em.fork() as EntityManager;
+    const rows = await em.execute<{ id: string }[]>(
+      `update notifications set next_attempt_at = now() + (? * interval '1 millisecond')
+       where id in (select id from notifications where status = 'PENDING' and next_attempt_at <= now()
+                    order by next_attempt_at limit ? for update skip locked)
+       returning id`,
+      [this.runtime.settings.leaseMs, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  private async untilNextDue(pollMs: number): Promise<number> {
+    const em = this.runtime.orm.em.fork() as EntityManager;
+    const [row] = await em.execute<{ ms: string | null }[]>(
+      `select extract(epoch from (min(next_attempt_at) - now())) * 1000 as ms from notifications where status = 'PENDING'`,
+    );
+    return row?.ms === null || row?.ms === undefined ? pollMs : Math.max(0, Math.min(pollMs, Math.ceil(Number(row.ms))));
+  }
+
+  private async deliver(id: string): Promise<void> {
+    const em = this.runtime.orm.em.fork() as EntityManager;
+    try {
+      const notification = await em.findOne(Notification, { id });
+      if (!notification || notification.status !== "PENDING") return;
+      const recipient = await em.findOne(Recipient, { userId: notification.userId });
+      let error: string | null = null;
+      try {
+        await this.channels[notification.channel].send(notification, recipient);
+      } catch (failure) {
+        error = (failure as Error).message || String(failure);
+      }
+      const outcome = await em.transactional(async (tx) => {
+        const fresh = await tx.findOneOrFail(Notification, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+        const result = fresh.recordAttempt(error, this.policy);
+        if (result !== "stale") tx.persist(new DeliveryAttempt(id, error));
+        return result;
+      });
+      this.delivered.inc({ channel: notification.channel, outcome });
+      if (error) this.logger.warn({ notificationId: id, channel: notification.channel, attempts: notification.attempts + 1, outcome, error }, "delivery failed");
+    } catch (error) {
+      // The lease brings the row back: nothing is lost, it is only late.
+      this.logger.error({ err: error, notificationId: id }, "could not record a delivery; it will be retried after its lease");
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeup = () => {
+        this.wakeup = null;
+        done();
+      };
+    });
+  }
+
+  /** LISTEN for commits of new notifications (any replica's handler); reconnects while running. */
+  private async listen(): Promise<void> {
+    while (this.running) {
+      const client = new Client({ connectionString: this.runtime.config.databaseUrl });
+      try {
+        await client.connect();
+        if (!this.running) return void (await client.end());
+        this.listener = client;
+        client.on("notification", () => this.wake());
+        await client.query(`listen ${PENDING_CHANNEL}`);
+        await new Promise<void>((resolve) => {
+          client.once("error", (error) => {
+            this.logger.warn({ err: error }, "notification listener lost; polling until it reconnects");
+            resolve();
+          });
+          client.once("end", () => resolve());
+        });
+      } catch (error) {
+        if (this.running) this.logger.warn({ err: error }, "could not LISTEN for new notifications; polling meanwhile");
+      }
+      this.listener = null;
+      await client.end().catch(() => undefined);
+      if (this.running) await new Promise((resolve) => setTimeout(resolve, this.runtime.settings.pollMs));
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export { notificationSubgraph } from "./module";

@@ -1,0 +1,4 @@
+import { runSubgraph } from "@commerce/kit";
+import { notificationSubgraph } from "./module";
+
+runSubgraph(notificationSubgraph);

@@ -1,0 +1,61 @@
+import type { Consumes, SubgraphModule } from "@commerce/kit";
+import type { Channels } from "./delivery/channel";
+import { DeliveryJob } from "./delivery/delivery.job";
+import { EmailChannel } from "./delivery/email.channel";
+import { InAppChannel, SimulatedSmsChannel } from "./delivery/simple.channels";
+import { OrderRef, UserRef } from "./federation/stubs";
+import { lowStockOnInventoryLowStock } from "./handlers/low-stock.on-inventory-low-stock";
+import { orderCancelledOnOrderCancelled } from "./handlers/order-cancelled.on-order-cancelled";
+import { orderConfirmedOnOrderConfirmed } from "./handlers/order-confirmed.on-order-confirmed";
+import { orderShippedOnOrderShipped } from "./handlers/order-shipped.on-order-shipped";
+import { outOfStockOnInventoryRejected } from "./handlers/out-of-stock.on-inventory-rejected";
+import { paymentFailedOnPaymentFailed } from "./handlers/payment-failed.on-payment-failed";
+import { recipientOnUserRoleChanged } from "./handlers/recipient.on-user-role-changed";
+import { refundOnPaymentRefunded } from "./handlers/refund.on-payment-refunded";
+import { welcomeOnUserRegistered } from "./handlers/welcome.on-user-registered";
+import { migrations } from "./migrations";
+import { DeliveryAttempt } from "./notification/delivery-attempt.entity";
+import { Notification } from "./notification/notification.entity";
+import { OrderNotificationsResolver, UserNotificationsResolver } from "./notification/notification.resolver";
+import { OrderCancellation } from "./notification/order-cancellation.entity";
+import { Preferences } from "./preferences/preferences.entity";
+import { PreferencesResolver, UserPreferencesResolver } from "./preferences/preferences.resolver";
+import { Recipient } from "./recipient/recipient.entity";
+import { readSettings, type NotificationSettings } from "./settings";
+import { seedDefaultTemplates, Template } from "./template/template.entity";
+import { TemplateResolver } from "./template/template.resolver";
+
+/** The notification subgraph: templates, preferences, notifications and their delivery. */
+export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
+  name: "notification",
+  entities: [Recipient, Preferences, Template, Notification, DeliveryAttempt, OrderCancellation],
+  migrations,
+  resolvers: [TemplateResolver, PreferencesResolver, UserPreferencesResolver, UserNotificationsResolver, OrderNotificationsResolver],
+  // Reached only through federation (`_entities`), not from Query or Mutation.
+  orphanedTypes: [OrderRef, UserRef],
+  settings: readSettings,
+  prepare: async (runtime) => seedDefaultTemplates(runtime.orm.em.fork()),
+  consumes: {
+    streams: ["user", "product", "order", "payment"],
+    // Handlers only create PENDING rows; the delivery job sends them.
+    handlers: {
+      "user.registered": welcomeOnUserRegistered,
+      "user.role_changed": recipientOnUserRoleChanged,
+      "order.confirmed": orderConfirmedOnOrderConfirmed,
+      "order.cancelled": orderCancelledOnOrderCancelled,
+      "order.shipped": orderShippedOnOrderShipped,
+      "payment.failed": paymentFailedOnPaymentFailed,
+      "payment.refunded": refundOnPaymentRefunded,
+      "inventory.rejected": outOfStockOnInventoryRejected,
+      "inventory.low_stock": lowStockOnInventoryLowStock,
+    } as Consumes["handlers"],
+  },
+  jobs: (runtime) => {
+    const channels: Channels = {
+      EMAIL: new EmailChannel(runtime.settings.smtpUrl, runtime.settings.smtpFrom),
+      IN_APP: new InAppChannel(),
+      SMS: new SimulatedSmsChannel(runtime.logger.child({ component: "sms" })),
+    };
+    return [new DeliveryJob(runtime, channels)];
+  },
+};

@@ -1,0 +1,82 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { preferencesOf } from "../preferences/preferences.entity";
+import { Recipient } from "../recipient/recipient.entity";
+import type { TemplateData, TemplateKey } from "../template/catalog";
+import { render } from "../template/render";
+import { Template } from "../template/template.entity";
+import { Notification } from "./notification.entity";
+
+/** Postgres NOTIFY channel that wakes delivery jobs (delivered on commit, to every replica). */
+export const PENDING_CHANNEL = "notifications_pending";
+
+export interface NotifyRequest<K extends TemplateKey> {
+  /** The event being handled: with channel and user, the dedupe key of each notification. */
+  eventId: string;
+  template: K;
+  userIds: readonly string[];
+  orderId?: string | null;
+  /** The template's values for one recipient (null when the user is not replicated yet). */
+  data: (recipient: Recipient | null) => TemplateData<K>;
+}
+
+/**
+ * Creates the PENDING notifications of one event: for each user, one per
+ * channel that has a template and that the user has not switched off. Runs in
+ * the handler's transaction; a notification that already exists for this
+ * event, channel and user is left alone. Delivery happens later, in the job.
+ */
+export async function notify<K extends TemplateKey>(em: EntityManager, request: NotifyRequest<K>): Promise<number> {
+  if (!request.userIds.length) return 0;
+  const templates = await em.find(Template, { key: request.template });
+  const preferences = await preferencesOf(em, request.userIds);
+  const recipients = new Map((await em.find(Recipient, { userId: { $in: [...request.userIds] } })).map((r) => [r.userId, r]));
+
+  const rows: Notification[] = [];
+  request.userIds.forEach((userId, i) => {
+    const data = request.data(recipients.get(userId) ?? null);
+    for (const template of templates) {
+      if (!preferences[i].wants(template.channel)) continue;
+      const html = template.channel === "EMAIL";
+      rows.push(
+        new Notification({
+          userId,
+          orderId: request.orderId ?? null,
+          channel: template.channel,
+          template: request.template,
+          subject: template.subject === null ? null : render(template.subject, data),
+          body: render(template.body, data, { html }),
+          eventId: request.eventId,
+        }),
+      );
+    }
+  });
+  if (!rows.length) return 0;
+
+  const inserted = await em.execute<unknown[]>(
+    `insert into notifications (id, user_id, order_id, channel, template, subject, body, status, attempts, created_at, next_attempt_at, dedupe_key)
+     select r.id, r.user_id, r.order_id, r.channel, r.template, r.subject, r.body, 'PENDING', 0, r.created_at, r.created_at, r.dedupe_key
+     from jsonb_to_recordset(?::jsonb) as r(id uuid, user_id text, order_id text, channel text, template text, subject text, body text, created_at timestamptz, dedupe_key text)
+     on conflict (dedupe_key) do nothing
+     returning 1`,
+    [
+      JSON.stringify(
+        rows.map((n) => ({
+          id: n.id,
+          user_id: n.userId,
+          order_id: n.orderId,
+          channel: n.channel,
+          template: n.template,
+          subject: n.subject,
+          body: n.body,
+          created_at: n.createdAt.toISOString(),
+          dedupe_key: n.dedupeKey,
+        })),
+      ),
+    ],
+  );
+  if (inserted.length) await em.execute(`select pg_notify('${PENDING_CHANNEL}', '')`);
+  return inserted.length;
+}
+
+/** How a recipient is greeted when the `user` stream has not told us their name yet. */
+export const nameOf = (recipient: Recipient | null): string => recipient?.name || "there";

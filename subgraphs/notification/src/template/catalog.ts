@@ -1,0 +1,56 @@
+import type { Channel } from "../notification/notification.entity";
+
+/** Every template key this service renders, with the placeholders its data provides. */
+export const TEMPLATE_VARIABLES = {
+  welcome: ["name", "email"],
+  order_confirmed: ["name", "orderId", "total"],
+  payment_failed: ["name", "orderId", "amount", "reason"],
+  out_of_stock: ["name", "orderId", "reason"],
+  order_cancelled: ["name", "orderId", "reason", "refund"],
+  payment_refunded: ["name", "orderId", "amount"],
+  order_shipped: ["name", "orderId"],
+  low_stock: ["name", "sku", "productName", "available", "threshold"],
+} as const;
+
+export type TemplateKey = keyof typeof TEMPLATE_VARIABLES;
+export const TEMPLATE_KEYS = Object.keys(TEMPLATE_VARIABLES) as TemplateKey[];
+export const isTemplateKey = (key: string): key is TemplateKey => Object.prototype.hasOwnProperty.call(TEMPLATE_VARIABLES, key);
+
+/** The values a template is rendered with; amounts are already formatted (`$12.34`). */
+export type TemplateData<K extends TemplateKey = TemplateKey> = { [V in (typeof TEMPLATE_VARIABLES)[K][number]]: string | number };
+
+export interface DefaultTemplate {
+  key: TemplateKey;
+  channel: Channel;
+  subject: string | null;
+  body: string;
+}
+
+// E-mail bodies are HTML (values are escaped when rendered); in-app and SMS bodies are plain text.
+const email = (key: TemplateKey, subject: string, body: string): DefaultTemplate => ({ key, channel: "EMAIL", subject, body });
+const inApp = (key: TemplateKey, body: string): DefaultTemplate => ({ key, channel: "IN_APP", subject: null, body });
+const sms = (key: TemplateKey, body: string): DefaultTemplate => ({ key, channel: "SMS", subject: null, body });
+
+/** Seeded on start when missing; an ADMIN's edits are kept. */
+export const DEFAULT_TEMPLATES: DefaultTemplate[] = [
+  email("welcome", "Welcome, {{name}}", "<p>Hi {{name}},</p><p>Welcome aboard! You can sign in as {{email}}.</p>"),
+  inApp("welcome", "Welcome, {{name}}!"),
+  email("order_confirmed", "Order {{orderId}} confirmed", "<p>Hi {{name}},</p><p>We received your payment of {{total}}; order {{orderId}} is confirmed.</p>"),
+  inApp("order_confirmed", "Order {{orderId}} is confirmed ({{total}})."),
+  sms("order_confirmed", "Order {{orderId}} confirmed: {{total}}."),
+  email("payment_failed", "Payment for order {{orderId}} failed", "<p>Hi {{name}},</p><p>We could not take {{amount}} for order {{orderId}}: {{reason}}.</p>"),
+  inApp("payment_failed", "Payment of {{amount}} for order {{orderId}} failed: {{reason}}."),
+  sms("payment_failed", "Payment for order {{orderId}} failed: {{reason}}."),
+  email("out_of_stock", "Order {{orderId}} could not be fulfilled", "<p>Hi {{name}},</p><p>Sorry, order {{orderId}} is out of stock: {{reason}}. You have not been charged.</p>"),
+  inApp("out_of_stock", "Order {{orderId}} is out of stock: {{reason}}."),
+  email("order_cancelled", "Order {{orderId}} cancelled", "<p>Hi {{name}},</p><p>Order {{orderId}} was cancelled: {{reason}}.</p><p>{{refund}}</p>"),
+  inApp("order_cancelled", "Order {{orderId}} was cancelled: {{reason}}. {{refund}}"),
+  sms("order_cancelled", "Order {{orderId}} cancelled. {{refund}}"),
+  email("payment_refunded", "Refund for order {{orderId}}", "<p>Hi {{name}},</p><p>We refunded {{amount}} for order {{orderId}} to your wallet.</p>"),
+  inApp("payment_refunded", "Refunded {{amount}} for order {{orderId}}."),
+  email("order_shipped", "Order {{orderId}} shipped", "<p>Hi {{name}},</p><p>Order {{orderId}} is on its way.</p>"),
+  inApp("order_shipped", "Order {{orderId}} has shipped."),
+  sms("order_shipped", "Order {{orderId}} has shipped."),
+  email("low_stock", "Low stock: {{sku}}", "<p>Hi {{name}},</p><p>{{productName}} ({{sku}}) is down to {{available}} (threshold {{threshold}}).</p>"),
+  inApp("low_stock", "Low stock: {{productName}} ({{sku}}) has {{available}} left (threshold {{threshold}})."),
+];

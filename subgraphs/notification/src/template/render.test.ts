@@ -1,0 +1,24 @@
+import { escapeHtml, placeholders, render } from "./render";
+
+describe("render", () => {
+  it("fills placeholders, including dotted paths, and leaves missing ones empty", () => {
+    expect(render("Hi {{ name }}, order {{order.id}} {{missing}}!", { name: "Ann", order: { id: "o-1" } })).toBe("Hi Ann, order o-1 !");
+  });
+
+  it("escapes values, not the template, in HTML", () => {
+    const out = render("<p>{{name}}</p>", { name: `<script>alert("x")</script> & 'co'` }, { html: true });
+    expect(out).toBe("<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</p>");
+  });
+
+  it("keeps plain text as is", () => {
+    expect(render("{{name}}", { name: "<b>" })).toBe("<b>");
+  });
+
+  it("lists placeholders", () => {
+    expect(placeholders("{{a}} and {{ b.c }} but not {x}")).toEqual(["a", "b.c"]);
+  });
+
+  it("escapes every HTML-significant character", () => {
+    expect(escapeHtml(`&<>"'`)).toBe("&amp;&lt;&gt;&quot;&#39;");
+  });
+});
