@@ -52,6 +52,8 @@ export interface StreamConsumerOptions {
   claimIntervalMs?: number;
   /** XREADGROUP BLOCK timeout: bounds how long `stop()` may wait for the read loop. Default 1 s. */
   blockMs?: number;
+  /** Called once an event's transaction has committed and its entry is acknowledged (metrics, benchmarks). */
+  onProcessed?: (event: ParsedEvent) => void;
 }
 
 /** Counters for metrics. */
@@ -280,7 +282,9 @@ export class StreamConsumer {
       try {
         const applied = await this.apply(event, handler, logger);
         this.counters[applied ? 'processed' : 'duplicates'] += 1;
-        return await this.ack(delivery);
+        await this.ack(delivery);
+        if (applied) this.options.onProcessed?.(event);
+        return;
       } catch (error) {
         this.counters.failed += 1;
         if (deliveries >= this.maxDeliveries) {

@@ -1,0 +1,208 @@
+/**
+ * Event backbone benchmark: outbox commit → relay → Redis Streams → consumer group → handler commit.
+ *
+ *   node -r @swc-node/register ops/bench/streams.bench.ts
+ *
+ * Uses TEST_PG_ADMIN_URL / TEST_REDIS_URL when set, else starts its own Postgres and Redis.
+ * Everything runs in this one process (producers, relay, two consumer replicas with their own pools and
+ * Redis connections), sharing the machine's cores with Postgres and Redis. Prints figures; never fails on them.
+ *   1. throughput: N events (BENCH_EVENTS, default 20,000) from first outbox commit to last handler commit;
+ *   2. latency at a fixed rate (BENCH_RATE, default 1,000 events/s for BENCH_SECONDS, default 10 s):
+ *      commit of the producing transaction → handler transaction committed and entry acknowledged.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM } from '@mikro-orm/postgresql';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import pino from 'pino';
+import {
+  commitWithEvents,
+  createEvent,
+  OutboxRelay,
+  StreamConsumer,
+  streamsEntities,
+  streamsMigrations,
+  type Handler,
+} from '@commerce/streams';
+import type { EventEnvelope, ParsedEvent } from '@commerce/schema';
+import { provisionInfra, type Infra } from '../src/infra';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
+const RATE = Number(process.env.BENCH_RATE ?? 1_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+
+async function openOrm(url: string, poolMax: number): Promise<MikroORM> {
+  return MikroORM.init({
+    clientUrl: url,
+    entities: streamsEntities,
+    extensions: [Migrator],
+    migrations: { migrationsList: streamsMigrations, silent: true },
+    pool: { min: 0, max: poolMax },
+    debug: false,
+  });
+}
+
+function event(orderId: string): EventEnvelope {
+  return createEvent(
+    'order.placed',
+    {
+      orderId,
+      userId: 'bench-user',
+      items: [{ productId: 'bench-product', quantity: 1, unitPrice: { amount: 990, currency: 'EUR' } }],
+      total: { amount: 990, currency: 'EUR' },
+    },
+    { correlationId: orderId },
+  );
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  let infra: Infra | null = null;
+  let adminUrl = process.env.TEST_PG_ADMIN_URL;
+  let redisUrl = process.env.TEST_REDIS_URL;
+  if (!adminUrl || !redisUrl) {
+    console.log('starting Postgres and Redis for the benchmark…');
+    infra = await provisionInfra({ mode: 'ephemeral', smtp: false, env: {} });
+    adminUrl = infra.pgAdminUrl;
+    redisUrl = infra.redisUrl;
+  }
+  const database = `bench_streams_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${database}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+
+  const producerOrm = await openOrm(url.toString(), 16);
+  await producerOrm.getMigrator().up();
+  await producerOrm.em.getConnection().execute('create table bench_effect (event_id uuid primary key, order_id text not null)');
+  const consumerOrms = [await openOrm(url.toString(), 16), await openOrm(url.toString(), 16)];
+  const redis = new Redis(redisUrl);
+  const prefix = `bench_${randomBytes(3).toString('hex')}`;
+
+  const committedAt = new Map<string, number>();
+  let latencies: number[] = [];
+  let done = 0;
+  let lastDone = 0;
+  const onProcessed = (e: ParsedEvent) => {
+    const t = performance.now();
+    const start = committedAt.get(e.id);
+    if (start !== undefined) latencies.push(t - start);
+    done += 1;
+    lastDone = t;
+  };
+  const handler: Handler = async (e, { em }) => {
+    await em.execute('insert into bench_effect (event_id, order_id) values (?, ?)', [e.id, e.correlationId]);
+  };
+
+  const relay = new OutboxRelay({ orm: producerOrm, redis, prefix, logger });
+  const consumers = consumerOrms.map(
+    (orm, i) =>
+      new StreamConsumer({
+        redis: i === 0 ? redis : redis.duplicate(),
+        orm,
+        prefix,
+        service: 'bench',
+        consumerName: `replica-${i}`,
+        streams: ['order'],
+        handlers: { 'order.placed': handler },
+        logger,
+        concurrency: 16,
+        onProcessed,
+      }),
+  );
+  await relay.start();
+  await Promise.all(consumers.map((c) => c.start()));
+
+  const waitFor = async (n: number, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (done < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    return done >= n;
+  };
+
+  // 1. Throughput: 8 producers, 10 events per transaction, 2,000 distinct orders.
+  {
+    const producers = 8;
+    const perTx = 10;
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: producers }, async () => {
+        while (next < EVENTS) {
+          const batch: EventEnvelope[] = [];
+          for (let i = 0; i < perTx && next < EVENTS; i += 1, next += 1) batch.push(event(`order-${next % 2000}`));
+          await commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => batch.forEach(emit));
+        }
+      }),
+    );
+    const producedMs = performance.now() - started;
+    const complete = await waitFor(EVENTS, 120_000);
+    const totalMs = lastDone - started;
+    console.log(`\n1. throughput (${EVENTS} events, 8 producers × ${perTx} events/tx, 2 consumer replicas × concurrency 16, one process)`);
+    console.log(`   outbox commits: ${Math.round((EVENTS / producedMs) * 1000)} events/s`);
+    console.log(`   commit → handler commit: ${Math.round((done / totalMs) * 1000)} events/s (${done} in ${Math.round(totalMs)} ms)${complete ? '' : '  INCOMPLETE'}`);
+    console.log(`   per replica: ${consumers.map((c) => c.stats().processed).join(' / ')}`);
+  }
+
+  // 2. Latency at a fixed rate, one event per transaction.
+  {
+    done = 0;
+    latencies = [];
+    const total = RATE * SECONDS;
+    const tickMs = 10;
+    const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000));
+    const started = performance.now();
+    const inflight: Promise<void>[] = [];
+    let sent = 0;
+    for (let tick = 0; sent < total; tick += 1) {
+      const due = started + tick * tickMs;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      for (let i = 0; i < perTick && sent < total; i += 1, sent += 1) {
+        const e = event(`latency-${sent % 500}`);
+        inflight.push(
+          commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => emit(e)).then(() => {
+            committedAt.set(e.id, performance.now());
+          }),
+        );
+      }
+    }
+    await Promise.all(inflight);
+    const sendMs = performance.now() - started;
+    const complete = await waitFor(total, 60_000);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(`\n2. latency at ${RATE} events/s for ${SECONDS} s (1 event per producer transaction; commit → handler commit + ack)`);
+    console.log(`   offered: ${Math.round((total / sendMs) * 1000)} events/s; delivered ${done}/${total}${complete ? '' : '  INCOMPLETE'}`);
+    console.log(
+      `   p50 ${percentile(sorted, 50).toFixed(1)} ms   p90 ${percentile(sorted, 90).toFixed(1)} ms   p99 ${percentile(sorted, 99).toFixed(1)} ms   max ${sorted[sorted.length - 1]?.toFixed(1)} ms`,
+    );
+  }
+
+  const stats = consumers.map((c) => c.stats());
+  console.log(`\nrelay: ${JSON.stringify(relay.stats())}`);
+  console.log(`consumers: ${JSON.stringify(stats.map(({ handlerLatencyMs, ...rest }) => ({ ...rest, meanTxMs: +(handlerLatencyMs.sum / handlerLatencyMs.count).toFixed(2) })))}`);
+  console.log('targets: ≥ 5,000 events/s; p99 ≤ 20 ms at 1,000 events/s\n');
+
+  await Promise.all(consumers.map((c) => c.stop()));
+  await relay.stop();
+  await Promise.all([producerOrm, ...consumerOrms].map((o) => o.close()));
+  redis.disconnect();
+  await admin.query(`drop database ${database} with (force)`);
+  await admin.end();
+  await infra?.stop();
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
