@@ -1,0 +1,183 @@
+import { randomUUID } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { ParsedEvent } from "@commerce/schema";
+import { asUser, startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
+import { smtpSink } from "../../../../ops/testing";
+import { notificationSubgraph } from "../module";
+import type { NotificationSettings } from "../settings";
+import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
+import { Notification } from "../notification/notification.entity";
+import { notify } from "../notification/notify";
+import { event, eventually, publish } from "../testing/events";
+
+let service: TestSubgraph<NotificationSettings>;
+const em = (): EntityManager => service.runtime.orm.em.fork() as EntityManager;
+const send = (envelope: ParsedEvent) => publish(service.runtime.redis, service.streamPrefix, envelope);
+const notificationsOf = (userId: string) => em().find(Notification, { userId }, { orderBy: { template: "asc", channel: "asc" } });
+
+beforeAll(async () => {
+  service = await startTestSubgraph(notificationSubgraph, {
+    SMTP_URL: process.env.TEST_SMTP_URL ?? `smtp://127.0.0.1:${process.env.TEST_SMTP_PORT}`,
+    NOTIFICATION_MAX_ATTEMPTS: "3",
+    NOTIFICATION_RETRY_BASE_MS: "50",
+    NOTIFICATION_RETRY_MAX_MS: "200",
+    NOTIFICATION_POLL_MS: "500",
+  });
+});
+afterAll(async () => {
+  await service?.stop();
+});
+
+async function processed(envelope: ParsedEvent): Promise<void> {
+  await eventually(async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0, `${envelope.type} to be processed`);
+}
+
+async function register(role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER", name = "Ann") {
+  const userId = randomUUID();
+  const email = `${userId.slice(0, 8)}@example.com`;
+  const registered = event("user.registered", { userId, email, name, role }, userId);
+  await send(registered);
+  await processed(registered);
+  return { userId, email, registered };
+}
+
+describe("welcome", () => {
+  it("e-mails a new user over SMTP with the name escaped in the HTML, and stores the in-app message", async () => {
+    const { userId, email } = await register("CUSTOMER", `<script>alert("x")</script> Ann`);
+    const mail = await smtpSink.waitFor(email);
+    expect(mail.html).toContain("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Ann");
+    expect(mail.html).not.toContain("<script>");
+    expect(mail.subject).toContain("Welcome");
+
+    const rows = await eventually(async () => {
+      const all = await notificationsOf(userId);
+      return all.every((n) => n.status === "SENT") && all;
+    }, "both notifications to be SENT");
+    expect(rows.map((n) => [n.template, n.channel, n.status])).toEqual([
+      ["welcome", "EMAIL", "SENT"],
+      ["welcome", "IN_APP", "SENT"],
+    ]);
+    expect(rows[0].sentAt).toBeInstanceOf(Date);
+    expect(rows[0].attempts).toBe(1);
+  });
+});
+
+describe("preferences", () => {
+  it("creates no EMAIL notification for a user who switched e-mail off, and an SMS one when SMS is on", async () => {
+    const { userId } = await register();
+    const update = await service.gql(`mutation { updateNotificationPreferences(email: false, sms: true) { email inApp sms } }`, {}, asUser(userId));
+    expect(update.data).toEqual({ updateNotificationPreferences: { email: false, inApp: true, sms: true } });
+    const orderId = randomUUID();
+    const confirmed = event("order.confirmed", { orderId, userId, total: { amount: 1_234, currency: "USD" } }, orderId);
+    await send(confirmed);
+    await processed(confirmed);
+
+    const rows = (await notificationsOf(userId)).filter((n) => n.template === "order_confirmed");
+    expect(rows.map((n) => n.channel)).toEqual(["IN_APP", "SMS"]);
+    expect(rows[0].body).toBe(`Order ${orderId} is confirmed ($12.34).`);
+  });
+});
+
+describe("low stock", () => {
+  it("alerts every STAFF user, as the role replica stands now, and nobody else", async () => {
+    const staff = await Promise.all([register("STAFF", "Sam"), register("STAFF", "Sue")]);
+    const promoted = await register("CUSTOMER", "Pat");
+    const demoted = await register("STAFF", "Dan");
+    const customer = await register("CUSTOMER");
+    const admin = await register("ADMIN");
+    const promote = event("user.role_changed", { userId: promoted.userId, email: promoted.email, name: "Pat", role: "STAFF", previousRole: "CUSTOMER" }, promoted.userId);
+    const demote = event("user.role_changed", { userId: demoted.userId, email: demoted.email, name: "Dan", role: "CUSTOMER", previousRole: "STAFF" }, demoted.userId);
+    await send(promote);
+    await send(demote);
+    await processed(demote);
+
+    const low = event("inventory.low_stock", { productId: randomUUID(), sku: "SKU-1", name: "<b>Widget</b>", available: 2, threshold: 5 }, "p");
+    await send(low);
+    await processed(low);
+
+    const alerts = await em().find(Notification, { template: "low_stock", channel: "IN_APP" });
+    const alerted = alerts.map((n) => n.userId).sort();
+    expect(alerted).toEqual([...staff.map((s) => s.userId), promoted.userId].sort());
+    for (const other of [demoted, customer, admin]) expect(alerted).not.toContain(other.userId);
+    const mail = await smtpSink.waitFor(staff[0].email, (m) => m.subject.includes("SKU-1"));
+    expect(mail.html).toContain("&lt;b&gt;Widget&lt;/b&gt; (SKU-1) is down to 2 (threshold 5)");
+  });
+});
+
+describe("delivery failures", () => {
+  it("retries a failing e-mail with backoff, then marks it FAILED, while other e-mail still goes out", async () => {
+    const doomedId = randomUUID();
+    const doomedEmail = `${doomedId.slice(0, 8)}@example.com`;
+    await smtpSink.fail(100, { to: doomedEmail });
+    await send(event("user.registered", { userId: doomedId, email: doomedEmail, name: "Doomed", role: "CUSTOMER" }, doomedId));
+    const { email: fineEmail } = await register();
+
+    await smtpSink.waitFor(fineEmail);
+    const failed = await eventually(async () => {
+      const row = await em().findOne(Notification, { userId: doomedId, channel: "EMAIL" });
+      return row?.status === "FAILED" && row;
+    }, "the e-mail to be FAILED");
+    expect(failed.attempts).toBe(3);
+    expect(failed.sentAt).toBeNull();
+    expect(failed.lastError).toMatch(/451/);
+    const attempts = await em().find(DeliveryAttempt, { notificationId: failed.id }, { orderBy: { at: "asc" } });
+    expect(attempts.map((a) => a.ok)).toEqual([false, false, false]);
+    // Backoff: each retry waited longer than the base delay.
+    expect(attempts[1].at.getTime() - attempts[0].at.getTime()).toBeGreaterThanOrEqual(45);
+    expect(await smtpSink.messages(doomedEmail)).toEqual([]);
+    // Its in-app twin was not held back by it.
+    expect((await em().findOneOrFail(Notification, { userId: doomedId, channel: "IN_APP" })).status).toBe("SENT");
+  });
+});
+
+describe("duplicates", () => {
+  it("creates each notification once when an event is redelivered, or handled again under the same id", async () => {
+    const { userId, registered } = await register();
+    await send(registered);
+    const marker = event("order.shipped", { orderId: randomUUID(), userId }, "x");
+    await send(marker);
+    await processed(marker);
+    // Bypass the consumer's processed-event record: the dedupe key alone must hold.
+    await em().transactional((tx) =>
+      notify(tx as EntityManager, { eventId: registered.id, template: "welcome", userIds: [userId], data: () => ({ name: "Ann", email: "x@example.com" }) }),
+    );
+    const welcome = (await notificationsOf(userId)).filter((n) => n.template === "welcome");
+    expect(welcome.map((n) => n.channel)).toEqual(["EMAIL", "IN_APP"]);
+  });
+});
+
+describe("cancellation and refund, in either order", () => {
+  const cancelled = (orderId: string, userId: string) =>
+    event("order.cancelled", { orderId, userId, reason: "changed my mind", previousStatus: "CONFIRMED", expired: false }, orderId);
+  const refunded = (orderId: string, userId: string) =>
+    event("payment.refunded", { orderId, userId, paymentId: randomUUID(), amount: { amount: 4_200, currency: "USD" } }, orderId);
+  const inApp = async (orderId: string) =>
+    (await em().find(Notification, { orderId, channel: "IN_APP" }, { orderBy: { createdAt: "asc" } })).map((n) => [n.template, n.body]);
+
+  it("tells the refund separately when it arrives after the cancellation", async () => {
+    const { userId } = await register();
+    const orderId = randomUUID();
+    const first = cancelled(orderId, userId);
+    await send(first);
+    await processed(first);
+    const second = refunded(orderId, userId);
+    await send(second);
+    await processed(second);
+    expect(await inApp(orderId)).toEqual([
+      ["order_cancelled", `Order ${orderId} was cancelled: changed my mind. `],
+      ["payment_refunded", `Refunded $42.00 for order ${orderId}.`],
+    ]);
+  });
+
+  it("tells the refund inside the cancellation when it arrived first", async () => {
+    const { userId } = await register();
+    const orderId = randomUUID();
+    const first = refunded(orderId, userId);
+    await send(first);
+    await processed(first);
+    const second = cancelled(orderId, userId);
+    await send(second);
+    await processed(second);
+    expect(await inApp(orderId)).toEqual([["order_cancelled", `Order ${orderId} was cancelled: changed my mind. We refunded $42.00 to your wallet.`]]);
+  });
+});
