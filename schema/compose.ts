@@ -42,11 +42,14 @@ export class CompositionError extends Error {
 
 /** Composes the supergraph SDL; a failure lists every conflict with the subgraphs involved. */
 export async function composeSupergraph(): Promise<string> {
-  const services = (await subgraphSdls()).map(({ name, sdl }) => ({
-    name,
-    typeDefs: parse(sdl),
-    url: `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`,
-  }));
+  return composeSdls(
+    (await subgraphSdls()).map(({ name, sdl }) => ({ name, sdl, url: `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql` })),
+  );
+}
+
+/** Composes subgraph SDLs; throws {@link CompositionError} naming each conflict and its subgraphs. */
+export function composeSdls(subgraphs: { name: string; sdl: string; url: string }[]): string {
+  const services = subgraphs.map(({ name, sdl, url }) => ({ name, typeDefs: parse(sdl), url }));
   const result = composeServices(services);
   if (result.errors?.length) {
     const lines = result.errors.map((error) => {
