@@ -1,0 +1,127 @@
+import { randomUUID } from "node:crypto";
+import {
+  ADMIN,
+  CUSTOMER,
+  SERVICE,
+  STAFF,
+  adjustStock,
+  createProduct,
+  createWarehouse,
+  failure,
+  handle,
+  ok,
+  orderPlaced,
+  outbox,
+  startProductSubgraph,
+  type ProductTestSubgraph,
+} from "../test-support";
+
+let service: ProductTestSubgraph;
+beforeAll(async () => {
+  service = await startProductSubgraph();
+});
+afterAll(() => service?.stop());
+
+const CREATE = `mutation($input: CreateProductInput!) { createProduct(input: $input) { id sku name description price { amount currency } attributes { name value } lowStockThreshold available category { id name } } }`;
+const UPDATE = `mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { id name price { amount currency } category { id } active } }`;
+const PRODUCT = `query($id: ID!) { product(id: $id) { id name active } }`;
+
+describe("catalog CRUD and authorization", () => {
+  it("lets an ADMIN create a product with category and attributes, and announces it", async () => {
+    const { createCategory: parent } = await ok(service, `mutation { createCategory(name: "Tools") { id } }`);
+    const { createCategory: child } = await ok(service, `mutation($p: ID) { createCategory(name: "Hammers", parentId: $p) { id parent { id name } } }`, { p: parent.id });
+    expect(child.parent).toEqual({ id: parent.id, name: "Tools" });
+    const sku = `HAM-${randomUUID().slice(0, 6)}`;
+    const { createProduct: product } = await ok(service, CREATE, {
+      input: { sku, name: "Claw hammer", description: "Steel", price: { amount: 2499 }, categoryId: child.id, attributes: [{ name: "weight", value: "500g" }], lowStockThreshold: 4 },
+    });
+    expect(product).toMatchObject({ sku, price: { amount: 2499, currency: "USD" }, attributes: [{ name: "weight", value: "500g" }], lowStockThreshold: 4, available: 0, category: { id: child.id, name: "Hammers" } });
+    const events = await outbox(service, "product.upserted", product.id);
+    expect(events.map((event) => event.payload)).toEqual([{ productId: product.id, sku, name: "Claw hammer", price: { amount: 2499, currency: "USD" }, active: true }]);
+  });
+
+  it("refuses catalog changes to customers, staff and anonymous callers", async () => {
+    const input = { sku: "X-1", name: "X", price: { amount: 1 } };
+    expect(await failure(service, CREATE, { input }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
+    expect(await failure(service, CREATE, { input }, STAFF)).toMatchObject({ code: "FORBIDDEN" });
+    expect(await failure(service, CREATE, { input }, null)).toMatchObject({ code: "UNAUTHENTICATED" });
+    expect(await failure(service, `mutation { createWarehouse(code: "X", name: "X") { id } }`, {}, STAFF)).toMatchObject({ code: "FORBIDDEN" });
+    expect(await failure(service, `mutation { createCategory(name: "X") { id } }`, {}, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
+    expect(await failure(service, `query { warehouses { id } }`, {}, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
+    expect(Array.isArray((await ok(service, `query { warehouses { id code } }`, {}, STAFF)).warehouses)).toBe(true);
+  });
+
+  it("validates input and names the field", async () => {
+    expect(await failure(service, CREATE, { input: { sku: "bad sku!", name: "X", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: expect.stringMatching(/(^|\.)sku$/) });
+    expect(await failure(service, CREATE, { input: { sku: "OK-1", name: "X", price: { amount: -1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: expect.stringMatching(/(^|\.)price\.amount$/) });
+    expect(await failure(service, CREATE, { input: { sku: "OK-2", name: "X", price: { amount: 1 }, categoryId: randomUUID() } }, ADMIN)).toMatchObject({ code: "NOT_FOUND" });
+    const { sku } = await createProduct(service);
+    expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
+  });
+
+  it("updates only the given fields and announces the new price", async () => {
+    const product = await createProduct(service, { description: "kept" });
+    const { updateProduct } = await ok(service, UPDATE, { id: product.id, input: { price: { amount: 500, currency: "EUR" } } });
+    expect(updateProduct).toMatchObject({ name: product.name, price: { amount: 500, currency: "EUR" }, active: true });
+    const events = await outbox(service, "product.upserted", product.id);
+    expect(events.at(-1)!.payload).toMatchObject({ price: { amount: 500, currency: "EUR" } });
+    expect(await failure(service, UPDATE, { id: randomUUID(), input: { name: "Ghost" } }, ADMIN)).toMatchObject({ code: "NOT_FOUND" });
+    expect(await failure(service, UPDATE, { id: product.id, input: { name: "Mine" } }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
+  });
+
+  it("soft-deletes: hidden from customers, visible to staff, still resolvable for old orders", async () => {
+    const product = await createProduct(service);
+    expect((await ok(service, `mutation($id: ID!) { deleteProduct(id: $id) }`, { id: product.id })).deleteProduct).toBe(true);
+    expect((await ok(service, PRODUCT, { id: product.id }, CUSTOMER)).product).toBeNull();
+    expect((await ok(service, PRODUCT, { id: product.id }, null)).product).toBeNull();
+    expect((await ok(service, PRODUCT, { id: product.id }, STAFF)).product).toMatchObject({ active: false });
+    const search = `query($s: String) { products(filter: { search: $s }) { totalCount } }`;
+    expect((await ok(service, search, { s: product.sku }, CUSTOMER)).products.totalCount).toBe(0);
+    expect((await ok(service, search, { s: product.sku }, STAFF)).products.totalCount).toBe(1);
+    const entities = await ok(service, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name active } } }`, {
+      r: [{ __typename: "Product", id: product.id }],
+    }, SERVICE);
+    expect(entities._entities).toEqual([{ id: product.id, name: product.name, active: false }]);
+    expect((await outbox(service, "product.upserted", product.id)).at(-1)!.payload).toMatchObject({ active: false });
+    expect((await ok(service, PRODUCT, { id: "not-a-uuid" }, CUSTOMER)).product).toBeNull();
+  });
+
+  it("serves _catalogProducts to services only", async () => {
+    const product = await createProduct(service, { price: { amount: 123, currency: "USD" } });
+    const query = `query($ids: [ID!]!) { _catalogProducts(ids: $ids) { id sku name price { amount currency } active } }`;
+    const data = await ok(service, query, { ids: [product.id, randomUUID(), "junk"] }, SERVICE);
+    expect(data._catalogProducts).toEqual([{ id: product.id, sku: product.sku, name: product.name, price: { amount: 123, currency: "USD" }, active: true }]);
+    expect(await failure(service, query, { ids: [product.id] }, ADMIN)).toMatchObject({ code: "FORBIDDEN" });
+    const sdl = (await ok(service, `{ _service { sdl } }`, {}, SERVICE))._service.sdl as string;
+    expect(sdl).toMatch(/_catalogProducts\(ids: \[ID!\]!\): \[CatalogProduct!\]! @inaccessible/);
+  });
+});
+
+describe("stock", () => {
+  it("adjustStock never takes on hand below what is reserved", async () => {
+    const warehouse = await createWarehouse(service);
+    const product = await createProduct(service);
+    await adjustStock(service, product.id, warehouse, 5);
+    await handle(service, orderPlaced([{ productId: product.id, quantity: 3 }]));
+    const adjust = `mutation($p: ID!, $w: ID!, $d: Int!) { adjustStock(productId: $p, warehouseId: $w, delta: $d, reason: "count") { onHand reserved warehouse { id } } }`;
+    expect(await failure(service, adjust, { p: product.id, w: warehouse, d: -3 }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
+    expect((await ok(service, adjust, { p: product.id, w: warehouse, d: -2 }, STAFF)).adjustStock).toEqual({ onHand: 3, reserved: 3, warehouse: { id: warehouse } });
+    expect(await failure(service, adjust, { p: product.id, w: warehouse, d: 1 }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
+    expect(await failure(service, adjust, { p: randomUUID(), w: warehouse, d: 1 }, STAFF)).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("shows available to everyone and per-warehouse stock to STAFF/ADMIN only", async () => {
+    const [a, b] = [await createWarehouse(service), await createWarehouse(service)];
+    const product = await createProduct(service);
+    await adjustStock(service, product.id, a, 4);
+    await adjustStock(service, product.id, b, 6);
+    await handle(service, orderPlaced([{ productId: product.id, quantity: 7 }]));
+    const query = `query($id: ID!) { product(id: $id) { available stock { warehouse { id } onHand reserved } } }`;
+    const { product: seen } = await ok(service, query, { id: product.id }, STAFF);
+    expect(seen.available).toBe(3);
+    expect(seen.stock).toHaveLength(2);
+    expect(seen.stock.reduce((sum: number, level: { reserved: number }) => sum + level.reserved, 0)).toBe(7);
+    expect(await failure(service, query, { id: product.id }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
+    expect((await ok(service, `query($id: ID!) { product(id: $id) { available } }`, { id: product.id }, CUSTOMER)).product.available).toBe(3);
+  });
+});

@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import {
+  CUSTOMER,
+  STAFF,
+  adjustStock,
+  createProduct,
+  createWarehouse,
+  failure,
+  ok,
+  startProductSubgraph,
+  type ProductTestSubgraph,
+} from "../test-support";
+
+let service: ProductTestSubgraph;
+let warehouse: string;
+/** A word unique to this run, so search results are ours only. */
+const tag = `zq${randomUUID().slice(0, 6)}`;
+
+beforeAll(async () => {
+  service = await startProductSubgraph();
+  warehouse = await createWarehouse(service);
+});
+afterAll(() => service?.stop());
+
+const PRODUCTS = `query($filter: ProductFilter, $first: Int, $after: String) {
+  products(filter: $filter, first: $first, after: $after) { totalCount edges { cursor node { id name sku } } pageInfo { hasNextPage endCursor } }
+}`;
+
+describe("products: search, filters, pagination", () => {
+  it("searches name, description and SKU, case-insensitively, with wildcards taken literally", async () => {
+    const byName = await createProduct(service, { name: `Red ${tag} lamp` });
+    const byDescription = await createProduct(service, { name: "Chair", description: `matches ${tag.toUpperCase()} too` });
+    const bySku = await createProduct(service, { sku: `${tag}-SKU` });
+    await createProduct(service, { name: "Unrelated" });
+    const { products } = await ok(service, PRODUCTS, { filter: { search: tag } }, CUSTOMER);
+    expect(products.totalCount).toBe(3);
+    expect(products.edges.map((edge: { node: { id: string } }) => edge.node.id).sort()).toEqual([byName.id, byDescription.id, bySku.id].sort());
+    expect((await ok(service, PRODUCTS, { filter: { search: `${tag}%` } }, CUSTOMER)).products.totalCount).toBe(0);
+  });
+
+  it("filters by category (with sub-categories) and by stock", async () => {
+    const { createCategory: root } = await ok(service, `mutation { createCategory(name: "Garden") { id } }`);
+    const { createCategory: sub } = await ok(service, `mutation($p: ID) { createCategory(name: "Hoses", parentId: $p) { id } }`, { p: root.id });
+    const inRoot = await createProduct(service, { categoryId: root.id });
+    const inSub = await createProduct(service, { categoryId: sub.id });
+    await adjustStock(service, inSub.id, warehouse, 2);
+    const ids = (data: any) => data.products.edges.map((edge: { node: { id: string } }) => edge.node.id).sort();
+    expect(ids(await ok(service, PRODUCTS, { filter: { categoryId: root.id } }, CUSTOMER))).toEqual([inRoot.id, inSub.id].sort());
+    expect(ids(await ok(service, PRODUCTS, { filter: { categoryId: sub.id } }, CUSTOMER))).toEqual([inSub.id]);
+    expect(ids(await ok(service, PRODUCTS, { filter: { categoryId: root.id, inStock: true } }, CUSTOMER))).toEqual([inSub.id]);
+    expect(ids(await ok(service, PRODUCTS, { filter: { categoryId: root.id, inStock: false } }, CUSTOMER))).toEqual([inRoot.id]);
+  });
+
+  it("pages by name with cursors, without gaps or repeats", async () => {
+    const page = `pg${randomUUID().slice(0, 6)}`;
+    const created = [];
+    for (const letter of ["e", "a", "d", "b", "c"]) created.push(await createProduct(service, { name: `${page} ${letter}` }));
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let round = 0; round < 3; round++) {
+      const data: any = await ok(service, PRODUCTS, { filter: { search: page }, first: 2, after }, CUSTOMER);
+      expect(data.products.totalCount).toBe(5);
+      seen.push(...data.products.edges.map((edge: { node: { name: string } }) => edge.node.name));
+      after = data.products.pageInfo.endCursor;
+      expect(data.products.pageInfo.hasNextPage).toBe(round < 2);
+    }
+    expect(seen).toEqual(["a", "b", "c", "d", "e"].map((letter) => `${page} ${letter}`));
+  });
+
+  it("refuses first above 100 and a forged cursor", async () => {
+    expect(await failure(service, PRODUCTS, { first: 101 }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
+    expect(await failure(service, PRODUCTS, { after: "garbage" }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+    expect((await ok(service, PRODUCTS, { first: 100 }, CUSTOMER)).products.edges.length).toBeLessThanOrEqual(100);
+  });
+});
+
+async function waitForOutboxDrained(deadlineMs = 10_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const [{ pending }] = await service.runtime.orm.em.fork().getConnection().execute(`select count(*)::int as pending from outbox where published_at is null`);
+    if (pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`${pending} outbox rows still unpublished after ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("batching", () => {
+  it("resolves available, stock and category for 50 products with as many SQL statements as for 5", async () => {
+    const { createCategory: category } = await ok(service, `mutation { createCategory(name: "Batch") { id } }`);
+    const batch = `bt${randomUUID().slice(0, 6)}`;
+    for (let i = 0; i < 50; i++) {
+      const product = await createProduct(service, { name: `${batch} ${String(i).padStart(2, "0")}`, categoryId: category.id });
+      if (i % 3 === 0) await adjustStock(service, product.id, warehouse, 1 + i);
+    }
+    const query = `query($filter: ProductFilter, $first: Int) { products(filter: $filter, first: $first) { edges { node { id available stock { onHand reserved warehouse { code } } category { name } } } } }`;
+    // db_queries_total counts the whole process, including the outbox relay's own work (it polls
+    // every 250 ms, in its own transactions): subtract the relay statements seen in the same window.
+    await waitForOutboxDrained();
+    let relayStatements = 0;
+    const relay = /outbox|processed_event|pg_try_advisory_xact_lock|^(BEGIN|COMMIT|ROLLBACK)\b/i;
+    service.runtime.orm.em.getConnection().getKnex().on("query", (statement: { sql: string }) => {
+      if (relay.test(statement.sql.trim())) relayStatements++;
+    });
+    const statements = async (first: number) => {
+      const before = (await service.runtime.metrics.dbQueries.get()).values[0].value - relayStatements;
+      const data = await ok(service, query, { filter: { search: batch }, first }, STAFF);
+      expect(data.products.edges).toHaveLength(first);
+      return (await service.runtime.metrics.dbQueries.get()).values[0].value - relayStatements - before;
+    };
+    const five = await statements(5);
+    const fifty = await statements(50);
+    expect(fifty).toBe(five);
+    // count + page + available + category + stock + warehouse
+    expect(five).toBe(6);
+  }, 60_000);
+});
