@@ -132,9 +132,12 @@ async function accessibleBinaries(bins: PgBinaries, user: string | null, log: Lo
   const target = path.join(os.tmpdir(), `commerce-pg-bin-${bins.source}-${bins.version}`);
   if (!fs.existsSync(path.join(target, 'bin', 'postgres'))) {
     log(`copying PostgreSQL binaries to ${target} (the ${user} user cannot reach ${nativeDir})`);
+    const partial = `${target}.${process.pid}.tmp`;
+    fs.rmSync(partial, { recursive: true, force: true });
+    await run('cp', ['-a', nativeDir, partial]);
+    await run('chmod', ['-R', 'a+rX', partial]);
     fs.rmSync(target, { recursive: true, force: true });
-    await run('cp', ['-a', nativeDir, target]);
-    await run('chmod', ['-R', 'a+rX', target]);
+    fs.renameSync(partial, target);
   }
   return { ...bins, bindir: path.join(target, 'bin') };
 }
