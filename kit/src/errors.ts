@@ -13,6 +13,8 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "RATE_LIMITED"
+  /** The gateway refused an operation as too deep, too costly or with too many aliases. */
+  | "QUERY_TOO_COMPLEX"
   | "INTERNAL_SERVER_ERROR";
 
 /** Base of every deliberate failure; its message is shown to the client, so it says what to do. */
@@ -73,6 +75,7 @@ const PASS_THROUGH_CODES = new Set<string>([
   "NOT_FOUND",
   "CONFLICT",
   "RATE_LIMITED",
+  "QUERY_TOO_COMPLEX",
   // Produced by graphql-js / Apollo for malformed operations: safe and useful to clients.
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
