@@ -213,6 +213,7 @@ async function main() {
     console.log('  Ctrl-C stops everything.');
     console.log('='.repeat(78));
   } catch (err) {
+    if (shuttingDown) return; // Ctrl-C during start-up: shutdown() is already under way
     loud(`npm start failed: ${(err as Error).message}`);
     await shutdown(1);
   }
