@@ -8,7 +8,8 @@ const money = { amount: 100, currency: "USD" };
 describe("the saga deadline job", () => {
   let subgraph: OrderTestSubgraph;
   beforeAll(async () => {
-    subgraph = await startOrderSubgraph({ SAGA_DEADLINE_MS: "1500", SAGA_EXPIRY_SWEEP_MS: "100" });
+    // A deadline no slow test machine reaches by accident; orders are made old by backdating them.
+    subgraph = await startOrderSubgraph({ SAGA_DEADLINE_MS: "60000", SAGA_EXPIRY_SWEEP_MS: "100" });
   });
   afterAll(() => subgraph?.stop());
 
@@ -18,10 +19,12 @@ describe("the saga deadline job", () => {
     const pending = await placeOrder(subgraph, userId, [productId]);
     const reserved = await placeOrder(subgraph, userId, [productId]);
     const confirmed = await placeOrder(subgraph, userId, [productId]);
+    const fresh = await placeOrder(subgraph, userId, [productId]);
     await deliver(subgraph, event("inventory.reserved", { orderId: reserved, userId, total: money, items: [{ productId, quantity: 1 }] }, reserved));
     await deliver(subgraph, event("payment.captured", { orderId: confirmed, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "I-1" }, confirmed));
-    // Well inside the deadline nothing happens.
-    expect((await statusOf(subgraph, pending)).status).toBe("PENDING");
+    await subgraph.runtime.orm.em
+      .getConnection()
+      .execute(`update orders set created_at = now() - interval '2 minutes' where id in (?, ?, ?)`, [pending, reserved, confirmed]);
 
     for (const id of [pending, reserved]) {
       const order = await eventually(`order ${id} to expire`, async () => {
@@ -31,6 +34,8 @@ describe("the saga deadline job", () => {
       expect(order.statusHistory.at(-1)).toEqual({ status: "CANCELLED", reason: EXPIRY_REASON });
     }
     expect((await statusOf(subgraph, confirmed)).status).toBe("CONFIRMED");
+    // Placed just now: well inside the deadline, untouched.
+    expect((await statusOf(subgraph, fresh)).status).toBe("PENDING");
     const rows = await subgraph.runtime.orm.em
       .getConnection()
       .execute<{ payload: Record<string, any> }[]>(`select payload from outbox where type = 'order.cancelled' and correlation_id = ?`, [reserved]);
@@ -51,16 +56,24 @@ describe("expireStaleOrders", () => {
   const later = () => new Date(Date.now() + 2 * 3600_000);
   const fork = () => subgraph.runtime.orm.em.fork() as EntityManager;
 
+  test("orders inside the deadline are left alone", async () => {
+    const productId = await seedProduct(subgraph);
+    const id = await placeOrder(subgraph, randomUUID(), [productId]);
+    expect(await expireStaleOrders(subgraph.runtime, fork(), new Date())).toBe(0);
+    expect((await statusOf(subgraph, id)).status).toBe("PENDING");
+  });
+
   test("concurrent sweeps (several replicas) expire each order exactly once", async () => {
     const productId = await seedProduct(subgraph);
     const userId = randomUUID();
     const ids: string[] = [];
     for (let i = 0; i < 12; i += 1) ids.push(await placeOrder(subgraph, userId, [productId]));
+    const conn = subgraph.runtime.orm.em.getConnection();
+    const [{ open }] = await conn.execute<{ open: string }[]>(`select count(*) as open from orders where status in ('PENDING', 'STOCK_RESERVED')`);
     const counts = await Promise.all([1, 2, 3].map(() => expireStaleOrders(subgraph.runtime, fork(), later())));
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(12);
-    const [{ n }] = await subgraph.runtime.orm.em
-      .getConnection()
-      .execute<{ n: string }[]>(`select count(*) as n from order_status_changes c join orders o on o.id = c.order_id where o.user_id = ? and c.status = 'CANCELLED'`, [userId]);
+    // Other tests' open orders are swept too: every open order once, none twice.
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(Number(open));
+    const [{ n }] = await conn.execute<{ n: string }[]>(`select count(*) as n from order_status_changes c join orders o on o.id = c.order_id where o.user_id = ? and c.status = 'CANCELLED'`, [userId]);
     expect(Number(n)).toBe(12);
   });
 
