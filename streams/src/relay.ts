@@ -34,6 +34,9 @@ export interface OutboxRelayOptions {
 /** Serialises relays per database: only the holder of this transaction-scoped advisory lock publishes. */
 const RELAY_LOCK_KEY = 0x6f7574626f78; // "outbox"
 
+/** Longest wait before looking again at rows held back by the commit-order guard. */
+const BLOCKED_RETRY_MAX_MS = 8;
+
 interface Row {
   id: string;
   event_id: string;
@@ -138,9 +141,9 @@ export class OutboxRelay {
       await this.purge();
       if (result.published === this.batchSize) continue;
       if (result.blocked) {
-        // Rows wait on an open transaction that may never NOTIFY (a handler that emits nothing):
-        // look again soon, backing off while it stays open.
-        blockedDelay = Math.min(blockedDelay * 2, this.pollIntervalMs);
+        // Rows wait on an open transaction that may never NOTIFY (a handler that emits nothing).
+        // Such transactions last milliseconds, so look again soon; the cap keeps a long one cheap.
+        blockedDelay = Math.min(blockedDelay * 2, BLOCKED_RETRY_MAX_MS, this.pollIntervalMs);
         await this.wakeup.wait(blockedDelay);
       } else {
         blockedDelay = 1;
