@@ -138,7 +138,7 @@ function withHiddenFields(selectionSet: SelectionSetNode | undefined): Selection
     selections: [
       ...(selectionSet?.selections ?? []),
       hidden(HIDDEN_STATUS, "status"),
-      hidden(HIDDEN_HISTORY, "statusHistory", ["at"]),
+      hidden(HIDDEN_HISTORY, "statusHistory", ["status", "at"]),
       hidden(HIDDEN_OWNER, "user", ["id"]),
     ],
   };

@@ -86,9 +86,14 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     if (status) for (const key of plan.statusKeys) visible[key] = status;
     return { [plan.responseKey]: visible };
   };
+  // `status` and `statusHistory` are read by separate statements, so the history may already hold a
+  // change the status does not show yet: the snapshot is as of the last entry with the snapshot's status.
   const lastChangeAt = (order: OrderData) => {
-    const history = order[HIDDEN_HISTORY] ?? [];
-    return history.length ? Date.parse(history[history.length - 1].at) : 0;
+    const history = (order[HIDDEN_HISTORY] ?? []) as { at: string; status?: string }[];
+    for (let index = history.length - 1; index >= 0; index -= 1) {
+      if (history[index].status === order[HIDDEN_STATUS]) return Date.parse(history[index].at);
+    }
+    return 0;
   };
 
   const server = useServer<Record<string, unknown> | undefined, { socket: WebSocket }>(
