@@ -25,6 +25,8 @@ module.exports = {
   globalTeardown: '<rootDir>/ops/testing/global-teardown.ts',
   maxWorkers: 2,
   testTimeout: 30_000,
+  // a test that leaves a socket open must not hang CI for its 90 minutes; teardown has run by then
+  forceExit: true,
   // jest's default output and summary, then a last line `N passed, N failed`
   reporters: ['default', '<rootDir>/ops/testing/summary-reporter.js'],
 };

@@ -87,7 +87,7 @@ describe('SMTP sink: failure modes on a private instance', () => {
     await post({ mode: 'up' });
     await transport(sink.smtpPort).sendMail({ from: 'a@example.com', to: 'y@example.com', subject: 'yes', text: 't' });
     const res = await fetch(`${sink.apiUrl}/messages?to=y@example.com`);
-    expect((await res.json()).map((m: { subject: string }) => m.subject)).toEqual(['yes']);
+    expect(((await res.json()) as { subject: string }[]).map((m: { subject: string }) => m.subject)).toEqual(['yes']);
   });
 
   it('DELETE /messages forgets everything', async () => {
