@@ -54,7 +54,9 @@ function redisShutdown(port) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function cleanup() {
-  const actions = (config && config.actions) || [];
+  // processes first, servers next, files last (a data dir must outlive its server's shutdown)
+  const order = { pids: 0, redis: 1, pg: 2, rm: 3 };
+  const actions = ((config && config.actions) || []).slice().sort((a, b) => (order[a.kind] ?? 9) - (order[b.kind] ?? 9));
   for (const action of actions) {
     try {
       if (action.kind === 'pids') {
