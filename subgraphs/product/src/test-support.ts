@@ -111,7 +111,7 @@ export async function handle(service: ProductTestSubgraph, event: ParsedEvent): 
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 
-export const orderPlaced = (items: { productId: string; quantity: number }[], orderId = randomUUID(), userId = randomUUID()) =>
+export const orderPlaced = (items: { productId: string; quantity: number }[], orderId: string = randomUUID(), userId: string = randomUUID()) =>
   createEvent(
     "order.placed",
     { orderId, userId, items: items.map((item) => ({ ...item, unitPrice: USD(100) })), total: USD(100 * items.reduce((sum, item) => sum + item.quantity, 0)) },

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { streamKey } from "@commerce/streams";
+import { eventFields } from "../../../../streams/src/wire";
 import {
   adjustStock,
   createProduct,
@@ -192,3 +194,26 @@ describe("inventory.low_stock", () => {
     expect(await lowStock()).toHaveLength(2);
   });
 });
+
+describe("through the stream", () => {
+  it("the module consumes order.placed from the order stream and cancellations release", async () => {
+    const productId = await stocked({ w1: 3 });
+    const placed = orderPlaced([{ productId, quantity: 2 }]);
+    const publish = (event: typeof placed | ReturnType<typeof orderCancelled>, stream: "order" | "payment" = "order") =>
+      service.runtime.redis.xadd(streamKey(service.streamPrefix, stream), "*", ...eventFields(event, JSON.stringify(event)));
+    await publish(placed);
+    await until(async () => (await reservationStatus(placed.payload.orderId)) === "RESERVED");
+    expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 3, reserved: 2 } });
+    await publish(orderCancelled(placed.payload.orderId));
+    await until(async () => (await reservationStatus(placed.payload.orderId)) === "RELEASED");
+    expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 3, reserved: 0 } });
+  });
+});
+
+async function until(condition: () => Promise<boolean>, deadlineMs = 10_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
