@@ -11,6 +11,32 @@ export interface GatewayConfig extends BaseConfig {
   sandbox: boolean;
   maxSubscriptionsPerConnection: number;
   maxSubscriptions: number;
+  /** Express "trust proxy": which hops may set X-Forwarded-For (false: the socket address is the client). */
+  trustProxy: boolean | number | string;
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes: number;
+  rateLimit: RateLimitConfig;
+  queryLimits: QueryLimitsConfig;
+}
+
+/** Requests per minute per bucket, counted in Redis so every gateway replica shares them. */
+export interface RateLimitConfig {
+  perUser: number;
+  perIp: number;
+  /** login / register / refreshToken fields per IP: small, so password guessing hits it fast. */
+  authPerIp: number;
+  windowMs: number;
+}
+
+/** Static limits checked on every operation before any subgraph is called. */
+export interface QueryLimitsConfig {
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  /** The same response key repeated in one selection set (fragments included). */
+  maxDuplicateFields: number;
+  /** Parser token budget: bounds the CPU spent on a document before it is even validated. */
+  maxTokens: number;
 }
 
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
@@ -32,5 +58,27 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     sandbox: read.bool("GRAPHQL_SANDBOX", development),
     maxSubscriptionsPerConnection: read.int("MAX_SUBSCRIPTIONS_PER_CONNECTION", 50, { min: 1 }),
     maxSubscriptions: read.int("MAX_SUBSCRIPTIONS", 20000, { min: 1 }),
+    trustProxy: parseTrustProxy(read.optionalString("TRUST_PROXY")),
+    maxBodyBytes: read.int("MAX_BODY_BYTES", 100 * 1024, { min: 1024 }),
+    rateLimit: {
+      perUser: read.int("RATE_LIMIT_PER_MINUTE", 600, { min: 1 }),
+      perIp: read.int("RATE_LIMIT_IP_PER_MINUTE", 1200, { min: 1 }),
+      authPerIp: read.int("AUTH_RATE_LIMIT_PER_MINUTE", 20, { min: 1 }),
+      windowMs: 60_000,
+    },
+    queryLimits: {
+      maxDepth: read.int("MAX_QUERY_DEPTH", 12, { min: 1 }),
+      maxCost: read.int("MAX_QUERY_COST", 5000, { min: 1 }),
+      maxAliases: read.int("MAX_ALIASES", 30, { min: 0 }),
+      maxDuplicateFields: read.int("MAX_DUPLICATE_FIELDS", 10, { min: 1 }),
+      maxTokens: read.int("MAX_QUERY_TOKENS", 5000, { min: 100 }),
+    },
   };
+}
+
+/** `TRUST_PROXY`: unset/false, true, a hop count, or a list of addresses/subnets ("loopback, 10.0.0.0/8"). */
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || ["false", "0", "no", "off"].includes(value.toLowerCase())) return false;
+  if (["true", "yes", "on"].includes(value.toLowerCase())) return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }

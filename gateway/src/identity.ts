@@ -8,14 +8,21 @@ import { TokenError, UnauthenticatedError, verifyAccessToken, type BaseConfig, t
 export function identityFromAuthorization(authorization: string | undefined | null, config: BaseConfig): Identity | null {
   if (!authorization) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-  if (!match) throw new UnauthenticatedError('Authorization must be "Bearer <accessToken>".');
+  if (!match) throw unauthenticated('Authorization must be "Bearer <accessToken>".');
   try {
     const claims = verifyAccessToken(match[1], config.jwt);
     return { kind: "user", userId: claims.sub, role: claims.role, email: claims.email };
   } catch (error) {
     if (error instanceof TokenError) {
-      throw new UnauthenticatedError(`The access token is invalid (${error.message}): sign in or refresh it.`);
+      throw unauthenticated(`The access token is invalid (${error.message}): sign in or refresh it.`);
     }
     throw error;
   }
+}
+
+/** HTTP 401 rather than Apollo's default 500 for a failed context: the client, not the server, must act. */
+function unauthenticated(message: string): UnauthenticatedError {
+  const error = new UnauthenticatedError(message);
+  error.extensions.http = { status: 401 };
+  return error;
 }

@@ -12,11 +12,16 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import Redis from "ioredis";
 import type { GraphQLSchema } from "graphql";
-import { createErrorFormatter, createLogger, createMetrics, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, type Identity, type Logger } from "@commerce/kit";
+import { jsonBody, jsonErrors } from "./body";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
+import { corsMiddleware, originPolicy } from "./cors";
 import { SignedDataSource } from "./data-source";
+import { createGatewayErrorFormatter } from "./errors";
 import { identityFromAuthorization } from "./identity";
+import { queryLimitsPlugin } from "./query-limits";
+import { RateLimiter, rateLimitPlugin } from "./rate-limit";
 import { OrderEventFeed } from "./subscriptions/order-events";
 import { attachSubscriptions } from "./subscriptions/server";
 
@@ -30,9 +35,22 @@ export interface RunningGateway {
  * The one public endpoint: Apollo Gateway over the five subgraphs on
  * `/graphql` (HTTP for queries and mutations, graphql-ws for subscriptions),
  * Apollo Sandbox on a browser GET, `/health`, `/ready`, `/metrics`.
+ *
+ * Every request passes, in order: CORS (a foreign browser origin is refused),
+ * the body size cap, CSRF prevention, token verification, then, once the
+ * operation is parsed and validated and before any subgraph is called, the
+ * Redis rate limits and the depth/cost/alias limits.
  */
 export async function startGateway(config: GatewayConfig, logger: Logger = createLogger({ service: "gateway", level: config.logLevel, pretty: config.logPretty })): Promise<RunningGateway> {
   const metrics = createMetrics("gateway");
+  const refusals = metrics.counter("gateway_refusals_total", "Requests refused by the gateway's own defences, by reason and rule", ["reason", "rule"]);
+  const rateLimiterErrors = metrics.counter("gateway_rate_limiter_errors_total", "Rate-limit checks that failed open because Redis did not answer");
+  // Its own connection, failing fast (no offline queue, short timeout): a slow
+  // or absent Redis must not hold requests, only switch the limiter off.
+  const limiterRedis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
+  limiterRedis.on("error", (error) => logger.debug({ err: error }, "rate limiter redis error"));
+  await limiterRedis.connect().catch((error) => logger.error({ err: error }, "rate limiter cannot reach Redis at start-up: requests are not limited until it does"));
+  const limiter = new RateLimiter(limiterRedis, config.streamPrefix, config.rateLimit.windowMs, logger, () => rateLimiterErrors.inc());
   const gateway = new ApolloGateway({
     supergraphSdl: config.pollIntervalMs
       ? new IntrospectAndCompose({
@@ -47,6 +65,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
 
   const app = express();
   app.disable("x-powered-by");
+  // Behind a load balancer the client IP (the rate-limit key) is in X-Forwarded-For; trust it only from the configured hops.
+  app.set("trust proxy", config.trustProxy);
   const httpServer = createServer(app);
   let schema: GraphQLSchema | null = null;
   let subscriptions: ReturnType<typeof attachSubscriptions> | null = null;
@@ -59,11 +79,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    formatError: createErrorFormatter(logger),
+    formatError: createGatewayErrorFormatter(logger),
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    // HTTP batching stays off: one request, one operation, one rate-limit unit.
+    allowBatchedHttpRequests: false,
+    parseOptions: { maxTokens: config.queryLimits.maxTokens },
     plugins: [
+      rateLimitPlugin(limiter, config.rateLimit, (bucket) => refusals.inc({ reason: "rate_limited", rule: bucket })),
+      queryLimitsPlugin(config.queryLimits, (rule) => refusals.inc({ reason: "too_complex", rule })),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       {
@@ -82,7 +107,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   });
   await apollo.start();
 
-  const isOriginAllowed = (origin: string | undefined) => !origin || config.corsOrigins.includes(origin) || isSameHost(origin, config.port);
+  const origins = originPolicy(config.corsOrigins, config.port);
   app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway" }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
@@ -98,18 +123,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.use(
     "/graphql",
-    (req, res, next) => {
-      const origin = req.headers.origin;
-      if (origin && isOriginAllowed(origin)) {
-        res.setHeader("access-control-allow-origin", origin);
-        res.setHeader("vary", "Origin");
-        res.setHeader("access-control-allow-headers", "content-type, authorization, apollo-require-preflight, x-apollo-operation-name");
-        res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
-      }
-      if (req.method === "OPTIONS") return void res.sendStatus(origin && !isOriginAllowed(origin) ? 403 : 204);
-      next();
-    },
-    express.json({ limit: "100kb" }),
+    corsMiddleware(origins),
+    ...jsonBody(config.maxBodyBytes),
     expressMiddleware(apollo, {
       context: async ({ req }) => ({
         identity: identityFromAuthorization(req.headers.authorization, config),
@@ -118,6 +133,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       }),
     }),
   );
+  app.use(jsonErrors(config.maxBodyBytes, logger, () => refusals.inc({ reason: "too_large", rule: "body" })));
 
   const feed = new OrderEventFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), config.streamPrefix, logger.child({ component: "order-feed" }));
   await feed.start();
@@ -127,7 +143,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     logger: logger.child({ component: "subscriptions" }),
     feed,
     schema: () => schema,
-    isOriginAllowed,
+    isOriginAllowed: (origin) => origins.isAllowed(origin),
     run: async (query: string, variables: Record<string, unknown>, identity: Identity | null) => {
       const response = await apollo.executeOperation(
         { query, variables },
@@ -144,6 +160,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     httpServer.listen(config.port, "0.0.0.0", resolve);
   });
   const port = (httpServer.address() as AddressInfo).port;
+  origins.listeningOn(port);
   logger.info({ port }, `gateway ready at http://localhost:${port}/graphql`);
 
   let stopping: Promise<void> | null = null;
@@ -156,15 +173,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
         await feed.stop();
         await apollo.stop();
         redis.disconnect();
+        limiterRedis.disconnect();
       })()),
   };
-}
-
-function isSameHost(origin: string, port: number): boolean {
-  try {
-    const url = new URL(origin);
-    return ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) && Number(url.port) === port;
-  } catch {
-    return false;
-  }
 }

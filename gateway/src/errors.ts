@@ -1,0 +1,45 @@
+import { randomUUID } from "node:crypto";
+import type { GraphQLFormattedError } from "graphql";
+import { createErrorFormatter, type Logger } from "@commerce/kit";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The gateway's `formatError`: the kit formatter (deliberate codes pass with
+ * their message and field; anything else is logged and masked with an
+ * `errorId`), plus two rules for what comes back from subgraphs:
+ *
+ * - a subgraph's own masked INTERNAL_SERVER_ERROR keeps the subgraph's
+ *   `errorId`, so the id the client reports finds the subgraph's log line;
+ *   only the id is kept, the rest of the message is rebuilt here;
+ * - a transport failure (a non-2xx answer: Apollo Gateway attaches the
+ *   subgraph's URL and body as `extensions.response`) is our fault, not the
+ *   client's, so it is masked even when the status mapped to a code such as
+ *   UNAUTHENTICATED (a subgraph refusing the gateway's signature).
+ *
+ * `serviceName`, stack traces and internal URLs never reach the client: the
+ * kit formatter rebuilds `extensions` from an allowlist.
+ */
+export function createGatewayErrorFormatter(logger: Logger) {
+  const base = createErrorFormatter(logger);
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const extensions = formatted.extensions ?? {};
+    const service = extensions.serviceName as string | undefined;
+    const masked = (errorId: string): GraphQLFormattedError => ({
+      message: `Internal server error (reference ${errorId}).`,
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: "INTERNAL_SERVER_ERROR", errorId },
+    });
+    if (extensions.response !== undefined) {
+      const errorId = randomUUID();
+      logger.error({ err: error, errorId, service, response: extensions.response, path: formatted.path }, "subgraph call failed");
+      return masked(errorId);
+    }
+    if (service && extensions.code === "INTERNAL_SERVER_ERROR" && typeof extensions.errorId === "string" && UUID.test(extensions.errorId)) {
+      logger.warn({ errorId: extensions.errorId, service, path: formatted.path }, "subgraph reported an internal error");
+      return masked(extensions.errorId);
+    }
+    return base(formatted, error);
+  };
+}

@@ -1,0 +1,161 @@
+import { HeaderMap, type ApolloServerPlugin } from "@apollo/server";
+import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
+import type Redis from "ioredis";
+import { RateLimitedError, type Logger } from "@commerce/kit";
+import type { RateLimitConfig } from "./config";
+import type { GatewayContext } from "./context";
+
+/**
+ * Sliding-window counter (the current window's count plus the previous
+ * window's, weighted by how much of it still overlaps the last minute), so a
+ * client cannot burst twice the limit across a window boundary. Check and
+ * increment are one script, so concurrent requests on several gateway
+ * replicas cannot both take the last slot. A refused request is not counted:
+ * a client that waits `retryAfter` is served.
+ */
+const SLIDING_WINDOW = `
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local elapsed = tonumber(ARGV[3])
+local weight = tonumber(ARGV[4])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if previous * (window - elapsed) / window + current + weight > limit then
+  return {0, current, previous}
+end
+redis.call('INCRBY', KEYS[1], weight)
+redis.call('PEXPIRE', KEYS[1], window * 2)
+return {1, current + weight, previous}
+`;
+
+type RedisWithScript = Redis & {
+  slidingWindow(current: string, previous: string, limit: number, windowMs: number, elapsedMs: number, weight: number): Promise<[number, number, number]>;
+};
+
+/** One counter: e.g. `ip` + `203.0.113.7`, allowing `limit` units per window. */
+export interface Bucket {
+  kind: "ip" | "user" | "auth";
+  id: string;
+  limit: number;
+  /** Units this request takes (an operation with three aliased `login` fields takes three). */
+  weight?: number;
+}
+
+/** Per-bucket request counters in Redis, shared by every gateway replica. */
+export class RateLimiter {
+  private readonly redis: RedisWithScript;
+  private lastFailureLog = 0;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly windowMs: number,
+    private readonly logger: Logger,
+    private readonly onError: () => void = () => {},
+  ) {
+    redis.defineCommand("slidingWindow", { numberOfKeys: 2, lua: SLIDING_WINDOW });
+    this.redis = redis as RedisWithScript;
+  }
+
+  /**
+   * Takes one unit (or `weight`) from every bucket; returns null when all
+   * allowed it, else the seconds until the most constrained one allows it
+   * again, and which bucket that is.
+   *
+   * When Redis cannot answer, the request is allowed (fail open): the limiter
+   * protects the subgraphs from floods, and refusing all traffic because the
+   * counter store is down would turn a Redis outage into a total outage. The
+   * failure is logged (at most every 10 s) and counted, so it is visible.
+   */
+  async take(buckets: Bucket[], now = Date.now()): Promise<{ retryAfter: number; bucket: Bucket["kind"] } | null> {
+    const index = Math.floor(now / this.windowMs);
+    const elapsed = now - index * this.windowMs;
+    try {
+      const results = await Promise.all(
+        buckets.map(async (bucket) => {
+          // The hash tag keeps both windows of one bucket in one Redis Cluster slot.
+          const base = `${this.prefix}:ratelimit:{${bucket.kind}:${bucket.id}}`;
+          const weight = bucket.weight ?? 1;
+          const [allowed, current, previous] = await this.redis.slidingWindow(`${base}:${index}`, `${base}:${index - 1}`, bucket.limit, this.windowMs, elapsed, weight);
+          return allowed ? null : { bucket: bucket.kind, waitMs: this.retryAfterMs(bucket.limit, weight, current, previous, elapsed) };
+        }),
+      );
+      const refusals = results.filter((refusal) => refusal !== null);
+      if (!refusals.length) return null;
+      const longest = refusals.reduce((a, b) => (b.waitMs > a.waitMs ? b : a));
+      return { retryAfter: Math.max(1, Math.ceil(longest.waitMs / 1000)), bucket: longest.bucket };
+    } catch (error) {
+      this.onError();
+      if (now - this.lastFailureLog > 10_000) {
+        this.lastFailureLog = now;
+        this.logger.error({ err: error }, "rate limiter cannot reach Redis: allowing requests unlimited until it recovers");
+      }
+      return null;
+    }
+  }
+
+  /** When the weighted count will have decayed enough for `weight` more units. */
+  private retryAfterMs(limit: number, weight: number, current: number, previous: number, elapsed: number): number {
+    const window = this.windowMs;
+    const room = limit - weight - current;
+    if (room >= 0 && previous > 0) return Math.max(0, window - elapsed - (window * room) / previous);
+    // The current window alone is full: wait for it to become the previous one and decay.
+    if (weight > limit || current === 0) return 2 * window - elapsed;
+    return window - elapsed + Math.max(0, window * (1 - (limit - weight) / current));
+  }
+}
+
+/** Names of the root fields an operation selects, through fragments, with repetition. */
+export function rootFieldNames(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): string[] {
+  const names: string[] = [];
+  const visit = (set: SelectionSetNode, seen: Set<string>) => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) names.push(selection.name.value);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) visit(selection.selectionSet, seen);
+      else if (!seen.has(selection.name.value) && fragments[selection.name.value]) {
+        visit(fragments[selection.name.value].selectionSet, new Set([...seen, selection.name.value]));
+      }
+    }
+  };
+  visit(operation.selectionSet, new Set());
+  return names;
+}
+
+/** The mutations that take a password or a credential: the brute-force targets. */
+const AUTH_FIELDS = new Set(["login", "register", "refreshToken"]);
+
+/**
+ * Counts every HTTP operation against its client IP and, when signed in, its
+ * user; `login`/`register`/`refreshToken` also against a much smaller
+ * per-IP budget. A refusal is RATE_LIMITED with `retryAfter`, HTTP 429 and a
+ * `Retry-After` header, before any subgraph is called. Operations run by the
+ * gateway itself (subscription fan-out via `executeOperation`) have no HTTP
+ * request and are not counted.
+ */
+export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, onRefused: (bucket: string) => void): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, operation, document, contextValue }) {
+          if (!request.http || !operation) return;
+          const buckets: Bucket[] = [{ kind: "ip", id: contextValue.ip, limit: config.perIp }];
+          if (contextValue.identity?.kind === "user") buckets.push({ kind: "user", id: contextValue.identity.userId, limit: config.perUser });
+          if (operation.operation === "mutation") {
+            const fragments: Record<string, FragmentDefinitionNode> = {};
+            for (const definition of document.definitions) {
+              if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+            }
+            const attempts = rootFieldNames(operation, fragments).filter((name) => AUTH_FIELDS.has(name)).length;
+            if (attempts) buckets.push({ kind: "auth", id: contextValue.ip, limit: config.authPerIp, weight: attempts });
+          }
+          const refused = await limiter.take(buckets);
+          if (!refused) return;
+          onRefused(refused.bucket);
+          const error = new RateLimitedError(refused.retryAfter);
+          error.extensions.http = { status: 429, headers: new HeaderMap([["retry-after", String(refused.retryAfter)]]) };
+          throw error;
+        },
+      };
+    },
+  };
+}
