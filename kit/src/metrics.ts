@@ -21,6 +21,12 @@ export function createMetrics(service: string) {
       registers: [registry],
     }),
     dbQueries: new Counter({ name: "db_queries_total", help: "SQL statements sent to the database", registers: [registry] }),
+    dbStatementsByOperation: new Counter({
+      name: "graphql_operation_db_statements_total",
+      help: "SQL statements caused by GraphQL requests, by operation (batching regressions show here)",
+      labelNames: ["operation"],
+      registers: [registry],
+    }),
     /** A gauge; `collect` (optional) sets its value at scrape time. */
     gauge: (name: string, help: string, labelNames: string[] = [], collect?: (gauge: Gauge) => void | Promise<void>) =>
       new Gauge({

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
@@ -104,7 +105,11 @@ export async function startSubgraph<Settings>(
     entities: [...module.entities, ...streamsEntities],
     migrations: [...streamsMigrations, ...module.migrations],
     logger,
-    onQuery: () => metrics.dbQueries.inc(),
+    onQuery: () => {
+      metrics.dbQueries.inc();
+      const scope = statementScope.getStore();
+      if (scope) scope.count += 1;
+    },
   });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
@@ -159,6 +164,8 @@ export async function startSubgraph<Settings>(
   });
   app.use(
     "/graphql",
+    // Counts the SQL statements each GraphQL request causes (batching regressions show up per operation).
+    (_req, _res, next) => statementScope.run({ count: 0 }, next),
     express.json({ limit: "1mb" }),
     (req, res, next) => {
       // Only the gateway (and our own services) may call a subgraph: the identity
@@ -248,11 +255,16 @@ function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
           const labels = { operation: operationName ?? "anonymous", type: operation?.operation ?? "unknown" };
           metrics.graphqlRequests.inc({ ...labels, outcome: errors?.length ? "error" : "ok" });
           metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+          const statements = statementScope.getStore()?.count ?? 0;
+          metrics.dbStatementsByOperation.inc({ operation: labels.operation }, statements);
         },
       };
     },
   };
 }
+
+/** The SQL statement count of the GraphQL request in progress (see the `/graphql` middleware). */
+const statementScope = new AsyncLocalStorage<{ count: number }>();
 
 /**
  * Entry point for a subgraph's `main.ts`: starts it and stops it cleanly on
