@@ -6,6 +6,8 @@ import { streamKey } from "@commerce/streams";
 export type StatusChange = EventOf<"order.status_changed">;
 type Listener = (event: StatusChange) => void;
 
+const RECENT_IDS = 10_000;
+
 /**
  * Reads the order stream and fans `order.status_changed` out to this gateway's
  * subscribers. Every gateway replica reads the whole stream with plain XREAD
@@ -19,6 +21,11 @@ export class OrderEventFeed {
   private running = false;
   private loop: Promise<void> | null = null;
   private lastId = "$";
+  /** Ids of recently dispatched events: the relay delivers at least once, subscribers see each change once. */
+  private readonly recent = new Set<string>();
+  private readonly ring = new Array<string | undefined>(RECENT_IDS);
+  private ringAt = 0;
+  private dispatched = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -59,6 +66,15 @@ export class OrderEventFeed {
     return () => this.all.delete(listener);
   }
 
+  /**
+   * How many status changes have been dispatched so far. Two subscribers that
+   * started listening at the same position have missed the same changes, so
+   * they may share one read of the current state.
+   */
+  get position(): number {
+    return this.dispatched;
+  }
+
   get listenerCount(): number {
     let count = this.all.size;
     for (const set of this.byOrder.values()) count += set.size;
@@ -89,6 +105,17 @@ export class OrderEventFeed {
     }
   }
 
+  private seen(id: string): boolean {
+    if (this.recent.has(id)) return true;
+    // A redelivery comes soon after the original (a relay retry), so a short memory is enough.
+    const evicted = this.ring[this.ringAt];
+    if (evicted !== undefined) this.recent.delete(evicted);
+    this.ring[this.ringAt] = id;
+    this.ringAt = (this.ringAt + 1) % RECENT_IDS;
+    this.recent.add(id);
+    return false;
+  }
+
   private dispatch(fields: string[]): void {
     // Entries are flat field lists: id, type, envelope (see streams/PROTOCOL.md).
     const field = (name: string) => {
@@ -106,8 +133,18 @@ export class OrderEventFeed {
       this.logger.debug({ err: error }, "order event feed: skipping malformed entry");
       return;
     }
-    if (event.type !== "order.status_changed") return;
-    for (const listener of this.byOrder.get(event.payload.orderId) ?? []) listener(event);
-    for (const listener of this.all) listener(event);
+    if (event.type !== "order.status_changed" || this.seen(event.id)) return;
+    this.dispatched += 1;
+    for (const listener of this.byOrder.get(event.payload.orderId) ?? []) this.notify(listener, event);
+    for (const listener of this.all) this.notify(listener, event);
+  }
+
+  /** One subscriber's failure must not cost the others the rest of the batch. */
+  private notify(listener: Listener, event: StatusChange): void {
+    try {
+      listener(event);
+    } catch (error) {
+      this.logger.error({ err: error, eventId: event.id }, "order event feed: a listener failed");
+    }
   }
 }

@@ -20,7 +20,6 @@ export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates";
 /** Hidden fields the gateway adds to the client's selection to order and de-duplicate events. */
 export const HIDDEN_STATUS = "__gwStatus";
 export const HIDDEN_HISTORY = "__gwHistory";
-export const HIDDEN_OWNER = "__gwOwner";
 export const ORDER_ID_VARIABLE = "__gwOrderId";
 
 /**
@@ -139,7 +138,6 @@ function withHiddenFields(selectionSet: SelectionSetNode | undefined): Selection
       ...(selectionSet?.selections ?? []),
       hidden(HIDDEN_STATUS, "status"),
       hidden(HIDDEN_HISTORY, "statusHistory", ["status", "at"]),
-      hidden(HIDDEN_OWNER, "user", ["id"]),
     ],
   };
 }

@@ -1,0 +1,187 @@
+import { randomUUID } from "node:crypto";
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from "graphql";
+import type { Logger } from "pino";
+import { NotFoundError, isStaff, type Identity } from "@commerce/kit";
+import type { OrderEventFeed, StatusChange } from "./order-events";
+import { HIDDEN_HISTORY, HIDDEN_STATUS, ORDER_ID_VARIABLE, type SubscriptionPlan } from "./plan";
+import { BoundedQueue } from "./queue";
+import { StatusCursor, TERMINAL_STATUSES, type StatusPoint } from "./status-cursor";
+
+/** Status changes buffered per subscription before the client is judged too slow. */
+const QUEUE_CAPACITY = 64;
+
+/** What the supergraph answers for one query (already through the gateway's `formatError`). */
+export interface QueryResult {
+  data?: Record<string, unknown> | null;
+  errors?: readonly GraphQLFormattedError[];
+}
+
+/**
+ * Runs a query through the supergraph as `identity`. Calls with the same
+ * `shareKey` may share one execution (several subscribers of one change);
+ * null means "do not share".
+ */
+export type SharedRun = (shareKey: string | null, query: string, variables: Record<string, unknown>, identity: Identity) => Promise<QueryResult>;
+
+export interface SubscriptionEnv {
+  feed: OrderEventFeed;
+  run: SharedRun;
+  logger: Logger;
+  /** True when the subscriber's socket has more unsent bytes than it may. */
+  backlogged(): boolean;
+  /** The subscriber cannot keep up: drop its connection (it resubscribes and gets the current state). */
+  tooSlow(): void;
+  /** Called once, when the subscription ends for whatever reason. */
+  released(): void;
+}
+
+type OrderData = Record<string, unknown> & { [HIDDEN_STATUS]?: string; [HIDDEN_HISTORY]?: StatusPoint[] };
+
+/**
+ * One client subscription: listens to the order feed, and turns each status
+ * change into the client's selection resolved through the supergraph, in
+ * order, each change once. `orderStatusChanged` starts with the order's
+ * current state and completes after a terminal status; `myOrderUpdates`
+ * streams every change of the caller's orders (all orders for STAFF/ADMIN).
+ */
+export class OrderSubscription {
+  private readonly queue = new BoundedQueue<StatusChange>(QUEUE_CAPACITY);
+  private unlisten: () => void = () => undefined;
+  private initial: QueryResult | null = null;
+  private cursor = new StatusCursor();
+  private closed = false;
+
+  constructor(
+    readonly plan: SubscriptionPlan,
+    private readonly identity: Identity,
+    private readonly env: SubscriptionEnv,
+  ) {}
+
+  /**
+   * Starts listening, then reads the current state (orderStatusChanged), in
+   * that order so no change can fall between the two. Returns the errors to
+   * send instead of a stream (unknown order, not allowed), or null.
+   */
+  async open(): Promise<readonly GraphQLError[] | null> {
+    const { plan, env } = this;
+    if (plan.field === "myOrderUpdates") {
+      this.unlisten = env.feed.onAny((event) => {
+        if (this.maySee(event)) this.enqueue(event);
+      });
+      return null;
+    }
+    const orderId = plan.orderId as string;
+    this.unlisten = env.feed.onOrder(orderId, (event) => this.enqueue(event));
+    // Subscribers who listened at the same feed position may share one read of the current state.
+    const shareKey = `initial|${env.feed.position}|${identityKey(this.identity)}|${plan.query}|${JSON.stringify(plan.variables)}`;
+    const result = await this.execute(shareKey, plan.variables);
+    const order = orderOf(result, plan);
+    if (!order) {
+      this.close();
+      return result.errors?.length ? toErrors(result.errors) : [new NotFoundError("Order", orderId)];
+    }
+    this.initial = result;
+    this.cursor = new StatusCursor(order[HIDDEN_HISTORY] ?? []);
+    return null;
+  }
+
+  /**
+   * The stream graphql-ws sends from. `return()` (client completes, socket
+   * closes) ends it at once, even while it waits for the next change, which
+   * a plain async generator cannot do.
+   */
+  iterator(): AsyncIterableIterator<ExecutionResult> {
+    const generator = this.events();
+    const close = () => this.close();
+    return {
+      next: () => generator.next(),
+      return: (value?: unknown) => {
+        close();
+        return generator.return(value as undefined);
+      },
+      throw: (error?: unknown) => {
+        close();
+        return generator.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** Stops listening and releases the subscription's slot; safe to call more than once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unlisten();
+    this.queue.close();
+    this.env.released();
+  }
+
+  private async *events(): AsyncGenerator<ExecutionResult> {
+    const { plan } = this;
+    try {
+      if (this.initial) {
+        const order = orderOf(this.initial, plan) as OrderData;
+        yield this.shape(this.initial, order);
+        if (TERMINAL_STATUSES.has(order[HIDDEN_STATUS] ?? "")) return;
+      }
+      for (;;) {
+        const event = await this.queue.next();
+        if (!event || this.closed) return;
+        if (plan.field === "orderStatusChanged" && !this.cursor.accept(event.payload)) continue;
+        const variables = plan.field === "myOrderUpdates" ? { ...plan.variables, [ORDER_ID_VARIABLE]: event.payload.orderId } : plan.variables;
+        const shareKey = `${event.id}|${identityKey(this.identity)}|${plan.query}|${JSON.stringify(variables)}`;
+        const result = await this.execute(shareKey, variables);
+        if (this.closed) return;
+        if (this.env.backlogged()) return this.env.tooSlow();
+        const order = orderOf(result, plan);
+        yield order ? this.shape(result, order, event.payload.status) : { data: null, errors: toErrors(result.errors ?? []) };
+        if (plan.field === "orderStatusChanged" && TERMINAL_STATUSES.has(event.payload.status)) return;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  private enqueue(event: StatusChange): void {
+    if (this.closed) return;
+    if (!this.queue.push(event) || this.env.backlogged()) this.env.tooSlow();
+  }
+
+  private maySee(event: StatusChange): boolean {
+    return isStaff(this.identity) || (this.identity.kind === "user" && this.identity.userId === event.payload.userId);
+  }
+
+  /** Never throws: a failure reaches the client as a masked error with a reference to the log line. */
+  private async execute(shareKey: string | null, variables: Record<string, unknown>): Promise<QueryResult> {
+    try {
+      return await this.env.run(shareKey, this.plan.query, variables, this.identity);
+    } catch (error) {
+      const errorId = randomUUID();
+      this.env.logger.error({ err: error, errorId, field: this.plan.field }, "subscription query failed");
+      return { errors: [{ message: `Internal server error (reference ${errorId}).`, extensions: { code: "INTERNAL_SERVER_ERROR", errorId } }] };
+    }
+  }
+
+  /** The client's view: the hidden fields removed, `status` as of this change (the read may already see a later one). */
+  private shape(result: QueryResult, order: OrderData, status?: string): ExecutionResult {
+    const { [HIDDEN_STATUS]: _status, [HIDDEN_HISTORY]: _history, ...visible } = order;
+    if (status) for (const key of this.plan.statusKeys) visible[key] = status;
+    const errors = result.errors?.length ? toErrors(result.errors) : undefined;
+    return errors ? { data: { [this.plan.responseKey]: visible }, errors } : { data: { [this.plan.responseKey]: visible } };
+  }
+}
+
+function orderOf(result: QueryResult, plan: SubscriptionPlan): OrderData | null {
+  return ((result.data ?? undefined)?.[plan.responseKey] as OrderData | null | undefined) ?? null;
+}
+
+function identityKey(identity: Identity): string {
+  return identity.kind === "user" ? `user:${identity.userId}:${identity.role}` : `service:${identity.service}`;
+}
+
+/** graphql-ws sends only GraphQLError instances; these are already formatted (masked) by the gateway. */
+export function toErrors(errors: readonly GraphQLFormattedError[]): GraphQLError[] {
+  return errors.map((error) => new GraphQLError(error.message, { path: error.path, extensions: error.extensions }));
+}
