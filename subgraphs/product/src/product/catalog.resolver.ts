@@ -1,7 +1,9 @@
 import { Arg, Ctx, Directive, Field, ID, ObjectType, Query, Resolver } from "type-graphql";
-import { ForbiddenError, Money, type Context } from "@commerce/kit";
+import { BadUserInputError, ForbiddenError, Money, type Context } from "@commerce/kit";
 import { isUuid } from "../ids";
 import { Product } from "./product.entity";
+
+const MAX_IDS = 500;
 
 /** What the order service needs of a product to price and accept an order line. */
 @Directive("@inaccessible")
@@ -34,6 +36,7 @@ export class CatalogResolver {
   @Query(() => [CatalogProduct], { description: "Internal (services only): products by id, unknown ids omitted." })
   async _catalogProducts(@Arg("ids", () => [ID]) ids: string[], @Ctx() ctx: Context): Promise<CatalogProduct[]> {
     if (ctx.identity?.kind !== "service") throw new ForbiddenError("_catalogProducts is for our own services only.");
+    if (ids.length > MAX_IDS) throw new BadUserInputError(`ask for at most ${MAX_IDS} ids at a time.`, "ids");
     const valid = [...new Set(ids.filter(isUuid))];
     if (!valid.length) return [];
     const products = await ctx.em.find(Product, { id: { $in: valid } });

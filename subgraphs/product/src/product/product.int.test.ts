@@ -92,6 +92,7 @@ describe("catalog CRUD and authorization", () => {
     const data = await ok(service, query, { ids: [product.id, randomUUID(), "junk"] }, SERVICE);
     expect(data._catalogProducts).toEqual([{ id: product.id, sku: product.sku, name: product.name, price: { amount: 123, currency: "USD" }, active: true }]);
     expect(await failure(service, query, { ids: [product.id] }, ADMIN)).toMatchObject({ code: "FORBIDDEN" });
+    expect(await failure(service, query, { ids: [product.id] }, null)).toMatchObject({ code: "FORBIDDEN" });
     const sdl = (await ok(service, `{ _service { sdl } }`, {}, SERVICE))._service.sdl as string;
     expect(sdl).toMatch(/_catalogProducts\(ids: \[ID!\]!\): \[CatalogProduct!\]! @inaccessible/);
   });
@@ -108,6 +109,17 @@ describe("stock", () => {
     expect((await ok(service, adjust, { p: product.id, w: warehouse, d: -2 }, STAFF)).adjustStock).toEqual({ onHand: 3, reserved: 3, warehouse: { id: warehouse } });
     expect(await failure(service, adjust, { p: product.id, w: warehouse, d: 1 }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
     expect(await failure(service, adjust, { p: randomUUID(), w: warehouse, d: 1 }, STAFF)).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("a raised lowStockThreshold that puts the product below it alerts once", async () => {
+    const warehouse = await createWarehouse(service);
+    const product = await createProduct(service);
+    await adjustStock(service, product.id, warehouse, 5);
+    const raise = (threshold: number) => ok(service, UPDATE, { id: product.id, input: { lowStockThreshold: threshold } });
+    await raise(8);
+    await raise(9);
+    const alerts = await outbox(service, "inventory.low_stock", product.id);
+    expect(alerts.map((event) => event.payload)).toEqual([{ productId: product.id, sku: product.sku, name: product.name, available: 5, threshold: 8 }]);
   });
 
   it("shows available to everyone and per-warehouse stock to STAFF/ADMIN only", async () => {

@@ -1,5 +1,6 @@
 import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { IsOptional, ValidateNested } from "class-validator";
 import { createEvent } from "@commerce/streams";
 import {
   BadUserInputError,
@@ -26,6 +27,8 @@ export const ProductConnection = connectionType("Product", Product);
 @ArgsType()
 class ProductsArgs {
   @Field(() => ProductFilter, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
   filter?: ProductFilter | null;
 
   @Field(() => Int, { nullable: true })

@@ -70,6 +70,7 @@ describe("products: search, filters, pagination", () => {
   it("refuses first above 100 and a forged cursor", async () => {
     expect(await failure(service, PRODUCTS, { first: 101 }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
     expect(await failure(service, PRODUCTS, { after: "garbage" }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+    expect(await failure(service, PRODUCTS, { filter: { search: "x".repeat(201) } }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT" });
     expect((await ok(service, PRODUCTS, { first: 100 }, CUSTOMER)).products.edges.length).toBeLessThanOrEqual(100);
   });
 });
