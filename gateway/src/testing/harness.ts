@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { composeServices } from "@apollo/composition";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import { buildSubgraphSchema, printSubgraphSchema } from "@apollo/subgraph";
 import express from "express";
@@ -70,7 +71,7 @@ async function startProbe(logger: Logger) {
       },
     }),
     formatError: createErrorFormatter(logger),
-    plugins: [{ requestDidStart: async () => void (operations += 1) }],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), { requestDidStart: async () => void (operations += 1) }],
   });
   await apollo.start();
   const app = express();
