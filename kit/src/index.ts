@@ -1,5 +1,6 @@
 // Decorator metadata must exist before any decorated class below is evaluated (money.ts, pagination.ts…).
 import "reflect-metadata";
+export * from "./audit";
 export * from "./auth";
 export * from "./config";
 export * from "./context";

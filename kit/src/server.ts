@@ -21,6 +21,7 @@ import {
   type Handler,
 } from "@commerce/streams";
 import { producers, type EventEnvelope, type Producer } from "@commerce/schema";
+import { auditEntities, auditMigrations } from "./audit";
 import { TokenError, verifyIdentityHeaders } from "./auth";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, type SubgraphName } from "./config";
 import { createContext, type Context } from "./context";
@@ -102,8 +103,9 @@ export async function startSubgraph<Settings>(
 
   const orm = await openDatabase({
     databaseUrl: config.databaseUrl,
-    entities: [...module.entities, ...streamsEntities],
-    migrations: [...streamsMigrations, ...module.migrations],
+    // Every subgraph keeps an append-only audit log (see audit.ts).
+    entities: [...module.entities, ...streamsEntities, ...auditEntities],
+    migrations: [...streamsMigrations, ...auditMigrations, ...module.migrations],
     logger,
     onQuery: () => {
       metrics.dbQueries.inc();
