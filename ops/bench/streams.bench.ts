@@ -9,6 +9,9 @@
  *   1. throughput: N events (BENCH_EVENTS, default 20,000) from first outbox commit to last handler commit;
  *   2. latency at a fixed rate (BENCH_RATE, default 1,000 events/s for BENCH_SECONDS, default 10 s):
  *      commit of the producing transaction → handler transaction committed and entry acknowledged.
+ * BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
+ * code's ceiling when fsync is not the bottleneck (never a production setting: an acknowledged entry
+ * whose effects were not yet durable would be lost in a database crash).
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -63,6 +66,34 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** What the database can do right now (the machine may be shared): bare one-insert transactions, 8 clients, 2 s. */
+async function rawTxPerSecond(adminUrl: string): Promise<number> {
+  const clients = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const c = new Client({ connectionString: adminUrl });
+      await c.connect();
+      return c;
+    }),
+  );
+  const table = `calibration_${randomBytes(3).toString('hex')}`;
+  await clients[0]!.query(`create table ${table} (id bigserial primary key, v jsonb)`);
+  const end = performance.now() + 2_000;
+  let n = 0;
+  await Promise.all(
+    clients.map(async (c) => {
+      while (performance.now() < end) {
+        await c.query('begin');
+        await c.query(`insert into ${table} (v) values ('{}')`);
+        await c.query('commit');
+        n += 1;
+      }
+    }),
+  );
+  await clients[0]!.query(`drop table ${table}`);
+  await Promise.all(clients.map((c) => c.end()));
+  return Math.round(n / 2);
+}
+
 async function main(): Promise<void> {
   let infra: Infra | null = null;
   let adminUrl = process.env.TEST_PG_ADMIN_URL;
@@ -77,6 +108,8 @@ async function main(): Promise<void> {
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${database}`);
+  if (process.env.BENCH_ASYNC_COMMIT === '1') await admin.query(`alter database ${database} set synchronous_commit = off`);
+  const calibration = await rawTxPerSecond(adminUrl);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
 
@@ -185,6 +218,7 @@ async function main(): Promise<void> {
     );
   }
 
+  console.log(`\ncalibration: bare pg INSERT transactions, 8 clients, on this machine now: ${calibration} tx/s`);
   const stats = consumers.map((c) => c.stats());
   console.log(`\nrelay: ${JSON.stringify(relay.stats())}`);
   console.log(`consumers: ${JSON.stringify(stats.map(({ handlerLatencyMs, ...rest }) => ({ ...rest, meanTxMs: +(handlerLatencyMs.sum / handlerLatencyMs.count).toFixed(2) })))}`);
