@@ -1,6 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
-import type Redis from "ioredis";
+import Redis from "ioredis";
 import { RateLimitedError, type Logger } from "@commerce/kit";
 import type { RateLimitConfig } from "./config";
 import type { GatewayContext } from "./context";
@@ -43,6 +43,19 @@ export interface Bucket {
 
 /** Per-bucket request counters in Redis, shared by every gateway replica. */
 export class RateLimiter {
+  /**
+   * A limiter on its own Redis connection, failing fast (no offline queue,
+   * short timeout): a slow or absent Redis must not hold requests, only
+   * switch the limiter off. Start-up does not wait for Redis either.
+   */
+  static async connect(redisUrl: string, prefix: string, windowMs: number, logger: Logger, onError?: () => void): Promise<RateLimiter> {
+    const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
+    // Failed checks are logged by take(); connection churn would only repeat them.
+    redis.on("error", (error) => logger.debug({ err: error }, "rate limiter redis error"));
+    await redis.connect().catch((error) => logger.error({ err: error }, "rate limiter cannot reach Redis at start-up: requests are not limited until it does"));
+    return new RateLimiter(redis, prefix, windowMs, logger, onError);
+  }
+
   private readonly redis: RedisWithScript;
   private lastFailureLog = 0;
 
@@ -92,6 +105,10 @@ export class RateLimiter {
       }
       return null;
     }
+  }
+
+  disconnect(): void {
+    this.redis.disconnect();
   }
 
   /** When the weighted count will have decayed enough for `weight` more units. */

@@ -45,12 +45,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   const metrics = createMetrics("gateway");
   const refusals = metrics.counter("gateway_refusals_total", "Requests refused by the gateway's own defences, by reason and rule", ["reason", "rule"]);
   const rateLimiterErrors = metrics.counter("gateway_rate_limiter_errors_total", "Rate-limit checks that failed open because Redis did not answer");
-  // Its own connection, failing fast (no offline queue, short timeout): a slow
-  // or absent Redis must not hold requests, only switch the limiter off.
-  const limiterRedis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
-  limiterRedis.on("error", (error) => logger.debug({ err: error }, "rate limiter redis error"));
-  await limiterRedis.connect().catch((error) => logger.error({ err: error }, "rate limiter cannot reach Redis at start-up: requests are not limited until it does"));
-  const limiter = new RateLimiter(limiterRedis, config.streamPrefix, config.rateLimit.windowMs, logger, () => rateLimiterErrors.inc());
+  const limiter = await RateLimiter.connect(config.redisUrl, config.streamPrefix, config.rateLimit.windowMs, logger, () => rateLimiterErrors.inc());
   const gateway = new ApolloGateway({
     supergraphSdl: config.pollIntervalMs
       ? new IntrospectAndCompose({
@@ -173,7 +168,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
         await feed.stop();
         await apollo.stop();
         redis.disconnect();
-        limiterRedis.disconnect();
+        limiter.disconnect();
       })()),
   };
 }
