@@ -257,6 +257,8 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   const echo = options.echoLogs ?? process.env.PLATFORM_LOGS === '1';
   const id = shortId(3);
   const streamPrefix = options.streamPrefix ?? `t_e2e_${id}`;
+  const missing = [...services, ...(withGateway ? ['gateway' as const] : [])].map((n) => entryOf(n, appRoot)).filter((f) => !fs.existsSync(f));
+  if (missing.length) throw new Error(`startPlatform: missing entry point(s): ${missing.join(', ')}`);
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `commerce-platform-${id}-`));
 
   const ports = {} as Record<ProcessName, number>;
