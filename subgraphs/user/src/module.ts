@@ -1,4 +1,4 @@
-import type { SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
 import { RefreshToken } from "./auth/refresh-token.entity";
 import { bootstrapAdmin } from "./bootstrap-admin";
 import { migrations } from "./migrations";
@@ -12,7 +12,7 @@ export const userSubgraph: SubgraphModule<UserSettings> = {
   name: "user",
   entities: [User, RefreshToken],
   migrations,
-  resolvers: [UserResolver],
+  resolvers: [UserResolver, auditLogResolver("userAuditLog", "user")],
   referenceResolvers: { User: userReference },
   settings: readSettings,
   prepare: bootstrapAdmin,

@@ -5,6 +5,7 @@ import {
   ConflictError,
   NotFoundError,
   UnauthenticatedError,
+  audit,
   requireRole,
   type Context,
   type Role,
@@ -91,6 +92,7 @@ export class UserResolver {
       const previousRole = user.role;
       if (previousRole !== role) {
         user.role = role;
+        audit(tx, ctx, { action: "user.role_changed", targetType: "User", targetId: userId, details: { before: previousRole, after: role, email: user.email } });
         emit(createEvent("user.role_changed", { userId, email: user.email, name: user.name, role, previousRole }, { correlationId: userId }));
       }
       return user;
