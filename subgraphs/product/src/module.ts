@@ -1,4 +1,4 @@
-import type { SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
 import { Category } from "./category/category.entity";
 import { CategoryResolver } from "./category/category.resolver";
 import { commitReservationOnPaymentCaptured } from "./handlers/commit-reservation.on-payment-captured";
@@ -32,7 +32,15 @@ export const productSubgraph: SubgraphModule = {
   name: "product",
   entities: [Category, Product, Warehouse, StockLevel, StockAdjustment, LowStockMarker, Reservation],
   migrations,
-  resolvers: [ProductResolver, ProductFieldsResolver, CatalogResolver, CategoryResolver, WarehouseResolver, StockResolver],
+  resolvers: [
+    ProductResolver,
+    ProductFieldsResolver,
+    CatalogResolver,
+    CategoryResolver,
+    WarehouseResolver,
+    StockResolver,
+    auditLogResolver("productAuditLog", "product"),
+  ],
   orphanedTypes: [CatalogProduct],
   referenceResolvers: { Product: productReference },
   consumes: { streams: ["order", "payment"], handlers: productHandlers },

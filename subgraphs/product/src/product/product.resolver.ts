@@ -7,6 +7,7 @@ import {
   ConflictError,
   NotFoundError,
   connectionType,
+  audit,
   isStaff,
   pageSize,
   requireRole,
@@ -91,7 +92,15 @@ export class ProductResolver {
         }
         if (input.name !== undefined && input.name !== null) product.name = input.name.trim();
         if (input.description !== undefined) product.description = input.description;
-        if (input.price) product.setPrice(input.price);
+        if (input.price && (input.price.amount !== product.priceAmount || input.price.currency !== product.priceCurrency)) {
+          audit(tx, ctx, {
+            action: "product.price_changed",
+            targetType: "Product",
+            targetId: product.id,
+            details: { sku: product.sku, before: product.price, after: { amount: input.price.amount, currency: input.price.currency } },
+          });
+          product.setPrice(input.price);
+        }
         if (input.categoryId !== undefined) product.category = await findCategory(tx, input.categoryId, "input.categoryId");
         if (attributes) product.attributes = attributes;
         if (input.active !== undefined && input.active !== null) product.active = input.active;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
-import { BadUserInputError, NotFoundError, type Context, type Runtime } from "@commerce/kit";
+import { BadUserInputError, NotFoundError, audit, type Context, type Runtime } from "@commerce/kit";
 import { actorOf, requireStaff } from "../auth";
 import { isUuid } from "../ids";
 import { Product } from "../product/product.entity";
@@ -43,7 +43,14 @@ export class StockResolver {
       // All rows of the product, not just this one: the low-stock check needs the exact total.
       const levels = await lockStock(tx, [productId]);
       const level = levels.find((row) => row.warehouse.id === warehouseId)!;
+      const onHandBefore = level.onHand;
       level.adjust(delta);
+      audit(tx, ctx, {
+        action: "stock.adjusted",
+        targetType: "Product",
+        targetId: productId,
+        details: { warehouseId, warehouseCode: warehouse.code, delta, reason: reason.trim(), onHandBefore, onHandAfter: level.onHand, reserved: level.reserved },
+      });
       tx.persist(new StockAdjustment({ productId, warehouseId, delta, reason: reason.trim(), actor: actorOf(ctx) }));
       await checkLowStock(tx, [productId], levels, emit);
       return level;
