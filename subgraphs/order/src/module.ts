@@ -1,4 +1,4 @@
-import type { SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
 import { CatalogProduct } from "./catalog/catalog-product.entity";
 import { ProductRef, UserRef } from "./federation/stubs";
 import { confirmOnPaymentCaptured } from "./handlers/confirm.on-payment-captured";
@@ -24,7 +24,7 @@ export const orderSubgraph: SubgraphModule<OrderSettings> = {
   entities: [Order, OrderItem, OrderStatusChange, CatalogProduct],
   migrations,
   // Subscriptions are declared here for composition; the gateway serves them (see order.subscription.ts).
-  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver],
+  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver, auditLogResolver("orderAuditLog", "order")],
   orphanedTypes: [UserRef, ProductRef],
   referenceResolvers: { Order: orderReference },
   settings: readSettings,

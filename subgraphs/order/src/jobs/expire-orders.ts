@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { Job, Runtime } from "@commerce/kit";
+import { audit, type Job, type Runtime } from "@commerce/kit";
 import { Order } from "../order/order.entity";
 import { transition } from "../order/order.transitions";
 import type { OrderSettings } from "../settings";
@@ -26,9 +26,17 @@ export async function expireStaleOrders(runtime: Runtime<OrderSettings>, em: Ent
       [deadline],
     );
     const orders = rows.map((row) => tx.map(Order, row));
-    const expired = orders.filter((order) =>
-      transition(tx, emit, order, { type: "cancel", reason: EXPIRY_REASON, expired: true }, { actor: "system:saga-deadline", at: now }),
-    );
+    const expired = orders.filter((order) => {
+      const previousStatus = order.status;
+      if (!transition(tx, emit, order, { type: "cancel", reason: EXPIRY_REASON, expired: true }, { actor: "system:saga-deadline", at: now })) return false;
+      audit(tx, { job: "saga-deadline", correlationId: order.id }, {
+        action: "order.cancelled",
+        targetType: "Order",
+        targetId: order.id,
+        details: { reason: EXPIRY_REASON, previousStatus, ownerId: order.userId, expired: true },
+      });
+      return true;
+    });
     if (expired.length) runtime.logger.info({ orderIds: expired.map((o) => o.id) }, "expired orders past the saga deadline");
     return expired.length;
   });

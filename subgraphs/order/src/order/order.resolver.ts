@@ -4,6 +4,7 @@ import {
   BadUserInputError,
   ConflictError,
   NotFoundError,
+  audit,
   connectionType,
   isStaff,
   requireOwnerOrStaff,
@@ -102,8 +103,19 @@ export class OrderResolver {
       const order = isUuid(id) ? await tx.findOne(Order, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }) : null;
       if (!order) throw new NotFoundError("Order", id);
       authorize(order);
+      const previousStatus = order.status;
       if (!transition(tx, emit, order, trigger, { actor: `user:${user.userId}` })) {
         throw new ConflictError(`Order ${id} is ${order.status}: ${trigger.type} is not possible from this status.`, { status: order.status });
+      }
+      if (trigger.type === "cancel") {
+        // Correlated by the order id: the refund and release it causes carry the same id.
+        audit(tx, ctx, {
+          action: "order.cancelled",
+          targetType: "Order",
+          targetId: order.id,
+          correlationId: order.id,
+          details: { reason: trigger.reason, previousStatus, ownerId: order.userId, expired: false },
+        });
       }
       return order;
     });
