@@ -1,4 +1,4 @@
-import type { Consumes, SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, type Consumes, type SubgraphModule } from "@commerce/kit";
 import { chargeWalletOnInventoryReserved } from "./handlers/charge-wallet.on-inventory-reserved";
 import { openWalletOnUserRegistered } from "./handlers/open-wallet.on-user-registered";
 import { refundOnOrderCancelled } from "./handlers/refund.on-order-cancelled";
@@ -19,7 +19,7 @@ export const paymentSubgraph: SubgraphModule<PaymentSettings> = {
   name: "payment",
   entities: [Wallet, WalletEntry, Payment, Invoice, CancelledOrder],
   migrations,
-  resolvers: [PaymentResolver, OrderPaymentResolver, UserWalletResolver, WalletResolver],
+  resolvers: [PaymentResolver, OrderPaymentResolver, UserWalletResolver, WalletResolver, auditLogResolver("paymentAuditLog", "payment")],
   // Entities reachable only through federation (`_entities`), not from Query or Mutation.
   orphanedTypes: [OrderRef, UserRef, Payment],
   referenceResolvers: { Payment: paymentReference },

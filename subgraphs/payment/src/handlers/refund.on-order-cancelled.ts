@@ -1,4 +1,5 @@
 import type { EventOf } from "@commerce/schema";
+import { audit } from "@commerce/kit";
 import { createEvent, type Handler } from "@commerce/streams";
 import { lockOrder } from "../payment/cancelled-order.entity";
 import { Payment } from "../payment/payment.entity";
@@ -21,6 +22,14 @@ export const refundOnOrderCancelled =
     const by = `event:${event.id}`;
     const wallet = await lockWallet(em, payment.userId, settings, by);
     em.persist(wallet.refund(payment.amount, { orderId, paymentId: payment.id, by }));
+    // The actor is the cancellation event; the order service's audit row of the same correlation id says who cancelled.
+    const { reason, expired, previousStatus } = event.payload;
+    audit(em, { event }, {
+      action: "payment.refunded",
+      targetType: "Payment",
+      targetId: payment.id,
+      details: { orderId, userId: payment.userId, amount: payment.amount, cancellation: { eventId: event.id, reason, expired, previousStatus } },
+    });
     emit(
       createEvent(
         "payment.refunded",

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from "type-graphql";
-import { BadUserInputError, ForbiddenError, MoneyInput, requireUser, type Context, type Runtime } from "@commerce/kit";
+import { BadUserInputError, ForbiddenError, MoneyInput, audit, requireUser, type Context, type Runtime } from "@commerce/kit";
 import { UserRef } from "../federation/stubs";
 import type { PaymentSettings } from "../settings";
 import { lockWallet, unopenedWallet } from "./open-wallet";
@@ -52,7 +52,14 @@ export class WalletResolver {
       if (amount.currency !== wallet.currency) {
         throw new BadUserInputError(`This wallet holds ${wallet.currency}; top it up in ${wallet.currency}.`, "amount.currency");
       }
+      const balanceBefore = wallet.balance;
       tx.persist(wallet.topUp(amount.amount, caller));
+      audit(tx, ctx, {
+        action: "wallet.topped_up",
+        targetType: "Wallet",
+        targetId: userId,
+        details: { amount: { amount: amount.amount, currency: wallet.currency }, balanceBefore, balanceAfter: wallet.balance },
+      });
       return wallet;
     });
   }
