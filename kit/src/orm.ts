@@ -1,5 +1,6 @@
 import { Migrator } from "@mikro-orm/migrations";
 import { MikroORM, type Options } from "@mikro-orm/postgresql";
+import { Client } from "pg";
 import type { MigrationObject } from "@mikro-orm/core";
 import type { Logger } from "pino";
 
@@ -19,7 +20,8 @@ export interface OrmOptions {
 /**
  * Connects MikroORM to the service's own database and applies its committed
  * migrations (each in a transaction, all or nothing). A connection failure
- * stops start-up with the error: it is never logged and ignored.
+ * stops start-up with the error: it is never logged and ignored. Replicas starting
+ * together take turns (see {@link withMigrationLock}).
  */
 export async function openDatabase({ databaseUrl, entities, migrations, logger, poolMax = 10, onQuery }: OrmOptions): Promise<Orm> {
   const orm = await MikroORM.init({
@@ -35,7 +37,32 @@ export async function openDatabase({ databaseUrl, entities, migrations, logger, 
     discovery: { warnWhenNoEntities: false },
   });
   if (onQuery) orm.em.getConnection().getKnex().on("query", onQuery);
-  const applied = await orm.getMigrator().up();
+  const applied = await withMigrationLock(orm, () => orm.getMigrator().up());
   if (applied.length) logger.info({ migrations: applied.map((m) => m.name) }, "applied migrations");
   return orm;
+}
+
+/**
+ * Runs `work` (the migrator) while holding a Postgres advisory lock of this database.
+ *
+ * MikroORM's migrator takes no lock: it checks for its table, creates it, reads what ran and
+ * applies the rest. Replicas of one service starting together (a new Deployment, an HPA scale-out
+ * during a rollout) would race on all of it: a duplicate-table failure at best, a data migration
+ * applied twice at worst. The lock is session-level on a dedicated connection (the ORM's pool may
+ * hand each statement another one), so it is held across the migrator's own transactions; the
+ * others wait, then find nothing pending. Advisory locks are per database: services never wait for
+ * each other. A holder that dies loses its session and with it the lock.
+ */
+export async function withMigrationLock<T>(orm: Orm, work: () => Promise<T>): Promise<T> {
+  // the same connection settings as the ORM's pool (host, role, password, database; TLS from PGSSLMODE)
+  const { host, port, user, password, database } = orm.em.getConnection().getConnectionOptions();
+  const client = new Client({ host, port, user, password: password as string | undefined, database });
+  await client.connect();
+  try {
+    await client.query("select pg_advisory_lock(hashtext('commerce:migrations'))");
+    return await work();
+  } finally {
+    // ending the session releases the lock even if the unlock statement is never sent
+    await client.end();
+  }
 }
