@@ -5,6 +5,7 @@ import { GraphQLDateTime } from "graphql-scalars";
 import { parse, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
 import type { Context } from "./context";
+import { validateArgument } from "./validation";
 
 /** Federation directives our subgraphs may use. 2.5 because subgraphs may declare subscriptions. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@override", "@tag"])`;
@@ -33,7 +34,7 @@ export async function buildFederatedSchema(
 ): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     ...options,
-    validate: options.validate ?? { forbidUnknownValues: false },
+    validateFn: options.validateFn ?? validateArgument,
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
     // Subscriptions are declared by subgraphs (so they compose into the supergraph) but served by the gateway.
     pubSub: gatewayServedPubSub,

@@ -55,9 +55,9 @@ describe("user subgraph", () => {
 
   it("names the field at fault for invalid input", async () => {
     const result = await service.gql(REGISTER, { input: { email: "not-an-email", password: "correct horse", name: "Ada" } });
-    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "email" });
+    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.email" });
     const short = await service.gql(REGISTER, { input: { email: email(), password: "short", name: "Ada" } });
-    expect(short.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "password" });
+    expect(short.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.password" });
   });
 
   it("logs in, and says the same thing for a wrong password and an unknown email", async () => {
