@@ -23,7 +23,7 @@ export interface GatewayConfig extends BaseConfig {
 export interface RateLimitConfig {
   perUser: number;
   perIp: number;
-  /** login / register / refreshToken fields per IP: small, so password guessing hits it fast. */
+  /** Unsuccessful login / register / refreshToken attempts per IP: small, so password guessing hits it fast. */
   authPerIp: number;
   windowMs: number;
 }

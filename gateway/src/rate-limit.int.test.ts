@@ -35,7 +35,23 @@ function expectRateLimited(result: HttpResult) {
 }
 
 describe("rate limits through the gateway", () => {
-  it("stops a brute-force login at AUTH_RATE_LIMIT_PER_MINUTE, before the user subgraph", async () => {
+  it("lets successful sign-ups and logins through, however many, from one address", async () => {
+    const ip = clientIp();
+    const email = `busy.${Date.now()}@example.com`;
+    const registered = await post(
+      gateways[0].url,
+      { query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }", variables: { i: { email, password: "correct horse battery", name: "Bo" } } },
+      { "x-forwarded-for": ip },
+    );
+    expect(registered.body.errors).toBeUndefined();
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      const login = await post(gateways[attempt % 2].url, { query: `mutation { login(email: "${email}", password: "correct horse battery") { accessToken } }` }, { "x-forwarded-for": ip });
+      expect(login.status).toBe(200);
+      expect(login.body.errors).toBeUndefined();
+    }
+  });
+
+  it("stops a brute-force login at AUTH_RATE_LIMIT_PER_MINUTE failed attempts, before the user subgraph", async () => {
     const ip = clientIp();
     for (let attempt = 1; attempt <= 5; attempt += 1) {
       const result = await post(gateways[0].url, { query: LOGIN }, { "x-forwarded-for": ip });

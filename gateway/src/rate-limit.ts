@@ -28,7 +28,14 @@ redis.call('PEXPIRE', KEYS[1], window * 2)
 return {1, current + weight, previous}
 `;
 
+/** Gives back units taken from a window that still exists (never recreates an expired one). */
+const REFUND = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], ARGV[1]) end
+return 0
+`;
+
 type RedisWithScript = Redis & {
+  refundWindow(key: string, weight: number): Promise<number>;
   slidingWindow(current: string, previous: string, limit: number, windowMs: number, elapsedMs: number, weight: number): Promise<[number, number, number]>;
 };
 
@@ -67,6 +74,7 @@ export class RateLimiter {
     private readonly onError: () => void = () => {},
   ) {
     redis.defineCommand("slidingWindow", { numberOfKeys: 2, lua: SLIDING_WINDOW });
+    redis.defineCommand("refundWindow", { numberOfKeys: 1, lua: REFUND });
     this.redis = redis as RedisWithScript;
   }
 
@@ -86,10 +94,8 @@ export class RateLimiter {
     try {
       const results = await Promise.all(
         buckets.map(async (bucket) => {
-          // The hash tag keeps both windows of one bucket in one Redis Cluster slot.
-          const base = `${this.prefix}:ratelimit:{${bucket.kind}:${bucket.id}}`;
           const weight = bucket.weight ?? 1;
-          const [allowed, current, previous] = await this.redis.slidingWindow(`${base}:${index}`, `${base}:${index - 1}`, bucket.limit, this.windowMs, elapsed, weight);
+          const [allowed, current, previous] = await this.redis.slidingWindow(this.key(bucket, index), this.key(bucket, index - 1), bucket.limit, this.windowMs, elapsed, weight);
           return allowed ? null : { bucket: bucket.kind, waitMs: this.retryAfterMs(bucket.limit, weight, current, previous, elapsed) };
         }),
       );
@@ -105,6 +111,18 @@ export class RateLimiter {
       }
       return null;
     }
+  }
+
+  /** Gives back what `take(…, takenAt)` took from `bucket`; best effort (a failure only leaves the limit stricter). */
+  async refund(bucket: Bucket, takenAt: number): Promise<void> {
+    await this.redis.refundWindow(this.key(bucket, Math.floor(takenAt / this.windowMs)), bucket.weight ?? 1).catch((error) => {
+      this.logger.debug({ err: error }, "rate limiter refund failed");
+    });
+  }
+
+  /** The hash tag keeps all windows of one bucket in one Redis Cluster slot. */
+  private key(bucket: Bucket, index: number): string {
+    return `${this.prefix}:ratelimit:{${bucket.kind}:${bucket.id}}:${index}`;
   }
 
   disconnect(): void {
@@ -143,8 +161,11 @@ const AUTH_FIELDS = new Set(["login", "register", "refreshToken"]);
 
 /**
  * Counts every HTTP operation against its client IP and, when signed in, its
- * user; `login`/`register`/`refreshToken` also against a much smaller
- * per-IP budget. A refusal is RATE_LIMITED with `retryAfter`, HTTP 429 and a
+ * user. `login`/`register`/`refreshToken` also count against a much smaller
+ * per-IP budget of *unsuccessful* attempts: each takes a unit up front (so a
+ * burst of parallel guesses is bounded too) and a fully successful one gives
+ * it back, so password guessing hits the limit while a busy sign-up desk or
+ * a test suite behind one address does not. A refusal is RATE_LIMITED with `retryAfter`, HTTP 429 and a
  * `Retry-After` header, before any subgraph is called. Operations run by the
  * gateway itself (subscription fan-out via `executeOperation`) have no HTTP
  * request and are not counted.
@@ -152,7 +173,12 @@ const AUTH_FIELDS = new Set(["login", "register", "refreshToken"]);
 export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, onRefused: (bucket: string) => void): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
+      let authAttempt: { bucket: Bucket; at: number } | null = null;
       return {
+        async willSendResponse({ response }) {
+          const succeeded = response.body.kind === "single" && !response.body.singleResult.errors?.length;
+          if (authAttempt && succeeded) await limiter.refund(authAttempt.bucket, authAttempt.at);
+        },
         async didResolveOperation({ request, operation, document, contextValue }) {
           if (!request.http || !operation) return;
           const buckets: Bucket[] = [{ kind: "ip", id: contextValue.ip, limit: config.perIp }];
@@ -165,8 +191,13 @@ export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, o
             const attempts = rootFieldNames(operation, fragments).filter((name) => AUTH_FIELDS.has(name)).length;
             if (attempts) buckets.push({ kind: "auth", id: contextValue.ip, limit: config.authPerIp, weight: attempts });
           }
-          const refused = await limiter.take(buckets);
-          if (!refused) return;
+          const at = Date.now();
+          const refused = await limiter.take(buckets, at);
+          const auth = buckets.find((bucket) => bucket.kind === "auth");
+          if (!refused) {
+            if (auth) authAttempt = { bucket: auth, at };
+            return;
+          }
           onRefused(refused.bucket);
           const error = new RateLimitedError(refused.retryAfter);
           error.extensions.http = { status: 429, headers: new HeaderMap([["retry-after", String(refused.retryAfter)]]) };
