@@ -1,0 +1,229 @@
+/**
+ * A fault drill: the platform with replicas (see cluster.ts) takes orders continuously while faults
+ * are injected one after another: SIGKILL of each subgraph replica in turn (restarted at once), of a
+ * gateway (clients fail over to the other), a Redis restart and a Postgres crash-restart. Then the
+ * drill waits (bounded) for every order to reach the state it must end in, and checks the books:
+ * `reconcile()` must find nothing, no order may be lost, no effect may have happened twice.
+ */
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dlqKey } from '@commerce/streams';
+import { SERVICES } from '../src/platform';
+import { reconcile, type Violation } from '../src/reconcile';
+import { FailoverClient } from './client';
+import { startCluster, type Cluster } from './cluster';
+import { CANCEL_REASON, runWorkload, setUpShop, type PlacedOrder, type Shop } from './workload';
+
+export interface DrillOptions {
+  /** how long faults are injected while orders flow */
+  durationMs: number;
+  /** bound for every order to reach its final state once the faults stop */
+  settleMs?: number;
+  /** how many faults (default: one per replica, each gateway, Redis and Postgres, repeated to fill the duration) */
+  faults?: number;
+  workers?: number;
+  log?: (line: string) => void;
+}
+
+export interface DrillReport {
+  ordersPlaced: number;
+  faultsInjected: number;
+  faults: string[];
+  /** placements that never got an order, orders unknown to the database, or not in a final state after settleMs */
+  ordersLost: number;
+  /** effects that happened twice (reconcile's duplicate-* checks, and stock committed twice) */
+  duplicatedEffects: number;
+  /** final state not the one the workload's intent allows (e.g. a rich customer's PAYMENT_FAILED, an expired saga) */
+  wrongOutcomes: number;
+  deadLetters: number;
+  violations: Violation[];
+  states: Record<string, number>;
+  clientRetries: number;
+  problems: string[];
+  logDir: string;
+}
+
+const FINAL = new Set(['CONFIRMED', 'CANCELLED', 'PAYMENT_FAILED', 'OUT_OF_STOCK']);
+
+/** The fault rotation: replica 1 of every subgraph, a gateway, Redis, Postgres; then replica 2…, and around again. */
+function faultPlan(cluster: Cluster, count: number): string[] {
+  const rounds = Math.max(...cluster.replicas.map((r) => Number(r.name.split('-').pop())));
+  const one: string[] = [];
+  for (let i = 1; i <= rounds; i += 1) {
+    one.push(...SERVICES.map((svc) => `kill ${svc}-${i}`), `kill gateway-${i}`);
+    if (i === 1) one.push('restart redis', 'restart postgres');
+  }
+  return Array.from({ length: count }, (_, i) => one[i % one.length]);
+}
+
+/** Restarts under way, by service: a service never loses its last live replica to the drill. */
+type Restarts = Map<string, Promise<void>>;
+
+async function inject(cluster: Cluster, fault: string, restarts: Restarts, log: (l: string) => void): Promise<void> {
+  const [verb, target] = fault.split(' ');
+  if (verb === 'kill') {
+    const service = target.replace(/-\d+$/, '');
+    await restarts.get(service);
+    await cluster.kill(target);
+    log(`  SIGKILL ${target}`);
+    const back = sleep(500)
+      .then(() => cluster.start(target))
+      .then(() => log(`  ${target} is back`), (e) => log(`  ${target} did not come back: ${(e as Error).message}`));
+    restarts.set(service, back);
+  } else if (target === 'redis') {
+    await cluster.restartRedis(1500);
+    log('  Redis restarted');
+  } else {
+    await cluster.restartPostgres(1500);
+    log('  Postgres restarted');
+  }
+}
+
+async function finalStates(cluster: Cluster, ids: string[]): Promise<Map<string, { status: string; reason: string | null }>> {
+  const client = new Client({ connectionString: cluster.databases.order });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`select id, status, failure_reason from orders where id = any($1::uuid[])`, [ids]);
+    return new Map(rows.map((r) => [r.id as string, { status: r.status as string, reason: r.failure_reason as string | null }]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Units committed to orders per product must be exactly what left the shelf: a double commit or restock shows. */
+async function stockDrift(cluster: Cluster, shop: Shop): Promise<string[]> {
+  const client = new Client({ connectionString: cluster.databases.product });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `select s.product_id, sum(s.on_hand)::int as on_hand,
+              coalesce((select sum((l->>'quantity')::int) from reservations r, jsonb_array_elements(r.lines) l
+                        where r.status = 'COMMITTED' and l->>'productId' = s.product_id::text), 0)::int as committed
+       from stock_levels s where s.product_id = any($1::uuid[]) group by s.product_id`,
+      [Object.keys(shop.initialStock)],
+    );
+    return rows
+      .filter((r) => shop.initialStock[r.product_id] - r.committed !== r.on_hand)
+      .map((r) => `product ${r.product_id}: onHand ${r.on_hand}, expected ${shop.initialStock[r.product_id]} − ${r.committed} committed`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Is `status` what this order may end in, given what its customer did? */
+function expected(order: PlacedOrder, status: string, reason: string | null): boolean {
+  if (order.cancel === 'accepted') return status === 'CANCELLED';
+  // a retried cancel whose first attempt committed answers CONFLICT: the reason tells it was ours, not an expiry
+  if (status === 'CANCELLED') return order.cancel !== 'none' && (reason ?? '').includes(CANCEL_REASON);
+  if (status === 'PAYMENT_FAILED') return order.customer.poor;
+  if (status === 'OUT_OF_STOCK') return order.scarce;
+  return status === 'CONFIRMED';
+}
+
+export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  const log = options.log ?? (() => undefined);
+  const settleMs = options.settleMs ?? 120_000;
+  const started = Date.now();
+  log('starting the platform: Postgres, Redis, 2 replicas of each subgraph, 2 gateways…');
+  const cluster = await startCluster({
+    log: (line) => !line.startsWith('mail to') && log(line),
+    env: {
+      WALLET_OPENING_BALANCE: '6000',
+      // the drill's clients all come from 127.0.0.1: per-IP limits are not what is under test here
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const problems: string[] = [];
+  try {
+    log(`platform up in ${((Date.now() - started) / 1000).toFixed(0)} s; setting up the shop`);
+    const base = new FailoverClient(cluster.gatewayUrls);
+    const shop = await setUpShop(base);
+    const plan = faultPlan(cluster, options.faults ?? Math.max(8, Math.round(options.durationMs / 6000)));
+    const gap = options.durationMs / (plan.length + 1);
+    let faultsOver = false;
+    const workload = runWorkload(shop, { workers: options.workers ?? 3, pauseMs: 150, cancelRate: 0.15, until: () => faultsOver });
+    const restarts: Restarts = new Map();
+    const done: string[] = [];
+    for (const fault of plan) {
+      await sleep(gap);
+      log(`fault ${done.length + 1}/${plan.length}: ${fault}`);
+      await inject(cluster, fault, restarts, log);
+      done.push(fault);
+    }
+    await sleep(gap);
+    faultsOver = true;
+    const placed = await workload;
+    await Promise.all(restarts.values());
+    log(`faults over: ${placed.length} orders placed; waiting up to ${settleMs / 1000} s for every saga to finish`);
+
+    const ids = placed.filter((p) => p.id).map((p) => p.id!);
+    const deadline = Date.now() + settleMs;
+    let states = await finalStates(cluster, ids);
+    while ([...states.values()].some((s) => !FINAL.has(s.status)) && Date.now() < deadline) {
+      await sleep(1000);
+      states = await finalStates(cluster, ids);
+    }
+
+    let lost = 0;
+    let wrong = 0;
+    for (const order of placed) {
+      const state = order.id ? states.get(order.id) : undefined;
+      if (!order.id) problems.push(`placement ${order.key} never got an order: ${order.error}`);
+      else if (!state) problems.push(`order ${order.id} was returned to the client but is not in the database`);
+      else if (!FINAL.has(state.status)) problems.push(`order ${order.id} still ${state.status} after ${settleMs / 1000} s`);
+      else if (!expected(order, state.status, state.reason)) {
+        wrong += 1;
+        problems.push(`order ${order.id} ended ${state.status} (${state.reason ?? 'no reason'}); cancel=${order.cancel}, poor=${order.customer.poor}, scarce=${order.scarce}`);
+        continue;
+      } else continue;
+      lost += 1;
+    }
+    const violations = await reconcile(cluster.databases, { graceMs: 0 });
+    const drift = await stockDrift(cluster, shop);
+    problems.push(...drift);
+    const redis = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
+    const deadLetters = (await Promise.all(SERVICES.map((svc) => redis.xlen(dlqKey(cluster.streamPrefix, svc))))).reduce((a, b) => a + b, 0);
+    redis.disconnect();
+
+    const tally: Record<string, number> = {};
+    for (const s of states.values()) tally[s.status] = (tally[s.status] ?? 0) + 1;
+    return {
+      ordersPlaced: placed.length,
+      faultsInjected: done.length,
+      faults: done,
+      ordersLost: lost,
+      duplicatedEffects: violations.filter((v) => v.check.startsWith('duplicate-')).length + drift.length,
+      wrongOutcomes: wrong,
+      deadLetters,
+      violations,
+      states: tally,
+      clientRetries: base.stats.retries,
+      problems,
+      logDir: cluster.logDir,
+    };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** The report as the lines `npm run chaos` prints. */
+export function formatReport(report: DrillReport): string {
+  const lines = [
+    `orders placed:      ${report.ordersPlaced}   (${Object.entries(report.states).map(([s, n]) => `${s} ${n}`).join(', ')})`,
+    `faults injected:    ${report.faultsInjected}   (${report.faults.join(', ')})`,
+    `orders lost:        ${report.ordersLost}`,
+    `duplicated effects: ${report.duplicatedEffects}`,
+    `wrong outcomes:     ${report.wrongOutcomes}`,
+    `dead letters:       ${report.deadLetters}`,
+    `reconcile:          ${report.violations.length} violation(s)`,
+    `client retries:     ${report.clientRetries}`,
+    `logs:               ${report.logDir}`,
+  ];
+  for (const v of report.violations) lines.push(`  VIOLATION ${v.check} ${v.subject}: ${v.message}`);
+  for (const p of report.problems.slice(0, 50)) lines.push(`  PROBLEM ${p}`);
+  return lines.join('\n');
+}
