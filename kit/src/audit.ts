@@ -105,7 +105,8 @@ export class Migration20250101000100AuditLog extends Migration {
         raise exception 'audit_log is append-only: % is not allowed', tg_op using errcode = 'insufficient_privilege';
       end
       $$;`);
-    this.addSql(`create trigger "audit_log_no_update_delete" before update or delete on "audit_log" for each row execute function "audit_log_append_only"();`);
+    // Per statement, so even an UPDATE or DELETE that matches no row is refused.
+    this.addSql(`create trigger "audit_log_no_update_delete" before update or delete on "audit_log" for each statement execute function "audit_log_append_only"();`);
     this.addSql(`create trigger "audit_log_no_truncate" before truncate on "audit_log" for each statement execute function "audit_log_append_only"();`);
   }
 }
