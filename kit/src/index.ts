@@ -10,6 +10,7 @@ export * from "./metrics";
 export * from "./money";
 export * from "./orm";
 export * from "./pagination";
+export * from "./roles";
 export * from "./schema";
 export * from "./server";
 export * from "./internal-client";

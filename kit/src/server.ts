@@ -28,6 +28,7 @@ import { createContext, type Context } from "./context";
 import { createErrorFormatter } from "./errors";
 import { createLogger, type Logger } from "./logger";
 import { createMetrics, type Metrics } from "./metrics";
+import { withCurrentRole } from "./roles";
 import { openDatabase, type Orm } from "./orm";
 import { buildFederatedSchema, type ReferenceResolvers } from "./schema";
 
@@ -184,7 +185,10 @@ export async function startSubgraph<Settings>(
       context: async ({ res }) => {
         const { identity, requestId } = res.locals.verified as ReturnType<typeof verifyIdentityHeaders>;
         const id = requestId || randomUUID();
-        return createContext({ em: orm.em.fork(), identity, requestId: id, logger: logger.child({ requestId: id }) });
+        const requestLogger = logger.child({ requestId: id });
+        // The token's role may be stale: a role changed since it was issued wins (see roles.ts).
+        const caller = await withCurrentRole(redis, config.streamPrefix, identity, requestLogger);
+        return createContext({ em: orm.em.fork(), identity: caller, requestId: id, logger: requestLogger });
       },
     }),
   );
