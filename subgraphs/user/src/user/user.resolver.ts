@@ -6,6 +6,7 @@ import {
   NotFoundError,
   UnauthenticatedError,
   audit,
+  publishRole,
   requireRole,
   type Context,
   type Role,
@@ -86,7 +87,7 @@ export class UserResolver {
     if (admin.userId === userId && role !== "ADMIN") {
       throw new BadUserInputError("An admin cannot demote themself; ask another admin.", "role");
     }
-    return this.runtime.commit(ctx.em, async (tx, emit) => {
+    const changed = await this.runtime.commit(ctx.em, async (tx, emit) => {
       const user = await tx.findOne(User, { id: userId });
       if (!user) throw new NotFoundError("User", userId);
       const previousRole = user.role;
@@ -97,5 +98,10 @@ export class UserResolver {
       }
       return user;
     });
+    // After the commit, so no one gets a role the database does not hold. Published even when unchanged:
+    // an admin retrying after a failure here gets the user's tokens corrected.
+    const { config, redis } = this.runtime;
+    await publishRole(redis, config.streamPrefix, changed.id, changed.role, config.jwt.accessTokenTtlSeconds);
+    return changed;
   }
 }
