@@ -42,6 +42,23 @@ describe("the saga deadline job", () => {
     expect(rows.map((row) => row.payload.payload)).toEqual([
       { orderId: reserved, userId, reason: EXPIRY_REASON, previousStatus: "STOCK_RESERVED", expired: true },
     ]);
+    // The audit log names the job as the actor, correlated by the order id.
+    const audited = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<Record<string, unknown>[]>(`select action, target_type, actor_kind, actor_id, actor_role, correlation_id, details, at from audit_log where target_id = ?`, [reserved]);
+    expect(Date.now() - Date.parse(String(audited[0]?.at))).toBeLessThan(60_000);
+    expect(audited).toEqual([
+      {
+        action: "order.cancelled",
+        target_type: "Order",
+        actor_kind: "JOB",
+        actor_id: "saga-deadline",
+        actor_role: null,
+        correlation_id: reserved,
+        details: { reason: EXPIRY_REASON, previousStatus: "STOCK_RESERVED", ownerId: userId, expired: true },
+        at: expect.anything(),
+      },
+    ]);
   });
 });
 
