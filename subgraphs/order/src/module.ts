@@ -15,6 +15,7 @@ import { OrderStatusChange } from "./order/order-status-change.entity";
 import { orderReference } from "./order/order.reference";
 import { OrderResolver } from "./order/order.resolver";
 import { OrderSubscriptionResolver } from "./order/order.subscription";
+import { OrderTimelineResolver } from "./order/order-timeline.resolver";
 import { UserOrdersResolver } from "./order/user-orders.resolver";
 import { readSettings, type OrderSettings } from "./settings";
 
@@ -24,7 +25,7 @@ export const orderSubgraph: SubgraphModule<OrderSettings> = {
   entities: [Order, OrderItem, OrderStatusChange, CatalogProduct],
   migrations,
   // Subscriptions are declared here for composition; the gateway serves them (see order.subscription.ts).
-  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver, auditLogResolver("orderAuditLog", "order")],
+  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver, OrderTimelineResolver, auditLogResolver("orderAuditLog", "order")],
   orphanedTypes: [UserRef, ProductRef],
   referenceResolvers: { Order: orderReference },
   settings: readSettings,
