@@ -1,0 +1,294 @@
+/**
+ * Live order status through the gateway: graphql-ws and Apollo Client
+ * subscribers see the current state, then each status change once and in
+ * order, with fields from every subgraph, across gateway replicas and restarts.
+ */
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import type * as ApolloCore from "@apollo/client/core" with { "resolution-mode": "import" };
+import type * as ApolloSubscriptions from "@apollo/client/link/subscriptions" with { "resolution-mode": "import" };
+import { createClient, type Client, type ClientOptions } from "graphql-ws";
+import { Client as PgClient } from "pg";
+import WebSocket from "ws";
+import { loadGatewayConfig, startGateway, type RunningGateway } from "@commerce/gateway";
+import { startPlatform, smtpSink, type Platform } from "../testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
+
+// Apollo Client 3 runs as CommonJS (its core.cjs) but its types are marked ESM: load the CommonJS build by hand.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ApolloClient, InMemoryCache, gql } = require("@apollo/client/core") as typeof ApolloCore;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { GraphQLWsLink } = require("@apollo/client/link/subscriptions") as typeof ApolloSubscriptions;
+
+let platform: Platform;
+let admin: Account;
+let staff: Account;
+const PER_CONNECTION = 5;
+const disposers: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  resetE2eState();
+  platform = await startPlatform({ serviceEnv: { gateway: { MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION), LOG_LEVEL: process.env.SUBS_GATEWAY_LOG_LEVEL ?? "warn" } } });
+  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  staff = await signUp(platform.gatewayUrl, admin, "STAFF");
+}, 120_000);
+afterEach(async () => {
+  await Promise.all(disposers.splice(0).map((dispose) => dispose()));
+});
+afterAll(() => platform?.stop());
+
+const ORDER_EVENT = `subscription($id: ID!) {
+  orderStatusChanged(orderId: $id) {
+    id status failureReason
+    user { email }
+    items { quantity product { name } }
+    payment { status invoice { number } }
+    notifications { channel }
+  }
+}`;
+const MY_ORDERS = `subscription { myOrderUpdates { id status user { email } } }`;
+
+interface OrderEvent {
+  id: string;
+  status: string;
+  failureReason: string | null;
+  user: { email: string };
+  items: { quantity: number; product: { name: string } }[];
+  payment: { status: string; invoice: { number: string } | null } | null;
+  notifications: { channel: string }[];
+}
+type ErrorList = { message: string; extensions?: { code?: string } }[];
+
+/** A graphql-ws client (the real one) that records its opens and closes. */
+function wsClient(token: string | null, options: Partial<ClientOptions> = {}, url = platform.wsUrl) {
+  const stats = { connected: 0, closeCodes: [] as number[] };
+  const client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    on: { connected: () => void stats.connected++, closed: (event) => void stats.closeCodes.push((event as { code: number }).code) },
+    ...options,
+  });
+  disposers.push(() => client.dispose());
+  return { client, stats };
+}
+
+interface Seen<T> {
+  events: T[];
+  errors: unknown[];
+  completed: boolean;
+}
+
+/** Subscribes and records what arrives. */
+function watch<T = { orderStatusChanged: OrderEvent }>(client: Client, query: string, variables: Record<string, unknown> = {}): Seen<T> {
+  const seen: Seen<T> = { events: [], errors: [], completed: false };
+  client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) seen.errors.push(result.errors);
+        if (result.data) seen.events.push(result.data as T);
+      },
+      error: (error) => void seen.errors.push(error),
+      complete: () => void (seen.completed = true),
+    },
+  );
+  return seen;
+}
+
+const until = (probe: () => boolean, what: string, timeoutMs = 15_000) => eventually(async () => probe(), what, timeoutMs);
+const statuses = (events: { orderStatusChanged: OrderEvent }[]) => events.map((event) => event.orderStatusChanged.status);
+const codeOf = (error: unknown) => (error as ErrorList)[0]?.extensions?.code;
+
+async function staffMoves(orderId: string, mutation: "shipOrder" | "completeOrder") {
+  await staff.client.request(`mutation($id: ID!) { ${mutation}(id: $id) { status } }`, { id: orderId });
+}
+
+async function subscriptionCount(): Promise<number> {
+  const text = await (await fetch(platform.gatewayUrl.replace(/\/graphql$/, "/metrics"))).text();
+  return Number(/^graphql_subscriptions(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? NaN);
+}
+
+describe("orderStatusChanged over graphql-ws", () => {
+  it("sends the current state, then every change with fields of every subgraph, then completes (graphql-ws and Apollo Client)", async () => {
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 1500, stock: 10, name: "Live Status Lamp" });
+    // Holding the product's stock rows (as a concurrent reservation would) keeps the order PENDING
+    // until both clients have subscribed, so the whole path PENDING → … is observable.
+    const stockLock = new PgClient({ connectionString: platform.databases.product.url });
+    await stockLock.connect();
+    disposers.push(() => stockLock.end());
+    await stockLock.query("begin");
+    await stockLock.query("select 1 from stock_levels where product_id = $1 for update", [productId]);
+    const raw = wsClient(customer.token);
+    const apolloEvents: OrderEvent[] = [];
+    let apolloDone = false;
+    const placed = await placeOrder(customer, [{ productId, quantity: 2 }]);
+    const seen = watch(raw.client, ORDER_EVENT, { id: placed.id });
+    const { client: apolloWs } = wsClient(customer.token);
+    const apollo = new ApolloClient({ link: new GraphQLWsLink(apolloWs), cache: new InMemoryCache() });
+    const subscription = apollo
+      .subscribe<{ orderStatusChanged: OrderEvent }>({ query: gql(ORDER_EVENT), variables: { id: placed.id }, fetchPolicy: "no-cache" })
+      .subscribe({
+        next: ({ data }) => void (data && apolloEvents.push(data.orderStatusChanged)),
+        error: (error) => void apolloEvents.push({ status: `error: ${error}` } as OrderEvent),
+        complete: () => void (apolloDone = true),
+      });
+    disposers.push(() => subscription.unsubscribe());
+    try {
+      await until(() => seen.events.length + seen.errors.length >= 1 && apolloEvents.length >= 1, "the initial state");
+    } finally {
+      await stockLock.query("rollback");
+    }
+    expect(statuses(seen.events)).toEqual(["PENDING"]);
+    await until(() => statuses(seen.events).includes("CONFIRMED") && apolloEvents.some((e) => e.status === "CONFIRMED"), "CONFIRMED", 30_000);
+
+    await smtpSink.waitFor(customer.email, (message) => /confirm/i.test(message.subject ?? ""));
+    await staffMoves(placed.id, "shipOrder");
+    await staffMoves(placed.id, "completeOrder");
+    await until(() => seen.completed && apolloDone, "both subscriptions to complete");
+
+    const expected = ["PENDING", "STOCK_RESERVED", "CONFIRMED", "SHIPPED", "COMPLETED"];
+    expect(seen.errors).toEqual([]);
+    expect(statuses(seen.events)).toEqual(expected);
+    expect(apolloEvents.map((event) => event.status)).toEqual(expected);
+    for (const event of [...seen.events.map((e) => e.orderStatusChanged), ...apolloEvents]) {
+      expect(event.id).toBe(placed.id);
+      expect(event.user.email).toBe(customer.email);
+      expect(event.items).toEqual([expect.objectContaining({ quantity: 2, product: expect.objectContaining({ name: "Live Status Lamp" }) })]);
+    }
+    const byStatus = Object.fromEntries(seen.events.map((e) => [e.orderStatusChanged.status, e.orderStatusChanged]));
+    expect(byStatus.PENDING.payment).toBeNull();
+    expect(byStatus.CONFIRMED.payment).toMatchObject({ status: "CAPTURED", invoice: { number: expect.stringMatching(/\S/) } });
+    expect(byStatus.SHIPPED.notifications.map((n) => n.channel)).toContain("EMAIL");
+  }, 60_000);
+
+  it("ends with PAYMENT_FAILED when the wallet is short, and completes", async () => {
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 60000, stock: 5 });
+    const placed = await placeOrder(customer, [{ productId, quantity: 2 }]);
+    const seen = watch(wsClient(customer.token).client, ORDER_EVENT, { id: placed.id });
+    await until(() => seen.completed, "the subscription to complete");
+    const got = statuses(seen.events);
+    // The first event is whatever the order was when subscribing; from there on every change, once.
+    expect(["PENDING", "STOCK_RESERVED", "PAYMENT_FAILED"].slice(-got.length)).toEqual(got);
+    const last = seen.events[seen.events.length - 1].orderStatusChanged;
+    expect(last.failureReason).toMatch(/insufficient/i);
+    expect(last.payment?.status).toBe("FAILED");
+  });
+
+  it("reaches a subscriber on another gateway replica", async () => {
+    const replica: RunningGateway = await startGateway(
+      loadGatewayConfig({ ...platform.env, PORT: "0", LOG_LEVEL: "warn", SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql") }),
+    );
+    disposers.push(() => replica.stop());
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 700, stock: 3 });
+    const placed = await placeOrder(customer, [{ productId, quantity: 1 }]);
+    await waitForStatus(customer, placed.id, ["CONFIRMED"]);
+
+    const seen = watch(wsClient(customer.token, {}, replica.url.replace(/^http/, "ws")).client, ORDER_EVENT, { id: placed.id });
+    await until(() => seen.events.length === 1, "the initial state from the replica");
+    await staffMoves(placed.id, "shipOrder"); // through the other gateway
+    await staffMoves(placed.id, "completeOrder");
+    await until(() => seen.completed, "the replica's subscription to complete");
+    expect(statuses(seen.events)).toEqual(["CONFIRMED", "SHIPPED", "COMPLETED"]);
+  });
+
+  it("refuses strangers, unknown orders and anonymous callers, and the connection stays usable", async () => {
+    const owner = await signUp(platform.gatewayUrl);
+    const stranger = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 500, stock: 10 });
+    const theirs = await placeOrder(owner, [{ productId, quantity: 1 }]);
+    const mine = await placeOrder(stranger, [{ productId, quantity: 1 }]);
+    await waitForStatus(stranger, mine.id, ["CONFIRMED"]);
+
+    const { client, stats } = wsClient(stranger.token, { lazy: false });
+    const forbidden = watch(client, ORDER_EVENT, { id: theirs.id });
+    const unknown = watch(client, ORDER_EVENT, { id: randomUUID() });
+    await until(() => forbidden.errors.length > 0 && unknown.errors.length > 0, "both refusals");
+    expect(codeOf(forbidden.errors[0])).toBe("FORBIDDEN");
+    expect(codeOf(unknown.errors[0])).toBe("NOT_FOUND");
+    const own = watch(client, ORDER_EVENT, { id: mine.id });
+    await until(() => own.events.length === 1, "the stranger's own order");
+    expect(statuses(own.events)).toEqual(["CONFIRMED"]);
+
+    // Beyond the per-connection limit: RATE_LIMITED, and the socket stays up.
+    const extra = Array.from({ length: PER_CONNECTION }, () => watch(client, ORDER_EVENT, { id: mine.id }));
+    await until(() => extra.every((s) => s.events.length + s.errors.length > 0), "the extra subscriptions to answer");
+    // `own` holds one slot: one of these is over the limit.
+    const answers = extra.map((s) => (s.errors.length ? codeOf(s.errors[0]) : "ok"));
+    expect(answers.filter((answer) => answer === "ok")).toHaveLength(PER_CONNECTION - 1);
+    expect(answers.filter((answer) => answer !== "ok")).toEqual(["RATE_LIMITED"]);
+    expect(stats).toEqual({ connected: 1, closeCodes: [] });
+
+    for (const token of [null, "not-a-token"]) {
+      const anonymous = wsClient(token, { lazy: false });
+      const first = watch(anonymous.client, ORDER_EVENT, { id: mine.id });
+      const mine2 = watch(anonymous.client, MY_ORDERS);
+      await until(() => first.errors.length > 0 && mine2.errors.length > 0, "UNAUTHENTICATED");
+      expect([codeOf(first.errors[0]), codeOf(mine2.errors[0])]).toEqual(["UNAUTHENTICATED", "UNAUTHENTICATED"]);
+      expect(anonymous.stats).toEqual({ connected: 1, closeCodes: [] });
+    }
+  });
+
+  it("pings idle connections (keep-alive)", async () => {
+    const socket = new WebSocket(platform.wsUrl, "graphql-transport-ws");
+    disposers.push(() => socket.terminate());
+    let pinged = false;
+    socket.on("ping", () => void (pinged = true));
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${staff.token}` } }));
+    await until(() => pinged, "a ping from the gateway", 10_000);
+  });
+
+  it("after a gateway restart, a reconnecting client gets the current state again, then the next changes", async () => {
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 900, stock: 3 });
+    const placed = await placeOrder(customer, [{ productId, quantity: 1 }]);
+    await waitForStatus(customer, placed.id, ["CONFIRMED"]);
+    // While the gateway is down a connect attempt fails with a socket error, which graphql-ws retries only when told to.
+    const { client, stats } = wsClient(customer.token, {
+      retryAttempts: 200,
+      shouldRetry: () => true,
+      retryWait: () => new Promise((resolve) => setTimeout(resolve, 200)),
+    });
+    const seen = watch(client, ORDER_EVENT, { id: placed.id });
+    await until(() => seen.events.length === 1, "the initial state");
+
+    await platform.restart("gateway");
+    await until(() => seen.events.length === 2, "the state again after reconnecting", 30_000);
+    expect(stats.closeCodes[0]).toBe(1001); // going away: a clean close, not a dropped socket
+    await staffMoves(placed.id, "shipOrder");
+    await until(() => seen.events.length === 3, "the change after reconnecting");
+    expect(statuses(seen.events)).toEqual(["CONFIRMED", "CONFIRMED", "SHIPPED"]);
+    expect(seen.errors).toEqual([]);
+  }, 60_000);
+});
+
+describe("myOrderUpdates", () => {
+  it("streams a customer's own orders only, and every order to STAFF", async () => {
+    const alice = await signUp(platform.gatewayUrl);
+    const bob = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 400, stock: 10 });
+    await eventually(async () => (await subscriptionCount()) === 0, "earlier subscriptions to end");
+    type Update = { myOrderUpdates: { id: string; status: string; user: { email: string } } };
+    const forAlice = watch<Update>(wsClient(alice.token).client, MY_ORDERS);
+    const forStaff = watch<Update>(wsClient(staff.token).client, MY_ORDERS);
+    await eventually(async () => (await subscriptionCount()) === 2, "both subscriptions to start");
+
+    const aliceOrder = await placeOrder(alice, [{ productId, quantity: 1 }]);
+    const bobOrder = await placeOrder(bob, [{ productId, quantity: 1 }]);
+    const path = ["PENDING", "STOCK_RESERVED", "CONFIRMED"];
+    const of = (updates: Update[], id: string) => updates.filter((u) => u.myOrderUpdates.id === id).map((u) => u.myOrderUpdates.status);
+    await until(() => of(forStaff.events, aliceOrder.id).length === 3 && of(forStaff.events, bobOrder.id).length === 3, "staff to see both orders", 20_000);
+    await until(() => of(forAlice.events, aliceOrder.id).length === 3, "alice to see her order");
+    expect(of(forStaff.events, aliceOrder.id)).toEqual(path);
+    expect(of(forStaff.events, bobOrder.id)).toEqual(path);
+    expect(of(forAlice.events, aliceOrder.id)).toEqual(path);
+    expect(new Set(forAlice.events.map((u) => u.myOrderUpdates.id))).toEqual(new Set([aliceOrder.id]));
+    expect(forAlice.events.every((u) => u.myOrderUpdates.user.email === alice.email)).toBe(true);
+    expect(forStaff.events.find((u) => u.myOrderUpdates.id === bobOrder.id)?.myOrderUpdates.user.email).toBe(bob.email);
+  });
+});
