@@ -42,8 +42,8 @@ describe("user subgraph", () => {
 
   it("writes user.registered to the outbox in the registering transaction", async () => {
     const { user } = await register();
-    const rows = await service.runtime.orm.em.fork().getConnection().execute(`select type, payload from outbox where correlation_id = ?`, [user.id]);
-    expect(rows.map((row: { type: string }) => row.type)).toEqual(["user.registered"]);
+    const rows = await service.runtime.orm.em.fork().getConnection().execute<{ type: string }[]>(`select type, payload from outbox where correlation_id = ?`, [user.id]);
+    expect(rows.map((row) => row.type)).toEqual(["user.registered"]);
   });
 
   it("refuses a second account for the same email, whatever its case", async () => {
