@@ -7,6 +7,7 @@ import { dlqKey, replayKey, streamKey } from './keys';
 import { commitWithEvents, type Emit } from './outbox';
 import { SerialLanes } from './serial-lanes';
 import { backoff, sleep, Wakeup } from './timing';
+import { isTransientInfrastructureError } from './transient';
 import { fieldsOf, type RawEntry } from './wire';
 
 /** What a handler gets besides the event. */
@@ -107,6 +108,8 @@ export class StreamConsumer {
   private loops: Promise<void>[] = [];
   private running = false;
   private readFailures = 0;
+  /** Re-read this consumer's own pending entries before reading new ones (at start, after a read error). */
+  private backlog = true;
   private readonly counters: Omit<ConsumerStats, 'inFlight' | 'handlerLatencyMs'> = {
     processed: 0,
     duplicates: 0,
@@ -140,7 +143,9 @@ export class StreamConsumer {
         if (!String(error).includes('BUSYGROUP')) throw error;
       }
     }
-    this.blocking = this.options.redis.duplicate();
+    // No transparent resend after a reconnect: a read whose reply was lost must surface as an error, so
+    // the loop re-reads this consumer's pending entries before any new one (see readBacklog).
+    this.blocking = this.options.redis.duplicate({ autoResendUnfulfilledCommands: false });
     this.blocking.on('error', () => undefined); // read failures are reported by the read loop
     this.blockingId = Number(await this.blocking.client('ID'));
     this.running = true;
@@ -177,6 +182,10 @@ export class StreamConsumer {
       }
       let reply: [string, RawEntry[]][] | null;
       try {
+        if (this.backlog) {
+          await this.readBacklog();
+          this.backlog = false;
+        }
         reply = (await this.blocking!.call(
           'XREADGROUP',
           'GROUP', group, this.options.consumerName,
@@ -188,6 +197,7 @@ export class StreamConsumer {
         this.readFailures = 0;
       } catch (error) {
         if (!this.running) break;
+        this.backlog = true;
         if (this.readFailures++ === 0) this.logger.error({ err: error }, 'cannot read streams; retrying with backoff');
         await sleep(backoff(this.readFailures, 100, 5_000), this.abort.signal);
         continue;
@@ -196,6 +206,27 @@ export class StreamConsumer {
         for (const [entryId, fields] of entries) {
           this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: 1 });
         }
+      }
+    }
+  }
+
+  /**
+   * Entries Redis delivered to this consumer that it never settled: a reply lost when the connection
+   * dropped, a failed XACK, or a previous run under the same name. Dispatched in stream order ahead of
+   * new entries, so a lost reply cannot let a later event of the same order overtake an earlier one.
+   */
+  private async readBacklog(): Promise<void> {
+    const { service, consumerName } = this.options;
+    for (const key of this.keys) {
+      let after = '0';
+      for (;;) {
+        const reply = (await this.blocking!.call(
+          'XREADGROUP', 'GROUP', service, consumerName, 'COUNT', 100, 'STREAMS', key, after,
+        )) as [string, RawEntry[]][] | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length === 0) break;
+        after = entries[entries.length - 1]![0];
+        await this.dispatchCounted(key, entries, 'redelivering an unsettled entry');
       }
     }
   }
@@ -224,17 +255,30 @@ export class StreamConsumer {
       )) as [string, RawEntry[]];
       cursor = next;
       if (entries.length === 0) continue;
-      // XAUTOCLAIM counted this delivery; XPENDING tells the total, which bounds crash loops on poison entries.
-      const pipeline = redis.pipeline();
-      for (const [entryId] of entries) pipeline.xpending(key, service, entryId, entryId, 1);
-      const counts = (await pipeline.exec()) ?? [];
-      entries.forEach(([entryId, fields], i) => {
-        const row = (counts[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
-        if (!row || row[1] !== consumerName) return; // acknowledged or re-claimed meanwhile
-        this.logger.warn({ key, entryId, deliveries: row[3] }, 'claimed an abandoned entry');
-        this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: row[3] });
-      });
+      await this.dispatchCounted(key, entries, 'claimed an abandoned entry');
     } while (cursor !== '0-0');
+  }
+
+  /**
+   * Dispatches entries this consumer owns again (claimed or re-read), with their delivery count from
+   * XPENDING: the count that bounds crash loops on poison entries.
+   */
+  private async dispatchCounted(key: string, entries: RawEntry[], why: string): Promise<void> {
+    const { redis, service, consumerName } = this.options;
+    const gone = entries.filter(([, fields]) => !fields).map(([entryId]) => entryId);
+    // Deleted from the stream while pending (XDEL, or trimmed by hand): nothing left to handle.
+    if (gone.length > 0) await redis.xack(key, service, ...gone);
+    const live = entries.filter(([entryId, fields]) => fields && !this.inFlight.has(`${key} ${entryId}`));
+    if (live.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const [entryId] of live) pipeline.xpending(key, service, entryId, entryId, 1);
+    const counts = (await pipeline.exec()) ?? [];
+    live.forEach(([entryId, fields], i) => {
+      const row = (counts[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
+      if (!row || row[1] !== consumerName) return; // acknowledged or claimed by another consumer meanwhile
+      this.logger.warn({ key, entryId, deliveries: row[3] }, why);
+      this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: row[3] });
+    });
   }
 
   private dispatch(delivery: Delivery): void {
@@ -278,6 +322,7 @@ export class StreamConsumer {
   /** Runs the handler until it commits, the entry is dead-lettered, or the consumer stops. */
   private async attempt(delivery: Delivery, event: ParsedEvent, handler: Handler): Promise<void> {
     const logger = this.logger.child({ eventId: event.id, eventType: event.type, correlationId: event.correlationId });
+    let outage = 0;
     for (let deliveries = delivery.deliveries; ; deliveries += 1) {
       try {
         const applied = await this.apply(event, handler, logger);
@@ -287,21 +332,28 @@ export class StreamConsumer {
         return;
       } catch (error) {
         this.counters.failed += 1;
-        if (deliveries >= this.maxDeliveries) {
+        // The database being down says nothing about the event: such failures are retried for as long as
+        // the outage lasts and do not count towards the dead letters (see transient.ts).
+        const transient = isTransientInfrastructureError(error);
+        if (!transient && deliveries >= this.maxDeliveries) {
           return await this.deadLetter(delivery, errorMessage(error), deliveries, event.type);
         }
-        const delay = backoff(deliveries, this.retryBaseMs, this.retryMaxMs);
-        logger.warn({ err: error, deliveries, retryInMs: delay }, 'handler failed; will retry');
+        const delay = transient ? backoff(++outage, this.retryBaseMs, this.retryMaxMs) : backoff(deliveries, this.retryBaseMs, this.retryMaxMs);
+        logger.warn({ err: error, deliveries, transient, retryInMs: delay }, 'handler failed; will retry');
         // Retrying here, not via the claim loop, holds the correlationId's lane: later events of the same
         // order wait for this one instead of overtaking it.
         await sleep(delay, this.abort.signal);
         if (!this.running) return; // left pending: recovered by a claim after claimIdleMs
-        // XCLAIM to ourselves counts the delivery in Redis (so a crash loop stays bounded) and resets the
-        // idle clock (so no other consumer takes it over while this one is still retrying it).
-        const claimed = await this.options.redis.xclaim(
-          delivery.key, this.options.service, this.options.consumerName, 0, delivery.entryId,
-        );
+        // XCLAIM to ourselves resets the idle clock (so no other consumer takes it over while this one is
+        // still retrying it) and, for a handler failure, counts the delivery in Redis (so a crash loop stays
+        // bounded); JUSTID claims without counting, for an outage.
+        const { key, entryId } = delivery;
+        const { redis, service, consumerName } = this.options;
+        const claimed = transient
+          ? await redis.xclaim(key, service, consumerName, 0, entryId, 'JUSTID')
+          : await redis.xclaim(key, service, consumerName, 0, entryId);
         if (claimed.length === 0) return; // acknowledged or taken over meanwhile
+        if (transient) deliveries -= 1;
       }
     }
   }

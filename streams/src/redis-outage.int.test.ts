@@ -138,7 +138,7 @@ it('loses and reorders nothing while Redis restarts during production', async ()
     await producing;
 
     const total = orders.length * perOrder;
-    await eventually(`${total} effects`, async () => (await effects(orm)).length >= total, 30_000);
+    await eventually(`${total} effects`, async () => (await effects(orm)).length >= total, 80_000);
     const applied = await effects(orm);
     expect(applied).toHaveLength(total);
     expect(new Set(applied.map((e) => e.event_id)).size).toBe(total);
@@ -157,4 +157,4 @@ it('loses and reorders nothing while Redis restarts during production', async ()
     await server.stop();
     server.cleanup();
   }
-});
+}, 90_000); // a few seconds when the machine is idle; room for a loaded CI box

@@ -118,7 +118,7 @@ describe('OutboxRelay', () => {
     );
 
     const total = orders.length * perOrder;
-    await eventually(`${total} entries`, async () => (await published()).length >= total);
+    await eventually(`${total} entries`, async () => (await published()).length >= total, 60_000);
     const stream = await published();
     expect(stream).toHaveLength(total);
     expect(new Set(stream.map((e) => e.id)).size).toBe(total);
@@ -128,7 +128,7 @@ describe('OutboxRelay', () => {
       );
     }
     expect(relays[0]!.stats().published + relays[1]!.stats().published).toBe(total);
-  });
+  }, 90_000);
 
   it('purges published rows after the retention', async () => {
     await produce(orm, [placed('order-c', 1)]);
