@@ -38,7 +38,7 @@ export class AuditEntry {
   id: string = randomUUID();
 
   @Field(() => Date)
-  @Property({ type: "timestamptz" })
+  @Property({ type: "timestamptz", defaultRaw: "now()" })
   at: Opt<Date> = new Date();
 
   @Field({ description: "e.g. user.role_changed, stock.adjusted, order.cancelled, payment.refunded, wallet.topped_up" })
@@ -70,7 +70,7 @@ export class AuditEntry {
   correlationId: string;
 
   @Field(() => GraphQLJSONObject, { description: "What changed: before/after values, amounts, reasons." })
-  @Property({ type: "json" })
+  @Property({ type: "json", defaultRaw: "'{}'" })
   details: Opt<Record<string, unknown>> = {};
 
   constructor(init: Omit<AuditEntry, "id" | "at" | "actorRole" | "details"> & Partial<Pick<AuditEntry, "actorRole" | "details">>) {
