@@ -1,0 +1,28 @@
+/**
+ * Failures that say "the database is not there right now", not "this event cannot be applied": the
+ * server restarting or refusing connections, a connection cut mid-transaction. Retrying them is
+ * always right and they say nothing about the event, so they must not push it towards the dead
+ * letters (a Postgres restart of a few seconds would otherwise dead-letter every event in flight).
+ */
+
+/** SQLSTATE classes/codes of an unavailable server (08: connection exception; 57P01-03: shutdown / starting up; 53300: too many connections). */
+const TRANSIENT_SQLSTATE = /^(08...|57P01|57P02|57P03|53300)$/;
+const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** What node-postgres and knex say (without a code) when a connection dies under them. */
+const TRANSIENT_MESSAGE =
+  /Connection terminated|Connection ended unexpectedly|not queryable|timeout exceeded when trying to connect|Timeout acquiring a connection|Transaction query already complete|the database system is (starting up|shutting down|not yet accepting connections|in recovery mode)/i;
+
+/** True when `error` (or what it wraps) is the database being unreachable rather than the handler failing. */
+export function isTransientInfrastructureError(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_ERRNO.has(code))) return true;
+    if (typeof message === 'string' && TRANSIENT_MESSAGE.test(message)) return true;
+    // MikroORM wraps the driver's error as `previous`; standard errors use `cause`
+    current = (current as { previous?: unknown; cause?: unknown }).previous ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
