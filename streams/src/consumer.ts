@@ -108,6 +108,8 @@ export class StreamConsumer {
   private loops: Promise<void>[] = [];
   private running = false;
   private readFailures = 0;
+  /** Re-read this consumer's own pending entries before reading new ones (at start, after a read error). */
+  private backlog = true;
   private readonly counters: Omit<ConsumerStats, 'inFlight' | 'handlerLatencyMs'> = {
     processed: 0,
     duplicates: 0,
@@ -141,7 +143,9 @@ export class StreamConsumer {
         if (!String(error).includes('BUSYGROUP')) throw error;
       }
     }
-    this.blocking = this.options.redis.duplicate();
+    // No transparent resend after a reconnect: a read whose reply was lost must surface as an error, so
+    // the loop re-reads this consumer's pending entries before any new one (see readBacklog).
+    this.blocking = this.options.redis.duplicate({ autoResendUnfulfilledCommands: false });
     this.blocking.on('error', () => undefined); // read failures are reported by the read loop
     this.blockingId = Number(await this.blocking.client('ID'));
     this.running = true;
@@ -178,6 +182,10 @@ export class StreamConsumer {
       }
       let reply: [string, RawEntry[]][] | null;
       try {
+        if (this.backlog) {
+          await this.readBacklog();
+          this.backlog = false;
+        }
         reply = (await this.blocking!.call(
           'XREADGROUP',
           'GROUP', group, this.options.consumerName,
@@ -189,6 +197,7 @@ export class StreamConsumer {
         this.readFailures = 0;
       } catch (error) {
         if (!this.running) break;
+        this.backlog = true;
         if (this.readFailures++ === 0) this.logger.error({ err: error }, 'cannot read streams; retrying with backoff');
         await sleep(backoff(this.readFailures, 100, 5_000), this.abort.signal);
         continue;
@@ -197,6 +206,27 @@ export class StreamConsumer {
         for (const [entryId, fields] of entries) {
           this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: 1 });
         }
+      }
+    }
+  }
+
+  /**
+   * Entries Redis delivered to this consumer that it never settled: a reply lost when the connection
+   * dropped, a failed XACK, or a previous run under the same name. Dispatched in stream order ahead of
+   * new entries, so a lost reply cannot let a later event of the same order overtake an earlier one.
+   */
+  private async readBacklog(): Promise<void> {
+    const { service, consumerName } = this.options;
+    for (const key of this.keys) {
+      let after = '0';
+      for (;;) {
+        const reply = (await this.blocking!.call(
+          'XREADGROUP', 'GROUP', service, consumerName, 'COUNT', 100, 'STREAMS', key, after,
+        )) as [string, RawEntry[]][] | null;
+        const entries = reply?.[0]?.[1] ?? [];
+        if (entries.length === 0) break;
+        after = entries[entries.length - 1]![0];
+        await this.dispatchCounted(key, entries, 'redelivering an unsettled entry');
       }
     }
   }
@@ -225,17 +255,30 @@ export class StreamConsumer {
       )) as [string, RawEntry[]];
       cursor = next;
       if (entries.length === 0) continue;
-      // XAUTOCLAIM counted this delivery; XPENDING tells the total, which bounds crash loops on poison entries.
-      const pipeline = redis.pipeline();
-      for (const [entryId] of entries) pipeline.xpending(key, service, entryId, entryId, 1);
-      const counts = (await pipeline.exec()) ?? [];
-      entries.forEach(([entryId, fields], i) => {
-        const row = (counts[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
-        if (!row || row[1] !== consumerName) return; // acknowledged or re-claimed meanwhile
-        this.logger.warn({ key, entryId, deliveries: row[3] }, 'claimed an abandoned entry');
-        this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: row[3] });
-      });
+      await this.dispatchCounted(key, entries, 'claimed an abandoned entry');
     } while (cursor !== '0-0');
+  }
+
+  /**
+   * Dispatches entries this consumer owns again (claimed or re-read), with their delivery count from
+   * XPENDING: the count that bounds crash loops on poison entries.
+   */
+  private async dispatchCounted(key: string, entries: RawEntry[], why: string): Promise<void> {
+    const { redis, service, consumerName } = this.options;
+    const gone = entries.filter(([, fields]) => !fields).map(([entryId]) => entryId);
+    // Deleted from the stream while pending (XDEL, or trimmed by hand): nothing left to handle.
+    if (gone.length > 0) await redis.xack(key, service, ...gone);
+    const live = entries.filter(([entryId, fields]) => fields && !this.inFlight.has(`${key} ${entryId}`));
+    if (live.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const [entryId] of live) pipeline.xpending(key, service, entryId, entryId, 1);
+    const counts = (await pipeline.exec()) ?? [];
+    live.forEach(([entryId, fields], i) => {
+      const row = (counts[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
+      if (!row || row[1] !== consumerName) return; // acknowledged or claimed by another consumer meanwhile
+      this.logger.warn({ key, entryId, deliveries: row[3] }, why);
+      this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: row[3] });
+    });
   }
 
   private dispatch(delivery: Delivery): void {
