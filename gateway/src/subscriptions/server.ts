@@ -14,6 +14,10 @@ import { OrderSubscription, type QueryResult } from "./subscription";
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** How long a shared execution of one change stays reusable by late subscribers of that change. */
 const SHARE_MS = 2_000;
+/** Pause before the one retry of a subscription query that failed on our side. */
+const RETRY_AFTER_MS = 250;
+/** How long a slow client closed with 1013 gets to acknowledge before its socket is cut. */
+const SLOW_CLIENT_GRACE_MS = 1_000;
 /** On shutdown, how long clients get to answer the close handshake before their sockets are cut. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -76,12 +80,26 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }) => deps.isOriginAllowed(origin, req.headers.host),
   });
 
+  // A subgraph hiccup (a reset keep-alive socket, a timeout under load) would otherwise end a
+  // subscription at its first read or blank one event: such failures are retried once.
+  const runWithRetry = async (query: string, variables: Record<string, unknown>, identity: Identity): Promise<QueryResult> => {
+    try {
+      const result = await deps.run(query, variables, identity);
+      if (!result.errors?.some((error) => error.extensions?.code === "INTERNAL_SERVER_ERROR")) return result;
+      logger.warn({ errors: result.errors.length }, "subscription query failed inside the supergraph; retrying once");
+    } catch (error) {
+      logger.warn({ err: error }, "subscription query failed; retrying once");
+    }
+    await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
+    return deps.run(query, variables, identity);
+  };
+
   const shared = new Map<string, Promise<QueryResult>>();
   const run = (shareKey: string | null, query: string, variables: Record<string, unknown>, identity: Identity) => {
-    if (!shareKey) return deps.run(query, variables, identity);
+    if (!shareKey) return runWithRetry(query, variables, identity);
     let promise = shared.get(shareKey);
     if (!promise) {
-      promise = deps.run(query, variables, identity);
+      promise = runWithRetry(query, variables, identity);
       shared.set(shareKey, promise);
       const forget = () => void setTimeout(() => shared.delete(shareKey), SHARE_MS).unref();
       promise.then(forget, forget);
@@ -139,6 +157,8 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
             if (socket.readyState !== socket.OPEN) return;
             logger.warn({ subscription: id, buffered: socket.bufferedAmount }, "subscriber too slow: closing its socket");
             socket.close(CLOSE_TRY_AGAIN_LATER, "Subscriber too slow; reconnect to resume");
+            // A client that does not read cannot answer the close handshake either: cut it soon, not after ws's 30 s.
+            setTimeout(() => socket.terminate(), SLOW_CLIENT_GRACE_MS).unref();
           },
           released: () => {
             total -= 1;

@@ -1,0 +1,189 @@
+/**
+ * The subscription server against real Redis: the order feed reads what is
+ * XADDed to the order stream; `order(id)` runs against a small in-memory
+ * schema instead of the supergraph (what is under test is the server, not
+ * federation: the e2e tests cover that).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
+import { buildSchema, graphql } from "graphql";
+import { createClient, type Client } from "graphql-ws";
+import Redis from "ioredis";
+import pino from "pino";
+import WebSocket from "ws";
+import { signAccessToken } from "@commerce/kit";
+import { createEvent, streamKey } from "@commerce/streams";
+import { loadGatewayConfig } from "../config";
+import { OrderEventFeed } from "./order-events";
+import { attachSubscriptions } from "./server";
+
+const schema = buildSchema(`
+  type Query { order(id: ID!): Order }
+  type Subscription { orderStatusChanged(orderId: ID!): Order! myOrderUpdates: Order! }
+  type Order { id: ID! status: String! statusHistory: [Change!]! blob: String }
+  type Change { status: String! at: String! }
+`);
+
+interface OrderState {
+  id: string;
+  status: string;
+  statusHistory: { status: string; at: string }[];
+  blob?: string;
+}
+
+const prefix = `t_subs_${randomUUID().slice(0, 8)}`;
+const config = loadGatewayConfig({ NODE_ENV: "test", REDIS_URL: process.env.TEST_REDIS_URL, STREAM_PREFIX: prefix, MAX_SUBSCRIPTIONS_PER_CONNECTION: "10" });
+const orders = new Map<string, OrderState>();
+let blob = "";
+let httpServer: Server;
+let redis: Redis;
+let feed: OrderEventFeed;
+let subscriptions: ReturnType<typeof attachSubscriptions>;
+let url: string;
+const clients: Client[] = [];
+
+const token = (role: "CUSTOMER" | "STAFF", userId = randomUUID()) =>
+  signAccessToken({ sub: userId, role, email: `${userId}@example.com` }, { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: 600 }).token;
+
+beforeAll(async () => {
+  redis = new Redis(config.redisUrl);
+  httpServer = createServer();
+  await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  url = `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}/graphql`;
+  feed = new OrderEventFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), prefix, pino({ level: "silent" }));
+  await feed.start();
+  subscriptions = attachSubscriptions({
+    httpServer,
+    config,
+    logger: pino({ level: "silent" }),
+    feed,
+    schema: () => schema,
+    isOriginAllowed: () => true,
+    run: async (query, variables) =>
+      (await graphql({
+        schema,
+        source: query,
+        variableValues: variables,
+        rootValue: { order: ({ id }: { id: string }) => (orders.has(id) ? { ...orders.get(id), blob } : null) },
+      })) as never,
+  });
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.dispose()));
+});
+afterAll(async () => {
+  await subscriptions.dispose();
+  await feed.stop();
+  redis.disconnect();
+  await new Promise((resolve) => httpServer.close(resolve));
+});
+
+/** Records a status change in the "order service" and publishes it as the relay would. */
+async function change(order: OrderState, status: string, at: Date, options: { publishOnly?: boolean } = {}) {
+  if (!options.publishOnly) {
+    order.status = status;
+    order.statusHistory.push({ status, at: at.toISOString() });
+  }
+  const event = createEvent(
+    "order.status_changed",
+    { orderId: order.id, userId: randomUUID(), status: status as never, previousStatus: null, reason: null, at: at.toISOString() },
+    { correlationId: order.id },
+  );
+  await redis.xadd(streamKey(prefix, "order"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
+  return event;
+}
+
+function newOrder(): OrderState {
+  const order = { id: randomUUID(), status: "PENDING", statusHistory: [{ status: "PENDING", at: new Date(Date.now() - 1000).toISOString() }] };
+  orders.set(order.id, order);
+  return order;
+}
+
+function client(bearer: string, closeCodes: number[] = []) {
+  const created = createClient({ url, webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${bearer}` }, retryAttempts: 0, on: { closed: (e) => void closeCodes.push((e as { code: number }).code) } });
+  clients.push(created);
+  return created;
+}
+
+function watch(subscriber: Client, orderId: string) {
+  const seen = { statuses: [] as string[], errors: [] as unknown[], completed: false, stop: () => undefined as void };
+  seen.stop = subscriber.subscribe<{ orderStatusChanged: { status: string } }>(
+    { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status } }`, variables: { id: orderId } },
+    { next: (r) => void (r.data && seen.statuses.push(r.data.orderStatusChanged.status)), error: (e) => void seen.errors.push(e), complete: () => void (seen.completed = true) },
+  );
+  return seen;
+}
+
+async function until(probe: () => boolean, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+it("sends the current state, then each change once and in order, and completes after a terminal status", async () => {
+  const order = newOrder();
+  const seen = watch(client(token("STAFF")), order.id);
+  await until(() => seen.statuses.length === 1, "the initial state");
+  const t = Date.now();
+  const reserved = await change(order, "STOCK_RESERVED", new Date(t));
+  await redis.xadd(streamKey(prefix, "order"), "*", "id", reserved.id, "type", reserved.type, "envelope", JSON.stringify(reserved)); // relay redelivery
+  await change(order, "PENDING", new Date(t - 5000), { publishOnly: true }); // a stale change
+  await change(order, "CONFIRMED", new Date(t)); // same millisecond, other status
+  await change(order, "CANCELLED", new Date(t + 10));
+  await until(() => seen.completed, "completion");
+  expect(seen.statuses).toEqual(["PENDING", "STOCK_RESERVED", "CONFIRMED", "CANCELLED"]);
+  await until(() => subscriptions.count() === 0, "the slot to be released");
+});
+
+it("releases the slot at once when the client completes while nothing happens", async () => {
+  const order = newOrder();
+  const seen = watch(client(token("STAFF")), order.id);
+  await until(() => seen.statuses.length === 1 && subscriptions.count() === 1, "the subscription");
+  seen.stop();
+  await until(() => subscriptions.count() === 0, "the slot to be released");
+});
+
+it("closes a client that stops reading (1013) instead of buffering for it", async () => {
+  blob = "x".repeat(256 * 1024);
+  try {
+    const socket = new WebSocket(url, "graphql-transport-ws");
+    let closed = false;
+    socket.on("close", () => void (closed = true));
+    await new Promise((resolve) => socket.once("open", resolve));
+    const acked = new Promise((resolve) => socket.once("message", resolve));
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${token("STAFF")}` } }));
+    await acked;
+    socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "subscription { myOrderUpdates { status blob } }" } }));
+    await until(() => subscriptions.count() === 1, "the subscription");
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    for (let i = 0; i < 150 && subscriptions.count() > 0; i++) await change(newOrder(), "STOCK_RESERVED", new Date());
+    await until(() => subscriptions.count() === 0 && subscriptions.connectionCount() === 0, "the slow subscriber to be dropped");
+    // Reading again, the client finds its connection gone.
+    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    await until(() => closed, "the client to see the close");
+  } finally {
+    blob = "";
+  }
+});
+
+it("refuses subscriptions beyond the per-connection limit and keeps the connection", async () => {
+  const order = newOrder();
+  const codes: number[] = [];
+  const subscriber = client(token("STAFF"), codes);
+  const all = Array.from({ length: 11 }, () => watch(subscriber, order.id));
+  await until(() => all.every((s) => s.statuses.length + s.errors.length > 0), "every answer");
+  expect(all.filter((s) => s.errors.length).map((s) => (s.errors[0] as { extensions: { code: string } }[])[0].extensions.code)).toEqual(["RATE_LIMITED"]);
+  expect(codes).toEqual([]);
+});
+
+it("closes every socket with 1012 after a schema update, which clients retry", async () => {
+  const codes: number[] = [];
+  const seen = watch(client(token("CUSTOMER"), codes), newOrder().id);
+  await until(() => seen.statuses.length + seen.errors.length === 1, "the first answer");
+  subscriptions.closeAll(1012, "Schema updated; resubscribe");
+  await until(() => codes.length === 1, "the close");
+  expect(codes).toEqual([1012]);
+});
