@@ -239,6 +239,8 @@ export const TABLE: Row[] = [
   orderField("Order.items", "items { quantity product { id name } }", ownerStaffAdmin, (o) => o.items),
   orderField("Order.statusHistory", "statusHistory { status at }", ownerStaffAdmin, (o) => o.statusHistory),
   orderField("Order.user", "user { id email name }", ownerStaffAdmin, (o) => o.user),
+  // An operator's view of the saga (event ids, actors): ADMIN only, even for the order's owner.
+  orderField("Order.timeline", "timeline { at kind description }", { anonymous: "UNAUTHENTICATED", own: "FORBIDDEN", other: "FORBIDDEN", staff: "FORBIDDEN", admin: "data" }, (o) => o.timeline),
   orderField("Order.user.orders", "user { id orders(first: 5) { totalCount } }", ownerStaffAdmin, (o) => o.user?.orders),
   { name: "User.orders (me)", query: `{ me { id orders(first: 5) { totalCount } } }`, pick: (d) => d.me?.orders ?? null, expect: meOnly },
   { name: "orderAuditLog", query: `{ orderAuditLog(first: 5) { totalCount } }`, pick: (d) => d.orderAuditLog, expect: adminOnly },
