@@ -1,0 +1,112 @@
+/**
+ * The whole platform for a benchmark, outside jest: its own throwaway Postgres, Redis and SMTP sink
+ * (ops/src/infra), the five service databases, the five subgraphs and the gateway as child processes
+ * (ops/src/platform.ts), all on this machine. The same recipe as `startPlatform()` in ops/testing,
+ * minus jest's globalSetup.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { createServiceDatabases, freePort, provisionInfra, type Infra } from '../../src/infra';
+import { baseEnv, commonEnv, entryOf, ManagedProcess, randomSecret, SERVICES, type ProcessName, type ServiceName } from '../../src/platform';
+
+export interface BenchPlatformOptions {
+  /** extra env for every process (rate limits, deadlines…) */
+  env?: Record<string, string>;
+  /**
+   * Durable commits (fsync, synchronous_commit, full-page writes), as in production. The throwaway server
+   * is created without them (tests need speed, not durability); a benchmark should pay what production
+   * pays. Default true.
+   */
+  durable?: boolean;
+  log?: (line: string) => void;
+  healthTimeoutMs?: number;
+}
+
+export interface BenchPlatform {
+  gatewayUrl: string;
+  redisUrl: string;
+  streamPrefix: string;
+  /** superuser URL to each service's database (the bench reads timings from them) */
+  adminUrls: Record<ServiceName, string>;
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+/** Provisions infrastructure and starts every process; resolves once all are healthy. */
+export async function startBenchPlatform(options: BenchPlatformOptions = {}): Promise<BenchPlatform> {
+  const log = options.log ?? (() => undefined);
+  const healthTimeout = options.healthTimeoutMs ?? 180_000;
+  // REDIS_URL / DATABASE_URL of the caller would make provisionInfra reuse servers shared with others.
+  // (its own log would echo every e-mail the sink receives: thousands during a run)
+  const infra: Infra = await provisionInfra({ mode: 'ephemeral', env: {} });
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commerce-bench-'));
+  const procs: ManagedProcess[] = [];
+  const stop = async () => {
+    const gateway = procs.find((p) => p.name === 'gateway');
+    await gateway?.stop();
+    await Promise.all(procs.map((p) => p.stop()));
+    await infra.stop();
+  };
+  try {
+    if (options.durable !== false) await makeDurable(infra.pgAdminUrl);
+    const databases = await createServiceDatabases(infra.pgAdminUrl, SERVICES);
+    const ports = {} as Record<ProcessName, number>;
+    for (const name of [...SERVICES, 'gateway'] as ProcessName[]) ports[name] = await freePort();
+    const streamPrefix = `bench_${randomSecret(4).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+    const env = commonEnv({
+      ports,
+      redisUrl: infra.redisUrl,
+      streamPrefix,
+      internalSecret: randomSecret(),
+      jwtKeys: `k1:${randomSecret()}`,
+      smtpUrl: infra.smtp!.smtpUrl,
+      nodeEnv: 'test',
+      extra: options.env,
+    });
+    const start = async (name: ProcessName) => {
+      const proc = new ManagedProcess({
+        name,
+        entry: entryOf(name),
+        env: {
+          ...baseEnv(),
+          ...env,
+          PORT: String(ports[name]),
+          ...(name !== 'gateway' ? { DATABASE_URL: databases[name as ServiceName]!.url } : {}),
+        },
+        output: { kind: 'file', path: path.join(logDir, `${name}.log`) },
+      });
+      procs.push(proc);
+      proc.start();
+      // the reaper (started by provisionInfra) kills our children if this process dies without stop()
+      infra.reaper?.set('children', { kind: 'pids', pids: procs.map((p) => p.pid!).filter(Boolean) });
+      await proc.waitHealthy(`http://127.0.0.1:${ports[name]}/health`, healthTimeout);
+      log(`${name} is up on :${ports[name]}`);
+    };
+    await Promise.all(SERVICES.map(start));
+    await start('gateway');
+    const adminUrls = {} as Record<ServiceName, string>;
+    for (const svc of SERVICES) {
+      const url = new URL(infra.pgAdminUrl);
+      url.pathname = `/${databases[svc]!.database}`;
+      adminUrls[svc] = url.toString();
+    }
+    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, redisUrl: infra.redisUrl, streamPrefix, adminUrls, logDir, stop };
+  } catch (error) {
+    await stop().catch(() => undefined);
+    throw new Error(`${(error as Error).message}\n(logs: ${logDir})`);
+  }
+}
+
+/** Turns the throwaway server's test shortcuts off (all three settings take effect on reload). */
+async function makeDurable(adminUrl: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (const setting of ['fsync = on', 'synchronous_commit = on', 'full_page_writes = on']) await client.query(`alter system set ${setting}`);
+    await client.query('select pg_reload_conf()');
+  } finally {
+    await client.end();
+  }
+}

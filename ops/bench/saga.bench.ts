@@ -1,0 +1,207 @@
+/**
+ * Saga benchmark: orders placed through the gateway at fixed rates, timed until CONFIRMED.
+ *
+ *   npm run bench -- saga            (or: node -r @swc-node/register ops/bench/saga.bench.ts)
+ *
+ * Provisions its own Postgres (durable commits, as in production), Redis and SMTP sink, starts the five
+ * subgraphs and the gateway as child processes on this machine, seeds products and customers through the
+ * gateway, then runs one step per rate: orders are sent open-loop (on schedule, never waiting for earlier
+ * answers), one line of one random product each, from many customers (so per-user limits never bite).
+ * Per step it prints the rate achieved, placeOrder latency, placement → CONFIRMED latency (the CONFIRMED
+ * entry of the order's status history minus the client's send time, read after the fact: no polling
+ * load), the backlog left BENCH_GRACE_SECONDS after the step, consumer lag, and where the time went hop by
+ * hop. Prints figures; never fails on them.
+ *
+ * Knobs: BENCH_RATES (orders/s, default 50,100,200,300), BENCH_STEP_SECONDS (15), BENCH_CUSTOMERS (200),
+ * BENCH_PRODUCTS (50), BENCH_GRACE_SECONDS (2), BENCH_DURABLE (1; 0 = the test server's fsync=off),
+ * BENCH_LOG_LEVEL (info), BENCH_KEEP=1 keeps the platform up at the end until Ctrl-C.
+ */
+import Redis from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import { consumerLag, HOPS, orderStatuses, sagaTimes } from './lib/saga-timeline';
+import { openLoop, wallNow } from './lib/open-loop';
+import { startBenchPlatform, type BenchPlatform } from './lib/platform';
+import { setUpShop, type Shop } from './lib/shop';
+import { loadAverage, ms, summarize, table } from './lib/stats';
+
+const RATES = (process.env.BENCH_RATES ?? '50,100,200,300').split(',').map(Number).filter((r) => r > 0);
+const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 15);
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 200);
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 50);
+const GRACE_SECONDS = Number(process.env.BENCH_GRACE_SECONDS ?? 2);
+const PRICE = 100;
+
+const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }`;
+
+interface Placement {
+  sentAt: number;
+  answeredAt?: number;
+  id?: string;
+  error?: string;
+}
+
+interface StepReport {
+  rate: number;
+  achieved: number;
+  late: number;
+  placed: Placement[];
+  backlog: number;
+  lag: { stream: string; group: string; lag: number; pending: number }[];
+  sustained: boolean;
+}
+
+const say = (line: string) => console.log(`[saga-bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Places one order; never throws (errors are counted). */
+function place(shop: Shop, i: number, out: Placement[], pending: Promise<void>[]): void {
+  const customer = shop.customers[i % shop.customers.length]!;
+  const productId = shop.productIds[Math.floor(Math.random() * shop.productIds.length)]!;
+  const entry: Placement = { sentAt: wallNow() };
+  out.push(entry);
+  pending.push(
+    customer.client
+      .raw<{ placeOrder: { id: string } }>(PLACE, { input: { items: [{ productId, quantity: 1 }] } })
+      .then(
+        (body) => {
+          entry.answeredAt = wallNow();
+          if (body.data?.placeOrder) entry.id = body.data.placeOrder.id;
+          else entry.error = body.errors?.map((e) => `${e.extensions?.code ?? ''} ${e.message}`).join('; ') ?? 'no data';
+        },
+        (error: Error) => {
+          entry.answeredAt = wallNow();
+          entry.error = error.message;
+        },
+      ),
+  );
+}
+
+/** Polls (cheaply: one query on the order database) until every order has left PENDING/STOCK_RESERVED, or the deadline. */
+async function drain(platform: BenchPlatform, ids: string[], timeoutMs: number): Promise<Map<string, string>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const statuses = await orderStatuses(platform.adminUrls.order, ids);
+    const open = ids.filter((id) => ['PENDING', 'STOCK_RESERVED'].includes(statuses.get(id) ?? 'PENDING'));
+    if (open.length === 0 || Date.now() > deadline) return statuses;
+    await sleep(250);
+  }
+}
+
+async function runStep(platform: BenchPlatform, redis: Redis, shop: Shop, rate: number, seconds: number): Promise<StepReport> {
+  const placed: Placement[] = [];
+  const pending: Promise<void>[] = [];
+  const loop = await openLoop(rate, seconds * 1000, (i) => place(shop, i, placed, pending));
+  const lag = await consumerLag(redis, platform.streamPrefix, ['order', 'product', 'payment']);
+  await Promise.all(pending);
+  const lastSend = placed[placed.length - 1]!.sentAt;
+  const graceLeft = lastSend + GRACE_SECONDS * 1000 - wallNow();
+  if (graceLeft > 0) await sleep(graceLeft);
+  const ids = placed.flatMap((p) => (p.id ? [p.id] : []));
+  const afterGrace = await orderStatuses(platform.adminUrls.order, ids);
+  const backlog = ids.filter((id) => afterGrace.get(id) !== 'CONFIRMED').length;
+  const errors = placed.length - ids.length;
+  const achieved = (placed.length / loop.elapsedMs) * 1000;
+  return {
+    rate,
+    achieved,
+    late: loop.late,
+    placed,
+    backlog,
+    lag,
+    sustained: achieved >= rate * 0.95 && errors === 0 && backlog <= Math.max(1, ids.length * 0.01),
+  };
+}
+
+async function report(platform: BenchPlatform, step: StepReport): Promise<string[]> {
+  const ids = step.placed.flatMap((p) => (p.id ? [p.id] : []));
+  const statuses = await drain(platform, ids, 60_000);
+  const times = await sagaTimes(platform.adminUrls, ids);
+  const toConfirmed: number[] = [];
+  for (const p of step.placed) {
+    const confirmedAt = p.id ? times.get(p.id)?.confirmedAt : undefined;
+    if (confirmedAt !== undefined) toConfirmed.push(confirmedAt - p.sentAt);
+  }
+  const request = summarize(step.placed.filter((p) => p.answeredAt).map((p) => p.answeredAt! - p.sentAt));
+  const confirmed = summarize(toConfirmed);
+  const errors = step.placed.filter((p) => p.error);
+  const outcomes = new Map<string, number>();
+  for (const id of ids) outcomes.set(statuses.get(id) ?? '?', (outcomes.get(statuses.get(id) ?? '?') ?? 0) + 1);
+  const lines = [
+    `step ${step.rate} orders/s: achieved ${step.achieved.toFixed(1)}/s (${step.placed.length} sent, ${step.late} sent >10 ms late by the generator)`,
+    `  placeOrder request       p50 ${ms(request.p50)}  p99 ${ms(request.p99)}  max ${ms(request.max)} ms`,
+    `  send → CONFIRMED         p50 ${ms(confirmed.p50)}  p95 ${ms(confirmed.p95)}  p99 ${ms(confirmed.p99)}  max ${ms(confirmed.max)} ms (n=${confirmed.n})`,
+    `  backlog ${GRACE_SECONDS} s after the last send: ${step.backlog} not CONFIRMED; final outcomes ${[...outcomes].map(([s, n]) => `${s}=${n}`).join(' ')}${errors.length ? `; ${errors.length} placeOrder errors (first: ${errors[0]!.error})` : ''}`,
+    `  consumer lag at step end (undelivered/pending): ${step.lag.filter((l) => ['product', 'payment', 'order'].includes(l.group)).map((l) => `${l.stream}→${l.group} ${l.lag}/${l.pending}`).join(', ')}`,
+    `  ${step.sustained ? 'SUSTAINED' : 'NOT sustained'} (rate within 5 %, no errors, ≤ 1 % unconfirmed after ${GRACE_SECONDS} s)`,
+  ];
+  const hopRows = [['  hop (ms)', 'p50', 'p95', 'p99']];
+  const timeline = [...times.values()];
+  const send = new Map(step.placed.flatMap((p) => (p.id ? [[p.id, p.sentAt] as const] : [])));
+  const first = summarize(timeline.filter((t) => t.placedTx !== undefined).map((t) => t.placedTx! - send.get(t.orderId)!));
+  hopRows.push(['  client send → placement tx start', ms(first.p50), ms(first.p95), ms(first.p99)]);
+  for (const [label, from, to] of HOPS) {
+    const s = summarize(timeline.filter((t) => t[from] !== undefined && t[to] !== undefined).map((t) => (t[to] as number) - (t[from] as number)));
+    hopRows.push([`  ${label}`, ms(s.p50), ms(s.p95), ms(s.p99)]);
+  }
+  lines.push(table(hopRows));
+  return lines;
+}
+
+async function main(): Promise<void> {
+  say(`${await loadAverage()} (figures taken on a loaded machine are pessimistic)`);
+  const started = performance.now();
+  const perCustomer = Math.ceil((RATES.reduce((a, r) => a + r, 0) * STEP_SECONDS + 100) / CUSTOMERS);
+  const platform = await startBenchPlatform({
+    durable: process.env.BENCH_DURABLE !== '0',
+    env: {
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      RATE_LIMIT_PER_MINUTE: '1000000',
+      RATE_LIMIT_IP_PER_MINUTE: '1000000',
+      WALLET_OPENING_BALANCE: String(Math.min(2 ** 31 - 1, perCustomer * PRICE * 4)),
+      SAGA_DEADLINE_MS: '600000', // an overloaded step must show as latency, not as expired orders
+      ACCESS_TOKEN_TTL: '86400',
+    },
+    log: say,
+  });
+  const redis = new Redis(platform.redisUrl);
+  try {
+    say(`platform up in ${Math.round((performance.now() - started) / 1000)} s (logs: ${platform.logDir})`);
+    const shop = await setUpShop(platform.gatewayUrl, {
+      products: PRODUCTS,
+      customers: CUSTOMERS,
+      stockPerProduct: 10_000_000,
+      price: PRICE,
+      minBalance: perCustomer * PRICE,
+      log: say,
+    });
+    say('warm-up: 20 orders/s for 5 s');
+    const warm = await runStep(platform, redis, shop, 20, 5);
+    await drain(platform, warm.placed.flatMap((p) => (p.id ? [p.id] : [])), 30_000);
+    const steps: StepReport[] = [];
+    for (const rate of RATES) {
+      say(`step: ${rate} orders/s for ${STEP_SECONDS} s (${await loadAverage()})`);
+      const step = await runStep(platform, redis, shop, rate, STEP_SECONDS);
+      steps.push(step);
+      for (const line of await report(platform, step)) console.log(line);
+    }
+    const best = steps.filter((s) => s.sustained).reduce((a, s) => Math.max(a, s.rate), 0);
+    console.log(`\nhighest rate sustained without a growing backlog: ${best ? `${best} orders/s` : 'none of the steps'}`);
+    console.log(`targets (2 cores, every process co-located): p99 ≤ 100 ms at 100 orders/s; ≥ 300 orders/s sustained`);
+    console.log(`${await loadAverage()}\n`);
+    if (process.env.BENCH_KEEP === '1') {
+      say(`platform kept up: gateway ${platform.gatewayUrl}; Ctrl-C to stop`);
+      await new Promise((resolve) => process.once('SIGINT', resolve));
+    }
+  } finally {
+    redis.disconnect();
+    await platform.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
