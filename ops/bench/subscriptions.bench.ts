@@ -79,6 +79,8 @@ async function gatewayRss(platform: Platform): Promise<number> {
   return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
 
+const countBy = (values: string[]) => values.reduce<Record<string, number>>((counts, value) => ({ ...counts, [value]: (counts[value] ?? 0) + 1 }), {});
+
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 async function provision(): Promise<Infra | null> {
@@ -133,13 +135,20 @@ async function main(): Promise<void> {
     for (const order of orders) ordersOf.set(order.owner, [...(ordersOf.get(order.owner) ?? []), order.id]);
     const watchers: Watcher[] = [];
     const latencies: number[] = [];
+    const closeCodes: number[] = [];
     const sockets = Math.ceil(SUBSCRIBERS / PER_SOCKET);
     console.log(`subscribing ${SUBSCRIBERS} subscribers on ${sockets} sockets to ${ORDERS} orders…`);
     const subscribeStarted = Date.now();
     for (let s = 0; s < sockets; s++) {
       const owner = customers[s % CUSTOMERS];
       const own = ordersOf.get(owner) ?? [];
-      const client = createClient({ url: platform.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${owner.token}` }, retryAttempts: 0 });
+      const client = createClient({
+        url: platform.wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${owner.token}` },
+        retryAttempts: 0,
+        on: { closed: (event) => void closeCodes.push((event as { code: number }).code) },
+      });
       clients.push(client);
       for (let k = 0; k < PER_SOCKET && watchers.length < SUBSCRIBERS; k++) {
         const watcher: Watcher = { received: 0, statuses: [], completed: false, errors: [] };
@@ -194,7 +203,10 @@ async function main(): Promise<void> {
     console.log(`events: expected ${expected}, received ${received}, dropped ${expected - received}, duplicated ${duplicated}, out of order ${outOfOrder}`);
     console.log(`completed ${watchers.filter((w) => w.completed).length}/${watchers.length}, with errors ${watchers.filter((w) => w.errors.length).length}`);
     const firstError = watchers.find((w) => w.errors.length)?.errors[0];
-    if (firstError) console.log(`first error: ${JSON.stringify(firstError)}`);
+    if (firstError) console.log(`first error: ${firstError instanceof Error ? firstError.message : JSON.stringify(firstError)}`);
+    if (closeCodes.length) console.log(`sockets closed during the run, by code: ${JSON.stringify(countBy(closeCodes.map(String)))}`);
+    const odd = watchers.filter((w) => w.statuses.join() !== ["CONFIRMED", "SHIPPED", "COMPLETED"].slice(0, w.statuses.length).join());
+    if (odd.length) console.log(`unexpected sequences: ${JSON.stringify(countBy(odd.map((w) => w.statuses.join(">"))))}`);
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
     await platform.stop();

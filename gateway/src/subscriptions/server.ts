@@ -14,6 +14,9 @@ import { OrderSubscription, type QueryResult } from "./subscription";
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** How long a shared execution of one change stays reusable by late subscribers of that change. */
 const SHARE_MS = 2_000;
+/** Interval of keep-alive pings (shorter in tests, so a test sees one quickly). */
+const KEEP_ALIVE_MS = 12_000;
+const KEEP_ALIVE_TEST_MS = 2_000;
 /** Pause before the one retry of a subscription query that failed on our side. */
 const RETRY_AFTER_MS = 250;
 /** How long a slow client closed with 1013 gets to acknowledge before its socket is cut. */
@@ -180,8 +183,28 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
       onComplete: (ctx, id) => connections.get(ctx.extra)?.active.get(id)?.close(),
     },
     wss,
-    config.nodeEnv === "test" ? 2_000 : 12_000,
+    0, // keep-alive is ours (below): graphql-ws's cuts a socket whose pong is one event-loop stall late
   );
+
+  // One timer pings every socket; a socket that has not answered two pings in a row is dead (its
+  // peer is gone or frozen) and is cut, so dead sockets cannot pile up behind a load balancer.
+  const unanswered = new WeakMap<WebSocket, number>();
+  wss.on("connection", (socket: WebSocket) => {
+    unanswered.set(socket, 0);
+    socket.on("pong", () => unanswered.set(socket, 0));
+  });
+  const heartbeat = setInterval(() => {
+    for (const socket of wss.clients) {
+      const missed = unanswered.get(socket) ?? 0;
+      if (missed >= 2) {
+        socket.terminate();
+        continue;
+      }
+      unanswered.set(socket, missed + 1);
+      if (socket.readyState === socket.OPEN) socket.ping();
+    }
+  }, config.nodeEnv === "test" ? KEEP_ALIVE_TEST_MS : KEEP_ALIVE_MS);
+  heartbeat.unref();
 
   return {
     /** Number of live subscriptions on this gateway. */
@@ -194,6 +217,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     },
     /** Closes every socket (1001), waits briefly for clients to acknowledge, then cuts the rest. */
     async dispose() {
+      clearInterval(heartbeat);
       const sockets = [...wss.clients];
       for (const socket of sockets) socket.close(CLOSE_GOING_AWAY, "Gateway shutting down");
       const deadline = Date.now() + CLOSE_GRACE_MS;
