@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dlqKey } from '@commerce/streams';
 import { SERVICES } from '../src/platform';
 import { reconcile, type Violation } from '../src/reconcile';
+import { formatStory, orderStory } from '../src/saga';
 import { FailoverClient } from './client';
 import { startCluster, type Cluster } from './cluster';
 import { CANCEL_REASON, runWorkload, setUpShop, type PlacedOrder, type Shop } from './workload';
@@ -41,6 +42,8 @@ export interface DrillReport {
   states: Record<string, number>;
   clientRetries: number;
   problems: string[];
+  /** `npm run saga` output of the first few orders that went wrong, to start the diagnosis from */
+  stories: string[];
   logDir: string;
 }
 
@@ -57,6 +60,22 @@ function faultPlan(cluster: Cluster, count: number): string[] {
   return Array.from({ length: count }, (_, i) => one[i % one.length]);
 }
 
+/**
+ * Starts a killed process again the way Kubernetes would: a start that fails (a subgraph exits when
+ * its database is down at start-up, e.g. during the Postgres restart) is retried with backoff.
+ */
+async function supervise(cluster: Cluster, name: string, log: (l: string) => void, attempts = 6): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await cluster.start(name);
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      log(`  ${name} failed to start (attempt ${attempt}); restarting it like a crash-looping pod`);
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
 /** Restarts under way, by service: a service never loses its last live replica to the drill. */
 type Restarts = Map<string, Promise<void>>;
 
@@ -68,7 +87,7 @@ async function inject(cluster: Cluster, fault: string, restarts: Restarts, log: 
     await cluster.kill(target);
     log(`  SIGKILL ${target}`);
     const back = sleep(500)
-      .then(() => cluster.start(target))
+      .then(() => supervise(cluster, target, log))
       .then(() => log(`  ${target} is back`), (e) => log(`  ${target} did not come back: ${(e as Error).message}`));
     restarts.set(service, back);
   } else if (target === 'redis') {
@@ -162,33 +181,43 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 
     const ids = placed.filter((p) => p.id).map((p) => p.id!);
     const deadline = Date.now() + settleMs;
-    let states = await finalStates(cluster, ids);
-    while ([...states.values()].some((s) => !FINAL.has(s.status)) && Date.now() < deadline) {
-      await sleep(1000);
+    // Settled: every order final and the compensations that follow (refunds, releases) done as well.
+    let states: Awaited<ReturnType<typeof finalStates>>;
+    let violations: Violation[] = [];
+    for (;;) {
       states = await finalStates(cluster, ids);
+      const allFinal = [...states.values()].every((s) => FINAL.has(s.status));
+      if (allFinal || Date.now() > deadline) violations = await reconcile(cluster.databases, { graceMs: 0 });
+      if ((allFinal && violations.length === 0) || Date.now() > deadline) break;
+      await sleep(1000);
     }
+    log(`settled after ${((Date.now() - deadline + settleMs) / 1000).toFixed(0)} s`);
 
     let lost = 0;
     let wrong = 0;
+    const suspects: string[] = [];
     for (const order of placed) {
       const state = order.id ? states.get(order.id) : undefined;
+      if (state && FINAL.has(state.status) && expected(order, state.status, state.reason)) continue;
+      if (order.id && suspects.length < 3) suspects.push(order.id);
       if (!order.id) problems.push(`placement ${order.key} never got an order: ${order.error}`);
       else if (!state) problems.push(`order ${order.id} was returned to the client but is not in the database`);
       else if (!FINAL.has(state.status)) problems.push(`order ${order.id} still ${state.status} after ${settleMs / 1000} s`);
-      else if (!expected(order, state.status, state.reason)) {
+      else {
         wrong += 1;
         problems.push(`order ${order.id} ended ${state.status} (${state.reason ?? 'no reason'}); cancel=${order.cancel}, poor=${order.customer.poor}, scarce=${order.scarce}`);
         continue;
-      } else continue;
+      }
       lost += 1;
     }
-    const violations = await reconcile(cluster.databases, { graceMs: 0 });
     const drift = await stockDrift(cluster, shop);
     problems.push(...drift);
     const redis = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
     const deadLetters = (await Promise.all(SERVICES.map((svc) => redis.xlen(dlqKey(cluster.streamPrefix, svc))))).reduce((a, b) => a + b, 0);
     redis.disconnect();
 
+    for (const v of violations) if (suspects.length < 3 && v.subject.startsWith('order ')) suspects.push(v.subject.slice(6));
+    const stories = await Promise.all(suspects.map(async (id) => formatStory(await orderStory(cluster, id))));
     const tally: Record<string, number> = {};
     for (const s of states.values()) tally[s.status] = (tally[s.status] ?? 0) + 1;
     return {
@@ -203,6 +232,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       states: tally,
       clientRetries: base.stats.retries,
       problems,
+      stories,
       logDir: cluster.logDir,
     };
   } finally {
@@ -225,5 +255,6 @@ export function formatReport(report: DrillReport): string {
   ];
   for (const v of report.violations) lines.push(`  VIOLATION ${v.check} ${v.subject}: ${v.message}`);
   for (const p of report.problems.slice(0, 50)) lines.push(`  PROBLEM ${p}`);
+  for (const story of report.stories) lines.push('', story);
   return lines.join('\n');
 }
