@@ -14,3 +14,4 @@ export * from "./roles";
 export * from "./schema";
 export * from "./server";
 export * from "./internal-client";
+export * from "./federation";

@@ -2,8 +2,7 @@ import type Redis from "ioredis";
 import { parseEvent, streamForType, type EventPayload, type EventType, type ParsedEvent } from "@commerce/schema";
 import { createEvent, streamKey } from "@commerce/streams";
 
-// Test-only helpers: play another service's part on the streams. (They would belong in
-// ops/testing, which another engineer owns; small enough to keep here meanwhile.)
+// Test-only helpers: play another service's part on the streams (shared by every subgraph's tests).
 
 /** Builds an event as its producer would. */
 export function event<T extends EventType>(type: T, payload: EventPayload<T>, correlationId = "test"): ParsedEvent {

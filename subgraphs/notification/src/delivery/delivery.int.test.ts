@@ -8,7 +8,7 @@ import type { NotificationSettings } from "../settings";
 import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
 import { Notification } from "../notification/notification.entity";
 import { notify } from "../notification/notify";
-import { event, eventually, publish } from "../testing/events";
+import { event, eventually, publish } from "../../../../ops/testing/events";
 
 let service: TestSubgraph<NotificationSettings>;
 const em = (): EntityManager => service.runtime.orm.em.fork() as EntityManager;

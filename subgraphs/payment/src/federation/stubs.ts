@@ -1,17 +1,9 @@
-import { Directive, Field, ID, ObjectType } from "type-graphql";
+import { entityReference } from "@commerce/kit";
 
-/** The order service's `Order`, as far as this subgraph knows it: the key, to hang `payment` on. */
-@Directive('@key(fields: "id")')
-@ObjectType("Order")
-export class OrderRef {
-  @Field(() => ID)
-  id: string;
-}
+/** The order service's `Order`: the key, to hang `payment` on. */
+export const OrderRef = entityReference("Order");
+export type OrderRef = InstanceType<typeof OrderRef>;
 
-/** The user service's `User`, as far as this subgraph knows it: the key, to hang `wallet` on. */
-@Directive('@key(fields: "id")')
-@ObjectType("User")
-export class UserRef {
-  @Field(() => ID)
-  id: string;
-}
+/** The user service's `User`: the key, to hang `wallet` on. */
+export const UserRef = entityReference("User");
+export type UserRef = InstanceType<typeof UserRef>;

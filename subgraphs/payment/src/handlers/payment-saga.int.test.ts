@@ -9,7 +9,7 @@ import { Payment } from "../payment/payment.entity";
 import { Wallet } from "../wallet/wallet.entity";
 import { lockWallet } from "../wallet/open-wallet";
 import { WalletEntry } from "../wallet/wallet-entry.entity";
-import { event, eventually, publish, streamEvents } from "../testing/events";
+import { event, eventually, publish, streamEvents } from "../../../../ops/testing/events";
 
 let payment: TestSubgraph<PaymentSettings>;
 const usd = (amount: number) => ({ amount, currency: "USD" });
