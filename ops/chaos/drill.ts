@@ -103,8 +103,13 @@ async function finalStates(cluster: Cluster, ids: string[]): Promise<Map<string,
   const client = new Client({ connectionString: cluster.databases.order });
   await client.connect();
   try {
-    const { rows } = await client.query(`select id, status, failure_reason from orders where id = any($1::uuid[])`, [ids]);
-    return new Map(rows.map((r) => [r.id as string, { status: r.status as string, reason: r.failure_reason as string | null }]));
+    // the reason of the latest status change: failure_reason is not set for cancellations
+    const { rows } = await client.query(
+      `select o.id, o.status, (select c.reason from order_status_changes c where c.order_id = o.id order by c.id desc limit 1) as reason
+       from orders o where o.id = any($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id as string, { status: r.status as string, reason: r.reason as string | null }]));
   } finally {
     await client.end();
   }

@@ -5,12 +5,21 @@ import { notifierFor, type OutboxNotifier } from './notifier';
 /** Queues an event for the outbox of the current transaction. */
 export type Emit = (event: EventEnvelope) => void;
 
-/** The NOTIFY channel relays LISTEN on. Postgres delivers it on commit, and only then. */
+/**
+ * The NOTIFY channel relays LISTEN on, for writers outside a relay's process (scripts, tools).
+ * `commitWithEvents` no longer sends it: see {@link insertOutbox}.
+ */
 export const OUTBOX_CHANNEL = 'outbox';
 
 /**
- * Inserts events into the outbox inside the transaction of `tx`, and queues `NOTIFY outbox` for commit.
- * One statement whatever the number of events; rows get ids in `events` order.
+ * Inserts events into the outbox inside the transaction of `tx`. One statement whatever the number of
+ * events; rows get ids in `events` order.
+ *
+ * No `NOTIFY`: a notifying transaction holds a server-wide lock from pre-commit until its commit record
+ * is flushed, so every notifying commit of every database on the server waits for the previous one's
+ * fsync (measured on this machine, 16 clients, durable commits: 3,100 → 900 tx/s). The relay of the
+ * committing process is woken in-process (`commitWithEvents`), and a relay that finds another replica
+ * publishing looks again within milliseconds, so every commit is still followed by a batch that sees it.
  *
  * @throws MalformedEventError when an event breaks its contract (validated on publish as well as on consume).
  */
@@ -24,7 +33,7 @@ export async function insertOutbox(tx: EntityManager, events: readonly EventEnve
        from jsonb_array_elements(?::jsonb) with ordinality as t(r, n)
        order by n
        returning 1)
-     select count(*) as n, pg_notify('${OUTBOX_CHANNEL}', '') from inserted`,
+     select count(*) as n from inserted`,
     [JSON.stringify(rows)],
   );
 }

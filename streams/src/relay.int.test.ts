@@ -102,6 +102,47 @@ describe('OutboxRelay', () => {
     }
   });
 
+  it('is not held back by a write transaction open in another database of the same server', async () => {
+    // Transaction ids are server-wide: a service's open transaction used to delay every other service's relay.
+    const other = await createTestDatabase('streams_relay_other');
+    const neighbour = new Client({ connectionString: other.url });
+    await neighbour.connect();
+    try {
+      await neighbour.query('create table busy (x int)');
+      await neighbour.query('begin');
+      await neighbour.query('insert into busy values (1)'); // now holds an xid older than our row's
+      const r = relay({ pollIntervalMs: 60_000 });
+      await r.start();
+      await produce(orm, [placed('order-n', 1)]);
+      await eventually('the row published while the neighbour is still open', async () => (await published()).length === 1, 5_000);
+      expect(r.stats().blocked).toBe(0);
+      await neighbour.query('rollback');
+    } finally {
+      await neighbour.end();
+      await other.drop();
+    }
+  });
+
+  it('looks again within milliseconds when another replica holds the relay lock (no poll, no NOTIFY needed)', async () => {
+    const replica = new Client({ connectionString: db.url });
+    await replica.connect();
+    try {
+      // Another replica's batch in progress: it started before our commit, so it will not publish our row.
+      await replica.query('begin');
+      await replica.query(`select pg_advisory_xact_lock(${0x6f7574626f78})`);
+      const r = relay({ pollIntervalMs: 60_000, listen: false });
+      await r.start();
+      await produce(orm, [placed('order-l', 1)]); // wakes only the relay of this process
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await published()).toEqual([]);
+      await replica.query('commit');
+      // Far sooner than the 60 s poll: the relay retried the lock on its short backoff.
+      await eventually('the row published once the lock is free', async () => (await published()).length === 1, 2_000);
+    } finally {
+      await replica.end();
+    }
+  });
+
   it('with two relays on one database publishes every row exactly once, in order per order', async () => {
     const second = await openOrm(db.url);
     orms.push(second);

@@ -34,8 +34,31 @@ export interface OutboxRelayOptions {
 /** Serialises relays per database: only the holder of this transaction-scoped advisory lock publishes. */
 const RELAY_LOCK_KEY = 0x6f7574626f78; // "outbox"
 
-/** Longest wait before looking again at rows held back by the commit-order guard. */
+/** Longest wait before looking again at rows held back by the commit-order guard or by another replica's batch. */
 const BLOCKED_RETRY_MAX_MS = 8;
+
+/**
+ * The commit-order guard of one row, evaluated in the statement that selects the rows (so against the
+ * very snapshot that decided which rows are visible).
+ *
+ * Transaction ids and snapshots are cluster-wide: `pg_snapshot_xmin` is the oldest write transaction
+ * open in *any* database of the server. Where services share a server (every process on one machine,
+ * docker-compose, a small managed instance) that tied each relay to every other service's
+ * transactions: a row waited for unrelated handlers and relays to commit. Only this database's
+ * transactions can insert rows here, so:
+ *
+ * 1. fast path: older than every open transaction → eligible (the subquery is never evaluated);
+ * 2. else: older than every open transaction of the snapshot *not known to belong to another
+ *    database*. An xid that `pg_stat_activity` shows on a backend of another database is that
+ *    database's (a backend never changes database), so ignoring it is safe whatever the timing; an xid
+ *    that ended meanwhile, or a prepared transaction's, is not shown and still holds the row back.
+ *    xid8 → xid: the low 32 bits (unique among running transactions).
+ */
+const ELIGIBLE_SQL = `(tx_id < pg_snapshot_xmin(pg_current_snapshot()) or tx_id < coalesce(
+    (select min(x) from pg_snapshot_xip(pg_current_snapshot()) as x
+      where not exists (select 1 from pg_stat_activity a
+        where a.datname <> current_database() and a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
+    pg_snapshot_xmax(pg_current_snapshot())))`;
 
 interface Row {
   id: string;
@@ -50,6 +73,8 @@ interface BatchResult {
   published: number;
   /** An older transaction was still open, so rows are waiting on the commit-order guard. */
   blocked: boolean;
+  /** Another replica held the relay lock: its batch may have started before a commit we were woken for. */
+  busy?: boolean;
 }
 
 /**
@@ -140,9 +165,10 @@ export class OutboxRelay {
       }
       await this.purge();
       if (result.published === this.batchSize) continue;
-      if (result.blocked) {
-        // Rows wait on an open transaction that may never NOTIFY (a handler that emits nothing).
-        // Such transactions last milliseconds, so look again soon; the cap keeps a long one cheap.
+      if (result.blocked || result.busy) {
+        // Rows wait on an open transaction that may emit nothing (so no commit wakes us when it ends),
+        // or another replica's batch may have missed the commit that woke us (commits wake only their
+        // own process's relay). Both last milliseconds: look again soon; the cap keeps a long one cheap.
         blockedDelay = Math.min(blockedDelay * 2, BLOCKED_RETRY_MAX_MS, this.pollIntervalMs);
         await this.wakeup.wait(blockedDelay);
       } else {
@@ -158,12 +184,13 @@ export class OutboxRelay {
       const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [
         RELAY_LOCK_KEY,
       ]);
-      if (!lock?.locked) return { published: 0, blocked: false };
+      if (!lock?.locked) return { published: 0, blocked: false, busy: true };
       // Commit-order guard: a row is eligible once its transaction is older than every transaction still
-      // open, and we take only the id-ordered prefix of eligible rows, never skipping a visible row.
+      // open in this database (ELIGIBLE_SQL), and we take only the id-ordered prefix of eligible rows,
+      // never skipping a visible row.
       const rows = await tx.execute<Row[]>(
         `select id, event_id, type, stream, payload::text as envelope,
-                tx_id < pg_snapshot_xmin(pg_current_snapshot()) as eligible
+                ${ELIGIBLE_SQL} as eligible
          from outbox where published_at is null order by id limit ?`,
         [this.batchSize],
       );
