@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from 'pg';
 import {
   createServiceDatabases,
   freePort,
@@ -59,6 +60,22 @@ export interface Cluster {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The throwaway test server runs with `synchronous_commit = off` (fast tests); a crash then loses
+ * commits the services were told had happened, which no production database does. The drill crashes
+ * Postgres on purpose, so it must acknowledge a commit only once its WAL is written.
+ */
+async function durableCommits(adminUrl: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`alter system set synchronous_commit = 'on'`);
+    await client.query(`select pg_reload_conf()`);
+  } finally {
+    await client.end();
+  }
+}
+
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const replicasPerService = options.replicas ?? 2;
   const gatewayCount = options.gateways ?? 2;
@@ -88,6 +105,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
 
   try {
+    await durableCommits(infra.pgAdminUrl);
     const dbs = await createServiceDatabases(infra.pgAdminUrl, SERVICES);
     const ports = {} as Record<ProcessName, number>;
     const live = (service: ProcessName) => () => replicas.filter((r) => r.service === service && r.proc.running).map((r) => r.port);
