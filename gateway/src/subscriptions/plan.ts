@@ -33,6 +33,8 @@ export interface SubscriptionPlan {
   responseKey: string;
   /** The order to watch (orderStatusChanged only). */
   orderId: string | null;
+  /** The client's document, parsed and validated. */
+  document: DocumentNode;
   query: string;
   variables: Record<string, unknown>;
   /** Response keys of top-level `status` selections, patched to the event's status. */
@@ -48,14 +50,9 @@ export function planSubscription(
   variables: Record<string, unknown> | null | undefined,
   operationName: string | null | undefined,
 ): SubscriptionPlan | readonly GraphQLError[] {
-  let document: DocumentNode;
-  try {
-    document = parse(source);
-  } catch (error) {
-    return [error as GraphQLError];
-  }
-  const errors = validate(schema, document);
-  if (errors.length) return errors;
+  const checked = validated(schema, source);
+  if (!("kind" in checked)) return checked;
+  const document = checked;
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const operation = operationName ? operations.find((op) => op.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
   if (!operation) return [new BadUserInputError("Name the operation to run (operationName).", "operationName")];
@@ -117,10 +114,33 @@ export function planSubscription(
     field,
     responseKey: root.alias?.value ?? root.name.value,
     orderId,
+    document,
     query: print(query),
     variables: vars,
     statusKeys: statusKeys(root.selectionSet, fragments),
   };
+}
+
+/** Valid documents by schema and source: thousands of clients send the same few subscriptions. */
+const documents = new WeakMap<GraphQLSchema, Map<string, DocumentNode>>();
+const MAX_CACHED_DOCUMENTS = 1000;
+
+function validated(schema: GraphQLSchema, source: string): DocumentNode | readonly GraphQLError[] {
+  let cache = documents.get(schema);
+  const cached = cache?.get(source);
+  if (cached) return cached;
+  let document: DocumentNode;
+  try {
+    document = parse(source);
+  } catch (error) {
+    return [error as GraphQLError];
+  }
+  const errors = validate(schema, document);
+  if (errors.length) return errors;
+  if (!cache) documents.set(schema, (cache = new Map()));
+  if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
+  cache.set(source, document);
+  return document;
 }
 
 function withHiddenFields(selectionSet: SelectionSetNode | undefined): SelectionSetNode {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server } from "node:http";
-import { GraphQLError, parse, type GraphQLSchema } from "graphql";
+import { GraphQLError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
@@ -14,6 +14,8 @@ import { OrderSubscription, type QueryResult } from "./subscription";
 const MAX_BUFFERED_BYTES = 1 << 20;
 /** How long a shared execution of one change stays reusable by late subscribers of that change. */
 const SHARE_MS = 2_000;
+/** How long a new socket may take to send connection_init (graphql-ws's default of 3 s is tight under load). */
+const CONNECTION_INIT_WAIT_MS = 10_000;
 /** Interval of keep-alive pings (shorter in tests, so a test sees one quickly). */
 const KEEP_ALIVE_MS = 12_000;
 const KEEP_ALIVE_TEST_MS = 2_000;
@@ -117,6 +119,8 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         if (!schema) throw new Error("the supergraph is not loaded yet");
         return schema;
       },
+      // A gateway busy with a burst of new sockets may take a while to read their connection_init.
+      connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
       onConnect: (ctx) => {
         let identity: Identity | null = null;
         let authError: GraphQLError | null = null;
@@ -176,7 +180,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
           return [new GraphQLError("The connection closed.")];
         }
         // graphql-ws reads the operation type from the document; execution is ours (`subscribe` below).
-        return { schema, document: parse(payload.query), operationName: payload.operationName, contextValue: { subscription } };
+        return { schema, document: ready.document, operationName: payload.operationName, contextValue: { subscription } };
       },
       subscribe: (args) => (args.contextValue as { subscription: OrderSubscription }).subscription.iterator(),
       // Client "complete", normal completion, or the socket closing before the stream started.
