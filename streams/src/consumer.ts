@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { parseEvent, type EventOf, type EventType, type ParsedEvent, type Producer } from '@commerce/schema';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
@@ -7,6 +8,7 @@ import { dlqKey, replayKey, streamKey } from './keys';
 import { commitWithEvents, type Emit } from './outbox';
 import { SerialLanes } from './serial-lanes';
 import { backoff, sleep, Wakeup } from './timing';
+import { contextFromTraceparent, defaultStreamsTracer, inSpan } from './trace-context';
 import { isTransientInfrastructureError } from './transient';
 import { fieldsOf, type RawEntry } from './wire';
 
@@ -53,8 +55,13 @@ export interface StreamConsumerOptions {
   claimIntervalMs?: number;
   /** XREADGROUP BLOCK timeout: bounds how long `stop()` may wait for the read loop. Default 1 s. */
   blockMs?: number;
-  /** Called once an event's transaction has committed and its entry is acknowledged (metrics, benchmarks). */
-  onProcessed?: (event: ParsedEvent) => void;
+  /**
+   * Called once an event's transaction has committed and its entry is acknowledged (metrics, benchmarks),
+   * with the time from transaction start to commit.
+   */
+  onProcessed?: (event: ParsedEvent, handlerMs: number) => void;
+  /** Traces each handling as a child of the event's `traceparent`; by default the process-wide tracer (a no-op unless registered). */
+  tracer?: Tracer;
 }
 
 /** Counters for metrics. */
@@ -343,10 +350,10 @@ export class StreamConsumer {
     let outage = 0;
     for (let deliveries = delivery.deliveries; ; deliveries += 1) {
       try {
-        const applied = await this.apply(event, handler, logger);
-        this.counters[applied ? 'processed' : 'duplicates'] += 1;
+        const applied = await this.apply(delivery, event, handler, logger);
+        this.counters[applied !== null ? 'processed' : 'duplicates'] += 1;
         await this.ack(delivery);
-        if (applied) this.options.onProcessed?.(event);
+        if (applied !== null) this.options.onProcessed?.(event, applied);
         return;
       } catch (error) {
         this.counters.failed += 1;
@@ -376,27 +383,49 @@ export class StreamConsumer {
     }
   }
 
-  /** One transaction: the processed mark, the handler's changes, its outbox rows. False when already applied. */
-  private async apply(event: ParsedEvent, handler: Handler, logger: Logger): Promise<boolean> {
-    const started = performance.now();
-    const em = this.options.orm.em.fork() as EntityManager;
-    const applied = await commitWithEvents(em, async (tx, emit) => {
-      // A concurrent duplicate blocks here on the primary key until the first commits (then no-op) or rolls back.
-      const marked = await tx.execute<unknown[]>(
-        'insert into processed_event (event_id, consumer_group) values (?, ?) on conflict do nothing returning 1 as ok',
-        [event.id, this.options.service],
+  /**
+   * One transaction: the processed mark, the handler's changes, its outbox rows. Returns the milliseconds
+   * from transaction start to commit, or null when the event was already applied.
+   *
+   * Traced as a child of the event's `traceparent`: events the handler emits carry this span's context,
+   * so the saga continues in the trace of the request that started it.
+   */
+  private async apply(delivery: Delivery, event: ParsedEvent, handler: Handler, logger: Logger): Promise<number | null> {
+    const tracer = this.options.tracer ?? defaultStreamsTracer();
+    const attributes = {
+      'messaging.system': 'redis',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': delivery.key,
+      'messaging.consumer.group.name': this.options.service,
+      'messaging.message.id': event.id,
+      'messaging.message.conversation_id': event.correlationId,
+      'event.type': event.type,
+    };
+    return inSpan(tracer, `process ${event.type}`, { kind: SpanKind.CONSUMER, attributes }, async (span) => {
+      const started = performance.now();
+      const em = this.options.orm.em.fork() as EntityManager;
+      const applied = await commitWithEvents(
+        em,
+        async (tx, emit) => {
+          // A concurrent duplicate blocks here on the primary key until the first commits (then no-op) or rolls back.
+          const marked = await tx.execute<unknown[]>(
+            'insert into processed_event (event_id, consumer_group) values (?, ?) on conflict do nothing returning 1 as ok',
+            [event.id, this.options.service],
+          );
+          if (marked.length === 0) return false;
+          await handler(event, { em: tx, emit, logger });
+          return true;
+        },
+        { tracer },
       );
-      if (marked.length === 0) return false;
-      await handler(event, { em: tx, emit, logger });
-      return true;
-    });
-    if (applied) {
+      span.setAttribute('event.duplicate', !applied);
+      if (!applied) return null;
       const ms = performance.now() - started;
       this.latency.count += 1;
       this.latency.sum += ms;
       this.latency.max = Math.max(this.latency.max, ms);
-    }
-    return applied;
+      return ms;
+    }, contextFromTraceparent(event.traceparent));
   }
 
   private async ack(delivery: Delivery): Promise<void> {

@@ -7,14 +7,18 @@ import {
   type EventPayload,
   type EventType,
 } from '@commerce/schema';
+import { activeTraceparent } from './trace-context';
 
 /** Where an event comes from: its correlation and, for events emitted by a handler, the event that caused it. */
 export interface CreateEventOptions {
   /** The order id for saga events; the aggregate id otherwise. */
   correlationId: string;
-  /** The event being handled: becomes `causationId`, and its trace context is carried on unless `traceparent` is given. */
+  /**
+   * The event being handled: becomes `causationId`; its trace context is carried on when neither
+   * `traceparent` is given nor a span is active (inside a consumer the handler's span is active).
+   */
   causation?: Pick<EventEnvelope, 'id' | 'traceparent'>;
-  /** W3C trace context of the current span. */
+  /** W3C trace context to carry; by default the active span's (the request's or the handler's). */
   traceparent?: string;
 }
 
@@ -28,7 +32,7 @@ export function createEvent<T extends EventType>(
   payload: EventPayload<T>,
   options: CreateEventOptions,
 ): EventOf<T> {
-  const traceparent = options.traceparent ?? options.causation?.traceparent;
+  const traceparent = options.traceparent ?? activeTraceparent() ?? options.causation?.traceparent;
   const envelope = {
     id: randomUUID(),
     type,

@@ -8,7 +8,8 @@ export { streamsMigrations, Migration20250101000000StreamsOutbox } from './migra
 export { createEvent, type CreateEventOptions } from './create-event';
 export { commitWithEvents, insertOutbox, OUTBOX_CHANNEL, type Emit, type CommitOptions } from './outbox';
 export { OutboxNotifier, notifierFor } from './notifier';
-export { OutboxRelay, type OutboxRelayOptions } from './relay';
+export { OutboxRelay, type OutboxRelayOptions, type RelayStopOptions } from './relay';
+export { activeTraceparent, contextFromTraceparent, inSpan } from './trace-context';
 export {
   StreamConsumer,
   type StreamConsumerOptions,

@@ -1,11 +1,13 @@
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
+import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type Redis from 'ioredis';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
 import { streamKey } from './keys';
 import { notifierFor } from './notifier';
 import { OUTBOX_CHANNEL } from './outbox';
-import { backoff, Wakeup } from './timing';
+import { backoff, sleep, Wakeup } from './timing';
+import { contextFromTraceparent, defaultStreamsTracer } from './trace-context';
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
@@ -29,6 +31,18 @@ export interface OutboxRelayOptions {
   purgeIntervalMs?: number;
   /** LISTEN for `NOTIFY outbox` from other processes. Default true. */
   listen?: boolean;
+  /** Traces each publish as a child of the event's `traceparent`; by default the process-wide tracer (a no-op unless registered). */
+  tracer?: Tracer;
+}
+
+/** Options of {@link OutboxRelay.stop}. */
+export interface RelayStopOptions {
+  /**
+   * Publish every row committed so far before stopping, for at most this long (ms). Rows left (Redis
+   * down, an older transaction still open, the lock held by another replica) wait in the outbox for the
+   * next relay of this database: nothing is lost, only later. Default: no flush.
+   */
+  flushTimeoutMs?: number;
 }
 
 /** Serialises relays per database: only the holder of this transaction-scoped advisory lock publishes. */
@@ -66,6 +80,7 @@ interface Row {
   type: string;
   stream: string;
   envelope: string;
+  traceparent: string | null;
   eligible: boolean;
 }
 
@@ -129,13 +144,17 @@ export class OutboxRelay {
     this.wakeup.wake();
   }
 
-  /** Stops after the batch in progress (which commits or rolls back whole) and releases connections. */
-  async stop(): Promise<void> {
+  /**
+   * Stops after the batch in progress (which commits or rolls back whole) and releases connections;
+   * with `flushTimeoutMs`, first publishes what is committed (see {@link RelayStopOptions}).
+   */
+  async stop(options: RelayStopOptions = {}): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.unsubscribe?.();
     this.wakeup.wake();
     await this.loop;
+    if (options.flushTimeoutMs) await this.flush(Date.now() + options.flushTimeoutMs);
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
     this.redis?.disconnect();
@@ -148,6 +167,20 @@ export class OutboxRelay {
    */
   stats(): { published: number; batches: number; failures: number; blocked: number } {
     return { ...this.counters };
+  }
+
+  /** Publishes batches until none is left or `deadline`; failures are logged, the rows stay for the next relay. */
+  private async flush(deadline: number): Promise<void> {
+    try {
+      while (Date.now() < deadline) {
+        const result = await this.publishBatch();
+        if (result.published === 0 && !result.blocked) return;
+        if (result.published === 0) await sleep(5); // an older transaction is still committing
+      }
+      this.options.logger.warn('outbox relay stopped before publishing every row; the next relay of this database publishes them');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'outbox flush at shutdown failed; the next relay of this database publishes the rows');
+    }
   }
 
   private async run(): Promise<void> {
@@ -189,7 +222,7 @@ export class OutboxRelay {
       // open in this database (ELIGIBLE_SQL), and we take only the id-ordered prefix of eligible rows,
       // never skipping a visible row.
       const rows = await tx.execute<Row[]>(
-        `select id, event_id, type, stream, payload::text as envelope,
+        `select id, event_id, type, stream, payload::text as envelope, payload->>'traceparent' as traceparent,
                 ${ELIGIBLE_SQL} as eligible
          from outbox where published_at is null order by id limit ?`,
         [this.batchSize],
@@ -214,6 +247,22 @@ export class OutboxRelay {
   private async xadd(rows: Row[]): Promise<void> {
     const redis = this.redis;
     if (!redis) throw new Error('outbox relay is stopped');
+    // One producer span per event, in the trace of the request or handler that created it.
+    const tracer = this.options.tracer ?? defaultStreamsTracer();
+    const spans = rows.flatMap((row) =>
+      row.traceparent
+        ? [tracer.startSpan(`publish ${row.type}`, {
+            kind: SpanKind.PRODUCER,
+            attributes: {
+              'messaging.system': 'redis',
+              'messaging.operation.type': 'publish',
+              'messaging.destination.name': streamKey(this.options.prefix, row.stream),
+              'messaging.message.id': row.event_id,
+              'messaging.batch.message_count': rows.length,
+            },
+          }, contextFromTraceparent(row.traceparent))]
+        : [],
+    );
     const pipeline = redis.pipeline();
     for (const row of rows) {
       pipeline.xadd(
@@ -227,10 +276,17 @@ export class OutboxRelay {
         row.envelope,
       );
     }
-    const results = (await pipeline.exec()) ?? [];
-    const failure = results.find(([error]) => error);
-    if (failure || results.length !== rows.length) {
-      throw failure?.[0] ?? new Error('XADD pipeline returned no results');
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      const failure = results.find(([error]) => error);
+      if (failure || results.length !== rows.length) {
+        throw failure?.[0] ?? new Error('XADD pipeline returned no results');
+      }
+    } catch (error) {
+      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
     }
   }
 
