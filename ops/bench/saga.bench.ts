@@ -16,8 +16,10 @@
  * BENCH_PRODUCTS (50), BENCH_GRACE_SECONDS (2), BENCH_DURABLE (1; 0 = the test server's fsync=off),
  * BENCH_LOG_LEVEL (info), BENCH_KEEP=1 keeps the platform up at the end until Ctrl-C.
  */
+import os from 'node:os';
 import Redis from 'ioredis';
 import { performance } from 'node:perf_hooks';
+import { cpuDelta, treeCpuMs } from './lib/cpu';
 import { consumerLag, HOPS, orderStatuses, sagaTimes } from './lib/saga-timeline';
 import { openLoop, wallNow } from './lib/open-loop';
 import { startBenchPlatform, type BenchPlatform } from './lib/platform';
@@ -48,6 +50,9 @@ interface StepReport {
   backlog: number;
   lag: { stream: string; group: string; lag: number; pending: number }[];
   sustained: boolean;
+  /** CPU of each process tree from the step's start, read once the step's orders have settled */
+  cpuStart: Record<string, number>;
+  benchCpuStart: NodeJS.CpuUsage;
 }
 
 const say = (line: string) => console.log(`[saga-bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
@@ -90,6 +95,8 @@ async function drain(platform: BenchPlatform, ids: string[], timeoutMs: number):
 async function runStep(platform: BenchPlatform, redis: Redis, shop: Shop, rate: number, seconds: number): Promise<StepReport> {
   const placed: Placement[] = [];
   const pending: Promise<void>[] = [];
+  const cpuStart = treeCpuMs(platform.pids());
+  const benchCpuStart = process.cpuUsage();
   const loop = await openLoop(rate, seconds * 1000, (i) => place(shop, i, placed, pending));
   const lag = await consumerLag(redis, platform.streamPrefix, ['order', 'product', 'payment']);
   await Promise.all(pending);
@@ -109,12 +116,17 @@ async function runStep(platform: BenchPlatform, redis: Redis, shop: Shop, rate: 
     backlog,
     lag,
     sustained: achieved >= rate * 0.95 && errors === 0 && backlog <= Math.max(1, ids.length * 0.01),
+    cpuStart,
+    benchCpuStart,
   };
 }
 
 async function report(platform: BenchPlatform, step: StepReport): Promise<string[]> {
   const ids = step.placed.flatMap((p) => (p.id ? [p.id] : []));
   const statuses = await drain(platform, ids, 60_000);
+  const cpu = cpuDelta(step.cpuStart, treeCpuMs(platform.pids()));
+  const benchCpu = process.cpuUsage(step.benchCpuStart);
+  cpu['bench client'] = (benchCpu.user + benchCpu.system) / 1000;
   const times = await sagaTimes(platform.adminUrls, ids);
   const toConfirmed: number[] = [];
   for (const p of step.placed) {
@@ -144,6 +156,10 @@ async function report(platform: BenchPlatform, step: StepReport): Promise<string
     hopRows.push([`  ${label}`, ms(s.p50), ms(s.p95), ms(s.p99)]);
   }
   lines.push(table(hopRows));
+  // Idle work (polls, sweeps) during the drain is included: a small overestimate at low rates.
+  const perOrder = (name: string) => (cpu[name]! / Math.max(1, ids.length)).toFixed(2);
+  const total = Object.entries(cpu).filter(([name]) => name !== 'bench client').reduce((sum, [, v]) => sum + v, 0);
+  lines.push(`  CPU ms per order: ${Object.keys(cpu).map((name) => `${name} ${perOrder(name)}`).join(', ')}; platform total ${(total / Math.max(1, ids.length)).toFixed(1)} → at most ~${Math.round((os.cpus().length * 1000 * Math.max(1, ids.length)) / Math.max(1, total))} orders/s on ${os.cpus().length} cores`);
   return lines;
 }
 

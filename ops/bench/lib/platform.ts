@@ -31,6 +31,8 @@ export interface BenchPlatform {
   /** superuser URL to each service's database (the bench reads timings from them) */
   adminUrls: Record<ServiceName, string>;
   logDir: string;
+  /** pid of every process of the platform (gateway, subgraphs, postgres, redis), for CPU accounting */
+  pids(): Record<string, number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -92,7 +94,12 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
       url.pathname = `/${databases[svc]!.database}`;
       adminUrls[svc] = url.toString();
     }
-    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, redisUrl: infra.redisUrl, streamPrefix, adminUrls, logDir, stop };
+    const pids = () => ({
+      ...Object.fromEntries(procs.map((p) => [p.name, p.pid])),
+      postgres: infra.postgres?.pid,
+      redis: infra.redis?.pid,
+    });
+    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, redisUrl: infra.redisUrl, streamPrefix, adminUrls, logDir, pids, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw new Error(`${(error as Error).message}\n(logs: ${logDir})`);
