@@ -88,6 +88,8 @@ export interface BaseConfig {
   jwt: { keys: JwtKey[]; issuer: string; audience: string; accessTokenTtlSeconds: number };
   /** GraphQL endpoints of the subgraphs, by service name. */
   subgraphUrls: Record<SubgraphName, string>;
+  /** OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); traces are exported only when set. */
+  otlpEndpoint?: string;
 }
 
 export const SUBGRAPHS = ["user", "product", "order", "payment", "notification"] as const;
@@ -145,6 +147,7 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
       accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL", 900, { min: 10, max: 86400 }),
     },
     subgraphUrls,
+    otlpEndpoint: read.optionalString("OTEL_EXPORTER_OTLP_ENDPOINT") === undefined ? undefined : read.url("OTEL_EXPORTER_OTLP_ENDPOINT"),
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "pino";
+import { currentLogger } from "./logger";
 
 /**
  * The error codes clients can rely on (`extensions.code`). Anything else is
@@ -144,7 +145,8 @@ export function createErrorFormatter(logger: Logger) {
       };
     }
     const errorId = randomUUID();
-    logger.error({ err: original, errorId, path: formatted.path }, "unhandled error in resolver");
+    // The request's logger when there is one, so the line carries the requestId the gateway logged too.
+    currentLogger(logger).error({ err: original, errorId, path: formatted.path }, "unhandled error in resolver");
     return {
       message: `Internal server error (reference ${errorId}).`,
       locations: formatted.locations,

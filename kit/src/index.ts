@@ -13,5 +13,7 @@ export * from "./pagination";
 export * from "./roles";
 export * from "./schema";
 export * from "./server";
+export * from "./stream-metrics";
+export * from "./tracing";
 export * from "./internal-client";
 export * from "./federation";

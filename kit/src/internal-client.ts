@@ -1,4 +1,5 @@
 import { signIdentityHeaders, type Identity } from "./auth";
+import { traceHeaders } from "./tracing";
 
 export class InternalCallError extends Error {
   override name = "InternalCallError";
@@ -15,10 +16,13 @@ export async function internalGraphQL<T>(options: {
   query: string;
   variables?: Record<string, unknown>;
   timeoutMs?: number;
+  /** The request id of the unit of work that makes the call, so both services' log lines share it. */
+  requestId?: string;
 }): Promise<T> {
   const response = await fetch(options.url, {
     method: "POST",
-    headers: { "content-type": "application/json", ...signIdentityHeaders(options.as, options.secret) },
+    // The active trace context goes along: the callee's span joins the caller's trace.
+    headers: { "content-type": "application/json", ...signIdentityHeaders(options.as, options.secret, options.requestId), ...traceHeaders() },
     body: JSON.stringify({ query: options.query, variables: options.variables ?? {} }),
     signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
   });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import pino, { type Logger, type DestinationStream } from "pino";
 
 export type { Logger };
@@ -33,4 +34,27 @@ export function memoryLogger(service = "test"): { logger: Logger; lines: () => R
   const chunks: string[] = [];
   const logger = pino({ level: "trace", base: { service } }, { write: (chunk: string) => chunks.push(chunk) });
   return { logger, lines: () => chunks.map((chunk) => JSON.parse(chunk) as Record<string, unknown>) };
+}
+
+/** The logger of the unit of work in progress (see {@link withLogger}). */
+const scope = new AsyncLocalStorage<{ logger: Logger }>();
+
+/**
+ * Runs `work` with `logger` as the unit of work's logger: code that only holds the process logger
+ * (Apollo's `formatError`, shared helpers) logs through {@link currentLogger} with the request's ids.
+ * {@link setCurrentLogger} swaps in a more specific child once the unit of work knows more.
+ */
+export function withLogger<T>(logger: Logger, work: () => T): T {
+  return scope.run({ logger }, work);
+}
+
+/** Replaces the logger of the unit of work in progress (no-op outside {@link withLogger}). */
+export function setCurrentLogger(logger: Logger): void {
+  const store = scope.getStore();
+  if (store) store.logger = logger;
+}
+
+/** The unit of work's logger (carrying its requestId / eventId / correlationId), else `fallback`. */
+export function currentLogger(fallback: Logger): Logger {
+  return scope.getStore()?.logger ?? fallback;
 }

@@ -37,9 +37,36 @@ export function createMetrics(service: string) {
         ...(collect ? { collect(this: Gauge) { return collect(this); } } : {}),
       }),
     counter: (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] }),
+    /**
+     * A counter whose value is read at scrape time from a running total kept elsewhere (a component's
+     * `stats()`), so hot paths need no metric calls. `read` must never decrease.
+     */
+    counterFrom: (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [registry],
+        collect(this: Counter) {
+          this.reset();
+          this.inc(read());
+        },
+      }),
     histogram: (name: string, help: string, labelNames: string[] = [], buckets?: number[]) =>
       new Histogram({ name, help, labelNames, buckets, registers: [registry] }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The metrics of the service owning an ORM, keyed by its configuration (shared by all its EntityManagers). */
+const byOrmConfig = new WeakMap<object, Metrics>();
+
+/** Binds a service's metrics to its ORM, so domain code holding only an EntityManager can count (see {@link metricsOf}). */
+export function bindMetrics(orm: { config: object }, metrics: Metrics): void {
+  byOrmConfig.set(orm.config, metrics);
+}
+
+/** The metrics of the service whose ORM `em` belongs to, if it was started by the kit. */
+export function metricsOf(em: { config: object }): Metrics | undefined {
+  return byOrmConfig.get(em.config);
+}

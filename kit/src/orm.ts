@@ -66,3 +66,14 @@ export async function withMigrationLock<T>(orm: Orm, work: () => Promise<T>): Pr
     await client.end();
   }
 }
+
+/**
+ * Runs `fn` once the transaction of `tx` (an EntityManager given by `em.transactional`, `runtime.commit`
+ * or a handler's `ctx.em`) has committed, and never if it rolls back: for effects outside the database
+ * that must match what was committed (metrics). Outside a transaction, `fn` runs at once.
+ */
+export function afterCommit(tx: { isInTransaction(): boolean; getEventManager(): { registerSubscriber(subscriber: object): void } }, fn: () => void): void {
+  if (!tx.isInTransaction()) return fn();
+  // Each transaction's EntityManager has its own copy of the event manager: this subscriber lives and dies with it.
+  tx.getEventManager().registerSubscriber({ afterTransactionCommit: () => fn() });
+}

@@ -11,6 +11,7 @@ import Redis from "ioredis";
 import type { MigrationObject } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { NonEmptyArray } from "type-graphql";
+import type { Tracer } from "@opentelemetry/api";
 import {
   OutboxRelay,
   StreamConsumer,
@@ -20,14 +21,16 @@ import {
   streamsMigrations,
   type Handler,
 } from "@commerce/streams";
-import { producers, type EventEnvelope, type Producer } from "@commerce/schema";
+import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
 import { TokenError, verifyIdentityHeaders } from "./auth";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, type SubgraphName } from "./config";
 import { createContext, type Context } from "./context";
 import { createErrorFormatter } from "./errors";
-import { createLogger, type Logger } from "./logger";
-import { createMetrics, type Metrics } from "./metrics";
+import { createLogger, currentLogger, withLogger, type Logger } from "./logger";
+import { bindMetrics, createMetrics, type Metrics } from "./metrics";
+import { registerStreamMetrics } from "./stream-metrics";
+import { activeTraceId, createTracing, traceRequests, tracingPlugin } from "./tracing";
 import { withCurrentRole } from "./roles";
 import { openDatabase, type Orm } from "./orm";
 import { buildFederatedSchema, type ReferenceResolvers } from "./schema";
@@ -40,6 +43,8 @@ export interface Runtime<Settings = unknown> {
   orm: Orm;
   redis: Redis;
   metrics: Metrics;
+  /** This service's tracer (a no-op unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set); spans nest under the active one. */
+  tracer: Tracer;
   /**
    * Runs `work` in one database transaction; the events it emits are written to
    * the outbox in that same transaction and published after commit.
@@ -101,6 +106,7 @@ export async function startSubgraph<Settings>(
   const settings = (module.settings?.(envReader(env)) ?? {}) as Settings;
   const logger = createLogger({ service: module.name, level: config.logLevel, pretty: config.logPretty });
   const metrics = createMetrics(module.name);
+  const tracing = createTracing({ service: module.name, endpoint: config.otlpEndpoint });
 
   const orm = await openDatabase({
     databaseUrl: config.databaseUrl,
@@ -114,10 +120,11 @@ export async function startSubgraph<Settings>(
       if (scope) scope.count += 1;
     },
   });
+  bindMetrics(orm, metrics);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
 
-  const relay = new OutboxRelay({ orm, redis, prefix: config.streamPrefix, logger: logger.child({ component: "outbox-relay" }) });
+  const relay = new OutboxRelay({ orm, redis, prefix: config.streamPrefix, logger: logger.child({ component: "outbox-relay" }), tracer: tracing.tracer });
   const runtime: Runtime<Settings> = {
     config,
     settings,
@@ -125,8 +132,9 @@ export async function startSubgraph<Settings>(
     orm,
     redis,
     metrics,
+    tracer: tracing.tracer,
     // The relay of this ORM is woken after commit (and relays of other replicas by NOTIFY).
-    commit: (em, work) => commitWithEvents(em, work),
+    commit: (em, work) => commitWithEvents(em, work, { tracer: tracing.tracer }),
   };
 
   await module.prepare?.(runtime);
@@ -144,7 +152,7 @@ export async function startSubgraph<Settings>(
     schema,
     formatError: createErrorFormatter(logger),
     // Inline tracing only feeds Apollo Studio, which we do not use: it would add bytes to every response.
-    plugins: [metricsPlugin(metrics), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [metricsPlugin(metrics), tracingPlugin<Context>(), ApolloServerPluginInlineTraceDisabled()],
     introspection: true,
     includeStacktraceInErrorResponses: false,
   });
@@ -153,8 +161,11 @@ export async function startSubgraph<Settings>(
   const app = express();
   app.disable("x-powered-by");
   app.get("/health", (_req, res) => void res.json({ status: "ok", service: module.name }));
+  // Set when stop() begins: a load balancer stops sending work before the server closes.
+  let draining = false;
   app.get("/ready", async (_req, res) => {
     try {
+      if (draining) throw new Error("shutting down");
       await orm.em.getConnection().execute("select 1");
       await redis.ping();
       res.json({ status: "ready" });
@@ -169,23 +180,32 @@ export async function startSubgraph<Settings>(
     "/graphql",
     // Counts the SQL statements each GraphQL request causes (batching regressions show up per operation).
     (_req, _res, next) => statementScope.run({ count: 0 }, next),
+    // The operation's span, continued from the gateway's `traceparent`.
+    traceRequests(tracing.tracer),
     express.json({ limit: "1mb" }),
     (req, res, next) => {
       // Only the gateway (and our own services) may call a subgraph: the identity
       // headers must carry a valid signature made with INTERNAL_SECRET.
+      let verified: ReturnType<typeof verifyIdentityHeaders>;
       try {
-        res.locals.verified = verifyIdentityHeaders(req.headers, config.internalSecret);
-        next();
+        verified = verifyIdentityHeaders(req.headers, config.internalSecret);
       } catch (error) {
         const reason = error instanceof TokenError ? error.message : "invalid credentials";
         res.status(401).json({ errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }] });
+        return;
       }
+      res.locals.verified = verified;
+      res.locals.requestId = verified.requestId || randomUUID();
+      // Every line logged while serving the request carries its id (the gateway's) and trace id, even
+      // from code holding only the process logger (formatError): see currentLogger.
+      const traceId = activeTraceId();
+      withLogger(logger.child({ requestId: res.locals.requestId, ...(traceId ? { traceId } : {}) }), next);
     },
     expressMiddleware(apollo, {
       context: async ({ res }) => {
-        const { identity, requestId } = res.locals.verified as ReturnType<typeof verifyIdentityHeaders>;
-        const id = requestId || randomUUID();
-        const requestLogger = logger.child({ requestId: id });
+        const { identity } = res.locals.verified as ReturnType<typeof verifyIdentityHeaders>;
+        const id = res.locals.requestId as string;
+        const requestLogger = currentLogger(logger);
         // The token's role may be stale: a role changed since it was issued wins (see roles.ts).
         const caller = await withCurrentRole(redis, config.streamPrefix, identity, requestLogger);
         return createContext({ em: orm.em.fork(), identity: caller, requestId: id, logger: requestLogger });
@@ -207,6 +227,7 @@ export async function startSubgraph<Settings>(
     : null;
   trimmer?.start();
   const consumes = typeof module.consumes === "function" ? module.consumes(runtime) : module.consumes;
+  let observeHandler: ((event: ParsedEvent, handlerMs: number) => void) | undefined;
   const consumer = consumes
     ? new StreamConsumer({
         redis,
@@ -217,8 +238,21 @@ export async function startSubgraph<Settings>(
         streams: consumes.streams,
         handlers: consumes.handlers,
         logger: logger.child({ component: "consumer" }),
+        tracer: tracing.tracer,
+        onProcessed: (event, handlerMs) => observeHandler?.(event, handlerMs),
       })
     : null;
+  observeHandler = registerStreamMetrics({
+    metrics,
+    redis,
+    orm,
+    prefix: config.streamPrefix,
+    service: module.name,
+    streams: consumes?.streams ?? [],
+    consumer,
+    relay,
+    logger,
+  });
   await consumer?.start();
   const jobs = module.jobs?.(runtime) ?? [];
   logger.info({ port }, `${module.name} subgraph ready`);
@@ -227,15 +261,18 @@ export async function startSubgraph<Settings>(
   const stop = () =>
     (stopping ??= (async () => {
       logger.info("shutting down");
+      draining = true;
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeAllConnections();
       await apollo.stop();
       await Promise.all(jobs.map((job) => job.stop()));
       await consumer?.stop();
       await trimmer?.stop();
-      await relay.stop();
+      // What the last handlers and requests committed is published now rather than by the next replica.
+      await relay.stop({ flushTimeoutMs: 2_000 });
       redis.disconnect();
       await orm.close(true);
+      await tracing.shutdown();
     })());
 
   return { url: `http://127.0.0.1:${port}/graphql`, port, runtime, stop };

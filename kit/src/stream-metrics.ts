@@ -1,0 +1,155 @@
+import type { Counter, Gauge } from "prom-client";
+import type Redis from "ioredis";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { dlqKey, replayKey, streamKey, type OutboxRelay, type StreamConsumer } from "@commerce/streams";
+import type { ParsedEvent, Producer } from "@commerce/schema";
+import type { Logger } from "./logger";
+import type { Metrics } from "./metrics";
+import type { Orm } from "./orm";
+
+/** What {@link registerStreamMetrics} reads at scrape time. */
+export interface StreamMetricsSources {
+  metrics: Metrics;
+  redis: Redis;
+  orm: Orm;
+  prefix: string;
+  /** The consuming service: its consumer group on every stream, and its dead-letter stream. */
+  service: string;
+  /** Streams this service consumes (empty when it consumes none). */
+  streams: readonly Producer[];
+  consumer: StreamConsumer | null;
+  relay: OutboxRelay;
+  logger: Logger;
+  /** Bound on each scrape-time query, so a scrape never hangs on a sick Redis or Postgres. Default 1 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * The event backbone's Prometheus metrics (names charted in `ops/grafana/dashboards/commerce.json`).
+ * Everything is read when Prometheus scrapes (prom-client `collect`), nothing is pushed from the hot
+ * paths, except the handler latency histogram, which needs every observation.
+ *
+ * Per consumed stream (label `stream`: the producer, or `replay`) and group (label `group`, the service):
+ * `stream_consumer_lag` (entries not yet delivered to the group), `stream_pending` (delivered, not yet
+ * acknowledged). Per service: `stream_dead_letters`, `outbox_backlog`, the consumer's counters
+ * `stream_consumer_{processed,duplicates,skipped,failed,dead_lettered}_total`, `stream_consumer_in_flight`,
+ * `stream_handler_duration_seconds{type}` and the relay's `outbox_published_total`, `outbox_relay_failures_total`.
+ *
+ * @returns the `onProcessed` callback to give the consumer (it feeds the latency histogram).
+ */
+export function registerStreamMetrics(sources: StreamMetricsSources): (event: ParsedEvent, handlerMs: number) => void {
+  const { metrics, redis, orm, prefix, service, streams, consumer, relay, logger } = sources;
+  const timeoutMs = sources.timeoutMs ?? 1_000;
+  const keys = [...streams.map((producer) => ({ stream: producer as string, key: streamKey(prefix, producer) }))];
+  if (consumer) keys.push({ stream: "replay", key: replayKey(prefix, service) });
+
+  /** Runs one scrape-time read; on failure or timeout the metric is left empty rather than stale. */
+  const scrape = async (metric: Gauge | Counter, read: () => Promise<void>): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        read(),
+        new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs))),
+      ]);
+    } catch (error) {
+      metric.reset();
+      logger.warn({ err: error, metric: (metric as unknown as { name: string }).name }, "metric not collected");
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  if (consumer) {
+    metrics.gauge("stream_consumer_lag", "Entries of the stream not yet delivered to the consumer group", ["stream", "group"], (gauge) =>
+      scrape(gauge, async () => {
+        const lags = await Promise.all(keys.map(({ key }) => groupLag(redis, key, service)));
+        gauge.reset();
+        keys.forEach(({ stream }, i) => {
+          const lag = lags[i];
+          if (lag !== null && lag !== undefined) gauge.set({ stream, group: service }, lag);
+        });
+      }),
+    );
+    metrics.gauge("stream_pending", "Entries delivered to the consumer group and not yet acknowledged", ["stream", "group"], (gauge) =>
+      scrape(gauge, async () => {
+        const pipeline = redis.pipeline();
+        for (const { key } of keys) pipeline.xpending(key, service);
+        const replies = (await pipeline.exec()) ?? [];
+        gauge.reset();
+        keys.forEach(({ stream }, i) => {
+          const [error, summary] = replies[i] ?? [];
+          // A stream or group not created yet has nothing pending.
+          gauge.set({ stream, group: service }, error ? 0 : Number((summary as [number] | null)?.[0] ?? 0));
+        });
+      }),
+    );
+    metrics.gauge("stream_dead_letters", "Entries in this service's dead-letter stream (see npm run dlq)", [], (gauge) =>
+      scrape(gauge, async () => gauge.set(await redis.xlen(dlqKey(prefix, service)))),
+    );
+    const counters = {
+      processed: "Events whose handler committed",
+      duplicates: "Deliveries of events this group had already applied (no-ops)",
+      skipped: "Events of a type this service has no handler for",
+      failed: "Handler attempts that threw (each is retried, then dead-lettered)",
+      deadLettered: "Entries moved to the dead-letter stream",
+    } as const;
+    for (const [field, help] of Object.entries(counters) as [keyof typeof counters, string][]) {
+      const name = `stream_consumer_${field === "deadLettered" ? "dead_lettered" : field}_total`;
+      // Counters read from the consumer's own totals at scrape time: the hot path stays free of metric calls.
+      metrics.counterFrom(name, help, () => consumer.stats()[field]);
+    }
+    metrics.gauge("stream_consumer_in_flight", "Messages being handled, queued behind their order, or waiting to retry", [], (gauge) =>
+      gauge.set(consumer.stats().inFlight),
+    );
+  }
+
+  metrics.gauge("outbox_backlog", "Committed outbox rows not yet published to Redis", [], (gauge) =>
+    scrape(gauge, async () => {
+      const em = orm.em.fork() as EntityManager;
+      // The partial index on unpublished rows keeps this cheap; the statement timeout bounds it anyway.
+      const [row] = await em.transactional(async (tx) => {
+        await tx.execute(`set local statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+        return tx.execute<{ n: string }[]>("select count(*) as n from outbox where published_at is null");
+      });
+      gauge.set(Number(row?.n ?? 0));
+    }),
+  );
+  metrics.counterFrom("outbox_published_total", "Outbox rows this process's relay published", () => relay.stats().published);
+  metrics.counterFrom("outbox_relay_failures_total", "Relay batches that failed (Redis or Postgres down) and were retried", () => relay.stats().failures);
+
+  const latency = metrics.histogram(
+    "stream_handler_duration_seconds",
+    "Time from the handler's transaction start to its commit, by event type",
+    ["type"],
+    [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  );
+  return (event, handlerMs) => latency.observe({ type: event.type }, handlerMs / 1000);
+}
+
+/**
+ * Entries of `key` the group has not been delivered yet: XINFO GROUPS `lag` (Redis 7); when Redis
+ * cannot tell (after XDEL or trimming past the group), entries-added minus the group's entries-read;
+ * null when the stream or group does not exist yet or neither is known.
+ */
+async function groupLag(redis: Redis, key: string, group: string): Promise<number | null> {
+  let groups: unknown[][];
+  try {
+    groups = (await redis.call("XINFO", "GROUPS", key)) as unknown[][];
+  } catch {
+    return null; // no such stream yet
+  }
+  const info = groups.map(pairs).find((g) => g.name === group);
+  if (!info) return null;
+  if (info.lag !== null && info.lag !== undefined) return Number(info.lag);
+  if (info["entries-read"] === null || info["entries-read"] === undefined) return null;
+  const stream = pairs((await redis.call("XINFO", "STREAM", key)) as unknown[]);
+  const added = stream["entries-added"];
+  return added === null || added === undefined ? null : Math.max(0, Number(added) - Number(info["entries-read"]));
+}
+
+/** `[field, value, field, value…]` as an object. */
+function pairs(reply: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = reply[i + 1];
+  return out;
+}
