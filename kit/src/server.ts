@@ -214,6 +214,10 @@ export async function startSubgraph<Settings>(
   );
 
   const httpServer: Server = createServer(app);
+  // The gateway keeps connections to subgraphs alive; a subgraph closing an idle socket at the same
+  // moment the gateway reuses it shows up as "socket hang up". Outlive the client's idle timeout.
+  httpServer.keepAliveTimeout = 65_000;
+  httpServer.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
     httpServer.listen(config.port, "0.0.0.0", resolve);
