@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { GraphQLFormattedError } from "graphql";
-import { createErrorFormatter, type Logger } from "@commerce/kit";
+import { createErrorFormatter, currentLogger, type Logger } from "@commerce/kit";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,11 +33,11 @@ export function createGatewayErrorFormatter(logger: Logger) {
     });
     if (extensions.response !== undefined) {
       const errorId = randomUUID();
-      logger.error({ err: error, errorId, service, response: extensions.response, path: formatted.path }, "subgraph call failed");
+      currentLogger(logger).error({ err: error, errorId, service, response: extensions.response, path: formatted.path }, "subgraph call failed");
       return masked(errorId);
     }
     if (service && extensions.code === "INTERNAL_SERVER_ERROR" && typeof extensions.errorId === "string" && UUID.test(extensions.errorId)) {
-      logger.warn({ errorId: extensions.errorId, service, path: formatted.path }, "subgraph reported an internal error");
+      currentLogger(logger).warn({ errorId: extensions.errorId, service, path: formatted.path }, "subgraph reported an internal error");
       return masked(extensions.errorId);
     }
     return base(formatted, error);

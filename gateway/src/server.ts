@@ -12,7 +12,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import Redis from "ioredis";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
@@ -24,6 +24,9 @@ import { queryLimitsPlugin } from "./query-limits";
 import { RateLimiter, rateLimitPlugin } from "./rate-limit";
 import { OrderEventFeed } from "./subscriptions/order-events";
 import { attachSubscriptions } from "./subscriptions/server";
+
+/** What a client may send as its own request id: short, no spaces or control characters (it goes into every log line). */
+const REQUEST_ID = /^[\w.:-]{8,128}$/;
 
 export interface RunningGateway {
   url: string;
@@ -43,6 +46,8 @@ export interface RunningGateway {
  */
 export async function startGateway(config: GatewayConfig, logger: Logger = createLogger({ service: "gateway", level: config.logLevel, pretty: config.logPretty })): Promise<RunningGateway> {
   const metrics = createMetrics("gateway");
+  // Process-wide, so Apollo Gateway's own spans (plan, fetch per subgraph) are recorded under ours.
+  const tracing = createTracing({ service: "gateway", endpoint: config.otlpEndpoint, global: true });
   const refusals = metrics.counter("gateway_refusals_total", "Requests refused by the gateway's own defences, by reason and rule", ["reason", "rule"]);
   const rateLimiterErrors = metrics.counter("gateway_rate_limiter_errors_total", "Rate-limit checks that failed open because Redis did not answer");
   const limiter = await RateLimiter.connect(config.redisUrl, config.streamPrefix, config.rateLimit.windowMs, logger, () => rateLimiterErrors.inc());
@@ -84,6 +89,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     plugins: [
       rateLimitPlugin(limiter, config.rateLimit, (bucket) => refusals.inc({ reason: "rate_limited", rule: bucket })),
       queryLimitsPlugin(config.queryLimits, (rule) => refusals.inc({ reason: "too_complex", rule })),
+      tracingPlugin<GatewayContext>(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       {
@@ -106,8 +112,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway" }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  // Set when stop() begins: a load balancer stops sending work before the server closes.
+  let draining = false;
   app.get("/ready", async (_req, res) => {
     try {
+      if (draining) throw new Error("shutting down");
       await redis.ping();
       if (!schema) throw new Error("supergraph not loaded");
       res.json({ status: "ready" });
@@ -119,11 +128,23 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   app.use(
     "/graphql",
     corsMiddleware(origins),
+    // A public endpoint: a client's traceparent is linked, never continued (it cannot pick our trace ids or sampling).
+    traceRequests(tracing.tracer, { trusted: false }),
+    (req, res, next) => {
+      // The request id every service logs for this request (subgraphs get it in x-request-id); a client's
+      // own id is kept when it looks like an id, so its logs and ours can be matched.
+      const offered = req.headers["x-request-id"];
+      const requestId = typeof offered === "string" && REQUEST_ID.test(offered) ? offered : randomUUID();
+      res.locals.requestId = requestId;
+      res.setHeader("x-request-id", requestId);
+      const traceId = activeTraceId();
+      withLogger(logger.child({ requestId, ...(traceId ? { traceId } : {}) }), next);
+    },
     ...jsonBody(config.maxBodyBytes),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({
+      context: async ({ req, res }) => ({
         identity: identityFromAuthorization(req.headers.authorization, config),
-        requestId: (req.headers["x-request-id"] as string | undefined) ?? randomUUID(),
+        requestId: res.locals.requestId as string,
         ip: req.ip ?? req.socket.remoteAddress ?? "unknown",
       }),
     }),
@@ -164,11 +185,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     port,
     stop: () =>
       (stopping ??= (async () => {
+        draining = true;
         await subscriptions?.dispose();
         await feed.stop();
         await apollo.stop();
         redis.disconnect();
         limiter.disconnect();
+        await tracing.shutdown();
       })()),
   };
 }
