@@ -1,5 +1,6 @@
 import { ref } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { afterCommit, metricsOf } from "@commerce/kit";
 import { createEvent } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
 import { reasonOf, type Order, type OrderStatus, type OrderTrigger } from "./order.entity";
@@ -14,6 +15,20 @@ export interface Cause {
 }
 
 type Emit = (event: EventEnvelope) => void;
+
+/** Where a saga ends, or settles for good: counted in `saga_outcomes_total{status}`. */
+const OUTCOMES: ReadonlySet<OrderStatus> = new Set(["CONFIRMED", "OUT_OF_STOCK", "PAYMENT_FAILED", "CANCELLED", "COMPLETED"]);
+
+/** Counts the order reaching `status` once its transaction commits (a rolled-back or retried handler counts nothing). */
+function countOutcome(tx: EntityManager, status: OrderStatus): void {
+  if (!OUTCOMES.has(status)) return;
+  const metrics = metricsOf(tx);
+  if (!metrics) return; // not started by the kit (unit tests of the state machine)
+  const counter =
+    (metrics.registry.getSingleMetric("saga_outcomes_total") as ReturnType<typeof metrics.counter> | undefined) ??
+    metrics.counter("saga_outcomes_total", "Orders reaching a saga outcome, by status", ["status"]);
+  afterCommit(tx, () => counter.inc({ status }));
+}
 
 function record(
   tx: EntityManager,
@@ -75,6 +90,8 @@ export function transition(tx: EntityManager, emit: Emit, order: Order, trigger:
   if (!change) return false;
   const reason = reasonOf(trigger);
   record(tx, emit, order, { ...change, reason }, cause, at);
+  // Every status change goes through here (handlers, resolvers, the expiry job): the one place to count outcomes.
+  countOutcome(tx, change.status);
   const base = { orderId: order.id, userId: order.userId };
   const options = { correlationId: order.id, causation: cause.event };
   switch (trigger.type) {
