@@ -14,7 +14,9 @@
  *
  * Knobs: BENCH_RATES (orders/s, default 50,100,200,300), BENCH_STEP_SECONDS (15), BENCH_CUSTOMERS (200),
  * BENCH_PRODUCTS (50), BENCH_GRACE_SECONDS (2), BENCH_DURABLE (1; 0 = the test server's fsync=off),
- * BENCH_LOG_LEVEL (info), BENCH_KEEP=1 keeps the platform up at the end until Ctrl-C.
+ * BENCH_LOG_LEVEL (info), BENCH_KEEP=1 keeps the platform up at the end until Ctrl-C, BENCH_PROFILE=order,product
+ * profiles those processes over each step (.cpuprofile files in the printed log dir; open in Chrome DevTools),
+ * BENCH_LOG_SQL=1 prints the SQL statements per order by database and shape.
  */
 import os from 'node:os';
 import Redis from 'ioredis';
@@ -24,6 +26,7 @@ import { consumerLag, HOPS, orderStatuses, sagaTimes } from './lib/saga-timeline
 import { openLoop, wallNow } from './lib/open-loop';
 import { startBenchPlatform, type BenchPlatform } from './lib/platform';
 import { setUpShop, type Shop } from './lib/shop';
+import { recordStatements } from './lib/sql-log';
 import { loadAverage, ms, summarize, table } from './lib/stats';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,200,300').split(',').map(Number).filter((r) => r > 0);
@@ -52,6 +55,8 @@ interface StepReport {
   sustained: boolean;
   /** CPU of each process tree from the step's start, read once the step's orders have settled */
   cpuStart: Record<string, number>;
+  /** SQL statements each service had sent when the step started (db_queries_total) */
+  queriesStart: Record<string, number>;
   benchCpuStart: NodeJS.CpuUsage;
 }
 
@@ -95,6 +100,7 @@ async function drain(platform: BenchPlatform, ids: string[], timeoutMs: number):
 async function runStep(platform: BenchPlatform, redis: Redis, shop: Shop, rate: number, seconds: number): Promise<StepReport> {
   const placed: Placement[] = [];
   const pending: Promise<void>[] = [];
+  const queriesStart = await sqlStatements(platform);
   const cpuStart = treeCpuMs(platform.pids());
   const benchCpuStart = process.cpuUsage();
   const loop = await openLoop(rate, seconds * 1000, (i) => place(shop, i, placed, pending));
@@ -118,6 +124,7 @@ async function runStep(platform: BenchPlatform, redis: Redis, shop: Shop, rate: 
     sustained: achieved >= rate * 0.95 && errors === 0 && backlog <= Math.max(1, ids.length * 0.01),
     cpuStart,
     benchCpuStart,
+    queriesStart,
   };
 }
 
@@ -127,6 +134,7 @@ async function report(platform: BenchPlatform, step: StepReport): Promise<string
   const cpu = cpuDelta(step.cpuStart, treeCpuMs(platform.pids()));
   const benchCpu = process.cpuUsage(step.benchCpuStart);
   cpu['bench client'] = (benchCpu.user + benchCpu.system) / 1000;
+  const queries = await sqlStatements(platform);
   const times = await sagaTimes(platform.adminUrls, ids);
   const toConfirmed: number[] = [];
   for (const p of step.placed) {
@@ -160,7 +168,18 @@ async function report(platform: BenchPlatform, step: StepReport): Promise<string
   const perOrder = (name: string) => (cpu[name]! / Math.max(1, ids.length)).toFixed(2);
   const total = Object.entries(cpu).filter(([name]) => name !== 'bench client').reduce((sum, [, v]) => sum + v, 0);
   lines.push(`  CPU ms per order: ${Object.keys(cpu).map((name) => `${name} ${perOrder(name)}`).join(', ')}; platform total ${(total / Math.max(1, ids.length)).toFixed(1)} → at most ~${Math.round((os.cpus().length * 1000 * Math.max(1, ids.length)) / Math.max(1, total))} orders/s on ${os.cpus().length} cores`);
+  lines.push(`  SQL statements per order: ${Object.keys(queries).map((svc) => `${svc} ${((queries[svc]! - (step.queriesStart[svc] ?? 0)) / Math.max(1, ids.length)).toFixed(1)}`).join(', ')}`);
   return lines;
+}
+
+/** db_queries_total of each subgraph (every SQL statement its ORM sent, BEGIN/COMMIT included). */
+async function sqlStatements(platform: BenchPlatform): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [svc, url] of Object.entries(platform.metricsUrls)) {
+    const text = await (await fetch(url)).text();
+    out[svc] = Number(/^db_queries_total(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -178,6 +197,7 @@ async function main(): Promise<void> {
       ACCESS_TOKEN_TTL: '86400',
     },
     log: say,
+    profile: process.env.BENCH_PROFILE?.split(',').filter(Boolean),
   });
   const redis = new Redis(platform.redisUrl);
   try {
@@ -196,9 +216,19 @@ async function main(): Promise<void> {
     const steps: StepReport[] = [];
     for (const rate of RATES) {
       say(`step: ${rate} orders/s for ${STEP_SECONDS} s (${await loadAverage()})`);
+      platform.toggleProfiles(); // start (BENCH_PROFILE)
+      const sqlLog = process.env.BENCH_LOG_SQL === '1' ? await recordStatements(platform.pgAdminUrl, platform.pgLogFile) : null;
       const step = await runStep(platform, redis, shop, rate, STEP_SECONDS);
       steps.push(step);
-      for (const line of await report(platform, step)) console.log(line);
+      const lines = await report(platform, step);
+      platform.toggleProfiles(); // write
+      for (const line of lines) console.log(line);
+      if (sqlLog) {
+        const orders = step.placed.filter((p) => p.id).length;
+        const counts = [...(await sqlLog())].sort((a, b) => b[1] - a[1]).slice(0, 40);
+        console.log('  statements per order by database and shape (BENCH_LOG_SQL; includes the drain and the bench’s own reads):');
+        for (const [shape, n] of counts) console.log(`  ${(n / Math.max(1, orders)).toFixed(2).padStart(6)}  ${shape}`);
+      }
     }
     const best = steps.filter((s) => s.sustained).reduce((a, s) => Math.max(a, s.rate), 0);
     console.log(`\nhighest rate sustained without a growing backlog: ${best ? `${best} orders/s` : 'none of the steps'}`);

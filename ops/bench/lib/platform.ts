@@ -22,6 +22,8 @@ export interface BenchPlatformOptions {
   durable?: boolean;
   log?: (line: string) => void;
   healthTimeoutMs?: number;
+  /** processes to profile: {@link BenchPlatform.toggleProfiles} starts, then stops and writes, their CPU profiles (in the log dir) */
+  profile?: string[];
 }
 
 export interface BenchPlatform {
@@ -31,8 +33,15 @@ export interface BenchPlatform {
   /** superuser URL to each service's database (the bench reads timings from them) */
   adminUrls: Record<ServiceName, string>;
   logDir: string;
+  /** superuser URL to the `postgres` database, and the server's log file */
+  pgAdminUrl: string;
+  pgLogFile: string;
+  /** `/metrics` of each subgraph (Prometheus text) */
+  metricsUrls: Record<ServiceName, string>;
   /** pid of every process of the platform (gateway, subgraphs, postgres, redis), for CPU accounting */
   pids(): Record<string, number | undefined>;
+  /** SIGUSR2 to the profiled processes (see profile-preload.js): first call starts, second writes */
+  toggleProfiles(): void;
   stop(): Promise<void>;
 }
 
@@ -76,6 +85,9 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
           ...env,
           PORT: String(ports[name]),
           ...(name !== 'gateway' ? { DATABASE_URL: databases[name as ServiceName]!.url } : {}),
+          ...(options.profile?.includes(name)
+            ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'profile-preload.js')}`, BENCH_PROFILE_DIR: logDir, BENCH_PROFILE_NAME: name }
+            : {}),
         },
         output: { kind: 'file', path: path.join(logDir, `${name}.log`) },
       });
@@ -99,7 +111,11 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
       postgres: infra.postgres?.pid,
       redis: infra.redis?.pid,
     });
-    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, redisUrl: infra.redisUrl, streamPrefix, adminUrls, logDir, pids, stop };
+    const toggleProfiles = () => {
+      for (const p of procs) if (options.profile?.includes(p.name) && p.pid) process.kill(p.pid, 'SIGUSR2');
+    };
+    const metricsUrls = Object.fromEntries(SERVICES.map((svc) => [svc, `http://127.0.0.1:${ports[svc]}/metrics`])) as Record<ServiceName, string>;
+    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, redisUrl: infra.redisUrl, streamPrefix, adminUrls, pgAdminUrl: infra.pgAdminUrl, pgLogFile: infra.postgres!.logFile, logDir, metricsUrls, pids, toggleProfiles, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw new Error(`${(error as Error).message}\n(logs: ${logDir})`);
