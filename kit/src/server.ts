@@ -133,7 +133,7 @@ export async function startSubgraph<Settings>(
     redis,
     metrics,
     tracer: tracing.tracer,
-    // The relay of this ORM is woken after commit (and relays of other replicas by NOTIFY).
+    // The relay of this ORM is woken after commit; a relay of another replica that meets the relay lock retries within milliseconds.
     commit: (em, work) => commitWithEvents(em, work, { tracer: tracing.tracer }),
   };
 
