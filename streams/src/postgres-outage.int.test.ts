@@ -65,6 +65,9 @@ test('events that arrive while Postgres restarts are applied once it is back, no
   });
   await consumer.start();
 
+  // The throwaway server runs with synchronous_commit off: make the schema durable before crashing it,
+  // or an immediate stop may take the freshly created tables with it.
+  await orm.em.getConnection().execute('checkpoint');
   await stopPostgresAt(pg.dataDir, pg.bindir, pg.user, 'immediate');
   const events = [placed('order-a', 1), placed('order-b', 1), placed('order-c', 1)];
   for (const event of events) await xaddEvent(redis, prefix, event);
