@@ -249,6 +249,23 @@ describe('StreamConsumer', () => {
     await eventually('nothing pending', async () => (await pendingCount()) === 0);
   });
 
+  it('acknowledges entries of known types it has no handler for without parsing them; unknown types still dead-letter', async () => {
+    const key = streamKey(prefix, 'order');
+    // Known type, no handler here: acknowledged on the `type` field alone (the envelope is never parsed).
+    for (let i = 0; i < 3; i += 1) await redis.xadd(key, '*', 'type', 'order.shipped', 'envelope', '{not json');
+    await redis.xadd(key, '*', 'type', 'order.no_such_type', 'envelope', JSON.stringify({ ...placed('o-unknown', 1), type: 'order.no_such_type' }));
+    await xaddEvent(redis, prefix, placed('o-handled', 1));
+    const c = consumer();
+    await c.start();
+
+    await eventually('the handled event applied', async () => (await effects(orm)).length === 1);
+    await eventually('3 skipped', () => c.stats().skipped === 3);
+    await eventually('1 dead letter', async () => (await deadLetters()).length === 1);
+    expect((await deadLetters())[0]!.type).toBe('order.no_such_type');
+    await eventually('nothing pending', async () => (await pendingCount()) === 0);
+    expect(c.stats().deadLettered).toBe(1);
+  });
+
   it('with two replicas of one group under load, applies every event exactly once', async () => {
     const otherOrm = await openOrm(db.url, 12);
     extraOrms.push(otherOrm);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { SpanKind, type Tracer } from '@opentelemetry/api';
-import { parseEvent, type EventOf, type EventType, type ParsedEvent, type Producer } from '@commerce/schema';
+import { isEventType, parseEvent, type EventOf, type EventType, type ParsedEvent, type Producer } from '@commerce/schema';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -209,11 +209,45 @@ export class StreamConsumer {
         await sleep(backoff(this.readFailures, 100, 5_000), this.abort.signal);
         continue;
       }
+      const skip: [string, string[]][] = [];
       for (const [key, entries] of reply ?? []) {
-        for (const [entryId, fields] of entries) {
-          this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: 1 });
+        const ids: string[] = [];
+        for (const [entryId, raw] of entries) {
+          const fields = fieldsOf(raw);
+          if (this.skippable(key, fields)) ids.push(entryId);
+          else this.dispatch({ key, entryId, fields, deliveries: 1 });
         }
+        if (ids.length > 0) skip.push([key, ids]);
       }
+      if (skip.length > 0) await this.ackSkipped(skip);
+    }
+  }
+
+  /**
+   * A new entry of a known event type this group has no handler for: most deliveries of a saga (each
+   * service sees every event of the streams it reads). Acknowledged without parsing the envelope, as
+   * nothing here would read it. Entries of unknown or missing type still go through `parse` and end in
+   * the dead letters; replay entries (acknowledged and deleted) take the normal path.
+   */
+  private skippable(key: string, fields: Record<string, string>): boolean {
+    const { type } = fields;
+    return key !== this.replay && type !== undefined && isEventType(type) && !this.options.handlers[type];
+  }
+
+  /** One round trip for all the skipped entries of one read: an XACK per stream, pipelined. */
+  private async ackSkipped(skip: [string, string[]][]): Promise<void> {
+    const { redis, service } = this.options;
+    const pipeline = redis.pipeline();
+    for (const [key, ids] of skip) pipeline.xack(key, service, ...ids);
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      skip.forEach(([, ids], i) => {
+        if (results[i]?.[0]) throw results[i]![0];
+        this.counters.skipped += ids.length;
+      });
+    } catch (error) {
+      // Left pending: the claim loop takes them back after claimIdleMs and the normal path acks them.
+      this.logger.error({ err: error }, 'could not acknowledge skipped entries; they will be redelivered');
     }
   }
 
