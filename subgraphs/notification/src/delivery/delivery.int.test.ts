@@ -7,7 +7,7 @@ import { notificationSubgraph } from "../module";
 import type { NotificationSettings } from "../settings";
 import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
 import { Notification } from "../notification/notification.entity";
-import { notify } from "../notification/notify";
+import { notify, wakeOnPendingCommit } from "../notification/notify";
 import { event, eventually, publish } from "../../../../ops/testing/events";
 
 let service: TestSubgraph<NotificationSettings>;
@@ -143,6 +143,42 @@ describe("duplicates", () => {
     );
     const welcome = (await notificationsOf(userId)).filter((n) => n.template === "welcome");
     expect(welcome.map((n) => n.channel)).toEqual(["EMAIL", "IN_APP"]);
+  });
+});
+
+describe("in-process wake-up (no Postgres NOTIFY)", () => {
+  it("wakes after the commit of a transaction that created notifications, and not for a rollback or a duplicate", async () => {
+    const { userId } = await register();
+    const visibleAtWake: number[] = [];
+    let wakes = 0;
+    let active = true; // the subscriber stays registered: inert after this test
+    // Checks, when woken, that the new rows are already committed (a wake before commit would claim nothing).
+    service.runtime.orm.em.getEventManager().registerSubscriber(
+      wakeOnPendingCommit(() => {
+        if (!active) return;
+        wakes += 1;
+        void em()
+          .count(Notification, { userId, template: "order_shipped" })
+          .then((n) => visibleAtWake.push(n));
+      }),
+    );
+    const shipped = (eventId: string) => (tx: EntityManager) =>
+      notify(tx, { eventId, template: "order_shipped", userIds: [userId], data: () => ({ name: "Ann", orderId: "o-1" }) });
+    const eventId = randomUUID();
+    await expect(
+      em().transactional(async (tx) => {
+        await shipped(eventId)(tx as EntityManager);
+        throw new Error("rolled back");
+      }),
+    ).rejects.toThrow("rolled back");
+    expect(wakes).toBe(0);
+    await em().transactional((tx) => shipped(eventId)(tx as EntityManager));
+    expect(wakes).toBe(1);
+    await eventually(async () => visibleAtWake.length === 1, "the woken check to run");
+    expect(visibleAtWake[0]).toBeGreaterThan(0);
+    await em().transactional((tx) => shipped(eventId)(tx as EntityManager)); // same event: nothing inserted
+    expect(wakes).toBe(1);
+    active = false;
   });
 });
 

@@ -1,10 +1,9 @@
-import { Client } from "pg";
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Job, Logger, Runtime } from "@commerce/kit";
 import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
 import { Notification, type RetryPolicy } from "../notification/notification.entity";
-import { PENDING_CHANNEL } from "../notification/notify";
+import { wakeOnPendingCommit } from "../notification/notify";
 import { Recipient } from "../recipient/recipient.entity";
 import type { NotificationSettings } from "../settings";
 import type { Channels } from "./channel";
@@ -23,8 +22,9 @@ export function retryPolicy(settings: NotificationSettings): RetryPolicy {
  * the lease), so replicas never send the same row twice and a crashed
  * replica's rows come back when the lease ends. Up to `concurrency` sends run
  * at once and a free slot is refilled at once, so one slow or failing SMTP
- * exchange never holds up the others. Woken by `NOTIFY notifications_pending`
- * (sent on commit by the handlers) with a poll as fallback.
+ * exchange never holds up the others. Woken in-process when a handler's
+ * transaction that created notifications commits, with a poll as fallback
+ * (which is how other replicas find rows created elsewhere).
  */
 export class DeliveryJob implements Job {
   private running = true;
@@ -33,20 +33,19 @@ export class DeliveryJob implements Job {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly logger: Logger;
   private readonly policy: RetryPolicy;
-  private listener: Client | null = null;
   private readonly loop: Promise<void>;
-  private readonly listening: Promise<void>;
   private readonly delivered;
 
   constructor(private readonly runtime: Runtime<NotificationSettings>, private readonly channels: Channels) {
     this.logger = runtime.logger.child({ component: "delivery" });
     this.policy = retryPolicy(runtime.settings);
     this.delivered = runtime.metrics.counter("notification_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]);
-    this.listening = this.listen();
+    // Forks share the ORM's event manager and transactions copy its subscribers: every handler sees this one.
+    runtime.orm.em.getEventManager().registerSubscriber(wakeOnPendingCommit(() => this.running && this.wake()));
     this.loop = this.run();
   }
 
-  /** Look for due notifications now (also called by the NOTIFY listener). */
+  /** Look for due notifications now (also called after a commit that created some). */
   wake(): void {
     this.woken = true;
     this.wakeup?.();
@@ -57,8 +56,6 @@ export class DeliveryJob implements Job {
     this.wake();
     await this.loop;
     await Promise.allSettled(this.inFlight);
-    await this.listener?.end().catch(() => undefined);
-    await this.listening;
     await Promise.all(Object.values(this.channels).map((channel) => channel.close?.()));
   }
 
@@ -146,31 +143,5 @@ export class DeliveryJob implements Job {
         done();
       };
     });
-  }
-
-  /** LISTEN for commits of new notifications (any replica's handler); reconnects while running. */
-  private async listen(): Promise<void> {
-    while (this.running) {
-      const client = new Client({ connectionString: this.runtime.config.databaseUrl });
-      try {
-        await client.connect();
-        if (!this.running) return void (await client.end());
-        this.listener = client;
-        client.on("notification", () => this.wake());
-        await client.query(`listen ${PENDING_CHANNEL}`);
-        await new Promise<void>((resolve) => {
-          client.once("error", (error) => {
-            this.logger.warn({ err: error }, "notification listener lost; polling until it reconnects");
-            resolve();
-          });
-          client.once("end", () => resolve());
-        });
-      } catch (error) {
-        if (this.running) this.logger.warn({ err: error }, "could not LISTEN for new notifications; polling meanwhile");
-      }
-      this.listener = null;
-      await client.end().catch(() => undefined);
-      if (this.running) await new Promise((resolve) => setTimeout(resolve, this.runtime.settings.pollMs));
-    }
   }
 }

@@ -1,3 +1,4 @@
+import type { EventSubscriber, TransactionEventArgs } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { preferencesOf } from "../preferences/preferences.entity";
 import { Recipient } from "../recipient/recipient.entity";
@@ -6,8 +7,25 @@ import { render } from "../template/render";
 import { Template } from "../template/template.entity";
 import { Notification } from "./notification.entity";
 
-/** Postgres NOTIFY channel that wakes delivery jobs (delivered on commit, to every replica). */
-export const PENDING_CHANNEL = "notifications_pending";
+/**
+ * Transactions that inserted PENDING notifications. No Postgres NOTIFY: a notifying commit takes a
+ * server-wide lock until its commit record is flushed, serialising commits of every database on the server
+ * (streams/PROTOCOL.md). The delivery job of this process is woken when such a transaction commits
+ * ({@link wakeOnPendingCommit}); other replicas find the rows at their next poll.
+ */
+const pendingCommits = new WeakSet<object>();
+
+/**
+ * An ORM subscriber that calls `wake` after each commit of a transaction that created notifications:
+ * waking before the commit would find nothing to claim and leave the rows to the poll.
+ */
+export function wakeOnPendingCommit(wake: () => void): EventSubscriber {
+  return {
+    afterTransactionCommit: (args: TransactionEventArgs) => {
+      if (pendingCommits.has(args.em)) wake();
+    },
+  };
+}
 
 export interface NotifyRequest<K extends TemplateKey> {
   /** The event being handled: with channel and user, the dedupe key of each notification. */
@@ -74,7 +92,7 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
       ),
     ],
   );
-  if (inserted.length) await em.execute(`select pg_notify('${PENDING_CHANNEL}', '')`);
+  if (inserted.length) pendingCommits.add(em);
   return inserted.length;
 }
 
