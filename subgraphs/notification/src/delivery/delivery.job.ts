@@ -16,6 +16,12 @@ export function retryPolicy(settings: NotificationSettings): RetryPolicy {
   };
 }
 
+/** A leased PENDING notification and its recipient (null while the user stream has not told us the address). */
+interface Due {
+  notification: Notification;
+  recipient: Recipient | null;
+}
+
 /**
  * Sends PENDING notifications. Each replica claims due rows with
  * `FOR UPDATE SKIP LOCKED` and leases them (pushes `next_attempt_at` out by
@@ -67,7 +73,7 @@ export class DeliveryJob implements Job {
       try {
         const free = concurrency - this.inFlight.size;
         const claimed = free > 0 ? await this.claim(free) : [];
-        for (const id of claimed) this.track(this.deliver(id));
+        for (const due of claimed) this.track(this.deliver(due));
         if (claimed.length > 0 && claimed.length === free) continue; // more may be due
         if (free > 0) waitMs = await this.untilNextDue(pollMs);
       } catch (error) {
@@ -85,16 +91,24 @@ export class DeliveryJob implements Job {
     });
   }
 
-  private async claim(limit: number): Promise<string[]> {
+  /**
+   * Leases up to `limit` due rows and loads what sending them needs in one more statement (their
+   * recipients), instead of two lookups per notification.
+   */
+  private async claim(limit: number): Promise<Due[]> {
     const em = this.runtime.orm.em.fork() as EntityManager;
-    const rows = await em.execute<{ id: string }[]>(
+    const rows = await em.execute<Record<string, unknown>[]>(
       `update notifications set next_attempt_at = now() + (? * interval '1 millisecond')
        where id in (select id from notifications where status = 'PENDING' and next_attempt_at <= now()
                     order by next_attempt_at limit ? for update skip locked)
-       returning id`,
+       returning *`,
       [this.runtime.settings.leaseMs, limit],
     );
-    return rows.map((row) => row.id);
+    if (rows.length === 0) return [];
+    const notifications = rows.map((row) => em.map(Notification, row));
+    const userIds = [...new Set(notifications.map((n) => n.userId))];
+    const recipients = new Map((await em.find(Recipient, { userId: { $in: userIds } })).map((r) => [r.userId, r]));
+    return notifications.map((notification) => ({ notification, recipient: recipients.get(notification.userId) ?? null }));
   }
 
   private async untilNextDue(pollMs: number): Promise<number> {
@@ -105,12 +119,11 @@ export class DeliveryJob implements Job {
     return row?.ms === null || row?.ms === undefined ? pollMs : Math.max(0, Math.min(pollMs, Math.ceil(Number(row.ms))));
   }
 
-  private async deliver(id: string): Promise<void> {
+  /** Sends one claimed notification; the outcome is recorded under a row lock (another replica may have taken it over after the lease). */
+  private async deliver({ notification, recipient }: Due): Promise<void> {
+    const { id } = notification;
     const em = this.runtime.orm.em.fork() as EntityManager;
     try {
-      const notification = await em.findOne(Notification, { id });
-      if (!notification || notification.status !== "PENDING") return;
-      const recipient = await em.findOne(Recipient, { userId: notification.userId });
       let error: string | null = null;
       try {
         await this.channels[notification.channel].send(notification, recipient);
