@@ -45,7 +45,7 @@ export const reserveStockOnOrderPlaced: Handler = async (event, { em, emit, logg
   const byKey = new Map(levels.map((level) => [`${level.product.id}/${level.warehouse.id}`, level]));
   for (const line of plan.lines) byKey.get(`${line.productId}/${line.warehouseId}`)!.reserve(line.quantity);
   em.persist(Reservation.reserved(orderId, userId, plan.lines));
-  await checkLowStock(em, [...orderable], levels, emit, meta);
+  await checkLowStock(em, [...orderable], levels, emit, meta, products);
   emit(
     createEvent(
       "inventory.reserved",

@@ -11,7 +11,8 @@ import type { StockLevel } from "./stock-level.entity";
  * availability just fell to or below its threshold, and re-arms the alert of
  * products back above it. `levels` must be ALL stock rows of these products,
  * locked by `lockStock` in this transaction (so availability is exact); the
- * markers are locked too, in product order, after the stock rows.
+ * markers are locked too, in product order, after the stock rows. `known`:
+ * products the caller already loaded in this transaction (not loaded again).
  */
 export async function checkLowStock(
   tx: EntityManager,
@@ -19,6 +20,7 @@ export async function checkLowStock(
   levels: StockLevel[],
   emit: (event: EventEnvelope) => void,
   meta: { correlationId?: string; causation?: EventEnvelope } = {},
+  known: readonly Product[] = [],
 ): Promise<void> {
   const ids = [...new Set(productIds)].sort();
   if (!ids.length) return;
@@ -31,7 +33,9 @@ export async function checkLowStock(
     { productId: { $in: ids } },
     { orderBy: { productId: "asc" }, lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
   );
-  const products = new Map((await tx.find(Product, { id: { $in: ids } })).map((product) => [product.id, product]));
+  const products = new Map(known.filter((product) => ids.includes(product.id)).map((product) => [product.id, product]));
+  const missing = ids.filter((id) => !products.has(id));
+  if (missing.length) for (const product of await tx.find(Product, { id: { $in: missing } })) products.set(product.id, product);
   for (const marker of markers) {
     const product = products.get(marker.productId);
     if (!product) continue;
