@@ -2,7 +2,7 @@ import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Job, Logger, Runtime } from "@commerce/kit";
 import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
-import { Notification, type RetryPolicy } from "../notification/notification.entity";
+import { Notification, type AttemptOutcome, type RetryPolicy } from "../notification/notification.entity";
 import { wakeOnPendingCommit } from "../notification/notify";
 import { Recipient } from "../recipient/recipient.entity";
 import type { NotificationSettings } from "../settings";
@@ -35,8 +35,10 @@ interface Due {
 export class DeliveryJob implements Job {
   private running = true;
   private woken = false;
+  /** The last round filled every free slot: more may be due, so a finished delivery must start a round. */
+  private saturated = false;
   private wakeup: (() => void) | null = null;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<AttemptOutcome | null>>();
   private readonly logger: Logger;
   private readonly policy: RetryPolicy;
   private readonly loop: Promise<void>;
@@ -73,6 +75,7 @@ export class DeliveryJob implements Job {
       try {
         const free = concurrency - this.inFlight.size;
         const claimed = free > 0 ? await this.claim(free) : [];
+        this.saturated = claimed.length === free || free <= 0;
         for (const due of claimed) this.track(this.deliver(due));
         if (claimed.length > 0 && claimed.length === free) continue; // more may be due
         if (free > 0) waitMs = await this.untilNextDue(pollMs);
@@ -83,11 +86,21 @@ export class DeliveryJob implements Job {
     }
   }
 
-  private track(delivery: Promise<void>): void {
-    this.inFlight.add(delivery);
-    void delivery.finally(() => {
-      this.inFlight.delete(delivery);
-      this.wake(); // a slot is free
+  /**
+   * A freed slot starts a round only when one may find work: the last round left due rows behind
+   * (saturated), or this attempt rescheduled its row (retry) earlier than the current sleep may end.
+   * Otherwise everything due was claimed, and new rows wake the job on commit or are found by the poll;
+   * a round per finished delivery cost two statements that found nothing.
+   */
+  private track(delivery: Promise<AttemptOutcome | null>): void {
+    const settled = delivery.then(
+      (outcome) => outcome,
+      () => null,
+    );
+    this.inFlight.add(settled);
+    void settled.then((outcome) => {
+      this.inFlight.delete(settled);
+      if (this.saturated || outcome === "retry") this.wake();
     });
   }
 
@@ -120,7 +133,7 @@ export class DeliveryJob implements Job {
   }
 
   /** Sends one claimed notification; the outcome is recorded under a row lock (another replica may have taken it over after the lease). */
-  private async deliver({ notification, recipient }: Due): Promise<void> {
+  private async deliver({ notification, recipient }: Due): Promise<AttemptOutcome | null> {
     const { id } = notification;
     const em = this.runtime.orm.em.fork() as EntityManager;
     try {
@@ -138,9 +151,11 @@ export class DeliveryJob implements Job {
       });
       this.delivered.inc({ channel: notification.channel, outcome });
       if (error) this.logger.warn({ notificationId: id, channel: notification.channel, attempts: notification.attempts + 1, outcome, error }, "delivery failed");
+      return outcome;
     } catch (error) {
       // The lease brings the row back: nothing is lost, it is only late.
       this.logger.error({ err: error, notificationId: id }, "could not record a delivery; it will be retried after its lease");
+      return null;
     }
   }
 
