@@ -1,4 +1,5 @@
 'use strict';
+const fs = require('node:fs');
 /**
  * Prints one line exactly `N passed, N failed` (tests, not suites) as the very last line of a run,
  * after jest's own default reporter and summary (use it next to 'default'). Jest runs its summary
@@ -14,8 +15,10 @@ class PassedFailedReporter {
       const ranFailed = suite.testResults.some((t) => t.status === 'failed');
       if ((suite.testExecError || suite.failureMessage) && !ranFailed) failed += 1;
     }
-    // stdout to a pipe or file is synchronous on Linux, so this line lands even at exit.
-    process.once('exit', () => process.stdout.write(`${passed} passed, ${failed} failed\n`));
+    // Written at exit so it follows jest's summary and its "Force exiting" notice. With forceExit,
+    // jest's exit helper replaces process.stdout.write with a no-op once it has drained the streams,
+    // so write to the file descriptor directly (synchronous for pipes and files on Linux).
+    process.once('exit', () => fs.writeSync(1, `${passed} passed, ${failed} failed\n`));
   }
 
   getLastError() {
