@@ -12,7 +12,7 @@ import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import Redis from "ioredis";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, graphqlMetricsPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
@@ -92,18 +92,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       tracingPlugin<GatewayContext>(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
-      {
-        async requestDidStart() {
-          const started = process.hrtime.bigint();
-          return {
-            async willSendResponse({ operationName, operation, errors }) {
-              const labels = { operation: operationName ?? "anonymous", type: operation?.operation ?? "unknown" };
-              metrics.graphqlRequests.inc({ ...labels, outcome: errors?.length ? "error" : "ok" });
-              metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-            },
-          };
-        },
-      },
+      graphqlMetricsPlugin<GatewayContext>(metrics),
     ],
   });
   await apollo.start();

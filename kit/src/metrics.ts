@@ -1,3 +1,4 @@
+import type { ApolloServerPlugin } from "@apollo/server";
 import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from "prom-client";
 
 /** One Prometheus registry per process, labelled with the service, served on `/metrics`. */
@@ -57,6 +58,30 @@ export function createMetrics(service: string) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Apollo plugin: counts each GraphQL operation by name, type and outcome and times it.
+ * `afterResponse` runs with the operation's name once the response is ready.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function graphqlMetricsPlugin<TContext extends Record<string, any>>(
+  metrics: Metrics,
+  afterResponse?: (operation: string) => void,
+): ApolloServerPlugin<TContext> {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operationName, operation, errors }) {
+          const labels = { operation: operationName ?? "anonymous", type: operation?.operation ?? "unknown" };
+          metrics.graphqlRequests.inc({ ...labels, outcome: errors?.length ? "error" : "ok" });
+          metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+          afterResponse?.(labels.operation);
+        },
+      };
+    },
+  };
+}
 
 /** The metrics of the service owning an ORM, keyed by its configuration (shared by all its EntityManagers). */
 const byOrmConfig = new WeakMap<object, Metrics>();

@@ -28,7 +28,7 @@ import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, typ
 import { createContext, type Context } from "./context";
 import { createErrorFormatter } from "./errors";
 import { createLogger, currentLogger, withLogger, type Logger } from "./logger";
-import { bindMetrics, createMetrics, type Metrics } from "./metrics";
+import { bindMetrics, createMetrics, graphqlMetricsPlugin, type Metrics } from "./metrics";
 import { registerStreamMetrics } from "./stream-metrics";
 import { activeTraceId, createTracing, traceRequests, tracingPlugin } from "./tracing";
 import { withCurrentRole } from "./roles";
@@ -293,21 +293,11 @@ function instanceFor<T>(someClass: new (runtime: Runtime<any>) => T, runtime: Ru
   return instance;
 }
 
+/** GraphQL metrics, plus the SQL statements each operation caused. */
 function metricsPlugin(metrics: Metrics): ApolloServerPlugin<Context> {
-  return {
-    async requestDidStart() {
-      const started = process.hrtime.bigint();
-      return {
-        async willSendResponse({ operationName, operation, errors }) {
-          const labels = { operation: operationName ?? "anonymous", type: operation?.operation ?? "unknown" };
-          metrics.graphqlRequests.inc({ ...labels, outcome: errors?.length ? "error" : "ok" });
-          metrics.graphqlDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
-          const statements = statementScope.getStore()?.count ?? 0;
-          metrics.dbStatementsByOperation.inc({ operation: labels.operation }, statements);
-        },
-      };
-    },
-  };
+  return graphqlMetricsPlugin<Context>(metrics, (operation) => {
+    metrics.dbStatementsByOperation.inc({ operation }, statementScope.getStore()?.count ?? 0);
+  });
 }
 
 /** The SQL statement count of the GraphQL request in progress (see the `/graphql` middleware). */
