@@ -19,7 +19,7 @@ import {
   type Infra,
   type RedisServer,
 } from '../src/infra';
-import { baseEnv, commonEnv, entryOf, ManagedProcess, randomSecret, SERVICES, type ProcessName, type ServiceName } from '../src/platform';
+import { baseEnv, entryOf, ManagedProcess, randomSecret, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../src/platform';
 import { startBalancer, type Balancer } from './balancer';
 import type { DatabaseUrls } from '../src/targets';
 
@@ -115,17 +115,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ports[svc] = balancer.port;
     }
     ports.gateway = 0;
-    const streamPrefix = `chaos_${randomSecret(4).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
-    const env = commonEnv({
-      ports,
-      redisUrl: infra.redisUrl,
-      streamPrefix,
-      internalSecret: randomSecret(),
-      jwtKeys: `k1:${randomSecret()}`,
-      smtpUrl: infra.smtp!.smtpUrl,
-      nodeEnv: 'test',
-      extra: options.env,
-    });
+    const streamPrefix = uniqueStreamPrefix('chaos');
+    const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtp!.smtpUrl, extra: options.env });
 
     const add = async (service: ProcessName, index: number) => {
       const name = `${service}-${index}`;

@@ -66,6 +66,24 @@ export function commonEnv(input: CommonEnvInput): Record<string, string> {
   return env;
 }
 
+/**
+ * The environment of a throwaway platform (tests, benchmarks, drills): fresh secrets, two JWT keys
+ * (so key rotation is exercised), and `streamPrefix` for its streams.
+ */
+export function throwawayEnv(input: Omit<CommonEnvInput, 'internalSecret' | 'jwtKeys' | 'nodeEnv'>): Record<string, string> {
+  return commonEnv({
+    ...input,
+    internalSecret: randomSecret(),
+    jwtKeys: `k1:${randomSecret()},k0:${randomSecret()}`,
+    nodeEnv: 'test',
+  });
+}
+
+/** A stream prefix no other run uses, e.g. `bench_3f9a1c2e`. */
+export function uniqueStreamPrefix(label: string): string {
+  return `${label}_${randomSecret(4).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
+}
+
 /** process.env without what must not leak into children (jest's worker id, a parent DATABASE_URL…). */
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};

@@ -26,7 +26,7 @@ import {
 } from '../src/infra';
 import {
   baseEnv,
-  commonEnv,
+  throwawayEnv,
   entryOf,
   ManagedProcess,
   ProcessName,
@@ -264,16 +264,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   const ports = {} as Record<ProcessName, number>;
   for (const name of [...SERVICES, 'gateway'] as ProcessName[]) ports[name] = await freePort();
   const databases = await createServiceDatabases(infra.pgAdminUrl, services, { suffix: `_e${id}` });
-  const env = commonEnv({
-    ports,
-    redisUrl: infra.redisUrl,
-    streamPrefix,
-    internalSecret: randomSecret(),
-    jwtKeys: `k1:${randomSecret()},k0:${randomSecret()}`,
-    smtpUrl: infra.smtpUrl,
-    nodeEnv: 'test',
-    extra: options.env,
-  });
+  const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtpUrl, extra: options.env });
 
   const procs = new Map<ProcessName, ManagedProcess>();
   let reaper: Reaper | null = null;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createServiceDatabases, freePort, provisionInfra, type Infra } from '../../src/infra';
-import { baseEnv, commonEnv, entryOf, ManagedProcess, randomSecret, SERVICES, type ProcessName, type ServiceName } from '../../src/platform';
+import { baseEnv, entryOf, ManagedProcess, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../../src/platform';
 
 export interface BenchPlatformOptions {
   /** extra env for every process (rate limits, deadlines…) */
@@ -65,17 +65,8 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
     const databases = await createServiceDatabases(infra.pgAdminUrl, SERVICES);
     const ports = {} as Record<ProcessName, number>;
     for (const name of [...SERVICES, 'gateway'] as ProcessName[]) ports[name] = await freePort();
-    const streamPrefix = `bench_${randomSecret(4).toLowerCase().replace(/[^a-z0-9]/g, '')}`;
-    const env = commonEnv({
-      ports,
-      redisUrl: infra.redisUrl,
-      streamPrefix,
-      internalSecret: randomSecret(),
-      jwtKeys: `k1:${randomSecret()}`,
-      smtpUrl: infra.smtp!.smtpUrl,
-      nodeEnv: 'test',
-      extra: options.env,
-    });
+    const streamPrefix = uniqueStreamPrefix('bench');
+    const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtp!.smtpUrl, extra: options.env });
     const start = async (name: ProcessName) => {
       const proc = new ManagedProcess({
         name,
