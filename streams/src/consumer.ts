@@ -5,6 +5,8 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { dlqKey, replayKey, streamKey } from './keys';
+import { AckBatcher } from './ack-batcher';
+import { GroupCommit, processSpanAttributes } from './group-commit';
 import { commitWithEvents, type Emit } from './outbox';
 import { SerialLanes } from './serial-lanes';
 import { backoff, sleep, Wakeup } from './timing';
@@ -62,6 +64,11 @@ export interface StreamConsumerOptions {
   onProcessed?: (event: ParsedEvent, handlerMs: number) => void;
   /** Traces each handling as a child of the event's `traceparent`; by default the process-wide tracer (a no-op unless registered). */
   tracer?: Tracer;
+  /**
+   * Group commit: events ready at the same moment (one per correlationId) share one transaction, at most
+   * this many. 1 gives every event its own transaction. Default 32. See group-commit.ts.
+   */
+  maxBatch?: number;
 }
 
 /** Counters for metrics. */
@@ -78,6 +85,8 @@ export interface ConsumerStats {
   inFlight: number;
   /** Time from transaction start to commit of applied events. */
   handlerLatencyMs: { count: number; sum: number; max: number };
+  /** Group commit: transactions shared by the events ready at once, events they carried, rollbacks. */
+  shared: { transactions: number; events: number; rolledBack: number };
 }
 
 interface Delivery {
@@ -117,7 +126,7 @@ export class StreamConsumer {
   private readFailures = 0;
   /** Re-read this consumer's own pending entries before reading new ones (at start, after a read error). */
   private backlog = true;
-  private readonly counters: Omit<ConsumerStats, 'inFlight' | 'handlerLatencyMs'> = {
+  private readonly counters: Omit<ConsumerStats, 'inFlight' | 'handlerLatencyMs' | 'shared'> = {
     processed: 0,
     duplicates: 0,
     skipped: 0,
@@ -125,6 +134,8 @@ export class StreamConsumer {
     deadLettered: 0,
   };
   private readonly latency = { count: 0, sum: 0, max: 0 };
+  private readonly group: GroupCommit | null;
+  private readonly acks: AckBatcher;
 
   constructor(private readonly options: StreamConsumerOptions) {
     this.concurrency = options.concurrency ?? 16;
@@ -137,6 +148,12 @@ export class StreamConsumer {
     this.replay = replayKey(options.prefix, options.service);
     this.keys = [...options.streams.map((producer) => streamKey(options.prefix, producer)), this.replay];
     this.logger = options.logger.child({ service: options.service, consumer: options.consumerName });
+    this.acks = new AckBatcher(options.redis, options.service, new Set([this.replay]));
+    const maxBatch = options.maxBatch ?? 32;
+    this.group =
+      maxBatch > 1
+        ? new GroupCommit({ orm: options.orm, group: options.service, tracer: options.tracer ?? defaultStreamsTracer(), maxBatch })
+        : null;
   }
 
   /** Creates the groups (from the start of each stream) and starts reading. */
@@ -175,7 +192,12 @@ export class StreamConsumer {
 
   /** Counters for metrics. */
   stats(): ConsumerStats {
-    return { ...this.counters, inFlight: this.inFlight.size, handlerLatencyMs: { ...this.latency } };
+    return {
+      ...this.counters,
+      inFlight: this.inFlight.size,
+      handlerLatencyMs: { ...this.latency },
+      shared: this.group?.stats() ?? { transactions: 0, events: 0, rolledBack: 0 },
+    };
   }
 
   private async readLoop(): Promise<void> {
@@ -378,12 +400,37 @@ export class StreamConsumer {
     }
   }
 
-  /** Runs the handler until it commits, the entry is dead-lettered, or the consumer stops. */
+  /**
+   * Runs the handler until it commits, the entry is dead-lettered, or the consumer stops. The first try
+   * shares a transaction with the other events ready now (group commit); if that transaction rolls back,
+   * for this event's fault or another's, the event is tried again alone, and only a failure alone counts.
+   */
   private async attempt(delivery: Delivery, event: ParsedEvent, handler: Handler): Promise<void> {
     const logger = this.logger.child({ eventId: event.id, eventType: event.type, correlationId: event.correlationId });
+    // The handler's failure in the shared transaction: the first failed attempt of the loop below.
+    let sharedFailure: { error: unknown } | null = null;
+    if (this.group) {
+      const outcome = await this.group.apply({ event, key: delivery.key, logger, handler: handler as Handler });
+      if (outcome.kind === 'applied' || outcome.kind === 'duplicate') {
+        this.counters[outcome.kind === 'applied' ? 'processed' : 'duplicates'] += 1;
+        await this.ack(delivery);
+        if (outcome.kind === 'applied') {
+          this.recordLatency(outcome.ms);
+          this.options.onProcessed?.(event, outcome.ms);
+        }
+        return;
+      }
+      if (outcome.kind === 'failed') sharedFailure = { error: outcome.error };
+      else logger.debug({ err: outcome.error }, 'shared transaction rolled back; applying the event alone');
+    }
     let outage = 0;
     for (let deliveries = delivery.deliveries; ; deliveries += 1) {
       try {
+        if (sharedFailure) {
+          const { error } = sharedFailure;
+          sharedFailure = null;
+          throw error;
+        }
         const applied = await this.apply(delivery, event, handler, logger);
         this.counters[applied !== null ? 'processed' : 'duplicates'] += 1;
         await this.ack(delivery);
@@ -426,15 +473,7 @@ export class StreamConsumer {
    */
   private async apply(delivery: Delivery, event: ParsedEvent, handler: Handler, logger: Logger): Promise<number | null> {
     const tracer = this.options.tracer ?? defaultStreamsTracer();
-    const attributes = {
-      'messaging.system': 'redis',
-      'messaging.operation.type': 'process',
-      'messaging.destination.name': delivery.key,
-      'messaging.consumer.group.name': this.options.service,
-      'messaging.message.id': event.id,
-      'messaging.message.conversation_id': event.correlationId,
-      'event.type': event.type,
-    };
+    const attributes = processSpanAttributes(delivery.key, this.options.service, event);
     return inSpan(tracer, `process ${event.type}`, { kind: SpanKind.CONSUMER, attributes }, async (span) => {
       const started = performance.now();
       const em = this.options.orm.em.fork() as EntityManager;
@@ -455,21 +494,20 @@ export class StreamConsumer {
       span.setAttribute('event.duplicate', !applied);
       if (!applied) return null;
       const ms = performance.now() - started;
-      this.latency.count += 1;
-      this.latency.sum += ms;
-      this.latency.max = Math.max(this.latency.max, ms);
+      this.recordLatency(ms);
       return ms;
     }, contextFromTraceparent(event.traceparent));
   }
 
-  private async ack(delivery: Delivery): Promise<void> {
-    const { redis, service } = this.options;
-    if (delivery.key === this.replay) {
-      // The replay stream has one group: its entries are done once acknowledged.
-      await redis.multi().xack(delivery.key, service, delivery.entryId).xdel(delivery.key, delivery.entryId).exec();
-    } else {
-      await redis.xack(delivery.key, service, delivery.entryId);
-    }
+  private recordLatency(ms: number): void {
+    this.latency.count += 1;
+    this.latency.sum += ms;
+    this.latency.max = Math.max(this.latency.max, ms);
+  }
+
+  /** Acknowledges with the other acks of this moment, in one round trip; replay entries are also deleted (one group reads them). */
+  private ack(delivery: Delivery): Promise<void> {
+    return this.acks.ack(delivery.key, delivery.entryId);
   }
 
   private async deadLetter(delivery: Delivery, error: string, attempts: number, type?: string): Promise<void> {

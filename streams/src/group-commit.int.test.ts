@@ -1,0 +1,230 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
+import { StreamConsumer, type Handler, type StreamConsumerOptions } from './consumer';
+import { createEvent } from './create-event';
+import { DeadLetters } from './dead-letters';
+import { streamKey } from './keys';
+import {
+  createTestDatabase,
+  effects,
+  eventually,
+  migrate,
+  openOrm,
+  placed,
+  randomStreamPrefix,
+  redisClient,
+  seqOf,
+  silentLogger,
+  xaddEvent,
+} from './testing/harness';
+
+/**
+ * Group commit (group-commit.ts): events ready at the same moment share one transaction, and a failure
+ * in that transaction costs the other events nothing but a second try alone.
+ */
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let orm: MikroORM;
+let redis: Redis;
+let prefix: string;
+const consumers: StreamConsumer[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('streams_group_commit');
+  orm = await openOrm(db.url, 8);
+  await migrate(orm);
+  redis = redisClient();
+});
+
+beforeEach(async () => {
+  prefix = randomStreamPrefix('group');
+  await orm.em.getConnection().execute('truncate effect, processed_event, outbox');
+});
+
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((c) => c.stop()));
+});
+
+afterAll(async () => {
+  await orm.close();
+  redis.disconnect();
+  await db.drop();
+});
+
+const recordEffect: Handler = async (event, { em }) => {
+  await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)', [
+    event.id,
+    event.correlationId,
+    seqOf(event),
+    '',
+  ]);
+};
+
+function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}): StreamConsumer {
+  const { handler = recordEffect, ...rest } = options;
+  const c = new StreamConsumer({
+    redis,
+    orm,
+    prefix,
+    service: 'svc',
+    consumerName: `c-${consumers.length}`,
+    streams: ['order'],
+    handlers: { 'order.placed': handler },
+    logger: silentLogger(),
+    blockMs: 200,
+    concurrency: 64,
+    ...rest,
+  });
+  consumers.push(c);
+  return c;
+}
+
+/** Entries of 40 orders, 3 events each, on the stream before the consumer starts: ready at once. */
+async function backlog(orders = 40, perOrder = 3) {
+  const events = [];
+  for (let seq = 1; seq <= perOrder; seq += 1) for (let o = 0; o < orders; o += 1) events.push(placed(`o${o}`, seq));
+  for (const event of events) await xaddEvent(redis, prefix, event);
+  return events;
+}
+
+async function pendingCount(): Promise<number> {
+  const [count] = (await redis.xpending(streamKey(prefix, 'order'), 'svc')) as [number];
+  return count;
+}
+
+describe('group commit', () => {
+  it('applies a backlog in far fewer transactions than events, each effect once and in order per order', async () => {
+    const events = await backlog();
+    const c = consumer();
+    await c.start();
+    await eventually('every effect', async () => (await effects(orm)).length === events.length);
+    await eventually('every entry acknowledged', async () => (await pendingCount()) === 0);
+
+    const { shared, processed } = c.stats();
+    expect(processed).toBe(events.length);
+    expect(shared.events).toBe(events.length);
+    expect(shared.rolledBack).toBe(0);
+    // 40 lanes are ready at once: at least a few events per transaction (one each without group commit).
+    expect(shared.transactions).toBeLessThanOrEqual(events.length / 4);
+    const applied = await effects(orm);
+    for (let o = 0; o < 40; o += 1) {
+      expect(applied.filter((e) => e.correlation_id === `o${o}`).map((e) => e.seq)).toEqual([1, 2, 3]);
+    }
+    const [{ marks }] = await orm.em.getConnection().execute<{ marks: string }[]>(
+      "select count(*)::int as marks from processed_event where consumer_group = 'svc'",
+    );
+    expect(Number(marks)).toBe(events.length);
+  });
+
+  it('with maxBatch 1, every event has a transaction of its own', async () => {
+    const events = await backlog(10, 1);
+    const c = consumer({ maxBatch: 1 });
+    await c.start();
+    await eventually('every effect', async () => (await effects(orm)).length === events.length);
+    expect(c.stats().shared.transactions).toBe(0);
+    expect(c.stats().processed).toBe(events.length);
+  });
+
+  it('one failing handler rolls its transaction back; its neighbours are applied once alone, it alone is retried and dead-lettered', async () => {
+    const events = await backlog(20, 1);
+    const bad = events[7]!;
+    const calls = new Map<string, number>();
+    const c = consumer({
+      maxDeliveries: 3,
+      retryBaseMs: 20,
+      handler: async (event, ctx) => {
+        calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
+        if (event.id === bad.id) throw new Error('the ledger refused it');
+        await recordEffect(event, ctx);
+      },
+    });
+    await c.start();
+
+    await eventually('the dead letter', async () => (await new DeadLetters({ redis, prefix }).list('svc')).length === 1);
+    await eventually('every other effect', async () => (await effects(orm)).length === events.length - 1);
+    await eventually('nothing pending', async () => (await pendingCount()) === 0);
+    const [letter] = await new DeadLetters({ redis, prefix }).list('svc');
+    expect(letter).toMatchObject({ attempts: 3 });
+    expect(letter!.error).toContain('the ledger refused it');
+    // The failing handler ran once per counted attempt: the shared try was its first.
+    expect(calls.get(bad.id)).toBe(3);
+    expect(c.stats()).toMatchObject({ processed: events.length - 1, failed: 3, deadLettered: 1 });
+    expect(c.stats().shared.rolledBack).toBeGreaterThanOrEqual(1);
+    const applied = await effects(orm);
+    expect(new Set(applied.map((e) => e.event_id)).size).toBe(events.length - 1);
+    expect(applied.map((e) => e.event_id)).not.toContain(bad.id);
+  });
+
+  it('an event already applied is a duplicate inside a shared transaction; the others still apply', async () => {
+    const events = await backlog(10, 1);
+    const first = consumer({ consumerName: 'first' });
+    await first.start();
+    await eventually('applied', async () => (await effects(orm)).length === 10);
+    await first.stop();
+    // The same ten envelopes again (a relay that re-published them), plus five new ones, all ready at once.
+    const fresh = Array.from({ length: 5 }, (_, i) => placed(`new${i}`, 1));
+    for (const event of [...events, ...fresh]) await xaddEvent(redis, prefix, event);
+    const second = consumer({ consumerName: 'second' });
+    await second.start();
+    await eventually('settled', () => second.stats().processed + second.stats().duplicates === 15);
+    expect(second.stats()).toMatchObject({ processed: 5, duplicates: 10 });
+    expect(await effects(orm)).toHaveLength(15);
+  });
+
+  it('events emitted by handlers of one shared transaction reach the outbox, each with its cause', async () => {
+    await backlog(12, 1);
+    const c = consumer({
+      handler: async (event, ctx) => {
+        await recordEffect(event, ctx);
+        ctx.emit(
+          createEvent(
+            'order.cancelled',
+            { orderId: event.correlationId, userId: 'u', reason: `after ${event.id}`, previousStatus: 'PENDING', expired: false },
+            { correlationId: event.correlationId, causation: event },
+          ),
+        );
+      },
+    });
+    await c.start();
+    await eventually('every effect', async () => (await effects(orm)).length === 12);
+    const rows = await orm.em.getConnection().execute<{ correlation_id: string; payload: { causationId: string } }[]>(
+      'select correlation_id, payload from outbox order by id',
+    );
+    expect(rows).toHaveLength(12);
+    const applied = await effects(orm);
+    const byOrder = new Map(applied.map((e) => [e.correlation_id, e.event_id]));
+    for (const row of rows) expect(row.payload.causationId).toBe(byOrder.get(row.correlation_id));
+    expect(c.stats().shared.transactions).toBeLessThan(12);
+  });
+
+  it("tells each handler's EntityManager of the shared commit (as em.transactional does), and not of a rolled-back one", async () => {
+    await backlog(10, 1);
+    const committed: string[] = [];
+    const rolledBack: string[] = [];
+    const globalSubscribers = orm.em.getEventManager().getSubscribers().size;
+    let failOnce = true;
+    const c = consumer({
+      retryBaseMs: 10,
+      handler: async (event, ctx) => {
+        ctx.em.getEventManager().registerSubscriber({
+          afterTransactionCommit: (args) => void (args.em === ctx.em && committed.push(event.id)),
+          afterTransactionRollback: () => void rolledBack.push(event.id),
+        });
+        await recordEffect(event, ctx);
+        if (event.correlationId === 'o3' && failOnce) {
+          failOnce = false;
+          throw new Error('once');
+        }
+      },
+    });
+    await c.start();
+    await eventually('every effect', async () => (await effects(orm)).length === 10);
+    await eventually('every commit heard', () => committed.length === 10);
+    expect(new Set(committed).size).toBe(10);
+    // The first shared transaction rolled back: its handlers heard that, not a commit.
+    expect(rolledBack.length).toBeGreaterThanOrEqual(1);
+    expect(c.stats().shared.rolledBack).toBe(1);
+    // Subscribers went with the handlers' EntityManagers: none was added to the ORM's own.
+    expect(orm.em.getEventManager().getSubscribers().size).toBe(globalSubscribers);
+  });
+});
