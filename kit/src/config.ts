@@ -156,6 +156,8 @@ export interface SubgraphConfig extends BaseConfig {
   service: SubgraphName;
   port: number;
   databaseUrl: string;
+  /** The stream consumer: entries in flight (`STREAM_CONCURRENCY`) and events per shared transaction (`STREAM_MAX_BATCH`, 1 = group commit off). */
+  streams: { concurrency: number; maxBatch: number };
 }
 
 export function loadSubgraphConfig(service: SubgraphName, env: Env = process.env): SubgraphConfig {
@@ -165,5 +167,9 @@ export function loadSubgraphConfig(service: SubgraphName, env: Env = process.env
     service,
     port: read.int("PORT", DEFAULT_PORTS[service], { min: 0, max: 65535 }),
     databaseUrl: read.url("DATABASE_URL"),
+    streams: {
+      concurrency: read.int("STREAM_CONCURRENCY", 32, { min: 1, max: 1000 }),
+      maxBatch: read.int("STREAM_MAX_BATCH", 32, { min: 1, max: 500 }),
+    },
   };
 }

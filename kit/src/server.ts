@@ -243,6 +243,8 @@ export async function startSubgraph<Settings>(
         handlers: consumes.handlers,
         logger: logger.child({ component: "consumer" }),
         tracer: tracing.tracer,
+        concurrency: config.streams.concurrency,
+        maxBatch: config.streams.maxBatch,
         onProcessed: (event, handlerMs) => observeHandler?.(event, handlerMs),
       })
     : null;
