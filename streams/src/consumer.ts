@@ -86,7 +86,7 @@ export interface ConsumerStats {
   /** Time from transaction start to commit of applied events. */
   handlerLatencyMs: { count: number; sum: number; max: number };
   /** Group commit: transactions shared by the events ready at once, events they carried, rollbacks. */
-  shared: { transactions: number; events: number; rolledBack: number };
+  shared: { transactions: number; events: number; rolledBack: number; contended: number };
 }
 
 interface Delivery {
@@ -196,7 +196,7 @@ export class StreamConsumer {
       ...this.counters,
       inFlight: this.inFlight.size,
       handlerLatencyMs: { ...this.latency },
-      shared: this.group?.stats() ?? { transactions: 0, events: 0, rolledBack: 0 },
+      shared: this.group?.stats() ?? { transactions: 0, events: 0, rolledBack: 0, contended: 0 },
     };
   }
 

@@ -1,8 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { trace } from '@opentelemetry/api';
 import type Redis from 'ioredis';
 import { StreamConsumer, type Handler, type StreamConsumerOptions } from './consumer';
 import { createEvent } from './create-event';
 import { DeadLetters } from './dead-letters';
+import { GroupCommit, type GroupItem, type GroupOutcome } from './group-commit';
 import { streamKey } from './keys';
 import {
   createTestDatabase,
@@ -33,6 +35,7 @@ beforeAll(async () => {
   db = await createTestDatabase('streams_group_commit');
   orm = await openOrm(db.url, 8);
   await migrate(orm);
+  await orm.em.getConnection().execute("create table lockable (id text primary key); insert into lockable values ('a'), ('b')");
   redis = redisClient();
 });
 
@@ -226,5 +229,42 @@ describe('group commit', () => {
     expect(c.stats().shared.rolledBack).toBe(1);
     // Subscribers went with the handlers' EntityManagers: none was added to the ORM's own.
     expect(orm.em.getEventManager().getSubscribers().size).toBe(globalSubscribers);
+  });
+
+  it('two shared transactions that lock the same rows in opposite orders give up within lock_timeout, not after a deadlock check, and blame nobody', async () => {
+    // Replica 1's batch locks a then b; replica 2's locks b then a. Both take their first lock before
+    // either asks for its second: a deadlock, which Postgres would break only after deadlock_timeout (1 s).
+    let arrived = 0;
+    let release!: () => void;
+    const bothHoldFirst = new Promise<void>((resolve) => (release = resolve));
+    const lock = (row: string, waitForOther: boolean): GroupItem['handler'] => async (_event, { em }) => {
+      await em.execute('select id from lockable where id = ? for update', [row]);
+      if (waitForOther) {
+        if (++arrived === 2) release();
+        await bothHoldFirst;
+      }
+    };
+    const item = (order: string, handler: GroupItem['handler']): GroupItem => ({ event: placed(order, 1) as never, key: 'k', logger: silentLogger(), handler });
+    const replica = () => new GroupCommit({ orm, group: 'svc', tracer: trace.getTracer('test'), lockTimeoutMs: 100 });
+    const [one, two] = [replica(), replica()];
+    const started = Date.now();
+    const outcomes: GroupOutcome[] = await Promise.all([
+      one.apply(item('x1', lock('a', true))),
+      one.apply(item('x2', lock('b', false))),
+      two.apply(item('y1', lock('b', true))),
+      two.apply(item('y2', lock('a', false))),
+    ]);
+    const elapsed = Date.now() - started;
+
+    expect(elapsed).toBeLessThan(900);
+    // Nobody's handler is to blame: no event used up an attempt.
+    expect(outcomes.map((o) => o.kind)).not.toContain('failed');
+    const lost = outcomes.filter((o) => o.kind === 'retry');
+    expect(lost.length).toBeGreaterThanOrEqual(2);
+    expect(one.stats().contended + two.stats().contended).toBeGreaterThanOrEqual(1);
+    // What gave up left nothing behind: only the processed marks of applied events exist.
+    const applied = outcomes.filter((o) => o.kind === 'applied').length;
+    const [{ n }] = await orm.em.getConnection().execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
+    expect(n).toBe(applied);
   });
 });

@@ -26,3 +26,22 @@ export function isTransientInfrastructureError(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * SQLSTATEs of transactions getting in each other's way rather than of a wrong event: lock not
+ * available (`lock_timeout`), deadlock detected, serialization failure.
+ */
+const CONTENTION_SQLSTATE = new Set(['55P03', '40P01', '40001']);
+
+/** True when `error` (or what it wraps) is a lock timeout, a deadlock or a serialization failure. */
+export function isContentionError(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const { code } = current as { code?: unknown };
+    if (typeof code === 'string' && CONTENTION_SQLSTATE.has(code)) return true;
+    current = (current as { previous?: unknown; cause?: unknown }).previous ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
