@@ -12,6 +12,8 @@
  *      commit of the producing transaction → handler transaction committed and entry acknowledged.
  * BENCH_CONCURRENCY (default 64) and BENCH_MAX_BATCH (default 32) set each replica's in-flight bound and
  * group-commit size (BENCH_MAX_BATCH=1: a transaction per event, as before group commit).
+ * BENCH_CPU_PROF=<dir> writes a CPU profile of each replica there (open in Chrome DevTools; socket
+ * writes look expensive in it because the profiler samples wall time while Postgres preempts us).
  * BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
  * code's ceiling when fsync is not the bottleneck (never a production setting: an acknowledged entry
  * whose effects were not yet durable would be lost in a database crash).
@@ -137,7 +139,7 @@ async function main(): Promise<void> {
       (name) =>
         new Promise<ChildProcess>((resolve, reject) => {
           const child = fork(path.join(__dirname, 'streams-replica.ts'), [], {
-            execArgv: ['-r', '@swc-node/register'],
+            execArgv: ['-r', '@swc-node/register', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
             env: {
               ...process.env,
               BENCH_REPLICA: JSON.stringify({ databaseUrl: url.toString(), redisUrl, prefix, name, concurrency: CONCURRENCY, maxBatch: MAX_BATCH }),
