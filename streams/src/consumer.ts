@@ -169,7 +169,10 @@ export class StreamConsumer {
     }
     // No transparent resend after a reconnect: a read whose reply was lost must surface as an error, so
     // the loop re-reads this consumer's pending entries before any new one (see readBacklog).
-    this.blocking = this.options.redis.duplicate({ autoResendUnfulfilledCommands: false });
+    this.blocking = this.options.redis.duplicate({
+      autoResendUnfulfilledCommands: false,
+      connectionName: `${this.options.service}:${this.options.consumerName}:read`, // who is who in CLIENT LIST
+    });
     this.blocking.on('error', () => undefined); // read failures are reported by the read loop
     this.blockingId = Number(await this.blocking.client('ID'));
     this.running = true;
@@ -277,20 +280,49 @@ export class StreamConsumer {
    * Entries Redis delivered to this consumer that it never settled: a reply lost when the connection
    * dropped, a failed XACK, or a previous run under the same name. Dispatched in stream order ahead of
    * new entries, so a lost reply cannot let a later event of the same order overtake an earlier one.
+   *
+   * Listed with XPENDING and taken with XCLAIM, not re-read with `XREADGROUP … 0`: a history read counts
+   * a delivery for every pending entry, including those still in flight here, so a few read errors in a
+   * row (a Redis restart) pushed healthy entries past `maxDeliveries` into the dead letters (found by
+   * the fault drill). XCLAIM counts only the entries actually handed out again.
    */
   private async readBacklog(): Promise<void> {
     const { service, consumerName } = this.options;
     for (const key of this.keys) {
-      let after = '0';
+      let start = '-';
       for (;;) {
-        const reply = (await this.blockingCall(
-          'XREADGROUP', 'GROUP', service, consumerName, 'COUNT', 100, 'STREAMS', key, after,
-        )) as [string, RawEntry[]][] | null;
-        const entries = reply?.[0]?.[1] ?? [];
-        if (entries.length === 0) break;
-        after = entries[entries.length - 1]![0];
-        await this.dispatchCounted(key, entries, 'redelivering an unsettled entry');
+        const rows = (await this.blockingCall('XPENDING', key, service, start, '+', 100, consumerName)) as [string, string, number, number][];
+        if (rows.length === 0) break;
+        start = `(${rows[rows.length - 1]![0]}`;
+        const ids = rows.map(([id]) => id).filter((id) => !this.inFlight.has(`${key} ${id}`));
+        if (ids.length > 0) {
+          const entries = (await this.blockingCall('XCLAIM', key, service, consumerName, 0, ...ids)) as RawEntry[];
+          await this.dispatchCounted(key, entries, 'redelivering an unsettled entry');
+        }
+        if (rows.length < 100) break;
       }
+    }
+  }
+
+  /**
+   * Entries this consumer still holds (in a handler, queued behind their order's lane or a shared
+   * transaction, waiting to retry) must not look abandoned: after `claimIdleMs` another replica would
+   * take them over (and run them alongside us), and our own XAUTOCLAIM would count a delivery for them
+   * each interval. XCLAIM … JUSTID resets their idle time without counting a delivery; only entries
+   * XPENDING still lists as ours are touched, never one another replica has taken over.
+   */
+  private async renewInFlight(): Promise<void> {
+    const { redis, service, consumerName } = this.options;
+    const held = new Map<string, Set<string>>();
+    for (const token of this.inFlight) {
+      const [key, id] = token.split(' ') as [string, string];
+      if (!held.has(key)) held.set(key, new Set());
+      held.get(key)!.add(id);
+    }
+    for (const [key, ids] of held) {
+      const rows = (await redis.call('XPENDING', key, service, '-', '+', 10_000, consumerName)) as [string, string, number, number][];
+      const ours = rows.map(([id]) => id).filter((id) => ids.has(id));
+      if (ours.length > 0) await redis.xclaim(key, service, consumerName, 0, ...ours, 'JUSTID');
     }
   }
 
@@ -318,6 +350,7 @@ export class StreamConsumer {
       await sleep(this.claimIntervalMs, this.abort.signal);
       if (!this.running) break;
       try {
+        await this.renewInFlight();
         for (const key of this.keys) await this.claimIdle(key);
       } catch (error) {
         this.logger.warn({ err: error }, 'claiming abandoned entries failed; retried at the next interval');

@@ -1,0 +1,113 @@
+/**
+ * The delivery count bounds crash loops (an entry delivered more than `maxDeliveries` times is
+ * dead-lettered), so it must count real deliveries only. Regression (found by the fault drill): entries
+ * still being handled had their count raised by the consumer's own bookkeeping (re-reading its pending
+ * entries after each read error, claiming idle entries) and a healthy event of a live order ended in
+ * the dead letters after a Redis restart.
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type Redis from 'ioredis';
+import { StreamConsumer, type StreamConsumerOptions } from './consumer';
+import { DeadLetters } from './dead-letters';
+import { streamKey } from './keys';
+import { createTestDatabase, effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, silentLogger, xaddEvent } from './testing/harness';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let orm: MikroORM;
+let redis: Redis;
+let prefix: string;
+const consumers: StreamConsumer[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase('streams_delivery_count');
+  orm = await openOrm(db.url, 8);
+  await migrate(orm);
+  redis = redisClient();
+});
+
+beforeEach(async () => {
+  prefix = randomStreamPrefix('count');
+  await orm.em.getConnection().execute('truncate effect, processed_event, outbox');
+});
+
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((c) => c.stop()));
+});
+
+afterAll(async () => {
+  await orm.close(true);
+  redis.disconnect();
+  await db.drop();
+});
+
+/** A consumer whose handler holds `order-slow` until `release()`, and records every event it applies. */
+function slowConsumer(name: string, gate: Promise<void>, options: Partial<StreamConsumerOptions> = {}) {
+  const c = new StreamConsumer({
+    redis,
+    orm,
+    prefix,
+    service: 'svc',
+    consumerName: name,
+    streams: ['order'],
+    handlers: {
+      'order.placed': async (event, { em }) => {
+        if (event.correlationId === 'order-slow') await gate;
+        await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, 1, ?)', [event.id, event.correlationId, name]);
+      },
+    },
+    logger: silentLogger(),
+    maxDeliveries: 3,
+    ...options,
+  });
+  consumers.push(c);
+  return c;
+}
+
+async function deliveries(entryId: string): Promise<{ consumer: string; count: number }> {
+  const [[, consumer, , count]] = (await redis.xpending(streamKey(prefix, 'order'), 'svc', entryId, entryId, 1)) as [string, string, number, number][];
+  return { consumer, count };
+}
+
+test('read errors while an entry is in flight do not count deliveries of it', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  await slowConsumer('c-1', gate, { blockMs: 5_000, claimIdleMs: 120_000 }).start();
+  const entryId = await xaddEvent(redis, prefix, placed('order-slow', 1));
+  await eventually('the entry in flight', async () => (await redis.xpending(streamKey(prefix, 'order'), 'svc'))[0] === 1);
+
+  // Four dropped read connections, each followed by a re-read of the consumer's pending entries.
+  for (let i = 0; i < 4; i += 1) {
+    const id = await eventually('the read connection blocked in XREADGROUP', async () => {
+      const line = String(await redis.client('LIST')).split('\n').find((l) => l.includes('name=svc:c-1:read') && l.includes('cmd=xreadgroup'));
+      return line ? /id=(\d+)/.exec(line)![1] : null;
+    });
+    await redis.client('KILL', 'ID', id!);
+  }
+  await eventually('the read loop back', async () => String(await redis.client('LIST')).includes('name=svc:c-1:read'));
+  expect(await deliveries(entryId)).toEqual({ consumer: 'c-1', count: 1 });
+
+  release();
+  await eventually('the effect', async () => (await effects(orm)).length === 1);
+  expect(await new DeadLetters({ redis, prefix }).list('svc')).toHaveLength(0);
+});
+
+test('an entry held longer than claimIdleMs by a live consumer is neither taken over nor counted again', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const timing = { claimIdleMs: 300, claimIntervalMs: 100, blockMs: 200 };
+  const holder = slowConsumer('holder', gate, timing);
+  await holder.start();
+  const entryId = await xaddEvent(redis, prefix, placed('order-slow', 1));
+  await eventually('the entry held', async () => (await redis.xpending(streamKey(prefix, 'order'), 'svc'))[0] === 1);
+  const other = slowConsumer('other', gate, timing);
+  await other.start();
+
+  await new Promise((r) => setTimeout(r, 1_500)); // five times claimIdleMs
+  expect(await deliveries(entryId)).toEqual({ consumer: 'holder', count: 1 });
+
+  release();
+  await eventually('the effect', async () => (await effects(orm)).length === 1);
+  const [effect] = await effects(orm);
+  expect(effect!.consumer).toBe('holder');
+  expect(other.stats()).toMatchObject({ processed: 0, duplicates: 0 });
+});
