@@ -218,6 +218,10 @@ export class OutboxRelay {
         RELAY_LOCK_KEY,
       ]);
       if (!lock?.locked) return { published: 0, blocked: false, busy: true };
+      // Two statements on purpose: a statement's snapshot is taken when it starts, so a select merged
+      // with the lock (one round trip less) could get the lock just after the previous holder committed
+      // yet read the rows it had published as still unpublished, and publish them again.
+
       // Commit-order guard: a row is eligible once its transaction is older than every transaction still
       // open in this database (ELIGIBLE_SQL), and we take only the id-ordered prefix of eligible rows,
       // never skipping a visible row.
