@@ -42,25 +42,37 @@ export class AckBatcher {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = new Map();
+    // Plain streams: an XACK each, in one pipeline. Streams whose entries are done once acknowledged (one
+    // group reads them): XACK and XDEL in a MULTI of their own, never acknowledged yet left behind.
+    const plain = [...batch.keys()].filter((key) => !this.deleteAfterAck.has(key));
     const pipeline = this.redis.pipeline();
-    const keys = [...batch.keys()];
-    for (const key of keys) {
-      const ids = [...batch.get(key)!.keys()];
-      pipeline.xack(key, this.group, ...ids);
-      if (this.deleteAfterAck.has(key)) pipeline.xdel(key, ...ids);
-    }
-    let failure: unknown = null;
-    try {
-      const results = (await pipeline.exec()) ?? [];
-      failure = results.find(([error]) => error)?.[0] ?? null;
-      if (results.length === 0) failure = new Error('acknowledgement pipeline returned nothing');
-    } catch (error) {
-      failure = error;
-    }
-    for (const entries of batch.values()) {
-      for (const waiting of entries.values()) {
-        for (const w of waiting) failure ? w.reject(failure) : w.resolve();
-      }
-    }
+    for (const key of plain) pipeline.xack(key, this.group, ...batch.get(key)!.keys());
+    const pipelined = plain.length > 0 ? pipeline.exec() : Promise.resolve([]);
+    const transactions = [...batch.keys()]
+      .filter((key) => this.deleteAfterAck.has(key))
+      .map((key) => {
+        const ids = [...batch.get(key)!.keys()];
+        return { key, done: this.redis.multi().xack(key, this.group, ...ids).xdel(key, ...ids).exec() };
+      });
+    // Each stream's waiters settle on their own command's reply.
+    const settle = (key: string, error: unknown) => {
+      for (const waiting of batch.get(key)!.values()) for (const w of waiting) (error ? w.reject(error) : w.resolve());
+    };
+    await Promise.all([
+      pipelined.then(
+        (results) =>
+          plain.forEach((key, i) => {
+            const reply = results?.[i];
+            settle(key, reply ? reply[0] : new Error('no reply to the acknowledgement'));
+          }),
+        (error: unknown) => plain.forEach((key) => settle(key, error)),
+      ),
+      ...transactions.map(({ key, done }) =>
+        done.then(
+          (results) => settle(key, !results ? new Error('MULTI aborted') : (results.find(([e]) => e)?.[0] ?? null)),
+          (error: unknown) => settle(key, error),
+        ),
+      ),
+    ]);
   }
 }

@@ -55,6 +55,11 @@ export interface StreamConsumerOptions {
   claimIdleMs?: number;
   /** How often to look for abandoned entries. Default claimIdleMs / 2, at most 10 s. */
   claimIntervalMs?: number;
+  /**
+   * How long a consumer keeps renewing its hold on an entry it has not settled. Past it the consumer is
+   * presumed stuck on it and another replica may take it over. Default 5 × claimIdleMs.
+   */
+  maxHoldMs?: number;
   /** XREADGROUP BLOCK timeout: bounds how long `stop()` may wait for the read loop. Default 1 s. */
   blockMs?: number;
   /**
@@ -112,10 +117,12 @@ export class StreamConsumer {
   private readonly claimIdleMs: number;
   private readonly claimIntervalMs: number;
   private readonly blockMs: number;
+  private readonly maxHoldMs: number;
   private readonly keys: string[];
   private readonly replay: string;
   private readonly lanes = new SerialLanes();
-  private readonly inFlight = new Set<string>();
+  /** Entries being handled (queued, running or waiting to retry), by `<key> <entryId>`, with when they arrived. */
+  private readonly inFlight = new Map<string, number>();
   private readonly progress = new Wakeup();
   private readonly abort = new AbortController();
   private readonly logger: Logger;
@@ -145,6 +152,7 @@ export class StreamConsumer {
     this.claimIdleMs = options.claimIdleMs ?? 30_000;
     this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs / 2, 10_000);
     this.blockMs = options.blockMs ?? 1_000;
+    this.maxHoldMs = options.maxHoldMs ?? 5 * this.claimIdleMs;
     this.replay = replayKey(options.prefix, options.service);
     this.keys = [...options.streams.map((producer) => streamKey(options.prefix, producer)), this.replay];
     this.logger = options.logger.child({ service: options.service, consumer: options.consumerName });
@@ -152,7 +160,7 @@ export class StreamConsumer {
     const maxBatch = options.maxBatch ?? 32;
     this.group =
       maxBatch > 1
-        ? new GroupCommit({ orm: options.orm, group: options.service, tracer: options.tracer ?? defaultStreamsTracer(), maxBatch })
+        ? new GroupCommit({ orm: options.orm, group: options.service, tracer: options.tracer ?? defaultStreamsTracer(), maxBatch, logger: this.logger })
         : null;
   }
 
@@ -294,9 +302,14 @@ export class StreamConsumer {
         const rows = (await this.blockingCall('XPENDING', key, service, start, '+', 100, consumerName)) as [string, string, number, number][];
         if (rows.length === 0) break;
         start = `(${rows[rows.length - 1]![0]}`;
-        const ids = rows.map(([id]) => id).filter((id) => !this.inFlight.has(`${key} ${id}`));
-        if (ids.length > 0) {
-          const entries = (await this.blockingCall('XCLAIM', key, service, consumerName, 0, ...ids)) as RawEntry[];
+        const unsettled = rows.filter(([id]) => !this.inFlight.has(`${key} ${id}`));
+        if (unsettled.length > 0) {
+          // Each with the idle time just seen as its minimum: if another replica takes the entry over in
+          // between (which resets its idle time), this claim leaves it to that replica.
+          const pipeline = this.options.redis.pipeline();
+          for (const [id, , idle] of unsettled) pipeline.xclaim(key, service, consumerName, idle, id);
+          const replies = (await pipeline.exec()) ?? [];
+          const entries = replies.flatMap(([error, claimed]) => (error ? [] : (claimed as RawEntry[])));
           await this.dispatchCounted(key, entries, 'redelivering an unsettled entry');
         }
         if (rows.length < 100) break;
@@ -313,17 +326,25 @@ export class StreamConsumer {
    */
   private async renewInFlight(): Promise<void> {
     const { redis, service, consumerName } = this.options;
-    const held = new Map<string, Set<string>>();
-    for (const token of this.inFlight) {
-      const [key, id] = token.split(' ') as [string, string];
-      if (!held.has(key)) held.set(key, new Set());
-      held.get(key)!.add(id);
+    const now = Date.now();
+    const held: [string, string][] = [];
+    for (const [token, since] of this.inFlight) {
+      // A hold this long means this consumer is stuck on it (a promise that never settles): stop
+      // renewing, so that after claimIdleMs another replica takes it over.
+      if (now - since > this.maxHoldMs) continue;
+      held.push(token.split(' ') as [string, string]);
     }
-    for (const [key, ids] of held) {
-      const rows = (await redis.call('XPENDING', key, service, '-', '+', 10_000, consumerName)) as [string, string, number, number][];
-      const ours = rows.map(([id]) => id).filter((id) => ids.has(id));
-      if (ours.length > 0) await redis.xclaim(key, service, consumerName, 0, ...ours, 'JUSTID');
-    }
+    if (held.length === 0) return;
+    const pending = redis.pipeline();
+    for (const [key, id] of held) pending.xpending(key, service, id, id, 1);
+    const rows = (await pending.exec()) ?? [];
+    const renew = redis.pipeline();
+    held.forEach(([key, id], i) => {
+      const row = (rows[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
+      // Still ours; the idle time just seen as the minimum, so a takeover in between is not undone.
+      if (row && row[1] === consumerName) renew.xclaim(key, service, consumerName, row[2], id, 'JUSTID');
+    });
+    if (renew.length > 0) await renew.exec();
   }
 
   /**
@@ -398,7 +419,7 @@ export class StreamConsumer {
   private dispatch(delivery: Delivery): void {
     const token = `${delivery.key} ${delivery.entryId}`;
     if (this.inFlight.has(token)) return; // our own slow entry, claimed back by the recovery loop
-    this.inFlight.add(token);
+    this.inFlight.set(token, Date.now());
     const parsed = parse(delivery.fields);
     // Same correlationId → one after another, in stream order; unparseable entries need no order.
     const lane = 'event' in parsed ? parsed.event.correlationId : `malformed ${token}`;

@@ -268,4 +268,91 @@ describe('group commit', () => {
     const [{ n }] = await orm.em.getConnection().execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
     expect(n).toBe(applied);
   });
+
+  it('a subscriber that throws after the commit changes nothing: the batch is applied, the others still hear it', async () => {
+    const events = await backlog(6, 1);
+    const heard: string[] = [];
+    const globalCommits = { n: 0 };
+    const global = { afterTransactionCommit: () => void (globalCommits.n += 1) };
+    orm.em.getEventManager().registerSubscriber(global);
+    try {
+      const c = consumer({
+        handler: async (event, ctx) => {
+          ctx.em.getEventManager().registerSubscriber({
+            afterTransactionCommit: () => {
+              if (event.correlationId === 'o2') throw new Error('metrics exploded');
+              heard.push(event.id);
+            },
+          });
+          await recordEffect(event, ctx);
+        },
+      });
+      await c.start();
+      await eventually('every event processed', () => c.stats().processed === events.length);
+      expect(c.stats()).toMatchObject({ duplicates: 0, failed: 0 });
+      expect(c.stats().shared.rolledBack).toBe(0);
+      expect(heard).toHaveLength(events.length - 1);
+      // The ORM's own subscribers hear each event's commit once, as with a transaction per event.
+      expect(globalCommits.n).toBe(events.length);
+    } finally {
+      (orm.em.getEventManager().getSubscribers() as Set<unknown>).delete(global);
+    }
+  });
+
+  it('applies an event whose id is spelled in upper case (Postgres answers in lower case)', async () => {
+    const event = placed('o-upper', 1);
+    const shouting = { ...event, id: event.id.toUpperCase() };
+    await xaddEvent(redis, prefix, shouting);
+    await xaddEvent(redis, prefix, placed('o-next', 1));
+    const c = consumer();
+    await c.start();
+    await eventually('both processed', () => c.stats().processed === 2);
+    const applied = await effects(orm);
+    expect(applied.map((e) => e.correlation_id).sort()).toEqual(['o-next', 'o-upper']);
+    expect(applied.find((e) => e.correlation_id === 'o-upper')!.event_id).toBe(event.id);
+  });
+
+  it('a handler that swallows a failed statement cannot get its batch acknowledged as applied', async () => {
+    const events = await backlog(5, 1);
+    const c = consumer({
+      maxDeliveries: 2,
+      retryBaseMs: 10,
+      handler: async (event, ctx) => {
+        if (event.correlationId === 'o1') {
+          // Caught, but the transaction is aborted: Postgres would answer COMMIT with a silent ROLLBACK.
+          await ctx.em.execute('select * from no_such_table').catch(() => undefined);
+          return;
+        }
+        await recordEffect(event, ctx);
+      },
+    });
+    await c.start();
+    await eventually('the swallowed one dead-lettered', async () => (await new DeadLetters({ redis, prefix }).list('svc')).length === 1);
+    await eventually('the others applied', async () => (await effects(orm)).length === events.length - 1);
+    expect(c.stats().processed).toBe(events.length - 1);
+    const [letter] = await new DeadLetters({ redis, prefix }).list('svc');
+    expect(JSON.parse(letter!.envelope).correlationId).toBe('o1');
+  });
+
+  it('abandons a shared transaction stuck on a handler that never returns: the others go alone, the queue moves on, nothing commits', async () => {
+    const gc = new GroupCommit({ orm, group: 'svc', tracer: trace.getTracer('test'), transactionTimeoutMs: 400, statementTimeoutMs: 300 });
+    const item = (order: string, handler: GroupItem['handler']): GroupItem => ({ event: placed(order, 1) as never, key: 'k', logger: silentLogger(), handler });
+    const stuck = item('o-stuck', async (event, ctx) => {
+      await recordEffect(event as never, ctx as never);
+      await new Promise(() => undefined); // never settles
+    });
+    const innocent = item('o-innocent', (event, ctx) => recordEffect(event as never, ctx as never));
+    const started = Date.now();
+    const outcomes = await Promise.all([gc.apply(stuck), gc.apply(innocent)]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(outcomes.map((o) => o.kind)).toEqual(['retry', 'retry']);
+    // The queue is not stuck behind it: the next transaction runs and commits.
+    const next = await gc.apply(item('o-next', (event, ctx) => recordEffect(event as never, ctx as never)));
+    expect(next.kind).toBe('applied');
+    // The abandoned transaction never commits (Postgres ends the idle session after statement_timeout).
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await effects(orm)).map((e) => e.correlation_id)).toEqual(['o-next']);
+    const [{ n }] = await orm.em.getConnection().execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
+    expect(n).toBe(1);
+  });
 });

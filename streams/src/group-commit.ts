@@ -60,6 +60,19 @@ export interface GroupCommitOptions {
    * the 1 s a deadlock takes to be detected).
    */
   lockTimeoutMs?: number;
+  /**
+   * `statement_timeout` inside a shared transaction: a statement that hangs (a lost connection the
+   * kernel has not noticed, a runaway query) fails the batch instead of stalling every event of the
+   * consumer behind it. Default 15 s.
+   */
+  statementTimeoutMs?: number;
+  /**
+   * A shared transaction still open after this long (a handler awaiting something that never settles)
+   * is abandoned: its events are applied alone, and it can no longer commit. Default 60 s.
+   */
+  transactionTimeoutMs?: number;
+  /** Where failures of post-commit subscribers are reported. */
+  logger?: Logger;
 }
 
 /** The attributes of the span of one event's handling (OpenTelemetry messaging conventions). */
@@ -77,7 +90,8 @@ export function processSpanAttributes(key: string, group: string, event: ParsedE
 
 /**
  * The transaction events MikroORM gives the EntityManager of `em.transactional`, given to each handler's
- * own EntityManager of the shared transaction (the root EntityManager that commits has no subscribers).
+ * own EntityManager of the shared transaction (the transaction itself is begun and committed on the
+ * connection, which broadcasts nothing).
  */
 async function broadcast(ems: EntityManager[], event: TransactionEventType, transaction: unknown): Promise<void> {
   for (const em of ems) await em.getEventManager().dispatchEvent(event, { em, transaction: transaction as Transaction, uow: em.getUnitOfWork(false) });
@@ -91,6 +105,12 @@ class HandlerFailed extends Error {
   ) {
     super('handler failed');
   }
+}
+
+/** The deadline's hold on a shared transaction: set when it is abandoned; how to roll it back then. */
+interface Abandon {
+  abandoned: boolean;
+  release?: () => void;
 }
 
 interface Waiting {
@@ -117,6 +137,8 @@ export class GroupCommit {
   private readonly maxBatch: number;
   private readonly maxParallel: number;
   private readonly lockTimeoutMs: number;
+  private readonly statementTimeoutMs: number;
+  private readonly transactionTimeoutMs: number;
   private readonly queue: Waiting[] = [];
   private active = 0;
   private scheduled = false;
@@ -126,6 +148,8 @@ export class GroupCommit {
     this.maxBatch = options.maxBatch ?? 32;
     this.maxParallel = options.maxParallel ?? 1;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 200;
+    this.statementTimeoutMs = options.statementTimeoutMs ?? 15_000;
+    this.transactionTimeoutMs = options.transactionTimeoutMs ?? 60_000;
   }
 
   /** Shared transactions run, events they carried, those that rolled back, and of those the ones lost to lock contention. */
@@ -164,7 +188,18 @@ export class GroupCommit {
     const items = batch.map((w) => w.item);
     this.counters.transactions += 1;
     this.counters.events += items.length;
-    const outcomes = await this.transaction(items).catch((error: unknown) => {
+    // One shared transaction at a time: one that never ends would stall every event of the consumer.
+    // Past the deadline it is abandoned (it cannot commit any more) and its events go alone.
+    const abandon: Abandon = { abandoned: false };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandon.abandoned = true;
+        abandon.release?.(); // roll back now: gives the connection back to the pool, releases the locks
+        reject(new Error(`shared transaction still open after ${this.transactionTimeoutMs} ms; abandoned`));
+      }, this.transactionTimeoutMs);
+    });
+    const outcomes = await Promise.race([this.transaction(items, abandon), deadline]).finally(() => clearTimeout(timer)).catch((error: unknown) => {
       this.counters.rolledBack += 1;
       // A lock timeout, deadlock or serialization failure is nobody's fault: every event goes alone.
       const contended = isContentionError(error instanceof HandlerFailed ? error.cause : error);
@@ -179,34 +214,42 @@ export class GroupCommit {
     batch.forEach((w, i) => w.settle(outcomes[i]!));
   }
 
-  private async transaction(items: GroupItem[]): Promise<GroupOutcome[]> {
+  private async transaction(items: GroupItem[], abandon: Abandon): Promise<GroupOutcome[]> {
     const { orm, group, tracer } = this.options;
     const started = performance.now();
+    // The transaction is begun on the connection, not through an EntityManager: an EntityManager's
+    // begin/commit would broadcast transaction events to the ORM's global subscribers once more on top
+    // of each handler's copy (below). `root` only runs this class's own statements in it.
+    const connection = orm.em.getConnection('write');
+    const trx = await connection.begin();
+    abandon.release = () => void connection.rollback(trx).catch(() => undefined);
     const root = orm.em.fork() as EntityManager;
-    await root.begin();
-    const trx = root.getTransactionContext();
+    root.setTransactionContext(trx);
     // Each handler's EntityManager, with its own copy of the event manager (as `em.transactional` gives):
     // subscribers a handler registers (`afterCommit` in the kit) hear its commit, and only its own.
     const handlerEms: EntityManager[] = [];
     let emitted = 0;
     let fresh: Set<string>;
     try {
-      // Sorted, so two replicas marking overlapping duplicates lock the keys in the same order.
-      const ids = [...new Set(items.map((i) => i.event.id))].sort();
+      // Lower case, as Postgres returns uuids (an envelope may spell its id in upper case); sorted, so
+      // two replicas marking overlapping duplicates lock the keys in the same order.
+      const ids = [...new Set(items.map((i) => i.event.id.toLowerCase()))].sort();
       // A concurrent duplicate blocks here on the primary key until the other transaction ends.
-      // The same statement sets the transaction's lock_timeout (no extra round trip).
+      // The same statement sets the transaction's lock and statement timeouts (no extra round trip).
       const marked = await root.execute<{ event_id: string }[]>(
-        `with settings as (select set_config('lock_timeout', ?, true))
+        `with settings as (select set_config('lock_timeout', ?, true), set_config('statement_timeout', ?, true),
+                                  set_config('idle_in_transaction_session_timeout', ?, true))
          insert into processed_event (event_id, consumer_group)
          select unnest(string_to_array(?, ',')::uuid[]), ? from settings order by 1
          on conflict do nothing returning event_id`,
-        [`${this.lockTimeoutMs}ms`, ids.join(','), group], // one text parameter: knex would spread an array into a list of them
+        // one text parameter for the ids: knex would spread an array into a list of parameters
+        [`${this.lockTimeoutMs}ms`, `${this.statementTimeoutMs}ms`, `${this.statementTimeoutMs}ms`, ids.join(','), group],
       );
       fresh = new Set(marked.map((r) => r.event_id));
       const events: EventEnvelope[] = [];
       const emitters: SpanContext[] = [];
       for (const item of items) {
-        if (!fresh.has(item.event.id)) continue;
+        if (!fresh.has(item.event.id.toLowerCase())) continue;
         try {
           const before = events.length;
           const em = orm.em.fork({ cloneEventManager: true }) as EntityManager;
@@ -232,19 +275,31 @@ export class GroupCommit {
           () => insertOutbox(root, events),
           trace.setSpanContext(ROOT_CONTEXT, parent!),
         );
+      } else {
+        // A handler that caught a failed statement left the transaction aborted, and Postgres answers
+        // COMMIT with a silent ROLLBACK that knex does not report: the batch would be acknowledged with
+        // nothing applied. Any statement fails on an aborted transaction; the outbox insert above is one.
+        await root.execute('select 1');
       }
       emitted = events.length;
       await broadcast(handlerEms, EventType.beforeTransactionCommit, trx);
-      await root.commit();
+      if (abandon.abandoned) throw new Error('abandoned after its deadline; not committed');
+      await connection.commit(trx);
     } catch (error) {
-      await root.rollback().catch(() => undefined); // a lost connection has rolled back already
+      await connection.rollback(trx).catch(() => undefined); // a lost connection has rolled back already
       await broadcast(handlerEms, EventType.afterTransactionRollback, trx).catch(() => undefined);
       throw error;
     }
-    await broadcast(handlerEms, EventType.afterTransactionCommit, trx);
+    // Committed: nothing below may turn the outcome into a rollback. A subscriber that throws is
+    // reported and the others still hear the commit.
+    for (const em of handlerEms) {
+      await broadcast([em], EventType.afterTransactionCommit, trx).catch((error: unknown) =>
+        this.options.logger?.error({ err: error }, 'an after-commit subscriber failed; the transaction is committed'),
+      );
+    }
     if (emitted > 0) notifierFor(orm.config).notify();
     const ms = performance.now() - started;
-    return items.map((item): GroupOutcome => (fresh.has(item.event.id) ? { kind: 'applied', ms } : { kind: 'duplicate' }));
+    return items.map((item): GroupOutcome => (fresh.has(item.event.id.toLowerCase()) ? { kind: 'applied', ms } : { kind: 'duplicate' }));
   }
 
   /**

@@ -80,6 +80,12 @@ export async function commitWithEvents<R>(
         { kind: SpanKind.INTERNAL, attributes: { 'outbox.events': events.length, 'outbox.event_types': [...new Set(events.map((e) => e.type))] } },
         () => insertOutbox(tx, events),
       );
+    } else {
+      // If `fn` caught a failed statement, the transaction is aborted and Postgres answers COMMIT with a
+      // silent ROLLBACK that knex does not report: the caller (a consumer acknowledging its event, a
+      // resolver answering its client) would take nothing for done. Any statement fails on an aborted
+      // transaction; the outbox insert above is one, this is the other.
+      await tx.execute('select 1');
     }
     emitted = events.length;
     return value;
