@@ -54,3 +54,32 @@ describe("openDatabase with several replicas starting at once", () => {
     }
   });
 });
+
+describe("openDatabase pool", () => {
+  it("ends a transaction left idle longer than idleInTransactionTimeoutMs, releasing its locks", async () => {
+    const db = await createTestDatabase("kit_idle_tx");
+    const orm = await openDatabase({ databaseUrl: db.url, entities: [], migrations, logger: createLogger({ service: "test", level: "silent" }), poolMax: 2, idleInTransactionTimeoutMs: 200 });
+    try {
+      const em = orm.em.fork();
+      await em.begin();
+      await em.execute("insert into runs (n) values (42)");
+      await em.execute("select pg_advisory_xact_lock(4242)");
+      await new Promise((r) => setTimeout(r, 600)); // "hung": no statement, no commit
+      await expect(em.execute("select 1")).rejects.toThrow();
+      await em.rollback().catch(() => undefined);
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        expect((await client.query("select count(*)::int as n from runs where n = 42")).rows[0].n).toBe(0);
+        expect((await client.query("select pg_try_advisory_lock(4242) as free")).rows[0].free).toBe(true);
+      } finally {
+        await client.end();
+      }
+      // The pool recovers: new work gets a live connection.
+      expect(await orm.em.fork().execute("select 1 as ok")).toEqual([{ ok: 1 }]);
+    } finally {
+      await orm.close(true);
+      await db.drop();
+    }
+  });
+});

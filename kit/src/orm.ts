@@ -15,6 +15,13 @@ export interface OrmOptions {
   poolMax?: number;
   /** Called once per SQL statement; feeds the `db_queries_total` metric. */
   onQuery?: () => void;
+  /**
+   * `idle_in_transaction_session_timeout` of every pooled connection: a transaction left open by code
+   * awaiting something that never comes (a hung handler, a forgotten commit) is ended by Postgres,
+   * releasing its locks and its rows (an event's processed mark, which would otherwise keep every other
+   * replica from taking the event over). Default 60 s; no legitimate transaction here idles that long.
+   */
+  idleInTransactionTimeoutMs?: number;
 }
 
 /**
@@ -23,13 +30,18 @@ export interface OrmOptions {
  * stops start-up with the error: it is never logged and ignored. Replicas starting
  * together take turns (see {@link withMigrationLock}).
  */
-export async function openDatabase({ databaseUrl, entities, migrations, logger, poolMax = 10, onQuery }: OrmOptions): Promise<Orm> {
+export async function openDatabase({ databaseUrl, entities, migrations, logger, poolMax = 10, onQuery, idleInTransactionTimeoutMs = 60_000 }: OrmOptions): Promise<Orm> {
   const orm = await MikroORM.init({
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
     migrations: { migrationsList: migrations, transactional: true, allOrNothing: true, snapshot: false, disableForeignKeys: false, silent: true },
-    pool: { min: 1, max: poolMax },
+    pool: {
+      min: 1,
+      max: poolMax,
+      afterCreate: (connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) =>
+        connection.query(`set idle_in_transaction_session_timeout = ${Math.round(idleInTransactionTimeoutMs)}`, (error) => done(error, connection)),
+    },
     // A forgotten fork must fail loudly instead of sharing one identity map across requests.
     allowGlobalContext: false,
     forceUtcTimezone: true,
