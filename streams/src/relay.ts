@@ -193,7 +193,11 @@ export class OutboxRelay {
         this.recovered();
       } catch (error) {
         this.failed(error);
-        await this.wakeup.wait(backoff(this.failures, 100, this.maxBackoffMs));
+        // The whole backoff, even if commits wake us meanwhile: while Redis is down every commit of the
+        // service would otherwise start another doomed batch (a select of up to batchSize rows each),
+        // loading Postgres and this process when they are busiest.
+        const until = Date.now() + backoff(this.failures, 100, this.maxBackoffMs);
+        while (this.running && Date.now() < until) await this.wakeup.wait(until - Date.now());
         continue;
       }
       await this.purge();
