@@ -12,17 +12,21 @@ const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPI
 const TRANSIENT_MESSAGE =
   /Connection terminated|Connection ended unexpectedly|not queryable|timeout exceeded when trying to connect|Timeout acquiring a connection|Transaction query already complete|the database system is (starting up|shutting down|not yet accepting connections|in recovery mode)/i;
 
+/** `error` and what it wraps: MikroORM wraps the driver's error as `previous`; standard errors use `cause`. */
+function* causes(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
+  const seen = new Set<unknown>();
+  for (let current = error; current && typeof current === 'object' && !seen.has(current); ) {
+    seen.add(current);
+    yield current as { code?: unknown; message?: unknown };
+    current = (current as { previous?: unknown }).previous ?? (current as { cause?: unknown }).cause;
+  }
+}
+
 /** True when `error` (or what it wraps) is the database being unreachable rather than the handler failing. */
 export function isTransientInfrastructureError(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current && typeof current === 'object' && !seen.has(current)) {
-    seen.add(current);
-    const { code, message } = current as { code?: unknown; message?: unknown };
+  for (const { code, message } of causes(error)) {
     if (typeof code === 'string' && (TRANSIENT_SQLSTATE.test(code) || TRANSIENT_ERRNO.has(code))) return true;
     if (typeof message === 'string' && TRANSIENT_MESSAGE.test(message)) return true;
-    // MikroORM wraps the driver's error as `previous`; standard errors use `cause`
-    current = (current as { previous?: unknown; cause?: unknown }).previous ?? (current as { cause?: unknown }).cause;
   }
   return false;
 }
@@ -35,13 +39,6 @@ const CONTENTION_SQLSTATE = new Set(['55P03', '40P01', '40001']);
 
 /** True when `error` (or what it wraps) is a lock timeout, a deadlock or a serialization failure. */
 export function isContentionError(error: unknown): boolean {
-  const seen = new Set<unknown>();
-  let current: unknown = error;
-  while (current && typeof current === 'object' && !seen.has(current)) {
-    seen.add(current);
-    const { code } = current as { code?: unknown };
-    if (typeof code === 'string' && CONTENTION_SQLSTATE.has(code)) return true;
-    current = (current as { previous?: unknown; cause?: unknown }).previous ?? (current as { cause?: unknown }).cause;
-  }
+  for (const { code } of causes(error)) if (typeof code === 'string' && CONTENTION_SQLSTATE.has(code)) return true;
   return false;
 }
