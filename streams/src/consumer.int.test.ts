@@ -12,6 +12,7 @@ import {
   openOrm,
   placed,
   randomStreamPrefix,
+  recordEffect,
   redisClient,
   seqOf,
   silentLogger,
@@ -51,18 +52,6 @@ afterAll(async () => {
   redis.disconnect();
   await db.drop();
 });
-
-/** The effect under test: one row per application of an event. */
-const recordEffect =
-  (name = ''): Handler =>
-  async (event, { em }) => {
-    await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)', [
-      event.id,
-      event.correlationId,
-      seqOf(event),
-      name,
-    ]);
-  };
 
 function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}): StreamConsumer {
   const { handler = recordEffect(), ...rest } = options;

@@ -5,47 +5,19 @@
  * entries after each read error, claiming idle entries) and a healthy event of a live order ended in
  * the dead letters after a Redis restart.
  */
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type Redis from 'ioredis';
 import { StreamConsumer, type StreamConsumerOptions } from './consumer';
 import { DeadLetters } from './dead-letters';
 import { streamKey } from './keys';
-import { createTestDatabase, effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, silentLogger, xaddEvent } from './testing/harness';
+import { effects, eventually, placed, silentLogger, useStreamsSuite, xaddEvent } from './testing/harness';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let orm: MikroORM;
-let redis: Redis;
-let prefix: string;
-const consumers: StreamConsumer[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase('streams_delivery_count');
-  orm = await openOrm(db.url, 8);
-  await migrate(orm);
-  redis = redisClient();
-});
-
-beforeEach(async () => {
-  prefix = randomStreamPrefix('count');
-  await orm.em.getConnection().execute('truncate effect, processed_event, outbox');
-});
-
-afterEach(async () => {
-  await Promise.all(consumers.splice(0).map((c) => c.stop()));
-});
-
-afterAll(async () => {
-  await orm.close(true);
-  redis.disconnect();
-  await db.drop();
-});
+const suite = useStreamsSuite('delivery_count');
 
 /** A consumer whose handler holds `order-slow` until `release()`, and records every event it applies. */
 function slowConsumer(name: string, gate: Promise<void>, options: Partial<StreamConsumerOptions> = {}) {
   const c = new StreamConsumer({
-    redis,
-    orm,
-    prefix,
+    redis: suite.redis,
+    orm: suite.orm,
+    prefix: suite.prefix,
     service: 'svc',
     consumerName: name,
     streams: ['order'],
@@ -59,12 +31,12 @@ function slowConsumer(name: string, gate: Promise<void>, options: Partial<Stream
     maxDeliveries: 3,
     ...options,
   });
-  consumers.push(c);
+  suite.consumers.push(c);
   return c;
 }
 
 async function deliveries(entryId: string): Promise<{ consumer: string; count: number }> {
-  const [[, consumer, , count]] = (await redis.xpending(streamKey(prefix, 'order'), 'svc', entryId, entryId, 1)) as [string, string, number, number][];
+  const [[, consumer, , count]] = (await suite.redis.xpending(streamKey(suite.prefix, 'order'), 'svc', entryId, entryId, 1)) as [string, string, number, number][];
   return { consumer, count };
 }
 
@@ -72,23 +44,23 @@ test('read errors while an entry is in flight do not count deliveries of it', as
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   await slowConsumer('c-1', gate, { blockMs: 5_000, claimIdleMs: 120_000 }).start();
-  const entryId = await xaddEvent(redis, prefix, placed('order-slow', 1));
-  await eventually('the entry in flight', async () => (await redis.xpending(streamKey(prefix, 'order'), 'svc'))[0] === 1);
+  const entryId = await xaddEvent(suite.redis, suite.prefix, placed('order-slow', 1));
+  await eventually('the entry in flight', async () => (await suite.redis.xpending(streamKey(suite.prefix, 'order'), 'svc'))[0] === 1);
 
   // Four dropped read connections, each followed by a re-read of the consumer's pending entries.
   for (let i = 0; i < 4; i += 1) {
     const id = await eventually('the read connection blocked in XREADGROUP', async () => {
-      const line = String(await redis.client('LIST')).split('\n').find((l) => l.includes('name=svc:c-1:read') && l.includes('cmd=xreadgroup'));
+      const line = String(await suite.redis.client('LIST')).split('\n').find((l) => l.includes('name=svc:c-1:read') && l.includes('cmd=xreadgroup'));
       return line ? /id=(\d+)/.exec(line)![1] : null;
     });
-    await redis.client('KILL', 'ID', id!);
+    await suite.redis.client('KILL', 'ID', id!);
   }
-  await eventually('the read loop back', async () => String(await redis.client('LIST')).includes('name=svc:c-1:read'));
+  await eventually('the read loop back', async () => String(await suite.redis.client('LIST')).includes('name=svc:c-1:read'));
   expect(await deliveries(entryId)).toEqual({ consumer: 'c-1', count: 1 });
 
   release();
-  await eventually('the effect', async () => (await effects(orm)).length === 1);
-  expect(await new DeadLetters({ redis, prefix }).list('svc')).toHaveLength(0);
+  await eventually('the effect', async () => (await effects(suite.orm)).length === 1);
+  expect(await new DeadLetters({ redis: suite.redis, prefix: suite.prefix }).list('svc')).toHaveLength(0);
 });
 
 test('an entry held longer than claimIdleMs by a live consumer is neither taken over nor counted again', async () => {
@@ -97,8 +69,8 @@ test('an entry held longer than claimIdleMs by a live consumer is neither taken 
   const timing = { claimIdleMs: 300, claimIntervalMs: 100, blockMs: 200 };
   const holder = slowConsumer('holder', gate, timing);
   await holder.start();
-  const entryId = await xaddEvent(redis, prefix, placed('order-slow', 1));
-  await eventually('the entry held', async () => (await redis.xpending(streamKey(prefix, 'order'), 'svc'))[0] === 1);
+  const entryId = await xaddEvent(suite.redis, suite.prefix, placed('order-slow', 1));
+  await eventually('the entry held', async () => (await suite.redis.xpending(streamKey(suite.prefix, 'order'), 'svc'))[0] === 1);
   const other = slowConsumer('other', gate, timing);
   await other.start();
 
@@ -106,8 +78,8 @@ test('an entry held longer than claimIdleMs by a live consumer is neither taken 
   expect(await deliveries(entryId)).toEqual({ consumer: 'holder', count: 1 });
 
   release();
-  await eventually('the effect', async () => (await effects(orm)).length === 1);
-  const [effect] = await effects(orm);
+  await eventually('the effect', async () => (await effects(suite.orm)).length === 1);
+  const [effect] = await effects(suite.orm);
   expect(effect!.consumer).toBe('holder');
   expect(other.stats()).toMatchObject({ processed: 0, duplicates: 0 });
 });

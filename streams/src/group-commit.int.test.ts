@@ -1,76 +1,28 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { trace } from '@opentelemetry/api';
-import type Redis from 'ioredis';
 import { StreamConsumer, type Handler, type StreamConsumerOptions } from './consumer';
 import { createEvent } from './create-event';
 import { DeadLetters } from './dead-letters';
 import { GroupCommit, type GroupItem, type GroupOutcome } from './group-commit';
 import { streamKey } from './keys';
-import {
-  createTestDatabase,
-  effects,
-  eventually,
-  migrate,
-  openOrm,
-  placed,
-  randomStreamPrefix,
-  redisClient,
-  seqOf,
-  silentLogger,
-  xaddEvent,
-} from './testing/harness';
+import { effects, eventually, placed, recordEffect, silentLogger, useStreamsSuite, xaddEvent } from './testing/harness';
 
 /**
  * Group commit (group-commit.ts): events ready at the same moment share one transaction, and a failure
  * in that transaction costs the other events nothing but a second try alone.
  */
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let orm: MikroORM;
-let redis: Redis;
-let prefix: string;
-const consumers: StreamConsumer[] = [];
+const suite = useStreamsSuite('group_commit', { setup: (orm) => orm.em.getConnection().execute("create table lockable (id text primary key); insert into lockable values ('a'), ('b')").then(() => undefined) });
 
-beforeAll(async () => {
-  db = await createTestDatabase('streams_group_commit');
-  orm = await openOrm(db.url, 8);
-  await migrate(orm);
-  await orm.em.getConnection().execute("create table lockable (id text primary key); insert into lockable values ('a'), ('b')");
-  redis = redisClient();
-});
-
-beforeEach(async () => {
-  prefix = randomStreamPrefix('group');
-  await orm.em.getConnection().execute('truncate effect, processed_event, outbox');
-});
-
-afterEach(async () => {
-  await Promise.all(consumers.splice(0).map((c) => c.stop()));
-});
-
-afterAll(async () => {
-  await orm.close();
-  redis.disconnect();
-  await db.drop();
-});
-
-const recordEffect: Handler = async (event, { em }) => {
-  await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)', [
-    event.id,
-    event.correlationId,
-    seqOf(event),
-    '',
-  ]);
-};
+const recordEffectOnce = recordEffect();
 
 function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}): StreamConsumer {
-  const { handler = recordEffect, ...rest } = options;
+  const { handler = recordEffectOnce, ...rest } = options;
   const c = new StreamConsumer({
-    redis,
-    orm,
-    prefix,
+    redis: suite.redis,
+    orm: suite.orm,
+    prefix: suite.prefix,
     service: 'svc',
-    consumerName: `c-${consumers.length}`,
+    consumerName: `c-${suite.consumers.length}`,
     streams: ['order'],
     handlers: { 'order.placed': handler },
     logger: silentLogger(),
@@ -78,7 +30,7 @@ function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler 
     concurrency: 64,
     ...rest,
   });
-  consumers.push(c);
+  suite.consumers.push(c);
   return c;
 }
 
@@ -86,12 +38,12 @@ function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler 
 async function backlog(orders = 40, perOrder = 3) {
   const events = [];
   for (let seq = 1; seq <= perOrder; seq += 1) for (let o = 0; o < orders; o += 1) events.push(placed(`o${o}`, seq));
-  for (const event of events) await xaddEvent(redis, prefix, event);
+  for (const event of events) await xaddEvent(suite.redis, suite.prefix, event);
   return events;
 }
 
 async function pendingCount(): Promise<number> {
-  const [count] = (await redis.xpending(streamKey(prefix, 'order'), 'svc')) as [number];
+  const [count] = (await suite.redis.xpending(streamKey(suite.prefix, 'order'), 'svc')) as [number];
   return count;
 }
 
@@ -100,7 +52,7 @@ describe('group commit', () => {
     const events = await backlog();
     const c = consumer();
     await c.start();
-    await eventually('every effect', async () => (await effects(orm)).length === events.length);
+    await eventually('every effect', async () => (await effects(suite.orm)).length === events.length);
     await eventually('every entry acknowledged', async () => (await pendingCount()) === 0);
 
     const { shared, processed } = c.stats();
@@ -109,11 +61,11 @@ describe('group commit', () => {
     expect(shared.rolledBack).toBe(0);
     // 40 lanes are ready at once: at least a few events per transaction (one each without group commit).
     expect(shared.transactions).toBeLessThanOrEqual(events.length / 4);
-    const applied = await effects(orm);
+    const applied = await effects(suite.orm);
     for (let o = 0; o < 40; o += 1) {
       expect(applied.filter((e) => e.correlation_id === `o${o}`).map((e) => e.seq)).toEqual([1, 2, 3]);
     }
-    const [{ marks }] = await orm.em.getConnection().execute<{ marks: string }[]>(
+    const [{ marks }] = await suite.orm.em.getConnection().execute<{ marks: string }[]>(
       "select count(*)::int as marks from processed_event where consumer_group = 'svc'",
     );
     expect(Number(marks)).toBe(events.length);
@@ -125,7 +77,7 @@ describe('group commit', () => {
     await c.start();
     // Counted once committed and acknowledged: a commit is visible a moment before its count.
     await eventually('every event processed', () => c.stats().processed === events.length);
-    expect(await effects(orm)).toHaveLength(events.length);
+    expect(await effects(suite.orm)).toHaveLength(events.length);
     expect(c.stats().shared.transactions).toBe(0);
   });
 
@@ -139,22 +91,22 @@ describe('group commit', () => {
       handler: async (event, ctx) => {
         calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
         if (event.id === bad.id) throw new Error('the ledger refused it');
-        await recordEffect(event, ctx);
+        await recordEffectOnce(event, ctx);
       },
     });
     await c.start();
 
-    await eventually('the dead letter', async () => (await new DeadLetters({ redis, prefix }).list('svc')).length === 1);
-    await eventually('every other effect', async () => (await effects(orm)).length === events.length - 1);
+    await eventually('the dead letter', async () => (await new DeadLetters({ redis: suite.redis, prefix: suite.prefix }).list('svc')).length === 1);
+    await eventually('every other effect', async () => (await effects(suite.orm)).length === events.length - 1);
     await eventually('nothing pending', async () => (await pendingCount()) === 0);
-    const [letter] = await new DeadLetters({ redis, prefix }).list('svc');
+    const [letter] = await new DeadLetters({ redis: suite.redis, prefix: suite.prefix }).list('svc');
     expect(letter).toMatchObject({ attempts: 3 });
     expect(letter!.error).toContain('the ledger refused it');
     // The failing handler ran once per counted attempt: the shared try was its first.
     expect(calls.get(bad.id)).toBe(3);
     expect(c.stats()).toMatchObject({ processed: events.length - 1, failed: 3, deadLettered: 1 });
     expect(c.stats().shared.rolledBack).toBeGreaterThanOrEqual(1);
-    const applied = await effects(orm);
+    const applied = await effects(suite.orm);
     expect(new Set(applied.map((e) => e.event_id)).size).toBe(events.length - 1);
     expect(applied.map((e) => e.event_id)).not.toContain(bad.id);
   });
@@ -163,23 +115,23 @@ describe('group commit', () => {
     const events = await backlog(10, 1);
     const first = consumer({ consumerName: 'first' });
     await first.start();
-    await eventually('applied', async () => (await effects(orm)).length === 10);
+    await eventually('applied', async () => (await effects(suite.orm)).length === 10);
     await first.stop();
     // The same ten envelopes again (a relay that re-published them), plus five new ones, all ready at once.
     const fresh = Array.from({ length: 5 }, (_, i) => placed(`new${i}`, 1));
-    for (const event of [...events, ...fresh]) await xaddEvent(redis, prefix, event);
+    for (const event of [...events, ...fresh]) await xaddEvent(suite.redis, suite.prefix, event);
     const second = consumer({ consumerName: 'second' });
     await second.start();
     await eventually('settled', () => second.stats().processed + second.stats().duplicates === 15);
     expect(second.stats()).toMatchObject({ processed: 5, duplicates: 10 });
-    expect(await effects(orm)).toHaveLength(15);
+    expect(await effects(suite.orm)).toHaveLength(15);
   });
 
   it('events emitted by handlers of one shared transaction reach the outbox, each with its cause', async () => {
     await backlog(12, 1);
     const c = consumer({
       handler: async (event, ctx) => {
-        await recordEffect(event, ctx);
+        await recordEffectOnce(event, ctx);
         ctx.emit(
           createEvent(
             'order.cancelled',
@@ -190,12 +142,12 @@ describe('group commit', () => {
       },
     });
     await c.start();
-    await eventually('every effect', async () => (await effects(orm)).length === 12);
-    const rows = await orm.em.getConnection().execute<{ correlation_id: string; payload: { causationId: string } }[]>(
+    await eventually('every effect', async () => (await effects(suite.orm)).length === 12);
+    const rows = await suite.orm.em.getConnection().execute<{ correlation_id: string; payload: { causationId: string } }[]>(
       'select correlation_id, payload from outbox order by id',
     );
     expect(rows).toHaveLength(12);
-    const applied = await effects(orm);
+    const applied = await effects(suite.orm);
     const byOrder = new Map(applied.map((e) => [e.correlation_id, e.event_id]));
     for (const row of rows) expect(row.payload.causationId).toBe(byOrder.get(row.correlation_id));
     expect(c.stats().shared.transactions).toBeLessThan(12);
@@ -205,7 +157,7 @@ describe('group commit', () => {
     await backlog(10, 1);
     const committed: string[] = [];
     const rolledBack: string[] = [];
-    const globalSubscribers = orm.em.getEventManager().getSubscribers().size;
+    const globalSubscribers = suite.orm.em.getEventManager().getSubscribers().size;
     let failOnce = true;
     const c = consumer({
       retryBaseMs: 10,
@@ -214,7 +166,7 @@ describe('group commit', () => {
           afterTransactionCommit: (args) => void (args.em === ctx.em && committed.push(event.id)),
           afterTransactionRollback: () => void rolledBack.push(event.id),
         });
-        await recordEffect(event, ctx);
+        await recordEffectOnce(event, ctx);
         if (event.correlationId === 'o3' && failOnce) {
           failOnce = false;
           throw new Error('once');
@@ -222,14 +174,14 @@ describe('group commit', () => {
       },
     });
     await c.start();
-    await eventually('every effect', async () => (await effects(orm)).length === 10);
+    await eventually('every effect', async () => (await effects(suite.orm)).length === 10);
     await eventually('every commit heard', () => committed.length === 10);
     expect(new Set(committed).size).toBe(10);
     // The first shared transaction rolled back: its handlers heard that, not a commit.
     expect(rolledBack.length).toBeGreaterThanOrEqual(1);
     expect(c.stats().shared.rolledBack).toBe(1);
     // Subscribers went with the handlers' EntityManagers: none was added to the ORM's own.
-    expect(orm.em.getEventManager().getSubscribers().size).toBe(globalSubscribers);
+    expect(suite.orm.em.getEventManager().getSubscribers().size).toBe(globalSubscribers);
   });
 
   it('two shared transactions that lock the same rows in opposite orders give up within lock_timeout, not after a deadlock check, and blame nobody', async () => {
@@ -246,7 +198,7 @@ describe('group commit', () => {
       }
     };
     const item = (order: string, handler: GroupItem['handler']): GroupItem => ({ event: placed(order, 1) as never, key: 'k', logger: silentLogger(), handler });
-    const replica = () => new GroupCommit({ orm, group: 'svc', tracer: trace.getTracer('test'), lockTimeoutMs: 100 });
+    const replica = () => new GroupCommit({ orm: suite.orm, group: 'svc', tracer: trace.getTracer('test'), lockTimeoutMs: 100 });
     const [one, two] = [replica(), replica()];
     const started = Date.now();
     const outcomes: GroupOutcome[] = await Promise.all([
@@ -265,7 +217,7 @@ describe('group commit', () => {
     expect(one.stats().contended + two.stats().contended).toBeGreaterThanOrEqual(1);
     // What gave up left nothing behind: only the processed marks of applied events exist.
     const applied = outcomes.filter((o) => o.kind === 'applied').length;
-    const [{ n }] = await orm.em.getConnection().execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
+    const [{ n }] = await suite.orm.em.getConnection().execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
     expect(n).toBe(applied);
   });
 
@@ -274,7 +226,7 @@ describe('group commit', () => {
     const heard: string[] = [];
     const globalCommits = { n: 0 };
     const global = { afterTransactionCommit: () => void (globalCommits.n += 1) };
-    orm.em.getEventManager().registerSubscriber(global);
+    suite.orm.em.getEventManager().registerSubscriber(global);
     try {
       const c = consumer({
         handler: async (event, ctx) => {
@@ -284,7 +236,7 @@ describe('group commit', () => {
               heard.push(event.id);
             },
           });
-          await recordEffect(event, ctx);
+          await recordEffectOnce(event, ctx);
         },
       });
       await c.start();
@@ -295,19 +247,19 @@ describe('group commit', () => {
       // The ORM's own subscribers hear each event's commit once, as with a transaction per event.
       expect(globalCommits.n).toBe(events.length);
     } finally {
-      (orm.em.getEventManager().getSubscribers() as Set<unknown>).delete(global);
+      (suite.orm.em.getEventManager().getSubscribers() as Set<unknown>).delete(global);
     }
   });
 
   it('applies an event whose id is spelled in upper case (Postgres answers in lower case)', async () => {
     const event = placed('o-upper', 1);
     const shouting = { ...event, id: event.id.toUpperCase() };
-    await xaddEvent(redis, prefix, shouting);
-    await xaddEvent(redis, prefix, placed('o-next', 1));
+    await xaddEvent(suite.redis, suite.prefix, shouting);
+    await xaddEvent(suite.redis, suite.prefix, placed('o-next', 1));
     const c = consumer();
     await c.start();
     await eventually('both processed', () => c.stats().processed === 2);
-    const applied = await effects(orm);
+    const applied = await effects(suite.orm);
     expect(applied.map((e) => e.correlation_id).sort()).toEqual(['o-next', 'o-upper']);
     expect(applied.find((e) => e.correlation_id === 'o-upper')!.event_id).toBe(event.id);
   });
@@ -323,36 +275,36 @@ describe('group commit', () => {
           await ctx.em.execute('select * from no_such_table').catch(() => undefined);
           return;
         }
-        await recordEffect(event, ctx);
+        await recordEffectOnce(event, ctx);
       },
     });
     await c.start();
-    await eventually('the swallowed one dead-lettered', async () => (await new DeadLetters({ redis, prefix }).list('svc')).length === 1);
-    await eventually('the others applied', async () => (await effects(orm)).length === events.length - 1);
+    await eventually('the swallowed one dead-lettered', async () => (await new DeadLetters({ redis: suite.redis, prefix: suite.prefix }).list('svc')).length === 1);
+    await eventually('the others applied', async () => (await effects(suite.orm)).length === events.length - 1);
     expect(c.stats().processed).toBe(events.length - 1);
-    const [letter] = await new DeadLetters({ redis, prefix }).list('svc');
+    const [letter] = await new DeadLetters({ redis: suite.redis, prefix: suite.prefix }).list('svc');
     expect(JSON.parse(letter!.envelope).correlationId).toBe('o1');
   });
 
   it('abandons a shared transaction stuck on a handler that never returns: the others go alone, the queue moves on, nothing commits', async () => {
-    const gc = new GroupCommit({ orm, group: 'svc', tracer: trace.getTracer('test'), transactionTimeoutMs: 400, statementTimeoutMs: 300 });
+    const gc = new GroupCommit({ orm: suite.orm, group: 'svc', tracer: trace.getTracer('test'), transactionTimeoutMs: 400, statementTimeoutMs: 300 });
     const item = (order: string, handler: GroupItem['handler']): GroupItem => ({ event: placed(order, 1) as never, key: 'k', logger: silentLogger(), handler });
     const stuck = item('o-stuck', async (event, ctx) => {
-      await recordEffect(event as never, ctx as never);
+      await recordEffectOnce(event as never, ctx as never);
       await new Promise(() => undefined); // never settles
     });
-    const innocent = item('o-innocent', (event, ctx) => recordEffect(event as never, ctx as never));
+    const innocent = item('o-innocent', (event, ctx) => recordEffectOnce(event as never, ctx as never));
     const started = Date.now();
     const outcomes = await Promise.all([gc.apply(stuck), gc.apply(innocent)]);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(outcomes.map((o) => o.kind)).toEqual(['retry', 'retry']);
     // The queue is not stuck behind it: the next transaction runs and commits.
-    const next = await gc.apply(item('o-next', (event, ctx) => recordEffect(event as never, ctx as never)));
+    const next = await gc.apply(item('o-next', (event, ctx) => recordEffectOnce(event as never, ctx as never)));
     expect(next.kind).toBe('applied');
     // The abandoned transaction never commits (Postgres ends the idle session after statement_timeout).
     await new Promise((r) => setTimeout(r, 600));
-    expect((await effects(orm)).map((e) => e.correlation_id)).toEqual(['o-next']);
-    const [{ n }] = await orm.em.getConnection().execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
+    expect((await effects(suite.orm)).map((e) => e.correlation_id)).toEqual(['o-next']);
+    const [{ n }] = await suite.orm.em.getConnection().execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
     expect(n).toBe(1);
   });
 });

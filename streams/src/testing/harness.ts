@@ -10,11 +10,14 @@ import { createEvent } from '../create-event';
 import { streamsEntities } from '../entities';
 import { streamKey } from '../keys';
 import { streamsMigrations } from '../migrations';
+import type { Handler, StreamConsumer } from '../consumer';
 import { commitWithEvents } from '../outbox';
 import { eventFields } from '../wire';
 import type { EventEnvelope } from '@commerce/schema';
 
-export { createTestDatabase, randomStreamPrefix } from '../../../ops/testing';
+import { createTestDatabase, randomStreamPrefix } from '../../../ops/testing';
+
+export { createTestDatabase, randomStreamPrefix };
 
 /** One ORM per simulated process (its own pool), on the database at `url`. */
 export async function openOrm(url: string, poolMax = 8): Promise<MikroORM> {
@@ -110,3 +113,54 @@ export async function eventually<T>(
 export async function effects(orm: MikroORM): Promise<Array<{ event_id: string; correlation_id: string; seq: number; consumer: string }>> {
   return orm.em.getConnection().execute('select event_id, correlation_id, seq, consumer from effect order by n');
 }
+
+/** What a suite of {@link useStreamsSuite} works with; fields are set by its hooks. */
+export interface StreamsSuite {
+  orm: MikroORM;
+  redis: Redis;
+  /** A fresh stream prefix for each test. */
+  prefix: string;
+  /** Consumers started by a test: stopped after it. */
+  consumers: StreamConsumer[];
+}
+
+/**
+ * Registers the usual hooks of a streams suite: a throwaway database (migrated, `setup` run once), a
+ * Redis client, a fresh prefix and empty tables before each test, consumers stopped after each.
+ */
+export function useStreamsSuite(label: string, { poolMax = 8, setup }: { poolMax?: number; setup?: (orm: MikroORM) => Promise<void> } = {}): StreamsSuite {
+  const suite = { consumers: [] } as unknown as StreamsSuite;
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    db = await createTestDatabase(`streams_${label}`);
+    suite.orm = await openOrm(db.url, poolMax);
+    await migrate(suite.orm);
+    await setup?.(suite.orm);
+    suite.redis = redisClient();
+  });
+  beforeEach(async () => {
+    suite.prefix = randomStreamPrefix(label);
+    await suite.orm.em.getConnection().execute('truncate effect, processed_event, outbox');
+  });
+  afterEach(async () => {
+    await Promise.all(suite.consumers.splice(0).map((c) => c.stop()));
+  });
+  afterAll(async () => {
+    await suite.orm?.close(true);
+    suite.redis?.disconnect();
+    await db?.drop();
+  });
+  return suite;
+}
+
+/** The effect under test: one `effect` row per application of an event, tagged with `consumer`. */
+export const recordEffect =
+  (consumer = ''): Handler =>
+  async (event, { em }) => {
+    await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)', [
+      event.id,
+      event.correlationId,
+      seqOf(event),
+      consumer,
+    ]);
+  };
