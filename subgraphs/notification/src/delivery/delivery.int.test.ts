@@ -130,6 +130,30 @@ describe("delivery failures", () => {
   });
 });
 
+describe("recording outcomes", () => {
+  it("records e-mails that finish together in shared transactions, each exactly once", async () => {
+    const users = Array.from({ length: 40 }, () => randomUUID());
+    const registered = users.map((userId) => event("user.registered", { userId, email: `${userId.slice(0, 8)}@example.com`, name: "Ann", role: "CUSTOMER" }, userId));
+    await Promise.all(registered.map(send));
+    const emails = await eventually(async () => {
+      const rows = await em().find(Notification, { userId: { $in: users }, channel: "EMAIL" });
+      return rows.length === users.length && rows.every((n) => n.status === "SENT") && rows;
+    }, "every e-mail to be SENT");
+    expect(emails.every((n) => n.attempts === 1)).toBe(true);
+    const attempts = await em().execute<{ rows: string; transactions: string }[]>(
+      `select count(*) as rows, count(distinct xmin::text) as transactions from delivery_attempts where notification_id = any(string_to_array(?, ',')::uuid[])`,
+      [emails.map((n) => n.id).join(",")],
+    );
+    expect(Number(attempts[0].rows)).toBe(users.length);
+    // Rows written by one transaction share its xmin: fewer transactions than e-mails means they were batched.
+    expect(Number(attempts[0].transactions)).toBeLessThan(users.length);
+    // In-app messages are delivered by being stored: SENT at once, no send, no attempt row.
+    const inApp = await em().find(Notification, { userId: { $in: users }, channel: "IN_APP" });
+    expect(inApp.map((n) => [n.status, n.attempts, n.sentAt?.getTime()])).toEqual(inApp.map((n) => ["SENT", 1, n.createdAt.getTime()]));
+    expect(await em().count(DeliveryAttempt, { notificationId: { $in: inApp.map((n) => n.id) } })).toBe(0);
+  });
+});
+
 describe("duplicates", () => {
   it("creates each notification once when an event is redelivered, or handled again under the same id", async () => {
     const { userId, registered } = await register();

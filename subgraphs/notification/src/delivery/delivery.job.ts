@@ -16,6 +16,17 @@ export function retryPolicy(settings: NotificationSettings): RetryPolicy {
   };
 }
 
+/** Finished sends recorded per transaction, at most. */
+const RECORD_BATCH = 100;
+
+/** A send that finished, waiting for its outcome to be recorded. */
+interface Finished {
+  notification: Notification;
+  /** null: it went out */
+  error: string | null;
+  resolve: (outcome: AttemptOutcome | null) => void;
+}
+
 /** A leased PENDING notification and its recipient (null while the user stream has not told us the address). */
 interface Due {
   notification: Notification;
@@ -28,7 +39,8 @@ interface Due {
  * the lease), so replicas never send the same row twice and a crashed
  * replica's rows come back when the lease ends. Up to `concurrency` sends run
  * at once and a free slot is refilled at once, so one slow or failing SMTP
- * exchange never holds up the others. Woken in-process when a handler's
+ * exchange never holds up the others. Outcomes of sends that finish together
+ * are recorded in one transaction. Woken in-process when a handler's
  * transaction that created notifications commits, with a poll as fallback
  * (which is how other replicas find rows created elsewhere).
  */
@@ -43,6 +55,8 @@ export class DeliveryJob implements Job {
   private readonly policy: RetryPolicy;
   private readonly loop: Promise<void>;
   private readonly delivered;
+  private readonly finished: Finished[] = [];
+  private recording: Promise<void> | null = null;
 
   constructor(private readonly runtime: Runtime<NotificationSettings>, private readonly channels: Channels) {
     this.logger = runtime.logger.child({ component: "delivery" });
@@ -64,6 +78,7 @@ export class DeliveryJob implements Job {
     this.wake();
     await this.loop;
     await Promise.allSettled(this.inFlight);
+    await this.recording;
     await Promise.all(Object.values(this.channels).map((channel) => channel.close?.()));
   }
 
@@ -132,31 +147,61 @@ export class DeliveryJob implements Job {
     return row?.ms === null || row?.ms === undefined ? pollMs : Math.max(0, Math.min(pollMs, Math.ceil(Number(row.ms))));
   }
 
-  /** Sends one claimed notification; the outcome is recorded under a row lock (another replica may have taken it over after the lease). */
+  /** Sends one claimed notification, then has its outcome recorded. */
   private async deliver({ notification, recipient }: Due): Promise<AttemptOutcome | null> {
-    const { id } = notification;
-    const em = this.runtime.orm.em.fork() as EntityManager;
+    let error: string | null = null;
     try {
-      let error: string | null = null;
-      try {
-        await this.channels[notification.channel].send(notification, recipient);
-      } catch (failure) {
-        error = (failure as Error).message || String(failure);
-      }
-      const outcome = await em.transactional(async (tx) => {
-        const fresh = await tx.findOneOrFail(Notification, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
-        const result = fresh.recordAttempt(error, this.policy);
-        if (result !== "stale") tx.persist(new DeliveryAttempt(id, error));
-        return result;
-      });
-      this.delivered.inc({ channel: notification.channel, outcome });
-      if (error) this.logger.warn({ notificationId: id, channel: notification.channel, attempts: notification.attempts + 1, outcome, error }, "delivery failed");
-      return outcome;
-    } catch (error) {
-      // The lease brings the row back: nothing is lost, it is only late.
-      this.logger.error({ err: error, notificationId: id }, "could not record a delivery; it will be retried after its lease");
-      return null;
+      await this.channels[notification.channel].send(notification, recipient);
+    } catch (failure) {
+      error = (failure as Error).message || String(failure);
     }
+    const outcome = await new Promise<AttemptOutcome | null>((resolve) => {
+      this.finished.push({ notification, error, resolve });
+      this.recording ??= this.recordFinished();
+    });
+    if (outcome) this.delivered.inc({ channel: notification.channel, outcome });
+    if (error) this.logger.warn({ notificationId: notification.id, channel: notification.channel, attempts: notification.attempts + 1, outcome, error }, "delivery failed");
+    return outcome;
+  }
+
+  /**
+   * Records finished sends, one transaction at a time: every send that finished while the previous
+   * transaction ran shares the next one (as consumers group-commit events), instead of a transaction each.
+   */
+  private async recordFinished(): Promise<void> {
+    while (this.finished.length) {
+      const batch = this.finished.splice(0, RECORD_BATCH);
+      let outcomes: (AttemptOutcome | null)[];
+      try {
+        outcomes = await this.record(batch);
+      } catch (error) {
+        // The lease brings the rows back: nothing is lost, they are only late.
+        this.logger.error({ err: error, notificationIds: batch.map((f) => f.notification.id) }, "could not record deliveries; they will be retried after their lease");
+        outcomes = batch.map(() => null);
+      }
+      batch.forEach((finished, i) => finished.resolve(outcomes[i]!));
+    }
+    this.recording = null;
+  }
+
+  /**
+   * The outcomes of one batch, under row locks taken in id order (another replica may have taken a row over
+   * after its lease ran out and finished it: that attempt is then "stale" and changes nothing).
+   */
+  private async record(batch: readonly Finished[]): Promise<(AttemptOutcome | null)[]> {
+    const em = this.runtime.orm.em.fork() as EntityManager;
+    return em.transactional(async (tx) => {
+      const ids = [...new Set(batch.map((f) => f.notification.id))].sort();
+      const rows = await tx.find(Notification, { id: { $in: ids } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: "asc" }, refresh: true });
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return batch.map(({ notification, error }) => {
+        const fresh = byId.get(notification.id);
+        if (!fresh) return null;
+        const outcome = fresh.recordAttempt(error, this.policy);
+        if (outcome !== "stale") tx.persist(new DeliveryAttempt(fresh.id, error));
+        return outcome;
+      });
+    });
   }
 
   private sleep(ms: number): Promise<void> {

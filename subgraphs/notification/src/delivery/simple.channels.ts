@@ -2,7 +2,10 @@ import type { Logger } from "@commerce/kit";
 import type { Notification } from "../notification/notification.entity";
 import type { Channel } from "./channel";
 
-/** In-app notifications are the stored rows themselves: delivering one only marks it SENT. */
+/**
+ * In-app notifications are the stored rows themselves, created SENT (see Notification); this channel only
+ * drains a PENDING in-app row written before that rule.
+ */
 export class InAppChannel implements Channel {
   async send(): Promise<void> {}
 }

@@ -26,7 +26,8 @@ export type AttemptOutcome = "sent" | "retry" | "failed" | "stale";
  * One message to one user on one channel. Created PENDING by an event handler
  * (the dedupe key — event, channel, user — makes a redelivered event a no-op),
  * then PENDING → SENT, or PENDING → PENDING (retry later) → … → FAILED after
- * the last allowed attempt. SENT and FAILED are final.
+ * the last allowed attempt. SENT and FAILED are final. IN_APP messages are
+ * created SENT: storing them is their delivery.
  */
 @ObjectType()
 @Entity({ tableName: "notifications" })
@@ -91,6 +92,12 @@ export class Notification {
     this.subject = init.subject;
     this.body = init.body;
     this.dedupeKey = `${init.eventId}:${init.channel}:${init.userId}`;
+    if (init.channel === "IN_APP") {
+      // An in-app message is delivered by being stored: nothing to send, nothing to retry.
+      this.status = "SENT";
+      this.attempts = 1;
+      this.sentAt = this.createdAt;
+    }
   }
 
   /** Records one delivery attempt; `error` null means it went out. */

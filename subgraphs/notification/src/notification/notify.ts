@@ -38,10 +38,11 @@ export interface NotifyRequest<K extends TemplateKey> {
 }
 
 /**
- * Creates the PENDING notifications of one event: for each user, one per
- * channel that has a template and that the user has not switched off. Runs in
- * the handler's transaction; a notification that already exists for this
- * event, channel and user is left alone. Delivery happens later, in the job.
+ * Creates the notifications of one event: for each user, one per channel that
+ * has a template and that the user has not switched off. Runs in the handler's
+ * transaction; a notification that already exists for this event, channel and
+ * user is left alone. E-mail and SMS are created PENDING and sent later, by the
+ * job; in-app messages are delivered by this insert.
  */
 export async function notify<K extends TemplateKey>(em: EntityManager, request: NotifyRequest<K>): Promise<number> {
   if (!request.userIds.length) return 0;
@@ -70,12 +71,14 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
   });
   if (!rows.length) return 0;
 
-  const inserted = await em.execute<unknown[]>(
-    `insert into notifications (id, user_id, order_id, channel, template, subject, body, status, attempts, created_at, next_attempt_at, dedupe_key)
-     select r.id, r.user_id, r.order_id, r.channel, r.template, r.subject, r.body, 'PENDING', 0, r.created_at, r.created_at, r.dedupe_key
-     from jsonb_to_recordset(?::jsonb) as r(id uuid, user_id text, order_id text, channel text, template text, subject text, body text, created_at timestamptz, dedupe_key text)
+  const inserted = await em.execute<{ status: string }[]>(
+    `insert into notifications (id, user_id, order_id, channel, template, subject, body, status, attempts, created_at, next_attempt_at, dedupe_key
+       , sent_at)
+     select r.id, r.user_id, r.order_id, r.channel, r.template, r.subject, r.body, r.status, r.attempts, r.created_at, r.created_at, r.dedupe_key, r.sent_at
+     from jsonb_to_recordset(?::jsonb) as r(id uuid, user_id text, order_id text, channel text, template text, subject text, body text,
+                                            status text, attempts int, created_at timestamptz, dedupe_key text, sent_at timestamptz)
      on conflict (dedupe_key) do nothing
-     returning 1`,
+     returning status`,
     [
       JSON.stringify(
         rows.map((n) => ({
@@ -86,13 +89,16 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
           template: n.template,
           subject: n.subject,
           body: n.body,
+          status: n.status,
+          attempts: n.attempts,
           created_at: n.createdAt.toISOString(),
           dedupe_key: n.dedupeKey,
+          sent_at: n.sentAt?.toISOString() ?? null,
         })),
       ),
     ],
   );
-  if (inserted.length) pendingCommits.add(em);
+  if (inserted.some((row) => row.status === "PENDING")) pendingCommits.add(em);
   return inserted.length;
 }
 
