@@ -124,7 +124,14 @@ export async function startSubgraph<Settings>(
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
 
-  const relay = new OutboxRelay({ orm, redis, prefix: config.streamPrefix, logger: logger.child({ component: "outbox-relay" }), tracer: tracing.tracer });
+  const relay = new OutboxRelay({
+    orm,
+    redis,
+    prefix: config.streamPrefix,
+    logger: logger.child({ component: "outbox-relay" }),
+    tracer: tracing.tracer,
+    onStatement: () => metrics.dbQueries.inc(),
+  });
   const runtime: Runtime<Settings> = {
     config,
     settings,

@@ -2,7 +2,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import { Client } from 'pg';
 import { streamKey } from './keys';
-import { OutboxRelay } from './relay';
+import { OutboxRelay, RELAY_APPLICATION_NAME } from './relay';
 import {
   createTestDatabase,
   eventually,
@@ -170,6 +170,25 @@ describe('OutboxRelay', () => {
     }
     expect(relays[0]!.stats().published + relays[1]!.stats().published).toBe(total);
   }, 90_000);
+
+  it('opens a new connection after its own was cut, and publishes on, once each and in order', async () => {
+    const statements: number[] = [];
+    const r = relay({ pollIntervalMs: 20, maxBackoffMs: 50, onStatement: () => statements.push(1) });
+    await r.start();
+    for (let seq = 1; seq <= 5; seq += 1) await produce(orm, [placed('order-k', seq)]);
+    await eventually('the first rows published', async () => (await published()).length === 5);
+    const [killed] = await orm.em.getConnection().execute(
+      `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and application_name = ?`,
+      [RELAY_APPLICATION_NAME],
+    );
+    expect(killed.n).toBe(1);
+    for (let seq = 6; seq <= 10; seq += 1) await produce(orm, [placed('order-k', seq)]);
+    await eventually('the rest published', async () => (await published()).length >= 10);
+    expect((await published()).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(r.stats().failures).toBeGreaterThanOrEqual(1);
+    // its statements bypass the ORM and are reported to the service's metrics instead
+    expect(statements.length).toBeGreaterThan(0);
+  });
 
   it('purges published rows after the retention', async () => {
     await produce(orm, [placed('order-c', 1)]);

@@ -1,7 +1,7 @@
 import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
 import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import type Redis from 'ioredis';
-import { Client } from 'pg';
+import { Client, type ClientConfig, type QueryResult } from 'pg';
 import type { Logger } from 'pino';
 import { streamKey } from './keys';
 import { notifierFor } from './notifier';
@@ -33,6 +33,8 @@ export interface OutboxRelayOptions {
   listen?: boolean;
   /** Traces each publish as a child of the event's `traceparent`; by default the process-wide tracer (a no-op unless registered). */
   tracer?: Tracer;
+  /** Called once per SQL statement the relay sends on its own connection (batches bypass the ORM). */
+  onStatement?: () => void;
 }
 
 /** Options of {@link OutboxRelay.stop}. */
@@ -47,6 +49,9 @@ export interface RelayStopOptions {
 
 /** Serialises relays per database: only the holder of this transaction-scoped advisory lock publishes. */
 const RELAY_LOCK_KEY = 0x6f7574626f78; // "outbox"
+
+/** How the relay's batch connection shows in `pg_stat_activity`. */
+export const RELAY_APPLICATION_NAME = 'outbox-relay';
 
 /** Longest wait before looking again at rows held back by the commit-order guard or by another replica's batch. */
 const BLOCKED_RETRY_MAX_MS = 8;
@@ -110,6 +115,7 @@ export class OutboxRelay {
   private readonly wakeup = new Wakeup();
   private redis: Redis | null = null;
   private listener: Client | null = null;
+  private publisher: Client | null = null;
   private loop: Promise<void> | null = null;
   private running = false;
   private failures = 0;
@@ -157,6 +163,8 @@ export class OutboxRelay {
     if (options.flushTimeoutMs) await this.flush(Date.now() + options.flushTimeoutMs);
     await this.listener?.end().catch(() => undefined);
     this.listener = null;
+    await this.publisher?.end().catch(() => undefined);
+    this.publisher = null;
     this.redis?.disconnect();
     this.redis = null;
   }
@@ -215,41 +223,84 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * One batch on the relay's own connection, in two round trips: `begin; lock; select`, then
+   * `update; commit` once the rows are in Redis. Plain `pg` simple queries, not the ORM: a batch is four
+   * fixed statements, and an ORM transaction cost several times their CPU (streams/PROTOCOL.md "Relay").
+   * Any error drops the connection, which rolls the transaction back.
+   */
   private async publishBatch(): Promise<BatchResult> {
-    const em = this.options.orm.em.fork() as EntityManager;
-    return em.transactional(async (tx) => {
-      const [lock] = await tx.execute<{ locked: boolean }[]>('select pg_try_advisory_xact_lock(?) as locked', [
-        RELAY_LOCK_KEY,
-      ]);
-      if (!lock?.locked) return { published: 0, blocked: false, busy: true };
-      // Two statements on purpose: a statement's snapshot is taken when it starts, so a select merged
-      // with the lock (one round trip less) could get the lock just after the previous holder committed
-      // yet read the rows it had published as still unpublished, and publish them again.
+    const client = await this.publisherConnection();
+    try {
+      return await this.publishOn(client);
+    } catch (error) {
+      if (this.publisher === client) this.publisher = null;
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  }
 
-      // Commit-order guard: a row is eligible once its transaction is older than every transaction still
-      // open in this database (ELIGIBLE_SQL), and we take only the id-ordered prefix of eligible rows,
-      // never skipping a visible row.
-      const rows = await tx.execute<Row[]>(
-        `select id, event_id, type, stream, payload::text as envelope, payload->>'traceparent' as traceparent,
-                ${ELIGIBLE_SQL} as eligible
-         from outbox where published_at is null order by id limit ?`,
-        [this.batchSize],
-      );
-      const ready: Row[] = [];
-      for (const row of rows) {
-        if (!row.eligible) break;
-        ready.push(row);
-      }
-      if (ready.length < rows.length) this.counters.blocked += 1;
-      if (ready.length === 0) return { published: 0, blocked: rows.length > 0 };
-      await this.xadd(ready);
-      await tx.execute(`update outbox set published_at = now() where id = any(?::bigint[])`, [
-        `{${ready.map((row) => row.id).join(',')}}`,
-      ]);
-      this.counters.published += ready.length;
-      this.counters.batches += 1;
-      return { published: ready.length, blocked: ready.length < rows.length };
-    });
+  private async publishOn(client: Client): Promise<BatchResult> {
+    // Three statements in one simple query, each with its own snapshot. The select must not be merged
+    // into the lock's statement: a statement's snapshot is taken when it starts, so a merged one could
+    // get the lock just after the previous holder committed yet read the rows it had published as still
+    // unpublished, and publish them again.
+    //
+    // Commit-order guard: a row is eligible once its transaction is older than every transaction still
+    // open in this database (ELIGIBLE_SQL), and we take only the id-ordered prefix of eligible rows,
+    // never skipping a visible row.
+    const [, lock, selected] = (await this.query(
+      client,
+      3,
+      `begin;
+       select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked;
+       select id, event_id, type, stream, payload::text as envelope, payload->>'traceparent' as traceparent,
+              ${ELIGIBLE_SQL} as eligible
+       from outbox where published_at is null order by id limit ${this.batchSize}`,
+    )) as unknown as [QueryResult, QueryResult<{ locked: boolean }>, QueryResult<Row>];
+    if (!lock.rows[0]?.locked) {
+      await this.query(client, 1, 'commit');
+      return { published: 0, blocked: false, busy: true };
+    }
+    const ready: Row[] = [];
+    for (const row of selected.rows) {
+      if (!row.eligible) break;
+      ready.push(row);
+    }
+    if (ready.length < selected.rows.length) this.counters.blocked += 1;
+    if (ready.length === 0) {
+      await this.query(client, 1, 'commit');
+      return { published: 0, blocked: selected.rows.length > 0 };
+    }
+    await this.xadd(ready);
+    // ids are bigints read from this table: digits only, safe to inline.
+    await this.query(client, 2, `update outbox set published_at = now() where id = any('{${ready.map((row) => row.id).join(',')}}'::bigint[]); commit`);
+    this.counters.published += ready.length;
+    this.counters.batches += 1;
+    return { published: ready.length, blocked: ready.length < selected.rows.length };
+  }
+
+  /** Sends `sql` (`statements` statements, counted for the service's metrics) as one simple query. */
+  private query(client: Client, statements: number, sql: string): Promise<QueryResult | QueryResult[]> {
+    for (let i = 0; i < statements; i += 1) this.options.onStatement?.();
+    return client.query(sql) as Promise<QueryResult | QueryResult[]>;
+  }
+
+  /** The connection batches run on, opened on first use and after a failure dropped it. */
+  private async publisherConnection(): Promise<Client> {
+    if (this.publisher) return this.publisher;
+    // A transaction left open (a batch stuck on Redis) is ended by the server, as on pooled connections.
+    const client = this.newClient({ idle_in_transaction_session_timeout: 60_000, application_name: RELAY_APPLICATION_NAME });
+    client.on('error', () => undefined); // a broken connection fails the next query, which drops it
+    await client.connect();
+    this.publisher = client;
+    return client;
+  }
+
+  /** A dedicated connection to the ORM's database, outside its pool. */
+  private newClient(extra: ClientConfig = {}): Client {
+    const { host, port, user, password, database } = this.options.orm.em.getConnection().getConnectionOptions();
+    return new Client({ host, port, user, password: password as string | undefined, database, ...extra });
   }
 
   private async xadd(rows: Row[]): Promise<void> {
@@ -337,8 +388,7 @@ export class OutboxRelay {
   /** LISTEN on a dedicated connection (a pooled one would lose it); reconnects with backoff. */
   private async listen(attempt = 0): Promise<void> {
     if (!this.running) return;
-    const { host, port, user, password, database } = this.options.orm.em.getConnection().getConnectionOptions();
-    const client = new Client({ host, port, user, password: password as string | undefined, database });
+    const client = this.newClient();
     client.on('notification', () => this.wake());
     client.on('error', (error) => {
       if (!this.running || this.listener !== client) return;
