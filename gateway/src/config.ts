@@ -68,7 +68,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     },
     queryLimits: {
       maxDepth: read.int("MAX_QUERY_DEPTH", 12, { min: 1 }),
-      maxCost: read.int("MAX_QUERY_COST", 5000, { min: 1 }),
+      maxCost: read.int("MAX_QUERY_COST", 20_000, { min: 1 }),
       maxAliases: read.int("MAX_ALIASES", 30, { min: 0 }),
       maxDuplicateFields: read.int("MAX_DUPLICATE_FIELDS", 10, { min: 1 }),
       maxTokens: read.int("MAX_QUERY_TOKENS", 5000, { min: 100 }),
