@@ -1,9 +1,11 @@
 import type { EventEnvelope } from '@commerce/schema';
+import { createEvent } from './create-event';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import { StreamConsumer, type Handler, type StreamConsumerOptions } from './consumer';
 import { DeadLetters } from './dead-letters';
 import { streamKey } from './keys';
+import { eventFields } from './wire';
 import {
   createTestDatabase,
   effects,
@@ -289,3 +291,22 @@ describe('StreamConsumer', () => {
   }, 90_000); // seconds when the machine is idle; room for a loaded CI box
 });
 
+describe('order across streams', () => {
+  it('takes the entries of one read in the order Redis added them, not stream by stream', async () => {
+    const seen: string[] = [];
+    const record: Handler = async (event) => void seen.push(event.type);
+    const options: Partial<StreamConsumerOptions> = { streams: ['order', 'product'], handlers: { 'order.cancelled': record, 'inventory.reserved': record } };
+    const first = consumer(options);
+    await first.start(); // creates the group
+    await first.stop();
+    const orderId = 'order-x';
+    const reserved = createEvent('inventory.reserved', { orderId, userId: 'user-1', total: { amount: 100, currency: 'EUR' }, items: [{ productId: 'product-1', quantity: 1 }] }, { correlationId: orderId });
+    const cancelled = createEvent('order.cancelled', { orderId, userId: 'user-1', reason: 'changed my mind', previousStatus: 'PENDING', expired: false }, { correlationId: orderId });
+    // The product stream's entry is older, but the consumer names the order stream first.
+    await redis.xadd(streamKey(prefix, 'product'), '*', ...eventFields(reserved, JSON.stringify(reserved)));
+    await redis.xadd(streamKey(prefix, 'order'), '*', ...eventFields(cancelled, JSON.stringify(cancelled)));
+    await consumer(options).start(); // one read returns both
+    await eventually('both handled', () => seen.length === 2);
+    expect(seen).toEqual(['inventory.reserved', 'order.cancelled']);
+  });
+});

@@ -243,15 +243,20 @@ export class StreamConsumer {
         continue;
       }
       const skip: [string, string[]][] = [];
+      const fresh: Delivery[] = [];
       for (const [key, entries] of reply ?? []) {
         const ids: string[] = [];
         for (const [entryId, raw] of entries) {
           const fields = fieldsOf(raw);
           if (this.skippable(key, fields)) ids.push(entryId);
-          else this.dispatch({ key, entryId, fields, deliveries: 1 });
+          else fresh.push({ key, entryId, fields, deliveries: 1 });
         }
         if (ids.length > 0) skip.push([key, ids]);
       }
+      // One read returns each stream's entries in a block, in the order the streams were named. Taken in
+      // the order Redis added them instead, an order's `order.cancelled` read together with its later
+      // `inventory.reserved` is handled first (PROTOCOL.md "Concurrency and ordering").
+      for (const delivery of fresh.sort(byEntryId)) this.dispatch(delivery);
       if (skip.length > 0) await this.ackSkipped(skip);
     }
   }
@@ -601,4 +606,11 @@ function parse(fields: Record<string, string>): Parsed {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Stream entry ids (`<ms>-<seq>`) in the order Redis assigned them, across streams (same server clock). */
+function byEntryId(a: { entryId: string }, b: { entryId: string }): number {
+  const [aMs, aSeq] = a.entryId.split('-').map(Number) as [number, number];
+  const [bMs, bSeq] = b.entryId.split('-').map(Number) as [number, number];
+  return aMs - bMs || aSeq - bSeq;
 }
