@@ -97,4 +97,11 @@ describe("the audit log", () => {
     expect(odd.edges.map((edge) => edge.node.correlationId)).toEqual(["c3", "c1"]);
     await expect(listAuditEntries(fork(), null, 101)).rejects.toMatchObject({ extensions: { field: "first" } });
   });
+
+  it("refuses a hand-made cursor as BAD_USER_INPUT naming after, before any SQL", async () => {
+    const forge = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString("base64url");
+    for (const after of [forge(["2020-01-01T00:00:00Z", "x"]), forge(["not-a-date", "00000000-0000-4000-8000-000000000000"])]) {
+      await expect(listAuditEntries(fork(), null, 5, after)).rejects.toMatchObject({ code: "BAD_USER_INPUT", extensions: { field: "after" } });
+    }
+  });
 });

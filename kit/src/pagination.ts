@@ -59,18 +59,61 @@ export interface Cursor {
   id: string;
 }
 
+/**
+ * What a connection's cursor key holds: `timestamp`, the ISO string of a date
+ * column (orders, notifications, audit log: the default), or `text`, a plain
+ * column value such as a product name.
+ */
+export type CursorKey = "timestamp" | "text";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Postgres stores timestamps from 4713 BC on, JS dates reach 271821 BC: keep to the years rows can have. */
+function isStorableDate(key: string): boolean {
+  const at = new Date(key);
+  if (Number.isNaN(at.getTime())) return false;
+  const year = at.getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
+
+function keyFits(value: string, key: CursorKey): boolean {
+  switch (key) {
+    case "timestamp":
+      return isStorableDate(value);
+    case "text":
+      // Postgres text cannot hold NUL: a key with one could only fail the statement.
+      return !value.includes("\u0000");
+    default: {
+      const unreachable: never = key;
+      throw new Error(`unknown cursor key ${String(unreachable)}`);
+    }
+  }
+}
+
 export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.key, cursor.id])).toString("base64url");
 }
 
-export function decodeCursor(after: string | null | undefined): Cursor | null {
-  if (after === null || after === undefined || after === "") return null;
+function parseCursor(after: string): Cursor | null {
   try {
-    const [key, id] = JSON.parse(Buffer.from(after, "base64url").toString("utf8")) as unknown[];
-    if (typeof key === "string" && typeof id === "string") return { key, id };
+    const parts = JSON.parse(Buffer.from(after, "base64url").toString("utf8")) as unknown;
+    if (!Array.isArray(parts) || parts.length !== 2) return null;
+    const [key, id] = parts as unknown[];
+    return typeof key === "string" && typeof id === "string" ? { key, id } : null;
   } catch {
-    // fall through to the error below
+    return null;
   }
+}
+
+/**
+ * Decodes `after`. Every part is checked before it can reach SQL (ids are UUID
+ * columns, `timestamp` keys are compared with timestamptz columns), so a
+ * hand-made cursor is BAD_USER_INPUT on `after`, never a failing statement.
+ */
+export function decodeCursor(after: string | null | undefined, key: CursorKey = "timestamp"): Cursor | null {
+  if (after === null || after === undefined || after === "") return null;
+  const cursor = parseCursor(after);
+  if (cursor && UUID.test(cursor.id) && keyFits(cursor.key, key)) return cursor;
   throw new BadUserInputError("after is not a cursor returned by this API; pass pageInfo.endCursor.", "after");
 }
 
@@ -98,11 +141,12 @@ export function toConnection<T>(rows: T[], size: number, totalCount: number, cur
 
 /**
  * The MikroORM condition for "after this cursor" in a `(field DESC, id DESC)`
- * ordering, where `field` is a Date column (the cursor key is its ISO string).
+ * ordering, where `field` is a Date column (the cursor key is its ISO string,
+ * from `decodeCursor(after)` with the default `timestamp` key).
  */
 export function afterDateCursor(cursor: Cursor | null, field = "createdAt"): Record<string, unknown> {
   if (!cursor) return {};
   const at = new Date(cursor.key);
-  if (Number.isNaN(at.getTime())) throw new BadUserInputError("after is not a valid cursor.", "after");
+  if (!isStorableDate(cursor.key)) throw new BadUserInputError("after is not a cursor returned by this API; pass pageInfo.endCursor.", "after");
   return { $or: [{ [field]: { $lt: at } }, { [field]: at, id: { $lt: cursor.id } }] };
 }
