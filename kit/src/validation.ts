@@ -1,4 +1,5 @@
 import { validate, type ValidationError } from "class-validator";
+import { getMetadataStorage } from "type-graphql";
 import { BadUserInputError } from "./errors";
 
 interface ResolverDataLike {
@@ -25,14 +26,17 @@ function argumentName(argValue: object, args: Record<string, unknown>): string |
   return objects.find(([, value]) => JSON.stringify(value) === shape)?.[0];
 }
 
+/** An `@Args()` class holds every argument as a property: its failure paths already start with the argument's name. */
+const isArgsClass = (argType: unknown): boolean => getMetadataStorage().argumentTypes.some((type) => type.target === argType);
+
 /**
  * type-graphql `validateFn`: class-validator rules on input types, failing with
  * BAD_USER_INPUT whose `field` is the full argument path (`input.items.0.quantity`),
  * so a client knows exactly which value to fix.
  */
-export async function validateArgument(argValue: unknown, _argType: unknown, resolverData: ResolverDataLike): Promise<void> {
+export async function validateArgument(argValue: unknown, argType: unknown, resolverData: ResolverDataLike): Promise<void> {
   if (argValue === null || typeof argValue !== "object") return;
-  const argName = argumentName(argValue, resolverData.args);
+  const argName = isArgsClass(argType) ? undefined : argumentName(argValue, resolverData.args);
   const items = Array.isArray(argValue) ? argValue : [argValue];
   for (const [index, item] of items.entries()) {
     if (item === null || typeof item !== "object") continue;
