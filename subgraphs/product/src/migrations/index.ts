@@ -1,4 +1,8 @@
 import { Migration20261122100000_catalog_inventory } from "./Migration20261122100000_catalog_inventory";
+import { Migration20261122120000_sku_case_insensitive } from "./Migration20261122120000_sku_case_insensitive";
 
 /** Committed migrations, oldest first. */
-export const migrations = [{ name: "Migration20261122100000_catalog_inventory", class: Migration20261122100000_catalog_inventory }];
+export const migrations = [
+  { name: "Migration20261122100000_catalog_inventory", class: Migration20261122100000_catalog_inventory },
+  { name: "Migration20261122120000_sku_case_insensitive", class: Migration20261122120000_sku_case_insensitive },
+];

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Entity, Index, ManyToOne, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import { Entity, Index, ManyToOne, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
 import { Directive, Field, ID, Int, ObjectType } from "type-graphql";
 import { Money } from "@commerce/kit";
 import { Category } from "../category/category.entity";
@@ -31,13 +31,15 @@ export const SEARCH_DOCUMENT = `(sku || ' ' || name || ' ' || coalesce(descripti
   name: "products_search_trgm_index",
   expression: `create index "products_search_trgm_index" on "products" using gin (${SEARCH_DOCUMENT} gin_trgm_ops)`,
 })
+// SKUs are unique whatever their case, as warehouse codes are, but each keeps the case it was given.
+@Unique({ name: "products_sku_lower_unique", expression: `create unique index "products_sku_lower_unique" on "products" (lower("sku"))` })
 export class Product {
   @Field(() => ID)
   @PrimaryKey({ type: "uuid" })
   id: string = randomUUID();
 
   @Field()
-  @Property({ type: "text", unique: true })
+  @Property({ type: "text" })
   sku: string;
 
   @Field()

@@ -59,6 +59,25 @@ describe("catalog CRUD and authorization", () => {
     expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
   });
 
+  it("treats SKUs that differ only in case as the same SKU, on create and on update", async () => {
+    const sku = `SSD-${randomUUID().slice(0, 6).toUpperCase()}`;
+    const original = await createProduct(service, { sku });
+    expect(await failure(service, CREATE, { input: { sku: sku.toLowerCase(), name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
+    const other = await createProduct(service);
+    expect(await failure(service, UPDATE, { id: other.id, input: { sku: sku.toLowerCase() } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
+    // A product may change the case of its own SKU.
+    const SKU_OF = `query($id: ID!) { product(id: $id) { sku } }`;
+    await ok(service, UPDATE, { id: original.id, input: { sku: sku.toLowerCase() } });
+    expect((await ok(service, SKU_OF, { id: original.id })).product.sku).toBe(sku.toLowerCase());
+    // The database refuses a case-variant too, whatever path the row comes by.
+    const insert = (id: string, variant: string) =>
+      service.runtime.orm.em
+        .fork()
+        .getConnection()
+        .execute(`insert into products (id, sku, name, price_amount, price_currency, attributes, low_stock_threshold, active, created_at, updated_at) values (?, ?, 'Raw', 1, 'USD', '[]', 0, true, now(), now())`, [id, variant]);
+    await expect(insert(randomUUID(), sku)).rejects.toMatchObject({ code: "23505" });
+  });
+
   it("updates only the given fields and announces the new price", async () => {
     const product = await createProduct(service, { description: "kept" });
     const { updateProduct } = await ok(service, UPDATE, { id: product.id, input: { price: { amount: 500, currency: "EUR" } } });

@@ -87,7 +87,7 @@ export class ProductResolver {
       .commit(ctx.em, async (tx, emit) => {
         const product = await findProduct(tx, id);
         if (input.sku !== undefined && input.sku !== null && input.sku.trim() !== product.sku) {
-          await assertSkuFree(tx, input.sku);
+          await assertSkuFree(tx, input.sku, product.id);
           product.sku = input.sku.trim();
         }
         if (input.name !== undefined && input.name !== null) product.name = input.name.trim();
@@ -140,12 +140,15 @@ async function findCategory(em: EntityManager, id: string | null | undefined, fi
   return category;
 }
 
-async function assertSkuFree(em: EntityManager, sku: string): Promise<void> {
-  if (await em.count(Product, { sku: sku.trim() })) throw skuConflict(sku);
+/** SKUs are unique case-insensitively (the `products_sku_lower_unique` index); `exceptId`: the product being renamed. */
+async function assertSkuFree(em: EntityManager, sku: string, exceptId?: string): Promise<void> {
+  const qb = em.createQueryBuilder(Product, "p").where("lower(p.sku) = lower(?)", [sku.trim()]);
+  if (exceptId) qb.andWhere({ id: { $ne: exceptId } });
+  if (await qb.getCount()) throw skuConflict(sku);
 }
 
 const skuConflict = (sku: string) =>
-  new ConflictError(`A product with sku ${sku.trim()} already exists: choose another sku or update that product.`, { field: "input.sku" });
+  new ConflictError(`A product with sku ${sku.trim()} already exists (SKUs are unique whatever their case): choose another sku or update that product.`, { field: "input.sku" });
 
 /** Two creations racing for one SKU: the unique index decides, and the loser gets the same CONFLICT. */
 const skuTaken = (sku: string | null | undefined) => (error: unknown) => {

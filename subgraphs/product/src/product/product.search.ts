@@ -18,7 +18,7 @@ export async function searchProducts(
   options: { filter: ProductFilter | null | undefined; size: number; after: string | null | undefined; includeInactive: boolean },
 ): Promise<ConnectionShape<Product>> {
   const { filter, size, includeInactive } = options;
-  const cursor = decodeCursor(options.after);
+  const cursor = decodeCursor(options.after, "text");
   const qb = em.createQueryBuilder(Product, "p");
   if (!includeInactive) qb.andWhere({ active: true });
   const search = filter?.search?.trim();
@@ -37,10 +37,7 @@ export async function searchProducts(
     );
   }
   const totalCount = await qb.clone().getCount();
-  if (cursor) {
-    if (!isUuid(cursor.id)) throw new BadUserInputError("after is not a cursor returned by this API; pass pageInfo.endCursor.", "after");
-    qb.andWhere("(p.name, p.id) > (?, ?)", [cursor.key, cursor.id]);
-  }
+  if (cursor) qb.andWhere("(p.name, p.id) > (?, ?)", [cursor.key, cursor.id]);
   const rows = await qb.orderBy({ name: "asc", id: "asc" }).limit(size + 1).getResultList();
   return toConnection(rows, size, totalCount, (product) => ({ key: product.name, id: product.id }));
 }

@@ -73,6 +73,12 @@ describe("products: search, filters, pagination", () => {
     expect(await failure(service, PRODUCTS, { filter: { search: "x".repeat(201) } }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT" });
     expect((await ok(service, PRODUCTS, { first: 100 }, CUSTOMER)).products.edges.length).toBeLessThanOrEqual(100);
   });
+
+  it("names a too-long search filter.search, once", async () => {
+    const result = await service.gql(PRODUCTS, { filter: { search: "x".repeat(5000) } }, CUSTOMER);
+    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.search" });
+    expect(result.errors?.[0].message).toMatch(/^filter\.search: /);
+  });
 });
 
 describe("batching", () => {

@@ -6,6 +6,13 @@ import { Product } from "../product/product.entity";
 import { Warehouse } from "../warehouse/warehouse.entity";
 
 /**
+ * The most units of one product that may be on hand, in one warehouse and over
+ * all of them together: `on_hand` is a Postgres integer and `available` (the
+ * sum over warehouses) a GraphQL Int, both 32-bit.
+ */
+export const MAX_ON_HAND = 2_147_483_647;
+
+/**
  * Stock of one product in one warehouse. `reserved` units are held for orders
  * that are not paid yet; `onHand - reserved` can be sold. The CHECK
  * constraints repeat the invariants so that no code path (or manual SQL) can
@@ -44,11 +51,23 @@ export class StockLevel {
     return this.onHand - this.reserved;
   }
 
-  /** A stock count correction or a delivery; never below what is reserved for orders. */
-  adjust(delta: number): void {
+  /**
+   * A stock count correction or a delivery; never below what is reserved for
+   * orders, never above {@link MAX_ON_HAND} for the product as a whole.
+   * `onHandElsewhere`: the product's on-hand in its other warehouses, read from
+   * rows locked with this one.
+   */
+  adjust(delta: number, onHandElsewhere: number): void {
     if (this.onHand + delta < this.reserved) {
       throw new BadUserInputError(
         `delta ${delta} would leave ${this.onHand + delta} on hand, below the ${this.reserved} units reserved for orders; the smallest allowed delta is ${this.reserved - this.onHand}.`,
+        "delta",
+      );
+    }
+    const total = onHandElsewhere + this.onHand + delta;
+    if (total > MAX_ON_HAND) {
+      throw new BadUserInputError(
+        `delta ${delta} would bring this product's on-hand stock over all warehouses to ${total}, above the maximum of ${MAX_ON_HAND}; the largest allowed delta is ${MAX_ON_HAND - onHandElsewhere - this.onHand}.`,
         "delta",
       );
     }

@@ -28,6 +28,18 @@ export async function lockOrder(tx: EntityManager, orderId: string): Promise<voi
   await tx.execute("select pg_advisory_xact_lock(hashtextextended(?, 7))", [`order:${orderId}`]);
 }
 
+/**
+ * Serialises stock adjustments of one product (transaction-scoped advisory
+ * lock), taken before `ensureStockRow`. `lockStock` cannot see a row another
+ * adjustment has inserted but not committed, so without this two adjustments
+ * in two new warehouses would each miss the other's row when checking the
+ * product's total on hand. Adjustments are the only writers that insert stock
+ * rows; the others change locked rows only.
+ */
+export async function lockStockAdjustments(tx: EntityManager, productId: string): Promise<void> {
+  await tx.execute("select pg_advisory_xact_lock(hashtextextended(?, 7))", [`stock-adjustment:${productId}`]);
+}
+
 /** Creates the stock row of a product in a warehouse if it is missing (concurrency-safe). */
 export async function ensureStockRow(tx: EntityManager, id: string, productId: string, warehouseId: string): Promise<void> {
   await tx.execute(

@@ -9,7 +9,7 @@ import { Warehouse } from "../warehouse/warehouse.entity";
 import { checkLowStock } from "./low-stock";
 import { StockAdjustment } from "./stock-adjustment.entity";
 import { StockLevel } from "./stock-level.entity";
-import { ensureStockRow, lockStock } from "./stock.locks";
+import { ensureStockRow, lockStock, lockStockAdjustments } from "./stock.locks";
 
 @Resolver(() => StockLevel)
 export class StockResolver {
@@ -39,12 +39,14 @@ export class StockResolver {
       if (!product) throw new NotFoundError("Product", productId);
       const warehouse = isUuid(warehouseId) ? await tx.findOne(Warehouse, { id: warehouseId }) : null;
       if (!warehouse) throw new NotFoundError("Warehouse", warehouseId);
+      await lockStockAdjustments(tx, productId);
       await ensureStockRow(tx, randomUUID(), productId, warehouseId);
-      // All rows of the product, not just this one: the low-stock check needs the exact total.
+      // All rows of the product, not just this one: the on-hand ceiling and the low-stock check need exact totals.
       const levels = await lockStock(tx, [productId]);
       const level = levels.find((row) => row.warehouse.id === warehouseId)!;
       const onHandBefore = level.onHand;
-      level.adjust(delta);
+      const onHandElsewhere = levels.filter((row) => row !== level).reduce((sum, row) => sum + row.onHand, 0);
+      level.adjust(delta, onHandElsewhere);
       audit(tx, ctx, {
         action: "stock.adjusted",
         targetType: "Product",
