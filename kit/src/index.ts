@@ -5,6 +5,7 @@ export * from "./auth";
 export * from "./config";
 export * from "./context";
 export * from "./errors";
+export * from "./ids";
 export * from "./logger";
 export * from "./metrics";
 export * from "./money";

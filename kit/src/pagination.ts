@@ -1,5 +1,6 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from "type-graphql";
 import { BadUserInputError } from "./errors";
+import { isUuid } from "./ids";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -66,8 +67,6 @@ export interface Cursor {
  */
 export type CursorKey = "timestamp" | "text";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Postgres stores timestamps from 4713 BC on, JS dates reach 271821 BC: keep to the years rows can have. */
 function isStorableDate(key: string): boolean {
   const at = new Date(key);
@@ -113,7 +112,7 @@ function parseCursor(after: string): Cursor | null {
 export function decodeCursor(after: string | null | undefined, key: CursorKey = "timestamp"): Cursor | null {
   if (after === null || after === undefined || after === "") return null;
   const cursor = parseCursor(after);
-  if (cursor && UUID.test(cursor.id) && keyFits(cursor.key, key)) return cursor;
+  if (cursor && isUuid(cursor.id) && keyFits(cursor.key, key)) return cursor;
   throw new BadUserInputError("after is not a cursor returned by this API; pass pageInfo.endCursor.", "after");
 }
 

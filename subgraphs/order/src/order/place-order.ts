@@ -1,7 +1,6 @@
 import { UniqueConstraintViolationException, ref } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { BadUserInputError, Money, type Runtime, type UserIdentity } from "@commerce/kit";
-import { isUuid } from "../ids";
+import { BadUserInputError, Money, type Runtime, type UserIdentity, isUuid } from "@commerce/kit";
 import { CatalogUnavailableError, loadCatalog } from "../catalog/catalog";
 import type { CatalogProduct } from "../catalog/catalog-product.entity";
 import { Order } from "./order.entity";

@@ -1,6 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { BadUserInputError, NotFoundError, requireRole, type Context, type Runtime } from "@commerce/kit";
-import { isUuid } from "../ids";
+import { BadUserInputError, NotFoundError, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
 import { categoryById } from "../product/product.loaders";
 import { Category } from "./category.entity";
 

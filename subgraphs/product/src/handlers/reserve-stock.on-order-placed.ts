@@ -1,5 +1,5 @@
+import { isUuid } from "@commerce/kit";
 import { createEvent, type Handler } from "@commerce/streams";
-import { isUuid } from "../ids";
 import { Product } from "../product/product.entity";
 import { planReservation, unitsByProduct } from "../reservation/plan";
 import { Reservation } from "../reservation/reservation.entity";

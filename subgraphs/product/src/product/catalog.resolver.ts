@@ -1,6 +1,5 @@
 import { Arg, Ctx, Directive, Field, ID, ObjectType, Query, Resolver } from "type-graphql";
-import { BadUserInputError, ForbiddenError, Money, type Context } from "@commerce/kit";
-import { isUuid } from "../ids";
+import { BadUserInputError, ForbiddenError, Money, type Context, isUuid } from "@commerce/kit";
 import { Product } from "./product.entity";
 
 const MAX_IDS = 500;

@@ -1,6 +1,6 @@
+import { isUuid } from "@commerce/kit";
 import type { Context } from "@commerce/kit";
 import { Category } from "../category/category.entity";
-import { isUuid } from "../ids";
 import { MAX_ON_HAND, StockLevel } from "../stock/stock-level.entity";
 import { Warehouse } from "../warehouse/warehouse.entity";
 import { Product } from "./product.entity";

@@ -1,6 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { BadUserInputError, decodeCursor, toConnection, type ConnectionShape } from "@commerce/kit";
-import { isUuid } from "../ids";
+import { BadUserInputError, decodeCursor, toConnection, type ConnectionShape, isUuid } from "@commerce/kit";
 import { Product, SEARCH_DOCUMENT } from "./product.entity";
 import type { ProductFilter } from "./product.inputs";
 

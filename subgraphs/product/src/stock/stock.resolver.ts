@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
-import { BadUserInputError, NotFoundError, audit, type Context, type Runtime } from "@commerce/kit";
+import { BadUserInputError, NotFoundError, audit, type Context, type Runtime, isUuid } from "@commerce/kit";
 import { actorOf, requireStaff } from "../auth";
-import { isUuid } from "../ids";
 import { Product } from "../product/product.entity";
 import { warehouseById } from "../product/product.loaders";
 import { Warehouse } from "../warehouse/warehouse.entity";
