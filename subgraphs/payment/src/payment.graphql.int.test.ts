@@ -1,21 +1,41 @@
 import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { asUser, startTestSubgraph, type TestSubgraph } from "../../../ops/testing/subgraph";
 import { paymentSubgraph } from "./module";
 import type { PaymentSettings } from "./settings";
 import { Invoice } from "./payment/invoice.entity";
 import { Payment } from "./payment/payment.entity";
+import { lockWallet, openWallet } from "./wallet/open-wallet";
 import { Wallet } from "./wallet/wallet.entity";
 import { WalletEntry } from "./wallet/wallet-entry.entity";
 
 let payment: TestSubgraph<PaymentSettings>;
 const em = (): EntityManager => payment.runtime.orm.em.fork() as EntityManager;
+// The stand-in user subgraph: the users it knows, and whether it answers at all.
+let userServer: Server;
+const knownUsers = new Set<string>();
+let userSubgraphDown = false;
 
 beforeAll(async () => {
-  payment = await startTestSubgraph(paymentSubgraph, { WALLET_OPENING_BALANCE: "5000" });
+  userServer = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      if (userSubgraphDown) return res.writeHead(503).end();
+      const { variables } = JSON.parse(body) as { variables: { reps: { id: string }[] } };
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ data: { _entities: variables.reps.map(({ id }) => (knownUsers.has(id) ? { id } : null)) } }));
+    });
+  });
+  await new Promise<void>((resolve) => userServer.listen(0, "127.0.0.1", resolve));
+  const port = (userServer.address() as AddressInfo).port;
+  payment = await startTestSubgraph(paymentSubgraph, { WALLET_OPENING_BALANCE: "5000", SUBGRAPH_USER_URL: `http://127.0.0.1:${port}/graphql` });
 });
 afterAll(async () => {
   await payment?.stop();
+  await new Promise((resolve) => userServer?.close(resolve));
 });
 
 const TOP_UP = `mutation($userId: ID!, $amount: MoneyInput!) { topUpWallet(userId: $userId, amount: $amount) { balance { amount currency } } }`;
@@ -24,6 +44,13 @@ const ORDER_PAYMENTS = `query($reps: [_Any!]!) { _entities(representations: $rep
 const users = (...ids: string[]) => ({ reps: ids.map((id) => ({ __typename: "User", id })) });
 const orders = (...ids: string[]) => ({ reps: ids.map((id) => ({ __typename: "Order", id })) });
 const codeOf = (result: { errors?: { extensions?: Record<string, unknown> }[] }) => result.errors?.[0]?.extensions?.code;
+
+/** A user whose wallet is open, as after `user.registered` was consumed. */
+async function registered(): Promise<string> {
+  const userId = randomUUID();
+  await em().transactional((tx) => openWallet(tx as EntityManager, userId, payment.runtime.settings, "test"));
+  return userId;
+}
 
 describe("topUpWallet", () => {
   it("lets the user top up their own wallet, opening it when needed, and records the entry", async () => {
@@ -39,7 +66,7 @@ describe("topUpWallet", () => {
   });
 
   it("lets an ADMIN top up anyone, and nobody else", async () => {
-    const userId = randomUUID();
+    const userId = await registered();
     const vars = { userId, amount: { amount: 100, currency: "USD" } };
     expect((await payment.gql(TOP_UP, vars, asUser(randomUUID(), "ADMIN"))).data).toEqual({ topUpWallet: { balance: { amount: 5_100, currency: "USD" } } });
     expect(codeOf(await payment.gql(TOP_UP, vars, asUser(randomUUID(), "CUSTOMER")))).toBe("FORBIDDEN");
@@ -59,6 +86,56 @@ describe("topUpWallet", () => {
     const result = await payment.gql(TOP_UP, { userId, amount: { amount, currency } }, asUser(userId));
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
     expect(await em().count(Wallet, { userId })).toBe(0);
+  });
+
+  it("refuses an ADMIN top-up for a malformed user id (BAD_USER_INPUT) or an unknown user (NOT_FOUND), opening nothing", async () => {
+    const admin = asUser(randomUUID(), "ADMIN");
+    const malformed = await payment.gql(TOP_UP, { userId: "xx", amount: { amount: 100 } }, admin);
+    expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "userId" });
+    const unknown = randomUUID();
+    const missing = await payment.gql(TOP_UP, { userId: unknown, amount: { amount: 100 } }, admin);
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: "NOT_FOUND" });
+    expect(await em().count(Wallet, { userId: { $in: ["xx", unknown] } })).toBe(0);
+    expect(await em().count(WalletEntry, { walletId: { $in: ["xx", unknown] } })).toBe(0);
+  });
+
+  it("lets an ADMIN top up a user who registered a moment ago, before user.registered opened the wallet", async () => {
+    const userId = randomUUID();
+    knownUsers.add(userId);
+    const result = await payment.gql(TOP_UP, { userId, amount: { amount: 100 } }, asUser(randomUUID(), "ADMIN"));
+    expect(result.data).toEqual({ topUpWallet: { balance: { amount: 5_100, currency: "USD" } } });
+    expect(await em().count(WalletEntry, { walletId: userId, kind: "OPENING" })).toBe(1);
+  });
+
+  it("opens nothing for an ADMIN while the user subgraph cannot say whether the user exists", async () => {
+    const userId = randomUUID();
+    knownUsers.add(userId);
+    userSubgraphDown = true;
+    try {
+      const result = await payment.gql(TOP_UP, { userId, amount: { amount: 100 } }, asUser(randomUUID(), "ADMIN"));
+      expect(codeOf(result)).toBe("INTERNAL_SERVER_ERROR");
+    } finally {
+      userSubgraphDown = false;
+    }
+    expect(await em().count(Wallet, { userId })).toBe(0);
+  });
+
+  it("refuses a top-up that would take the balance above the largest Int, and keeps the wallet readable", async () => {
+    const userId = await registered();
+    // Bring the balance near the limit through the ledger, as ~200 maximal top-ups would.
+    await em().transactional(async (tx) => {
+      const wallet = await lockWallet(tx as EntityManager, userId, payment.runtime.settings, "test");
+      tx.persist(wallet.topUp(2_147_483_647 - 5_000 - 100, "test"));
+    });
+    const toTheLimit = await payment.gql(TOP_UP, { userId, amount: { amount: 100 } }, asUser(userId));
+    expect(toTheLimit.data).toEqual({ topUpWallet: { balance: { amount: 2_147_483_647, currency: "USD" } } });
+
+    const over = await payment.gql(TOP_UP, { userId, amount: { amount: 1 } }, asUser(userId));
+    expect(over.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "amount.amount" });
+    expect((await em().findOneOrFail(Wallet, { userId })).balanceAmount).toBe(2_147_483_647);
+    expect(await em().count(WalletEntry, { walletId: userId, kind: "TOP_UP" })).toBe(2);
+    const read = await payment.gql(WALLET, users(userId), asUser(userId));
+    expect(read.data).toEqual({ _entities: [{ wallet: { balance: { amount: 2_147_483_647, currency: "USD" } } }] });
   });
 
   it("accepts the largest allowed top-up", async () => {

@@ -24,9 +24,11 @@ export async function openWallet(em: EntityManager, userId: string, settings: Pa
 }
 
 /**
- * The user's wallet, opened first if a charge or top-up arrives before
- * `user.registered`, and row-locked until the transaction ends so concurrent
- * charges and top-ups of one wallet apply one after another.
+ * The user's wallet, opened first if it does not exist yet, and row-locked
+ * until the transaction ends so concurrent charges and top-ups of one wallet
+ * apply one after another. Only for a user known to exist even though
+ * `user.registered` may not have been consumed yet: the payer of an order, the
+ * signed-in owner, or a user the user subgraph vouches for (see `userExists`).
  */
 export async function lockWallet(em: EntityManager, userId: string, settings: PaymentSettings, by: string): Promise<Wallet> {
   await openWallet(em, userId, settings, by);

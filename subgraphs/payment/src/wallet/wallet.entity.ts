@@ -9,6 +9,9 @@ export type ChargeOutcome = { kind: "debited"; entry: WalletEntry } | { kind: "r
 /** Largest single top-up, in minor units: beyond it a typo is likelier than a real deposit. */
 export const MAX_TOP_UP = 10_000_000;
 
+/** Largest balance, in minor units: `Money.amount` is a GraphQL Int (32-bit), so a larger one could not be read back. */
+export const MAX_BALANCE = 2 ** 31 - 1;
+
 /**
  * A user's prepaid balance, the simulated payment method. The row is locked
  * (`SELECT … FOR UPDATE`) around every change; each change returns the ledger
@@ -59,7 +62,12 @@ export class Wallet {
     return this.move("REFUND", amount.amount, ref.by, ref);
   }
 
-  /** Adds money; the caller has validated the amount (see {@link MAX_TOP_UP}) and currency. */
+  /** How much a top-up may add before the balance passes {@link MAX_BALANCE}. */
+  get topUpRoom(): number {
+    return Math.max(0, MAX_BALANCE - this.balanceAmount);
+  }
+
+  /** Adds money; the caller has validated the amount (see {@link MAX_TOP_UP}, {@link topUpRoom}) and currency. */
   topUp(amount: number, by: string): WalletEntry {
     return this.move("TOP_UP", amount, by, {});
   }

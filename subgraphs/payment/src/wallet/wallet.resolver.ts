@@ -1,9 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from "type-graphql";
-import { BadUserInputError, ForbiddenError, MoneyInput, audit, requireUser, type Context, type Runtime } from "@commerce/kit";
+import { BadUserInputError, ForbiddenError, Money, MoneyInput, NotFoundError, audit, formatMoney, requireUser, type Context, type Runtime, isUuid } from "@commerce/kit";
 import { UserRef } from "../federation/stubs";
 import type { PaymentSettings } from "../settings";
 import { lockWallet, unopenedWallet } from "./open-wallet";
-import { MAX_TOP_UP, Wallet } from "./wallet.entity";
+import { userExists } from "./user-exists";
+import { MAX_BALANCE, MAX_TOP_UP, Wallet } from "./wallet.entity";
 
 /** Wallets are private: only their owner and ADMIN see or fund them (STAFF does not). */
 function requireSelfOrAdmin(ctx: Context, userId: string): void {
@@ -43,14 +44,26 @@ export class WalletResolver {
     @Ctx() ctx: Context,
   ): Promise<Wallet> {
     requireSelfOrAdmin(ctx, userId);
+    if (!isUuid(userId)) throw new BadUserInputError("userId is not a user id: pass the id of a registered user.", "userId");
     const caller = ctx.identity?.kind === "user" ? ctx.identity.userId : "service";
     if (!Number.isInteger(amount.amount) || amount.amount <= 0 || amount.amount > MAX_TOP_UP) {
       throw new BadUserInputError(`amount must be between 1 and ${MAX_TOP_UP} minor units, got ${amount.amount}.`, "amount.amount");
+    }
+    // A top-up may open the wallet ahead of user.registered, but only for a user who exists: the signed-in
+    // owner does; anyone else names a user by id alone, so the user subgraph must vouch for it.
+    if (caller !== userId && !(await ctx.em.count(Wallet, { userId })) && !(await userExists(this.runtime, userId, ctx.requestId))) {
+      throw new NotFoundError("User", userId);
     }
     return this.runtime.commit(ctx.em, async (tx) => {
       const wallet = await lockWallet(tx, userId, this.runtime.settings, caller);
       if (amount.currency !== wallet.currency) {
         throw new BadUserInputError(`This wallet holds ${wallet.currency}; top it up in ${wallet.currency}.`, "amount.currency");
+      }
+      if (amount.amount > wallet.topUpRoom) {
+        throw new BadUserInputError(
+          `The balance is ${formatMoney(wallet.balance)} and may not pass ${formatMoney(Money.of(MAX_BALANCE, wallet.currency))}: top up at most ${wallet.topUpRoom} minor units.`,
+          "amount.amount",
+        );
       }
       const balanceBefore = wallet.balance;
       tx.persist(wallet.topUp(amount.amount, caller));
