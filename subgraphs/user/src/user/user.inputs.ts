@@ -1,6 +1,18 @@
 import { Field, InputType, ObjectType } from "type-graphql";
-import { IsEmail, Length, MaxLength } from "class-validator";
+import { IsEmail, Length, MaxLength, ValidateBy, type ValidationOptions } from "class-validator";
 import { User } from "./user.entity";
+
+/** `@Length` measured on the trimmed value, which is what gets stored: "   " is an empty name, not a 3-character one. */
+function TrimmedLength(min: number, max: number, options: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: "trimmedLength",
+      constraints: [min, max],
+      validator: { validate: (value: unknown) => typeof value === "string" && value.trim().length >= min && value.trim().length <= max },
+    },
+    options,
+  );
+}
 
 @InputType()
 export class RegisterInput {
@@ -14,7 +26,7 @@ export class RegisterInput {
   password: string;
 
   @Field()
-  @Length(1, 100, { message: "name must be 1 to 100 characters long" })
+  @TrimmedLength(1, 100, { message: "name must be 1 to 100 characters long, not counting leading and trailing spaces" })
   name: string;
 }
 

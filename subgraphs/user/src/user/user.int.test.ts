@@ -60,6 +60,18 @@ describe("user subgraph", () => {
     expect(short.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.password" });
   });
 
+  it("refuses a blank name, measured after trimming, and stores names trimmed", async () => {
+    for (const name of ["", "   ", "\t \n", " " + "n".repeat(101) + " "]) {
+      const result = await service.gql(REGISTER, { input: { email: email(), password: "correct horse", name } });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    }
+    const padded = await service.gql<{ register: { user: { name: string } } }>(REGISTER, {
+      input: { email: email(), password: "correct horse", name: `  ${"n".repeat(100)}  ` },
+    });
+    expect(padded.errors).toBeUndefined();
+    expect(padded.data?.register.user.name).toBe("n".repeat(100));
+  });
+
   it("logs in, and says the same thing for a wrong password and an unknown email", async () => {
     const address = email();
     const { user } = await register(address, "the right password");
@@ -103,6 +115,15 @@ describe("user subgraph", () => {
     expect(byAdmin.data?.setUserRole.role).toBe("STAFF");
   });
 
+  it("answers NOT_FOUND to setUserRole for an unknown or malformed user id", async () => {
+    const query = `mutation($id: ID!) { setUserRole(userId: $id, role: STAFF) { role } }`;
+    const admin = asUser("00000000-0000-4000-8000-000000000000", "ADMIN");
+    for (const id of ["xx", "00000000-0000-4000-8000-00000000000z", "4b5c4f0e-8d9a-4f7e-9c1a-2b3c4d5e6f70"]) {
+      const result = await service.gql(query, { id }, admin);
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "NOT_FOUND" });
+    }
+  });
+
   it("creates the bootstrap admin from configuration", async () => {
     const login = await service.gql<{ login: { accessToken: string } }>(LOGIN, { e: "root@example.com", p: "root-password-123" });
     expect(login.errors).toBeUndefined();
@@ -127,5 +148,15 @@ describe("user subgraph", () => {
       { r: representations },
     );
     expect(result.data?._entities.map((u) => u.id)).toEqual(users.map(({ user }) => user.id));
+  });
+
+  it("resolves a malformed User reference to null without failing the batch", async () => {
+    const { user } = await register();
+    const result = await service.gql<{ _entities: ({ id: string } | null)[] }>(
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }`,
+      { r: [{ __typename: "User", id: "xx" }, { __typename: "User", id: user.id }] },
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data?._entities).toEqual([null, { id: user.id }]);
   });
 });

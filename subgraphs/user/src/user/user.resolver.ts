@@ -1,17 +1,6 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { createEvent } from "@commerce/streams";
-import {
-  BadUserInputError,
-  ConflictError,
-  NotFoundError,
-  UnauthenticatedError,
-  audit,
-  publishRole,
-  requireRole,
-  type Context,
-  type Role,
-  type Runtime,
-} from "@commerce/kit";
+import { BadUserInputError, ConflictError, NotFoundError, UnauthenticatedError, audit, publishRole, requireRole, type Context, type Role, type Runtime, isUuid } from "@commerce/kit";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../auth/password";
 import { openSession, rotateRefreshToken } from "../auth/sessions";
 import type { UserSettings } from "../settings";
@@ -88,7 +77,7 @@ export class UserResolver {
       throw new BadUserInputError("An admin cannot demote themself; ask another admin.", "role");
     }
     const changed = await this.runtime.commit(ctx.em, async (tx, emit) => {
-      const user = await tx.findOne(User, { id: userId });
+      const user = isUuid(userId) ? await tx.findOne(User, { id: userId }) : null;
       if (!user) throw new NotFoundError("User", userId);
       const previousRole = user.role;
       if (previousRole !== role) {
