@@ -22,6 +22,8 @@ test.each([
   ["duplicate product", input({ items: [{ productId: id(1), quantity: 1 }, { productId: id(1), quantity: 2 }] }), "input.items"],
   ["name of 201 chars", input({ name: "n".repeat(201) }), "input.name"],
   ["key of 201 chars", input({ idempotencyKey: "k".repeat(201) }), "input.idempotencyKey"],
+  ["empty key", input({ idempotencyKey: "" }), "input.idempotencyKey"],
+  ["blank key", input({ idempotencyKey: " \t " }), "input.idempotencyKey"],
 ])("rejects %s naming %s", (_what, value, field) => {
   expect(fieldOf(() => validatePlaceOrder(value))).toBe(field);
 });
@@ -32,4 +34,10 @@ test("accepts the limits and normalises a blank name to null", () => {
   expect(request.items).toHaveLength(100);
   expect(request.name).toBeNull();
   expect(request.idempotencyKey).toHaveLength(200);
+});
+
+test("treats an absent key as no key and keeps a key exactly as sent", () => {
+  expect(validatePlaceOrder(input({})).idempotencyKey).toBeNull();
+  expect(validatePlaceOrder(input({ idempotencyKey: null })).idempotencyKey).toBeNull();
+  expect(validatePlaceOrder(input({ idempotencyKey: " k " })).idempotencyKey).toBe(" k ");
 });

@@ -68,7 +68,12 @@ export function validatePlaceOrder(input: PlaceOrderInput): PlaceOrderRequest {
     throw new BadUserInputError(`name must be at most ${MAX_NAME_LENGTH} characters.`, "input.name");
   }
   // Keys are compared exactly as sent: a client retries with the very same string.
-  const idempotencyKey = input.idempotencyKey || null;
+  const idempotencyKey = input.idempotencyKey ?? null;
+  // A blank key is a client bug (an unset variable), not a request for no idempotency: silently
+  // treating it as absent would place a second order on the very retry the key was meant to absorb.
+  if (idempotencyKey !== null && !idempotencyKey.trim()) {
+    throw new BadUserInputError("idempotencyKey must not be blank: send one unique string per checkout, or leave it out.", "input.idempotencyKey");
+  }
   if (idempotencyKey && idempotencyKey.length > MAX_KEY_LENGTH) {
     throw new BadUserInputError(`idempotencyKey must be at most ${MAX_KEY_LENGTH} characters.`, "input.idempotencyKey");
   }

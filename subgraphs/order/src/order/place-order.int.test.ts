@@ -118,6 +118,22 @@ describe("placeOrder", () => {
     }
   });
 
+  test("refuses a total above the largest Int before saving anything", async () => {
+    const userId = randomUUID();
+    const priciest = await seedProduct(subgraph, { amount: 2 ** 31 - 1 });
+    const cheap = await seedProduct(subgraph, { amount: 1 });
+    const atTheLimit = await place(userId, { items: [{ productId: priciest, quantity: 1 }] });
+    expect(atTheLimit.errors).toBeUndefined();
+    expect(atTheLimit.data!.placeOrder.total.amount).toBe(2 ** 31 - 1);
+
+    const over = await place(userId, { items: [{ productId: priciest, quantity: 1 }, { productId: cheap, quantity: 1 }] });
+    expect(over.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items" });
+    const huge = await place(userId, { items: [{ productId: priciest, quantity: 1000 }] });
+    expect(huge.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items" });
+    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    expect(Number(n)).toBe(1);
+  });
+
   test("rejects products priced in different currencies in one order", async () => {
     const usd = await seedProduct(subgraph, { currency: "USD" });
     const eur = await seedProduct(subgraph, { currency: "EUR" });
@@ -160,6 +176,17 @@ describe("idempotency", () => {
     const bobs = await placeOrder(subgraph, bob, [productId], { idempotencyKey: "checkout-1" });
     expect(again).toBe(first);
     expect(bobs).not.toBe(first);
+  });
+
+  test("an empty or blank key is refused, naming the field, and places nothing", async () => {
+    const productId = await seedProduct(subgraph);
+    const userId = randomUUID();
+    for (const idempotencyKey of ["", "", "   "]) {
+      const result = await place(userId, { items: [{ productId, quantity: 1 }], idempotencyKey });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.idempotencyKey" });
+    }
+    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    expect(Number(n)).toBe(0);
   });
 
   test("10 concurrent placements with one key make one order and one order.placed", async () => {
