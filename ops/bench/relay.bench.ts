@@ -16,7 +16,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
 import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations } from '@commerce/streams';
-import { provisionInfra, type Infra } from '../src/infra';
+import { benchServers, runBench } from './lib/run';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1_500);
 const WARMUP = 200;
@@ -38,15 +38,7 @@ async function cpuPerRound(times: number, round: (i: number) => Promise<void>): 
 }
 
 async function main(): Promise<void> {
-  let infra: Infra | null = null;
-  let adminUrl = process.env.TEST_PG_ADMIN_URL;
-  let redisUrl = process.env.TEST_REDIS_URL;
-  if (!adminUrl || !redisUrl) {
-    console.log('starting Postgres and Redis for the benchmark…');
-    infra = await provisionInfra({ mode: 'ephemeral', smtp: false, env: {} });
-    adminUrl = infra.pgAdminUrl;
-    redisUrl = infra.redisUrl;
-  }
+  const { adminUrl, redisUrl, infra } = await benchServers();
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   const database = `bench_relay_${randomBytes(3).toString('hex')}`;
@@ -101,10 +93,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

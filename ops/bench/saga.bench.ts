@@ -28,6 +28,7 @@ import { startBenchPlatform, type BenchPlatform } from './lib/platform';
 import { setUpShop, type Shop } from './lib/shop';
 import { recordStatements } from './lib/sql-log';
 import { loadAverage, ms, summarize, table } from './lib/stats';
+import { runBench } from './lib/run';
 
 const RATES = (process.env.BENCH_RATES ?? '50,100,200,300').split(',').map(Number).filter((r) => r > 0);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 15);
@@ -244,10 +245,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -36,7 +36,7 @@ import {
   type ConsumerStats,
 } from '@commerce/streams';
 import type { EventEnvelope } from '@commerce/schema';
-import { provisionInfra, type Infra } from '../src/infra';
+import { benchServers, runBench } from './lib/run';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
@@ -105,15 +105,7 @@ async function rawTxPerSecond(adminUrl: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  let infra: Infra | null = null;
-  let adminUrl = process.env.TEST_PG_ADMIN_URL;
-  let redisUrl = process.env.TEST_REDIS_URL;
-  if (!adminUrl || !redisUrl) {
-    console.log('starting Postgres and Redis for the benchmark…');
-    infra = await provisionInfra({ mode: 'ephemeral', smtp: false, env: {} });
-    adminUrl = infra.pgAdminUrl;
-    redisUrl = infra.redisUrl;
-  }
+  const { adminUrl, redisUrl, infra } = await benchServers();
   const database = `bench_streams_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
@@ -259,10 +251,4 @@ async function main(): Promise<void> {
   await infra?.stop();
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

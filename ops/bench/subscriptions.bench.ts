@@ -20,6 +20,7 @@ import WebSocket from "ws";
 import { provisionInfra, type Infra } from "../src/infra";
 import { startPlatform, type Platform } from "../testing";
 import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "../testing/e2e";
+import { runBench } from "./lib/run";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5_000);
 const PER_SOCKET = Number(process.env.BENCH_PER_SOCKET ?? 50);
@@ -214,10 +215,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);
