@@ -296,16 +296,18 @@ describe('order across streams', () => {
     const seen: string[] = [];
     const record: Handler = async (event) => void seen.push(event.type);
     const options: Partial<StreamConsumerOptions> = { streams: ['order', 'product'], handlers: { 'order.cancelled': record, 'inventory.reserved': record } };
-    const first = consumer(options);
-    await first.start(); // creates the group
-    await first.stop();
     const orderId = 'order-x';
     const reserved = createEvent('inventory.reserved', { orderId, userId: 'user-1', total: { amount: 100, currency: 'EUR' }, items: [{ productId: 'product-1', quantity: 1 }] }, { correlationId: orderId });
     const cancelled = createEvent('order.cancelled', { orderId, userId: 'user-1', reason: 'changed my mind', previousStatus: 'PENDING', expired: false }, { correlationId: orderId });
     // The product stream's entry is older, but the consumer names the order stream first.
-    await redis.xadd(streamKey(prefix, 'product'), '*', ...eventFields(reserved, JSON.stringify(reserved)));
-    await redis.xadd(streamKey(prefix, 'order'), '*', ...eventFields(cancelled, JSON.stringify(cancelled)));
-    await consumer(options).start(); // one read returns both
+    const first = await redis.xadd(streamKey(prefix, 'product'), '*', ...eventFields(reserved, JSON.stringify(reserved)));
+    // Ids of two streams compare only across milliseconds (both sequences start at 0 in each millisecond).
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await redis.xadd(streamKey(prefix, 'order'), '*', ...eventFields(cancelled, JSON.stringify(cancelled)));
+    expect(Number(second!.split('-')[0])).toBeGreaterThan(Number(first!.split('-')[0]));
+    // No consumer ran before: its group is created at the start of the streams, so its first read returns
+    // both entries. (A consumer started and stopped first could still hold a blocking read that takes one.)
+    await consumer(options).start();
     await eventually('both handled', () => seen.length === 2);
     expect(seen).toEqual(['inventory.reserved', 'order.cancelled']);
   });

@@ -608,7 +608,11 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** Stream entry ids (`<ms>-<seq>`) in the order Redis assigned them, across streams (same server clock). */
+/**
+ * Stream entry ids (`<ms>-<seq>`) in the order Redis assigned them, across streams (same server clock).
+ * Within one millisecond the order across streams is unknown (each stream numbers its own entries from
+ * 0), and the sort, being stable, keeps the reply's order.
+ */
 function byEntryId(a: { entryId: string }, b: { entryId: string }): number {
   const [aMs, aSeq] = a.entryId.split('-').map(Number) as [number, number];
   const [bMs, bSeq] = b.entryId.split('-').map(Number) as [number, number];
