@@ -241,10 +241,11 @@ export class OutboxRelay {
   }
 
   private async publishOn(client: Client): Promise<BatchResult> {
-    // Three statements in one simple query, each with its own snapshot. The select must not be merged
-    // into the lock's statement: a statement's snapshot is taken when it starts, so a merged one could
-    // get the lock just after the previous holder committed yet read the rows it had published as still
-    // unpublished, and publish them again.
+    // Three statements in one simple query, each with its own snapshot (READ COMMITTED, whatever the
+    // database's default: under REPEATABLE READ the lock's statement would fix the snapshot). The
+    // select must not be merged into the lock's statement: a statement's snapshot is taken when it
+    // starts, so a merged one could get the lock just after the previous holder committed yet read the
+    // rows it had published as still unpublished, and publish them again.
     //
     // Commit-order guard: a row is eligible once its transaction is older than every transaction still
     // open in this database (ELIGIBLE_SQL), and we take only the id-ordered prefix of eligible rows,
@@ -252,7 +253,7 @@ export class OutboxRelay {
     const [, lock, selected] = (await this.query(
       client,
       3,
-      `begin;
+      `begin isolation level read committed;
        select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked;
        select id, event_id, type, stream, payload::text as envelope, payload->>'traceparent' as traceparent,
               ${ELIGIBLE_SQL} as eligible
@@ -290,8 +291,17 @@ export class OutboxRelay {
   private async publisherConnection(): Promise<Client> {
     if (this.publisher) return this.publisher;
     // A transaction left open (a batch stuck on Redis) is ended by the server, as on pooled connections.
-    const client = this.newClient({ idle_in_transaction_session_timeout: 60_000, application_name: RELAY_APPLICATION_NAME });
-    client.on('error', () => undefined); // a broken connection fails the next query, which drops it
+    const client = this.newClient({
+      idle_in_transaction_session_timeout: 60_000,
+      application_name: RELAY_APPLICATION_NAME,
+      keepAlive: true, // a connection lost without a word (a dead peer, a dropped NAT entry) is noticed, not waited on
+    });
+    // Closed by the server while idle (restart, failover, a proxy's idle limit): drop it now, so the next
+    // batch opens a new one instead of failing first.
+    client.on('error', () => {
+      if (this.publisher === client) this.publisher = null;
+      client.end().catch(() => undefined);
+    });
     await client.connect();
     this.publisher = client;
     return client;
