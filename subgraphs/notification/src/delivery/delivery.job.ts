@@ -175,13 +175,31 @@ export class DeliveryJob implements Job {
       try {
         outcomes = await this.record(batch);
       } catch (error) {
-        // The lease brings the rows back: nothing is lost, they are only late.
-        this.logger.error({ err: error, notificationIds: batch.map((f) => f.notification.id) }, "could not record deliveries; they will be retried after their lease");
-        outcomes = batch.map(() => null);
+        // One bad row must not cost the others their record (they would be sent again): each alone.
+        outcomes = batch.length === 1 ? [this.unrecorded(batch, error)] : await this.recordEachAlone(batch);
       }
       batch.forEach((finished, i) => finished.resolve(outcomes[i]!));
     }
     this.recording = null;
+  }
+
+  /** After a batch failed: each outcome in a transaction of its own, one after the other. */
+  private async recordEachAlone(batch: readonly Finished[]): Promise<(AttemptOutcome | null)[]> {
+    const outcomes: (AttemptOutcome | null)[] = [];
+    for (const finished of batch) {
+      try {
+        outcomes.push((await this.record([finished]))[0] ?? null);
+      } catch (error) {
+        outcomes.push(this.unrecorded([finished], error));
+      }
+    }
+    return outcomes;
+  }
+
+  /** The lease brings the rows back: nothing is lost, they are only late (and sent again). */
+  private unrecorded(batch: readonly Finished[], error: unknown): null {
+    this.logger.error({ err: error, notificationIds: batch.map((f) => f.notification.id) }, "could not record a delivery; it will be retried after its lease");
+    return null;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Entity, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import { storableError } from "./notification.entity";
 
 /** One try at delivering a notification, kept for operators (why did this e-mail fail?). */
 @Entity({ tableName: "delivery_attempts" })
@@ -22,6 +23,6 @@ export class DeliveryAttempt {
   constructor(notificationId: string, error: string | null) {
     this.notificationId = notificationId;
     this.ok = error === null;
-    this.error = error === null ? null : error.slice(0, 1_000);
+    this.error = error === null ? null : storableError(error);
   }
 }

@@ -119,7 +119,7 @@ export class Notification {
       this.lastError = null;
       return "sent";
     }
-    this.lastError = error.slice(0, 1_000);
+    this.lastError = storableError(error);
     if (this.attempts >= policy.maxAttempts) {
       this.status = "FAILED";
       return "failed";
@@ -127,6 +127,11 @@ export class Notification {
     this.nextAttemptAt = new Date(at.getTime() + policy.delayMs(this.attempts));
     return "retry";
   }
+}
+
+/** An error text as a row can hold it: Postgres text refuses NUL (a failing record would resend the message), and long texts are cut. */
+export function storableError(error: string): string {
+  return error.replaceAll("\u0000", "").slice(0, 1_000);
 }
 
 function assertNever(value: never): never {
