@@ -8,7 +8,7 @@ import type { PaymentSettings } from "./settings";
 import { Invoice } from "./payment/invoice.entity";
 import { Payment } from "./payment/payment.entity";
 import { lockWallet, openWallet } from "./wallet/open-wallet";
-import { Wallet } from "./wallet/wallet.entity";
+import { MAX_BALANCE, Wallet } from "./wallet/wallet.entity";
 import { WalletEntry } from "./wallet/wallet-entry.entity";
 
 let payment: TestSubgraph<PaymentSettings>;
@@ -120,22 +120,22 @@ describe("topUpWallet", () => {
     expect(await em().count(Wallet, { userId })).toBe(0);
   });
 
-  it("refuses a top-up that would take the balance above the largest Int, and keeps the wallet readable", async () => {
+  it("refuses a top-up that would take the balance above its cap (room below the largest Int), and keeps the wallet readable", async () => {
     const userId = await registered();
     // Bring the balance near the limit through the ledger, as ~200 maximal top-ups would.
     await em().transactional(async (tx) => {
       const wallet = await lockWallet(tx as EntityManager, userId, payment.runtime.settings, "test");
-      tx.persist(wallet.topUp(2_147_483_647 - 5_000 - 100, "test"));
+      tx.persist(wallet.topUp(MAX_BALANCE - 5_000 - 100, "test"));
     });
     const toTheLimit = await payment.gql(TOP_UP, { userId, amount: { amount: 100 } }, asUser(userId));
-    expect(toTheLimit.data).toEqual({ topUpWallet: { balance: { amount: 2_147_483_647, currency: "USD" } } });
+    expect(toTheLimit.data).toEqual({ topUpWallet: { balance: { amount: MAX_BALANCE, currency: "USD" } } });
 
     const over = await payment.gql(TOP_UP, { userId, amount: { amount: 1 } }, asUser(userId));
     expect(over.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "amount.amount" });
-    expect((await em().findOneOrFail(Wallet, { userId })).balanceAmount).toBe(2_147_483_647);
+    expect((await em().findOneOrFail(Wallet, { userId })).balanceAmount).toBe(MAX_BALANCE);
     expect(await em().count(WalletEntry, { walletId: userId, kind: "TOP_UP" })).toBe(2);
     const read = await payment.gql(WALLET, users(userId), asUser(userId));
-    expect(read.data).toEqual({ _entities: [{ wallet: { balance: { amount: 2_147_483_647, currency: "USD" } } }] });
+    expect(read.data).toEqual({ _entities: [{ wallet: { balance: { amount: MAX_BALANCE, currency: "USD" } } }] });
   });
 
   it("accepts the largest allowed top-up", async () => {

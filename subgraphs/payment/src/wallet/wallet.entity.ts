@@ -9,8 +9,13 @@ export type ChargeOutcome = { kind: "debited"; entry: WalletEntry } | { kind: "r
 /** Largest single top-up, in minor units: beyond it a typo is likelier than a real deposit. */
 export const MAX_TOP_UP = 10_000_000;
 
-/** Largest balance, in minor units: `Money.amount` is a GraphQL Int (32-bit), so a larger one could not be read back. */
-export const MAX_BALANCE = 2 ** 31 - 1;
+/**
+ * Largest balance a top-up may reach, in minor units. `Money.amount` is a GraphQL Int (32-bit,
+ * 2,147,483,647), so a larger balance could not be read back; the cap stays well below it because a
+ * refund returns money a top-up may have replaced meanwhile, and a refund is never refused: the ~1.1
+ * billion between the cap and the limit is room for those.
+ */
+export const MAX_BALANCE = 1_000_000_000;
 
 /**
  * A user's prepaid balance, the simulated payment method. The row is locked

@@ -1,7 +1,7 @@
 import { isUuid } from "@commerce/kit";
 import type { Context } from "@commerce/kit";
 import { Category } from "../category/category.entity";
-import { MAX_ON_HAND, StockLevel } from "../stock/stock-level.entity";
+import { StockLevel } from "../stock/stock-level.entity";
 import { Warehouse } from "../warehouse/warehouse.entity";
 import { Product } from "./product.entity";
 
@@ -33,12 +33,15 @@ export const warehouseById = (ctx: Context) =>
     return ids.map((id) => byId.get(id) ?? null);
   });
 
+/** The largest GraphQL Int. */
+const MAX_INT = 2_147_483_647;
+
 /**
  * Σ(onHand − reserved) over warehouses, summed in Postgres. `adjustStock` keeps
- * a product's total on hand within MAX_ON_HAND; the cap guards against totals
- * it did not check (rows written before that rule or by hand, a cancelled paid
- * order restocked onto full shelves), which would otherwise fail the Int! field
- * and with it a whole catalog page.
+ * a product's total on hand within MAX_ON_HAND, far below a GraphQL Int; the
+ * clamp guards against totals it did not check (rows written before that rule
+ * or by hand), which would otherwise fail the Int! field and with it a whole
+ * catalog page.
  */
 export const availableByProduct = (ctx: Context) =>
   ctx.loader<string, number>("availableByProduct", async (ids) => {
@@ -46,7 +49,7 @@ export const availableByProduct = (ctx: Context) =>
       `select product_id, sum(on_hand - reserved) as available from stock_levels where product_id in (${ids.map(() => "?").join(", ")}) group by product_id`,
       [...ids],
     );
-    const byId = new Map(rows.map((row) => [row.product_id, Math.min(Number(row.available), MAX_ON_HAND)]));
+    const byId = new Map(rows.map((row) => [row.product_id, Math.min(Number(row.available), MAX_INT)]));
     return ids.map((id) => byId.get(id) ?? 0);
   });
 

@@ -6,11 +6,13 @@ import { Product } from "../product/product.entity";
 import { Warehouse } from "../warehouse/warehouse.entity";
 
 /**
- * The most units of one product that may be on hand, in one warehouse and over
- * all of them together: `on_hand` is a Postgres integer and `available` (the
- * sum over warehouses) a GraphQL Int, both 32-bit.
+ * The most units of one product `adjustStock` may bring on hand, in one warehouse and over all of them
+ * together. `on_hand` is a Postgres integer and `available` (the sum over warehouses) a GraphQL Int,
+ * both 32-bit (2,147,483,647); the cap stays well below that because restocking a cancelled paid order
+ * puts units back that an adjustment may have replaced meanwhile: the ~1.1 billion between the cap and
+ * the 32-bit limit is room for those, and a restock is never refused.
  */
-export const MAX_ON_HAND = 2_147_483_647;
+export const MAX_ON_HAND = 1_000_000_000;
 
 /**
  * Stock of one product in one warehouse. `reserved` units are held for orders

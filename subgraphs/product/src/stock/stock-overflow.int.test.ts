@@ -10,12 +10,14 @@ import {
   stockOf,
   type ProductTestSubgraph,
 } from "../test-support";
+import { MAX_ON_HAND } from "./stock-level.entity";
 
 // Regression: on-hand stock is a Postgres integer and `available` a GraphQL Int (both 32-bit).
 // An adjustment past 2,147,483,647 failed as INTERNAL_SERVER_ERROR, and two that fit per
 // warehouse but not together made `available` unserialisable, which nulled the whole catalog.
+// Adjustments now stop at MAX_ON_HAND (1 billion), leaving room for restocks.
 
-const MAX_INT = 2_147_483_647;
+const MAX = MAX_ON_HAND;
 const ADJUST = `mutation($p: ID!, $w: ID!, $d: Int!) { adjustStock(productId: $p, warehouseId: $w, delta: $d, reason: "delivery") { onHand reserved } }`;
 const CATALOG = `query { products(first: 100) { edges { node { name available } } } }`;
 
@@ -38,22 +40,22 @@ describe("adjustStock stays within a 32-bit stock count", () => {
     const warehouse = await createWarehouse(service);
     const product = await createProduct(service);
     await adjustStock(service, product.id, warehouse, 5);
-    const refused = await failure(service, ADJUST, { p: product.id, w: warehouse, d: MAX_INT }, STAFF);
+    const refused = await failure(service, ADJUST, { p: product.id, w: warehouse, d: 2_147_483_647 }, STAFF);
     expect(refused).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
     expect(await stockOf(service, product.id)).toEqual({ [warehouse]: { onHand: 5, reserved: 0 } });
     expect(await adjustmentsOf(product.id)).toBe(1);
-    expect((await ok(service, ADJUST, { p: product.id, w: warehouse, d: MAX_INT - 5 }, STAFF)).adjustStock).toEqual({ onHand: MAX_INT, reserved: 0 });
+    expect((await ok(service, ADJUST, { p: product.id, w: warehouse, d: MAX - 5 }, STAFF)).adjustStock).toEqual({ onHand: MAX, reserved: 0 });
   });
 
   it("refuses taking the product's total on-hand over all warehouses past the maximum", async () => {
     const [a, b] = [await createWarehouse(service), await createWarehouse(service)];
     const product = await createProduct(service);
-    await adjustStock(service, product.id, a, 2_000_000_000);
-    expect(await failure(service, ADJUST, { p: product.id, w: b, d: 2_000_000_000 }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
-    expect(await stockOf(service, product.id)).toEqual({ [a]: { onHand: 2_000_000_000, reserved: 0 } });
-    await adjustStock(service, product.id, b, MAX_INT - 2_000_000_000);
+    await adjustStock(service, product.id, a, 600_000_000);
+    expect(await failure(service, ADJUST, { p: product.id, w: b, d: 600_000_000 }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
+    expect(await stockOf(service, product.id)).toEqual({ [a]: { onHand: 600_000_000, reserved: 0 } });
+    await adjustStock(service, product.id, b, MAX - 600_000_000);
     const { product: seen } = await ok(service, `query($id: ID!) { product(id: $id) { available } }`, { id: product.id }, CUSTOMER);
-    expect(seen.available).toBe(MAX_INT);
+    expect(seen.available).toBe(MAX);
     const catalog = await service.gql<{ products: { edges: unknown[] } }>(CATALOG, {}, null);
     expect(catalog.errors).toBeUndefined();
     expect(catalog.data?.products.edges.length).toBeGreaterThan(0);
@@ -64,12 +66,12 @@ describe("adjustStock stays within a 32-bit stock count", () => {
       const [a, b] = [await createWarehouse(service), await createWarehouse(service)];
       const product = await createProduct(service);
       const results = await Promise.all(
-        [a, b].map((warehouse) => service.gql(ADJUST, { p: product.id, w: warehouse, d: 2_000_000_000 }, STAFF)),
+        [a, b].map((warehouse) => service.gql(ADJUST, { p: product.id, w: warehouse, d: 600_000_000 }, STAFF)),
       );
       expect(results.filter((result) => !result.errors).length).toBe(1);
       expect(results.find((result) => result.errors)!.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
       const total = Object.values(await stockOf(service, product.id)).reduce((sum, level) => sum + level.onHand, 0);
-      expect(total).toBe(2_000_000_000);
+      expect(total).toBe(600_000_000);
     }
   });
 });
