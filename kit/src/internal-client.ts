@@ -26,7 +26,10 @@ export async function internalGraphQL<T>(options: {
     body: JSON.stringify({ query: options.query, variables: options.variables ?? {} }),
     signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
   });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  // A subgraph that is down or restarting may answer 502/503 with no JSON at all: say so, not "Unexpected end of JSON input".
+  const body = (await response.json().catch(() => {
+    throw new InternalCallError(`${options.url}: HTTP ${response.status}, not a GraphQL response`);
+  })) as { data?: T; errors?: { message: string }[] };
   if (body.errors?.length) throw new InternalCallError(`${options.url}: ${body.errors.map((e) => e.message).join("; ")}`);
   if (!body.data) throw new InternalCallError(`${options.url}: HTTP ${response.status} without data`);
   return body.data;
