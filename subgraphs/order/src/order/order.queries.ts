@@ -1,5 +1,13 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { afterDateCursor, decodeCursor, pageSize, toConnection, type ConnectionShape, type Context, isUuid } from "@commerce/kit";
+import {
+  afterDateCursor,
+  decodeCursor,
+  pageSize,
+  toConnection,
+  type ConnectionShape,
+  type Context,
+  isUuid,
+} from "@commerce/kit";
 import { Order, type OrderStatus } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import { OrderStatusChange } from "./order-status-change.entity";

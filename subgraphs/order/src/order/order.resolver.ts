@@ -1,6 +1,20 @@
 import { LockMode } from "@mikro-orm/core";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { BadUserInputError, ConflictError, NotFoundError, audit, connectionType, isStaff, requireOwnerOrStaff, requireRole, requireUser, type ConnectionShape, type Context, type Runtime, isUuid } from "@commerce/kit";
+import {
+  BadUserInputError,
+  ConflictError,
+  NotFoundError,
+  audit,
+  connectionType,
+  isStaff,
+  requireOwnerOrStaff,
+  requireRole,
+  requireUser,
+  type ConnectionShape,
+  type Context,
+  type Runtime,
+  isUuid,
+} from "@commerce/kit";
 import { Order, type OrderTrigger } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import { OrderStatusChange } from "./order-status-change.entity";

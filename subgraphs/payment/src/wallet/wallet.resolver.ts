@@ -1,5 +1,17 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Resolver, Root } from "type-graphql";
-import { BadUserInputError, ForbiddenError, Money, MoneyInput, NotFoundError, audit, formatMoney, requireUser, type Context, type Runtime, isUuid } from "@commerce/kit";
+import {
+  BadUserInputError,
+  ForbiddenError,
+  Money,
+  MoneyInput,
+  NotFoundError,
+  audit,
+  formatMoney,
+  requireUser,
+  type Context,
+  type Runtime,
+  isUuid,
+} from "@commerce/kit";
 import { UserRef } from "../federation/stubs";
 import type { PaymentSettings } from "../settings";
 import { lockWallet, unopenedWallet } from "./open-wallet";

@@ -2,7 +2,19 @@ import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } f
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { IsOptional, ValidateNested } from "class-validator";
 import { createEvent } from "@commerce/streams";
-import { BadUserInputError, ConflictError, NotFoundError, connectionType, audit, isStaff, pageSize, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
+import {
+  BadUserInputError,
+  ConflictError,
+  NotFoundError,
+  connectionType,
+  audit,
+  isStaff,
+  pageSize,
+  requireRole,
+  type Context,
+  type Runtime,
+  isUuid,
+} from "@commerce/kit";
 import { Category } from "../category/category.entity";
 import { checkLowStock } from "../stock/low-stock";
 import { lockStock } from "../stock/stock.locks";

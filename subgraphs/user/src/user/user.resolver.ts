@@ -1,6 +1,18 @@
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { createEvent } from "@commerce/streams";
-import { BadUserInputError, ConflictError, NotFoundError, UnauthenticatedError, audit, publishRole, requireRole, type Context, type Role, type Runtime, isUuid } from "@commerce/kit";
+import {
+  BadUserInputError,
+  ConflictError,
+  NotFoundError,
+  UnauthenticatedError,
+  audit,
+  publishRole,
+  requireRole,
+  type Context,
+  type Role,
+  type Runtime,
+  isUuid,
+} from "@commerce/kit";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../auth/password";
 import { openSession, rotateRefreshToken } from "../auth/sessions";
 import type { UserSettings } from "../settings";
