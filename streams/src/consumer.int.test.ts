@@ -179,6 +179,55 @@ describe('StreamConsumer', () => {
     release();
   });
 
+  it('a replica stuck in a handler keeps its entry until maxHoldMs, then another replica applies it once', async () => {
+    // The stuck replica is alive (it keeps reading and renewing) but its handler never returns, with its
+    // transaction open and the event's processed mark written (and locked) in it.
+    const stuckOrm = await openOrm(db.url, 2);
+    extraOrms.push(stuckOrm);
+    let release!: () => void;
+    const hang = new Promise<void>((resolve) => (release = resolve));
+    let stuckSince = 0;
+    const claims = { claimIdleMs: 300, claimIntervalMs: 100, statementTimeoutMs: 1_000 };
+    const stuck = consumer({
+      ...claims,
+      orm: stuckOrm,
+      consumerName: 'stuck',
+      maxHoldMs: 2_000,
+      handler: async (event, ctx) => {
+        await recordEffect('stuck')(event, ctx);
+        stuckSince ||= Date.now();
+        await hang;
+      },
+    });
+    await stuck.start();
+    await xaddEvent(redis, prefix, placed('o-stuck', 1));
+    await eventually('the handler to be stuck', () => stuckSince > 0);
+
+    let appliedAt = 0;
+    const healthy = consumer({
+      ...claims,
+      consumerName: 'healthy',
+      handler: async (event, ctx) => {
+        await recordEffect('healthy')(event, ctx);
+        appliedAt = Date.now();
+      },
+    });
+    await healthy.start();
+    await eventually('the healthy replica to apply it', async () => (await effects(orm)).length === 1, 15_000);
+    // Renewed while held: claimable only maxHoldMs + claimIdleMs after the hold began.
+    expect(appliedAt - stuckSince).toBeGreaterThanOrEqual(2_000);
+    expect((await effects(orm))[0]!.consumer).toBe('healthy');
+    await eventually('the entry to be acknowledged', async () => (await pendingCount()) === 0);
+
+    // The stuck handler wakes up: Postgres ended its transaction long ago, nothing of it commits.
+    release();
+    await eventually('the stuck replica to settle it', () => stuck.stats().inFlight === 0, 15_000);
+    const applied = await effects(orm);
+    expect(applied.map((e) => e.consumer)).toEqual(['healthy']);
+    expect(healthy.stats()).toMatchObject({ processed: 1 });
+    expect(stuck.stats()).toMatchObject({ processed: 0 });
+  });
+
   it('retries a failing handler with backoff, then dead-letters it with the error and attempts; the stream keeps flowing', async () => {
     const attempts: number[] = [];
     const good = recordEffect();

@@ -57,9 +57,18 @@ export interface StreamConsumerOptions {
   claimIntervalMs?: number;
   /**
    * How long a consumer keeps renewing its hold on an entry it has not settled. Past it the consumer is
-   * presumed stuck on it and another replica may take it over. Default 5 × claimIdleMs.
+   * presumed stuck on it and another replica may take it over (`claimIdleMs` later). Default 5 × claimIdleMs.
+   * A handler stuck inside its transaction also keeps the event's processed mark locked, so the other
+   * replica can apply the event only once Postgres has ended that transaction (`statementTimeoutMs`).
    */
   maxHoldMs?: number;
+  /**
+   * `statement_timeout` and `idle_in_transaction_session_timeout` of every event transaction (shared or
+   * alone): a statement that hangs, or a handler awaiting something that never comes while its
+   * transaction sits open, ends in a rollback that releases the event's processed mark and its row
+   * locks. Default 15 s.
+   */
+  statementTimeoutMs?: number;
   /** XREADGROUP BLOCK timeout: bounds how long `stop()` may wait for the read loop. Default 1 s. */
   blockMs?: number;
   /**
@@ -118,6 +127,7 @@ export class StreamConsumer {
   private readonly claimIntervalMs: number;
   private readonly blockMs: number;
   private readonly maxHoldMs: number;
+  private readonly statementTimeoutMs: number;
   private readonly keys: string[];
   private readonly replay: string;
   private readonly lanes = new SerialLanes();
@@ -153,6 +163,7 @@ export class StreamConsumer {
     this.claimIntervalMs = options.claimIntervalMs ?? Math.min(this.claimIdleMs / 2, 10_000);
     this.blockMs = options.blockMs ?? 1_000;
     this.maxHoldMs = options.maxHoldMs ?? 5 * this.claimIdleMs;
+    this.statementTimeoutMs = options.statementTimeoutMs ?? 15_000;
     this.replay = replayKey(options.prefix, options.service);
     this.keys = [...options.streams.map((producer) => streamKey(options.prefix, producer)), this.replay];
     this.logger = options.logger.child({ service: options.service, consumer: options.consumerName });
@@ -160,7 +171,14 @@ export class StreamConsumer {
     const maxBatch = options.maxBatch ?? 32;
     this.group =
       maxBatch > 1
-        ? new GroupCommit({ orm: options.orm, group: options.service, tracer: options.tracer ?? defaultStreamsTracer(), maxBatch, logger: this.logger })
+        ? new GroupCommit({
+            orm: options.orm,
+            group: options.service,
+            tracer: options.tracer ?? defaultStreamsTracer(),
+            maxBatch,
+            statementTimeoutMs: this.statementTimeoutMs,
+            logger: this.logger,
+          })
         : null;
   }
 
@@ -540,9 +558,13 @@ export class StreamConsumer {
         em,
         async (tx, emit) => {
           // A concurrent duplicate blocks here on the primary key until the first commits (then no-op) or rolls back.
+          // The same statement bounds the transaction's statements and idleness (no extra round trip).
+          const timeout = `${this.statementTimeoutMs}ms`;
           const marked = await tx.execute<unknown[]>(
-            'insert into processed_event (event_id, consumer_group) values (?, ?) on conflict do nothing returning 1 as ok',
-            [event.id, this.options.service],
+            `with settings as (select set_config('statement_timeout', ?, true), set_config('idle_in_transaction_session_timeout', ?, true))
+             insert into processed_event (event_id, consumer_group) select ?::uuid, ? from settings
+             on conflict do nothing returning 1 as ok`,
+            [timeout, timeout, event.id, this.options.service],
           );
           if (marked.length === 0) return false;
           await handler(event, { em: tx, emit, logger });
