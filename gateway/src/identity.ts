@@ -6,12 +6,24 @@ import { TokenError, UnauthenticatedError, verifyAccessToken, type BaseConfig, t
  * it), never a silent downgrade to anonymous.
  */
 export function identityFromAuthorization(authorization: string | undefined | null, config: BaseConfig): Identity | null {
+  return authenticate(authorization, config)?.identity ?? null;
+}
+
+/** A verified caller and when its token stops verifying. */
+export interface Authenticated {
+  identity: Identity;
+  /** Epoch milliseconds of the token's `exp`: a long-lived connection must not outlive it. */
+  expiresAt: number;
+}
+
+/** {@link identityFromAuthorization}, with the token's expiry. */
+export function authenticate(authorization: string | undefined | null, config: BaseConfig): Authenticated | null {
   if (!authorization) return null;
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (!match) throw unauthenticated('Authorization must be "Bearer <accessToken>".');
   try {
     const claims = verifyAccessToken(match[1], config.jwt);
-    return { kind: "user", userId: claims.sub, role: claims.role, email: claims.email };
+    return { identity: { kind: "user", userId: claims.sub, role: claims.role, email: claims.email }, expiresAt: claims.exp * 1000 };
   } catch (error) {
     if (error instanceof TokenError) {
       throw unauthenticated(`The access token is invalid (${error.message}): sign in or refresh it.`);

@@ -43,8 +43,8 @@ let subscriptions: ReturnType<typeof attachSubscriptions>;
 let url: string;
 const clients: Client[] = [];
 
-const token = (role: "CUSTOMER" | "STAFF", userId = randomUUID()) =>
-  signAccessToken({ sub: userId, role, email: `${userId}@example.com` }, { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: 600 }).token;
+const token = (role: "CUSTOMER" | "STAFF", userId = randomUUID(), ttlSeconds = 600) =>
+  signAccessToken({ sub: userId, role, email: `${userId}@example.com` }, { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds }).token;
 
 beforeAll(async () => {
   redis = new Redis(config.redisUrl);
@@ -186,4 +186,33 @@ it("closes every socket with 1012 after a schema update, which clients retry", a
   subscriptions.closeAll(1012, "Schema updated; resubscribe");
   await until(() => codes.length === 1, "the close");
   expect(codes).toEqual([1012]);
+});
+
+it("closes a socket when its access token expires (4403); the client reconnects with a fresh token and resumes", async () => {
+  const order = newOrder();
+  const userId = randomUUID();
+  const codes: number[] = [];
+  const bearers = [token("STAFF", userId, 2), token("STAFF", userId)];
+  let connects = 0;
+  const subscriber = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    // Called on every (re)connect: where a real client reads its refreshed token.
+    connectionParams: () => ({ Authorization: `Bearer ${bearers[Math.min(connects++, 1)]}` }),
+    retryAttempts: 1,
+    retryWait: async () => undefined,
+    on: { closed: (e) => void codes.push((e as { code: number }).code) },
+  });
+  clients.push(subscriber);
+  const seen = watch(subscriber, order.id);
+  await until(() => seen.statuses.length === 1, "the initial state");
+  await until(() => codes.length === 1, "the close at expiry", 5_000);
+  expect(codes).toEqual([4403]);
+  // graphql-ws subscribes again on the new socket: the current state first, then changes.
+  await until(() => seen.statuses.length === 2, "the state on the new socket");
+  expect(connects).toBe(2);
+  await change(order, "STOCK_RESERVED", new Date());
+  await until(() => seen.statuses.length === 3, "a change on the new socket");
+  expect(seen.statuses).toEqual(["PENDING", "PENDING", "STOCK_RESERVED"]);
+  expect(seen.errors).toEqual([]);
 });

@@ -4,7 +4,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "pino";
 import { UnauthenticatedError, type Identity } from "@commerce/kit";
-import { identityFromAuthorization } from "../identity";
+import { authenticate } from "../identity";
 import type { GatewayConfig } from "../config";
 import type { OrderEventFeed } from "./order-events";
 import { planSubscription, type SubscriptionPlan } from "./plan";
@@ -30,6 +30,11 @@ const CLOSE_GRACE_MS = 2_000;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_SERVICE_RESTART = 1012;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
+/**
+ * The connection's access token expired. graphql-ws clients retry 4403 (Forbidden), calling a
+ * `connectionParams` function again: that is where a client puts its fresh token.
+ */
+export const CLOSE_TOKEN_EXPIRED = 4403;
 
 export type RunQuery = (query: string, variables: Record<string, unknown>, identity: Identity | null) => Promise<QueryResult>;
 
@@ -51,6 +56,8 @@ interface Connection {
   authError: GraphQLError | null;
   socket: WebSocket;
   active: Map<string, OrderSubscription>;
+  /** Closes the socket when its access token expires. */
+  expiry?: NodeJS.Timeout;
 }
 
 type Extra = {
@@ -70,7 +77,8 @@ type Extra = {
  * Defences: per-connection and per-gateway subscription limits, a bounded
  * queue per subscription and a cap on each socket's unsent bytes (a slow
  * client is closed with 1013 instead of growing memory), keep-alive pings
- * (a client that stops answering is cut), and the Origin check on upgrade.
+ * (a client that stops answering is cut), the Origin check on upgrade, and
+ * no socket outlives the access token it was opened with (closed with 4403).
  */
 export function attachSubscriptions(deps: SubscriptionDeps) {
   const { config, logger, feed } = deps;
@@ -124,18 +132,34 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
       onConnect: (ctx) => {
         let identity: Identity | null = null;
         let authError: GraphQLError | null = null;
+        let expiresAt: number | null = null;
         try {
-          identity = identityFromAuthorization(authorizationOf(ctx.connectionParams), config);
+          const authenticated = authenticate(authorizationOf(ctx.connectionParams), config);
+          identity = authenticated?.identity ?? null;
+          expiresAt = authenticated?.expiresAt ?? null;
         } catch (error) {
           // Kept, not a 4403 close: the client learns UNAUTHENTICATED with the reason, as over HTTP.
           authError = new UnauthenticatedError(error instanceof GraphQLError ? error.message : undefined);
         }
-        connections.set(ctx.extra, { identity, authError, socket: ctx.extra.socket, active: new Map() });
+        const socket = ctx.extra.socket;
+        const connection: Connection = { identity, authError, socket, active: new Map() };
+        // Events are resolved with the identity the token carried: once the token expires (and a role it
+        // granted may have been taken away since) the socket must not go on serving them. The client
+        // reconnects with a fresh token, which is checked again.
+        if (expiresAt !== null) {
+          connection.expiry = setTimeout(() => {
+            logger.info({ userId: identity?.userId }, "access token expired: closing its subscription socket");
+            socket.close(CLOSE_TOKEN_EXPIRED, "Access token expired; reconnect with a fresh one");
+          }, Math.max(0, expiresAt - Date.now()));
+          connection.expiry.unref();
+        }
+        connections.set(ctx.extra, connection);
         return true;
       },
       onClose: (ctx) => {
         const connection = connections.get(ctx.extra);
         connections.delete(ctx.extra);
+        clearTimeout(connection?.expiry);
         for (const subscription of connection?.active.values() ?? []) subscription.close();
       },
       onSubscribe: async (ctx, id, payload) => {
