@@ -148,7 +148,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // reconnects with a fresh token, which is checked again.
         if (expiresAt !== null) {
           connection.expiry = setTimeout(() => {
-            logger.info({ userId: identity?.userId }, "access token expired: closing its subscription socket");
+            logger.info({ identity }, "access token expired: closing its subscription socket");
             socket.close(CLOSE_TOKEN_EXPIRED, "Access token expired; reconnect with a fresh one");
           }, Math.max(0, expiresAt - Date.now()));
           connection.expiry.unref();
