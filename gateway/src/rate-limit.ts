@@ -1,7 +1,7 @@
 import { HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import Redis from "ioredis";
-import { RateLimitedError, type Logger } from "@commerce/kit";
+import { RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import type { RateLimitConfig } from "./config";
 import type { GatewayContext } from "./context";
 
@@ -160,6 +160,16 @@ export function rootFieldNames(operation: OperationDefinitionNode, fragments: Re
 const AUTH_FIELDS = new Set(["login", "register", "refreshToken"]);
 
 /**
+ * What every operation takes one unit from, over HTTP or as a WebSocket `subscribe`: its client
+ * address's bucket and, when signed in, its user's.
+ */
+export function operationBuckets(config: RateLimitConfig, ip: string, identity: Identity | null): Bucket[] {
+  const buckets: Bucket[] = [{ kind: "ip", id: ip, limit: config.perIp }];
+  if (identity?.kind === "user") buckets.push({ kind: "user", id: identity.userId, limit: config.perUser });
+  return buckets;
+}
+
+/**
  * Counts every HTTP operation against its client IP and, when signed in, its
  * user. `login`/`register`/`refreshToken` also count against a much smaller
  * per-IP budget of *unsuccessful* attempts: each takes a unit up front (so a
@@ -168,7 +178,8 @@ const AUTH_FIELDS = new Set(["login", "register", "refreshToken"]);
  * a test suite behind one address does not. A refusal is RATE_LIMITED with `retryAfter`, HTTP 429 and a
  * `Retry-After` header, before any subgraph is called. Operations run by the
  * gateway itself (subscription fan-out via `executeOperation`) have no HTTP
- * request and are not counted.
+ * request and are not counted; a subscription's `subscribe` message is counted
+ * like an HTTP operation (subscriptions/server.ts), its pushed events are not.
  */
 export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, onRefused: (bucket: string) => void): ApolloServerPlugin<GatewayContext> {
   return {
@@ -181,8 +192,7 @@ export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, o
         },
         async didResolveOperation({ request, operation, document, contextValue }) {
           if (!request.http || !operation) return;
-          const buckets: Bucket[] = [{ kind: "ip", id: contextValue.ip, limit: config.perIp }];
-          if (contextValue.identity?.kind === "user") buckets.push({ kind: "user", id: contextValue.identity.userId, limit: config.perUser });
+          const buckets = operationBuckets(config, contextValue.ip, contextValue.identity);
           if (operation.operation === "mutation") {
             const fragments: Record<string, FragmentDefinitionNode> = {};
             for (const definition of document.definitions) {

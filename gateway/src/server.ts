@@ -11,8 +11,9 @@ import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/dis
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import Redis from "ioredis";
+import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, graphqlMetricsPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, graphqlMetricsPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
@@ -21,7 +22,7 @@ import { SignedDataSource } from "./data-source";
 import { createGatewayErrorFormatter } from "./errors";
 import { identityFromAuthorization } from "./identity";
 import { queryLimitsPlugin } from "./query-limits";
-import { RateLimiter, rateLimitPlugin } from "./rate-limit";
+import { operationBuckets, RateLimiter, rateLimitPlugin } from "./rate-limit";
 import { OrderEventFeed } from "./subscriptions/order-events";
 import { attachSubscriptions } from "./subscriptions/server";
 
@@ -49,6 +50,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   // Process-wide, so Apollo Gateway's own spans (plan, fetch per subgraph) are recorded under ours.
   const tracing = createTracing({ service: "gateway", endpoint: config.otlpEndpoint, global: true });
   const refusals = metrics.counter("gateway_refusals_total", "Requests refused by the gateway's own defences, by reason and rule", ["reason", "rule"]);
+  const rateLimited = (bucket: string) => refusals.inc({ reason: "rate_limited", rule: bucket });
   const rateLimiterErrors = metrics.counter("gateway_rate_limiter_errors_total", "Rate-limit checks that failed open because Redis did not answer");
   const limiter = await RateLimiter.connect(config.redisUrl, config.streamPrefix, config.rateLimit.windowMs, logger, () => rateLimiterErrors.inc());
   const gateway = new ApolloGateway({
@@ -87,7 +89,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: config.queryLimits.maxTokens },
     plugins: [
-      rateLimitPlugin(limiter, config.rateLimit, (bucket) => refusals.inc({ reason: "rate_limited", rule: bucket })),
+      rateLimitPlugin(limiter, config.rateLimit, rateLimited),
       queryLimitsPlugin(config.queryLimits, (rule) => refusals.inc({ reason: "too_complex", rule })),
       tracingPlugin<GatewayContext>(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -149,6 +151,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     feed,
     schema: () => schema,
     isOriginAllowed: (origin) => origins.isAllowed(origin),
+    admit: async (identity, request) => {
+      // The client address as Express's req.ip would give it, under the same "trust proxy" setting.
+      const ip = proxyAddr(request, app.get("trust proxy fn") as (address: string, hop: number) => boolean);
+      const refused = await limiter.take(operationBuckets(config.rateLimit, ip, identity));
+      if (!refused) return null;
+      rateLimited(refused.bucket);
+      return new RateLimitedError(refused.retryAfter);
+    },
     run: async (query: string, variables: Record<string, unknown>, identity: Identity | null) => {
       const response = await apollo.executeOperation(
         { query, variables },

@@ -196,6 +196,44 @@ describe("orderStatusChanged over graphql-ws", () => {
     expect(statuses(seen.events)).toEqual(["CONFIRMED", "SHIPPED", "COMPLETED"]);
   });
 
+  it("counts each subscribe against its client address's rate limit, as HTTP operations are", async () => {
+    const replica: RunningGateway = await startGateway(
+      loadGatewayConfig({
+        ...platform.env,
+        PORT: "0",
+        LOG_LEVEL: "warn",
+        SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql"),
+        TRUST_PROXY: "loopback",
+        RATE_LIMIT_IP_PER_MINUTE: "3",
+      }),
+    );
+    disposers.push(() => replica.stop());
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 300, stock: 5 });
+    const placed = await placeOrder(customer, [{ productId, quantity: 1 }]);
+    // The address a proxy in front of the gateway reports for this client.
+    const ip = `203.0.113.${1 + Math.floor(Math.random() * 250)}`;
+    class BehindProxy extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers: { "x-forwarded-for": ip } });
+      }
+    }
+    const { client, stats } = wsClient(customer.token, { lazy: false, webSocketImpl: BehindProxy }, replica.url.replace(/^http/, "ws"));
+    const all = Array.from({ length: 4 }, () => watch(client, ORDER_EVENT, { id: placed.id }));
+    await until(() => all.every((s) => s.events.length + s.errors.length > 0), "every subscription to answer");
+    const answers = all.map((s) => (s.errors.length ? codeOf(s.errors[0]) : "ok"));
+    expect(answers.filter((answer) => answer === "ok")).toHaveLength(3);
+    expect(answers.filter((answer) => answer !== "ok")).toEqual(["RATE_LIMITED"]);
+    expect(stats.closeCodes).toEqual([]);
+    // One budget: the address's HTTP operations are refused now too.
+    const http = await fetch(replica.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": ip },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    expect(http.status).toBe(429);
+  });
+
   it("refuses strangers, unknown orders and anonymous callers, and the connection stays usable", async () => {
     const owner = await signUp(platform.gatewayUrl);
     const stranger = await signUp(platform.gatewayUrl);

@@ -47,6 +47,11 @@ export interface SubscriptionDeps {
   run: RunQuery;
   /** `host` is the upgrade request's Host header (same-origin behind any hostname). */
   isOriginAllowed: (origin: string | undefined, host?: string) => boolean;
+  /**
+   * The rate limit of a `subscribe` (it counts like an HTTP operation): null to go on, or the error
+   * to answer it with. `request` is the socket's upgrade request (its client address).
+   */
+  admit?: (identity: Identity, request: IncomingMessage) => Promise<GraphQLError | null>;
 }
 
 interface Connection {
@@ -74,7 +79,8 @@ type Extra = {
  * subgraph the client selected. Every replica reads every change, so a
  * subscriber sees changes whichever replica or subgraph made them.
  *
- * Defences: per-connection and per-gateway subscription limits, a bounded
+ * Defences: the HTTP rate limit (each `subscribe` counts as an operation of its
+ * user and address), per-connection and per-gateway subscription limits, a bounded
  * queue per subscription and a cap on each socket's unsent bytes (a slow
  * client is closed with 1013 instead of growing memory), keep-alive pings
  * (a client that stops answering is cut), the Origin check on upgrade, and
@@ -171,12 +177,14 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         if (Array.isArray(plan)) return plan as GraphQLError[];
         const ready = plan as SubscriptionPlan;
         if (!connection.identity) return [new UnauthenticatedError()];
+        const refused = await deps.admit?.(connection.identity, ctx.extra.request);
+        if (refused) return [refused];
         if (connection.active.size >= config.maxSubscriptionsPerConnection) {
           return [limitError(`At most ${config.maxSubscriptionsPerConnection} subscriptions per connection: complete one first, or open another connection.`)];
         }
         if (total >= config.maxSubscriptions) return [limitError("This gateway is at its subscription limit; retry later.")];
 
-        // The slot is taken before the first await so concurrent subscribes cannot overshoot the limits.
+        // The slot is taken before the next await so concurrent subscribes cannot overshoot the limits.
         total += 1;
         const socket = connection.socket;
         const subscription = new OrderSubscription(ready, connection.identity, {
