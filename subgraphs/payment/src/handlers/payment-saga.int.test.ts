@@ -68,6 +68,19 @@ describe("charging a wallet on inventory.reserved", () => {
     expect(await balanceOf(userId)).toBe(97_500);
   });
 
+  it("captures and invoices an order of free products (total 0) without touching the balance", async () => {
+    const userId = await registered();
+    const orderId = randomUUID();
+    await send(reserved(userId, orderId, 0));
+
+    const [captured] = await eventually(async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId), "payment.captured");
+    expect(captured.type).toBe("payment.captured");
+    const stored = await em().findOneOrFail(Payment, { orderId });
+    expect(stored.status).toBe("CAPTURED");
+    expect((await em().findOneOrFail(Invoice, { payment: stored.id })).amountMinor).toBe(0);
+    expect(await balanceOf(userId)).toBe(100_000);
+  });
+
   it("fails the payment with the reason when the balance does not cover the total", async () => {
     const userId = await registered();
     const orderId = randomUUID();
@@ -75,7 +88,8 @@ describe("charging a wallet on inventory.reserved", () => {
 
     const [failed] = await eventually(async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId), "payment.failed");
     expect(failed.type).toBe("payment.failed");
-    expect(failed.payload).toMatchObject({ orderId, userId, amount: usd(150_000), reason: "insufficient funds: balance $1,000.00, needed $1,500.00" });
+    expect(failed.payload).toMatchObject({ orderId, userId, amount: usd(150_000), reason: "insufficient funds: the order needs $1,500.00, more than the wallet holds" });
+    expect((failed.payload as { reason: string }).reason).not.toContain("1,000"); // the balance stays private
     const stored = await em().findOneOrFail(Payment, { orderId });
     expect(stored.status).toBe("FAILED");
     expect(await em().count(Invoice, { payment: stored.id })).toBe(0);

@@ -1,4 +1,8 @@
 import { Migration20261122010000_payment } from "./Migration20261122010000_payment";
+import { Migration20261123090000_free_orders } from "./Migration20261123090000_free_orders";
 
 /** Committed migrations, oldest first. */
-export const migrations = [{ name: "Migration20261122010000_payment", class: Migration20261122010000_payment }];
+export const migrations = [
+  { name: "Migration20261122010000_payment", class: Migration20261122010000_payment },
+  { name: "Migration20261123090000_free_orders", class: Migration20261123090000_free_orders },
+];

@@ -57,7 +57,8 @@ export class Wallet {
       return { kind: "refused", reason: `currency mismatch: the wallet holds ${this.currency}, the order is in ${amount.currency}` };
     }
     if (this.balanceAmount < amount.amount) {
-      return { kind: "refused", reason: `insufficient funds: balance ${formatMoney(this.balance)}, needed ${formatMoney(amount)}` };
+      // The balance stays out of the reason: STAFF read it on the order, and wallets are private to their owner.
+      return { kind: "refused", reason: `insufficient funds: the order needs ${formatMoney(amount)}, more than the wallet holds` };
     }
     return { kind: "debited", entry: this.move("CAPTURE", -amount.amount, ref.by, ref) };
   }
