@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { GraphQLFormattedError } from "graphql";
+import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
+import { GraphQLError, Kind, type GraphQLFormattedError } from "graphql";
 import { createErrorFormatter, currentLogger, type Logger } from "@commerce/kit";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -41,5 +42,31 @@ export function createGatewayErrorFormatter(logger: Logger) {
       return masked(extensions.errorId);
     }
     return base(formatted, error);
+  };
+}
+
+/**
+ * A document with several operations and no `operationName`, or a name none of them has: Apollo
+ * Server leaves the operation unresolved and lets the executor refuse it, and Apollo Gateway's
+ * executor throws (INVALID_GRAPHQL) instead of returning errors, which Apollo Server answers as an
+ * internal error (500). Refused here instead, as Apollo Server does without a gateway: a 400 with
+ * OPERATION_RESOLUTION_FAILURE, before rate limits or subgraphs are involved.
+ */
+export function operationResolutionPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, request, document }) {
+          if (operation) return;
+          const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length;
+          const message = request.operationName
+            ? `Unknown operation named "${request.operationName}".`
+            : operations > 1
+              ? "Must provide operationName when the document contains several operations."
+              : "The document contains no operation.";
+          throw new GraphQLError(message, { extensions: { code: "OPERATION_RESOLUTION_FAILURE", http: { status: 400 } } });
+        },
+      };
+    },
   };
 }

@@ -273,3 +273,19 @@ describe("introspection and Sandbox", () => {
     expect(await (await landing(closed)).text()).not.toMatch(/sandbox/i);
   });
 });
+
+describe("unresolvable operations", () => {
+  it.each([
+    ["several operations and no operationName", { query: "query A { widgets { totalCount } } query B { widgets { totalCount } }" }, /operationName/],
+    ["an operationName no operation has", { query: "query A { widgets { totalCount } } query B { widgets { totalCount } }", operationName: "C" }, /"C"/],
+    ["an operationName that does not match the only operation", { query: "query A { widgets { totalCount } }", operationName: "Z" }, /"Z"/],
+  ])("answers %s with 400 OPERATION_RESOLUTION_FAILURE, not an internal error", async (_, body, message) => {
+    const calls = await probeCallsDuring(async () => {
+      const result = await ask(body);
+      expect(result.status).toBe(400);
+      expect(result.body.errors?.[0]?.extensions).toEqual({ code: "OPERATION_RESOLUTION_FAILURE" });
+      expect(result.body.errors?.[0]?.message).toMatch(message);
+    });
+    expect(calls).toBe(0);
+  });
+});

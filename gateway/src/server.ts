@@ -19,7 +19,7 @@ import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
 import { corsMiddleware, originPolicy } from "./cors";
 import { SignedDataSource } from "./data-source";
-import { createGatewayErrorFormatter } from "./errors";
+import { createGatewayErrorFormatter, operationResolutionPlugin } from "./errors";
 import { identityFromAuthorization } from "./identity";
 import { queryLimitsPlugin } from "./query-limits";
 import { operationBuckets, RateLimiter, rateLimitPlugin } from "./rate-limit";
@@ -89,6 +89,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     allowBatchedHttpRequests: false,
     parseOptions: { maxTokens: config.queryLimits.maxTokens },
     plugins: [
+      operationResolutionPlugin<GatewayContext>(),
       rateLimitPlugin(limiter, config.rateLimit, rateLimited),
       queryLimitsPlugin(config.queryLimits, (rule) => refusals.inc({ reason: "too_complex", rule })),
       tracingPlugin<GatewayContext>(),
