@@ -1,6 +1,6 @@
 import { ArrayMaxSize, IsInt, IsOptional, Length, Matches, MaxLength, Min, ValidateNested } from "class-validator";
 import { Field, ID, InputType, Int } from "type-graphql";
-import { MoneyInput } from "@commerce/kit";
+import { MoneyInput, TrimmedLength } from "@commerce/kit";
 
 @InputType()
 export class ProductAttributeInput {
@@ -24,7 +24,7 @@ export class CreateProductInput {
   sku: string;
 
   @Field()
-  @Length(1, 200, { message: "name must be 1 to 200 characters long" })
+  @TrimmedLength(1, 200, { message: "name must be 1 to 200 characters long, not counting leading and trailing spaces" })
   name: string;
 
   @Field(() => String, { nullable: true })
@@ -64,7 +64,7 @@ export class UpdateProductInput {
 
   @Field({ nullable: true })
   @IsOptional()
-  @Length(1, 200, { message: "name must be 1 to 200 characters long" })
+  @TrimmedLength(1, 200, { message: "name must be 1 to 200 characters long, not counting leading and trailing spaces" })
   name?: string;
 
   @Field(() => String, { nullable: true })

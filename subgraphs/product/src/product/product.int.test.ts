@@ -59,6 +59,14 @@ describe("catalog CRUD and authorization", () => {
     expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
   });
 
+  it("refuses a blank name, measured after trimming, on create and on update", async () => {
+    expect(await failure(service, CREATE, { input: { sku: "BLANK-1", name: "   ", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    const product = await createProduct(service);
+    expect(await failure(service, UPDATE, { id: product.id, input: { name: " \t " } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    const renamed = await ok<{ updateProduct: { name: string } }>(service, UPDATE, { id: product.id, input: { name: "  Padded  " } }, ADMIN);
+    expect(renamed.updateProduct.name).toBe("Padded");
+  });
+
   it("treats SKUs that differ only in case as the same SKU, on create and on update", async () => {
     const sku = `SSD-${randomUUID().slice(0, 6).toUpperCase()}`;
     const original = await createProduct(service, { sku });

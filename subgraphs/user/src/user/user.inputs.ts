@@ -1,18 +1,7 @@
 import { Field, InputType, ObjectType } from "type-graphql";
-import { IsEmail, Length, MaxLength, ValidateBy, type ValidationOptions } from "class-validator";
+import { IsEmail, Length, MaxLength } from "class-validator";
+import { TrimmedLength } from "@commerce/kit";
 import { User } from "./user.entity";
-
-/** `@Length` measured on the trimmed value, which is what gets stored: "   " is an empty name, not a 3-character one. */
-function TrimmedLength(min: number, max: number, options: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: "trimmedLength",
-      constraints: [min, max],
-      validator: { validate: (value: unknown) => typeof value === "string" && value.trim().length >= min && value.trim().length <= max },
-    },
-    options,
-  );
-}
 
 @InputType()
 export class RegisterInput {
