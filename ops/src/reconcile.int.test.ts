@@ -151,6 +151,18 @@ describe('reconcile', () => {
   });
 });
 
+describe('reconcile and notification preferences', () => {
+  test('a paid order without a confirmation is fine for a customer who turned every channel off, not for others', async () => {
+    const silent = await consistentPaidOrder();
+    const loud = await consistentPaidOrder();
+    await sql(urls.notification, `delete from notifications where order_id in ($1, $2)`, [silent.orderId, loud.orderId]);
+    await sql(urls.notification, `insert into preferences (user_id, email, in_app, sms) values ($1, false, false, false), ($2, true, false, false)`, [silent.userId, loud.userId]);
+    const about = (orderId: string) => async () => (await reconcile(urls)).filter((v) => v.subject === `order ${orderId}`).map((v) => v.check);
+    expect(await about(silent.orderId)()).toEqual([]);
+    expect(await about(loud.orderId)()).toEqual(['paid-order-notification']);
+  });
+});
+
 describe('orderStory', () => {
   test("tells one order's steps from every service and Redis, oldest first", async () => {
     const { orderId } = await consistentPaidOrder();

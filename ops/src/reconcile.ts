@@ -69,7 +69,7 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
   const now = (options.now ?? new Date()).getTime();
   const graceMs = options.graceMs ?? 30_000;
   const stuckAfterMs = options.stuckAfterMs ?? 10 * 60_000;
-  const [orders, history, payments, invoices, entries, wallets, reservations, stock, notifications, orderEvents, paymentEvents] =
+  const [orders, history, payments, invoices, entries, wallets, reservations, stock, notifications, orderEvents, paymentEvents, silenced] =
     await Promise.all([
       query(urls.order, `select id, user_id, status, total_amount, total_currency, created_at, updated_at from orders`),
       query(urls.order, `select order_id, status, count(*)::int as n from order_status_changes group by order_id, status having count(*) > 1`),
@@ -82,6 +82,8 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
       query(urls.notification, `select order_id, template, channel, count(*)::int as n from notifications where order_id is not null group by order_id, template, channel`),
       query(urls.order, `select correlation_id, type, count(*)::int as n from outbox where type in ('order.confirmed', 'order.cancelled', 'order.placed') group by correlation_id, type`),
       query(urls.payment, `select correlation_id, type, count(*)::int as n from outbox where type in ('payment.captured', 'payment.failed', 'payment.refunded') group by correlation_id, type`),
+      // Customers who turned every channel off get no notification at all, by their own choice.
+      query(urls.notification, `select user_id from preferences where not email and not in_app and not sms`),
     ]);
 
   const violations: Violation[] = [];
@@ -92,6 +94,7 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
   const entriesByOrder = group(entries.filter((e) => e.order_id !== null), (e) => String(e.order_id));
   const reservationByOrder = new Map(reservations.map((r) => [String(r.order_id), r]));
   const notificationsByOrder = group(notifications, (r) => String(r.order_id));
+  const silencedUsers = new Set(silenced.map((r) => String(r.user_id)));
   const orderIds = new Set(orders.map((o) => String(o.id)));
 
   for (const order of orders) {
@@ -116,7 +119,7 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
       if (refunded.length) flag('paid-order-ledger', subject, `${status} but the ledger holds a refund`);
       if (reservation?.status !== 'COMMITTED') flag('paid-order-reservation', subject, `${status} but its reservation is ${reservation?.status ?? 'missing'}`);
       const confirmedNotes = (notificationsByOrder.get(id) ?? []).filter((r) => r.template === 'order_confirmed');
-      if (!confirmedNotes.length) flag('paid-order-notification', subject, `${status} but no order_confirmed notification exists`);
+      if (!confirmedNotes.length && !silencedUsers.has(String(order.user_id))) flag('paid-order-notification', subject, `${status} but no order_confirmed notification exists`);
     } else if (FAILED.has(status)) {
       if (reservation && (reservation.status === 'RESERVED' || reservation.status === 'COMMITTED')) {
         flag('failed-order-reservation', subject, `${status} but its reservation is still ${reservation.status}`);
