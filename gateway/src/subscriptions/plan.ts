@@ -1,4 +1,5 @@
 import {
+  GraphQLError,
   Kind,
   OperationTypeNode,
   parse,
@@ -7,7 +8,6 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
-  type GraphQLError,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -133,14 +133,19 @@ function validated(schema: GraphQLSchema, source: string): DocumentNode | readon
   try {
     document = parse(source);
   } catch (error) {
-    return [error as GraphQLError];
+    return [withCode(error as GraphQLError, "GRAPHQL_PARSE_FAILED")];
   }
   const errors = validate(schema, document);
-  if (errors.length) return errors;
+  if (errors.length) return errors.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
   if (!cache) documents.set(schema, (cache = new Map()));
   if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
   cache.set(source, document);
   return document;
+}
+
+/** graphql-js leaves the code out; over HTTP Apollo Server adds it, and so do we over the socket. */
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
 }
 
 function withHiddenFields(selectionSet: SelectionSetNode | undefined): SelectionSetNode {

@@ -216,3 +216,15 @@ it("closes a socket when its access token expires (4403); the client reconnects 
   expect(seen.statuses).toEqual(["PENDING", "PENDING", "STOCK_RESERVED"]);
   expect(seen.errors).toEqual([]);
 });
+
+it("answers a subscription that does not parse or validate with the same codes as HTTP", async () => {
+  const subscriber = client(token("STAFF"));
+  const answers: unknown[] = [];
+  for (const query of ["subscription { myOrderUpdates { status ", "subscription { myOrderUpdates { nope } }"]) {
+    await new Promise<void>((resolve) =>
+      subscriber.subscribe({ query }, { next: () => undefined, error: (e) => void (answers.push(e), resolve()), complete: () => resolve() }),
+    );
+  }
+  const codes = answers.map((errors) => (errors as { extensions?: { code?: string } }[])[0]?.extensions?.code);
+  expect(codes).toEqual(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"]);
+});
