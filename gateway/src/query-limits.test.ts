@@ -36,6 +36,8 @@ describe("measureOperation", () => {
     // users 1 + 50 × (edges 1 + node 1 + friends 1): scalars are free, edges count once inside a connection
     expect(measure("{ users(first: 50) { edges { node { name friends { id } } } } }").cost).toBe(1 + 50 * 3);
     expect(measure("query Q($n: Int) { users(first: $n) { nodes { id } } }", { n: 100 }).cost).toBe(1 + 100 * 1);
+    // a page is never more than 100: a larger first is the subgraph's BAD_USER_INPUT, not a cost refusal
+    expect(measure("query Q($n: Int) { users(first: $n) { nodes { id } } }", { n: 2 ** 31 - 1 }).cost).toBe(1 + 100 * 1);
     // no first given: the page-size default (20); posts' own schema default is 10
     expect(measure("{ users { nodes { id } } }").cost).toBe(1 + 20);
     expect(measure("{ me { posts { edges { node { author { id } } } } } }").cost).toBe(1 + (1 + 10 * (1 + 1 + 1)));

@@ -16,7 +16,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import { DEFAULT_PAGE_SIZE } from "@commerce/kit";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "@commerce/kit";
 import type { QueryLimitsConfig } from "./config";
 
 /** What one operation would cost, measured statically on its document. */
@@ -88,7 +88,9 @@ export function measureOperation(
       if (!definition) continue;
       const given = args?.find((arg) => arg.name.value === name)?.value;
       const value = given ? valueOf(given, variables) : definition.defaultValue;
-      return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : DEFAULT_PAGE_SIZE;
+      // No page is larger than MAX_PAGE_SIZE: the subgraph refuses a larger `first` itself, with
+      // BAD_USER_INPUT naming it (API.md), which a cost refusal here would hide.
+      return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.min(value, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
     }
     return null;
   };
@@ -200,7 +202,7 @@ export function queryLimitsPlugin<Context extends BaseContext>(limits: QueryLimi
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, schema, request }) {
-          if (!operation) return; // Apollo refuses a document without a matching operation itself
+          if (!operation) return; // refused by operationResolutionPlugin (errors.ts)
           const fragments: Record<string, FragmentDefinitionNode> = {};
           for (const definition of document.definitions) {
             if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;

@@ -63,6 +63,19 @@ describe("the order saga through the gateway", () => {
     expect(mail.text ?? mail.html).toContain("50.00");
   });
 
+  it("confirms an order of free products: captured and invoiced at 0", async () => {
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 0, stock: 3 });
+    const placed = await placeOrder(customer, [{ productId, quantity: 2 }]);
+    expect(placed.total.amount).toBe(0);
+    await waitForStatus(customer, placed.id, ["CONFIRMED"]);
+    const { order } = await customer.client.request<Story>(ORDER_STORY, { id: placed.id });
+    expect(order.payment).toMatchObject({ status: "CAPTURED", amount: { amount: 0 } });
+    expect(order.payment?.invoice?.number).toMatch(/\S/);
+    expect(order.user.wallet.balance.amount).toBe(100000);
+    expect(await available(admin, productId)).toBe(1);
+  });
+
   it("ends OUT_OF_STOCK with a reason, charging nothing", async () => {
     const customer = await signUp(platform.gatewayUrl);
     const productId = await createProduct(admin, { price: 1000, stock: 1 });
@@ -134,6 +147,9 @@ describe("the order saga through the gateway", () => {
 
     const tooMany = await customer.client.raw(`{ products(first: 101) { totalCount } }`);
     expect(tooMany.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
+    // Huge pages with nested lists: still the page cap, not the gateway's cost limit.
+    const huge = await customer.client.raw(`{ orders(first: 2147483647) { edges { node { items { product { name } } statusHistory { status } } } } }`);
+    expect(huge.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
 
     const anonymous = await customer.client.withToken(null).raw(`mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 1 }] }) { id } }`, { p: productId });
     expect(anonymous.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
