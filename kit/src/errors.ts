@@ -107,6 +107,17 @@ function validationField(error: unknown): string | undefined {
   return path.join(".");
 }
 
+/**
+ * graphql-js names the value it could not coerce only in its message: `Variable "$input" got invalid
+ * value 1.5 at "input.items[0].quantity"; …`. The field is that path, in our dotted form
+ * (`input.items.0.quantity`), or the variable itself when the whole value is wrong.
+ */
+export function variableField(message: string): string | undefined {
+  const match = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)" (?:got invalid value .*? at "([^"]+)"|[^"]*)/.exec(message);
+  if (!match) return undefined;
+  return (match[2] ?? match[1]).replace(/\[(\d+)\]/g, ".$1");
+}
+
 function validationMessage(error: unknown): string | undefined {
   const errors = (error as GraphQLError | undefined)?.extensions?.validationErrors as
     | { constraints?: Record<string, string>; children?: unknown[] }[]
@@ -130,7 +141,8 @@ export function createErrorFormatter(logger: Logger) {
       const field =
         (original as BadUserInputError).field ??
         (formatted.extensions?.field as string | undefined) ??
-        validationField(original);
+        validationField(original) ??
+        (code === "BAD_USER_INPUT" ? variableField(formatted.message) : undefined);
       const message = code === "BAD_USER_INPUT" ? (validationMessage(original) ?? formatted.message) : formatted.message;
       const extensions: Record<string, unknown> = { code };
       if (field) extensions.field = field;

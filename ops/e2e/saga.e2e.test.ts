@@ -147,6 +147,9 @@ describe("the order saga through the gateway", () => {
 
     const tooMany = await customer.client.raw(`{ products(first: 101) { totalCount } }`);
     expect(tooMany.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
+    // A value the schema's types refuse before any resolver runs still names its field.
+    const fractional = await customer.client.raw(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { items: [{ productId, quantity: 1.5 }] } });
+    expect(fractional.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.0.quantity" });
     // Huge pages with nested lists: still the page cap, not the gateway's cost limit.
     const huge = await customer.client.raw(`{ orders(first: 2147483647) { edges { node { items { product { name } } statusHistory { status } } } } }`);
     expect(huge.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
