@@ -224,7 +224,7 @@ describe("cancellation and refund, in either order", () => {
     await send(second);
     await processed(second);
     expect(await inApp(orderId)).toEqual([
-      ["order_cancelled", `Order ${orderId} was cancelled: changed my mind. `],
+      ["order_cancelled", `Order ${orderId} was cancelled: changed my mind.`],
       ["payment_refunded", `Refunded $42.00 for order ${orderId}.`],
     ]);
   });

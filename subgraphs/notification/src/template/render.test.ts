@@ -14,6 +14,14 @@ describe("render", () => {
     expect(render("{{name}}", { name: "<b>" })).toBe("<b>");
   });
 
+  it("leaves no empty paragraph or stray space where an optional part is empty", () => {
+    const cancelled = "<p>Order {{id}} was cancelled.</p><p>{{refund}}</p>";
+    expect(render(cancelled, { id: "o-1", refund: "" }, { html: true })).toBe("<p>Order o-1 was cancelled.</p>");
+    expect(render(cancelled, { id: "o-1", refund: "Refunded." }, { html: true })).toBe("<p>Order o-1 was cancelled.</p><p>Refunded.</p>");
+    expect(render("Order {{id}} was cancelled. {{refund}}", { id: "o-1", refund: "" })).toBe("Order o-1 was cancelled.");
+    expect(render("Order {{id}}  {{refund}} now", { id: "o-1" })).toBe("Order o-1 now");
+  });
+
   it("lists placeholders", () => {
     expect(placeholders("{{a}} and {{ b.c }} but not {x}")).toEqual(["a", "b.c"]);
   });

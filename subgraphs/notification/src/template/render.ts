@@ -18,9 +18,12 @@ export function placeholders(template: string): string[] {
  * template itself is trusted (ADMIN-written) HTML, the data is not.
  */
 export function render(template: string, data: Record<string, unknown>, { html = false } = {}): string {
-  return template.replace(PLACEHOLDER, (_match, path: string) => {
+  const rendered = template.replace(PLACEHOLDER, (_match, path: string) => {
     const value = path.split(".").reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), data);
     const text = value === undefined || value === null ? "" : String(value);
     return html ? escapeHtml(text) : text;
   });
+  // An optional part left empty (the refund sentence of a cancellation before any payment) leaves
+  // no empty paragraph or stray spaces behind.
+  return html ? rendered.replace(/<p>\s*<\/p>/g, "") : rendered.replace(/[ \t]{2,}/g, " ").trim();
 }
