@@ -150,6 +150,8 @@ describe("templates", () => {
     [{ key: "welcome", channel: "IN_APP", body: "  " }, "body"],
     [{ key: "welcome", channel: "IN_APP", body: "Hi {{password}}" }, "body"],
     [{ key: "welcome", channel: "EMAIL", subject: "{{total}}", body: "x" }, "subject"],
+    [{ key: "welcome", channel: "IN_APP", body: "Hi {{name" }, "body"],
+    [{ key: "welcome", channel: "EMAIL", subject: "Hi name}}", body: "x" }, "subject"],
   ])("refuses %j naming %s", async (variables, field) => {
     const result = await service.gql(UPSERT, variables, asUser(randomUUID(), "ADMIN"));
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
