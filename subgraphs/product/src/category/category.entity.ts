@@ -1,10 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { Entity, ManyToOne, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import { Entity, ManyToOne, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
 import { Field, ID, ObjectType } from "type-graphql";
 
 /** A node of the category tree; `parent` is resolved through a DataLoader (see CategoryResolver). */
 @ObjectType()
 @Entity({ tableName: "categories" })
+// Siblings differ in name whatever the case; roots are siblings too (a null parent counts as one).
+@Unique({
+  name: "categories_sibling_name_unique",
+  expression: `create unique index "categories_sibling_name_unique" on "categories" (coalesce("parent_id", '00000000-0000-0000-0000-000000000000'::uuid), lower("name"))`,
+})
 export class Category {
   @Field(() => ID)
   @PrimaryKey({ type: "uuid" })

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { BadUserInputError, NotFoundError, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
+import { BadUserInputError, ConflictError, NotFoundError, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
 import { categoryById } from "../product/product.loaders";
 import { Category } from "./category.entity";
 
@@ -25,15 +25,22 @@ export class CategoryResolver {
   ): Promise<Category> {
     requireRole(ctx, "ADMIN");
     if (!name.trim() || name.trim().length > 100) throw new BadUserInputError("name must be 1 to 100 characters long.", "name");
-    return this.runtime.commit(ctx.em, async (tx) => {
-      let parent: Category | null = null;
-      if (parentId !== null && parentId !== undefined) {
-        parent = isUuid(parentId) ? await tx.findOne(Category, { id: parentId }) : null;
-        if (!parent) throw new NotFoundError("Category (parentId)", parentId);
-      }
-      const category = new Category(name, parent);
-      tx.persist(category);
-      return category;
-    });
+    const taken = () => new ConflictError(`A category named ${name.trim()} already exists there (names are compared ignoring case).`, { field: "name" });
+    return this.runtime
+      .commit(ctx.em, async (tx) => {
+        let parent: Category | null = null;
+        if (parentId !== null && parentId !== undefined) {
+          parent = isUuid(parentId) ? await tx.findOne(Category, { id: parentId }) : null;
+          if (!parent) throw new NotFoundError("Category (parentId)", parentId);
+        }
+        const category = new Category(name, parent);
+        tx.persist(category);
+        return category;
+      })
+      .catch((error) => {
+        // The unique index on (parent, lower(name)) decides, also between two concurrent creations.
+        if ((error as { code?: string }).code === "23505") throw taken();
+        throw error;
+      });
   }
 }

@@ -59,6 +59,16 @@ describe("catalog CRUD and authorization", () => {
     expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
   });
 
+  it("keeps sibling category names unique whatever their case; other parents may reuse them", async () => {
+    const name = `Audio ${randomUUID().slice(0, 8)}`;
+    const create = `mutation($n: String!, $p: ID) { createCategory(name: $n, parentId: $p) { id name } }`;
+    const { createCategory: root } = await ok(service, create, { n: name });
+    expect(await failure(service, create, { n: ` ${name.toLowerCase()} ` }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "name" });
+    const { createCategory: child } = await ok(service, create, { n: name, p: root.id });
+    expect(child.name).toBe(name);
+    expect(await failure(service, create, { n: name.toUpperCase(), p: root.id }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "name" });
+  });
+
   it("refuses a blank name, measured after trimming, on create and on update", async () => {
     expect(await failure(service, CREATE, { input: { sku: "BLANK-1", name: "   ", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
     const product = await createProduct(service);
