@@ -43,40 +43,72 @@ export class CatalogUnavailableError extends Error {
   }
 }
 
+/** What placing an order needs of a product: the catalog's current state of it. */
+export interface CatalogEntry {
+  id: string;
+  sku: string;
+  name: string;
+  price: Money;
+  active: boolean;
+}
+
+/** How long a placement waits for the product subgraph before it prices from the replica. */
+const CATALOG_TIMEOUT_MS = 2_000;
+
 /**
- * Looks products up in the replica and fetches the missing ones from the
- * product subgraph (then stores them), so a product created a moment ago can
- * be ordered before its `product.upserted` event arrives. Ids the product
- * subgraph does not know are absent from the result.
+ * The catalog's current state of `ids`, for pricing an order.
  *
- * @throws CatalogUnavailableError when some ids are unknown locally and the product subgraph fails.
+ * The product subgraph is asked first: its answer is the price *now*, so an order placed right after
+ * `updateProduct` (or `createProduct`) uses the new price, never the one the replica holds until
+ * `product.upserted` arrives. Rows that differ from the replica are written to it on the way.
+ *
+ * The replica (`catalog_products`, kept by `product.upserted`) is the fallback: while the product
+ * subgraph cannot answer, products it holds still sell, at the last price it heard of. Ids neither
+ * knows are absent from the result.
+ *
+ * @throws CatalogUnavailableError when the product subgraph fails and some ids are not in the replica.
  */
-export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, ids: string[]): Promise<Map<string, CatalogProduct>> {
+export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, ids: string[]): Promise<Map<string, CatalogEntry>> {
   const local = await em.find(CatalogProduct, { id: { $in: ids } });
-  const found = new Map(local.map((product) => [product.id, product]));
-  const missing = ids.filter((id) => !found.has(id));
-  if (!missing.length) return found;
+  const entries = new Map<string, CatalogEntry>(local.map((product) => [product.id, entryOf(product)]));
+  if (!ids.length) return entries;
 
   const fetchedAt = new Date();
-  let fetched: { id: string; sku: string; name: string; price: Money; active: boolean }[];
+  let fetched: CatalogEntry[];
   try {
-    const data = await internalGraphQL<{ _catalogProducts: typeof fetched }>({
+    const data = await internalGraphQL<{ _catalogProducts: CatalogEntry[] }>({
       url: runtime.config.subgraphUrls.product,
       secret: runtime.config.internalSecret,
       as: { kind: "service", service: "order" },
       query: CATALOG_QUERY,
-      variables: { ids: missing },
+      variables: { ids },
+      timeoutMs: CATALOG_TIMEOUT_MS,
     });
     fetched = data._catalogProducts;
   } catch (error) {
+    const missing = ids.filter((id) => !entries.has(id));
+    if (!missing.length) {
+      runtime.logger.warn({ err: error, productIds: ids }, "product subgraph unreachable: pricing from the catalog replica");
+      return entries;
+    }
     runtime.logger.warn({ err: error, productIds: missing }, "could not fetch unknown products from the product subgraph");
     throw new CatalogUnavailableError(`product subgraph unreachable: ${(error as Error).message}`, missing);
   }
   for (const product of fetched) {
-    if (!missing.includes(product.id)) continue;
-    await upsertCatalogProduct(em, { ...product, updatedAt: fetchedAt });
+    if (!ids.includes(product.id)) continue;
+    const known = entries.get(product.id);
+    if (!known || !sameEntry(known, product)) await upsertCatalogProduct(em, { ...product, updatedAt: fetchedAt });
+    entries.set(product.id, { id: product.id, sku: product.sku, name: product.name, price: product.price, active: product.active });
   }
-  const stored = await em.find(CatalogProduct, { id: { $in: fetched.map((p) => p.id) } }, { refresh: true });
-  for (const product of stored) found.set(product.id, product);
-  return found;
+  return entries;
+}
+
+function entryOf(product: CatalogProduct): CatalogEntry {
+  return { id: product.id, sku: product.sku, name: product.name, price: product.price, active: product.active };
+}
+
+function sameEntry(a: CatalogEntry, b: CatalogEntry): boolean {
+  return (
+    a.sku === b.sku && a.name === b.name && a.active === b.active && a.price.amount === b.price.amount && a.price.currency === b.price.currency
+  );
 }

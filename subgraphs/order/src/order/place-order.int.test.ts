@@ -148,9 +148,25 @@ describe("placeOrder", () => {
     const first = await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] });
     expect(first.errors).toBeUndefined();
     expect(first.data!.placeOrder.total.amount).toBe(4200);
-    // Now in the replica: a second order does not ask again.
-    await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] });
     expect(catalogRequests).toBe(before + 1);
+    // Now in the replica too, the fallback for when the product subgraph cannot answer.
+    const [row] = await subgraph.runtime.orm.em.getConnection().execute(`select price_amount from catalog_products where id = ?`, [id]);
+    expect(row.price_amount).toBe(4200);
+  });
+
+  test("a price changed a moment ago is the price, before product.upserted reaches the replica", async () => {
+    const id = await seedProduct(subgraph, { amount: 1000 });
+    remoteCatalog.set(id, { id, sku: `SKU-${id.slice(0, 8)}`, name: "Widget", price: { amount: 900, currency: "USD" }, active: true });
+    const placed = await place(randomUUID(), { items: [{ productId: id, quantity: 2 }] });
+    expect(placed.errors).toBeUndefined();
+    expect(placed.data!.placeOrder.items[0].unitPrice.amount).toBe(900);
+    expect(placed.data!.placeOrder.total.amount).toBe(1800);
+    // …and a product withdrawn a moment ago no longer sells.
+    remoteCatalog.set(id, { ...remoteCatalog.get(id)!, active: false });
+    expect((await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] })).errors?.[0].extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.items.0.productId",
+    });
   });
 
   test("an unknown product with the product subgraph unreachable fails clearly, naming the line", async () => {
@@ -161,8 +177,10 @@ describe("placeOrder", () => {
     const result = await place(randomUUID(), { items: [{ productId: known, quantity: 1 }, { productId: randomUUID(), quantity: 1 }] });
     expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
     expect(result.errors?.[0].message).toMatch(/catalog could not be reached/);
-    // Known products still sell while the product subgraph is down.
-    expect((await place(randomUUID(), { items: [{ productId: known, quantity: 1 }] })).errors).toBeUndefined();
+    // Known products still sell while the product subgraph is down, at the replica's price.
+    const fallback = await place(randomUUID(), { items: [{ productId: known, quantity: 1 }] });
+    expect(fallback.errors).toBeUndefined();
+    expect(fallback.data!.placeOrder.total.amount).toBe(1000);
   });
 });
 

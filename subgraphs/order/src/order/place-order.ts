@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException, ref } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { BadUserInputError, Money, type Runtime, type UserIdentity, isUuid } from "@commerce/kit";
 import { CatalogUnavailableError, loadCatalog } from "../catalog/catalog";
-import type { CatalogProduct } from "../catalog/catalog-product.entity";
+import type { CatalogEntry } from "../catalog/catalog";
 import { Order } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import type { PlaceOrderRequest } from "./order.inputs";
@@ -14,7 +14,7 @@ const MAX_INT = 2 ** 31 - 1;
 async function priceLines(runtime: Runtime<unknown>, em: EntityManager, request: PlaceOrderRequest) {
   // Ids that cannot be catalog ids are unknown products; asking anyone about them would only fail later.
   const ids = request.items.map((item) => item.productId).filter((id) => isUuid(id));
-  let catalog: Map<string, CatalogProduct>;
+  let catalog: Map<string, CatalogEntry>;
   try {
     catalog = await loadCatalog(runtime, em, ids);
   } catch (error) {
