@@ -2,10 +2,10 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { GraphQLDateTime } from "graphql-scalars";
-import { parse, type GraphQLSchema } from "graphql";
+import { parse, type GraphQLFieldResolver, type GraphQLSchema } from "graphql";
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
 import type { Context } from "./context";
-import { validateArgument } from "./validation";
+import { findNulCharacter, validateArgument } from "./validation";
 
 /** Federation directives our subgraphs may use. 2.5 because subgraphs may declare subscriptions. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@override", "@tag"])`;
@@ -44,8 +44,33 @@ export async function buildFederatedSchema(
   for (const [typeName, reference] of Object.entries(referenceResolvers)) {
     resolvers[typeName] = { ...(resolvers[typeName] as object), ...reference } as never;
   }
-  return buildSubgraphSchema({
+  const subgraphSchema = buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
     resolvers: resolvers as GraphQLResolverMap<unknown>,
   });
+  refuseNulRepresentations(subgraphSchema);
+  return subgraphSchema;
+}
+
+/**
+ * `_entities` is Apollo's, not type-graphql's, so its representations skip `validateArgument`. A
+ * representation holding a NUL character (U+0000) names no entity (Postgres cannot even be asked
+ * about it): it resolves to null, as a malformed id does, instead of reaching `__resolveReference`
+ * or a field resolver of a reference-only type and failing the statement.
+ */
+function refuseNulRepresentations(schema: GraphQLSchema): void {
+  const entities = schema.getQueryType()?.getFields()._entities;
+  const resolve = entities?.resolve as GraphQLFieldResolver<unknown, unknown, { representations: unknown[] }> | undefined;
+  if (!entities || !resolve) return;
+  entities.resolve = (source, args, ctx, info) => {
+    const representations: unknown[] = Array.isArray(args.representations) ? args.representations : [];
+    const named: boolean[] = representations.map((representation) => findNulCharacter(representation) === null);
+    if (named.every(Boolean)) return resolve(source, args, ctx, info);
+    const kept = representations.filter((_, index) => named[index]);
+    const resolved = kept.length ? (resolve(source, { ...args, representations: kept }, ctx, info) as unknown[] | Promise<unknown[]>) : [];
+    return Promise.resolve(resolved).then((results) => {
+      let next = 0;
+      return named.map((isNamed) => (isNamed ? results[next++] : null));
+    });
+  };
 }

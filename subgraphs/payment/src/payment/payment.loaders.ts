@@ -1,13 +1,14 @@
-import type { Context } from "@commerce/kit";
+import { isUuid, type Context } from "@commerce/kit";
 import { Invoice } from "./invoice.entity";
 import { Payment } from "./payment.entity";
 
 // One SQL statement per kind per request, however many orders or payments a query touches.
 
-/** `Payment` by id (federation references). */
+/** `Payment` by id (federation references). A malformed id names no payment; in the query it would fail the whole batch. */
 export const paymentById = (ctx: Context) =>
   ctx.loader<string, Payment | null>("paymentById", async (ids) => {
-    const rows = await ctx.em.find(Payment, { id: { $in: [...ids] } });
+    const valid = ids.filter(isUuid);
+    const rows = valid.length ? await ctx.em.find(Payment, { id: { $in: valid } }) : [];
     return byKey(ids, rows, (row) => row.id);
   });
 
