@@ -1,6 +1,9 @@
 import { RemoteGraphQLDataSource } from "@apollo/gateway";
-import { signIdentityHeaders, traceHeaders } from "@commerce/kit";
+import { SIGNED_IN_EXTENSION, signIdentityHeaders, traceHeaders, type BaseConfig } from "@commerce/kit";
 import type { GatewayContext } from "./context";
+import { verifiedAccessToken } from "./identity";
+
+type DataSource = RemoteGraphQLDataSource<GatewayContext>;
 
 /**
  * Forwards each subgraph call with the caller's identity, signed with INTERNAL_SECRET, the request id
@@ -11,14 +14,47 @@ import type { GatewayContext } from "./context";
  * request sent on one just as it closed failed with "socket hang up" (a masked internal error for the
  * client, seen after idle periods). undici closes an idle connection a second before the timeout the
  * server announces (`Keep-Alive: timeout=65`).
+ *
+ * Sign-ins: `register`, `login` and `refreshToken` are called anonymously (or as someone else), yet
+ * the fields of the `AuthPayload.user` they return that other subgraphs resolve (wallet, orders,
+ * notification preferences) are the new user's own. The user subgraph reports the access token it
+ * has just issued in the response extension {@link SIGNED_IN_EXTENSION}; the data source given
+ * `signIns` (the user subgraph's alone) verifies it like a bearer token and makes its user the
+ * request's identity, so every later fetch of the same query plan is signed as that user (mutations
+ * run one after another: with several sign-ins in one operation, the last one wins). Every data
+ * source strips the extension, so it never reaches the client.
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(url: string, private readonly secret: string) {
+  /** `signIns`: the access-token settings, for the one subgraph trusted to report sign-ins (user); null for the others. */
+  constructor(
+    url: string,
+    private readonly secret: string,
+    private readonly signIns: Pick<BaseConfig, "jwt"> | null = null,
+  ) {
     super({ url, fetcher: fetch as unknown as RemoteGraphQLDataSource["fetcher"] });
   }
 
-  override willSendRequest({ request, context }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>["willSendRequest"]>>[0]): void {
+  override willSendRequest({ request, context }: Parameters<NonNullable<DataSource["willSendRequest"]>>[0]): void {
     const headers = { ...signIdentityHeaders(context?.identity ?? null, this.secret, context?.requestId), ...traceHeaders() };
     for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
+  }
+
+  override didReceiveResponse({ response, context }: Parameters<NonNullable<DataSource["didReceiveResponse"]>>[0]): ReturnType<NonNullable<DataSource["didReceiveResponse"]>> {
+    if (typeof response.extensions !== "object" || response.extensions === null || !(SIGNED_IN_EXTENSION in response.extensions)) return response;
+    const { [SIGNED_IN_EXTENSION]: reported, ...extensions } = response.extensions;
+    const signedIn = this.signIns && context ? this.verifiedSignIn(reported) : null;
+    if (signedIn) context.identity = signedIn;
+    return { ...response, extensions };
+  }
+
+  /** The user of a reported sign-in, or null when the report is not a valid access token (nothing is upgraded). */
+  private verifiedSignIn(reported: unknown): GatewayContext["identity"] {
+    const accessToken = (reported as { accessToken?: unknown } | null)?.accessToken;
+    if (typeof accessToken !== "string" || !this.signIns) return null;
+    try {
+      return verifiedAccessToken(accessToken, this.signIns).identity;
+    } catch {
+      return null;
+    }
   }
 }

@@ -22,14 +22,19 @@ export function authenticate(authorization: string | undefined | null, config: B
   const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (!match) throw unauthenticated('Authorization must be "Bearer <accessToken>".');
   try {
-    const claims = verifyAccessToken(match[1], config.jwt);
-    return { identity: { kind: "user", userId: claims.sub, role: claims.role, email: claims.email }, expiresAt: claims.exp * 1000 };
+    return verifiedAccessToken(match[1], config);
   } catch (error) {
     if (error instanceof TokenError) {
       throw unauthenticated(`The access token is invalid (${error.message}): sign in or refresh it.`);
     }
     throw error;
   }
+}
+
+/** The caller an access token names, once it verifies; throws {@link TokenError}. */
+export function verifiedAccessToken(token: string, config: Pick<BaseConfig, "jwt">): Authenticated {
+  const claims = verifyAccessToken(token, config.jwt);
+  return { identity: { kind: "user", userId: claims.sub, role: claims.role, email: claims.email }, expiresAt: claims.exp * 1000 };
 }
 
 /** HTTP 401 rather than Apollo's default 500 for a failed context: the client, not the server, must act. */

@@ -60,8 +60,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
           pollIntervalInMs: config.pollIntervalMs,
         })
       : readFileSync(config.supergraphPath, "utf8"),
-    // Subgraph addresses come from configuration, whatever the supergraph file says.
-    buildService: ({ name, url }) => new SignedDataSource(config.subgraphUrls[name as keyof typeof config.subgraphUrls] ?? (url as string), config.internalSecret),
+    // Subgraph addresses come from configuration, whatever the supergraph file says. Only the user
+    // subgraph may sign a caller in for the rest of an operation (register, login, refreshToken).
+    buildService: ({ name, url }) =>
+      new SignedDataSource(config.subgraphUrls[name as keyof typeof config.subgraphUrls] ?? (url as string), config.internalSecret, name === "user" ? config : null),
     logger,
   });
 

@@ -83,6 +83,15 @@ export function verifyAccessToken(
   return claims;
 }
 
+/**
+ * The response extension in which the user subgraph reports the access token it has just issued to a
+ * caller who proved who they are (`register`, `login`, `refreshToken`). The gateway, and only for the
+ * user subgraph's answers, verifies that token like a bearer token and makes its user the caller for
+ * the rest of the operation's query plan (so `AuthPayload.user`'s fields that other subgraphs guard
+ * resolve as for that user); it removes the extension before the client sees the response.
+ */
+export const SIGNED_IN_EXTENSION = "commerceSignedIn";
+
 // ---------------------------------------------------------------------------
 // Gateway → subgraph identity. The gateway verifies the token once and forwards
 // the identity in headers signed with INTERNAL_SECRET; a subgraph refuses any

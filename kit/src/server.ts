@@ -67,6 +67,8 @@ export interface SubgraphModule<Settings = unknown> {
   // eslint-disable-next-line @typescript-eslint/ban-types
   orphanedTypes?: Function[];
   referenceResolvers?: ReferenceResolvers;
+  /** Apollo Server plugins of this subgraph, after the kit's own (metrics, tracing). */
+  plugins?: ApolloServerPlugin<Context>[];
   /** Service-specific settings, read from the environment once at start-up. */
   settings?: (read: EnvReader) => Settings;
   /**
@@ -159,7 +161,7 @@ export async function startSubgraph<Settings>(
     schema,
     formatError: createErrorFormatter(logger),
     // Inline tracing only feeds Apollo Studio, which we do not use: it would add bytes to every response.
-    plugins: [metricsPlugin(metrics), tracingPlugin<Context>(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [metricsPlugin(metrics), tracingPlugin<Context>(), ApolloServerPluginInlineTraceDisabled(), ...(module.plugins ?? [])],
     introspection: true,
     includeStacktraceInErrorResponses: false,
   });

@@ -1,5 +1,6 @@
 import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
 import { RefreshToken } from "./auth/refresh-token.entity";
+import { signedInPlugin } from "./auth/signed-in";
 import { bootstrapAdmin } from "./bootstrap-admin";
 import { migrations } from "./migrations";
 import { readSettings, type UserSettings } from "./settings";
@@ -14,6 +15,8 @@ export const userSubgraph: SubgraphModule<UserSettings> = {
   migrations,
   resolvers: [UserResolver, auditLogResolver("userAuditLog", "user")],
   referenceResolvers: { User: userReference },
+  // register/login/refreshToken report who signed in, so the gateway resolves AuthPayload.user as them.
+  plugins: [signedInPlugin],
   settings: readSettings,
   prepare: bootstrapAdmin,
 };

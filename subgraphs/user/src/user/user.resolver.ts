@@ -15,6 +15,7 @@ import {
 } from "@commerce/kit";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../auth/password";
 import { openSession, rotateRefreshToken } from "../auth/sessions";
+import { signIn } from "../auth/signed-in";
 import type { UserSettings } from "../settings";
 import { User, RoleEnum, normaliseEmail } from "./user.entity";
 import { AuthPayload, RegisterInput } from "./user.inputs";
@@ -38,7 +39,7 @@ export class UserResolver {
       throw new ConflictError("An account with this email already exists: sign in instead.", { field: "input.email" });
     }
     const passwordHash = await hashPassword(input.password);
-    return this.runtime.commit(ctx.em, async (tx, emit) => {
+    const session = await this.runtime.commit(ctx.em, async (tx, emit) => {
       const user = new User(email, input.name, passwordHash);
       // The user row must exist before its refresh token references it.
       await tx.persist(user).flush();
@@ -49,6 +50,7 @@ export class UserResolver {
       if ((error as { code?: string }).code === "23505") throw new ConflictError("An account with this email already exists: sign in instead.");
       throw error;
     });
+    return signIn(ctx, session);
   }
 
   @Mutation(() => AuthPayload)
@@ -57,7 +59,7 @@ export class UserResolver {
     // Always run one KDF, found or not: timing must not reveal which emails exist.
     const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
     if (!user || !valid) throw new UnauthenticatedError(LOGIN_FAILED);
-    return this.runtime.commit(ctx.em, async (tx) => openSession(this.runtime, tx, user));
+    return signIn(ctx, await this.runtime.commit(ctx.em, async (tx) => openSession(this.runtime, tx, user)));
   }
 
   @Mutation(() => AuthPayload)
@@ -75,7 +77,7 @@ export class UserResolver {
       }
     });
     if (failure || !session) throw failure ?? new UnauthenticatedError();
-    return session;
+    return signIn(ctx, session);
   }
 
   @Mutation(() => User, { description: "ADMIN only." })
