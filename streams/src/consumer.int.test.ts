@@ -187,9 +187,13 @@ describe('StreamConsumer', () => {
     let release!: () => void;
     const hang = new Promise<void>((resolve) => (release = resolve));
     let stuckSince = 0;
-    const claims = { claimIdleMs: 300, claimIntervalMs: 100, statementTimeoutMs: 1_000 };
+    const claims = { claimIdleMs: 300, statementTimeoutMs: 1_000 };
     const stuck = consumer({
       ...claims,
+      // The stuck replica looks for idle entries far more often than the healthy one: it is the first to
+      // see its own entry go idle, and must hand it over rather than take it back (each take-back counted
+      // a delivery, until the healthy replica dead-lettered the event as a crash loop).
+      claimIntervalMs: 50,
       orm: stuckOrm,
       consumerName: 'stuck',
       maxHoldMs: 2_000,
@@ -206,6 +210,7 @@ describe('StreamConsumer', () => {
     let appliedAt = 0;
     const healthy = consumer({
       ...claims,
+      claimIntervalMs: 400,
       consumerName: 'healthy',
       handler: async (event, ctx) => {
         await recordEffect('healthy')(event, ctx);
@@ -213,14 +218,18 @@ describe('StreamConsumer', () => {
       },
     });
     await healthy.start();
-    await eventually('the healthy replica to apply it', async () => (await effects(orm)).length === 1, 15_000);
-    // Renewed while held: claimable only maxHoldMs + claimIdleMs after the hold began.
-    expect(appliedAt - stuckSince).toBeGreaterThanOrEqual(2_000);
-    expect((await effects(orm))[0]!.consumer).toBe('healthy');
-    await eventually('the entry to be acknowledged', async () => (await pendingCount()) === 0);
-
-    // The stuck handler wakes up: Postgres ended its transaction long ago, nothing of it commits.
-    release();
+    try {
+      await eventually('the healthy replica to apply it', async () => (await effects(orm)).length === 1, 15_000);
+      // Renewed while held: claimable only maxHoldMs + claimIdleMs after the hold began.
+      expect(appliedAt - stuckSince).toBeGreaterThanOrEqual(2_000);
+      expect((await effects(orm))[0]!.consumer).toBe('healthy');
+      await eventually('the entry to be acknowledged', async () => (await pendingCount()) === 0);
+      expect(await deadLetters()).toEqual([]);
+    } finally {
+      // The stuck handler wakes up: Postgres ended its transaction long ago, nothing of it commits. Also
+      // on a failure above, or stopping the consumer would wait for it forever.
+      release();
+    }
     await eventually('the stuck replica to settle it', () => stuck.stats().inFlight === 0, 15_000);
     const applied = await effects(orm);
     expect(applied.map((e) => e.consumer)).toEqual(['healthy']);

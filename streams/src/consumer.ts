@@ -408,11 +408,30 @@ export class StreamConsumer {
     do {
       const room = this.concurrency - this.inFlight.size;
       if (room <= 0 || !this.running) return;
-      const [next, entries] = (await redis.call(
-        'XAUTOCLAIM', key, service, consumerName, this.claimIdleMs, cursor, 'COUNT', room,
-      )) as [string, RawEntry[]];
+      // JUSTID: no delivery is counted yet, as some of these may be entries this consumer still holds.
+      const [next, ids] = (await redis.call(
+        'XAUTOCLAIM', key, service, consumerName, this.claimIdleMs, cursor, 'COUNT', room, 'JUSTID',
+      )) as [string, string[]];
       cursor = next;
-      if (entries.length === 0) continue;
+      if (ids.length === 0) continue;
+      const now = Date.now();
+      const stuck: string[] = [];
+      const abandoned: string[] = [];
+      for (const id of ids) {
+        const since = this.inFlight.get(`${key} ${id}`);
+        if (since === undefined) abandoned.push(id);
+        else if (now - since > this.maxHoldMs) stuck.push(id);
+        // else: held here and its renewal was late; the claim just renewed it.
+      }
+      // An entry this consumer is stuck on, taken back by its own claim: handed back as idle as it was, so
+      // that another replica takes it over at once. Taking it back silently (as a plain XAUTOCLAIM did)
+      // counted a delivery each round this replica won the race, until the healthy one, finally getting
+      // it, dead-lettered a good event as a crash loop (found by a flaky test).
+      if (stuck.length > 0) await redis.xclaim(key, service, consumerName, 0, ...stuck, 'IDLE', this.claimIdleMs, 'JUSTID');
+      if (abandoned.length === 0) continue;
+      // Counts the delivery (what bounds a crash loop on a poison entry) and returns the fields. Idle since
+      // the claim above, so no other replica can have taken them in between.
+      const entries = (await redis.xclaim(key, service, consumerName, 0, ...abandoned)) as RawEntry[];
       await this.dispatchCounted(key, entries, 'claimed an abandoned entry');
     } while (cursor !== '0-0');
   }
