@@ -13,7 +13,7 @@ import express from "express";
 import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, graphqlMetricsPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, graphqlMetricsPlugin, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
@@ -92,6 +92,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     parseOptions: { maxTokens: config.queryLimits.maxTokens },
     plugins: [
       operationResolutionPlugin<GatewayContext>(),
+      literalInputPlugin<GatewayContext>(),
       rateLimitPlugin(limiter, config.rateLimit, rateLimited),
       queryLimitsPlugin(config.queryLimits, (rule) => refusals.inc({ reason: "too_complex", rule })),
       tracingPlugin<GatewayContext>(),

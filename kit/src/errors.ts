@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "pino";
+import { literalInputField } from "./literal-input";
 import { currentLogger } from "./logger";
 
 /**
@@ -136,9 +137,13 @@ function validationMessage(error: unknown): string | undefined {
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    const code = codeOf(original) ?? codeOf(error) ?? (formatted.extensions?.code as string | undefined);
+    const reported = codeOf(original) ?? codeOf(error) ?? (formatted.extensions?.code as string | undefined);
+    // A wrong literal value in the document is bad input, like the same value in a variable (literal-input.ts).
+    const literalField = reported === "GRAPHQL_VALIDATION_FAILED" ? literalInputField(error) : undefined;
+    const code = literalField ? "BAD_USER_INPUT" : reported;
     if (code && PASS_THROUGH_CODES.has(code)) {
       const field =
+        literalField ??
         (original as BadUserInputError).field ??
         (formatted.extensions?.field as string | undefined) ??
         validationField(original) ??

@@ -7,6 +7,7 @@ export * from "./constraints";
 export * from "./context";
 export * from "./errors";
 export * from "./ids";
+export * from "./literal-input";
 export * from "./logger";
 export * from "./metrics";
 export * from "./money";

@@ -24,6 +24,7 @@ import {
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
 import { TokenError, verifyIdentityHeaders } from "./auth";
+import { literalInputPlugin } from "./literal-input";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, type SubgraphName } from "./config";
 import { createContext, type Context } from "./context";
 import { createErrorFormatter } from "./errors";
@@ -161,7 +162,7 @@ export async function startSubgraph<Settings>(
     schema,
     formatError: createErrorFormatter(logger),
     // Inline tracing only feeds Apollo Studio, which we do not use: it would add bytes to every response.
-    plugins: [metricsPlugin(metrics), tracingPlugin<Context>(), ApolloServerPluginInlineTraceDisabled(), ...(module.plugins ?? [])],
+    plugins: [metricsPlugin(metrics), tracingPlugin<Context>(), literalInputPlugin<Context>(), ApolloServerPluginInlineTraceDisabled(), ...(module.plugins ?? [])],
     introspection: true,
     includeStacktraceInErrorResponses: false,
   });

@@ -12,7 +12,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import { BadUserInputError } from "@commerce/kit";
+import { BadUserInputError, literalInputErrors } from "@commerce/kit";
 
 /** Subscription fields the gateway serves itself; each is re-resolved as `Query.order`. */
 export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates";
@@ -136,7 +136,9 @@ function validated(schema: GraphQLSchema, source: string): DocumentNode | readon
     return [withCode(error as GraphQLError, "GRAPHQL_PARSE_FAILED")];
   }
   const errors = validate(schema, document);
-  if (errors.length) return errors.map((error) => withCode(error, "GRAPHQL_VALIDATION_FAILED"));
+  if (errors.length) {
+    return literalInputErrors(document, errors).map((error) => (error.extensions.code ? error : withCode(error, "GRAPHQL_VALIDATION_FAILED")));
+  }
   if (!cache) documents.set(schema, (cache = new Map()));
   if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
   cache.set(source, document);

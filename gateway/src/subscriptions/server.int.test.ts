@@ -220,11 +220,20 @@ it("closes a socket when its access token expires (4403); the client reconnects 
 it("answers a subscription that does not parse or validate with the same codes as HTTP", async () => {
   const subscriber = client(token("STAFF"));
   const answers: unknown[] = [];
-  for (const query of ["subscription { myOrderUpdates { status ", "subscription { myOrderUpdates { nope } }"]) {
+  const queries = [
+    "subscription { myOrderUpdates { status ",
+    "subscription { myOrderUpdates { nope } }",
+    "subscription { orderStatusChanged(orderId: 5.5) { status } }", // a wrong literal: bad input, as over HTTP
+  ];
+  for (const query of queries) {
     await new Promise<void>((resolve) =>
       subscriber.subscribe({ query }, { next: () => undefined, error: (e) => void (answers.push(e), resolve()), complete: () => resolve() }),
     );
   }
-  const codes = answers.map((errors) => (errors as { extensions?: { code?: string } }[])[0]?.extensions?.code);
-  expect(codes).toEqual(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"]);
+  const extensions = answers.map((errors) => (errors as { extensions?: { code?: string; field?: string } }[])[0]?.extensions);
+  expect(extensions).toEqual([
+    { code: "GRAPHQL_PARSE_FAILED" },
+    { code: "GRAPHQL_VALIDATION_FAILED" },
+    { code: "BAD_USER_INPUT", field: "orderId" },
+  ]);
 });

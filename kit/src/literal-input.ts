@@ -1,0 +1,87 @@
+import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
+import { GraphQLError, Kind, visit, type ASTNode, type DocumentNode, type ValueNode } from "graphql";
+
+/**
+ * A wrong value written into the query itself (`quantity: 1.5`, `amount: "ten"`, an unknown enum
+ * value, an input field missing or unknown) is refused by graphql-js while validating the document,
+ * as GRAPHQL_VALIDATION_FAILED, with the field named only in prose. The same value sent in a variable
+ * is BAD_USER_INPUT with `extensions.field`. So that both answer alike, as the contract asks of bad
+ * input, the validation errors that point at a value inside an argument are found here and given the
+ * dotted path of that value from the argument (`input.items.0.quantity`, as for variables).
+ *
+ * Errors about the query's shape (unknown fields, a variable used in the wrong place, a missing
+ * argument) point at no literal value and stay validation errors.
+ */
+
+/** Value nodes of the documents validated by this process that errors pointed at, with their path. */
+const literalFields = new WeakMap<ASTNode, string>();
+
+/**
+ * Records the path of every literal value `errors` (from validating `document`) point at, for
+ * {@link literalInputField}. Apollo Server's `validationDidStart` end hook calls it.
+ */
+export function recordLiteralInputFields(document: DocumentNode, errors: readonly GraphQLError[]): void {
+  const targets = new Set<ASTNode>(errors.map((error) => error.nodes?.[0]).filter((node): node is ASTNode => node !== undefined));
+  if (targets.size === 0) return;
+  visit(document, {
+    Argument(argument) {
+      walk(argument.value, [argument.name.value], targets);
+      return false; // values below were walked
+    },
+  });
+}
+
+function walk(value: ValueNode, path: string[], targets: Set<ASTNode>): void {
+  if (targets.has(value)) literalFields.set(value, path.join("."));
+  if (value.kind === Kind.OBJECT) {
+    for (const field of value.fields) {
+      const fieldPath = [...path, field.name.value];
+      // An unknown input field points at its ObjectField node, not its value.
+      if (targets.has(field)) literalFields.set(field, fieldPath.join("."));
+      walk(field.value, fieldPath, targets);
+    }
+  } else if (value.kind === Kind.LIST) {
+    value.values.forEach((item, index) => walk(item, [...path, String(index)], targets));
+  }
+}
+
+/** The dotted path of the literal value a validation error points at, if it points at one. */
+export function literalInputField(error: unknown): string | undefined {
+  const node = (error as GraphQLError | undefined)?.nodes?.[0];
+  if (!node || node.kind === Kind.VARIABLE) return undefined;
+  return literalFields.get(node);
+}
+
+/**
+ * For callers that validate themselves (the gateway's subscription server): `errors` with those that
+ * point at a literal value turned into BAD_USER_INPUT naming its path; the others as they were.
+ */
+export function literalInputErrors(document: DocumentNode, errors: readonly GraphQLError[]): GraphQLError[] {
+  recordLiteralInputFields(document, errors);
+  return errors.map((error) => {
+    const field = literalInputField(error);
+    if (!field) return error;
+    return new GraphQLError(`${field}: ${error.message}`, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      extensions: { code: "BAD_USER_INPUT", field },
+    });
+  });
+}
+
+/** Apollo Server plugin: records the literal values validation refused, for the error formatter. */
+export function literalInputPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      return {
+        async validationDidStart({ document }) {
+          return async (errors) => {
+            const refused = errors?.filter((error): error is GraphQLError => error instanceof GraphQLError) ?? [];
+            if (refused.length) recordLiteralInputFields(document, refused);
+          };
+        },
+      };
+    },
+  };
+}
