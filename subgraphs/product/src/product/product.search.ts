@@ -6,11 +6,19 @@ import type { ProductFilter } from "./product.inputs";
 /** `%`, `_` and `\` are wildcards in ILIKE: a customer searching "50%" means the text. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
+/** The distinct words of a search, at most {@link MAX_SEARCH_WORDS} (the input is capped at 200 characters). */
+export function searchWords(search: string | null | undefined): string[] {
+  const words = [...new Set((search ?? "").toLowerCase().split(/\s+/).filter(Boolean))];
+  return words.slice(0, MAX_SEARCH_WORDS);
+}
+
+const MAX_SEARCH_WORDS = 10;
+
 /**
  * One page of products, ordered by (name, id), with the total matching count.
- * Search is a case-insensitive substring match of SKU, name and description,
- * answered by the pg_trgm GIN index on that same expression (no full scan for
- * terms of three or more characters). Two SQL statements whatever the page size.
+ * Search is a case-insensitive substring match of each of its words against SKU,
+ * name and description, answered by the pg_trgm GIN index on that same expression
+ * (no full scan for words of three or more characters). Two SQL statements whatever the page size.
  */
 export async function searchProducts(
   em: EntityManager,
@@ -20,8 +28,10 @@ export async function searchProducts(
   const cursor = decodeCursor(options.after, "text");
   const qb = em.createQueryBuilder(Product, "p");
   if (!includeInactive) qb.andWhere({ active: true });
-  const search = filter?.search?.trim();
-  if (search) qb.andWhere(`${SEARCH_DOCUMENT.replace(/\b(sku|name|description)\b/g, "p.$1")} ilike ?`, [`%${escapeLike(search)}%`]);
+  // Every word must appear, in any order and anywhere in the document: "kettle copper" finds the
+  // "Copper Kettle". Each word is its own ILIKE on the indexed expression (Postgres ANDs the index scans).
+  const document = SEARCH_DOCUMENT.replace(/\b(sku|name|description)\b/g, "p.$1");
+  for (const word of searchWords(filter?.search)) qb.andWhere(`${document} ilike ?`, [`%${escapeLike(word)}%`]);
   if (filter?.categoryId) {
     if (!isUuid(filter.categoryId)) throw new BadUserInputError("categoryId is not a category id.", "filter.categoryId");
     // The category and all its descendants.

@@ -38,6 +38,18 @@ describe("products: search, filters, pagination", () => {
     expect((await ok(service, PRODUCTS, { filter: { search: `${tag}%` } }, CUSTOMER)).products.totalCount).toBe(0);
   });
 
+  it("matches every word of a search, in any order, anywhere in the product", async () => {
+    const word = `zw${randomUUID().slice(0, 6)}`;
+    const kettle = await createProduct(service, { name: `Copper ${word} Kettle`, description: "for stovetops" });
+    await createProduct(service, { name: `Steel ${word} Kettle` });
+    const found = async (search: string) =>
+      (await ok(service, PRODUCTS, { filter: { search } }, CUSTOMER)).products.edges.map((edge: { node: { id: string } }) => edge.node.id);
+    expect(await found(`kettle ${word} COPPER`)).toEqual([kettle.id]);
+    expect(await found(`  ${word}   stovetops `)).toEqual([kettle.id]); // a word of the name and one of the description
+    expect(await found(`${word} kettle`)).toHaveLength(2);
+    expect(await found(`${word} brass`)).toEqual([]);
+  });
+
   it("filters by category (with sub-categories) and by stock", async () => {
     const { createCategory: root } = await ok(service, `mutation { createCategory(name: "Garden") { id } }`);
     const { createCategory: sub } = await ok(service, `mutation($p: ID) { createCategory(name: "Hoses", parentId: $p) { id } }`, { p: root.id });
