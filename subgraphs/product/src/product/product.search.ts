@@ -7,7 +7,7 @@ import type { ProductFilter } from "./product.inputs";
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
 /** The distinct words of a search, at most {@link MAX_SEARCH_WORDS} (the input is capped at 200 characters). */
-export function searchWords(search: string | null | undefined): string[] {
+function searchWords(search: string | null | undefined): string[] {
   const words = [...new Set((search ?? "").toLowerCase().split(/\s+/).filter(Boolean))];
   return words.slice(0, MAX_SEARCH_WORDS);
 }
