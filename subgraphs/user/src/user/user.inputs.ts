@@ -1,12 +1,17 @@
 import { Field, InputType, ObjectType } from "type-graphql";
-import { IsEmail, Length, MaxLength } from "class-validator";
+import { Length, MaxLength, ValidateBy, isEmail, type ValidationOptions } from "class-validator";
 import { TrimmedLength } from "@commerce/kit";
 import { User } from "./user.entity";
+
+/** Checks the address as it will be stored (`normaliseEmail` trims it), so a padded address registers as login finds it. */
+function IsTrimmedEmail(options: ValidationOptions): PropertyDecorator {
+  return ValidateBy({ name: "isTrimmedEmail", validator: { validate: (value: unknown) => typeof value === "string" && isEmail(value.trim()) } }, options);
+}
 
 @InputType()
 export class RegisterInput {
   @Field()
-  @IsEmail({}, { message: "email must be a valid email address" })
+  @IsTrimmedEmail({ message: "email must be a valid email address" })
   @MaxLength(254)
   email: string;
 

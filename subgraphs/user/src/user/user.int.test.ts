@@ -60,6 +60,19 @@ describe("user subgraph", () => {
     expect(short.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.password" });
   });
 
+  it("accepts an email padded with spaces, as login does, and stores it trimmed", async () => {
+    const address = email();
+    const padded = await service.gql<{ register: { user: { email: string } } }>(REGISTER, {
+      input: { email: `  ${address} `, password: "correct horse battery", name: "Ada" },
+    });
+    expect(padded.errors).toBeUndefined();
+    expect(padded.data?.register.user.email).toBe(address.toLowerCase());
+    const login = await service.gql(LOGIN, { e: address, p: "correct horse battery" });
+    expect(login.errors).toBeUndefined();
+    const blank = await service.gql(REGISTER, { input: { email: "   ", password: "correct horse battery", name: "Ada" } });
+    expect(blank.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.email" });
+  });
+
   it("refuses a blank name, measured after trimming, and stores names trimmed", async () => {
     for (const name of ["", "   ", "\t \n", " " + "n".repeat(101) + " "]) {
       const result = await service.gql(REGISTER, { input: { email: email(), password: "correct horse", name } });

@@ -47,7 +47,7 @@ export class UserResolver {
       return openSession(this.runtime, tx, user);
     }).catch((error) => {
       // Two registrations racing for one email: the unique index decides.
-      if ((error as { code?: string }).code === "23505") throw new ConflictError("An account with this email already exists: sign in instead.");
+      if ((error as { code?: string }).code === "23505") throw new ConflictError("An account with this email already exists: sign in instead.", { field: "input.email" });
       throw error;
     });
     return signIn(ctx, session);
