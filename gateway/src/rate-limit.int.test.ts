@@ -69,6 +69,20 @@ describe("rate limits through the gateway", () => {
     expect((await post(gateways[0].url, { query: WIDGETS }, { "x-forwarded-for": ip })).status).toBe(200);
   });
 
+  it("does not count sign-ins refused only for their input: no password was guessed", async () => {
+    const ip = clientIp();
+    const badRegister = { query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }", variables: { i: { email: "not-an-email", password: "x", name: "Bo" } } };
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const result = await post(gateways[attempt % 2].url, badRegister, { "x-forwarded-for": ip });
+      expect(result.body.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
+    }
+    // The whole budget of 5 failed attempts is still there for wrong passwords (8 requests: the address's limit).
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      const result = await post(gateways[attempt % 2].url, { query: LOGIN }, { "x-forwarded-for": ip });
+      expect(result.body.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    }
+  });
+
   it("counts every aliased login in one request", async () => {
     const query = `mutation { ${Array.from({ length: 6 }, (_, i) => `a${i}: login(email: "v@example.com", password: "g${i}") { accessToken }`).join(" ")} }`;
     expectRateLimited(await post(gateways[0].url, { query }, { "x-forwarded-for": clientIp() }));

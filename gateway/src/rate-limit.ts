@@ -187,8 +187,11 @@ export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, o
       let authAttempt: { bucket: Bucket; at: number } | null = null;
       return {
         async willSendResponse({ response }) {
-          const succeeded = response.body.kind === "single" && !response.body.singleResult.errors?.length;
-          if (authAttempt && succeeded) await limiter.refund(authAttempt.bucket, authAttempt.at);
+          if (!authAttempt || response.body.kind !== "single") return;
+          // Succeeded, or refused only for its input (a malformed email, a short password): no guess was
+          // made. A wrong password, a stale refresh token or a taken email (UNAUTHENTICATED, CONFLICT) counts.
+          const errors = response.body.singleResult.errors ?? [];
+          if (errors.every((error) => error.extensions?.code === "BAD_USER_INPUT")) await limiter.refund(authAttempt.bucket, authAttempt.at);
         },
         async didResolveOperation({ request, operation, document, contextValue }) {
           if (!request.http || !operation) return;

@@ -1,0 +1,26 @@
+import { loadGatewayConfig } from "./config";
+
+const PRODUCTION = { NODE_ENV: "production", INTERNAL_SECRET: "a-production-internal-secret", JWT_KEYS: "k1:a-production-jwt-secret" };
+
+describe("gateway rate limits", () => {
+  it("are strict in production: 600 per user, 1,200 per address, 20 failed sign-ins per address, a minute", () => {
+    expect(loadGatewayConfig(PRODUCTION).rateLimit).toEqual({ perUser: 600, perIp: 1200, authPerIp: 20, windowMs: 60_000 });
+  });
+
+  it("elsewhere sit above what a local test suite sends from one address, yet still stop a password-guessing loop", () => {
+    for (const NODE_ENV of ["development", "test"]) {
+      const { rateLimit } = loadGatewayConfig({ NODE_ENV });
+      expect(rateLimit.perUser).toBeGreaterThanOrEqual(100 * 60); // 100 requests a second, sustained
+      expect(rateLimit.perIp).toBeGreaterThanOrEqual(rateLimit.perUser);
+      expect(rateLimit.authPerIp).toBeGreaterThan(20);
+      expect(rateLimit.authPerIp).toBeLessThanOrEqual(100);
+    }
+  });
+
+  it("take what the environment sets, in any mode", () => {
+    const env = { RATE_LIMIT_PER_MINUTE: "7", RATE_LIMIT_IP_PER_MINUTE: "8", AUTH_RATE_LIMIT_PER_MINUTE: "9" };
+    for (const mode of [PRODUCTION, { NODE_ENV: "development" }]) {
+      expect(loadGatewayConfig({ ...mode, ...env }).rateLimit).toMatchObject({ perUser: 7, perIp: 8, authPerIp: 9 });
+    }
+  });
+});
