@@ -39,6 +39,8 @@ export interface SubscriptionPlan {
   variables: Record<string, unknown>;
   /** Response keys of top-level `status` selections, patched to the event's status. */
   statusKeys: string[];
+  /** Response keys of top-level `statusHistory` selections, cut after the event's change. */
+  historyKeys: string[];
 }
 
 export class PlanError extends Error {}
@@ -117,7 +119,8 @@ export function planSubscription(
     document,
     query: print(query),
     variables: vars,
-    statusKeys: statusKeys(root.selectionSet, fragments),
+    statusKeys: responseKeys(root.selectionSet, fragments, "status"),
+    historyKeys: responseKeys(root.selectionSet, fragments, "statusHistory"),
   };
 }
 
@@ -169,16 +172,16 @@ function withHiddenFields(selectionSet: SelectionSetNode | undefined): Selection
   };
 }
 
-/** Response keys under which the client selected `status` at the top level of the order. */
-function statusKeys(selectionSet: SelectionSetNode | undefined, fragments: FragmentDefinitionNode[], seen = new Set<string>()): string[] {
+/** Response keys under which the client selected `field` at the top level of the order. */
+function responseKeys(selectionSet: SelectionSetNode | undefined, fragments: FragmentDefinitionNode[], field: string, seen = new Set<string>()): string[] {
   const keys: string[] = [];
   for (const selection of selectionSet?.selections ?? []) {
-    if (selection.kind === Kind.FIELD && selection.name.value === "status") keys.push(selection.alias?.value ?? "status");
-    if (selection.kind === Kind.INLINE_FRAGMENT) keys.push(...statusKeys(selection.selectionSet, fragments, seen));
+    if (selection.kind === Kind.FIELD && selection.name.value === field) keys.push(selection.alias?.value ?? field);
+    if (selection.kind === Kind.INLINE_FRAGMENT) keys.push(...responseKeys(selection.selectionSet, fragments, field, seen));
     if (selection.kind === Kind.FRAGMENT_SPREAD && !seen.has(selection.name.value)) {
       seen.add(selection.name.value);
       const fragment = fragments.find((f) => f.name.value === selection.name.value);
-      keys.push(...statusKeys(fragment?.selectionSet, fragments, seen));
+      keys.push(...responseKeys(fragment?.selectionSet, fragments, field, seen));
     }
   }
   return keys;

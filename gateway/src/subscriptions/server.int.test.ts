@@ -138,6 +138,29 @@ it("sends the current state, then each change once and in order, and completes a
   await until(() => subscriptions.count() === 0, "the slot to be released");
 });
 
+it("shows each change's own history, even when the read already sees a later change", async () => {
+  const order = newOrder();
+  const messages: { status: string; h: { status: string }[] }[] = [];
+  let completed = false;
+  client(token("STAFF")).subscribe<{ orderStatusChanged: { status: string; h: { status: string }[] } }>(
+    { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status h: statusHistory { status } } }`, variables: { id: order.id } },
+    { next: (r) => void (r.data && messages.push(r.data.orderStatusChanged)), error: () => undefined, complete: () => void (completed = true) },
+  );
+  await until(() => messages.length === 1, "the initial state");
+  // Both changes are written before the first is delivered: its message is read after the second.
+  const t = Date.now();
+  order.status = "PAYMENT_FAILED";
+  order.statusHistory.push({ status: "STOCK_RESERVED", at: new Date(t).toISOString() }, { status: "PAYMENT_FAILED", at: new Date(t + 1).toISOString() });
+  await change(order, "STOCK_RESERVED", new Date(t), { publishOnly: true });
+  await change(order, "PAYMENT_FAILED", new Date(t + 1), { publishOnly: true });
+  await until(() => completed, "completion");
+  expect(messages).toEqual([
+    { status: "PENDING", h: [{ status: "PENDING" }] },
+    { status: "STOCK_RESERVED", h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }] },
+    { status: "PAYMENT_FAILED", h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }, { status: "PAYMENT_FAILED" }] },
+  ]);
+});
+
 it("releases the slot at once when the client completes while nothing happens", async () => {
   const order = newOrder();
   const seen = watch(client(token("STAFF")), order.id);

@@ -164,10 +164,23 @@ export class OrderSubscription {
     }
   }
 
-  /** The client's view: the hidden fields removed, `status` as of this change (the read may already see a later one). */
+  /**
+   * The client's view: the hidden fields removed; `status` and `statusHistory` as of this change. The
+   * read may already see a later one (STOCK_RESERVED read after PAYMENT_FAILED was written), so the
+   * history is cut after this change: a message's last history entry is always its own status.
+   * Fields of other subgraphs (`payment { status }`) are as they are when the message is built.
+   */
   private shape(result: QueryResult, order: OrderData, status?: string): ExecutionResult {
-    const { [HIDDEN_STATUS]: _status, [HIDDEN_HISTORY]: _history, ...visible } = order;
-    if (status) for (const key of this.plan.statusKeys) visible[key] = status;
+    const { [HIDDEN_STATUS]: _status, [HIDDEN_HISTORY]: history, ...visible } = order;
+    if (status) {
+      for (const key of this.plan.statusKeys) visible[key] = status;
+      // An order never enters a status twice, so the change is the one entry with its status.
+      const upTo = history?.findIndex((point) => point.status === status) ?? -1;
+      for (const key of this.plan.historyKeys) {
+        const entries = visible[key];
+        if (upTo >= 0 && Array.isArray(entries) && entries.length === history!.length) visible[key] = entries.slice(0, upTo + 1);
+      }
+    }
     const errors = result.errors?.length ? toErrors(result.errors) : undefined;
     return errors ? { data: { [this.plan.responseKey]: visible }, errors } : { data: { [this.plan.responseKey]: visible } };
   }
