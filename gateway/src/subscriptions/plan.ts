@@ -41,6 +41,8 @@ export interface SubscriptionPlan {
   statusKeys: string[];
   /** Response keys of top-level `statusHistory` selections, cut after the event's change. */
   historyKeys: string[];
+  /** Response keys of top-level `failureReason` selections: null in a message of a status that is no failure. */
+  failureReasonKeys: string[];
 }
 
 export class PlanError extends Error {}
@@ -121,6 +123,7 @@ export function planSubscription(
     variables: vars,
     statusKeys: responseKeys(root.selectionSet, fragments, "status"),
     historyKeys: responseKeys(root.selectionSet, fragments, "statusHistory"),
+    failureReasonKeys: responseKeys(root.selectionSet, fragments, "failureReason"),
   };
 }
 

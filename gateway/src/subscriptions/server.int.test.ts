@@ -21,7 +21,7 @@ import { attachSubscriptions } from "./server";
 const schema = buildSchema(`
   type Query { order(id: ID!): Order }
   type Subscription { orderStatusChanged(orderId: ID!): Order! myOrderUpdates: Order! }
-  type Order { id: ID! status: String! statusHistory: [Change!]! blob: String }
+  type Order { id: ID! status: String! statusHistory: [Change!]! failureReason: String blob: String }
   type Change { status: String! at: String! }
 `);
 
@@ -29,6 +29,7 @@ interface OrderState {
   id: string;
   status: string;
   statusHistory: { status: string; at: string }[];
+  failureReason?: string | null;
   blob?: string;
 }
 
@@ -140,24 +141,26 @@ it("sends the current state, then each change once and in order, and completes a
 
 it("shows each change's own history, even when the read already sees a later change", async () => {
   const order = newOrder();
-  const messages: { status: string; h: { status: string }[] }[] = [];
+  type Message = { status: string; failureReason: string | null; h: { status: string }[] };
+  const messages: Message[] = [];
   let completed = false;
-  client(token("STAFF")).subscribe<{ orderStatusChanged: { status: string; h: { status: string }[] } }>(
-    { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status h: statusHistory { status } } }`, variables: { id: order.id } },
+  client(token("STAFF")).subscribe<{ orderStatusChanged: Message }>(
+    { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status failureReason h: statusHistory { status } } }`, variables: { id: order.id } },
     { next: (r) => void (r.data && messages.push(r.data.orderStatusChanged)), error: () => undefined, complete: () => void (completed = true) },
   );
   await until(() => messages.length === 1, "the initial state");
   // Both changes are written before the first is delivered: its message is read after the second.
   const t = Date.now();
   order.status = "PAYMENT_FAILED";
+  order.failureReason = "insufficient funds";
   order.statusHistory.push({ status: "STOCK_RESERVED", at: new Date(t).toISOString() }, { status: "PAYMENT_FAILED", at: new Date(t + 1).toISOString() });
   await change(order, "STOCK_RESERVED", new Date(t), { publishOnly: true });
   await change(order, "PAYMENT_FAILED", new Date(t + 1), { publishOnly: true });
   await until(() => completed, "completion");
   expect(messages).toEqual([
-    { status: "PENDING", h: [{ status: "PENDING" }] },
-    { status: "STOCK_RESERVED", h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }] },
-    { status: "PAYMENT_FAILED", h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }, { status: "PAYMENT_FAILED" }] },
+    { status: "PENDING", failureReason: null, h: [{ status: "PENDING" }] },
+    { status: "STOCK_RESERVED", failureReason: null, h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }] },
+    { status: "PAYMENT_FAILED", failureReason: "insufficient funds", h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }, { status: "PAYMENT_FAILED" }] },
   ]);
 });
 

@@ -7,6 +7,9 @@ import { HIDDEN_HISTORY, HIDDEN_STATUS, ORDER_ID_VARIABLE, type SubscriptionPlan
 import { BoundedQueue } from "./queue";
 import { StatusCursor, TERMINAL_STATUSES, type StatusPoint } from "./status-cursor";
 
+/** The statuses that carry a `failureReason`. */
+const FAILED_STATUSES: ReadonlySet<string> = new Set(["OUT_OF_STOCK", "PAYMENT_FAILED"]);
+
 /** Status changes buffered per subscription before the client is judged too slow. */
 const QUEUE_CAPACITY = 64;
 
@@ -165,7 +168,7 @@ export class OrderSubscription {
   }
 
   /**
-   * The client's view: the hidden fields removed; `status` and `statusHistory` as of this change. The
+   * The client's view: the hidden fields removed; `status`, `statusHistory` and `failureReason` as of this change. The
    * read may already see a later one (STOCK_RESERVED read after PAYMENT_FAILED was written), so the
    * history is cut after this change: a message's last history entry is always its own status.
    * Fields of other subgraphs (`payment { status }`) are as they are when the message is built.
@@ -174,6 +177,8 @@ export class OrderSubscription {
     const { [HIDDEN_STATUS]: _status, [HIDDEN_HISTORY]: history, ...visible } = order;
     if (status) {
       for (const key of this.plan.statusKeys) visible[key] = status;
+      // The order service sets failureReason when, and only when, the order fails (API.md).
+      if (!FAILED_STATUSES.has(status)) for (const key of this.plan.failureReasonKeys) visible[key] = null;
       // An order never enters a status twice, so the change is the one entry with its status.
       const upTo = history?.findIndex((point) => point.status === status) ?? -1;
       for (const key of this.plan.historyKeys) {
