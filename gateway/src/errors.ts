@@ -21,10 +21,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * `serviceName`, stack traces and internal URLs never reach the client: the
  * kit formatter rebuilds `extensions` from an allowlist.
  */
-export function createGatewayErrorFormatter(logger: Logger) {
+export function createGatewayErrorFormatter(logger: Logger, onRefused: (rule: string) => void = () => undefined) {
   const base = createErrorFormatter(logger);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const extensions = formatted.extensions ?? {};
+    const tooLarge = oversizeDocument(formatted);
+    if (tooLarge) {
+      onRefused(tooLarge.rule);
+      return { message: tooLarge.message, extensions: { code: "QUERY_TOO_COMPLEX" } };
+    }
     const service = extensions.serviceName as string | undefined;
     const masked = (errorId: string): GraphQLFormattedError => ({
       message: `Internal server error (reference ${errorId}).`,
@@ -43,6 +48,28 @@ export function createGatewayErrorFormatter(logger: Logger) {
     }
     return base(formatted, error);
   };
+}
+
+/**
+ * A well-formed document refused only for its size, before the gateway's own limits (query-limits.ts)
+ * can see it: over the parser's token budget (`MAX_QUERY_TOKENS`; graphql-js calls that a syntax
+ * error) or over graphql-js's own validation work budget (thousands of repeated fields, answered with
+ * a bare "Validation aborted."). Both are the client's query being too big, the QUERY_TOO_COMPLEX the
+ * depth, cost and alias limits answer, with a message that says what to do.
+ */
+function oversizeDocument(formatted: GraphQLFormattedError): { rule: string; message: string } | null {
+  const code = formatted.extensions?.code;
+  const tokens = code === "GRAPHQL_PARSE_FAILED" ? /Document contains more tha[nt] (\d+) tokens/.exec(formatted.message) : null;
+  if (tokens) {
+    return { rule: "tokens", message: `The query has more than ${tokens[1]} tokens; at most ${tokens[1]} are allowed. Split it into several requests.` };
+  }
+  if (code === "GRAPHQL_VALIDATION_FAILED" && /Validation aborted\.$/.test(formatted.message)) {
+    return {
+      rule: "validation",
+      message: "The query is too large to validate (too many fields or fragments to compare); select each field once and split it into several requests.",
+    };
+  }
+  return null;
 }
 
 /**

@@ -117,11 +117,22 @@ describe("query limits", () => {
     await refusedWithoutSubgraphCall({ query: `{ widgets { ${"totalCount ".repeat(11)} } }` }, /selected 11 times/);
   });
 
-  it("refuses a document over the parser's token budget before validating it", async () => {
+  it("refuses a document over the parser's token budget before validating it, as QUERY_TOO_COMPLEX", async () => {
+    // A well-formed document that is merely too big is no syntax error (graphql-js says "more that 5000 tokens"): the client is told which limit it broke.
     const result = await ask({ query: `{ widgets { ${"totalCount ".repeat(6000)} } }` });
     expect(result.status).toBe(400);
-    expect(result.body.errors?.[0].extensions?.code).toBe("GRAPHQL_PARSE_FAILED");
-    expect(result.body.errors?.[0].message).toMatch(/more tha. 5000 tokens/);
+    expect(result.body.errors).toEqual([
+      { message: "The query has more than 5000 tokens; at most 5000 are allowed. Split it into several requests.", extensions: { code: "QUERY_TOO_COMPLEX" } },
+    ]);
+  });
+
+  it("refuses a document too large for graphql-js to validate (its own work budget) as QUERY_TOO_COMPLEX, not a bare \"Validation aborted.\"", async () => {
+    let result: Awaited<ReturnType<typeof ask>> | undefined;
+    expect(await probeCallsDuring(async () => (result = await ask({ query: `{ ${"__typename ".repeat(3000)} }` })))).toBe(0);
+    expect(result!.status).toBe(400);
+    expect(result!.body.errors).toHaveLength(1);
+    expect(result!.body.errors?.[0].extensions).toEqual({ code: "QUERY_TOO_COMPLEX" });
+    expect(result!.body.errors?.[0].message).toMatch(/too large to validate/);
   });
 
   it("counts refusals on /metrics", async () => {
@@ -129,6 +140,8 @@ describe("query limits", () => {
     expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="depth",service="gateway"\} [1-9]/);
     expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="cost",service="gateway"\} [1-9]/);
     expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="aliases",service="gateway"\} [1-9]/);
+    expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="tokens",service="gateway"\} [1-9]/);
+    expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="validation",service="gateway"\} [1-9]/);
   });
 });
 

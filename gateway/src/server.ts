@@ -83,7 +83,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    formatError: createGatewayErrorFormatter(logger),
+    formatError: createGatewayErrorFormatter(logger, (rule) => refusals.inc({ reason: "too_complex", rule })),
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
