@@ -198,4 +198,16 @@ describe("shipOrder and completeOrder", () => {
     expect((await mutate("shipOrder", orderId, staff())).errors?.[0].extensions?.code).toBe("CONFLICT");
     expect((await mutate("completeOrder", orderId, staff())).data?.completeOrder.status).toBe("COMPLETED");
   });
+
+  test("record who moved the order in statusHistory, as cancelOrder does", async () => {
+    const { orderId, userId } = await newOrder();
+    await deliver(subgraph, captured(orderId, userId));
+    await mutate("shipOrder", orderId, staff());
+    await mutate("completeOrder", orderId, admin());
+    const changes = (await statusOf(subgraph, orderId)).statusHistory.slice(-2);
+    expect(changes).toEqual([
+      { status: "SHIPPED", reason: "shipped by staff" },
+      { status: "COMPLETED", reason: "completed by staff" },
+    ]);
+  });
 });

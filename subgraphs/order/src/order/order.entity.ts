@@ -21,8 +21,8 @@ export type OrderTrigger =
   | { type: "payment_captured" }
   | { type: "payment_failed"; reason: string }
   | { type: "cancel"; reason: string; expired: boolean }
-  | { type: "ship" }
-  | { type: "complete" };
+  | { type: "ship"; reason?: string }
+  | { type: "complete"; reason?: string };
 
 function assertNever(value: never): never {
   throw new Error(`unhandled case ${JSON.stringify(value)}`);
@@ -82,10 +82,10 @@ export function reasonOf(trigger: OrderTrigger): string | null {
     case "cancel":
       return trigger.reason;
     case "stock_reserved":
-      return trigger.reason ?? null;
-    case "payment_captured":
     case "ship":
     case "complete":
+      return trigger.reason ?? null;
+    case "payment_captured":
       return null;
     default:
       return assertNever(trigger);

@@ -76,13 +76,14 @@ export class OrderResolver {
   @Mutation(() => Order, { description: "STAFF or ADMIN, from CONFIRMED." })
   async shipOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
     requireRole(ctx, "STAFF", "ADMIN");
-    return this.change(ctx, id, { type: "ship" });
+    // Like cancelOrder's default reason: the history says a person moved it, not the saga.
+    return this.change(ctx, id, { type: "ship", reason: "shipped by staff" });
   }
 
   @Mutation(() => Order, { description: "STAFF or ADMIN, from SHIPPED." })
   async completeOrder(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Order> {
     requireRole(ctx, "STAFF", "ADMIN");
-    return this.change(ctx, id, { type: "complete" });
+    return this.change(ctx, id, { type: "complete", reason: "completed by staff" });
   }
 
   @FieldResolver(() => [OrderItem])
