@@ -94,7 +94,7 @@ describe("topUpWallet", () => {
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "userId" });
     const unknown = randomUUID();
     const missing = await payment.gql(TOP_UP, { userId: unknown, amount: { amount: 100 } }, admin);
-    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: "NOT_FOUND" });
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: "NOT_FOUND", field: "userId" });
     expect(await em().count(Wallet, { userId: { $in: ["xx", unknown] } })).toBe(0);
     expect(await em().count(WalletEntry, { walletId: { $in: ["xx", unknown] } })).toBe(0);
   });

@@ -64,7 +64,7 @@ export class WalletResolver {
     // A top-up may open the wallet ahead of user.registered, but only for a user who exists: the signed-in
     // owner does; anyone else names a user by id alone, so the user subgraph must vouch for it.
     if (caller !== userId && !(await ctx.em.count(Wallet, { userId })) && !(await userExists(this.runtime, userId, ctx.requestId))) {
-      throw new NotFoundError("User", userId);
+      throw new NotFoundError("User", userId, "userId");
     }
     return this.runtime.commit(ctx.em, async (tx) => {
       const wallet = await lockWallet(tx, userId, this.runtime.settings, caller);

@@ -31,7 +31,7 @@ export class CategoryResolver {
         let parent: Category | null = null;
         if (parentId !== null && parentId !== undefined) {
           parent = isUuid(parentId) ? await tx.findOne(Category, { id: parentId }) : null;
-          if (!parent) throw new NotFoundError("Category (parentId)", parentId);
+          if (!parent) throw new NotFoundError("Category (parentId)", parentId, "parentId");
         }
         const category = new Category(name, parent);
         tx.persist(category);

@@ -54,7 +54,9 @@ describe("catalog CRUD and authorization", () => {
   it("validates input and names the field", async () => {
     expect(await failure(service, CREATE, { input: { sku: "bad sku!", name: "X", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: expect.stringMatching(/(^|\.)sku$/) });
     expect(await failure(service, CREATE, { input: { sku: "OK-1", name: "X", price: { amount: -1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: expect.stringMatching(/(^|\.)price\.amount$/) });
-    expect(await failure(service, CREATE, { input: { sku: "OK-2", name: "X", price: { amount: 1 }, categoryId: randomUUID() } }, ADMIN)).toMatchObject({ code: "NOT_FOUND" });
+    expect(await failure(service, CREATE, { input: { sku: "OK-2", name: "X", price: { amount: 1 }, categoryId: randomUUID() } }, ADMIN)).toMatchObject({ code: "NOT_FOUND", field: "input.categoryId" });
+    // A reference to something that does not exist names the argument that holds it, like bad input does.
+    expect(await failure(service, `mutation($p: ID) { createCategory(name: "Orphan", parentId: $p) { id } }`, { p: randomUUID() }, ADMIN)).toMatchObject({ code: "NOT_FOUND", field: "parentId" });
     const { sku } = await createProduct(service);
     expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
   });
@@ -145,7 +147,8 @@ describe("stock", () => {
     expect(await failure(service, adjust, { p: product.id, w: warehouse, d: -3 }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
     expect((await ok(service, adjust, { p: product.id, w: warehouse, d: -2 }, STAFF)).adjustStock).toEqual({ onHand: 3, reserved: 3, warehouse: { id: warehouse } });
     expect(await failure(service, adjust, { p: product.id, w: warehouse, d: 1 }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
-    expect(await failure(service, adjust, { p: randomUUID(), w: warehouse, d: 1 }, STAFF)).toMatchObject({ code: "NOT_FOUND" });
+    expect(await failure(service, adjust, { p: randomUUID(), w: warehouse, d: 1 }, STAFF)).toMatchObject({ code: "NOT_FOUND", field: "productId" });
+    expect(await failure(service, adjust, { p: product.id, w: randomUUID(), d: 1 }, STAFF)).toMatchObject({ code: "NOT_FOUND", field: "warehouseId" });
   });
 
   it("a raised lowStockThreshold that puts the product below it alerts once", async () => {

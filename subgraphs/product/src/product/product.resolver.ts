@@ -136,7 +136,7 @@ async function findProduct(em: EntityManager, id: string): Promise<Product> {
 async function findCategory(em: EntityManager, id: string | null | undefined, field: string): Promise<Category | null> {
   if (id === null || id === undefined) return null;
   const category = isUuid(id) ? await em.findOne(Category, { id }) : null;
-  if (!category) throw new NotFoundError(`Category (${field})`, id);
+  if (!category) throw new NotFoundError(`Category (${field})`, id, field);
   return category;
 }
 

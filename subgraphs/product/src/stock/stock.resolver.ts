@@ -35,9 +35,9 @@ export class StockResolver {
     if (!reason.trim() || reason.length > 500) throw new BadUserInputError("reason must be 1 to 500 characters: say why stock changed.", "reason");
     return this.runtime.commit(ctx.em, async (tx, emit) => {
       const product = isUuid(productId) ? await tx.findOne(Product, { id: productId }) : null;
-      if (!product) throw new NotFoundError("Product", productId);
+      if (!product) throw new NotFoundError("Product", productId, "productId");
       const warehouse = isUuid(warehouseId) ? await tx.findOne(Warehouse, { id: warehouseId }) : null;
-      if (!warehouse) throw new NotFoundError("Warehouse", warehouseId);
+      if (!warehouse) throw new NotFoundError("Warehouse", warehouseId, "warehouseId");
       await lockStockAdjustments(tx, productId);
       await ensureStockRow(tx, randomUUID(), productId, warehouseId);
       // All rows of the product, not just this one: the on-hand ceiling and the low-stock check need exact totals.

@@ -133,7 +133,7 @@ describe("user subgraph", () => {
     const admin = asUser("00000000-0000-4000-8000-000000000000", "ADMIN");
     for (const id of ["xx", "00000000-0000-4000-8000-00000000000z", "4b5c4f0e-8d9a-4f7e-9c1a-2b3c4d5e6f70"]) {
       const result = await service.gql(query, { id }, admin);
-      expect(result.errors?.[0].extensions).toMatchObject({ code: "NOT_FOUND" });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "NOT_FOUND", field: "userId" });
     }
   });
 

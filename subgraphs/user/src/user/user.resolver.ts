@@ -92,7 +92,7 @@ export class UserResolver {
     }
     const changed = await this.runtime.commit(ctx.em, async (tx, emit) => {
       const user = isUuid(userId) ? await tx.findOne(User, { id: userId }) : null;
-      if (!user) throw new NotFoundError("User", userId);
+      if (!user) throw new NotFoundError("User", userId, "userId");
       const previousRole = user.role;
       if (previousRole !== role) {
         user.role = role;
