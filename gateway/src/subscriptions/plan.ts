@@ -13,6 +13,8 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import { BadUserInputError, literalInputErrors } from "@commerce/kit";
+import type { QueryLimitsConfig } from "../config";
+import { checkLimits, measureOperation } from "../query-limits";
 
 /** Subscription fields the gateway serves itself; each is re-resolved as `Query.order`. */
 export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates";
@@ -47,14 +49,19 @@ export interface SubscriptionPlan {
 
 export class PlanError extends Error {}
 
-/** Parses and validates a subscription request against the gateway's schema, then plans it. */
+/**
+ * Parses and validates a subscription request against the gateway's schema, then plans it. With
+ * `limits`, the document must keep to the same size, depth, cost and alias limits as an HTTP
+ * operation (QUERY_TOO_COMPLEX otherwise): each status change executes its selection again.
+ */
 export function planSubscription(
   schema: GraphQLSchema,
   source: string,
   variables: Record<string, unknown> | null | undefined,
   operationName: string | null | undefined,
+  limits?: QueryLimitsConfig,
 ): SubscriptionPlan | readonly GraphQLError[] {
-  const checked = validated(schema, source);
+  const checked = validated(schema, source, limits?.maxTokens);
   if (!("kind" in checked)) return checked;
   const document = checked;
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -84,6 +91,10 @@ export function planSubscription(
     orderIdArgument = argument.value;
   }
   const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
+  if (limits) {
+    const broken = checkLimits(measureOperation(schema, operation, Object.fromEntries(fragments.map((f) => [f.name.value, f])), vars), limits);
+    if (broken) return [tooComplex(broken.message)];
+  }
   const selectionSet = withHiddenFields(root.selectionSet);
   const orderField: FieldNode = {
     kind: Kind.FIELD,
@@ -131,14 +142,18 @@ export function planSubscription(
 const documents = new WeakMap<GraphQLSchema, Map<string, DocumentNode>>();
 const MAX_CACHED_DOCUMENTS = 1000;
 
-function validated(schema: GraphQLSchema, source: string): DocumentNode | readonly GraphQLError[] {
+function validated(schema: GraphQLSchema, source: string, maxTokens?: number): DocumentNode | readonly GraphQLError[] {
   let cache = documents.get(schema);
   const cached = cache?.get(source);
   if (cached) return cached;
   let document: DocumentNode;
   try {
-    document = parse(source);
+    document = parse(source, maxTokens ? { maxTokens } : undefined);
   } catch (error) {
+    // graphql-js calls a well-formed document over the token budget a syntax error; it is too large.
+    if (maxTokens && /Document contains more tha[nt] \d+ tokens/.test((error as Error).message)) {
+      return [tooComplex(`The subscription has more than ${maxTokens} tokens; at most ${maxTokens} are allowed.`)];
+    }
     return [withCode(error as GraphQLError, "GRAPHQL_PARSE_FAILED")];
   }
   const errors = validate(schema, document);
@@ -149,6 +164,11 @@ function validated(schema: GraphQLSchema, source: string): DocumentNode | readon
   if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
   cache.set(source, document);
   return document;
+}
+
+/** The refusal an HTTP operation over the same limits gets (query-limits.ts). */
+function tooComplex(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: "QUERY_TOO_COMPLEX" } });
 }
 
 /** graphql-js leaves the code out; over HTTP Apollo Server adds it, and so do we over the socket. */

@@ -263,3 +263,20 @@ it("answers a subscription that does not parse or validate with the same codes a
     { code: "BAD_USER_INPUT", field: "orderId" },
   ]);
 });
+
+it("holds a subscription to the size, depth, cost and alias limits of an HTTP operation", async () => {
+  const subscriber = client(token("STAFF"));
+  const queries = [
+    `subscription { myOrderUpdates { ${Array.from({ length: 31 }, (_, i) => `a${i}: status`).join(" ")} } }`, // MAX_ALIASES 30
+    `subscription { myOrderUpdates { ${"id ".repeat(5_000)} } }`, // MAX_QUERY_TOKENS 5000
+  ];
+  const answers: { message: string; extensions?: { code?: string } }[] = [];
+  for (const query of queries) {
+    await new Promise<void>((resolve) =>
+      subscriber.subscribe({ query }, { next: () => undefined, error: (e) => void (answers.push((e as typeof answers)[0]!), resolve()), complete: () => resolve() }),
+    );
+  }
+  expect(answers.map((answer) => answer.extensions?.code)).toEqual(["QUERY_TOO_COMPLEX", "QUERY_TOO_COMPLEX"]);
+  expect(answers[0]!.message).toMatch(/31 aliases; at most 30/);
+  expect(answers[1]!.message).toMatch(/more than 5000 tokens/);
+});

@@ -173,7 +173,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const schema = deps.schema();
         if (!connection || !schema) return [new GraphQLError("The gateway is starting; retry shortly.")];
         if (connection.authError) return [connection.authError];
-        const plan = planSubscription(schema, payload.query, payload.variables, payload.operationName);
+        const plan = planSubscription(schema, payload.query, payload.variables, payload.operationName, config.queryLimits);
         if (Array.isArray(plan)) return plan as GraphQLError[];
         const ready = plan as SubscriptionPlan;
         if (!connection.identity) return [new UnauthenticatedError()];
