@@ -1,21 +1,25 @@
 import type { EventOf } from "@commerce/schema";
 import type { Handler } from "@commerce/streams";
-import { lockCancellation, tellCancellation } from "../notification/order-cancellation.entity";
+import { formatMoney } from "@commerce/kit";
+import { lockCancellation } from "../notification/order-cancellation.entity";
+import { notify, nameOf } from "../notification/notify";
 
-/**
- * Tells the customer their order was cancelled, with the refund when it is already known. A paid
- * (CONFIRMED) order is refunded because of this very event, within milliseconds: its message waits
- * for `payment.refunded` (refund.on-payment-refunded.ts), so the customer gets one message that
- * says both, not a cancellation without the refund followed by a second one about the money.
- */
+/** Tells the customer their order was cancelled, with the refund when it is already known. */
 export const orderCancelledOnOrderCancelled: Handler<EventOf<"order.cancelled">> = async (event, { em }) => {
-  const { orderId, userId, reason, previousStatus } = event.payload;
+  const { orderId, userId, reason } = event.payload;
   const cancellation = await lockCancellation(em, orderId);
   cancellation.cancelled = true;
   const refund = cancellation.refund;
-  if (!refund && previousStatus === "CONFIRMED") {
-    cancellation.awaitingRefundReason = reason;
-    return;
-  }
-  await tellCancellation(em, event.id, { orderId, userId, reason, refund });
+  await notify(em, {
+    eventId: event.id,
+    template: "order_cancelled",
+    userIds: [userId],
+    orderId,
+    data: (recipient) => ({
+      name: nameOf(recipient),
+      orderId,
+      reason,
+      refund: refund ? `We refunded ${formatMoney(refund)} to your wallet.` : "",
+    }),
+  });
 };
