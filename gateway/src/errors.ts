@@ -63,7 +63,7 @@ function oversizeDocument(formatted: GraphQLFormattedError): { rule: string; mes
   if (tokens) {
     return { rule: "tokens", message: `The query has more than ${tokens[1]} tokens; at most ${tokens[1]} are allowed. Split it into several requests.` };
   }
-  if (code === "GRAPHQL_VALIDATION_FAILED" && /Validation aborted\.$/.test(formatted.message)) {
+  if (code === "GRAPHQL_VALIDATION_FAILED" && /^Validation aborted\.$/.test(formatted.message)) {
     return {
       rule: "validation",
       message: "The query is too large to validate (too many fields or fragments to compare); select each field once and split it into several requests.",

@@ -36,6 +36,9 @@ describe("measureOperation", () => {
     // users 1 + 50 × (edges 1 + node 1 + friends 1): scalars are free, edges count once inside a connection
     expect(measure("{ users(first: 50) { edges { node { name friends { id } } } } }").cost).toBe(1 + 50 * 3);
     expect(measure("query Q($n: Int) { users(first: $n) { nodes { id } } }", { n: 100 }).cost).toBe(1 + 100 * 1);
+    // a variable left out takes its declared default, not the page-size default
+    expect(measure("query Q($n: Int = 100) { users(first: $n) { nodes { id } } }").cost).toBe(1 + 100 * 1);
+    expect(measure("query Q($n: Int = 100) { users(first: $n) { nodes { id } } }", { n: 5 }).cost).toBe(1 + 5 * 1);
     // a page is never more than 100: a larger first is the subgraph's BAD_USER_INPUT, not a cost refusal
     expect(measure("query Q($n: Int) { users(first: $n) { nodes { id } } }", { n: 2 ** 31 - 1 }).cost).toBe(1 + 100 * 1);
     // no first given: the page-size default (20); posts' own schema default is 10

@@ -53,8 +53,14 @@ export function measureOperation(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragments: Record<string, FragmentDefinitionNode>,
-  variables: Record<string, unknown> = {},
+  sent: Record<string, unknown> = {},
 ): OperationMeasure {
+  // A variable the client leaves out takes its declared default (`$n: Int = 100`): measure with it.
+  const variables: Record<string, unknown> = { ...sent };
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (variables[name] === undefined && definition.defaultValue) variables[name] = valueOf(definition.defaultValue, {});
+  }
   const memo = new Map<string, Measure>();
   const keyMemo = new Map<string, Map<string, number>>();
 
