@@ -55,9 +55,10 @@ export function createGatewayErrorFormatter(logger: Logger, onRefused: (rule: st
  * can see it: over the parser's token budget (`MAX_QUERY_TOKENS`; graphql-js calls that a syntax
  * error) or over graphql-js's own validation work budget (thousands of repeated fields, answered with
  * a bare "Validation aborted."). Both are the client's query being too big, the QUERY_TOO_COMPLEX the
- * depth, cost and alias limits answer, with a message that says what to do.
+ * depth, cost and alias limits answer, with a message that says what to do. Used over HTTP (the
+ * formatter below) and for subscriptions (subscriptions/plan.ts).
  */
-function oversizeDocument(formatted: GraphQLFormattedError): { rule: string; message: string } | null {
+export function oversizeDocument(formatted: GraphQLFormattedError): { rule: string; message: string } | null {
   const code = formatted.extensions?.code;
   const tokens = code === "GRAPHQL_PARSE_FAILED" ? /Document contains more tha[nt] (\d+) tokens/.exec(formatted.message) : null;
   if (tokens) {

@@ -14,6 +14,7 @@ import {
 } from "graphql";
 import { BadUserInputError, literalInputErrors } from "@commerce/kit";
 import type { QueryLimitsConfig } from "../config";
+import { oversizeDocument } from "../errors";
 import { checkLimits, measureOperation } from "../query-limits";
 
 /** Subscription fields the gateway serves itself; each is re-resolved as `Query.order`. */
@@ -150,20 +151,22 @@ function validated(schema: GraphQLSchema, source: string, maxTokens?: number): D
   try {
     document = parse(source, maxTokens ? { maxTokens } : undefined);
   } catch (error) {
-    // graphql-js calls a well-formed document over the token budget a syntax error; it is too large.
-    if (maxTokens && /Document contains more tha[nt] \d+ tokens/.test((error as Error).message)) {
-      return [tooComplex(`The subscription has more than ${maxTokens} tokens; at most ${maxTokens} are allowed.`)];
-    }
-    return [withCode(error as GraphQLError, "GRAPHQL_PARSE_FAILED")];
+    return [refusal(withCode(error as GraphQLError, "GRAPHQL_PARSE_FAILED"))];
   }
   const errors = validate(schema, document);
   if (errors.length) {
-    return literalInputErrors(document, errors).map((error) => (error.extensions.code ? error : withCode(error, "GRAPHQL_VALIDATION_FAILED")));
+    return literalInputErrors(document, errors).map((error) => refusal(error.extensions.code ? error : withCode(error, "GRAPHQL_VALIDATION_FAILED")));
   }
   if (!cache) documents.set(schema, (cache = new Map()));
   if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
   cache.set(source, document);
   return document;
+}
+
+/** A document refused only for its size (token or validation budget) is QUERY_TOO_COMPLEX, as over HTTP. */
+function refusal(error: GraphQLError): GraphQLError {
+  const tooLarge = oversizeDocument({ message: error.message, extensions: error.extensions });
+  return tooLarge ? tooComplex(tooLarge.message) : error;
 }
 
 /** The refusal an HTTP operation over the same limits gets (query-limits.ts). */
