@@ -4,7 +4,7 @@
  * `bench_effect` and reports each applied event's id with the wall-clock time of its commit + ack.
  *
  * Parent → child: the replica's settings in `BENCH_REPLICA` (JSON), then `{ stop: true }`.
- * Child → parent: `{ ready }`, `{ applied: [[eventId, epochMs], …] }` every 20 ms, and at the end
+ * Child → parent: `{ ready }`, `{ applied: [[eventId, epochMs, xaddEpochMs], …] }` every 20 ms, and at the end
  * `{ stats, cpuMicros }`.
  */
 import { performance } from 'node:perf_hooks';
@@ -30,7 +30,8 @@ const now = () => performance.timeOrigin + performance.now();
 async function main(): Promise<void> {
   const orm = await MikroORM.init({ clientUrl: settings.databaseUrl, entities: streamsEntities, pool: { min: 0, max: 16 }, debug: false });
   const redis = new Redis(settings.redisUrl);
-  let applied: [string, number][] = [];
+  /** [event id, when its transaction committed and its entry was acknowledged, when Redis added its entry] */
+  let applied: [string, number, number][] = [];
   const handler: Handler = async (event, { em }) => {
     await em.execute('insert into bench_effect (event_id, order_id) values (?, ?)', [event.id, event.correlationId]);
   };
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     logger: pino({ level: 'warn' }),
     concurrency: settings.concurrency,
     maxBatch: settings.maxBatch,
-    onProcessed: (event) => void applied.push([event.id, now()]),
+    onProcessed: (event, _ms, { entryId }) => void applied.push([event.id, now(), Number(entryId.split('-')[0])]),
   });
   const flusher = setInterval(() => {
     if (applied.length === 0) return;

@@ -36,7 +36,9 @@ import {
   type ConsumerStats,
 } from '@commerce/streams';
 import type { EventEnvelope } from '@commerce/schema';
+import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from './lib/calibrate';
 import { benchServers, runBench } from './lib/run';
+import { percentile } from './lib/stats';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
@@ -71,39 +73,6 @@ function event(orderId: string): EventEnvelope {
   );
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** What the database can do right now (the machine may be shared): bare one-insert transactions, 8 clients, 2 s. */
-async function rawTxPerSecond(adminUrl: string): Promise<number> {
-  const clients = await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      const c = new Client({ connectionString: adminUrl });
-      await c.connect();
-      return c;
-    }),
-  );
-  const table = `calibration_${randomBytes(3).toString('hex')}`;
-  await clients[0]!.query(`create table ${table} (id bigserial primary key, v jsonb)`);
-  const end = performance.now() + 2_000;
-  let n = 0;
-  await Promise.all(
-    clients.map(async (c) => {
-      while (performance.now() < end) {
-        await c.query('begin');
-        await c.query(`insert into ${table} (v) values ('{}')`);
-        await c.query('commit');
-        n += 1;
-      }
-    }),
-  );
-  await clients[0]!.query(`drop table ${table}`);
-  await Promise.all(clients.map((c) => c.end()));
-  return Math.round(n / 2);
-}
-
 async function main(): Promise<void> {
   const { adminUrl, redisUrl, infra } = await benchServers();
   const database = `bench_streams_${randomBytes(4).toString('hex')}`;
@@ -112,6 +81,7 @@ async function main(): Promise<void> {
   await admin.query(`create database ${database}`);
   if (process.env.BENCH_ASYNC_COMMIT === '1') await admin.query(`alter database ${database} set synchronous_commit = off`);
   const calibration = await rawTxPerSecond(adminUrl);
+  const trips = await roundTripCosts(adminUrl, redisUrl);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
 
@@ -123,6 +93,9 @@ async function main(): Promise<void> {
 
   const committedAt = new Map<string, number>();
   let latencies: number[] = [];
+  /** The two halves of each latency: commit → XADD (the relay) and XADD → handled (Redis and the consumer). */
+  let toXadd: number[] = [];
+  let fromXadd: number[] = [];
   let done = 0;
   let lastDone = 0;
   const replicaStats: { stats: ConsumerStats; cpuMicros: number }[] = [];
@@ -137,11 +110,16 @@ async function main(): Promise<void> {
               BENCH_REPLICA: JSON.stringify({ databaseUrl: url.toString(), redisUrl, prefix, name, concurrency: CONCURRENCY, maxBatch: MAX_BATCH }),
             },
           });
-          child.on('message', (message: { ready?: boolean; applied?: [string, number][]; stats?: ConsumerStats; cpuMicros?: number }) => {
+          child.on('message', (message: { ready?: boolean; applied?: [string, number, number][]; stats?: ConsumerStats; cpuMicros?: number }) => {
             if (message.ready) resolve(child);
-            for (const [id, at] of message.applied ?? []) {
+            for (const [id, at, xadd] of message.applied ?? []) {
               const start = committedAt.get(id);
-              if (start !== undefined) latencies.push(at - start);
+              if (start !== undefined) {
+                latencies.push(at - start);
+                // Entry ids have whole milliseconds: the XADD happened within [xadd, xadd + 1).
+                toXadd.push(xadd + 0.5 - start);
+                fromXadd.push(at - xadd - 0.5);
+              }
               done += 1;
               lastDone = Math.max(lastDone, at);
             }
@@ -188,6 +166,8 @@ async function main(): Promise<void> {
   {
     done = 0;
     latencies = [];
+    toXadd = [];
+    fromXadd = [];
     const total = RATE * SECONDS;
     const tickMs = 10;
     const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000));
@@ -216,6 +196,10 @@ async function main(): Promise<void> {
     console.log(
       `   p50 ${percentile(sorted, 50).toFixed(1)} ms   p90 ${percentile(sorted, 90).toFixed(1)} ms   p99 ${percentile(sorted, 99).toFixed(1)} ms   max ${sorted[sorted.length - 1]?.toFixed(1)} ms`,
     );
+    for (const [label, values] of [['commit → XADD (relay)', toXadd], ['XADD → handled (consumer)', fromXadd]] as const) {
+      const part = [...values].sort((a, b) => a - b);
+      console.log(`   ${label}: p50 ${percentile(part, 50).toFixed(1)} ms   p90 ${percentile(part, 90).toFixed(1)} ms   p99 ${percentile(part, 99).toFixed(1)} ms`);
+    }
   }
 
   const producerCpu = process.cpuUsage(cpuStart);
@@ -230,6 +214,7 @@ async function main(): Promise<void> {
   );
   const events = EVENTS + RATE * SECONDS;
   console.log(`\ncalibration: bare pg INSERT transactions, 8 clients, on this machine now: ${calibration} tx/s`);
+  console.log(`one round trip, one at a time: Postgres select 1 ${describeRoundTrip(trips.postgres)}; Redis PING ${describeRoundTrip(trips.redis)}`);
   console.log(`relay: ${JSON.stringify(relay.stats())}`);
   for (const [i, { stats, cpuMicros }] of replicaStats.entries()) {
     const { handlerLatencyMs, shared, ...rest } = stats;
