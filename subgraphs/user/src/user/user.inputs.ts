@@ -1,5 +1,5 @@
 import { Field, InputType, ObjectType } from "type-graphql";
-import { Length, MaxLength, ValidateBy, isEmail, type ValidationOptions } from "class-validator";
+import { Length, ValidateBy, isEmail, type ValidationOptions } from "class-validator";
 import { TrimmedLength } from "@commerce/kit";
 import { User } from "./user.entity";
 
@@ -12,7 +12,7 @@ function IsTrimmedEmail(options: ValidationOptions): PropertyDecorator {
 export class RegisterInput {
   @Field()
   @IsTrimmedEmail({ message: "email must be a valid email address" })
-  @MaxLength(254)
+  @TrimmedLength(3, 254, { message: "email must be at most 254 characters long, not counting leading and trailing spaces" })
   email: string;
 
   @Field()

@@ -69,6 +69,13 @@ describe("user subgraph", () => {
     expect(padded.data?.register.user.email).toBe(address.toLowerCase());
     const login = await service.gql(LOGIN, { e: address, p: "correct horse battery" });
     expect(login.errors).toBeUndefined();
+    // The 254-character limit counts the address as stored: padding does not push a valid one over it.
+    const longest = `${address.split("@")[0]!.padEnd(64, "x")}@${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`;
+    expect(longest).toHaveLength(254);
+    const paddedLongest = await service.gql(REGISTER, { input: { email: ` ${longest} `, password: "correct horse battery", name: "Ada" } });
+    expect(paddedLongest.errors).toBeUndefined();
+    const tooLong = await service.gql(REGISTER, { input: { email: `x${longest}`, password: "correct horse battery", name: "Ada" } });
+    expect(tooLong.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.email" });
     const blank = await service.gql(REGISTER, { input: { email: "   ", password: "correct horse battery", name: "Ada" } });
     expect(blank.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.email" });
   });
