@@ -51,6 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   const tracing = createTracing({ service: "gateway", endpoint: config.otlpEndpoint, global: true });
   const refusals = metrics.counter("gateway_refusals_total", "Requests refused by the gateway's own defences, by reason and rule", ["reason", "rule"]);
   const rateLimited = (bucket: string) => refusals.inc({ reason: "rate_limited", rule: bucket });
+  const tooComplex = (rule: string) => refusals.inc({ reason: "too_complex", rule });
   const rateLimiterErrors = metrics.counter("gateway_rate_limiter_errors_total", "Rate-limit checks that failed open because Redis did not answer");
   const limiter = await RateLimiter.connect(config.redisUrl, config.streamPrefix, config.rateLimit.windowMs, logger, () => rateLimiterErrors.inc());
   const gateway = new ApolloGateway({
@@ -83,7 +84,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
 
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
-    formatError: createGatewayErrorFormatter(logger, (rule) => refusals.inc({ reason: "too_complex", rule })),
+    formatError: createGatewayErrorFormatter(logger, tooComplex),
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
@@ -94,7 +95,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       operationResolutionPlugin<GatewayContext>(),
       literalInputPlugin<GatewayContext>(),
       rateLimitPlugin(limiter, config.rateLimit, rateLimited),
-      queryLimitsPlugin(config.queryLimits, (rule) => refusals.inc({ reason: "too_complex", rule })),
+      queryLimitsPlugin(config.queryLimits, tooComplex),
       tracingPlugin<GatewayContext>(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
@@ -163,6 +164,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       rateLimited(refused.bucket);
       return new RateLimitedError(refused.retryAfter);
     },
+    onTooComplex: tooComplex,
     run: async (query: string, variables: Record<string, unknown>, identity: Identity | null) => {
       const response = await apollo.executeOperation(
         { query, variables },

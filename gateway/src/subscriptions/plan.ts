@@ -61,8 +61,9 @@ export function planSubscription(
   variables: Record<string, unknown> | null | undefined,
   operationName: string | null | undefined,
   limits?: QueryLimitsConfig,
+  onTooComplex: (rule: string) => void = () => undefined,
 ): SubscriptionPlan | readonly GraphQLError[] {
-  const checked = validated(schema, source, limits?.maxTokens);
+  const checked = validated(schema, source, limits?.maxTokens, onTooComplex);
   if (!("kind" in checked)) return checked;
   const document = checked;
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -94,7 +95,10 @@ export function planSubscription(
   const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
   if (limits) {
     const broken = checkLimits(measureOperation(schema, operation, Object.fromEntries(fragments.map((f) => [f.name.value, f])), vars), limits);
-    if (broken) return [tooComplex(broken.message)];
+    if (broken) {
+      onTooComplex(broken.rule);
+      return [tooComplex(broken.message)];
+    }
   }
   const selectionSet = withHiddenFields(root.selectionSet);
   const orderField: FieldNode = {
@@ -143,7 +147,7 @@ export function planSubscription(
 const documents = new WeakMap<GraphQLSchema, Map<string, DocumentNode>>();
 const MAX_CACHED_DOCUMENTS = 1000;
 
-function validated(schema: GraphQLSchema, source: string, maxTokens?: number): DocumentNode | readonly GraphQLError[] {
+function validated(schema: GraphQLSchema, source: string, maxTokens: number | undefined, onTooComplex: (rule: string) => void): DocumentNode | readonly GraphQLError[] {
   let cache = documents.get(schema);
   const cached = cache?.get(source);
   if (cached) return cached;
@@ -151,11 +155,11 @@ function validated(schema: GraphQLSchema, source: string, maxTokens?: number): D
   try {
     document = parse(source, maxTokens ? { maxTokens } : undefined);
   } catch (error) {
-    return [refusal(withCode(error as GraphQLError, "GRAPHQL_PARSE_FAILED"))];
+    return [refusal(withCode(error as GraphQLError, "GRAPHQL_PARSE_FAILED"), onTooComplex)];
   }
   const errors = validate(schema, document);
   if (errors.length) {
-    return literalInputErrors(document, errors).map((error) => refusal(error.extensions.code ? error : withCode(error, "GRAPHQL_VALIDATION_FAILED")));
+    return literalInputErrors(document, errors).map((error) => refusal(error.extensions.code ? error : withCode(error, "GRAPHQL_VALIDATION_FAILED"), onTooComplex));
   }
   if (!cache) documents.set(schema, (cache = new Map()));
   if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
@@ -164,9 +168,11 @@ function validated(schema: GraphQLSchema, source: string, maxTokens?: number): D
 }
 
 /** A document refused only for its size (token or validation budget) is QUERY_TOO_COMPLEX, as over HTTP. */
-function refusal(error: GraphQLError): GraphQLError {
+function refusal(error: GraphQLError, onTooComplex: (rule: string) => void): GraphQLError {
   const tooLarge = oversizeDocument({ message: error.message, extensions: error.extensions });
-  return tooLarge ? tooComplex(tooLarge.message) : error;
+  if (!tooLarge) return error;
+  onTooComplex(tooLarge.rule);
+  return tooComplex(tooLarge.message);
 }
 
 /** The refusal an HTTP operation over the same limits gets (query-limits.ts). */

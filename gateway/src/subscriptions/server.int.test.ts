@@ -43,6 +43,8 @@ let feed: OrderEventFeed;
 let subscriptions: ReturnType<typeof attachSubscriptions>;
 let url: string;
 const clients: Client[] = [];
+/** The rules of the QUERY_TOO_COMPLEX refusals the server reported (the gateway counts them in gateway_refusals_total). */
+const tooComplexRules: string[] = [];
 
 const token = (role: "CUSTOMER" | "STAFF", userId = randomUUID(), ttlSeconds = 600) =>
   signAccessToken({ sub: userId, role, email: `${userId}@example.com` }, { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds }).token;
@@ -61,6 +63,7 @@ beforeAll(async () => {
     feed,
     schema: () => schema,
     isOriginAllowed: () => true,
+    onTooComplex: (rule) => void tooComplexRules.push(rule),
     run: async (query, variables) =>
       (await graphql({
         schema,
@@ -271,6 +274,7 @@ it("holds a subscription to the size, depth, cost and alias limits of an HTTP op
     `subscription { myOrderUpdates { ${"id ".repeat(5_000)} } }`, // MAX_QUERY_TOKENS 5000
   ];
   const answers: { message: string; extensions?: { code?: string } }[] = [];
+  tooComplexRules.length = 0;
   for (const query of queries) {
     await new Promise<void>((resolve) =>
       subscriber.subscribe({ query }, { next: () => undefined, error: (e) => void (answers.push((e as typeof answers)[0]!), resolve()), complete: () => resolve() }),
@@ -279,4 +283,5 @@ it("holds a subscription to the size, depth, cost and alias limits of an HTTP op
   expect(answers.map((answer) => answer.extensions?.code)).toEqual(["QUERY_TOO_COMPLEX", "QUERY_TOO_COMPLEX"]);
   expect(answers[0]!.message).toMatch(/31 aliases; at most 30/);
   expect(answers[1]!.message).toMatch(/more than 5000 tokens/);
+  expect(tooComplexRules).toEqual(["aliases", "tokens"]);
 });

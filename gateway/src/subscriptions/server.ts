@@ -52,6 +52,8 @@ export interface SubscriptionDeps {
    * to answer it with. `request` is the socket's upgrade request (its client address).
    */
   admit?: (identity: Identity, request: IncomingMessage) => Promise<GraphQLError | null>;
+  /** A subscription refused for its size, depth, cost or aliases (QUERY_TOO_COMPLEX), by the rule it broke: for metrics. */
+  onTooComplex?: (rule: string) => void;
 }
 
 interface Connection {
@@ -173,7 +175,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const schema = deps.schema();
         if (!connection || !schema) return [new GraphQLError("The gateway is starting; retry shortly.")];
         if (connection.authError) return [connection.authError];
-        const plan = planSubscription(schema, payload.query, payload.variables, payload.operationName, config.queryLimits);
+        const plan = planSubscription(schema, payload.query, payload.variables, payload.operationName, config.queryLimits, deps.onTooComplex);
         if (Array.isArray(plan)) return plan as GraphQLError[];
         const ready = plan as SubscriptionPlan;
         if (!connection.identity) return [new UnauthenticatedError()];
