@@ -31,6 +31,29 @@ describe("order(id)", () => {
   });
 });
 
+describe("statusHistory", () => {
+  test("ends at the order's own status when a later change is written between the two reads", async () => {
+    const owner = randomUUID();
+    const id = await placeOrder(subgraph, owner, [productId]);
+    // What a reader meets when the saga's next step commits after the order row was read and before its
+    // history is: a change in the history that the row's status does not have yet.
+    await subgraph.runtime.orm.em
+      .fork()
+      .getConnection()
+      .execute(`insert into order_status_changes (order_id, status, previous_status, at, reason) values (?, 'STOCK_RESERVED', 'PENDING', now(), 'stock held')`, [id]);
+    const query = `query($id: ID!) { order(id: $id) { status statusHistory { status } } }`;
+    const order = (await subgraph.gql<{ order: { status: string; statusHistory: { status: string }[] } }>(query, { id }, asUser(owner))).data!.order;
+    expect(order.status).toBe("PENDING");
+    expect(order.statusHistory.map((change) => change.status)).toEqual(["PENDING"]);
+    const listed = await listAs(asUser(owner), { first: 1 });
+    expect(listed.data!.orders.edges[0]!.node).toMatchObject({ id, status: "PENDING" });
+    // Once the row has the change too, it shows.
+    await subgraph.runtime.orm.em.fork().getConnection().execute(`update orders set status = 'STOCK_RESERVED' where id = ?`, [id]);
+    const moved = (await subgraph.gql<{ order: { status: string; statusHistory: { status: string }[] } }>(query, { id }, asUser(owner))).data!.order;
+    expect(moved.statusHistory.map((change) => change.status)).toEqual(["PENDING", "STOCK_RESERVED"]);
+  });
+});
+
 describe("orders", () => {
   const alice = randomUUID();
   const bob = randomUUID();

@@ -19,7 +19,7 @@ import { Order, type OrderTrigger } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import { OrderStatusChange } from "./order-status-change.entity";
 import { OrderFilter, PlaceOrderInput, validatePlaceOrder } from "./order.inputs";
-import { historyLoader, itemsLoader, listOrders, orderByIdLoader } from "./order.queries";
+import { historyAsOf, historyLoader, itemsLoader, listOrders, orderByIdLoader } from "./order.queries";
 import { placeOrder } from "./place-order";
 import { transition } from "./order.transitions";
 
@@ -91,9 +91,9 @@ export class OrderResolver {
     return itemsLoader(ctx).load(order.id);
   }
 
-  @FieldResolver(() => [OrderStatusChange], { description: "Oldest first." })
-  statusHistory(@Root() order: Order, @Ctx() ctx: Context): Promise<OrderStatusChange[]> {
-    return historyLoader(ctx).load(order.id);
+  @FieldResolver(() => [OrderStatusChange], { description: "Oldest first; its last entry is the order's status." })
+  async statusHistory(@Root() order: Order, @Ctx() ctx: Context): Promise<OrderStatusChange[]> {
+    return historyAsOf(await historyLoader(ctx).load(order.id), order.status);
   }
 
   /** Loads the order locked for the rest of the transaction, checks access, applies `trigger` or says why not. */
