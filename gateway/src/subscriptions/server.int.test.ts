@@ -167,6 +167,27 @@ it("shows each change's own history, even when the read already sees a later cha
   ]);
 });
 
+it("sends a change the first read already had in its history but not in its status", async () => {
+  // An order subgraph reading the row and then its history can see the next change in the second read only.
+  const order = newOrder();
+  const at = new Date();
+  order.statusHistory.push({ status: "STOCK_RESERVED", at: at.toISOString() });
+  type Message = { status: string; h: { status: string }[] };
+  const messages: Message[] = [];
+  client(token("STAFF")).subscribe<{ orderStatusChanged: Message }>(
+    { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status h: statusHistory { status } } }`, variables: { id: order.id } },
+    { next: (r) => void (r.data && messages.push(r.data.orderStatusChanged)), error: () => undefined, complete: () => undefined },
+  );
+  await until(() => messages.length === 1, "the initial state");
+  order.status = "STOCK_RESERVED";
+  await change(order, "STOCK_RESERVED", at, { publishOnly: true });
+  await until(() => messages.length === 2, "the change the first read half saw");
+  expect(messages).toEqual([
+    { status: "PENDING", h: [{ status: "PENDING" }] },
+    { status: "STOCK_RESERVED", h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }] },
+  ]);
+});
+
 it("releases the slot at once when the client completes while nothing happens", async () => {
   const order = newOrder();
   const seen = watch(client(token("STAFF")), order.id);

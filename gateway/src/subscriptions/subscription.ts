@@ -84,7 +84,10 @@ export class OrderSubscription {
       return result.errors?.length ? toErrors(result.errors) : [new NotFoundError("Order", orderId)];
     }
     this.initial = result;
-    this.cursor = new StatusCursor(order[HIDDEN_HISTORY] ?? []);
+    // What the first message will show: the history up to the order's status (see `shape`), even if the
+    // read saw a later entry (an order subgraph that reads the row and its history apart). Taking that
+    // entry for sent would skip its change for good.
+    this.cursor = new StatusCursor(upToStatus(order[HIDDEN_HISTORY] ?? [], order[HIDDEN_STATUS]));
     return null;
   }
 
@@ -126,7 +129,7 @@ export class OrderSubscription {
     try {
       if (this.initial) {
         const order = orderOf(this.initial, plan) as OrderData;
-        yield this.shape(this.initial, order);
+        yield this.shape(this.initial, order, order[HIDDEN_STATUS]);
         if (TERMINAL_STATUSES.has(order[HIDDEN_STATUS] ?? "")) return;
       }
       for (;;) {
@@ -179,16 +182,23 @@ export class OrderSubscription {
       for (const key of this.plan.statusKeys) visible[key] = status;
       // The order service sets failureReason when, and only when, the order fails (API.md).
       if (!FAILED_STATUSES.has(status)) for (const key of this.plan.failureReasonKeys) visible[key] = null;
-      // An order never enters a status twice, so the change is the one entry with its status.
-      const upTo = history?.findIndex((point) => point.status === status) ?? -1;
-      for (const key of this.plan.historyKeys) {
-        const entries = visible[key];
-        if (upTo >= 0 && Array.isArray(entries) && entries.length === history!.length) visible[key] = entries.slice(0, upTo + 1);
+      if (history) {
+        const upTo = upToStatus(history, status).length;
+        for (const key of this.plan.historyKeys) {
+          const entries = visible[key];
+          if (Array.isArray(entries) && entries.length === history.length) visible[key] = entries.slice(0, upTo);
+        }
       }
     }
     const errors = result.errors?.length ? toErrors(result.errors) : undefined;
     return errors ? { data: { [this.plan.responseKey]: visible }, errors } : { data: { [this.plan.responseKey]: visible } };
   }
+}
+
+/** `history` up to and including the entry of `status` (an order never enters a status twice); all of it when that entry is missing. */
+function upToStatus(history: readonly StatusPoint[], status: string | undefined): readonly StatusPoint[] {
+  const index = history.findIndex((point) => point.status === status);
+  return index < 0 ? history : history.slice(0, index + 1);
 }
 
 function orderOf(result: QueryResult, plan: SubscriptionPlan): OrderData | null {
