@@ -61,6 +61,25 @@ describe("catalog CRUD and authorization", () => {
     expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
   });
 
+  it("takes prices in ISO 4217 currencies only, on create and on update, naming input.price.currency", async () => {
+    const price = (currency: string) => ({ amount: 100, currency });
+    for (const currency of ["ZZZ", "ABC", "XYZ"]) {
+      expect(Intl.supportedValuesOf("currency")).not.toContain(currency);
+      expect(await failure(service, CREATE, { input: { sku: `CUR-${randomUUID().slice(0, 6)}`, name: "X", price: price(currency) } }, ADMIN)).toMatchObject({
+        code: "BAD_USER_INPUT",
+        field: "input.price.currency",
+      });
+    }
+    const product = await createProduct(service, { price: price("USD") });
+    expect(await failure(service, UPDATE, { id: product.id, input: { price: price("ZZZ") } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.price.currency" });
+    expect((await ok(service, `query($id: ID!) { product(id: $id) { price { currency } } }`, { id: product.id })).product.price.currency).toBe("USD");
+    // Any real currency is taken, not only the wallets' one: an order in another currency fails its payment, by design.
+    for (const currency of ["JPY", "CHF", "BRL"]) {
+      expect((await ok(service, UPDATE, { id: product.id, input: { price: price(currency) } })).updateProduct.price).toEqual(price(currency));
+      expect((await createProduct(service, { price: price(currency) })).id).toBeTruthy();
+    }
+  });
+
   it("keeps sibling category names unique whatever their case; other parents may reuse them", async () => {
     const name = `Audio ${randomUUID().slice(0, 8)}`;
     const create = `mutation($n: String!, $p: ID) { createCategory(name: $n, parentId: $p) { id name } }`;
