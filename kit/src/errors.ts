@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "pino";
-import { literalInputField } from "./literal-input";
+import { literalInputField, variableUsageField } from "./literal-input";
 import { currentLogger } from "./logger";
 
 /**
@@ -120,6 +120,12 @@ export function variableField(message: string): string | undefined {
   return (match[2] ?? match[1]).replace(/\[(\d+)\]/g, ".$1");
 }
 
+/** The field of a variable's refused value, named from the argument it stands for (literal-input.ts). */
+function variableInputField(error: unknown, message: string): string | undefined {
+  const field = variableField(message);
+  return field === undefined ? undefined : variableUsageField(error, field);
+}
+
 function validationMessage(error: unknown): string | undefined {
   const errors = (error as GraphQLError | undefined)?.extensions?.validationErrors as
     | { constraints?: Record<string, string>; children?: unknown[] }[]
@@ -148,7 +154,7 @@ export function createErrorFormatter(logger: Logger) {
         (original as BadUserInputError).field ??
         (formatted.extensions?.field as string | undefined) ??
         validationField(original) ??
-        (code === "BAD_USER_INPUT" ? variableField(formatted.message) : undefined);
+        (code === "BAD_USER_INPUT" ? variableInputField(error, formatted.message) : undefined);
       const message = code === "BAD_USER_INPUT" ? (validationMessage(original) ?? formatted.message) : formatted.message;
       const extensions: Record<string, unknown> = { code };
       if (field) extensions.field = field;

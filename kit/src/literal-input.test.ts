@@ -68,6 +68,36 @@ describe("a wrong value written in the query", () => {
   });
 });
 
+describe("a wrong value in a variable", () => {
+  it("is named after the argument the variable stands for, not the variable's own name", async () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+      [`mutation($i: Place!) { place(input: $i) }`, { i: { items: [{ productId: "p", quantity: 1.5 }] } }, "input.items.0.quantity"],
+      [`mutation($i: Place!) { place(input: $i) }`, { i: { items: [], price: { amount: "ten" } } }, "input.price.amount"],
+      [`mutation($i: Place!) { place(input: $i) }`, {}, "input"], // required and not provided
+      // Used inside a literal: the path of the place it fills.
+      [`mutation($q: Int!) { place(input: { items: [{ productId: "p", quantity: 1 }, { productId: "q", quantity: $q }] }) }`, { q: 1.5 }, "input.items.1.quantity"],
+      [`mutation($n: String, $i: Place!) { place(input: $i, note: $n) }`, { n: 7, i: { items: [] } }, "note"],
+    ];
+    for (const [query, variables, field] of cases) {
+      const { error } = await firstError(query, variables);
+      expect(error?.extensions).toEqual({ code: "BAD_USER_INPUT", field });
+      expect(error?.message.startsWith(`${field}: `)).toBe(true);
+    }
+  });
+
+  it("names a directive's argument too, and looks only in the operation that declares the variable", async () => {
+    const { error } = await firstError(`mutation M($b: Boolean!) { place(input: { items: [] }) @include(if: $b) }`, { b: "yes" });
+    expect(error?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "if" });
+    const two = await server.executeOperation({
+      query: `mutation A($x: String) { place(input: { items: [] }, note: $x) } mutation B($x: Place!) { place(input: $x) }`,
+      operationName: "B",
+      variables: { x: { items: 5 } },
+    });
+    if (two.body.kind !== "single") throw new Error("expected a single result");
+    expect(two.body.singleResult.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.items" }); // not "note", where A uses its $x
+  });
+});
+
 describe("literalInputErrors (for servers that validate themselves)", () => {
   it("turns the errors that point at a literal into BAD_USER_INPUT and keeps the others", () => {
     const document = parse(`mutation { place(input: { items: [{ productId: "p", quantity: -0.5 }] }) nope }`);

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { GraphQLError, Kind, visit, type ASTNode, type DocumentNode, type ValueNode } from "graphql";
+import { GraphQLError, Kind, visit, type ASTNode, type DocumentNode, type OperationDefinitionNode, type ValueNode, type VariableDefinitionNode } from "graphql";
 
 /**
  * A wrong value written into the query itself (`quantity: 1.5`, `amount: "ten"`, an unknown enum
@@ -70,7 +70,62 @@ export function literalInputErrors(document: DocumentNode, errors: readonly Grap
   });
 }
 
-/** Apollo Server plugin: records the literal values validation refused, for the error formatter. */
+/**
+ * A variable's value that cannot be coerced is named by graphql-js after the variable (`Variable "$i"
+ * got invalid value 1.5 at "i.items[0].quantity"`), a name the client chose. The field at fault is the
+ * argument the variable stands for: `input.items.0.quantity`, as the same value written inline is
+ * named. Variable definitions that errors point at, with the path of the argument value where their
+ * operation first uses them.
+ */
+const variableUsages = new WeakMap<ASTNode, string>();
+
+/** Records, for {@link variableUsageField}, where each variable `errors` point at is used in its operation. */
+export function recordVariableUsages(document: DocumentNode, errors: readonly GraphQLError[]): void {
+  const refused = errors.map((error) => error.nodes?.[0]).filter((node): node is VariableDefinitionNode => node?.kind === Kind.VARIABLE_DEFINITION);
+  if (refused.length === 0) return;
+  for (const operation of document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)) {
+    const own = new Map(refused.filter((node) => operation.variableDefinitions?.includes(node)).map((node) => [node.variable.name.value, node]));
+    if (own.size === 0) continue;
+    // The operation first, then the fragments it may spread.
+    for (const scope of [operation, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)]) {
+      visit(scope, {
+        Argument(argument) {
+          findVariables(argument.value, [argument.name.value], own);
+          return false;
+        },
+      });
+    }
+  }
+}
+
+function findVariables(value: ValueNode, path: string[], definitions: Map<string, VariableDefinitionNode>): void {
+  if (value.kind === Kind.VARIABLE) {
+    const definition = definitions.get(value.name.value);
+    if (definition && !variableUsages.has(definition)) variableUsages.set(definition, path.join("."));
+  } else if (value.kind === Kind.OBJECT) {
+    for (const field of value.fields) findVariables(field.value, [...path, field.name.value], definitions);
+  } else if (value.kind === Kind.LIST) {
+    value.values.forEach((item, index) => findVariables(item, [...path, String(index)], definitions));
+  }
+}
+
+/**
+ * `field`, a dotted path that starts with the name of the variable `error` points at
+ * (`i.items.0.quantity`), restated from the argument that variable stands for (`input.items.0.quantity`);
+ * `field` unchanged when the variable's use was not recorded (never used, or no document).
+ */
+export function variableUsageField(error: unknown, field: string): string {
+  const node = (error as GraphQLError | undefined)?.nodes?.[0];
+  const usage = node ? variableUsages.get(node) : undefined;
+  if (!usage) return field;
+  const [, ...rest] = field.split(".");
+  return [usage, ...rest].join(".");
+}
+
+/**
+ * Apollo Server plugin: records the literal values validation refused, and where refused variables
+ * are used, for the error formatter (`didEncounterErrors` runs before `formatError`).
+ */
 export function literalInputPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {
   return {
     async requestDidStart() {
@@ -80,6 +135,9 @@ export function literalInputPlugin<T extends BaseContext>(): ApolloServerPlugin<
             const refused = errors?.filter((error): error is GraphQLError => error instanceof GraphQLError) ?? [];
             if (refused.length) recordLiteralInputFields(document, refused);
           };
+        },
+        async didEncounterErrors({ document, errors }) {
+          if (document) recordVariableUsages(document, errors);
         },
       };
     },
