@@ -103,6 +103,23 @@ describe("user subgraph", () => {
     expect(unknownEmail.errors?.[0].message).toBe(wrongPassword.errors?.[0].message);
   });
 
+  it("refuses an empty or blank email and an empty password as invalid input, not as a failed sign-in", async () => {
+    const address = email();
+    await register(address, "the right password");
+    for (const blank of ["", "   ", "\t"]) {
+      const result = await service.gql(LOGIN, { e: blank, p: "the right password" });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "email" });
+    }
+    const noPassword = await service.gql(LOGIN, { e: address, p: "" });
+    expect(noPassword.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "password" });
+    // Both empty: the email is named first.
+    const neither = await service.gql(LOGIN, { e: "", p: "" });
+    expect(neither.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "email" });
+    // A password of spaces is one register accepts: it is checked, not refused as empty.
+    const spaces = await service.gql(LOGIN, { e: address, p: "        " });
+    expect(spaces.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
   it("rotates refresh tokens and revokes the family when a spent token is reused", async () => {
     const first = await register();
     const second = await service.gql<{ refreshToken: { refreshToken: string } }>(REFRESH, { t: first.refreshToken });

@@ -55,6 +55,10 @@ export class UserResolver {
 
   @Mutation(() => AuthPayload)
   async login(@Arg("email") email: string, @Arg("password") password: string, @Ctx() ctx: Context): Promise<AuthPayload> {
+    // A missing value is a mistake in the request, not a failed sign-in: say which one. Only an empty
+    // password: one of spaces is a password register accepts.
+    if (!email.trim()) throw new BadUserInputError("email must not be empty: enter the address you registered with.", "email");
+    if (!password) throw new BadUserInputError("password must not be empty.", "password");
     const user = await ctx.em.findOne(User, { email: normaliseEmail(email) }, { populate: ["passwordHash"] });
     // Always run one KDF, found or not: timing must not reveal which emails exist.
     const valid = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
