@@ -1,4 +1,7 @@
-import { variableField } from "./errors";
+import { ApolloServer } from "@apollo/server";
+import { buildSchema } from "graphql";
+import pino from "pino";
+import { createErrorFormatter, variableField } from "./errors";
 
 describe("variableField", () => {
   it("names the value graphql-js could not coerce, in dotted form", () => {
@@ -11,5 +14,24 @@ describe("variableField", () => {
 
   it("says nothing about other messages", () => {
     expect(variableField('Cannot query field "nope" on type "Query".')).toBeUndefined();
+  });
+});
+
+describe("createErrorFormatter", () => {
+  const server = new ApolloServer({ schema: buildSchema("type Query { ok: Int }"), formatError: createErrorFormatter(pino({ level: "silent" })) });
+  beforeAll(() => server.start());
+  afterAll(() => server.stop());
+
+  it("passes Apollo Server's refusals of a malformed persisted query as BAD_REQUEST, not as masked internal errors", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ persistedQuery: { version: 2, sha256Hash: "abc" } }, "Unsupported persisted query version"],
+      [{ persistedQuery: { version: 1, sha256Hash: "abc" } }, "provided sha does not match query"],
+    ];
+    for (const [extensions, message] of cases) {
+      const response = await server.executeOperation({ query: "{ ok }", extensions });
+      if (response.body.kind !== "single") throw new Error("expected a single result");
+      expect(response.http.status).toBe(400);
+      expect(response.body.singleResult.errors).toEqual([{ message, extensions: { code: "BAD_REQUEST" } }]);
+    }
   });
 });

@@ -90,8 +90,14 @@ const PASS_THROUGH_CODES = new Set<string>([
 
 function codeOf(error: unknown): string | undefined {
   if (error instanceof AppError) return error.code;
-  if (error instanceof GraphQLError) return error.extensions?.code as string | undefined;
-  return undefined;
+  if (!(error instanceof GraphQLError)) return undefined;
+  const code = error.extensions?.code as string | undefined;
+  if (code) return code;
+  // Apollo Server's own refusals of a malformed request ("Unsupported persisted query version",
+  // "provided sha does not match query") carry a 4xx HTTP status and no code: the client's mistake,
+  // not an internal error to mask.
+  const status = (error.extensions?.http as { status?: number } | undefined)?.status;
+  return status !== undefined && status >= 400 && status < 500 ? "BAD_REQUEST" : undefined;
 }
 
 /** type-graphql's argument validation carries class-validator errors; name the first field at fault. */
