@@ -8,6 +8,16 @@ function IsTrimmedEmail(options: ValidationOptions): PropertyDecorator {
   return ValidateBy({ name: "isTrimmedEmail", validator: { validate: (value: unknown) => typeof value === "string" && isEmail(value.trim()) } }, options);
 }
 
+/**
+ * Control characters (C0, DEL, C1: CR, LF, tab, ESC…) and the Unicode line and paragraph separators
+ * are refused inside the name as it will be stored (`User` trims it): a name goes into e-mail
+ * headers, greetings and logs, where a line break can forge a header ("Bob\r\nBcc: …") or a line.
+ */
+const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
+function NoControlCharacters(options: ValidationOptions): PropertyDecorator {
+  return ValidateBy({ name: "noControlCharacters", validator: { validate: (value: unknown) => typeof value === "string" && !CONTROL_CHARACTER.test(value.trim()) } }, options);
+}
+
 @InputType()
 export class RegisterInput {
   @Field()
@@ -21,6 +31,7 @@ export class RegisterInput {
 
   @Field()
   @TrimmedLength(1, 100, { message: "name must be 1 to 100 characters long, not counting leading and trailing spaces" })
+  @NoControlCharacters({ message: "name must not contain line breaks, tabs or other control characters" })
   name: string;
 }
 

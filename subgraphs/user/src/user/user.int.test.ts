@@ -92,6 +92,20 @@ describe("user subgraph", () => {
     expect(padded.data?.register.user.name).toBe("n".repeat(100));
   });
 
+  it("refuses control characters inside a name, and trims surrounding line breaks as other spaces", async () => {
+    for (const name of ["Bob\r\nBcc: x@y", "Bob\nSmith", "Ada\tLovelace", "Ada\u0007", "\u001b[31mAda", "Ada\u007f", "Ada\u0085Byron", "Ada\u2028Byron"]) {
+      const result = await service.gql(REGISTER, { input: { email: email(), password: "correct horse", name } });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    }
+    const padded = await service.gql<{ register: { user: { name: string } } }>(REGISTER, {
+      input: { email: email(), password: "correct horse", name: "\r\n Ada Lovelace-Byron \n" },
+    });
+    expect(padded.errors).toBeUndefined();
+    expect(padded.data?.register.user.name).toBe("Ada Lovelace-Byron");
+    const unicode = await service.gql<{ register: { user: { name: string } } }>(REGISTER, { input: { email: email(), password: "correct horse", name: "Zoë 李 👩‍💻" } });
+    expect(unicode.data?.register.user.name).toBe("Zoë 李 👩‍💻");
+  });
+
   it("logs in, and says the same thing for a wrong password and an unknown email", async () => {
     const address = email();
     const { user } = await register(address, "the right password");
