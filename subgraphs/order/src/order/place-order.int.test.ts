@@ -103,6 +103,30 @@ describe("placeOrder", () => {
     expect(retired.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.0.productId" });
   });
 
+  test("a deleted product is refused to a customer exactly as an unknown id is, without its SKU or name", async () => {
+    const name = `Secret ${randomUUID().slice(0, 6)}`;
+    const deleted = await seedProduct(subgraph, { active: false, name });
+    const unknown = randomUUID();
+    const active = await seedProduct(subgraph);
+    const refusal = async (productId: string, role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER") => {
+      const result = await subgraph.gql(PLACE, { input: { items: [{ productId: active, quantity: 1 }, { productId, quantity: 1 }] } }, asUser(randomUUID(), role));
+      const [error] = result.errors!;
+      return { message: error.message.replace(productId, "<id>"), extensions: error.extensions };
+    };
+    const [sku] = await subgraph.runtime.orm.em.getConnection().execute<{ sku: string }[]>(`select sku from catalog_products where id = ?`, [deleted]);
+    const asDeleted = await refusal(deleted);
+    expect(asDeleted).toEqual(await refusal(unknown));
+    expect(asDeleted.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
+    expect(asDeleted.message).not.toContain(sku.sku);
+    expect(asDeleted.message).not.toContain(name);
+    // STAFF and ADMIN see deleted products in the catalog: they are told which one it is.
+    for (const role of ["STAFF", "ADMIN"] as const) {
+      const asStaff = await refusal(deleted, role);
+      expect(asStaff.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
+      expect(asStaff.message).toContain(name);
+    }
+  });
+
   test("validation errors name the field", async () => {
     const userId = randomUUID();
     const productId = await seedProduct(subgraph);

@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException, ref } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { BadUserInputError, Money, type Runtime, type UserIdentity, isUuid } from "@commerce/kit";
+import { BadUserInputError, Money, type Runtime, type UserIdentity, isStaff, isUuid } from "@commerce/kit";
 import { CatalogUnavailableError, loadCatalog } from "../catalog/catalog";
 import type { CatalogEntry } from "../catalog/catalog";
 import { Order } from "./order.entity";
@@ -10,8 +10,13 @@ import { recordPlacement } from "./order.transitions";
 
 const MAX_INT = 2 ** 31 - 1;
 
-/** Prices every line from the catalog (never from the client) and checks each product can be sold. */
-async function priceLines(runtime: Runtime<unknown>, em: EntityManager, request: PlaceOrderRequest) {
+/**
+ * Prices every line from the catalog (never from the client) and checks each product can be sold.
+ * `active: false` is the catalog's only unsellable state, and it means deleted: `product(id)` hides a
+ * deleted product from customers, so to them it is refused exactly as an unknown id is, without its
+ * SKU or name. STAFF and ADMIN, who see deleted products, are told which one it is.
+ */
+async function priceLines(runtime: Runtime<unknown>, em: EntityManager, user: UserIdentity, request: PlaceOrderRequest) {
   // Ids that cannot be catalog ids are unknown products; asking anyone about them would only fail later.
   const ids = request.items.map((item) => item.productId).filter((id) => isUuid(id));
   let catalog: Map<string, CatalogEntry>;
@@ -28,7 +33,7 @@ async function priceLines(runtime: Runtime<unknown>, em: EntityManager, request:
   const lines = request.items.map((item, index) => {
     const product = catalog.get(item.productId);
     const field = `input.items.${index}.productId`;
-    if (!product) throw new BadUserInputError(`Product ${item.productId} does not exist.`, field);
+    if (!product || (!product.active && !isStaff(user))) throw new BadUserInputError(`Product ${item.productId} does not exist.`, field);
     if (!product.active) throw new BadUserInputError(`Product ${product.sku} (${product.name}) is no longer sold.`, field);
     return { ...item, unitPrice: product.price };
   });
@@ -57,7 +62,7 @@ export async function placeOrder(runtime: Runtime<unknown>, em: EntityManager, u
     const existing = await findByKey(em, user.userId, request.idempotencyKey);
     if (existing) return existing;
   }
-  const { lines, total } = await priceLines(runtime, em, request);
+  const { lines, total } = await priceLines(runtime, em, user, request);
   try {
     return await runtime.commit(em, async (tx, emit) => {
       const order = new Order({ userId: user.userId, name: request.name, total, idempotencyKey: request.idempotencyKey });
