@@ -97,6 +97,18 @@ describe("orders", () => {
     expect((await listAs(null)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
   });
 
+  test("a search above 200 characters is BAD_USER_INPUT naming filter.search, as products refuses it", async () => {
+    for (const length of [201, 5000]) {
+      const result = await listAs(asUser(alice), { filter: { search: "x".repeat(length) } });
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.search" });
+      expect(result.errors?.[0].message).toMatch(/^filter\.search: /);
+    }
+    const longest = await listAs(asUser(alice), { filter: { search: "x".repeat(200) } });
+    expect(longest.errors).toBeUndefined();
+    expect(longest.data!.orders.totalCount).toBe(0);
+  });
+
   test("the name search is served by the trigram index", async () => {
     const conn = subgraph.runtime.orm.em.getConnection();
     await conn.execute(`analyze orders`);

@@ -1,3 +1,4 @@
+import { IsOptional, MaxLength } from "class-validator";
 import { Field, ID, InputType, Int } from "type-graphql";
 import { BadUserInputError } from "@commerce/kit";
 import { OrderStatusEnum, type OrderStatus } from "./order.entity";
@@ -28,7 +29,10 @@ export class OrderFilter {
   @Field(() => OrderStatusEnum, { nullable: true })
   status?: OrderStatus | null;
 
+  /** Capped as `products` caps its search (ProductFilter), at the length of the longest order name. */
   @Field(() => String, { nullable: true, description: "Matches part of the order name, case-insensitively." })
+  @IsOptional()
+  @MaxLength(200)
   search?: string | null;
 }
 
