@@ -80,9 +80,14 @@ export class Product {
   constructor(init: { sku: string; name: string; price: Money; description?: string | null; category?: Category | null }) {
     this.sku = init.sku.trim();
     this.name = init.name.trim();
-    this.description = init.description ?? null;
+    this.setDescription(init.description);
     this.category = init.category ?? null;
     this.setPrice(init.price);
+  }
+
+  /** Stored trimmed, as the name is; a blank description is no description (null), not "   ". */
+  setDescription(description: string | null | undefined): void {
+    this.description = description?.trim() || null;
   }
 
   @Field(() => Money)

@@ -29,7 +29,7 @@ export class CreateProductInput {
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @MaxLength(5000, { message: "description must be at most 5000 characters long" })
+  @TrimmedLength(0, 5000, { message: "description must be at most 5000 characters long, not counting leading and trailing spaces" })
   description?: string | null;
 
   @Field(() => MoneyInput)
@@ -69,7 +69,7 @@ export class UpdateProductInput {
 
   @Field(() => String, { nullable: true })
   @IsOptional()
-  @MaxLength(5000, { message: "description must be at most 5000 characters long" })
+  @TrimmedLength(0, 5000, { message: "description must be at most 5000 characters long, not counting leading and trailing spaces" })
   description?: string | null;
 
   @Field(() => MoneyInput, { nullable: true })

@@ -98,6 +98,29 @@ describe("catalog CRUD and authorization", () => {
     expect(renamed.updateProduct.name).toBe("Padded");
   });
 
+  it("stores a description trimmed and a blank one as none, on create and on update, as it does the name", async () => {
+    const DESCRIPTION = `query($id: ID!) { product(id: $id) { description } }`;
+    const stored = async (id: string) => (await ok<{ product: { description: string | null } }>(service, DESCRIPTION, { id })).product.description;
+    const create = (description: string) => createProduct(service, { description });
+    const update = (id: string, description: string | null) => ok(service, UPDATE, { id, input: { description } });
+    for (const blank of ["", "   ", " \t\n "]) {
+      expect(await stored((await create(blank)).id)).toBeNull();
+    }
+    const padded = await create("  Forged steel \n");
+    expect(await stored(padded.id)).toBe("Forged steel");
+    await update(padded.id, " \t ");
+    expect(await stored(padded.id)).toBeNull();
+    await update(padded.id, "\tCast iron  ");
+    expect(await stored(padded.id)).toBe("Cast iron");
+    await update(padded.id, null);
+    expect(await stored(padded.id)).toBeNull();
+    // The length limit counts what is stored, as the name's does.
+    const longest = "d".repeat(5000);
+    await update(padded.id, `  ${longest}  `);
+    expect(await stored(padded.id)).toBe(longest);
+    expect(await failure(service, UPDATE, { id: padded.id, input: { description: `${longest}d` } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.description" });
+  });
+
   it("treats SKUs that differ only in case as the same SKU, on create and on update", async () => {
     const sku = `SSD-${randomUUID().slice(0, 6).toUpperCase()}`;
     const original = await createProduct(service, { sku });

@@ -94,7 +94,7 @@ export class ProductResolver {
           product.sku = input.sku.trim();
         }
         if (input.name !== undefined && input.name !== null) product.name = input.name.trim();
-        if (input.description !== undefined) product.description = input.description;
+        if (input.description !== undefined) product.setDescription(input.description);
         if (input.price && (input.price.amount !== product.priceAmount || input.price.currency !== product.priceCurrency)) {
           audit(tx, ctx, {
             action: "product.price_changed",
