@@ -4,7 +4,8 @@ import { Entity, Index, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
 /**
  * An opaque refresh token, stored only as its SHA-256. Tokens rotate on every
  * use; all tokens issued from one login share a `familyId`, and presenting a
- * token that was already used revokes the whole family (it was probably stolen).
+ * token that was already used revokes the whole family (it was probably stolen),
+ * unless it was used only seconds ago (see `rotateRefreshToken`).
  */
 @Entity({ tableName: "refresh_tokens" })
 @Index({ properties: ["familyId"] })
@@ -52,5 +53,10 @@ export class RefreshToken {
 
   isUsable(now = new Date()): boolean {
     return !this.usedAt && !this.revokedAt && this.expiresAt > now;
+  }
+
+  /** Spent less than `graceSeconds` ago, and neither revoked nor expired since. */
+  isInReuseGrace(graceSeconds: number, now = new Date()): boolean {
+    return !!this.usedAt && !this.revokedAt && this.expiresAt > now && now.getTime() - this.usedAt.getTime() < graceSeconds * 1000;
   }
 }

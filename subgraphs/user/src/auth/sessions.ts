@@ -27,17 +27,28 @@ export function openSession(runtime: Runtime<UserSettings>, em: EntityManager, u
 const INVALID_REFRESH = "The refresh token is invalid or expired: sign in again.";
 
 /**
- * Rotates a refresh token. Presenting a token that was already used is treated
- * as theft: the whole family is revoked, and the caller must sign in again.
+ * Rotates a refresh token: marks it spent and returns it, for a new token of its family to be issued.
+ *
+ * A token spent less than `graceSeconds` ago is answered again, still spent, with another new token
+ * of its family: two tabs refreshing at once, or a client retrying after a lost response, present the
+ * same token twice, and the second must neither fail nor take the first one's new token with it. The
+ * window counts from the first use, so presenting the token again does not stretch it. Presenting a
+ * spent token later, or a revoked one, is treated as theft: the whole family is revoked (the tokens
+ * issued in the window too), and the caller must sign in again.
+ *
+ * Call inside a transaction: the token's row stays locked until it commits, so concurrent
+ * presentations of one token are decided one after the other, each seeing the one before committed.
  */
-export async function rotateRefreshToken(em: EntityManager, token: string): Promise<RefreshToken> {
+export async function rotateRefreshToken(em: EntityManager, token: string, graceSeconds: number): Promise<RefreshToken> {
   const stored = await em.findOne(RefreshToken, { tokenHash: RefreshToken.hash(token) }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   if (!stored) throw new UnauthenticatedError(INVALID_REFRESH);
+  const now = new Date();
+  if (stored.isInReuseGrace(graceSeconds, now)) return stored;
   if (stored.usedAt || stored.revokedAt) {
-    await em.nativeUpdate(RefreshToken, { familyId: stored.familyId, revokedAt: null }, { revokedAt: new Date() });
+    await em.nativeUpdate(RefreshToken, { familyId: stored.familyId, revokedAt: null }, { revokedAt: now });
     throw new UnauthenticatedError(INVALID_REFRESH);
   }
-  if (!stored.isUsable()) throw new UnauthenticatedError(INVALID_REFRESH);
-  stored.usedAt = new Date();
+  if (!stored.isUsable(now)) throw new UnauthenticatedError(INVALID_REFRESH);
+  stored.usedAt = now;
   return stored;
 }

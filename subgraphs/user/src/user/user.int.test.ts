@@ -134,17 +134,66 @@ describe("user subgraph", () => {
     expect(spaces.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
   });
 
-  it("rotates refresh tokens and revokes the family when a spent token is reused", async () => {
+  /** Moves a spent refresh token's use back beyond the reuse grace: it comes back later, as a stolen one does. */
+  async function spentLongAgo(token: string) {
+    const seconds = service.runtime.settings.refreshTokenReuseGraceSeconds + 60;
+    const hash = createHash("sha256").update(token).digest("hex");
+    await service.runtime.orm.em.fork().getConnection().execute(`update refresh_tokens set used_at = used_at - ? * interval '1 second' where token_hash = ?`, [seconds, hash]);
+  }
+
+  const refresh = (token: string) => service.gql<{ refreshToken: { accessToken: string; refreshToken: string } }>(REFRESH, { t: token });
+
+  it("rotates refresh tokens and revokes the family when a spent token is reused later", async () => {
     const first = await register();
-    const second = await service.gql<{ refreshToken: { refreshToken: string } }>(REFRESH, { t: first.refreshToken });
+    const second = await refresh(first.refreshToken);
     expect(second.errors).toBeUndefined();
     const next = second.data!.refreshToken.refreshToken;
     expect(next).not.toBe(first.refreshToken);
     // The stolen (spent) token comes back: refused, and the legitimate newer token dies with it.
-    const reuse = await service.gql(REFRESH, { t: first.refreshToken });
+    await spentLongAgo(first.refreshToken);
+    const reuse = await refresh(first.refreshToken);
     expect(reuse.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
-    const afterTheft = await service.gql(REFRESH, { t: next });
+    const afterTheft = await refresh(next);
     expect(afterTheft.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("answers one refresh token presented several times at once, each with its own new token of the family", async () => {
+    const first = await register();
+    // Two tabs (or a retry) presenting the same token concurrently: every call is answered.
+    const answers = await Promise.all([1, 2, 3, 4].map(() => refresh(first.refreshToken)));
+    for (const answer of answers) expect(answer.errors).toBeUndefined();
+    const tokens = answers.map((answer) => answer.data!.refreshToken.refreshToken);
+    expect(new Set([first.refreshToken, ...tokens]).size).toBe(tokens.length + 1);
+    // None of the new tokens was revoked by the others: each rotates in turn (concurrently too).
+    const rotated = await Promise.all(tokens.map((token) => refresh(token)));
+    for (const answer of rotated) expect(answer.errors).toBeUndefined();
+    // Presented again after the grace, the first token is a replay: the whole family goes, every branch of it.
+    await spentLongAgo(first.refreshToken);
+    expect((await refresh(first.refreshToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    for (const answer of await Promise.all(rotated.map((r) => refresh(r.data!.refreshToken.refreshToken)))) {
+      expect(answer.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    }
+  });
+
+  it("answers a client retrying with its just-rotated token after a lost response, without revoking the first answer", async () => {
+    const first = await register();
+    const lost = await refresh(first.refreshToken);
+    const retry = await refresh(first.refreshToken);
+    expect(retry.errors).toBeUndefined();
+    expect(retry.data!.refreshToken.refreshToken).not.toBe(lost.data!.refreshToken.refreshToken);
+    expect((await refresh(retry.data!.refreshToken.refreshToken)).errors).toBeUndefined();
+    expect((await refresh(lost.data!.refreshToken.refreshToken)).errors).toBeUndefined();
+  });
+
+  it("gives no grace to a just-rotated token once its family is revoked", async () => {
+    const first = await register();
+    const second = (await refresh(first.refreshToken)).data!.refreshToken.refreshToken;
+    const third = (await refresh(second)).data!.refreshToken.refreshToken;
+    await spentLongAgo(second);
+    expect((await refresh(second)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    // The first token was spent only just now, but its family was revoked: no new token from it.
+    expect((await refresh(first.refreshToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await refresh(third)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
   });
 
   it("answers me for the caller and null for anonymous", async () => {

@@ -72,7 +72,7 @@ export class UserResolver {
     let failure = null as Error | null;
     const session = await this.runtime.commit(ctx.em, async (tx) => {
       try {
-        const spent = await rotateRefreshToken(tx, refreshToken);
+        const spent = await rotateRefreshToken(tx, refreshToken, this.runtime.settings.refreshTokenReuseGraceSeconds);
         const user = await tx.findOneOrFail(User, { id: spent.userId });
         return openSession(this.runtime, tx, user, spent.familyId);
       } catch (error) {
