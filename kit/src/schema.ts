@@ -2,7 +2,19 @@ import { buildSubgraphSchema } from "@apollo/subgraph";
 import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { GraphQLDateTime } from "graphql-scalars";
-import { parse, type GraphQLFieldResolver, type GraphQLSchema } from "graphql";
+import {
+  GraphQLID,
+  getNamedType,
+  getNullableType,
+  isInputObjectType,
+  isListType,
+  isObjectType,
+  parse,
+  type GraphQLFieldResolver,
+  type GraphQLInputType,
+  type GraphQLSchema,
+} from "graphql";
+import { isUuid } from "./ids";
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
 import type { Context } from "./context";
 import { findNulCharacter, validateArgument } from "./validation";
@@ -49,7 +61,67 @@ export async function buildFederatedSchema(
     resolvers: resolvers as GraphQLResolverMap<unknown>,
   });
   refuseNulRepresentations(subgraphSchema);
+  canonicaliseIdArguments(subgraphSchema);
   return subgraphSchema;
+}
+
+/**
+ * UUIDs are case-insensitive (RFC 9562), and Postgres reads `6F9…` as `6f9…`, but a lookup keyed by the
+ * string (a DataLoader's map, a comparison with the caller's id) does not: `order(id: "<upper case>")`
+ * answered null while `cancelOrder` with the same string found the order and cancelled it. Every
+ * argument of type `ID` (at any depth of an input object or list) that is a UUID reaches the
+ * resolvers in lower case, the form Postgres returns, so one id names one thing everywhere.
+ */
+function canonicaliseIdArguments(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith("__")) continue;
+    for (const field of Object.values(type.getFields())) {
+      const idArgs = field.args.filter((arg) => holdsId(getNullableType(arg.type) as GraphQLInputType, new Set()));
+      const resolve = field.resolve;
+      if (idArgs.length === 0 || !resolve) continue;
+      field.resolve = (source, args, ctx, info) => {
+        let canonical = args;
+        for (const arg of idArgs) {
+          const value = args[arg.name];
+          const lowered = lowerIds(value, arg.type);
+          if (lowered !== value) canonical = { ...canonical, [arg.name]: lowered };
+        }
+        return resolve(source, canonical, ctx, info);
+      };
+    }
+  }
+}
+
+/** Whether a value of `type` may hold an `ID` somewhere. */
+function holdsId(type: GraphQLInputType, seen: Set<string>): boolean {
+  const named = getNamedType(type);
+  if (named === GraphQLID || named.name === "ID") return true;
+  if (!isInputObjectType(named) || seen.has(named.name)) return false;
+  seen.add(named.name);
+  return Object.values(named.getFields()).some((field) => holdsId(field.type, seen));
+}
+
+/** `value` with its UUID `ID`s in lower case; the same object when nothing changed. */
+function lowerIds(value: unknown, type: GraphQLInputType): unknown {
+  if (value === null || value === undefined) return value;
+  const nullable = getNullableType(type) as GraphQLInputType;
+  if (isListType(nullable)) {
+    if (!Array.isArray(value)) return value;
+    const items = value.map((item) => lowerIds(item, nullable.ofType as GraphQLInputType));
+    return items.some((item, index) => item !== value[index]) ? items : value;
+  }
+  if (isInputObjectType(nullable)) {
+    if (typeof value !== "object") return value;
+    let copy: Record<string, unknown> | null = null;
+    for (const field of Object.values(nullable.getFields())) {
+      const current = (value as Record<string, unknown>)[field.name];
+      const lowered = lowerIds(current, field.type);
+      if (lowered !== current) (copy ??= { ...(value as Record<string, unknown>) })[field.name] = lowered;
+    }
+    return copy ?? value;
+  }
+  if (getNamedType(nullable).name === "ID" && typeof value === "string" && isUuid(value) && value !== value.toLowerCase()) return value.toLowerCase();
+  return value;
 }
 
 /**

@@ -29,6 +29,19 @@ describe("order(id)", () => {
     expect((await subgraph.gql<{ order: null }>(query, { id: randomUUID() }, asUser(owner))).data?.order).toBeNull();
     expect((await subgraph.gql<{ order: null }>(query, { id: "not-a-uuid" }, asUser(owner))).data?.order).toBeNull();
   });
+
+  test("a UUID in upper case names the same order, for reads as for changes", async () => {
+    const owner = randomUUID();
+    const id = await placeOrder(subgraph, owner, [productId.toUpperCase()]);
+    const read = await subgraph.gql<{ order: { id: string } | null }>(`query($id: ID!) { order(id: $id) { id } }`, { id: id.toUpperCase() }, asUser(owner));
+    expect(read.data?.order?.id).toBe(id);
+    const cancelled = await subgraph.gql<{ cancelOrder: { id: string; status: string } }>(
+      `mutation($id: ID!) { cancelOrder(id: $id) { id status } }`,
+      { id: id.toUpperCase() },
+      asUser(owner),
+    );
+    expect(cancelled.data?.cancelOrder).toEqual({ id, status: "CANCELLED" });
+  });
 });
 
 describe("statusHistory", () => {
