@@ -89,7 +89,8 @@ export function planSubscription(
     if (!argument) return [new BadUserInputError("orderId is required.", "orderId")];
     const value = argument.value.kind === Kind.VARIABLE ? vars[argument.value.name.value] : argument.value.kind === Kind.STRING ? argument.value.value : undefined;
     if (typeof value !== "string" || !value) return [new BadUserInputError("orderId must be a non-empty ID.", "orderId")];
-    orderId = value;
+    // The feed keys orders by id as Postgres writes it (lower case); a UUID is the same in any case.
+    orderId = value.toLowerCase();
     orderIdArgument = argument.value;
   }
   const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
