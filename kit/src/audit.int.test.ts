@@ -100,7 +100,7 @@ describe("the audit log", () => {
 
   it("refuses a hand-made cursor as BAD_USER_INPUT naming after, before any SQL", async () => {
     const forge = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString("base64url");
-    for (const after of [forge(["2020-01-01T00:00:00Z", "x"]), forge(["not-a-date", "00000000-0000-4000-8000-000000000000"])]) {
+    for (const after of [forge(["audit", "2020-01-01T00:00:00Z", "x"]), forge(["audit", "not-a-date", "00000000-0000-4000-8000-000000000000"])]) {
       await expect(listAuditEntries(fork(), null, 5, after)).rejects.toMatchObject({ code: "BAD_USER_INPUT", extensions: { field: "after" } });
     }
   });

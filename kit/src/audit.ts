@@ -221,12 +221,12 @@ export async function listAuditEntries(
     if (value.length > MAX_FILTER_LENGTH) throw new BadUserInputError(`${key} must be at most ${MAX_FILTER_LENGTH} characters.`, `filter.${key}`);
     where[key] = value;
   }
-  const cursor = afterDateCursor(decodeCursor(after), "at");
+  const cursor = afterDateCursor(decodeCursor(after, "audit"), "at");
   const [rows, total] = await Promise.all([
     em.find(AuditEntry, { ...where, ...cursor }, { orderBy: { at: "desc", id: "desc" }, limit: size + 1 }),
     em.count(AuditEntry, where),
   ]);
-  return toConnection(rows, size, total, (entry) => ({ key: entry.at.toISOString(), id: entry.id }));
+  return toConnection(rows, size, total, "audit", (entry) => ({ key: entry.at.toISOString(), id: entry.id }));
 }
 
 /**

@@ -25,36 +25,45 @@ describe("decodeCursor", () => {
 
   it("decodes what encodeCursor made, and nothing for no cursor", () => {
     const at = new Date("2026-11-22T10:00:00.123Z").toISOString();
-    expect(decodeCursor(encodeCursor({ key: at, id }))).toEqual({ key: at, id });
-    expect(decodeCursor(encodeCursor({ key: "Claw hammer", id }), "text")).toEqual({ key: "Claw hammer", id });
-    expect(decodeCursor(null)).toBeNull();
-    expect(decodeCursor(undefined)).toBeNull();
-    expect(decodeCursor("")).toBeNull();
+    expect(decodeCursor(encodeCursor({ key: at, id }, "orders"), "orders")).toEqual({ key: at, id });
+    expect(decodeCursor(encodeCursor({ key: "Claw hammer", id }, "products"), "products", "text")).toEqual({ key: "Claw hammer", id });
+    expect(decodeCursor(null, "orders")).toBeNull();
+    expect(decodeCursor(undefined, "orders")).toBeNull();
+    expect(decodeCursor("", "orders")).toBeNull();
+  });
+
+  it("refuses a cursor of another list, saying whose it is", () => {
+    const at = new Date("2026-11-22T10:00:00.123Z").toISOString();
+    const ordersCursor = encodeCursor({ key: at, id }, "orders");
+    expect(refusal(() => decodeCursor(ordersCursor, "products", "text"))).toEqual(afterRefused);
+    expect(refusal(() => decodeCursor(ordersCursor, "notifications"))).toEqual(afterRefused);
+    expect(() => decodeCursor(ordersCursor, "notifications")).toThrow(/a cursor of orders, not of notifications/);
   });
 
   it.each([
     ["not base64 JSON", "garbage"],
-    ["a non-UUID id", forge(["2020-01-01T00:00:00Z", "x"])],
-    ["an invalid date", forge(["not-a-date", randomUUID()])],
-    ["a date Postgres cannot store", forge([new Date(-8.64e15).toISOString(), randomUUID()])],
-    ["a date past year 9999", forge(["+275760-09-13T00:00:00.000Z", randomUUID()])],
-    ["a number key", forge([1, randomUUID()])],
+    ["a non-UUID id", forge(["orders", "2020-01-01T00:00:00Z", "x"])],
+    ["an invalid date", forge(["orders", "not-a-date", randomUUID()])],
+    ["a date Postgres cannot store", forge(["orders", new Date(-8.64e15).toISOString(), randomUUID()])],
+    ["a date past year 9999", forge(["orders", "+275760-09-13T00:00:00.000Z", randomUUID()])],
+    ["a number key", forge(["orders", 1, randomUUID()])],
+    ["no list (the earlier two-part form)", forge(["2020-01-01T00:00:00Z", randomUUID()])],
     ["a single part", forge([randomUUID()])],
-    ["an object", forge({ key: "2020-01-01T00:00:00Z", id: randomUUID() })],
+    ["an object", forge({ list: "orders", key: "2020-01-01T00:00:00Z", id: randomUUID() })],
   ])("refuses a timestamp cursor with %s, naming after", (_what, after) => {
-    expect(refusal(() => decodeCursor(after))).toEqual(afterRefused);
+    expect(refusal(() => decodeCursor(after, "orders"))).toEqual(afterRefused);
   });
 
   it("takes any text key for text-keyed connections, but still only a UUID id", () => {
-    expect(decodeCursor(forge(["not-a-date", id]), "text")).toEqual({ key: "not-a-date", id });
-    expect(refusal(() => decodeCursor(forge(["Widget", "x"]), "text"))).toEqual(afterRefused);
-    expect(refusal(() => decodeCursor("garbage", "text"))).toEqual(afterRefused);
-    expect(refusal(() => decodeCursor(forge(["nul\u0000name", id]), "text"))).toEqual(afterRefused);
+    expect(decodeCursor(forge(["products", "not-a-date", id]), "products", "text")).toEqual({ key: "not-a-date", id });
+    expect(refusal(() => decodeCursor(forge(["products", "Widget", "x"]), "products", "text"))).toEqual(afterRefused);
+    expect(refusal(() => decodeCursor("garbage", "products", "text"))).toEqual(afterRefused);
+    expect(refusal(() => decodeCursor(forge(["products", "nul\u0000name", id]), "products", "text"))).toEqual(afterRefused);
   });
 
   it("gives afterDateCursor a date it can send to Postgres", () => {
     const at = "2026-11-22T10:00:00.123Z";
-    expect(afterDateCursor(decodeCursor(encodeCursor({ key: at, id })), "at")).toEqual({
+    expect(afterDateCursor(decodeCursor(encodeCursor({ key: at, id }, "audit"), "audit"), "at")).toEqual({
       $or: [{ at: { $lt: new Date(at) } }, { at: new Date(at), id: { $lt: id } }],
     });
   });

@@ -89,31 +89,41 @@ function keyFits(value: string, key: CursorKey): boolean {
   }
 }
 
-export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.key, cursor.id])).toString("base64url");
+/**
+ * A cursor names the list it was taken from (`orders`, `products`…) as well as its position: a cursor
+ * of one list passed to another is refused, instead of being read as a position in an ordering it
+ * was never part of (an order's date compared with product names skipped products silently).
+ */
+export function encodeCursor(cursor: Cursor, list: string): string {
+  return Buffer.from(JSON.stringify([list, cursor.key, cursor.id])).toString("base64url");
 }
 
-function parseCursor(after: string): Cursor | null {
+function parseCursor(after: string): (Cursor & { list: string }) | null {
   try {
     const parts = JSON.parse(Buffer.from(after, "base64url").toString("utf8")) as unknown;
-    if (!Array.isArray(parts) || parts.length !== 2) return null;
-    const [key, id] = parts as unknown[];
-    return typeof key === "string" && typeof id === "string" ? { key, id } : null;
+    if (!Array.isArray(parts) || parts.length !== 3) return null;
+    const [list, key, id] = parts as unknown[];
+    return typeof list === "string" && typeof key === "string" && typeof id === "string" ? { list, key, id } : null;
   } catch {
     return null;
   }
 }
 
 /**
- * Decodes `after`. Every part is checked before it can reach SQL (ids are UUID
- * columns, `timestamp` keys are compared with timestamptz columns), so a
- * hand-made cursor is BAD_USER_INPUT on `after`, never a failing statement.
+ * Decodes `after`, a cursor of `list`. Every part is checked before it can reach SQL (ids are UUID
+ * columns, `timestamp` keys are compared with timestamptz columns), so a hand-made cursor, or one
+ * from another list, is BAD_USER_INPUT on `after`, never a failing statement or a wrong page.
  */
-export function decodeCursor(after: string | null | undefined, key: CursorKey = "timestamp"): Cursor | null {
+export function decodeCursor(after: string | null | undefined, list: string, key: CursorKey = "timestamp"): Cursor | null {
   if (after === null || after === undefined || after === "") return null;
   const cursor = parseCursor(after);
-  if (cursor && isUuid(cursor.id) && keyFits(cursor.key, key)) return cursor;
-  throw new BadUserInputError("after is not a cursor returned by this API; pass pageInfo.endCursor.", "after");
+  if (cursor && cursor.list === list && isUuid(cursor.id) && keyFits(cursor.key, key)) return { key: cursor.key, id: cursor.id };
+  throw new BadUserInputError(
+    cursor && cursor.list !== list
+      ? `after is a cursor of ${cursor.list}, not of ${list}; pass this list's pageInfo.endCursor.`
+      : "after is not a cursor returned by this API; pass pageInfo.endCursor.",
+    "after",
+  );
 }
 
 /** Validates `first`: absent means the default; more than {@link MAX_PAGE_SIZE} is an error, not a silent cut. */
@@ -129,9 +139,9 @@ export function pageSize(first: number | null | undefined): number {
  * Builds a connection from rows fetched with `limit: size + 1` (the extra row
  * tells whether there is a next page).
  */
-export function toConnection<T>(rows: T[], size: number, totalCount: number, cursorOf: (row: T) => Cursor): ConnectionShape<T> {
+export function toConnection<T>(rows: T[], size: number, totalCount: number, list: string, cursorOf: (row: T) => Cursor): ConnectionShape<T> {
   const page = rows.slice(0, size);
-  const edges = page.map((node) => ({ node, cursor: encodeCursor(cursorOf(node)) }));
+  const edges = page.map((node) => ({ node, cursor: encodeCursor(cursorOf(node), list) }));
   const pageInfo = new PageInfo();
   pageInfo.hasNextPage = rows.length > size;
   pageInfo.endCursor = edges.length ? edges[edges.length - 1].cursor : null;

@@ -63,7 +63,7 @@ async function pageOf(em: EntityManager, userIds: string[], size: number, after:
   return new Map(
     userIds.map((id) => [
       id,
-      toConnection(byUser.get(id)!, size, totals.get(id) ?? 0, (n) => ({ key: n.createdAt.toISOString(), id: n.id })),
+      toConnection(byUser.get(id)!, size, totals.get(id) ?? 0, "notifications", (n) => ({ key: n.createdAt.toISOString(), id: n.id })),
     ]),
   );
 }

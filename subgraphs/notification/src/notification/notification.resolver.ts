@@ -31,6 +31,6 @@ export class UserNotificationsResolver {
     if (!isStaff(ctx.identity) && (ctx.identity.kind !== "user" || ctx.identity.userId !== user.id)) {
       throw new ForbiddenError("You can only see your own notifications.");
     }
-    return notificationPages(ctx).load({ userId: user.id, size: pageSize(first), after: decodeCursor(after) });
+    return notificationPages(ctx).load({ userId: user.id, size: pageSize(first), after: decodeCursor(after, "notifications") });
   }
 }

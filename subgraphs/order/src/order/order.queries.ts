@@ -34,12 +34,12 @@ function whereOf(filter: OrderListFilter): Record<string, unknown> {
 export async function listOrders(em: EntityManager, filter: OrderListFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Order>> {
   const size = pageSize(first);
   const where = whereOf(filter);
-  const cursor = afterDateCursor(decodeCursor(after));
+  const cursor = afterDateCursor(decodeCursor(after, "orders"));
   const [rows, total] = await Promise.all([
     em.find(Order, { ...where, ...cursor }, { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 }),
     em.count(Order, where),
   ]);
-  return toConnection(rows, size, total, cursorOf);
+  return toConnection(rows, size, total, "orders", cursorOf);
 }
 
 /**
@@ -48,7 +48,7 @@ export async function listOrders(em: EntityManager, filter: OrderListFilter, fir
  */
 export function userOrdersLoader(ctx: Context, first?: number | null, after?: string | null) {
   const size = pageSize(first);
-  const cursor = decodeCursor(after);
+  const cursor = decodeCursor(after, "orders");
   return ctx.loader<string, ConnectionShape<Order>>(`userOrders:${size}:${after ?? ""}`, async (userIds) => {
     const ids = [...userIds];
     const valid = ids.filter(isUuid);
@@ -74,7 +74,7 @@ export function userOrdersLoader(ctx: Context, first?: number | null, after?: st
       byUser.get(order.userId)?.push(order);
     }
     const totals = new Map(counts.map((row) => [row.user_id, Number(row.total)]));
-    return ids.map((id) => toConnection(byUser.get(id) ?? [], size, totals.get(id) ?? 0, cursorOf));
+    return ids.map((id) => toConnection(byUser.get(id) ?? [], size, totals.get(id) ?? 0, "orders", cursorOf));
   });
 }
 

@@ -25,7 +25,7 @@ export async function searchProducts(
   options: { filter: ProductFilter | null | undefined; size: number; after: string | null | undefined; includeInactive: boolean },
 ): Promise<ConnectionShape<Product>> {
   const { filter, size, includeInactive } = options;
-  const cursor = decodeCursor(options.after, "text");
+  const cursor = decodeCursor(options.after, "products", "text");
   const qb = em.createQueryBuilder(Product, "p");
   if (!includeInactive) qb.andWhere({ active: true });
   // Every word must appear, in any order and anywhere in the document: "kettle copper" finds the
@@ -48,5 +48,5 @@ export async function searchProducts(
   const totalCount = await qb.clone().getCount();
   if (cursor) qb.andWhere("(p.name, p.id) > (?, ?)", [cursor.key, cursor.id]);
   const rows = await qb.orderBy({ name: "asc", id: "asc" }).limit(size + 1).getResultList();
-  return toConnection(rows, size, totalCount, (product) => ({ key: product.name, id: product.id }));
+  return toConnection(rows, size, totalCount, "products", (product) => ({ key: product.name, id: product.id }));
 }
