@@ -26,13 +26,17 @@ export function openSession(runtime: Runtime<UserSettings>, em: EntityManager, u
 
 const INVALID_REFRESH = "The refresh token is invalid or expired: sign in again.";
 
+/** Presentations of a just-rotated token answered within the grace, besides its rotation (tabs, retries). */
+export const MAX_REUSE_ANSWERS = 3;
+
 /**
  * Rotates a refresh token: marks it spent and returns it, for a new token of its family to be issued.
  *
  * A token spent less than `graceSeconds` ago is answered again, still spent, with another new token
  * of its family: two tabs refreshing at once, or a client retrying after a lost response, present the
  * same token twice, and the second must neither fail nor take the first one's new token with it. The
- * window counts from the first use, so presenting the token again does not stretch it. Presenting a
+ * window counts from the first use, so presenting the token again does not stretch it, and it answers
+ * at most {@link MAX_REUSE_ANSWERS} presentations besides the rotation. Presenting a
  * spent token later, or a revoked one, is treated as theft: the whole family is revoked (the tokens
  * issued in the window too), and the caller must sign in again.
  *
@@ -40,10 +44,19 @@ const INVALID_REFRESH = "The refresh token is invalid or expired: sign in again.
  * presentations of one token are decided one after the other, each seeing the one before committed.
  */
 export async function rotateRefreshToken(em: EntityManager, token: string, graceSeconds: number): Promise<RefreshToken> {
-  const stored = await em.findOne(RefreshToken, { tokenHash: RefreshToken.hash(token) }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (!stored) throw new UnauthenticatedError(INVALID_REFRESH);
+  const found = await em.findOne(RefreshToken, { tokenHash: RefreshToken.hash(token) });
+  if (!found) throw new UnauthenticatedError(INVALID_REFRESH);
+  // One decision per family at a time, until commit: a revocation then sees every token of the family,
+  // including one that a transaction rotating a sibling token was issuing (under READ COMMITTED the
+  // revoking UPDATE would not see that row, and it would outlive the revocation).
+  await em.execute("select pg_advisory_xact_lock(hashtextextended(?, 0))", [found.familyId]);
+  const stored = await em.findOneOrFail(RefreshToken, { id: found.id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   const now = new Date();
-  if (stored.isInReuseGrace(graceSeconds, now)) return stored;
+  // The grace answers a few callers, not any number: past MAX_REUSE_ANSWERS, presenting the token is
+  // a replay like any other. Tokens of the family issued since its use: its rotation, the answers so far.
+  if (stored.isInReuseGrace(graceSeconds, now) && (await em.count(RefreshToken, { familyId: stored.familyId, createdAt: { $gte: stored.usedAt! } })) <= MAX_REUSE_ANSWERS) {
+    return stored;
+  }
   if (stored.usedAt || stored.revokedAt) {
     await em.nativeUpdate(RefreshToken, { familyId: stored.familyId, revokedAt: null }, { revokedAt: now });
     throw new UnauthenticatedError(INVALID_REFRESH);

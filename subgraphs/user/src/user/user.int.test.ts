@@ -3,6 +3,8 @@ import { verifyAccessToken } from "@commerce/kit";
 import { asUser, startTestSubgraph, TEST_JWT_KEYS, type TestSubgraph } from "../../../../ops/testing/subgraph";
 import { userSubgraph } from "../module";
 import type { UserSettings } from "../settings";
+import { RefreshToken } from "../auth/refresh-token.entity";
+import { MAX_REUSE_ANSWERS, rotateRefreshToken } from "../auth/sessions";
 
 const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email name role } } }`;
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`;
@@ -183,6 +185,44 @@ describe("user subgraph", () => {
     expect(retry.data!.refreshToken.refreshToken).not.toBe(lost.data!.refreshToken.refreshToken);
     expect((await refresh(retry.data!.refreshToken.refreshToken)).errors).toBeUndefined();
     expect((await refresh(lost.data!.refreshToken.refreshToken)).errors).toBeUndefined();
+  });
+
+  it("answers a just-rotated token only a few times: one presentation more is a replay that revokes the family", async () => {
+    const first = await register();
+    const answers = [];
+    for (let i = 0; i < 1 + MAX_REUSE_ANSWERS; i++) answers.push(await refresh(first.refreshToken));
+    for (const answer of answers) expect(answer.errors).toBeUndefined();
+    expect((await refresh(first.refreshToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    for (const answer of answers) expect((await refresh(answer.data!.refreshToken.refreshToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+
+  it("revokes a token that a sibling's rotation issues while the family is being revoked", async () => {
+    const first = await register();
+    const second = (await refresh(first.refreshToken)).data!.refreshToken.refreshToken;
+    await spentLongAgo(first.refreshToken);
+    const grace = service.runtime.settings.refreshTokenReuseGraceSeconds;
+    // A rotation of the second token, held open after issuing its successor…
+    const rotating = service.runtime.orm.em.fork();
+    await rotating.begin();
+    const spent = await rotateRefreshToken(rotating, second, grace);
+    const successor = RefreshToken.issue(spent.userId, spent.familyId, 600);
+    rotating.persist(successor.entity);
+    await rotating.flush();
+    // …while the stolen first token is replayed: the family's revocation must include the successor.
+    const replay = service.runtime.orm.em.fork().transactional(async (tx) => {
+      await rotateRefreshToken(tx, first.refreshToken, grace).then(
+        () => "answered",
+        (error: Error) => error.message,
+      );
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await rotating.commit();
+    await replay;
+    const [row] = await service.runtime.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ revoked: boolean }[]>(`select revoked_at is not null as revoked from refresh_tokens where token_hash = ?`, [RefreshToken.hash(successor.token)]);
+    expect(row!.revoked).toBe(true);
   });
 
   it("gives no grace to a just-rotated token once its family is revoked", async () => {
