@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import { createTestDatabase, type TestDatabase } from "../../ops/testing";
@@ -96,6 +97,15 @@ describe("the audit log", () => {
     const odd = await listAuditEntries(fork(), { action: "paged", targetType: "Thing", targetId: "odd" });
     expect(odd.edges.map((edge) => edge.node.correlationId)).toEqual(["c3", "c1"]);
     await expect(listAuditEntries(fork(), null, 101)).rejects.toMatchObject({ extensions: { field: "first" } });
+  });
+
+  it("finds entries by a UUID written in upper case, and takes an empty filter value for none", async () => {
+    const target = randomUUID();
+    await fork().transactional(async (tx) => void audit(tx, { job: "case", correlationId: "case" }, { action: "cased", targetType: "Thing", targetId: target }));
+    const found = await listAuditEntries(fork(), { targetId: target.toUpperCase() });
+    expect(found.edges.map((edge) => edge.node.targetId)).toEqual([target]);
+    const unfiltered = await listAuditEntries(fork(), { action: "" }, 1);
+    expect(unfiltered.totalCount).toBe((await listAuditEntries(fork(), null, 1)).totalCount);
   });
 
   it("refuses a hand-made cursor as BAD_USER_INPUT naming after, before any SQL", async () => {

@@ -6,6 +6,7 @@ import { GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Ctx, Directive, Field, ID, InputType, Int, ObjectType, Query, Resolver, registerEnumType, type ClassType } from "type-graphql";
 import { requireRole, type Context } from "./context";
 import { BadUserInputError } from "./errors";
+import { canonicalId } from "./ids";
 import { PageInfo, afterDateCursor, decodeCursor, pageSize, toConnection, type ConnectionShape } from "./pagination";
 
 /**
@@ -217,9 +218,11 @@ export async function listAuditEntries(
   const where: Record<string, unknown> = {};
   for (const key of ["action", "targetType", "targetId", "actorId", "correlationId"] as const) {
     const value = filter?.[key];
-    if (value === null || value === undefined) continue;
+    // An empty value filters nothing, as an empty search or category does in the catalog.
+    if (value === null || value === undefined || value === "") continue;
     if (value.length > MAX_FILTER_LENGTH) throw new BadUserInputError(`${key} must be at most ${MAX_FILTER_LENGTH} characters.`, `filter.${key}`);
-    where[key] = value;
+    // Ids are stored as Postgres writes UUIDs; the same id in upper case must find the same entries.
+    where[key] = canonicalId(value);
   }
   const cursor = afterDateCursor(decodeCursor(after, "audit"), "at");
   const [rows, total] = await Promise.all([

@@ -14,7 +14,7 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
 } from "graphql";
-import { isUuid } from "./ids";
+import { canonicalId } from "./ids";
 import { buildSchema, createResolversMap, type BuildSchemaOptions } from "type-graphql";
 import type { Context } from "./context";
 import { findNulCharacter, validateArgument } from "./validation";
@@ -63,6 +63,13 @@ export async function buildFederatedSchema(
   refuseNulRepresentations(subgraphSchema);
   canonicaliseIdArguments(subgraphSchema);
   return subgraphSchema;
+}
+
+/** `{ __typename, id }` with its id in canonical form. */
+function canonicalReference(representation: unknown): unknown {
+  if (representation === null || typeof representation !== "object") return representation;
+  const id = (representation as { id?: unknown }).id;
+  return typeof id === "string" && canonicalId(id) !== id ? { ...representation, id: canonicalId(id) } : representation;
 }
 
 /**
@@ -120,8 +127,7 @@ function lowerIds(value: unknown, type: GraphQLInputType): unknown {
     }
     return copy ?? value;
   }
-  if (getNamedType(nullable).name === "ID" && typeof value === "string" && isUuid(value) && value !== value.toLowerCase()) return value.toLowerCase();
-  return value;
+  return getNamedType(nullable).name === "ID" && typeof value === "string" ? canonicalId(value) : value;
 }
 
 /**
@@ -134,7 +140,9 @@ function refuseNulRepresentations(schema: GraphQLSchema): void {
   const entities = schema.getQueryType()?.getFields()._entities;
   const resolve = entities?.resolve as GraphQLFieldResolver<unknown, unknown, { representations: unknown[] }> | undefined;
   if (!entities || !resolve) return;
-  entities.resolve = (source, args, ctx, info) => {
+  entities.resolve = (source, rawArgs, ctx, info) => {
+    // Keys in lower case, as canonicaliseIdArguments gives ID arguments (the gateway sends what subgraphs wrote, already so).
+    const args = { ...rawArgs, representations: Array.isArray(rawArgs.representations) ? rawArgs.representations.map(canonicalReference) : rawArgs.representations };
     const representations: unknown[] = Array.isArray(args.representations) ? args.representations : [];
     const named: boolean[] = representations.map((representation) => findNulCharacter(representation) === null);
     if (named.every(Boolean)) return resolve(source, args, ctx, info);

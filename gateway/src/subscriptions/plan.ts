@@ -12,7 +12,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import { BadUserInputError, literalInputErrors } from "@commerce/kit";
+import { BadUserInputError, canonicalId, literalInputErrors } from "@commerce/kit";
 import type { QueryLimitsConfig } from "../config";
 import { oversizeDocument } from "../errors";
 import { checkLimits, measureOperation } from "../query-limits";
@@ -90,7 +90,7 @@ export function planSubscription(
     const value = argument.value.kind === Kind.VARIABLE ? vars[argument.value.name.value] : argument.value.kind === Kind.STRING ? argument.value.value : undefined;
     if (typeof value !== "string" || !value) return [new BadUserInputError("orderId must be a non-empty ID.", "orderId")];
     // The feed keys orders by id as Postgres writes it (lower case); a UUID is the same in any case.
-    orderId = value.toLowerCase();
+    orderId = canonicalId(value);
     orderIdArgument = argument.value;
   }
   const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);

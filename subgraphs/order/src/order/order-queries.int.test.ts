@@ -166,8 +166,11 @@ describe("User.orders and Order references", () => {
   test("resolves Order references for the gateway", async () => {
     const userId = randomUUID();
     const id = await placeOrder(subgraph, userId, [productId]);
-    const result = await subgraph.gql<{ _entities: unknown[] }>(ENTITIES, { reps: [{ __typename: "Order", id }] }, asUser(userId));
-    expect(result.data?._entities).toEqual([{ id, status: "PENDING", user: { id: userId } }]);
+    const result = await subgraph.gql<{ _entities: unknown[] }>(ENTITIES, { reps: [{ __typename: "Order", id }, { __typename: "Order", id: id.toUpperCase() }] }, asUser(userId));
+    expect(result.data?._entities).toEqual([
+      { id, status: "PENDING", user: { id: userId } },
+      { id, status: "PENDING", user: { id: userId } }, // the same order, whatever the case of its id
+    ]);
   });
 });
 
