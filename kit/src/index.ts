@@ -20,3 +20,4 @@ export * from "./stream-metrics";
 export * from "./tracing";
 export * from "./internal-client";
 export * from "./federation";
+export * from "./status-history";

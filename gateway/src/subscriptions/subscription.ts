@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "pino";
-import { NotFoundError, isStaff, type Identity } from "@commerce/kit";
+import { NotFoundError, isStaff, upToStatus, type Identity } from "@commerce/kit";
 import type { OrderEventFeed, StatusChange } from "./order-events";
 import { HIDDEN_HISTORY, HIDDEN_STATUS, ORDER_ID_VARIABLE, type SubscriptionPlan } from "./plan";
 import { BoundedQueue } from "./queue";
@@ -193,12 +193,6 @@ export class OrderSubscription {
     const errors = result.errors?.length ? toErrors(result.errors) : undefined;
     return errors ? { data: { [this.plan.responseKey]: visible }, errors } : { data: { [this.plan.responseKey]: visible } };
   }
-}
-
-/** `history` up to and including the entry of `status` (an order never enters a status twice); all of it when that entry is missing. */
-function upToStatus(history: readonly StatusPoint[], status: string | undefined): readonly StatusPoint[] {
-  const index = history.findIndex((point) => point.status === status);
-  return index < 0 ? history : history.slice(0, index + 1);
 }
 
 function orderOf(result: QueryResult, plan: SubscriptionPlan): OrderData | null {

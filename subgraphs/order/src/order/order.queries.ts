@@ -104,18 +104,6 @@ export const itemsLoader = (ctx: Context) =>
     return orderIds.map((id) => grouped.get(id) ?? []);
   });
 
-/**
- * The history as of the order row it is shown with. The row and its history are two reads, so a change
- * that commits between them is in the history but not in the row: the client saw `status:
- * STOCK_RESERVED` beside a history ending in CONFIRMED, and a subscription, which takes the first
- * message's history for what it has already sent, skipped that change for good. An order never enters
- * a status twice, so the row's status marks the last entry it has seen; the rest comes with the next read.
- */
-export function historyAsOf(history: OrderStatusChange[], status: string): OrderStatusChange[] {
-  const upTo = history.findIndex((change) => change.status === status);
-  return upTo < 0 ? history : history.slice(0, upTo + 1);
-}
-
 /** Status histories of many orders in one query, oldest first. */
 export const historyLoader = (ctx: Context) =>
   ctx.loader<string, OrderStatusChange[]>("orderHistory", async (orderIds) => {
