@@ -1,5 +1,5 @@
 import { ApolloServer } from "@apollo/server";
-import { buildSchema } from "graphql";
+import { GraphQLError, buildSchema } from "graphql";
 import pino from "pino";
 import { createErrorFormatter, variableField } from "./errors";
 
@@ -18,7 +18,12 @@ describe("variableField", () => {
 });
 
 describe("createErrorFormatter", () => {
-  const server = new ApolloServer({ schema: buildSchema("type Query { ok: Int }"), formatError: createErrorFormatter(pino({ level: "silent" })) });
+  const schema = buildSchema("type Query { ok: Int risky: Int }");
+  // A resolver's error that happens to carry a 4xx status is still internal: masked, as any other.
+  schema.getQueryType()!.getFields().risky!.resolve = () => {
+    throw new GraphQLError("select * from secrets failed", { extensions: { http: { status: 400, headers: new Map() } } });
+  };
+  const server = new ApolloServer({ schema, formatError: createErrorFormatter(pino({ level: "silent" })) });
   beforeAll(() => server.start());
   afterAll(() => server.stop());
 
@@ -33,5 +38,9 @@ describe("createErrorFormatter", () => {
       expect(response.http.status).toBe(400);
       expect(response.body.singleResult.errors).toEqual([{ message, extensions: { code: "BAD_REQUEST" } }]);
     }
+    const risky = await server.executeOperation({ query: "{ risky }" });
+    if (risky.body.kind !== "single") throw new Error("expected a single result");
+    expect(risky.body.singleResult.errors?.[0]?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+    expect(risky.body.singleResult.errors?.[0]?.message).not.toMatch(/secrets/);
   });
 });

@@ -91,11 +91,17 @@ const PASS_THROUGH_CODES = new Set<string>([
 function codeOf(error: unknown): string | undefined {
   if (error instanceof AppError) return error.code;
   if (!(error instanceof GraphQLError)) return undefined;
-  const code = error.extensions?.code as string | undefined;
-  if (code) return code;
-  // Apollo Server's own refusals of a malformed request ("Unsupported persisted query version",
-  // "provided sha does not match query") carry a 4xx HTTP status and no code: the client's mistake,
-  // not an internal error to mask.
+  return error.extensions?.code as string | undefined;
+}
+
+/**
+ * Apollo Server's own refusals of a malformed request ("Unsupported persisted query version",
+ * "provided sha does not match query") carry a 4xx HTTP status and no code: the client's mistake, not
+ * an internal error to mask. Only such request-level errors (no path, nothing wrapped): an error a
+ * resolver or a library raised while executing is masked as ever, whatever status it carries.
+ */
+function requestRefusal(error: unknown): string | undefined {
+  if (!(error instanceof GraphQLError) || error.path || error.originalError || error.extensions?.code) return undefined;
   const status = (error.extensions?.http as { status?: number } | undefined)?.status;
   return status !== undefined && status >= 400 && status < 500 ? "BAD_REQUEST" : undefined;
 }
@@ -150,7 +156,7 @@ function validationMessage(error: unknown): string | undefined {
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    const reported = codeOf(original) ?? codeOf(error) ?? (formatted.extensions?.code as string | undefined);
+    const reported = codeOf(original) ?? codeOf(error) ?? requestRefusal(error) ?? (formatted.extensions?.code as string | undefined);
     // A wrong literal value in the document is bad input, like the same value in a variable (literal-input.ts).
     const literalField = reported === "GRAPHQL_VALIDATION_FAILED" ? literalInputField(error) : undefined;
     const code = literalField ? "BAD_USER_INPUT" : reported;

@@ -151,7 +151,7 @@ export function toConnection<T>(rows: T[], size: number, totalCount: number, lis
 /**
  * The MikroORM condition for "after this cursor" in a `(field DESC, id DESC)`
  * ordering, where `field` is a Date column (the cursor key is its ISO string,
- * from `decodeCursor(after)` with the default `timestamp` key).
+ * from `decodeCursor(after, list)` with the default `timestamp` key).
  */
 export function afterDateCursor(cursor: Cursor | null, field = "createdAt"): Record<string, unknown> {
   if (!cursor) return {};

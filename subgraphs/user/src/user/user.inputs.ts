@@ -21,8 +21,8 @@ function NoControlCharacters(options: ValidationOptions): PropertyDecorator {
 @InputType()
 export class RegisterInput {
   @Field()
-  @IsTrimmedEmail({ message: "email must be a valid email address" })
-  @TrimmedLength(3, 254, { message: "email must be at most 254 characters long, not counting leading and trailing spaces" })
+  // isEmail refuses addresses over 254 characters itself, measured here on the address as stored.
+  @IsTrimmedEmail({ message: "email must be a valid email address of at most 254 characters" })
   email: string;
 
   @Field()
