@@ -95,6 +95,14 @@ describe("a wrong value in a variable", () => {
     });
     if (two.body.kind !== "single") throw new Error("expected a single result");
     expect(two.body.singleResult.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.items" }); // not "note", where A uses its $x
+    // Through a fragment: only the ones this operation spreads count.
+    const spread = await server.executeOperation({
+      query: `fragment Other on Mutation { place(input: { items: [] }, note: $x) } fragment Mine on Mutation { place(input: $x) } mutation A($x: String) { ...Other } mutation B($x: Place!) { ...Mine }`,
+      operationName: "B",
+      variables: { x: { items: 5 } },
+    });
+    if (spread.body.kind !== "single") throw new Error("expected a single result");
+    expect(spread.body.singleResult.errors?.[0]?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "input.items" });
   });
 });
 

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { GraphQLError, Kind, visit, type ASTNode, type DocumentNode, type OperationDefinitionNode, type ValueNode, type VariableDefinitionNode } from "graphql";
+import { GraphQLError, Kind, visit, type ASTNode, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type ValueNode, type VariableDefinitionNode } from "graphql";
 
 /**
  * A wrong value written into the query itself (`quantity: 1.5`, `amount: "ten"`, an unknown enum
@@ -86,12 +86,25 @@ export function recordVariableUsages(document: DocumentNode, errors: readonly Gr
   for (const operation of document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)) {
     const own = new Map(refused.filter((node) => operation.variableDefinitions?.includes(node)).map((node) => [node.variable.name.value, node]));
     if (own.size === 0) continue;
-    // The operation first, then the fragments it may spread.
-    for (const scope of [operation, ...document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)]) {
-      visit(scope, {
+    // The operation, then the fragments it spreads (directly or through other fragments), in the
+    // order it reaches them: another operation's fragment may use a variable of the same name.
+    const fragments = new Map(
+      document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+    );
+    const reached = new Set<string>();
+    const scopes: ASTNode[] = [operation];
+    for (let i = 0; i < scopes.length; i += 1) {
+      visit(scopes[i]!, {
         Argument(argument) {
           findVariables(argument.value, [argument.name.value], own);
           return false;
+        },
+        FragmentSpread(spread) {
+          const fragment = fragments.get(spread.name.value);
+          if (fragment && !reached.has(fragment.name.value)) {
+            reached.add(fragment.name.value);
+            scopes.push(fragment);
+          }
         },
       });
     }
