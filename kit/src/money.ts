@@ -1,5 +1,11 @@
 import { Directive, Field, InputType, Int, ObjectType } from "type-graphql";
-import { IsInt, Length, Matches, Min } from "class-validator";
+import { IsInt, IsIn, Min } from "class-validator";
+
+/**
+ * The currencies Node's ICU knows: the ISO 4217 codes in use (not XXX, XTS or the metals). A currency
+ * of the right shape that is none of them ("ZZZ") was stored and announced to the other services.
+ */
+export const CURRENCY_CODES: readonly string[] = Intl.supportedValuesOf("currency");
 
 /** Money in integer minor units (cents); never a float. Shared by every subgraph that shows prices. */
 @Directive("@shareable")
@@ -27,8 +33,7 @@ export class MoneyInput {
   amount: number;
 
   @Field({ defaultValue: "USD" })
-  @Length(3, 3)
-  @Matches(/^[A-Z]{3}$/, { message: "currency must be a 3-letter ISO code such as USD" })
+  @IsIn(CURRENCY_CODES, { message: "currency must be a 3-letter ISO 4217 code such as USD" })
   currency: string;
 }
 

@@ -14,7 +14,6 @@ import {
   type Context,
   type Runtime,
   isUuid,
-  type MoneyInput,
 } from "@commerce/kit";
 import { Category } from "../category/category.entity";
 import { checkLowStock } from "../stock/low-stock";
@@ -61,7 +60,6 @@ export class ProductResolver {
   async createProduct(@Arg("input") input: CreateProductInput, @Ctx() ctx: Context): Promise<Product> {
     requireRole(ctx, "ADMIN");
     const attributes = checkAttributes(input.attributes ?? [], "input.attributes");
-    checkPrice(input.price, "input.price");
     return this.runtime
       .commit(ctx.em, async (tx, emit) => {
         await assertSkuFree(tx, input.sku);
@@ -85,7 +83,6 @@ export class ProductResolver {
   async updateProduct(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateProductInput, @Ctx() ctx: Context): Promise<Product> {
     requireRole(ctx, "ADMIN");
     const attributes = input.attributes ? checkAttributes(input.attributes, "input.attributes") : undefined;
-    if (input.price) checkPrice(input.price, "input.price");
     return this.runtime
       .commit(ctx.em, async (tx, emit) => {
         const product = await findProduct(tx, id);
@@ -170,15 +167,3 @@ function checkAttributes(attributes: { name: string; value: string }[], field: s
   });
 }
 
-/** The currencies Node's ICU knows: the ISO 4217 codes in use (not XXX, XTS and the metals). */
-const ISO_CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
-
-/**
- * MoneyInput checks a currency's shape only (three capitals), so a price in "ZZZ" was stored and announced
- * to the other services. Every price a product takes, on create and on update, passes here.
- */
-function checkPrice(price: MoneyInput, field: string): void {
-  if (!ISO_CURRENCIES.has(price.currency)) {
-    throw new BadUserInputError(`currency must be a 3-letter ISO 4217 code such as USD; ${price.currency} is not one.`, `${field}.currency`);
-  }
-}
