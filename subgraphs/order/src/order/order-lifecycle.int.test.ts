@@ -56,6 +56,14 @@ describe("saga transitions", () => {
     expect((await mutate("shipOrder", orderId, staff())).data?.shipOrder.status).toBe("SHIPPED");
     expect((await mutate("completeOrder", orderId, admin())).data?.completeOrder.status).toBe("COMPLETED");
     expect(await history(orderId)).toEqual(["PENDING", "STOCK_RESERVED", "CONFIRMED", "SHIPPED", "COMPLETED"]);
+    // Every change says why, the saga's own steps as well as a person's.
+    expect((await statusOf(subgraph, orderId)).statusHistory.map((change) => change.reason)).toEqual([
+      "order placed",
+      "stock reserved",
+      "payment captured",
+      "shipped by staff",
+      "completed by staff",
+    ]);
     expect(await outboxTypes(orderId)).toEqual([
       "order.placed", "order.status_changed",
       "order.status_changed",

@@ -81,12 +81,14 @@ export function reasonOf(trigger: OrderTrigger): string | null {
     case "payment_failed":
     case "cancel":
       return trigger.reason;
+    // Every change says why, the saga's own steps too (ARCHITECTURE: "time, reason and causing event").
     case "stock_reserved":
+      return trigger.reason ?? "stock reserved";
     case "ship":
     case "complete":
       return trigger.reason ?? null;
     case "payment_captured":
-      return null;
+      return "payment captured";
     default:
       return assertNever(trigger);
   }

@@ -75,7 +75,7 @@ export function recordPlacement(tx: EntityManager, emit: Emit, order: Order, ite
       { correlationId: order.id },
     ),
   );
-  record(tx, emit, order, { status: order.status, previousStatus: null, reason: null }, cause, order.createdAt);
+  record(tx, emit, order, { status: order.status, previousStatus: null, reason: "order placed" }, cause, order.createdAt);
 }
 
 /**

@@ -67,7 +67,7 @@ describe("placeOrder", () => {
         { product: { id: b }, quantity: 3, unitPrice: { amount: 399, currency: "USD" } },
       ],
     });
-    expect(order.statusHistory).toEqual([{ status: "PENDING", reason: null, at: order.createdAt }]);
+    expect(order.statusHistory).toEqual([{ status: "PENDING", reason: "order placed", at: order.createdAt }]);
   });
 
   test("writes order.placed and order.status_changed to the outbox with the order", async () => {
@@ -88,7 +88,7 @@ describe("placeOrder", () => {
       items: [{ productId, quantity: 4, unitPrice: { amount: 700, currency: "USD" } }],
       total: { amount: 2800, currency: "USD" },
     });
-    expect(rows[1].payload.payload).toMatchObject({ orderId, userId, status: "PENDING", previousStatus: null, reason: null });
+    expect(rows[1].payload.payload).toMatchObject({ orderId, userId, status: "PENDING", previousStatus: null, reason: "order placed" });
   });
 
   test("rejects unknown and inactive products naming the line", async () => {
