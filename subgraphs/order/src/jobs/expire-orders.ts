@@ -4,7 +4,8 @@ import { Order } from "../order/order.entity";
 import { transition } from "../order/order.transitions";
 import type { OrderSettings } from "../settings";
 
-export const EXPIRY_REASON = "expired: saga deadline exceeded";
+/** Shown to the customer (statusHistory, the cancellation message): what happened, in their words. */
+export const EXPIRY_REASON = "expired: the order could not be completed in time";
 const BATCH = 100;
 
 /**
