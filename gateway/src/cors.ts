@@ -57,7 +57,8 @@ export function corsMiddleware(policy: OriginPolicy): RequestHandler {
       res.setHeader("vary", "Origin");
       res.setHeader("access-control-allow-headers", ALLOWED_HEADERS);
       res.setHeader("access-control-allow-methods", "GET, POST, OPTIONS");
-      res.setHeader("access-control-expose-headers", "retry-after");
+      // What a browser client may read: when to retry, and the ids that find this request in our logs and traces.
+      res.setHeader("access-control-expose-headers", "retry-after, x-request-id, x-trace-id");
       res.setHeader("access-control-max-age", "600");
     }
     if (req.method === "OPTIONS") return void res.sendStatus(204);

@@ -187,11 +187,14 @@ describe("HTTP defences", () => {
     const served = await ask({ query: WIDGETS }, { origin: ALLOWED_ORIGIN });
     expect(served.status).toBe(200);
     expect(served.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
-    expect(served.headers.get("access-control-expose-headers")).toMatch(/retry-after/);
+    // A browser client may read when to retry and the ids that find its request in our logs.
+    expect(served.headers.get("access-control-expose-headers")?.split(/,\s*/)).toEqual(expect.arrayContaining(["retry-after", "x-request-id", "x-trace-id"]));
+    expect(served.headers.get("x-request-id")).toBeTruthy();
 
     const refused = await preflight("https://evil.example");
     expect(refused.status).toBe(403);
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+    expect(refused.headers.get("x-request-id")).toBeTruthy();
     let direct: Awaited<ReturnType<typeof ask>> | undefined;
     expect(await probeCallsDuring(async () => (direct = await ask({ query: WIDGETS }, { origin: "https://evil.example" })))).toBe(0);
     expect(direct!.status).toBe(403);

@@ -123,7 +123,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.use(
     "/graphql",
-    corsMiddleware(origins),
     // A public endpoint: a client's traceparent is linked, never continued (it cannot pick our trace ids or sampling).
     traceRequests(tracing.tracer, { trusted: false }),
     (req, res, next) => {
@@ -136,6 +135,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       const traceId = activeTraceId();
       withLogger(logger.child({ requestId, ...(traceId ? { traceId } : {}) }), next);
     },
+    // After the request id: a refused origin's 403 carries one too.
+    corsMiddleware(origins),
     ...jsonBody(config.maxBodyBytes),
     expressMiddleware(apollo, {
       context: async ({ req, res }) => ({
