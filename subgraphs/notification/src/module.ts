@@ -6,6 +6,7 @@ import { InAppChannel, SimulatedSmsChannel } from "./delivery/simple.channels";
 import { OrderRef, UserRef } from "./federation/stubs";
 import { lowStockOnInventoryLowStock } from "./handlers/low-stock.on-inventory-low-stock";
 import { orderCancelledOnOrderCancelled } from "./handlers/order-cancelled.on-order-cancelled";
+import { orderCompletedOnOrderCompleted } from "./handlers/order-completed.on-order-completed";
 import { orderConfirmedOnOrderConfirmed } from "./handlers/order-confirmed.on-order-confirmed";
 import { orderShippedOnOrderShipped } from "./handlers/order-shipped.on-order-shipped";
 import { outOfStockOnInventoryRejected } from "./handlers/out-of-stock.on-inventory-rejected";
@@ -44,6 +45,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
       "order.confirmed": orderConfirmedOnOrderConfirmed,
       "order.cancelled": orderCancelledOnOrderCancelled,
       "order.shipped": orderShippedOnOrderShipped,
+      "order.completed": orderCompletedOnOrderCompleted,
       "payment.failed": paymentFailedOnPaymentFailed,
       "payment.refunded": refundOnPaymentRefunded,
       "inventory.rejected": outOfStockOnInventoryRejected,

@@ -130,7 +130,7 @@ describe("templates", () => {
   it("lists the seeded defaults to ADMIN only", async () => {
     const listed = await service.gql<{ notificationTemplates: { key: string; channel: string }[] }>(`{ notificationTemplates { key channel subject body } }`, {}, asUser(randomUUID(), "ADMIN"));
     const keys = new Set(listed.data!.notificationTemplates.map((t) => t.key));
-    for (const key of ["welcome", "order_confirmed", "payment_failed", "out_of_stock", "order_cancelled", "order_shipped", "low_stock"]) expect(keys).toContain(key);
+    for (const key of ["welcome", "order_confirmed", "payment_failed", "out_of_stock", "order_cancelled", "order_shipped", "order_completed", "low_stock"]) expect(keys).toContain(key);
     expect(codeOf(await service.gql(`{ notificationTemplates { key } }`, {}, asUser(randomUUID(), "STAFF")))).toBe("FORBIDDEN");
   });
 
@@ -142,6 +142,15 @@ describe("templates", () => {
     const [orderId] = await seed(userId, 1);
     const shown = await service.gql<{ _entities: { notifications: { channel: string; body: string }[] }[] }>(ORDER, orders(orderId), asUser(userId));
     expect(shown.data!._entities[0].notifications.find((n) => n.channel === "IN_APP")?.body).toBe(`Shipped: ${orderId}!`);
+  });
+
+  it("lets an ADMIN edit the order_completed template like the others", async () => {
+    const variables = { key: "order_completed", channel: "SMS", body: "Order {{orderId}} is done, {{name}}." };
+    const saved = await service.gql(UPSERT, variables, asUser(randomUUID(), "ADMIN"));
+    expect(saved.errors).toBeUndefined();
+    expect(saved.data).toEqual({ upsertNotificationTemplate: { ...variables, subject: null } });
+    const refused = await service.gql(UPSERT, { key: "order_completed", channel: "IN_APP", body: "{{total}}" }, asUser(randomUUID(), "ADMIN"));
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "body" });
   });
 
   it.each([

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { ParsedEvent } from "@commerce/schema";
+import type { EventOf, ParsedEvent } from "@commerce/schema";
+import type { HandlerContext } from "@commerce/streams";
 import { asUser, startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
 import { smtpSink } from "../../../../ops/testing";
+import { orderCompletedOnOrderCompleted } from "../handlers/order-completed.on-order-completed";
 import { notificationSubgraph } from "../module";
 import type { NotificationSettings } from "../settings";
 import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
@@ -75,6 +77,42 @@ describe("preferences", () => {
     const rows = (await notificationsOf(userId)).filter((n) => n.template === "order_confirmed");
     expect(rows.map((n) => n.channel)).toEqual(["IN_APP", "SMS"]);
     expect(rows[0].body).toBe(`Order ${orderId} is confirmed ($12.34).`);
+  });
+});
+
+describe("order completed", () => {
+  it("tells the customer on every channel they want, once each, however often the event is delivered", async () => {
+    const { userId } = await register("CUSTOMER", "Ann");
+    await service.gql(`mutation { updateNotificationPreferences(sms: true) { sms } }`, {}, asUser(userId));
+    const orderId = randomUUID();
+    const completed = event("order.completed", { orderId, userId }, orderId);
+    await send(completed);
+    await send(completed);
+    await processed(completed);
+    // Handled again under the same id, past the consumer's processed-event record: the dedupe key alone must hold.
+    await em().transactional((tx) =>
+      orderCompletedOnOrderCompleted(completed as EventOf<"order.completed">, { em: tx as EntityManager, logger: service.runtime.logger } as HandlerContext),
+    );
+
+    const rows = await em().find(Notification, { orderId }, { orderBy: { channel: "asc" } });
+    expect(rows.map((n) => [n.template, n.channel, n.userId])).toEqual([
+      ["order_completed", "EMAIL", userId],
+      ["order_completed", "IN_APP", userId],
+      ["order_completed", "SMS", userId],
+    ]);
+    expect(rows[0].subject).toBe(`Order ${orderId} completed`);
+    expect(rows[0].body).toContain("Hi Ann,");
+    expect(rows[1].body).toBe(`Order ${orderId} is complete.`);
+  });
+
+  it("respects a customer who switched a channel off", async () => {
+    const { userId } = await register();
+    await service.gql(`mutation { updateNotificationPreferences(email: false) { email } }`, {}, asUser(userId));
+    const orderId = randomUUID();
+    const completed = event("order.completed", { orderId, userId }, orderId);
+    await send(completed);
+    await processed(completed);
+    expect((await em().find(Notification, { orderId })).map((n) => n.channel)).toEqual(["IN_APP"]);
   });
 });
 

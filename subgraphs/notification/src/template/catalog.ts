@@ -9,6 +9,7 @@ export const TEMPLATE_VARIABLES = {
   order_cancelled: ["name", "orderId", "reason", "refund"],
   payment_refunded: ["name", "orderId", "amount"],
   order_shipped: ["name", "orderId"],
+  order_completed: ["name", "orderId"],
   low_stock: ["name", "sku", "productName", "available", "threshold"],
 } as const;
 
@@ -51,6 +52,9 @@ export const DEFAULT_TEMPLATES: DefaultTemplate[] = [
   email("order_shipped", "Order {{orderId}} shipped", "<p>Hi {{name}},</p><p>Order {{orderId}} is on its way.</p>"),
   inApp("order_shipped", "Order {{orderId}} has shipped."),
   sms("order_shipped", "Order {{orderId}} has shipped."),
+  email("order_completed", "Order {{orderId}} completed", "<p>Hi {{name}},</p><p>Order {{orderId}} is complete. Thank you for shopping with us!</p>"),
+  inApp("order_completed", "Order {{orderId}} is complete."),
+  sms("order_completed", "Order {{orderId}} is complete."),
   email("low_stock", "Low stock: {{sku}}", "<p>Hi {{name}},</p><p>{{productName}} ({{sku}}) is down to {{available}} (threshold {{threshold}}).</p>"),
   inApp("low_stock", "Low stock: {{productName}} ({{sku}}) has {{available}} left (threshold {{threshold}})."),
 ];
