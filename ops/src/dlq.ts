@@ -8,6 +8,7 @@
  */
 import { DeadLetters } from '@commerce/streams';
 import Redis from 'ioredis';
+import { CONSUMING_SERVICES } from './platform';
 
 const USAGE = 'usage: npm run dlq -- list <service> [count] | show <service> <id> | replay <service> <id|--all> | discard <service> <id>';
 
@@ -17,12 +18,22 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  // A mistyped service would otherwise read an empty stream and report "no dead letters": all clear.
+  if (!(CONSUMING_SERVICES as readonly string[]).includes(service)) {
+    console.error(`${service} consumes no events, so it has no dead letters; the consuming services are ${CONSUMING_SERVICES.join(', ')}.`);
+    return 2;
+  }
+  const count = command === 'list' && arg !== undefined ? Number(arg) : 50;
+  if (!Number.isInteger(count) || count < 1 || count > 10_000) {
+    console.error(`count must be a whole number from 1 to 10000, got ${arg}.\n${USAGE}`);
+    return 2;
+  }
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
   const dlq = new DeadLetters({ redis, prefix: process.env.STREAM_PREFIX ?? 'commerce' });
   try {
     switch (command) {
       case 'list': {
-        const letters = await dlq.list(service, { count: arg ? Number(arg) : 50 });
+        const letters = await dlq.list(service, { count });
         for (const l of letters) console.log(`${l.id}  ${l.failedAt}  ${l.type}  attempts=${l.attempts}  ${l.error}`);
         if (letters.length === 0) console.log(`no dead letters for ${service}`);
         return 0;

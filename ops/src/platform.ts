@@ -11,6 +11,8 @@ import { REPO_ROOT, sleep } from './infra/util';
 
 export const SERVICES = ['user', 'product', 'order', 'payment', 'notification'] as const;
 export type ServiceName = (typeof SERVICES)[number];
+/** The services that consume events (each a consumer group with its dead letters); user only produces. */
+export const CONSUMING_SERVICES: readonly ServiceName[] = ['product', 'order', 'payment', 'notification'];
 export type ProcessName = ServiceName | 'gateway';
 
 export const DEFAULT_PORTS: Record<ProcessName, number> = {
