@@ -54,7 +54,7 @@ export class ForbiddenError extends AppError {
 
 export class NotFoundError extends AppError {
   readonly code = "NOT_FOUND" as const;
-  /** @param field the argument that named the missing thing (`input.categoryId`), when it is not the operation's own id */
+  /** @param field the argument that named the missing thing (`id`, `input.categoryId`) */
   constructor(what: string, id: string, readonly field?: string) {
     super(`${what} ${id} was not found.`, field ? { id, field } : { id });
   }

@@ -109,7 +109,7 @@ export class OrderResolver {
     return this.runtime.commit(ctx.em, async (tx, emit) => {
       // The row lock serialises this with saga handlers and the expiry job touching the same order.
       const order = isUuid(id) ? await tx.findOne(Order, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }) : null;
-      if (!order) throw new NotFoundError("Order", id);
+      if (!order) throw new NotFoundError("Order", id, "id");
       authorize(order);
       const previousStatus = order.status;
       if (!transition(tx, emit, order, trigger, { actor: `user:${user.userId}` })) {

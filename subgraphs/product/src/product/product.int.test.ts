@@ -146,7 +146,7 @@ describe("catalog CRUD and authorization", () => {
     expect(updateProduct).toMatchObject({ name: product.name, price: { amount: 500, currency: "EUR" }, active: true });
     const events = await outbox(service, "product.upserted", product.id);
     expect(events.at(-1)!.payload).toMatchObject({ price: { amount: 500, currency: "EUR" } });
-    expect(await failure(service, UPDATE, { id: randomUUID(), input: { name: "Ghost" } }, ADMIN)).toMatchObject({ code: "NOT_FOUND" });
+    expect(await failure(service, UPDATE, { id: randomUUID(), input: { name: "Ghost" } }, ADMIN)).toMatchObject({ code: "NOT_FOUND", field: "id" });
     expect(await failure(service, UPDATE, { id: product.id, input: { name: "Mine" } }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
   });
 

@@ -129,7 +129,7 @@ export class ProductResolver {
 
 async function findProduct(em: EntityManager, id: string): Promise<Product> {
   const product = isUuid(id) ? await em.findOne(Product, { id }) : null;
-  if (!product) throw new NotFoundError("Product", id);
+  if (!product) throw new NotFoundError("Product", id, "id");
   return product;
 }
 
