@@ -142,6 +142,44 @@ describe("low stock", () => {
   });
 });
 
+// After "low stock", which counts every STAFF alert: this one adds a STAFF user.
+describe("SMS", () => {
+  const smsOn = (userId: string) => service.gql(`mutation { updateNotificationPreferences(sms: true) { sms } }`, {}, asUser(userId));
+  const texts = async (userId: string) =>
+    (await em().find(Notification, { userId, channel: "SMS" }, { orderBy: { createdAt: "asc" } })).map((n) => [n.template, n.body]);
+
+  it("sends every kind of notification by SMS to a customer who turned it on", async () => {
+    const userId = randomUUID();
+    await smsOn(userId); // before the registration is handled: the welcome goes by SMS too
+    const registered = event("user.registered", { userId, email: `${userId.slice(0, 8)}@example.com`, name: "Ann", role: "CUSTOMER" }, userId);
+    await send(registered);
+    await processed(registered);
+    const [rejectedId, cancelledId] = [randomUUID(), randomUUID()];
+    const rejected = event("inventory.rejected", { orderId: rejectedId, userId, reason: "not enough stock", shortages: [] }, rejectedId);
+    const cancelled = event("order.cancelled", { orderId: cancelledId, userId, reason: "changed my mind", previousStatus: "CONFIRMED", expired: false }, cancelledId);
+    const refunded = event("payment.refunded", { orderId: cancelledId, userId, paymentId: randomUUID(), amount: { amount: 4_200, currency: "USD" } }, cancelledId);
+    for (const envelope of [rejected, cancelled, refunded]) {
+      await send(envelope);
+      await processed(envelope);
+    }
+    expect(await texts(userId)).toEqual([
+      ["welcome", "Welcome, Ann!"],
+      ["out_of_stock", `Order ${rejectedId} is out of stock: not enough stock. You have not been charged.`],
+      ["order_cancelled", `Order ${cancelledId} cancelled.`],
+      ["payment_refunded", `Refunded $42.00 for order ${cancelledId}.`],
+    ]);
+  });
+
+  it("sends the low-stock alert by SMS to STAFF who turned it on", async () => {
+    const { userId } = await register("STAFF", "Sam");
+    await smsOn(userId);
+    const low = event("inventory.low_stock", { productId: randomUUID(), sku: "SKU-SMS", name: "Widget", available: 1, threshold: 3 }, "p");
+    await send(low);
+    await processed(low);
+    expect(await texts(userId)).toEqual([["low_stock", "Low stock: SKU-SMS has 1 left (threshold 3)."]]);
+  });
+});
+
 describe("delivery failures", () => {
   it("retries a failing e-mail with backoff, then marks it FAILED, while other e-mail still goes out", async () => {
     const doomedId = randomUUID();

@@ -32,10 +32,15 @@ const email = (key: TemplateKey, subject: string, body: string): DefaultTemplate
 const inApp = (key: TemplateKey, body: string): DefaultTemplate => ({ key, channel: "IN_APP", subject: null, body });
 const sms = (key: TemplateKey, body: string): DefaultTemplate => ({ key, channel: "SMS", subject: null, body });
 
-/** Seeded on start when missing; an ADMIN's edits are kept. */
+/**
+ * Seeded on start when missing; an ADMIN's edits are kept. Every key has a template on every channel:
+ * preferences switch channels, not kinds, so a user who turns SMS on (STAFF included, for low stock)
+ * gets every kind of notification by SMS too.
+ */
 export const DEFAULT_TEMPLATES: DefaultTemplate[] = [
   email("welcome", "Welcome, {{name}}", "<p>Hi {{name}},</p><p>Welcome aboard! You can sign in as {{email}}.</p>"),
   inApp("welcome", "Welcome, {{name}}!"),
+  sms("welcome", "Welcome, {{name}}!"),
   email("order_confirmed", "Order {{orderId}} confirmed", "<p>Hi {{name}},</p><p>We received your payment of {{total}}; order {{orderId}} is confirmed.</p>"),
   inApp("order_confirmed", "Order {{orderId}} is confirmed ({{total}})."),
   sms("order_confirmed", "Order {{orderId}} confirmed: {{total}}."),
@@ -44,11 +49,13 @@ export const DEFAULT_TEMPLATES: DefaultTemplate[] = [
   sms("payment_failed", "Payment for order {{orderId}} failed: {{reason}}."),
   email("out_of_stock", "Order {{orderId}} could not be fulfilled", "<p>Hi {{name}},</p><p>Sorry, order {{orderId}} is out of stock: {{reason}}. You have not been charged.</p>"),
   inApp("out_of_stock", "Order {{orderId}} is out of stock: {{reason}}."),
+  sms("out_of_stock", "Order {{orderId}} is out of stock: {{reason}}. You have not been charged."),
   email("order_cancelled", "Order {{orderId}} cancelled", "<p>Hi {{name}},</p><p>Order {{orderId}} was cancelled: {{reason}}.</p><p>{{refund}}</p>"),
   inApp("order_cancelled", "Order {{orderId}} was cancelled: {{reason}}. {{refund}}"),
   sms("order_cancelled", "Order {{orderId}} cancelled. {{refund}}"),
   email("payment_refunded", "Refund for order {{orderId}}", "<p>Hi {{name}},</p><p>We refunded {{amount}} for order {{orderId}} to your wallet.</p>"),
   inApp("payment_refunded", "Refunded {{amount}} for order {{orderId}}."),
+  sms("payment_refunded", "Refunded {{amount}} for order {{orderId}}."),
   email("order_shipped", "Order {{orderId}} shipped", "<p>Hi {{name}},</p><p>Order {{orderId}} is on its way.</p>"),
   inApp("order_shipped", "Order {{orderId}} has shipped."),
   sms("order_shipped", "Order {{orderId}} has shipped."),
@@ -57,4 +64,5 @@ export const DEFAULT_TEMPLATES: DefaultTemplate[] = [
   sms("order_completed", "Order {{orderId}} is complete."),
   email("low_stock", "Low stock: {{sku}}", "<p>Hi {{name}},</p><p>{{productName}} ({{sku}}) is down to {{available}} (threshold {{threshold}}).</p>"),
   inApp("low_stock", "Low stock: {{productName}} ({{sku}}) has {{available}} left (threshold {{threshold}})."),
+  sms("low_stock", "Low stock: {{sku}} has {{available}} left (threshold {{threshold}})."),
 ];
