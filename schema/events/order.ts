@@ -22,6 +22,8 @@ export const orderContracts = {
       userId: Id,
       items: z.array(z.object({ productId: Id, quantity: z.number().int().positive(), unitPrice: Money })).min(1),
       total: Money,
+      /** The customer's name for the order, if they gave one (added compatibly: older entries lack it). */
+      name: z.string().nullable().optional(),
     }),
   },
   'order.status_changed': {

@@ -71,6 +71,7 @@ export function recordPlacement(tx: EntityManager, emit: Emit, order: Order, ite
         userId: order.userId,
         items: items.map((item) => ({ productId: item.productId, quantity: item.quantity, unitPrice: item.unitPrice })),
         total: order.total,
+        name: order.name ?? null,
       },
       { correlationId: order.id },
     ),

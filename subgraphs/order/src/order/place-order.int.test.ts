@@ -73,7 +73,7 @@ describe("placeOrder", () => {
   test("writes order.placed and order.status_changed to the outbox with the order", async () => {
     const userId = randomUUID();
     const productId = await seedProduct(subgraph, { amount: 700 });
-    const orderId = await placeOrder(subgraph, userId, [productId], { quantity: 4 });
+    const orderId = await placeOrder(subgraph, userId, [productId], { quantity: 4, name: "Birthday gifts" });
     const rows = await subgraph.runtime.orm.em
       .getConnection()
       .execute<{ type: string; stream: string; payload: Record<string, any> }[]>(
@@ -87,6 +87,7 @@ describe("placeOrder", () => {
       userId,
       items: [{ productId, quantity: 4, unitPrice: { amount: 700, currency: "USD" } }],
       total: { amount: 2800, currency: "USD" },
+      name: "Birthday gifts", // so that messages about the order can call it by its name
     });
     expect(rows[1].payload.payload).toMatchObject({ orderId, userId, status: "PENDING", previousStatus: null, reason: "order placed" });
   });
