@@ -161,9 +161,20 @@ describe("templates", () => {
     [{ key: "welcome", channel: "EMAIL", subject: "{{total}}", body: "x" }, "subject"],
     [{ key: "welcome", channel: "IN_APP", body: "Hi {{name" }, "body"],
     [{ key: "welcome", channel: "EMAIL", subject: "Hi name}}", body: "x" }, "subject"],
+    [{ key: "order_confirmed", channel: "IN_APP", body: "Hi {{{name}}}" }, "body"],
+    [{ key: "order_confirmed", channel: "IN_APP", body: "Hi {{name}}}" }, "body"],
+    [{ key: "order_confirmed", channel: "EMAIL", subject: "Order {{{orderId}}", body: "x" }, "subject"],
+    [{ key: "order_confirmed", channel: "EMAIL", subject: "Order {{orderId}}", body: "<p>{{{{total}}}}</p>" }, "body"],
   ])("refuses %j naming %s", async (variables, field) => {
     const result = await service.gql(UPSERT, variables, asUser(randomUUID(), "ADMIN"));
     expect(result.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
+  });
+
+  it("accepts adjacent placeholders and single braces", async () => {
+    const variables = { key: "order_confirmed", channel: "EMAIL", subject: "{{orderId}}{{total}}", body: "<style>p { margin: 0 }</style><p>{ {{name}} }</p>" };
+    const saved = await service.gql(UPSERT, variables, asUser(randomUUID(), "ADMIN"));
+    expect(saved.errors).toBeUndefined();
+    expect(saved.data).toEqual({ upsertNotificationTemplate: variables });
   });
 
   it("is ADMIN only", async () => {

@@ -1,4 +1,4 @@
-import { escapeHtml, placeholders, render } from "./render";
+import { escapeHtml, hasStrayBraces, placeholders, render } from "./render";
 
 describe("render", () => {
   it("fills placeholders, including dotted paths, and leaves missing ones empty", () => {
@@ -24,6 +24,11 @@ describe("render", () => {
 
   it("lists placeholders", () => {
     expect(placeholders("{{a}} and {{ b.c }} but not {x}")).toEqual(["a", "b.c"]);
+  });
+
+  it("finds a double brace that is not exactly a placeholder's, and lets single braces be", () => {
+    for (const stray of ["Hi {{name", "Hi name}}", "Hi {{{name}}}", "{{{name}}", "{{name}}}", "{{{{name}}}}", "{{ {name} }}", "{{}}", "{{name}}{{"]) expect([stray, hasStrayBraces(stray)]).toEqual([stray, true]);
+    for (const fine of ["Hi {{name}}", "{{ name }}!", "{{a}}{{b.c}}", "<style>p { color: red }</style>{{name}}", "{ {{name}} }", "}{{name}}{"]) expect([fine, hasStrayBraces(fine)]).toEqual([fine, false]);
   });
 
   it("escapes every HTML-significant character", () => {

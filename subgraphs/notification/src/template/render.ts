@@ -7,6 +7,18 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]);
 }
 
+/** A placeholder that stands alone, not inside a longer run of braces (the `{{name}}` of `{{{name}}}`). */
+const STANDALONE_PLACEHOLDER = new RegExp(`(?<!\\{)${PLACEHOLDER.source}(?!\\})`, "g");
+
+/**
+ * Whether a template has a `{{` or `}}` that is not exactly a placeholder's: a typo (`Hi {{name`,
+ * `{{{name}}}`) that would reach customers as is. Single braces (CSS in an e-mail) are text.
+ */
+export function hasStrayBraces(template: string): boolean {
+  const leftover = template.replace(STANDALONE_PLACEHOLDER, " ");
+  return leftover.includes("{{") || leftover.includes("}}");
+}
+
 /** The placeholder names a template uses, e.g. `["name", "orderId"]`. */
 export function placeholders(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((match) => match[1]);

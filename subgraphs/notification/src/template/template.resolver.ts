@@ -2,7 +2,7 @@ import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import { BadUserInputError, requireRole, type Context, type Runtime } from "@commerce/kit";
 import { ChannelEnum, type Channel } from "../notification/notification.entity";
 import { TEMPLATE_KEYS, TEMPLATE_VARIABLES, isTemplateKey } from "./catalog";
-import { placeholders } from "./render";
+import { hasStrayBraces, placeholders } from "./render";
 import { Template } from "./template.entity";
 
 const MAX_SUBJECT = 200;
@@ -16,10 +16,8 @@ function validate(key: string, channel: Channel, subject: string | null, body: s
   if (!body.trim() || body.length > MAX_BODY) throw new BadUserInputError(`body must be 1 to ${MAX_BODY} characters.`, "body");
   const known: readonly string[] = TEMPLATE_VARIABLES[key];
   for (const [field, text] of [["subject", subject ?? ""], ["body", body]] as const) {
-    // A "{{" or "}}" that is not part of a placeholder is a typo ("Hi {{name"): it would reach customers as is.
-    const leftover = text.replace(/\{\{\s*[A-Za-z_][\w.]*\s*\}\}/g, "");
-    if (leftover.includes("{{") || leftover.includes("}}")) {
-      throw new BadUserInputError(`${field} has an unclosed or malformed placeholder; write placeholders as {{name}}.`, field);
+    if (hasStrayBraces(text)) {
+      throw new BadUserInputError(`${field} has an unclosed or malformed placeholder or a stray "{{"/"}}"; write placeholders as {{name}}.`, field);
     }
     const unknown = placeholders(text).filter((name) => !known.includes(name));
     if (unknown.length) {
