@@ -8,6 +8,7 @@ import { lowStockOnInventoryLowStock } from "./handlers/low-stock.on-inventory-l
 import { orderCancelledOnOrderCancelled } from "./handlers/order-cancelled.on-order-cancelled";
 import { orderCompletedOnOrderCompleted } from "./handlers/order-completed.on-order-completed";
 import { orderConfirmedOnOrderConfirmed } from "./handlers/order-confirmed.on-order-confirmed";
+import { orderNameOnOrderPlaced } from "./handlers/order-name.on-order-placed";
 import { orderShippedOnOrderShipped } from "./handlers/order-shipped.on-order-shipped";
 import { outOfStockOnInventoryRejected } from "./handlers/out-of-stock.on-inventory-rejected";
 import { paymentFailedOnPaymentFailed } from "./handlers/payment-failed.on-payment-failed";
@@ -19,6 +20,7 @@ import { DeliveryAttempt } from "./notification/delivery-attempt.entity";
 import { Notification } from "./notification/notification.entity";
 import { OrderNotificationsResolver, UserNotificationsResolver } from "./notification/notification.resolver";
 import { OrderCancellation } from "./notification/order-cancellation.entity";
+import { OrderName } from "./notification/order-name.entity";
 import { Preferences } from "./preferences/preferences.entity";
 import { PreferencesResolver, UserPreferencesResolver } from "./preferences/preferences.resolver";
 import { Recipient } from "./recipient/recipient.entity";
@@ -29,7 +31,7 @@ import { TemplateResolver } from "./template/template.resolver";
 /** The notification subgraph: templates, preferences, notifications and their delivery. */
 export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
   name: "notification",
-  entities: [Recipient, Preferences, Template, Notification, DeliveryAttempt, OrderCancellation],
+  entities: [Recipient, Preferences, Template, Notification, DeliveryAttempt, OrderCancellation, OrderName],
   migrations,
   resolvers: [TemplateResolver, PreferencesResolver, UserPreferencesResolver, UserNotificationsResolver, OrderNotificationsResolver],
   // Reached only through federation (`_entities`), not from Query or Mutation.
@@ -42,6 +44,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
     handlers: {
       "user.registered": welcomeOnUserRegistered,
       "user.role_changed": recipientOnUserRoleChanged,
+      "order.placed": orderNameOnOrderPlaced,
       "order.confirmed": orderConfirmedOnOrderConfirmed,
       "order.cancelled": orderCancelledOnOrderCancelled,
       "order.shipped": orderShippedOnOrderShipped,

@@ -80,6 +80,28 @@ describe("preferences", () => {
   });
 });
 
+describe("order names", () => {
+  it("calls an order by the name its customer gave it, on every message about it, and by its id when it has none", async () => {
+    const { userId } = await register("CUSTOMER", "Noor");
+    const named = randomUUID();
+    const unnamed = randomUUID();
+    const items = [{ productId: randomUUID(), quantity: 1, unitPrice: { amount: 500, currency: "USD" } }];
+    const placed = event("order.placed", { orderId: named, userId, items, total: { amount: 500, currency: "USD" }, name: "  Birthday gifts " }, named);
+    const placedUnnamed = event("order.placed", { orderId: unnamed, userId, items, total: { amount: 500, currency: "USD" } }, unnamed);
+    const confirmed = event("order.confirmed", { orderId: named, userId, total: { amount: 500, currency: "USD" } }, named);
+    const failed = event("payment.failed", { orderId: unnamed, userId, paymentId: randomUUID(), amount: { amount: 500, currency: "USD" }, reason: "insufficient balance" }, unnamed);
+    for (const e of [placed, placedUnnamed, confirmed, failed]) await send(e);
+    await processed(failed);
+    await processed(confirmed);
+    const rows = await notificationsOf(userId);
+    const inApp = (template: string) => rows.find((n) => n.template === template && n.channel === "IN_APP")!.body;
+    expect(inApp("order_confirmed")).toBe("Order Birthday gifts is confirmed ($5.00).");
+    expect(inApp("payment_failed")).toBe(`Payment of $5.00 for order ${unnamed} failed: insufficient balance.`);
+    // The order.placed entries themselves tell the customer nothing.
+    expect(rows.filter((n) => n.orderId === named).map((n) => n.template).sort()).toEqual(["order_confirmed", "order_confirmed"]);
+  });
+});
+
 describe("order completed", () => {
   it("tells the customer on every channel they want, once each, however often the event is delivered", async () => {
     const { userId } = await register("CUSTOMER", "Ann");

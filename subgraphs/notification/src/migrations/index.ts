@@ -1,4 +1,8 @@
 import { Migration20261122020000_notification } from "./Migration20261122020000_notification";
+import { Migration20261202150000_order_names } from "./Migration20261202150000_order_names";
 
 /** Committed migrations, oldest first. */
-export const migrations = [{ name: "Migration20261122020000_notification", class: Migration20261122020000_notification }];
+export const migrations = [
+  { name: "Migration20261122020000_notification", class: Migration20261122020000_notification },
+  { name: "Migration20261202150000_order_names", class: Migration20261202150000_order_names },
+];

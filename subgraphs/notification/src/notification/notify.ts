@@ -6,6 +6,7 @@ import type { TemplateData, TemplateKey } from "../template/catalog";
 import { render } from "../template/render";
 import { Template } from "../template/template.entity";
 import { Notification } from "./notification.entity";
+import { orderNameOf } from "./order-name.entity";
 
 /**
  * Transactions that inserted PENDING notifications. No Postgres NOTIFY: a notifying commit takes a
@@ -33,8 +34,11 @@ export interface NotifyRequest<K extends TemplateKey> {
   template: K;
   userIds: readonly string[];
   orderId?: string | null;
-  /** The template's values for one recipient (null when the user is not replicated yet). */
-  data: (recipient: Recipient | null) => TemplateData<K>;
+  /**
+   * The template's values for one recipient (null when the user is not replicated yet); `orderName` is
+   * added here for every message about an order.
+   */
+  data: (recipient: Recipient | null) => Omit<TemplateData<K>, "orderName">;
 }
 
 /**
@@ -50,9 +54,11 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
   const preferences = await preferencesOf(em, request.userIds);
   const recipients = new Map((await em.find(Recipient, { userId: { $in: [...request.userIds] } })).map((r) => [r.userId, r]));
 
+  const orderName = request.orderId ? await orderNameOf(em, request.orderId) : null;
+
   const rows: Notification[] = [];
   request.userIds.forEach((userId, i) => {
-    const data = request.data(recipients.get(userId) ?? null);
+    const data = { ...request.data(recipients.get(userId) ?? null), ...(orderName === null ? {} : { orderName }) } as TemplateData<K>;
     for (const template of templates) {
       if (!preferences[i].wants(template.channel)) continue;
       const html = template.channel === "EMAIL";
