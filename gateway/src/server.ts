@@ -40,8 +40,8 @@ export interface RunningGateway {
  * `/graphql` (HTTP for queries and mutations, graphql-ws for subscriptions),
  * Apollo Sandbox on a browser GET, `/health`, `/ready`, `/metrics`.
  *
- * Every request passes, in order: CORS (a foreign browser origin is refused),
- * the body size cap, CSRF prevention, token verification, then, once the
+ * Every request passes, in order: its trace span and request id, CORS (a
+ * foreign browser origin is refused, with that request id), the body size cap, CSRF prevention, token verification, then, once the
  * operation is parsed and validated and before any subgraph is called, the
  * Redis rate limits and the depth/cost/alias limits.
  */

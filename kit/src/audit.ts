@@ -221,8 +221,9 @@ export async function listAuditEntries(
     // An empty value filters nothing, as an empty search or category does in the catalog.
     if (value === null || value === undefined || value === "") continue;
     if (value.length > MAX_FILTER_LENGTH) throw new BadUserInputError(`${key} must be at most ${MAX_FILTER_LENGTH} characters.`, `filter.${key}`);
-    // Ids are stored as Postgres writes UUIDs; the same id in upper case must find the same entries.
-    where[key] = canonicalId(value);
+    // Target and actor ids are stored as Postgres writes UUIDs: the same id in upper case finds the same
+    // entries. A correlation id is stored as the client sent it (its own x-request-id), so it is matched as is.
+    where[key] = key === "targetId" || key === "actorId" ? canonicalId(value) : value;
   }
   const cursor = afterDateCursor(decodeCursor(after, "audit"), "at");
   const [rows, total] = await Promise.all([

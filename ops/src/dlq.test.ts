@@ -21,7 +21,7 @@ describe('npm run dlq', () => {
   });
 
   it('refuses a count that is not a whole number from 1 to 10000', () => {
-    for (const count of ['abc', '-5', '0', '1.5', '10001']) {
+    for (const count of ['abc', '-5', '0', '1.5', '10001', '0x10', '1e3', ' 5 ']) {
       const { code, stderr } = dlq('list', 'order', count);
       expect(code).toBe(2);
       expect(stderr).toMatch(/count must be a whole number/);

@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`${service} consumes no events, so it has no dead letters; the consuming services are ${CONSUMING_SERVICES.join(', ')}.`);
     return 2;
   }
-  const count = command === 'list' && arg !== undefined ? Number(arg) : 50;
+  const count = command === 'list' && arg !== undefined ? (/^\d+$/.test(arg) ? Number(arg) : NaN) : 50;
   if (!Number.isInteger(count) || count < 1 || count > 10_000) {
     console.error(`count must be a whole number from 1 to 10000, got ${arg}.\n${USAGE}`);
     return 2;

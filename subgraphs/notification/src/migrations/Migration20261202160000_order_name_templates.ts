@@ -42,4 +42,15 @@ export class Migration20261202160000_order_name_templates extends Migration {
       );
     }
   }
+
+  /** Back to the old defaults, for rolling back to code that knows no `{{orderName}}` (it would render it empty). */
+  override async down(): Promise<void> {
+    for (const [key, channel, subject, body] of OLD_DEFAULTS) {
+      const renamed = (text: string | null) => (text === null ? null : text.replaceAll("{{orderId}}", "{{orderName}}"));
+      this.addSql(
+        `update templates set subject = ${literal(subject)}, body = ${literal(body)}, updated_at = now()
+         where key = ${literal(key)} and channel = ${literal(channel)} and subject is not distinct from ${literal(renamed(subject))} and body = ${literal(renamed(body)!)};`,
+      );
+    }
+  }
 }

@@ -13,9 +13,9 @@ beforeAll(async () => {
 });
 afterAll(() => service?.stop());
 
-async function runMigration(): Promise<void> {
+async function runMigration(direction: "up" | "down" = "up"): Promise<void> {
   const migration = new Migration20261202160000_order_name_templates(service.runtime.orm.em.getDriver(), service.runtime.orm.config);
-  await migration.up();
+  await migration[direction]();
   for (const query of migration.getQueries()) await em().execute(query as string);
 }
 
@@ -31,5 +31,10 @@ it("moves unedited old default templates to {{orderName}} and leaves an ADMIN's 
     body: "<p>Hi {{name}},</p><p>We received your payment of {{total}}; order {{orderName}} is confirmed.</p>",
   });
   expect((await template("order_shipped", "IN_APP")).body).toBe("Order {{orderName}} has shipped.");
+  expect((await template("order_shipped", "SMS")).body).toBe("Yours, {{orderId}}, is on its way!");
+  // Rolled back, the unedited ones say {{orderId}} again, which older code knows.
+  await runMigration("down");
+  expect((await template("order_confirmed", "EMAIL")).subject).toBe("Order {{orderId}} confirmed");
+  expect((await template("order_shipped", "IN_APP")).body).toBe("Order {{orderId}} has shipped.");
   expect((await template("order_shipped", "SMS")).body).toBe("Yours, {{orderId}}, is on its way!");
 });

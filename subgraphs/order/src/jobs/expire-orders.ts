@@ -5,7 +5,7 @@ import { transition } from "../order/order.transitions";
 import type { OrderSettings } from "../settings";
 
 /** Shown to the customer (statusHistory, the cancellation message): what happened, in their words. */
-export const EXPIRY_REASON = "expired: the order could not be completed in time";
+export const EXPIRY_REASON = "it expired before it could be completed";
 const BATCH = 100;
 
 /**
