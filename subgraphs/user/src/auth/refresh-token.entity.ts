@@ -34,6 +34,10 @@ export class RefreshToken {
   @Property({ type: "timestamptz" })
   createdAt: Opt<Date> = new Date();
 
+  /** Presentations after its rotation that the reuse grace answered (counted under the row's lock). */
+  @Property({ type: "integer" })
+  reuseAnswers: Opt<number> = 0;
+
   private constructor(userId: string, familyId: string, tokenHash: string, ttlSeconds: number) {
     this.userId = userId;
     this.familyId = familyId;

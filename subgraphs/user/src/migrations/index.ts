@@ -1,4 +1,8 @@
 import { Migration20261122000000_users } from "./Migration20261122000000_users";
+import { Migration20261202170000_refresh_reuse_answers } from "./Migration20261202170000_refresh_reuse_answers";
 
 /** Committed migrations, oldest first. */
-export const migrations = [{ name: "Migration20261122000000_users", class: Migration20261122000000_users }];
+export const migrations = [
+  { name: "Migration20261122000000_users", class: Migration20261122000000_users },
+  { name: "Migration20261202170000_refresh_reuse_answers", class: Migration20261202170000_refresh_reuse_answers },
+];

@@ -13,7 +13,8 @@ const REFRESH = `mutation($t: String!) { refreshToken(refreshToken: $t) { access
 let service: TestSubgraph<UserSettings>;
 
 beforeAll(async () => {
-  service = await startTestSubgraph(userSubgraph, { ADMIN_EMAIL: "root@example.com", ADMIN_PASSWORD: "root-password-123" });
+  // A long reuse grace: the tests that present one token several times must not depend on the machine's speed.
+  service = await startTestSubgraph(userSubgraph, { ADMIN_EMAIL: "root@example.com", ADMIN_PASSWORD: "root-password-123", REFRESH_TOKEN_REUSE_GRACE: "60" });
 });
 afterAll(() => service?.stop());
 
@@ -216,7 +217,15 @@ describe("user subgraph", () => {
         (error: Error) => error.message,
       );
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Commit only once the replay is waiting on a lock (the family's, or a row the rotation holds).
+    const waiting = async () =>
+      (await service.runtime.orm.em.fork().getConnection().execute<{ n: number }[]>(
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+      ))[0]!.n > 0;
+    for (const deadline = Date.now() + 10_000; !(await waiting()); ) {
+      if (Date.now() > deadline) throw new Error("the replay never waited for the rotation");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     await rotating.commit();
     await replay;
     const [row] = await service.runtime.orm.em
