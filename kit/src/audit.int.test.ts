@@ -104,8 +104,20 @@ describe("the audit log", () => {
     await fork().transactional(async (tx) => void audit(tx, { job: "case", correlationId: "case" }, { action: "cased", targetType: "Thing", targetId: target }));
     const found = await listAuditEntries(fork(), { targetId: target.toUpperCase() });
     expect(found.edges.map((edge) => edge.node.targetId)).toEqual([target]);
+    // A correlation id matches in either case: an order id is stored lower case, a client's request id as sent.
+    const correlated = randomUUID().toUpperCase();
+    await fork().transactional(async (tx) => void audit(tx, { job: "case", correlationId: correlated }, { action: "correlated", targetType: "Thing", targetId: target }));
+    await fork().transactional(async (tx) => void audit(tx, { job: "case", correlationId: target }, { action: "correlated", targetType: "Thing", targetId: target }));
+    expect((await listAuditEntries(fork(), { action: "correlated", correlationId: correlated })).totalCount).toBe(1);
+    expect((await listAuditEntries(fork(), { action: "correlated", correlationId: target.toUpperCase() })).totalCount).toBe(1);
     const unfiltered = await listAuditEntries(fork(), { action: "" }, 1);
     expect(unfiltered.totalCount).toBe((await listAuditEntries(fork(), null, 1)).totalCount);
+  });
+
+  it("keeps each service's log a list of its own: another log's cursor is refused", async () => {
+    const page = await listAuditEntries(fork(), null, 1, null, "paymentAuditLog");
+    expect((await listAuditEntries(fork(), null, 1, page.pageInfo.endCursor, "paymentAuditLog")).edges).toBeDefined();
+    await expect(listAuditEntries(fork(), null, 1, page.pageInfo.endCursor, "orderAuditLog")).rejects.toMatchObject({ code: "BAD_USER_INPUT", extensions: { field: "after" } });
   });
 
   it("refuses a hand-made cursor as BAD_USER_INPUT naming after, before any SQL", async () => {

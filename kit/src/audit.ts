@@ -213,6 +213,8 @@ export async function listAuditEntries(
   filter: AuditLogFilter | null | undefined,
   first?: number | null,
   after?: string | null,
+  /** The list's name in its cursors: each service's log is its own list. */
+  list = "audit",
 ): Promise<ConnectionShape<AuditEntry>> {
   const size = pageSize(first);
   const where: Record<string, unknown> = {};
@@ -222,15 +224,18 @@ export async function listAuditEntries(
     if (value === null || value === undefined || value === "") continue;
     if (value.length > MAX_FILTER_LENGTH) throw new BadUserInputError(`${key} must be at most ${MAX_FILTER_LENGTH} characters.`, `filter.${key}`);
     // Target and actor ids are stored as Postgres writes UUIDs: the same id in upper case finds the same
-    // entries. A correlation id is stored as the client sent it (its own x-request-id), so it is matched as is.
-    where[key] = key === "targetId" || key === "actorId" ? canonicalId(value) : value;
+    // entries. A correlation id is an order id (lower case) or a request id kept as the client sent it:
+    // either form matches.
+    if (key === "targetId" || key === "actorId") where[key] = canonicalId(value);
+    else if (key === "correlationId" && canonicalId(value) !== value) where[key] = { $in: [value, canonicalId(value)] };
+    else where[key] = value;
   }
-  const cursor = afterDateCursor(decodeCursor(after, "audit"), "at");
+  const cursor = afterDateCursor(decodeCursor(after, list), "at");
   const [rows, total] = await Promise.all([
     em.find(AuditEntry, { ...where, ...cursor }, { orderBy: { at: "desc", id: "desc" }, limit: size + 1 }),
     em.count(AuditEntry, where),
   ]);
-  return toConnection(rows, size, total, "audit", (entry) => ({ key: entry.at.toISOString(), id: entry.id }));
+  return toConnection(rows, size, total, list, (entry) => ({ key: entry.at.toISOString(), id: entry.id }));
 }
 
 /**
@@ -249,7 +254,7 @@ export function auditLogResolver(fieldName: string, service: string): ClassType 
       @Arg("after", () => String, { nullable: true }) after?: string | null,
     ): Promise<ConnectionShape<AuditEntry>> {
       requireRole(ctx, "ADMIN");
-      return listAuditEntries(ctx.em, filter, first, after);
+      return listAuditEntries(ctx.em, filter, first, after, fieldName);
     }
   }
   Object.defineProperty(AuditLogResolver, "name", { value: `${service}AuditLogResolver` });
