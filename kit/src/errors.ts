@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
 import type { Logger } from "pino";
-import { literalInputField, variableUsageField } from "./literal-input";
+import { literalInputField, missingFieldSuffix, variableUsageField } from "./literal-input";
 import { currentLogger } from "./logger";
 
 /**
@@ -129,8 +129,11 @@ function validationField(error: unknown): string | undefined {
 export function variableField(message: string): string | undefined {
   const match = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)" (?:got invalid value .*? at "([^"]+)"|[^"]*)/.exec(message);
   if (!match) return undefined;
-  return (match[2] ?? match[1]).replace(/\[(\d+)\]/g, ".$1");
+  const path = (match[2] ?? match[1]).replace(/\[(\d+)\]/g, ".$1");
+  // A required input field left out: the path is the object's; the field at fault is the one missing.
+  return `${path}${missingFieldSuffix(message)}`;
 }
+
 
 /** The field of a variable's refused value, named from the argument it stands for (literal-input.ts). */
 function variableInputField(error: unknown, message: string): string | undefined {

@@ -33,7 +33,7 @@ describe("a wrong value written in the query", () => {
     const cases: [string, string][] = [
       [`{ productId: "p", quantity: 1 }, { productId: "q", quantity: 1.5 }`, "input.items.1.quantity"],
       [`{ productId: "p", quantity: "ten" }`, "input.items.0.quantity"],
-      [`{ productId: "p" }`, "input.items.0"], // a required input field left out
+      [`{ productId: "p" }`, "input.items.0.quantity"], // a required input field left out: named itself
       [`{ productId: "p", quantity: 1, colour: "red" }`, "input.items.0.colour"], // an unknown input field
     ];
     for (const [items, field] of cases) {
@@ -74,6 +74,7 @@ describe("a wrong value in a variable", () => {
       [`mutation($i: Place!) { place(input: $i) }`, { i: { items: [{ productId: "p", quantity: 1.5 }] } }, "input.items.0.quantity"],
       [`mutation($i: Place!) { place(input: $i) }`, { i: { items: [], price: { amount: "ten" } } }, "input.price.amount"],
       [`mutation($i: Place!) { place(input: $i) }`, {}, "input"], // required and not provided
+      [`mutation($i: Place!) { place(input: $i) }`, { i: { items: [{ productId: "p" }] } }, "input.items.0.quantity"], // a required field left out
       // Used inside a literal: the path of the place it fills.
       [`mutation($q: Int!) { place(input: { items: [{ productId: "p", quantity: 1 }, { productId: "q", quantity: $q }] }) }`, { q: 1.5 }, "input.items.1.quantity"],
       [`mutation($n: String, $i: Place!) { place(input: $i, note: $n) }`, { n: 7, i: { items: [] } }, "note"],

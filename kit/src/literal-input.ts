@@ -49,7 +49,18 @@ function walk(value: ValueNode, path: string[], targets: Set<ASTNode>): void {
 export function literalInputField(error: unknown): string | undefined {
   const node = (error as GraphQLError | undefined)?.nodes?.[0];
   if (!node || node.kind === Kind.VARIABLE) return undefined;
-  return literalFields.get(node);
+  const path = literalFields.get(node);
+  return path === undefined ? undefined : `${path}${missingFieldSuffix((error as GraphQLError).message)}`;
+}
+
+/**
+ * `.quantity` for graphql-js's `Field "quantity" (or "Item.quantity") of required type … was not
+ * provided.`, else "": a required input field left out is named itself, not the object missing it,
+ * whether the object came in a variable or was written into the query.
+ */
+export function missingFieldSuffix(message: string): string {
+  const missing = /Field "(?:[_A-Za-z][_0-9A-Za-z]*\.)?([_A-Za-z][_0-9A-Za-z]*)" of required type "[^"]+" was not provided\.?$/.exec(message);
+  return missing ? `.${missing[1]}` : "";
 }
 
 /**
