@@ -90,8 +90,8 @@ const PASS_THROUGH_CODES = new Set<string>([
 
 function codeOf(error: unknown): string | undefined {
   if (error instanceof AppError) return error.code;
-  if (!(error instanceof GraphQLError)) return undefined;
-  return error.extensions?.code as string | undefined;
+  if (error instanceof GraphQLError) return error.extensions?.code as string | undefined;
+  return undefined;
 }
 
 /**
@@ -133,7 +133,6 @@ export function variableField(message: string): string | undefined {
   // A required input field left out: the path is the object's; the field at fault is the one missing.
   return `${path}${missingFieldSuffix(message)}`;
 }
-
 
 /** The field of a variable's refused value, named from the argument it stands for (literal-input.ts). */
 function variableInputField(error: unknown, message: string): string | undefined {

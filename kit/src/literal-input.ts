@@ -94,14 +94,14 @@ const variableUsages = new WeakMap<ASTNode, string>();
 export function recordVariableUsages(document: DocumentNode, errors: readonly GraphQLError[]): void {
   const refused = errors.map((error) => error.nodes?.[0]).filter((node): node is VariableDefinitionNode => node?.kind === Kind.VARIABLE_DEFINITION);
   if (refused.length === 0) return;
+  const fragments = new Map(
+    document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
+  );
   for (const operation of document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)) {
     const own = new Map(refused.filter((node) => operation.variableDefinitions?.includes(node)).map((node) => [node.variable.name.value, node]));
     if (own.size === 0) continue;
     // The operation, then the fragments it spreads (directly or through other fragments), in the
     // order it reaches them: another operation's fragment may use a variable of the same name.
-    const fragments = new Map(
-      document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]),
-    );
     const reached = new Set<string>();
     const scopes: ASTNode[] = [operation];
     for (let i = 0; i < scopes.length; i += 1) {

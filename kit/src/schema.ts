@@ -3,7 +3,6 @@ import type { GraphQLResolverMap } from "@apollo/subgraph/dist/schema-helper";
 import { printSchemaWithDirectives } from "@graphql-tools/utils";
 import { GraphQLDateTime } from "graphql-scalars";
 import {
-  GraphQLID,
   getNamedType,
   getNullableType,
   isInputObjectType,
@@ -102,7 +101,7 @@ function canonicaliseIdArguments(schema: GraphQLSchema): void {
 /** Whether a value of `type` may hold an `ID` somewhere. */
 function holdsId(type: GraphQLInputType, seen: Set<string>): boolean {
   const named = getNamedType(type);
-  if (named === GraphQLID || named.name === "ID") return true;
+  if (named.name === "ID") return true;
   if (!isInputObjectType(named) || seen.has(named.name)) return false;
   seen.add(named.name);
   return Object.values(named.getFields()).some((field) => holdsId(field.type, seen));
