@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { asUser, startTestSubgraph, type TestSubgraph } from "../../../ops/testing/subgraph";
+import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { paymentSubgraph } from "./module";
 import type { PaymentSettings } from "./settings";
 import { Invoice } from "./payment/invoice.entity";
