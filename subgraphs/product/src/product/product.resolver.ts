@@ -5,6 +5,7 @@ import { createEvent } from "@commerce/streams";
 import {
   BadUserInputError,
   ConflictError,
+  type MoneyInput,
   NotFoundError,
   connectionType,
   audit,
@@ -62,6 +63,7 @@ export class ProductResolver {
   @Mutation(() => Product, { description: "ADMIN only." })
   async createProduct(@Arg("input") input: CreateProductInput, @Ctx() ctx: Context): Promise<Product> {
     requireRole(ctx, "ADMIN");
+    assertPayable(input.price, this.runtime.config.walletCurrency);
     const attributes = checkAttributes(input.attributes ?? [], "input.attributes");
     return this.runtime
       .commit(ctx.em, async (tx, emit) => {
@@ -85,6 +87,7 @@ export class ProductResolver {
   @Mutation(() => Product, { description: "ADMIN only. Only the given fields change." })
   async updateProduct(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateProductInput, @Ctx() ctx: Context): Promise<Product> {
     requireRole(ctx, "ADMIN");
+    assertPayable(input.price, this.runtime.config.walletCurrency);
     const attributes = input.attributes ? checkAttributes(input.attributes, "input.attributes") : undefined;
     return this.runtime
       .commit(ctx.em, async (tx, emit) => {
@@ -127,6 +130,13 @@ export class ProductResolver {
       if (product.deactivate()) emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
       return true;
     });
+  }
+}
+
+/** Wallets hold one currency (WALLET_CURRENCY): a product priced in another could be ordered but never paid. */
+function assertPayable(price: MoneyInput | null | undefined, walletCurrency: string): void {
+  if (price && price.currency !== walletCurrency) {
+    throw new BadUserInputError(`Orders are paid from wallets in ${walletCurrency}: price the product in ${walletCurrency}.`, "input.price.currency");
   }
 }
 
