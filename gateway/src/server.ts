@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { ApolloGateway, IntrospectAndCompose } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginCacheControl } from "@apollo/server/plugin/cacheControl";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -15,6 +16,7 @@ import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
 import { createLogger, createMetrics, graphqlMetricsPlugin, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
+import { catalogCachePlugin } from "./catalog-cache";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
 import { corsMiddleware, originPolicy } from "./cors";
@@ -68,6 +70,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     logger,
   });
 
+  const catalogCache = catalogCachePlugin(config.redisUrl, config.streamPrefix, logger.child({ component: "catalog-cache" }));
+
   const app = express();
   app.disable("x-powered-by");
   // Behind a load balancer the client IP (the rate-limit key) is in X-Forwarded-For; trust it only from the configured hops.
@@ -97,6 +101,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       rateLimitPlugin(limiter, config.rateLimit, rateLimited),
       queryLimitsPlugin(config.queryLimits, tooComplex),
       tracingPlugin<GatewayContext>(),
+      // Cache hints decide what the catalog cache keeps; clients get no Cache-Control (a price changes at once).
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      catalogCache,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       graphqlMetricsPlugin<GatewayContext>(metrics),
@@ -196,6 +203,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
         await feed.stop();
         await apollo.stop();
         redis.disconnect();
+        catalogCache.disconnect();
         limiter.disconnect();
         await tracing.shutdown();
       })()),
