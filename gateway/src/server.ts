@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { readFileSync } from "node:fs";
+import cluster from "node:cluster";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
@@ -17,6 +18,7 @@ import type { GraphQLSchema } from "graphql";
 import { createLogger, createMetrics, graphqlMetricsPlugin, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import { catalogCachePlugin } from "./catalog-cache";
+import { metricsText } from "./cluster";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
 import { corsMiddleware, originPolicy } from "./cors";
@@ -112,7 +114,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   await apollo.start();
 
   const origins = originPolicy(config.corsOrigins, config.port);
-  app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway" }));
+  // In a cluster, which worker answered and the subscriptions it holds (each WebSocket lives on one worker).
+  const workerInfo = () => (cluster.isWorker ? { worker: cluster.worker?.id, subscriptions: subscriptions?.count() ?? 0 } : {});
+  app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway", ...workerInfo() }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
   // Set when stop() begins: a load balancer stops sending work before the server closes.
@@ -127,7 +131,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       res.status(503).json({ status: "unavailable", reason: (error as Error).message });
     }
   });
-  app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const metricsOfAllWorkers = metricsText(metrics.registry);
+  app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metricsOfAllWorkers()));
   app.use(
     "/graphql",
     // A public endpoint: a client's traceparent is linked, never continued (it cannot pick our trace ids or sampling).

@@ -9,6 +9,7 @@
  * products, signed in), P (`product(id)`, anonymous). Q2 spans four subgraphs: it has no direct figure.
  * Load: autocannon in this process, BENCH_CONNECTIONS connections (default 20) for BENCH_DURATION seconds
  * (default 8) after a 2 s warm-up, per cell. BENCH_ONLY=Q1,P limits the queries.
+ * Our gateway runs BENCH_GATEWAY_WORKERS node:cluster workers (default 2, one per core).
  * BENCH_PROFILE=product,gateway writes those processes' CPU profiles of the measured runs (in the log folder).
  * Prints rps, p50, p99, errors, CPU ms per request of the processes involved, and the ratios.
  * Every process shares this machine's cores, autocannon included. Never fails on a figure.
@@ -47,7 +48,13 @@ async function main(): Promise<void> {
   console.log("starting the platform…");
   const platform = await startBenchPlatform({
     // One address sends everything: lift the HTTP rate limits (they are still checked on every request).
-    env: { RATE_LIMIT_PER_MINUTE: "100000000", RATE_LIMIT_IP_PER_MINUTE: "100000000", AUTH_RATE_LIMIT_PER_MINUTE: "100000000", LOG_LEVEL: "warn" },
+    env: {
+      RATE_LIMIT_PER_MINUTE: "100000000",
+      RATE_LIMIT_IP_PER_MINUTE: "100000000",
+      AUTH_RATE_LIMIT_PER_MINUTE: "100000000",
+      LOG_LEVEL: "warn",
+      GATEWAY_WORKERS: process.env.BENCH_GATEWAY_WORKERS ?? "2",
+    },
     log: (line) => console.log(`  ${line}`),
     profile: process.env.BENCH_PROFILE?.split(","),
   });
