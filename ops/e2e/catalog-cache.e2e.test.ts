@@ -5,8 +5,8 @@
  * never read from or written to a shared entry.
  */
 import Redis from "ioredis";
-import { startPlatform, type Platform } from "../testing";
-import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
+import { startPlatform, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;

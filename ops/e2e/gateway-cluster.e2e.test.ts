@@ -6,8 +6,8 @@
 import http from "node:http";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { startPlatform, type Platform } from "../testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "../testing/e2e";
+import { startPlatform, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "@commerce/testing/e2e";
 
 const PER_USER = 12;
 let platform: Platform;
