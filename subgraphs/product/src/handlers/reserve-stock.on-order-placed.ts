@@ -46,10 +46,18 @@ export const reserveStockOnOrderPlaced: Handler = async (event, { em, emit, logg
   for (const line of plan.lines) byKey.get(`${line.productId}/${line.warehouseId}`)!.reserve(line.quantity);
   em.persist(Reservation.reserved(orderId, userId, plan.lines));
   await checkLowStock(em, [...orderable], levels, emit, meta, products);
+  // Each line says what payment's invoice needs: the price the order was placed at and the product's name.
+  const unitPrices = new Map(items.map((item) => [item.productId, item.unitPrice]));
+  const names = new Map(products.map((product) => [product.id, product.name]));
   emit(
     createEvent(
       "inventory.reserved",
-      { orderId, userId, total, items: [...wanted].map(([productId, quantity]) => ({ productId, quantity })) },
+      {
+        orderId,
+        userId,
+        total,
+        items: [...wanted].map(([productId, quantity]) => ({ productId, quantity, unitPrice: unitPrices.get(productId), name: names.get(productId) })),
+      },
       meta,
     ),
   );
