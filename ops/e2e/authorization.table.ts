@@ -209,6 +209,17 @@ export const TABLE: Row[] = [
     },
   },
   {
+    name: "orders (filter: userId)",
+    query: `query($u: ID!) { orders(filter: { userId: $u }, first: 100) { totalCount edges { node { id user { id } } } } }`,
+    variables: (t) => ({ u: t.owner.id }),
+    pick: (d) => d.orders,
+    expect: { anonymous: "UNAUTHENTICATED", own: "data", other: "FORBIDDEN", staff: "data", admin: "data" },
+    verify: (orders, t) => {
+      const owners = new Set(orders.edges.map((edge: any) => edge.node.user.id));
+      expect([...owners]).toEqual([t.owner.id]);
+    },
+  },
+  {
     name: "placeOrder",
     query: `mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 1 }] }) { id status } }`,
     variables: (t) => ({ p: t.fx.productId }),

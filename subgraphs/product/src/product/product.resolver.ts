@@ -20,7 +20,7 @@ import { Category } from "../category/category.entity";
 import { checkLowStock } from "../stock/low-stock";
 import { lockStock } from "../stock/stock.locks";
 import { Product, type ProductAttribute } from "./product.entity";
-import { CreateProductInput, ProductFilter, UpdateProductInput } from "./product.inputs";
+import { CreateProductInput, ProductFilter, ProductSort, UpdateProductInput } from "./product.inputs";
 import { productById } from "./product.loaders";
 import { searchProducts } from "./product.search";
 
@@ -32,6 +32,9 @@ class ProductsArgs {
   @IsOptional()
   @ValidateNested()
   filter?: ProductFilter | null;
+
+  @Field(() => ProductSort, { nullable: true, defaultValue: ProductSort.NAME })
+  sort?: ProductSort | null;
 
   @Field(() => Int, { nullable: true })
   first?: number | null;
@@ -51,10 +54,10 @@ export class ProductResolver {
     return product && (product.active || isStaff(ctx.identity)) ? product : null;
   }
 
-  @Query(() => ProductConnection, { description: "Ordered by name. STAFF/ADMIN also see deleted products." })
-  async products(@Args() { filter, first, after }: ProductsArgs, @Ctx() ctx: Context) {
+  @Query(() => ProductConnection, { description: "Ordered by `sort` (name by default). STAFF/ADMIN also see deleted products." })
+  async products(@Args() { filter, sort, first, after }: ProductsArgs, @Ctx() ctx: Context) {
     const size = pageSize(first);
-    return searchProducts(ctx.em, { filter, size, after, includeInactive: isStaff(ctx.identity) });
+    return searchProducts(ctx.em, { filter, sort, size, after, includeInactive: isStaff(ctx.identity) });
   }
 
   @Mutation(() => Product, { description: "ADMIN only." })
