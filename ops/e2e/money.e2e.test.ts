@@ -4,8 +4,8 @@
  * key reused for another checkout is a CONFLICT, and a product nobody can pay for is never sold.
  */
 import { TEST_CARDS } from "@commerce/payment";
-import { startPlatform, type Platform } from "../testing";
-import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, testCard, waitForStatus, type Account } from "../testing/e2e";
+import { startPlatform, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, testCard, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
