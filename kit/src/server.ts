@@ -19,7 +19,6 @@ import {
   commitWithEvents,
   streamsEntities,
   streamsMigrations,
-  type Handler,
 } from "@commerce/streams";
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
@@ -28,6 +27,7 @@ import { literalInputPlugin } from "./literal-input";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig } from "./config";
 import type { SubgraphName } from "./services";
 import { createContext, type Context } from "./context";
+import { bindHandlers, type EventHandlers } from "./events";
 import { createErrorFormatter } from "./errors";
 import { createLogger, currentLogger, withLogger, type Logger } from "./logger";
 import { bindMetrics, createMetrics, graphqlMetricsPlugin, type Metrics } from "./metrics";
@@ -73,11 +73,8 @@ export interface SubgraphModule<Settings = unknown> {
   plugins?: ApolloServerPlugin<Context>[];
   /** Service-specific settings, read from the environment once at start-up. */
   settings?: (read: EnvReader) => Settings;
-  /**
-   * Saga events this service reacts to, by producer stream and event type. A function
-   * of the runtime when handlers need the service's settings or shared objects.
-   */
-  consumes?: Consumes | ((runtime: Runtime<Settings>) => Consumes);
+  /** Saga events this service reacts to, by producer stream and event type; handlers get the settings in their context. */
+  consumes?: Consumes<Settings>;
   /** Runs once after migrations and before the endpoint opens (e.g. bootstrap data). */
   prepare?: (runtime: Runtime<Settings>) => Promise<void>;
   /** Background jobs started once the service is up. */
@@ -85,9 +82,9 @@ export interface SubgraphModule<Settings = unknown> {
 }
 
 /** The streams a subgraph reads and its handler per event type. */
-export interface Consumes {
+export interface Consumes<Settings = unknown> {
   streams: Producer[];
-  handlers: Record<string, Handler>;
+  handlers: EventHandlers<Settings>;
 }
 
 export interface RunningSubgraph<Settings = unknown> {
@@ -241,7 +238,7 @@ export async function startSubgraph<Settings>(
     ? new StreamTrimmer({ redis, prefix: config.streamPrefix, producers: [module.name as Producer], logger: logger.child({ component: "trimmer" }) })
     : null;
   trimmer?.start();
-  const consumes = typeof module.consumes === "function" ? module.consumes(runtime) : module.consumes;
+  const consumes = module.consumes;
   let observeHandler: ((event: ParsedEvent, handlerMs: number) => void) | undefined;
   const consumer = consumes
     ? new StreamConsumer({
@@ -251,7 +248,7 @@ export async function startSubgraph<Settings>(
         service: module.name,
         consumerName: `${module.name}-${process.pid}-${randomUUID().slice(0, 8)}`,
         streams: consumes.streams,
-        handlers: consumes.handlers,
+        handlers: bindHandlers(consumes.handlers, runtime.settings),
         logger: logger.child({ component: "consumer" }),
         tracer: tracing.tracer,
         concurrency: config.streams.concurrency,

@@ -1,4 +1,4 @@
-import type { Consumes, SubgraphModule } from "@commerce/kit";
+import type { SubgraphModule } from "@commerce/kit";
 import type { Channels } from "./delivery/channel";
 import { DeliveryJob } from "./delivery/delivery.job";
 import { EmailChannel } from "./delivery/email.channel";
@@ -53,7 +53,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
       "payment.refunded": refundOnPaymentRefunded,
       "inventory.rejected": outOfStockOnInventoryRejected,
       "inventory.low_stock": lowStockOnInventoryLowStock,
-    } as Consumes["handlers"],
+    },
   },
   jobs: (runtime) => {
     const channels: Channels = {

@@ -19,14 +19,6 @@ import { StockResolver } from "./stock/stock.resolver";
 import { Warehouse } from "./warehouse/warehouse.entity";
 import { WarehouseResolver } from "./warehouse/warehouse.resolver";
 
-/** Saga handlers by event type (streams `order` and `payment`). */
-export const productHandlers = {
-  "order.placed": reserveStockOnOrderPlaced,
-  "payment.captured": commitReservationOnPaymentCaptured,
-  "payment.failed": releaseReservationOnPaymentFailed,
-  "order.cancelled": releaseOrRestockOnOrderCancelled,
-};
-
 /** The product subgraph: catalog, categories, warehouses, stock and order reservations. */
 export const productSubgraph: SubgraphModule = {
   name: "product",
@@ -43,7 +35,15 @@ export const productSubgraph: SubgraphModule = {
   ],
   orphanedTypes: [CatalogProduct],
   referenceResolvers: { Product: productReference },
-  consumes: { streams: ["order", "payment"], handlers: productHandlers },
+  consumes: {
+    streams: ["order", "payment"],
+    handlers: {
+      "order.placed": reserveStockOnOrderPlaced,
+      "payment.captured": commitReservationOnPaymentCaptured,
+      "payment.failed": releaseReservationOnPaymentFailed,
+      "order.cancelled": releaseOrRestockOnOrderCancelled,
+    },
+  },
   // Every commit here may change what a catalog answer shows (prices, names, stock, reservations, categories).
   prepare: async (runtime) => {
     runtime.orm.em.getEventManager().registerSubscriber(bumpCatalogVersionOnCommit(runtime.redis, runtime.config.streamPrefix, runtime.logger));

@@ -1,20 +1,8 @@
 import { LockMode } from "@mikro-orm/core";
-import type { EntityManager } from "@mikro-orm/postgresql";
-import type { Handler } from "@commerce/streams";
-import type { EventOf, EventType, ParsedEvent } from "@commerce/schema";
+import type { HandlerContext } from "@commerce/streams";
+import type { ParsedEvent } from "@commerce/schema";
 import { Order, type OrderTrigger } from "../order/order.entity";
 import { transition } from "../order/order.transitions";
-
-/** What the consumer hands a handler: its transaction's EntityManager, the outbox, a logger. */
-export type HandlerContext = Parameters<Handler>[1];
-
-/** A handler for one event type, typed for that type's payload. */
-export function on<T extends EventType>(type: T, handle: (event: EventOf<T>, ctx: HandlerContext) => Promise<void>): Handler {
-  return async (event: ParsedEvent, ctx: HandlerContext) => {
-    if (event.type !== type) throw new Error(`handler for ${type} received ${event.type}`);
-    await handle(event as EventOf<T>, ctx);
-  };
-}
 
 /**
  * Applies saga `triggers` in turn to the order the event is about, under a row
@@ -23,7 +11,7 @@ export function on<T extends EventType>(type: T, handle: (event: EventOf<T>, ctx
  * alone. Logs (and otherwise ignores) an event none of whose triggers applied.
  */
 export async function advanceOrder(event: ParsedEvent, orderId: string, triggers: OrderTrigger[], ctx: HandlerContext): Promise<void> {
-  const em = ctx.em as EntityManager;
+  const em = ctx.em;
   const order = await em.findOne(Order, { id: orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   const log = ctx.logger.child({ eventId: event.id, correlationId: event.correlationId, orderId });
   if (!order) {
