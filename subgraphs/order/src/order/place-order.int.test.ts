@@ -221,6 +221,28 @@ describe("idempotency", () => {
     expect(bobs).not.toBe(first);
   });
 
+  test("the same key with another cart or name is a CONFLICT naming the key; the same request in another line order is the same order", async () => {
+    const a = await seedProduct(subgraph);
+    const b = await seedProduct(subgraph);
+    const userId = randomUUID();
+    const input = { items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 2 }], name: "Gift", idempotencyKey: "checkout-2" };
+    const first = await place(userId, input);
+    expect(first.errors).toBeUndefined();
+    for (const changed of [
+      { ...input, items: [{ productId: a, quantity: 1 }] },
+      { ...input, items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 3 }] },
+      { ...input, name: "Another gift" },
+    ]) {
+      const result = await place(userId, changed);
+      expect(result.data).toBeNull();
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "CONFLICT", field: "input.idempotencyKey" });
+    }
+    const again = await place(userId, { ...input, items: [...input.items].reverse() });
+    expect(again.data?.placeOrder.id).toBe(first.data!.placeOrder.id);
+    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    expect(Number(n)).toBe(1);
+  });
+
   test("an empty or blank key is refused, naming the field, and places nothing", async () => {
     const productId = await seedProduct(subgraph);
     const userId = randomUUID();

@@ -29,7 +29,7 @@ export const refundOnReturnReceived =
     if (payment && amount > 0) {
       const by = `event:${event.id}`;
       const wallet = await lockWallet(em, payment.userId, settings, by);
-      em.persist(wallet.refund(Money.of(amount, refund.currency), { orderId, paymentId: payment.id, by }));
+      em.persist(wallet.refund(Money.of(amount, refund.currency), { orderId, paymentId: payment.id, returnId, by }));
       audit(em, { event }, {
         action: "payment.return_refunded",
         targetType: "Payment",

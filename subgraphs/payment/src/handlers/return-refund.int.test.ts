@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { ParsedEvent } from "@commerce/schema";
+import type { EventPayload, ParsedEvent } from "@commerce/schema";
 import { startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
 import { event, eventually, publish, streamEvents } from "../../../../ops/testing/events";
 import { paymentSubgraph } from "../module";
@@ -19,7 +19,10 @@ const em = (): EntityManager => payment.runtime.orm.em.fork() as EntityManager;
 const send = (envelope: ParsedEvent) => publish(payment.runtime.redis, payment.streamPrefix, envelope);
 const balanceOf = async (userId: string) => (await em().findOneOrFail(Wallet, { userId })).balanceAmount;
 const refundsOf = async (orderId: string) =>
-  (await streamEvents(payment.runtime.redis, payment.streamPrefix, "payment")).filter((e) => e.type === "payment.return_refunded" && e.payload.orderId === orderId);
+  (await streamEvents(payment.runtime.redis, payment.streamPrefix, "payment"))
+    .filter((e) => e.type === "payment.return_refunded")
+    .map((e) => e.payload as EventPayload<"payment.return_refunded">)
+    .filter((refund) => refund.orderId === orderId);
 
 function received(orderId: string, userId: string, returnId: string, asked: number) {
   return event(
@@ -52,9 +55,9 @@ test("returns refund their price once each, and never more than the order's capt
   await processed(second);
 
   const refunds = await refundsOf(orderId);
-  expect(refunds.map((e) => [e.payload.returnId, e.payload.amount.amount])).toEqual([
+  expect(refunds.map((refund) => [refund.returnId, refund.amount.amount])).toEqual([
     [first, 2_000],
-    [second.payload.returnId, 1_000],
+    [(second.payload as EventPayload<"return.received">).returnId, 1_000],
   ]);
   expect(await balanceOf(userId)).toBe(100_000);
   const ledger = await em().execute<{ kind: string; amount: string }[]>(`select kind, amount from wallet_entries where order_id = ? order by created_at`, [orderId]);
@@ -68,11 +71,11 @@ test("returns refund their price once each, and never more than the order's capt
 test("a return of an order that was never captured settles at 0, so it still reaches REFUNDED", async () => {
   const orderId = randomUUID();
   const returnId = randomUUID();
-  const envelope = received(orderId, randomUUID(), returnId, 500);
-  await send(envelope);
+  const userId = randomUUID();
+  await send(received(orderId, userId, returnId, 500));
   const [refund] = await eventually(async () => {
     const found = await refundsOf(orderId);
     return found.length > 0 && found;
   }, "payment.return_refunded");
-  expect(refund.payload).toEqual({ returnId, orderId, userId: envelope.payload.userId, paymentId: null, amount: usd(0) });
+  expect(refund).toEqual({ returnId, orderId, userId, paymentId: null, amount: usd(0) });
 });
