@@ -90,7 +90,7 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
       query(urls.order, `select id, order_id, status, lines, refund_amount, updated_at from return_requests`),
       query(urls.payment, `select return_id, order_id, amount_minor from return_refunds`),
       query(urls.product, `select return_id, order_id, lines from return_restocks`),
-      query(urls.order, `select payload->>'returnId' as return_id, type, count(*)::int as n from outbox where type like 'return.%' group by 1, type`),
+      query(urls.order, `select payload->'payload'->>'returnId' as return_id, type, count(*)::int as n from outbox where type like 'return.%' group by 1, type`),
     ]);
 
   const violations: Violation[] = [];

@@ -74,6 +74,6 @@ test("the refund moves a RECEIVED return to REFUNDED once, however often it is d
   expect(row).toEqual({ status: "REFUNDED", refund_amount: 1000 });
   const history = await sql<{ status: string }>(`select status from return_status_changes where return_id = ? order by id`, [returnId]);
   expect(history.map((change) => change.status)).toEqual(["REQUESTED", "REFUNDED"]);
-  const events = await sql<{ type: string }>(`select type from outbox where type like 'return.%' and payload->>'returnId' = ? order by id`, [returnId]);
+  const events = await sql<{ type: string }>(`select type from outbox where type like 'return.%' and payload->'payload'->>'returnId' = ? order by id`, [returnId]);
   expect(events.map((e) => e.type)).toEqual(["return.requested", "return.refunded"]);
 });
