@@ -3,6 +3,7 @@ import "reflect-metadata";
 export * from "./audit";
 export * from "./auth";
 export * from "./config";
+export * from "./services";
 export * from "./constraints";
 export * from "./context";
 export * from "./errors";

@@ -5,7 +5,7 @@
  * through the gateway.
  */
 import { randomUUID } from "node:crypto";
-import { testCard, type Account } from "../testing/e2e";
+import { testCard, type Account } from "@commerce/testing/e2e";
 
 /** The callers of the table. `own`/`other`: a CUSTOMER acting on their own / someone else's data. */
 export const COLUMNS = ["anonymous", "own", "other", "staff", "admin"] as const;
@@ -209,6 +209,17 @@ export const TABLE: Row[] = [
       const owners = new Set(orders.edges.map((edge: any) => edge.node.user.id));
       if (t.column === "own" || t.column === "other") expect([...owners]).toEqual([t.caller!.id]);
       else expect(owners.has(t.owner.id)).toBe(true);
+    },
+  },
+  {
+    name: "orders (filter: userId)",
+    query: `query($u: ID!) { orders(filter: { userId: $u }, first: 100) { totalCount edges { node { id user { id } } } } }`,
+    variables: (t) => ({ u: t.owner.id }),
+    pick: (d) => d.orders,
+    expect: { anonymous: "UNAUTHENTICATED", own: "data", other: "FORBIDDEN", staff: "data", admin: "data" },
+    verify: (orders, t) => {
+      const owners = new Set(orders.edges.map((edge: any) => edge.node.user.id));
+      expect([...owners]).toEqual([t.owner.id]);
     },
   },
   {

@@ -3,10 +3,10 @@
  * approve, reject and receive; the units go back on the shelf, their price back to the wallet (never
  * more than was paid), the customer is told at each step, and the books reconcile.
  */
-import { reconcile } from "../src/reconcile";
-import type { DatabaseUrls } from "../src/targets";
-import { SERVICES, startPlatform, smtpSink, type Platform } from "../testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
+import { reconcile } from "../commands/reconcile";
+import type { DatabaseUrls } from "../commands/targets";
+import { SERVICES, startPlatform, smtpSink, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;

@@ -1,15 +1,15 @@
 /**
  * The whole platform for a benchmark, outside jest: its own throwaway Postgres, Redis and SMTP sink
- * (ops/src/infra), the five service databases, the five subgraphs and the gateway as child processes
- * (ops/src/platform.ts), all on this machine. The same recipe as `startPlatform()` in ops/testing,
+ * (ops/provision), the five service databases, the five subgraphs and the gateway as child processes
+ * (ops/provision/platform.ts), all on this machine. The same recipe as `startPlatform()` in @commerce/testing,
  * minus jest's globalSetup.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createServiceDatabases, freePort, provisionInfra, type Infra } from '../../src/infra';
-import { baseEnv, entryOf, ManagedProcess, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../../src/platform';
+import { createServiceDatabases, freePort, provisionInfra, type Infra } from '../../provision';
+import { baseEnv, entryOf, ManagedProcess, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../../provision/platform';
 
 export interface BenchPlatformOptions {
   /** extra env for every process (rate limits, deadlines…) */

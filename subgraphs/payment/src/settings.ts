@@ -1,4 +1,4 @@
-import { ConfigError, type EnvReader } from "@commerce/kit";
+import { readWalletCurrency, type EnvReader } from "@commerce/kit";
 import { SimulatedCardProcessor, type PaymentProvider } from "./wallet/card-processor";
 
 /** Payment settings, read once at start-up. */
@@ -16,8 +16,7 @@ export interface PaymentSettings {
 }
 
 export function readSettings(read: EnvReader): PaymentSettings {
-  const walletCurrency = read.string("WALLET_CURRENCY", "USD");
-  if (!/^[A-Z]{3}$/.test(walletCurrency)) throw new ConfigError("WALLET_CURRENCY", `must be a 3-letter ISO code, got "${walletCurrency}"`);
+  const walletCurrency = readWalletCurrency(read);
   const topUpMax = read.int("TOP_UP_MAX", 50_000, { min: 1, max: 10_000_000 });
   return {
     walletOpeningBalance: read.int("WALLET_OPENING_BALANCE", 0, { min: 0, max: 1_000_000_000 }),

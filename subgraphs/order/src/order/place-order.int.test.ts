@@ -159,11 +159,16 @@ describe("placeOrder", () => {
     expect(Number(n)).toBe(1);
   });
 
-  test("rejects products priced in different currencies in one order", async () => {
+  test("refuses a product priced in a currency wallets cannot pay (not WALLET_CURRENCY), naming its line, and places nothing", async () => {
     const usd = await seedProduct(subgraph, { currency: "USD" });
     const eur = await seedProduct(subgraph, { currency: "EUR" });
-    const result = await place(randomUUID(), { items: [{ productId: usd, quantity: 1 }, { productId: eur, quantity: 1 }] });
-    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
+    const userId = randomUUID();
+    for (const items of [[{ productId: eur, quantity: 1 }], [{ productId: usd, quantity: 1 }, { productId: eur, quantity: 1 }]]) {
+      const result = await place(userId, { items });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: `input.items.${items.length - 1}.productId` });
+    }
+    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    expect(Number(n)).toBe(0);
   });
 
   test("a product not yet in the replica is fetched from the product subgraph and stored", async () => {

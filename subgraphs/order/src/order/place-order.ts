@@ -37,10 +37,15 @@ async function priceLines(runtime: Runtime<unknown>, em: EntityManager, user: Us
     if (!product.active) throw new BadUserInputError(`Product ${product.sku} (${product.name}) is no longer sold.`, field);
     return { ...item, unitPrice: product.price };
   });
-  const currency = lines[0].unitPrice.currency;
-  const mixed = lines.findIndex((line) => line.unitPrice.currency !== currency);
-  if (mixed >= 0) {
-    throw new BadUserInputError(`One order is paid in one currency: split the ${lines[mixed].unitPrice.currency} products into another order.`, `input.items.${mixed}.productId`);
+  // Wallets pay in one currency: a line priced in another would be accepted only to fail its payment.
+  const currency = runtime.config.walletCurrency;
+  const unpayable = lines.findIndex((line) => line.unitPrice.currency !== currency);
+  if (unpayable >= 0) {
+    const { productId, unitPrice } = lines[unpayable];
+    throw new BadUserInputError(
+      `Product ${productId} is priced in ${unitPrice.currency}, and orders are paid in ${currency} only: it cannot be bought.`,
+      `input.items.${unpayable}.productId`,
+    );
   }
   const amount = lines.reduce((sum, line) => sum + line.unitPrice.amount * line.quantity, 0);
   if (amount > MAX_INT) throw new BadUserInputError("The order total is too large: split it into several orders.", "input.items");

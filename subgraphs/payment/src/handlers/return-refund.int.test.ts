@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { EventPayload, ParsedEvent } from "@commerce/schema";
-import { startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
-import { event, eventually, publish, streamEvents } from "../../../../ops/testing/events";
+import { startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
+import { event, eventually, publish, streamEvents } from "@commerce/testing/events";
 import { paymentSubgraph } from "../module";
 import type { PaymentSettings } from "../settings";
 import { Wallet } from "../wallet/wallet.entity";
