@@ -2,6 +2,7 @@
 import "reflect-metadata";
 export * from "./audit";
 export * from "./auth";
+export * from "./catalog-cache";
 export * from "./config";
 export * from "./services";
 export * from "./constraints";
