@@ -107,7 +107,7 @@ export function registerStreamMetrics(sources: StreamMetricsSources): (event: Pa
     scrape(gauge, async () => {
       const em = orm.em.fork() as EntityManager;
       const [row] = await em.execute<{ lag: string | null }[]>(
-        "select pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text as lag from pg_replication_slots where slot_name = ?",
+        "select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint::text as lag from pg_replication_slots where slot_name = ?",
         [relay.slotName],
       );
       gauge.reset();

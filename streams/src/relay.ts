@@ -98,6 +98,7 @@ export class OutboxRelay {
   private current: Transaction | null = null;
   private queue: Transaction[] = [];
   private inFlight = false;
+  private pumping: Promise<void> | null = null;
   private confirmed = 0n;
   private sessionEnded: ((error?: unknown) => void) | null = null;
 
@@ -138,6 +139,7 @@ export class OutboxRelay {
     this.flushTimer = null;
     await this.endSession();
     await this.loop;
+    await this.pumping; // an XADD sent when the session ended still lands: list it
     await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, 'publication log not written at stop'));
     await this.side?.end().catch(() => undefined);
     this.side = null;
@@ -245,7 +247,7 @@ export class OutboxRelay {
           this.current.endLsn = lsnToBigInt(message.commitEndLsn ?? '0/0');
           this.queue.push(this.current);
           this.current = null;
-          void this.pump(session);
+          if (!this.inFlight) this.pumping = this.pump(session);
         }
         break;
       default:
@@ -380,7 +382,7 @@ export class OutboxRelay {
   private async drain(deadline: number): Promise<void> {
     try {
       const client = await this.sideConnection();
-      const { rows } = await client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn');
+      const { rows } = await client.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
       const target = lsnToBigInt(rows[0]!.lsn);
       while (Date.now() < deadline) {
         if (this.confirmed >= target && this.idle()) return;

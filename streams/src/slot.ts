@@ -35,7 +35,7 @@ export interface SlotState {
 
 export async function slotState(client: Pick<Client, 'query'>, slot: string): Promise<SlotState | null> {
   const { rows } = await client.query<{ active: boolean; lag: string | null; wal_status: string | null }>(
-    `select active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text as lag, wal_status
+    `select active, pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint::text as lag, wal_status
      from pg_replication_slots where slot_name = $1`,
     [slot],
   );
