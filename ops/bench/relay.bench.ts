@@ -16,7 +16,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
 import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations } from '@commerce/streams';
-import { dropDatabases } from '../src/infra';
+import { dropDatabases } from '../provision';
 import { benchServers, runBench } from './lib/run';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1_500);

@@ -37,7 +37,7 @@ import {
 } from '@commerce/streams';
 import type { EventEnvelope } from '@commerce/schema';
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from './lib/calibrate';
-import { dropDatabases } from '../src/infra';
+import { dropDatabases } from '../provision';
 import { benchServers, runBench } from './lib/run';
 import { percentile } from './lib/stats';
 
