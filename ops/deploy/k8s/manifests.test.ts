@@ -238,9 +238,9 @@ describe('dashboards and metrics collection', () => {
   });
 
   it('alerts on every relay slot that lags or has no leader, with rules Prometheus loads', () => {
-    const prometheus = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/prometheus/prometheus.yml'), 'utf8'));
+    const prometheus = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/deploy/prometheus/prometheus.yml'), 'utf8'));
     expect(prometheus.rule_files).toEqual(['alerts.yml']);
-    const compose = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/grafana/observability.compose.yml'), 'utf8'));
+    const compose = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/deploy/grafana/observability.compose.yml'), 'utf8'));
     expect(compose.services.prometheus.volumes).toContain('../prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro');
     const alerts = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/deploy/prometheus/alerts.yml'), 'utf8'));
     const rules = alerts.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
