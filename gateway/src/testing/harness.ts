@@ -115,7 +115,11 @@ export interface Bench {
 
 export async function startBench(): Promise<Bench> {
   const probeLog = memoryLogger();
-  const [user, probe, lostPort] = await Promise.all([startTestSubgraph(userSubgraph), startProbe(probeLog.logger), freePort()]);
+  const [user, probe, lostPort] = await Promise.all([
+    startTestSubgraph(userSubgraph, { SMTP_URL: process.env.TEST_SMTP_URL as string }),
+    startProbe(probeLog.logger),
+    freePort(),
+  ]);
   const userSchema = await buildFederatedSchema({ resolvers: userSubgraph.resolvers, orphanedTypes: userSubgraph.orphanedTypes }, userSubgraph.referenceResolvers);
   const composed = composeServices([
     { name: "user", typeDefs: parse(printSubgraphSchema(userSchema)), url: user.url },
