@@ -90,6 +90,8 @@ export interface BaseConfig {
   subgraphUrls: Record<SubgraphName, string>;
   /** OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); traces are exported only when set. */
   otlpEndpoint?: string;
+  /** The currency wallets hold (`WALLET_CURRENCY`): the only one an order can be paid in, so the only one products are sold in. */
+  walletCurrency: string;
 }
 
 export const SUBGRAPHS = ["user", "product", "order", "payment", "notification"] as const;
@@ -117,6 +119,13 @@ export function parseJwtKeys(variable: string, value: string): JwtKey[] {
   });
   if (keys.some((key) => key.secret.length < 16)) throw new ConfigError(variable, "secrets must be at least 16 characters");
   return keys;
+}
+
+/** `WALLET_CURRENCY` (default USD): a 3-letter ISO 4217 code. */
+export function readWalletCurrency(read: EnvReader): string {
+  const currency = read.string("WALLET_CURRENCY", "USD");
+  if (!/^[A-Z]{3}$/.test(currency)) throw new ConfigError("WALLET_CURRENCY", `must be a 3-letter ISO code, got "${currency}"`);
+  return currency;
 }
 
 export function loadBaseConfig(env: Env = process.env): BaseConfig {
@@ -148,6 +157,7 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
     },
     subgraphUrls,
     otlpEndpoint: read.optionalString("OTEL_EXPORTER_OTLP_ENDPOINT") === undefined ? undefined : read.url("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    walletCurrency: readWalletCurrency(read),
   };
 }
 

@@ -63,9 +63,9 @@ export interface Cursor {
 /**
  * What a connection's cursor key holds: `timestamp`, the ISO string of a date
  * column (orders, notifications, audit log: the default), or `text`, a plain
- * column value such as a product name.
+ * column value such as a product name, or `integer`, a whole number such as a price in minor units.
  */
-export type CursorKey = "timestamp" | "text";
+export type CursorKey = "timestamp" | "text" | "integer";
 
 /** Postgres stores timestamps from 4713 BC on, JS dates reach 271821 BC: keep to the years rows can have. */
 function isStorableDate(key: string): boolean {
@@ -79,6 +79,8 @@ function keyFits(value: string, key: CursorKey): boolean {
   switch (key) {
     case "timestamp":
       return isStorableDate(value);
+    case "integer":
+      return /^-?\d{1,15}$/.test(value);
     case "text":
       // Postgres text cannot hold NUL: a key with one could only fail the statement.
       return !value.includes("\u0000");

@@ -61,7 +61,6 @@ export function commonEnv(input: CommonEnvInput): Record<string, string> {
     SMTP_URL: input.smtpUrl,
     ADMIN_EMAIL: DEMO_LOGINS[0].email,
     ADMIN_PASSWORD: DEMO_LOGINS[0].password,
-    WALLET_OPENING_BALANCE: '100000',
   };
   for (const svc of SERVICES) env[`SUBGRAPH_${svc.toUpperCase()}_URL`] = `http://127.0.0.1:${input.ports[svc]}/graphql`;
   for (const [k, v] of Object.entries(input.extra ?? {})) if (v !== undefined) env[k] = v;
@@ -78,6 +77,8 @@ export function throwawayEnv(input: Omit<CommonEnvInput, 'internalSecret' | 'jwt
     internalSecret: randomSecret(),
     jwtKeys: `k1:${randomSecret()},k0:${randomSecret()}`,
     nodeEnv: 'test',
+    // Tests' customers shop at once; `npm start` opens wallets empty, as production does, and the seed funds its demo customer.
+    extra: { WALLET_OPENING_BALANCE: '100000', ...input.extra },
   });
 }
 

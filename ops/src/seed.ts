@@ -53,7 +53,7 @@ export async function seed(gatewayUrl: string, log: (line: string) => void = con
     log("seed: demo data already present");
     return;
   }
-  await admin.request(`mutation($id: ID!) { topUpWallet(userId: $id, amount: { amount: 500000, currency: "USD" }) { balance { amount } } }`, { id: customer.user.id });
+  await admin.request(`mutation($id: ID!) { topUpWallet(userId: $id, amount: { amount: 500000, currency: "USD" }, reason: "demo funds") { balance { amount } } }`, { id: customer.user.id });
 
   const { createCategory: root } = await admin.request<{ createCategory: { id: string } }>(`mutation { createCategory(name: "Electronics") { id } }`);
   const categories = new Map<string, string>();

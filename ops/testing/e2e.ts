@@ -3,9 +3,15 @@
  * gateway only, as a client would.
  */
 import { randomUUID } from "node:crypto";
+import { TEST_CARDS } from "@commerce/payment";
 import { GraphQLClient } from "../src/graphql-client";
 
 export { GraphQLClient };
+
+/** A `CardInput` of the simulated processor: its approved test card unless another is named. */
+export function testCard(number: string = TEST_CARDS.approved) {
+  return { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 2, cvc: "123" };
+}
 
 export const ADMIN = { email: "admin@example.com", password: "admin-password-123" };
 

@@ -163,6 +163,23 @@ describe("late and out-of-order events", () => {
     expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 3, reserved: 0 } });
   });
 
+  it("a cancellation racing the capture or the placement of the same order leaves the stock whole", async () => {
+    const productId = await stocked({ w1: 100 });
+    const captured = Array.from({ length: 10 }, () => orderPlaced([{ productId, quantity: 2 }]));
+    for (const placed of captured) await handle(service, placed);
+    const placing = Array.from({ length: 10 }, () => orderPlaced([{ productId, quantity: 3 }]));
+    await Promise.all([
+      ...captured.flatMap((placed) => [
+        handle(service, paymentCaptured(placed.payload.orderId)),
+        handle(service, orderCancelled(placed.payload.orderId, "STOCK_RESERVED")),
+      ]),
+      ...placing.flatMap((placed) => [handle(service, placed), handle(service, orderCancelled(placed.payload.orderId, "PENDING"))]),
+    ]);
+    expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 100, reserved: 0 } });
+    for (const placed of captured) expect(["RELEASED", "RESTOCKED"]).toContain(await reservationStatus(placed.payload.orderId));
+    for (const placed of placing) expect(["RELEASED", "CANCELLED"]).toContain(await reservationStatus(placed.payload.orderId));
+  }, 60_000);
+
   it("a cancellation of a rejected order releases nothing", async () => {
     const productId = await stocked({ w1: 1 });
     const placed = orderPlaced([{ productId, quantity: 2 }]);

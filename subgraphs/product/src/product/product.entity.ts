@@ -27,6 +27,8 @@ export const SEARCH_DOCUMENT = `(sku || ' ' || name || ' ' || coalesce(descripti
 @ObjectType()
 @Entity({ tableName: "products" })
 @Index({ name: "products_name_id_index", properties: ["name", "id"] })
+@Index({ name: "products_price_id_index", properties: ["priceAmount", "id"] })
+@Index({ name: "products_created_id_index", properties: ["createdAt", "id"] })
 @Index({
   name: "products_search_trgm_index",
   expression: `create index "products_search_trgm_index" on "products" using gin (${SEARCH_DOCUMENT} gin_trgm_ops)`,
