@@ -1,4 +1,4 @@
-import { smtpSink } from "../../ops/testing";
+import { smtpSink } from "@commerce/testing";
 import type { RunningGateway } from "./server";
 import { accessToken, clientIp, post, startBench, type Bench } from "./testing/harness";
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
+import { startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { ParsedEvent } from "@commerce/schema";
 import { paymentSubgraph } from "../module";
@@ -9,7 +9,7 @@ import { Payment } from "../payment/payment.entity";
 import { Wallet } from "../wallet/wallet.entity";
 import { lockWallet } from "../wallet/open-wallet";
 import { WalletEntry } from "../wallet/wallet-entry.entity";
-import { event, eventually, publish, streamEvents } from "../../../../ops/testing/events";
+import { event, eventually, publish, streamEvents } from "@commerce/testing/events";
 
 let payment: TestSubgraph<PaymentSettings>;
 const usd = (amount: number) => ({ amount, currency: "USD" });
