@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
-import { openDatabase, type SubgraphModule } from '@commerce/kit';
+import { auditEntities, auditMigrations, openDatabase, type SubgraphModule } from '@commerce/kit';
 import { notificationSubgraph } from '@commerce/notification';
 import { orderSubgraph } from '@commerce/order';
 import { paymentSubgraph } from '@commerce/payment';
@@ -45,8 +45,8 @@ beforeAll(async () => {
     urls[svc] = db.url;
     const orm = await openDatabase({
       databaseUrl: db.url,
-      entities: [...module.entities, ...streamsEntities],
-      migrations: [...streamsMigrations, ...module.migrations],
+      entities: [...module.entities, ...streamsEntities, ...auditEntities],
+      migrations: [...streamsMigrations, ...auditMigrations, ...module.migrations],
       logger: pino({ level: 'silent' }),
     });
     await orm.close(true);
@@ -188,5 +188,35 @@ describe('orderStory', () => {
     const story = await orderStory({ databases: urls, redisUrl: process.env.TEST_REDIS_URL!, streamPrefix: randomStreamPrefix('saga') }, randomUUID());
     expect(story.order).toBeNull();
     expect(formatStory(story)).toContain('unknown to the order service');
+  });
+});
+
+describe('reconcile and money coming in', () => {
+  test('a top-up or credit without its audit row is flagged, and so are invoice lines that do not add up to the invoice', async () => {
+    const [audited, unaudited] = [randomUUID(), randomUUID()];
+    for (const wallet of [audited, unaudited]) {
+      await sql(urls.payment, `insert into wallets (user_id, balance_amount, currency) values ($1, 700, 'USD')`, [wallet]);
+      await sql(
+        urls.payment,
+        `insert into wallet_entries (id, wallet_id, kind, amount, currency, created_by, reason) values ($1, $3, 'TOP_UP', 500, 'USD', $3, null), ($2, $3, 'CREDIT', 200, 'USD', 'staff', 'goodwill')`,
+        [randomUUID(), randomUUID(), wallet],
+      );
+    }
+    await sql(
+      urls.payment,
+      `insert into audit_log (id, action, target_type, target_id, actor_kind, actor_id, correlation_id) values ($1, 'wallet.topped_up', 'Wallet', $3, 'USER', $3, 'r1'), ($2, 'wallet.credited', 'Wallet', $3, 'USER', 'staff', 'r2'), ($4, 'wallet.credited', 'Wallet', $5, 'USER', 'staff', 'r3')`,
+      [randomUUID(), randomUUID(), audited, randomUUID(), unaudited],
+    );
+    const [good, bad] = [randomUUID(), randomUUID()];
+    for (const [paymentId, number, lines] of [
+      [good, `RC-${good.slice(0, 6)}`, [{ productId, productName: 'Lamp', quantity: 2, unitPrice: { amount: 300, currency: 'USD' } }]],
+      [bad, `RC-${bad.slice(0, 6)}`, [{ productId, productName: 'Lamp', quantity: 1, unitPrice: { amount: 300, currency: 'USD' } }]],
+    ] as const) {
+      await sql(urls.payment, `insert into payments (id, order_id, user_id, amount_minor, currency, status) values ($1, $2, 'u', 600, 'USD', 'CAPTURED')`, [paymentId, randomUUID()]);
+      await sql(urls.payment, `insert into invoices (id, payment_id, number, amount_minor, currency, lines) values ($1, $2, $3, 600, 'USD', $4)`, [randomUUID(), paymentId, number, JSON.stringify(lines)]);
+    }
+
+    const found = (await reconcile(urls)).filter((v) => ['wallet-inflow-audit', 'invoice-lines'].includes(v.check)).map((v) => `${v.check} ${v.subject}`).sort();
+    expect(found).toEqual([`invoice-lines invoice RC-${bad.slice(0, 6)}`, `wallet-inflow-audit wallet ${unaudited}`]);
   });
 });

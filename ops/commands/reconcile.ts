@@ -69,12 +69,12 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
   const now = (options.now ?? new Date()).getTime();
   const graceMs = options.graceMs ?? 30_000;
   const stuckAfterMs = options.stuckAfterMs ?? 10 * 60_000;
-  const [orders, history, payments, invoices, entries, wallets, reservations, stock, notifications, orderEvents, paymentEvents, silenced] =
+  const [orders, history, payments, invoices, entries, wallets, reservations, stock, notifications, orderEvents, paymentEvents, silenced, inflowAudits] =
     await Promise.all([
       query(urls.order, `select id, user_id, status, total_amount, total_currency, created_at, updated_at from orders`),
       query(urls.order, `select order_id, status, count(*)::int as n from order_status_changes group by order_id, status having count(*) > 1`),
       query(urls.payment, `select id, order_id, user_id, amount_minor, currency, status from payments`),
-      query(urls.payment, `select i.payment_id, i.number, i.amount_minor from invoices i`),
+      query(urls.payment, `select i.payment_id, i.number, i.amount_minor, i.lines from invoices i`),
       query(urls.payment, `select wallet_id, kind, amount, order_id, payment_id from wallet_entries`),
       query(urls.payment, `select w.user_id, w.balance_amount, coalesce(sum(e.amount), 0) as ledger from wallets w left join wallet_entries e on e.wallet_id = w.user_id group by w.user_id, w.balance_amount`),
       query(urls.product, `select order_id, status, lines from reservations`),
@@ -84,6 +84,7 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
       query(urls.payment, `select correlation_id, type, count(*)::int as n from outbox where type in ('payment.captured', 'payment.failed', 'payment.refunded') group by correlation_id, type`),
       // Customers who turned every channel off get no notification at all, by their own choice.
       query(urls.notification, `select user_id from preferences where not email and not in_app and not sms`),
+      query(urls.payment, `select target_id, action, count(*)::int as n from audit_log where action in ('wallet.topped_up', 'wallet.credited') group by target_id, action`),
     ]);
 
   const violations: Violation[] = [];
@@ -146,8 +147,28 @@ export async function reconcile(urls: DatabaseUrls, options: ReconcileOptions = 
 
   for (const wallet of wallets) {
     if (n(wallet.balance_amount) !== n(wallet.ledger)) {
-      flag('wallet-balance', `wallet ${wallet.user_id}`, `balance ${wallet.balance_amount} but opening + top-ups − captures + refunds = ${wallet.ledger}`);
+      flag('wallet-balance', `wallet ${wallet.user_id}`, `balance ${wallet.balance_amount} but opening + top-ups + credits − captures + refunds = ${wallet.ledger}`);
     }
+  }
+
+  // Money enters a wallet only by a card top-up or a staff credit, each audited in its transaction: a ledger line without its audit row is money from nowhere.
+  const inflows = new Map<string, number>();
+  for (const entry of entries) {
+    const action = entry.kind === 'TOP_UP' ? 'wallet.topped_up' : entry.kind === 'CREDIT' ? 'wallet.credited' : null;
+    if (action) inflows.set(`${entry.wallet_id} ${action}`, (inflows.get(`${entry.wallet_id} ${action}`) ?? 0) + 1);
+  }
+  const audited = new Map(inflowAudits.map((row) => [`${row.target_id} ${row.action}`, n(row.n)]));
+  for (const key of new Set([...inflows.keys(), ...audited.keys()])) {
+    const [walletId, action] = key.split(' ');
+    const [lines, rows] = [inflows.get(key) ?? 0, audited.get(key) ?? 0];
+    if (lines !== rows) flag('wallet-inflow-audit', `wallet ${walletId}`, `${lines} ${action === 'wallet.credited' ? 'CREDIT' : 'TOP_UP'} entries but ${rows} ${action} audit rows`);
+  }
+
+  // An invoice's lines (when it has them) add up to its amount.
+  for (const invoice of invoices) {
+    const lines = (invoice.lines ?? []) as { quantity: number; unitPrice: { amount: number } }[];
+    const sum = lines.reduce((total, line) => total + line.quantity * line.unitPrice.amount, 0);
+    if (lines.length && sum !== n(invoice.amount_minor)) flag('invoice-lines', `invoice ${invoice.number}`, `lines add up to ${sum}, the invoice is for ${invoice.amount_minor}`);
   }
 
   // What the RESERVED reservations hold must be exactly what stock_levels.reserved says: a double reservation shows here.
