@@ -163,6 +163,50 @@ describe('reconcile and notification preferences', () => {
   });
 });
 
+describe('reconcile and returns', () => {
+  /** A paid order of one unit (1,000) returned and refunded: `refunded` to the wallet, `restocked` units back. */
+  async function returnedOrder(refunded: number[], restocked: number) {
+    const { orderId, userId } = await consistentPaidOrder();
+    const returnId = randomUUID();
+    await sql(urls.order, `insert into order_items (id, order_id, line, product_id, quantity, unit_price_amount, unit_price_currency) values ($1, $2, 0, $3, 1, 1000, 'USD')`, [randomUUID(), orderId, productId]);
+    await sql(
+      urls.order,
+      `insert into return_requests (id, order_id, user_id, status, lines, reason, warehouse_id, refund_amount, refund_currency, created_at, updated_at) values ($1, $2, $3, 'REFUNDED', $4, 'broken', $5, 1000, 'USD', $6, $6)`,
+      [returnId, orderId, userId, JSON.stringify([{ productId, quantity: 1, unitPriceAmount: 1000, unitPriceCurrency: 'USD' }]), warehouseId, HOUR_AGO],
+    );
+    await sql(urls.payment, `insert into return_refunds (return_id, order_id, payment_id, amount_minor, currency, created_at) values ($1, $2, null, 1000, 'USD', now())`, [returnId, orderId]);
+    for (const amount of refunded) {
+      await sql(urls.payment, `insert into wallet_entries (id, wallet_id, kind, amount, currency, order_id, return_id, created_by) values ($1, $2, 'REFUND', $3, 'USD', $4, $5, 't')`, [
+        randomUUID(),
+        userId,
+        amount,
+        orderId,
+        randomUUID(),
+      ]);
+    }
+    await sql(urls.payment, `update wallets set balance_amount = balance_amount + $2 where user_id = $1`, [userId, refunded.reduce((a, b) => a + b, 0)]);
+    await sql(urls.product, `insert into return_restocks (return_id, order_id, warehouse_id, lines, created_at) values ($1, $2, $3, $4, now())`, [
+      returnId,
+      orderId,
+      warehouseId,
+      JSON.stringify([{ productId, quantity: restocked }]),
+    ]);
+    return orderId;
+  }
+  const about = async (orderId: string) => (await reconcile(urls)).filter((v) => v.subject.includes(orderId)).map((v) => `${v.check} ${v.subject}`).sort();
+
+  test('a paid order whose return was restocked and refunded in full balances', async () => {
+    expect(await about(await returnedOrder([1000], 1))).toEqual([]);
+  });
+
+  test('refunds past the capture, and more units restocked than returned, are reported', async () => {
+    const orderId = await returnedOrder([1000, 500], 2);
+    expect(await about(orderId)).toEqual(
+      [`paid-order-ledger order ${orderId}`, `refund-exceeds-capture order ${orderId}`, `restock-exceeds-returned order ${orderId} ${productId}`].sort(),
+    );
+  });
+});
+
 describe('orderStory', () => {
   test("tells one order's steps from every service and Redis, oldest first", async () => {
     const { orderId } = await consistentPaidOrder();
