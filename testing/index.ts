@@ -133,15 +133,17 @@ export function memoryLogger(options: { level?: string; base?: Record<string, un
   return { logger, records, lines: () => records.map((record) => JSON.stringify(record)) };
 }
 
+type Probe<T> = () => Promise<T | null | undefined | false> | T | null | undefined | false;
+
 /**
  * Polls `probe` until it returns a truthy value (a throw counts as "not yet"), at first every 20 ms and
  * then less often; fails after `timeoutMs` naming `what` and the last error.
  */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  timeoutMs = 20_000,
-): Promise<T> {
+export async function eventually<T>(what: string, probe: Probe<T>, timeoutMs?: number): Promise<T>;
+/** @deprecated the description comes first: `eventually(what, probe, timeoutMs)`. */
+export async function eventually<T>(probe: Probe<T>, what: string, timeoutMs?: number): Promise<T>;
+export async function eventually<T>(first: string | Probe<T>, second: string | Probe<T>, timeoutMs = 20_000): Promise<T> {
+  const [what, probe] = typeof first === 'string' ? [first, second as Probe<T>] : [second as string, first];
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (let pause = 20; ; pause = Math.min(pause * 1.5, 250)) {
