@@ -97,7 +97,7 @@ describe("user subgraph", () => {
   });
 
   it("refuses control characters inside a name, and trims surrounding line breaks as other spaces", async () => {
-    for (const name of ["Bob\r\nBcc: x@y", "Bob\nSmith", "Ada\tLovelace", "Ada\u0007", "\u001b[31mAda", "Ada\u007f", "Ada\u0085Byron", "Ada\u2028Byron"]) {
+    for (const name of ["Bob\r\nBcc: x@y", "Bob\nSmith", "Ada\tLovelace", "Ada\u0007", "\u001b[31mAda", "Ada\u007f", "Ada\u0085Byron", "Ada\u2028Byron", "Ada\u202Enorcyb", "\u2066Ada\u2069", "Ada\u200F", "Ada\u061C"]) {
       const result = await service.gql(REGISTER, { input: { email: email(), password: "correct horse", name } });
       expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
     }
