@@ -6,6 +6,16 @@ import { verifiedAccessToken } from "./identity";
 type DataSource = RemoteGraphQLDataSource<GatewayContext>;
 
 /**
+ * Where the gateway sends a subgraph's fetches: the URL the supergraph names (a registry's supergraph
+ * knows where its subgraphs run), unless `SUBGRAPH_<NAME>_URL` is set explicitly.
+ */
+export function subgraphUrl(config: Pick<BaseConfig, "subgraphUrlOverrides">, name: string, supergraphUrl: string | undefined): string {
+  const url = config.subgraphUrlOverrides[name as keyof BaseConfig["subgraphUrlOverrides"]] ?? supergraphUrl;
+  if (!url) throw new Error(`The supergraph names no URL for subgraph "${name}" and SUBGRAPH_${name.toUpperCase()}_URL is not set.`);
+  return url;
+}
+
+/**
  * Forwards each subgraph call with the caller's identity, signed with INTERNAL_SECRET, the request id
  * and the W3C `traceparent` of the active span (Apollo's fetch span), so the subgraph joins the trace.
  *
@@ -25,13 +35,14 @@ type DataSource = RemoteGraphQLDataSource<GatewayContext>;
  * source strips the extension, so it never reaches the client.
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly secret: string;
+  private readonly signIns: Pick<BaseConfig, "jwt"> | null;
+
   /** `signIns`: the access-token settings, for the one subgraph trusted to report sign-ins (user); null for the others. */
-  constructor(
-    url: string,
-    private readonly secret: string,
-    private readonly signIns: Pick<BaseConfig, "jwt"> | null = null,
-  ) {
-    super({ url, fetcher: fetch as unknown as RemoteGraphQLDataSource["fetcher"] });
+  constructor(options: { name: string; url: string; secret: string; signIns?: Pick<BaseConfig, "jwt"> | null }) {
+    super({ url: options.url, fetcher: fetch as unknown as RemoteGraphQLDataSource["fetcher"] });
+    this.secret = options.secret;
+    this.signIns = options.signIns ?? null;
   }
 
   override willSendRequest({ request, context }: Parameters<NonNullable<DataSource["willSendRequest"]>>[0]): void {

@@ -18,7 +18,7 @@ import { jsonBody, jsonErrors } from "./body";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
 import { corsMiddleware, originPolicy } from "./cors";
-import { SignedDataSource } from "./data-source";
+import { SignedDataSource, subgraphUrl } from "./data-source";
 import { createGatewayErrorFormatter, operationResolutionPlugin } from "./errors";
 import { identityFromAuthorization } from "./identity";
 import { queryLimitsPlugin } from "./query-limits";
@@ -61,10 +61,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
           pollIntervalInMs: config.pollIntervalMs,
         })
       : readFileSync(config.supergraphPath, "utf8"),
-    // Subgraph addresses come from configuration, whatever the supergraph file says. Only the user
-    // subgraph may sign a caller in for the rest of an operation (register, login, refreshToken).
-    buildService: ({ name, url }) =>
-      new SignedDataSource(config.subgraphUrls[name as keyof typeof config.subgraphUrls] ?? (url as string), config.internalSecret, name === "user" ? config : null),
+    buildService: ({ name, url }) => new SignedDataSource({ name, url: subgraphUrl(config, name, url), secret: config.internalSecret, signIns: name === "user" ? config : null }),
     logger,
   });
 
@@ -104,7 +101,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   });
   await apollo.start();
 
-  const origins = originPolicy(config.corsOrigins, config.port);
+  const origins = originPolicy(config.corsOrigins);
   app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway" }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
@@ -179,10 +176,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
-    httpServer.listen(config.port, "0.0.0.0", resolve);
+    httpServer.listen(config.port, config.host, resolve);
   });
   const port = (httpServer.address() as AddressInfo).port;
-  origins.listeningOn(port);
   logger.info({ port }, `gateway ready at http://localhost:${port}/graphql`);
 
   let stopping: Promise<void> | null = null;

@@ -230,7 +230,7 @@ export async function startSubgraph<Settings>(
   httpServer.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
-    httpServer.listen(config.port, "0.0.0.0", resolve);
+    httpServer.listen(config.port, config.host, resolve);
   });
   const port = (httpServer.address() as AddressInfo).port;
 
