@@ -13,7 +13,7 @@ import express from "express";
 import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, graphqlMetricsPlugin, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, graphqlMetricsPlugin, metricsAccess, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
@@ -117,7 +117,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       res.status(503).json({ status: "unavailable", reason: (error as Error).message });
     }
   });
-  app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const mayScrape = metricsAccess(config.metricsToken);
+  app.get("/metrics", async (req, res) => {
+    if (!mayScrape(req)) return void res.status(403).type("text/plain").send("metrics: send the METRICS_TOKEN as a bearer token\n");
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   app.use(
     "/graphql",
     // A public endpoint: a client's traceparent is linked, never continued (it cannot pick our trace ids or sampling).

@@ -90,6 +90,8 @@ export interface BaseConfig {
   subgraphUrls: Record<SubgraphName, string>;
   /** The `SUBGRAPH_<NAME>_URL`s actually set: only these override the URLs a supergraph names. */
   subgraphUrlOverrides: Partial<Record<SubgraphName, string>>;
+  /** Bearer token `/metrics` asks for (`METRICS_TOKEN`); unset: only callers on this machine may scrape. */
+  metricsToken?: string;
   /** Address the HTTP server listens on (`HOST`): 127.0.0.1 unless set (containers set 0.0.0.0). */
   host: string;
   /** OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); traces are exported only when set. */
@@ -143,6 +145,7 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
   return {
     nodeEnv,
     host: read.string("HOST", "127.0.0.1"),
+    metricsToken: read.optionalString("METRICS_TOKEN"),
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], nodeEnv === "test" ? "warn" : "info"),
     logPretty: read.bool("LOG_PRETTY", false),
     redisUrl: read.url("REDIS_URL", "redis://127.0.0.1:6379"),

@@ -1,6 +1,7 @@
 // Decorator metadata must exist before any decorated class below is evaluated (money.ts, pagination.ts…).
 import "reflect-metadata";
 export * from "./audit";
+export * from "./circuit";
 export * from "./auth";
 export * from "./config";
 export * from "./constraints";
@@ -13,6 +14,7 @@ export * from "./metrics";
 export * from "./money";
 export * from "./orm";
 export * from "./pagination";
+export * from "./replay";
 export * from "./roles";
 export * from "./schema";
 export * from "./server";
