@@ -6,7 +6,7 @@ import {
   SIGNED_IN_EXTENSION,
   encodeIdentity,
   fetchThroughBreaker,
-  signatureHeaders,
+  signRequestInit,
   traceHeaders,
   type BaseConfig,
 } from "@commerce/kit";
@@ -53,17 +53,8 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   /** `signIns`: the access-token settings, for the one subgraph trusted to report sign-ins (user); null for the others. */
   constructor(options: { name: string; url: string; secret: string; signIns?: Pick<BaseConfig, "jwt"> | null }) {
     const { name, secret } = options;
-    const signedFetch = (url: string, init: RequestInit & { headers: Record<string, string>; body?: string }) => {
-      const headers = { ...init.headers };
-      const signature = signatureHeaders(secret, {
-        audience: name,
-        method: init.method ?? "POST",
-        body: init.body,
-        encodedIdentity: headers[IDENTITY_HEADER] ?? "",
-        requestId: headers[REQUEST_ID_HEADER] ?? "",
-      });
-      return fetchThroughBreaker(name, url, { ...init, headers: { ...headers, ...signature } });
-    };
+    const signedFetch = (url: string, init: RequestInit & { headers: Record<string, string>; body?: string }) =>
+      fetchThroughBreaker(name, url, signRequestInit(secret, name, init));
     super({ url: options.url, fetcher: signedFetch as unknown as RemoteGraphQLDataSource["fetcher"] });
     this.signIns = options.signIns ?? null;
   }

@@ -149,6 +149,21 @@ export function signatureHeaders(secret: string, target: SignedTarget & { encode
   return { [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: b64url(hmac(secret, input)) };
 }
 
+/**
+ * A fetch `init` whose identity and request id headers are set, with its signature for `audience`
+ * added over its method and body: for fetchers that see the body only when it is sent.
+ */
+export function signRequestInit<I extends { method?: string; headers: Record<string, string>; body?: string }>(secret: string, audience: string, init: I): I {
+  const signature = signatureHeaders(secret, {
+    audience,
+    method: init.method ?? "POST",
+    body: init.body,
+    encodedIdentity: init.headers[IDENTITY_HEADER] ?? "",
+    requestId: init.headers[REQUEST_ID_HEADER] ?? "",
+  });
+  return { ...init, headers: { ...init.headers, ...signature } };
+}
+
 /** Every header a subgraph needs to accept `target` from the gateway (or another service) on behalf of `identity`. */
 export function signIdentityHeaders(
   identity: Identity | null,

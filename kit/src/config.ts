@@ -6,6 +6,8 @@
  * A missing or malformed variable stops the process with a message naming it.
  */
 
+import { DEFAULT_PORTS, SUBGRAPHS, type SubgraphName } from "./services";
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
     super(`Configuration: ${variable} ${problem}`);
@@ -96,19 +98,9 @@ export interface BaseConfig {
   host: string;
   /** OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); traces are exported only when set. */
   otlpEndpoint?: string;
+  /** The currency wallets hold (`WALLET_CURRENCY`): the only one an order can be paid in, so the only one products are sold in. */
+  walletCurrency: string;
 }
-
-export const SUBGRAPHS = ["user", "product", "order", "payment", "notification"] as const;
-export type SubgraphName = (typeof SUBGRAPHS)[number];
-
-export const DEFAULT_PORTS: Record<SubgraphName | "gateway", number> = {
-  gateway: 4000,
-  user: 4001,
-  product: 4002,
-  order: 4003,
-  payment: 4004,
-  notification: 4005,
-};
 
 const DEV_SECRET = "development-only-internal-secret-change-me";
 const DEV_JWT_KEYS = "dev:development-only-jwt-secret-change-me";
@@ -123,6 +115,13 @@ export function parseJwtKeys(variable: string, value: string): JwtKey[] {
   });
   if (keys.some((key) => key.secret.length < 16)) throw new ConfigError(variable, "secrets must be at least 16 characters");
   return keys;
+}
+
+/** `WALLET_CURRENCY` (default USD): a 3-letter ISO 4217 code. */
+export function readWalletCurrency(read: EnvReader): string {
+  const currency = read.string("WALLET_CURRENCY", "USD");
+  if (!/^[A-Z]{3}$/.test(currency)) throw new ConfigError("WALLET_CURRENCY", `must be a 3-letter ISO code, got "${currency}"`);
+  return currency;
 }
 
 export function loadBaseConfig(env: Env = process.env): BaseConfig {
@@ -160,6 +159,7 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
     subgraphUrls,
     subgraphUrlOverrides,
     otlpEndpoint: read.optionalString("OTEL_EXPORTER_OTLP_ENDPOINT") === undefined ? undefined : read.url("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    walletCurrency: readWalletCurrency(read),
   };
 }
 

@@ -15,6 +15,8 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "RATE_LIMITED"
+  /** The card processor refused a payment (`extensions.reason`: CARD_DECLINED, INSUFFICIENT_FUNDS). */
+  | "PAYMENT_DECLINED"
   /** The gateway refused an operation as too deep, too costly or with too many aliases. */
   | "QUERY_TOO_COMPLEX"
   | "INTERNAL_SERVER_ERROR";
@@ -64,6 +66,14 @@ export class ConflictError extends AppError {
   readonly code = "CONFLICT" as const;
 }
 
+export class PaymentDeclinedError extends AppError {
+  readonly code = "PAYMENT_DECLINED" as const;
+  /** @param reason why the processor refused, e.g. `INSUFFICIENT_FUNDS` */
+  constructor(message: string, readonly reason: string) {
+    super(message, { reason });
+  }
+}
+
 export class RateLimitedError extends AppError {
   readonly code = "RATE_LIMITED" as const;
   constructor(readonly retryAfterSeconds: number) {
@@ -78,6 +88,7 @@ const PASS_THROUGH_CODES = new Set<string>([
   "NOT_FOUND",
   "CONFLICT",
   "RATE_LIMITED",
+  "PAYMENT_DECLINED",
   "QUERY_TOO_COMPLEX",
   // Produced by graphql-js / Apollo for malformed operations: safe and useful to clients.
   "GRAPHQL_PARSE_FAILED",
@@ -172,7 +183,7 @@ export function createErrorFormatter(logger: Logger) {
       const message = code === "BAD_USER_INPUT" ? (validationMessage(original) ?? formatted.message) : formatted.message;
       const extensions: Record<string, unknown> = { code };
       if (field) extensions.field = field;
-      for (const key of ["retryAfter", "id"]) {
+      for (const key of ["retryAfter", "id", "reason"]) {
         if (formatted.extensions?.[key] !== undefined) extensions[key] = formatted.extensions[key];
       }
       return {

@@ -4,7 +4,7 @@
  * and it listens on 127.0.0.1 unless HOST says otherwise.
  */
 import { Query, Resolver } from "type-graphql";
-import { startTestSubgraph, TEST_INTERNAL_SECRET, type TestSubgraph } from "../../ops/testing/subgraph";
+import { startTestSubgraph, TEST_INTERNAL_SECRET, type TestSubgraph } from "@commerce/testing/subgraph";
 import { signIdentityHeaders, SIGNATURE_TTL_MS, type Identity } from "./auth";
 import type { SubgraphModule } from "./server";
 

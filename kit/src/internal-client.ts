@@ -1,6 +1,6 @@
 import { signIdentityHeaders, type Identity } from "./auth";
 import { fetchThroughBreaker } from "./circuit";
-import type { SubgraphName } from "./config";
+import type { SubgraphName } from "./services";
 import { traceHeaders } from "./tracing";
 
 export class InternalCallError extends Error {

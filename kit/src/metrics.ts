@@ -13,6 +13,8 @@ export function createMetrics(service: string) {
     help: "Circuit breaker of calls from this process to another, by target: 0 closed, 1 open (failing fast), 2 half-open",
     labelNames: ["target"],
     registers: [registry],
+    // Gateway workers each keep their own breakers: the worst state shows across them.
+    aggregator: "max",
     collect(this: Gauge) {
       for (const { target, state } of breakerStates()) this.set({ target }, state);
     },

@@ -1,11 +1,14 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from "type-graphql";
+import { INHERIT_CACHE_HINT } from "./catalog-cache";
 import { BadUserInputError } from "./errors";
 import { isUuid } from "./ids";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+
 @Directive("@shareable")
+@Directive(INHERIT_CACHE_HINT)
 @ObjectType()
 export class PageInfo {
   @Field()
@@ -31,6 +34,7 @@ export interface ConnectionShape<T> {
  * Call once per node type at module level and export the result.
  */
 export function connectionType<T extends object>(name: string, nodeType: ClassType<T>) {
+  @Directive(INHERIT_CACHE_HINT)
   @ObjectType(`${name}Edge`)
   class EdgeType {
     @Field()
@@ -40,6 +44,7 @@ export function connectionType<T extends object>(name: string, nodeType: ClassTy
     node: T;
   }
 
+  @Directive(INHERIT_CACHE_HINT)
   @ObjectType(`${name}Connection`)
   class ConnectionType implements ConnectionShape<T> {
     @Field(() => [EdgeType])
@@ -63,9 +68,9 @@ export interface Cursor {
 /**
  * What a connection's cursor key holds: `timestamp`, the ISO string of a date
  * column (orders, notifications, audit log: the default), or `text`, a plain
- * column value such as a product name.
+ * column value such as a product name, or `integer`, a whole number such as a price in minor units.
  */
-export type CursorKey = "timestamp" | "text";
+export type CursorKey = "timestamp" | "text" | "integer";
 
 /** Postgres stores timestamps from 4713 BC on, JS dates reach 271821 BC: keep to the years rows can have. */
 function isStorableDate(key: string): boolean {
@@ -79,6 +84,8 @@ function keyFits(value: string, key: CursorKey): boolean {
   switch (key) {
     case "timestamp":
       return isStorableDate(value);
+    case "integer":
+      return /^-?\d{1,15}$/.test(value);
     case "text":
       // Postgres text cannot hold NUL: a key with one could only fail the statement.
       return !value.includes("\u0000");

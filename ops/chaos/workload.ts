@@ -79,7 +79,7 @@ export async function setUpShop(base: FailoverClient, richCount = 4): Promise<Sh
   const rich: Customer[] = [];
   for (let i = 0; i < richCount; i += 1) {
     const customer = await register(base, false);
-    await admin.request(`mutation($u: ID!) { topUpWallet(userId: $u, amount: { amount: 10000000, currency: "USD" }) { balance { amount } } }`, { u: customer.id });
+    await admin.request(`mutation($u: ID!) { topUpWallet(userId: $u, amount: { amount: 10000000, currency: "USD" }, reason: "chaos drill funds") { balance { amount } } }`, { u: customer.id });
     rich.push(customer);
   }
   const poor = await register(base, true);

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { Client } from "pg";
-import { SERVICES, startPlatform, type Platform } from "../testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
+import { SERVICES, startPlatform, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, testCard, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
@@ -110,15 +110,39 @@ describe("the audit log", () => {
     expectRecent(prices[0], since);
   });
 
-  it("records a top-up: who funded which wallet, by how much, the balance before and after", async () => {
+  it("records a card top-up: who funded which wallet, by how much, the balance before and after, the card's last digits", async () => {
     const since = Date.now();
-    const { requestId } = await call(customer, `mutation($u: ID!) { topUpWallet(userId: $u, amount: { amount: 2500, currency: "USD" }) { balance { amount } } }`, { u: customer.id });
+    const { requestId } = await call(
+      customer,
+      `mutation($u: ID!, $card: CardInput!) { topUpWallet(userId: $u, amount: { amount: 2500, currency: "USD" }, card: $card) { balance { amount } } }`,
+      { u: customer.id, card: testCard() },
+    );
     const [entry] = await auditLog("paymentAuditLog", { action: "wallet.topped_up", targetId: customer.id });
     expect(entry).toMatchObject({ targetType: "Wallet", actorKind: "USER", actorId: customer.id, actorRole: "CUSTOMER", correlationId: requestId });
     expect(entry.details).toEqual({
       amount: { amount: 2500, currency: "USD" },
       balanceBefore: { amount: expect.any(Number), currency: "USD" },
       balanceAfter: { amount: entry.details.balanceBefore.amount + 2500, currency: "USD" },
+      cardLast4: "4242",
+      processorReference: expect.stringMatching(/^sim_/),
+    });
+    expectRecent(entry, since);
+  });
+
+  it("records a STAFF credit with its reason", async () => {
+    const since = Date.now();
+    const { requestId } = await call(
+      staff,
+      `mutation($u: ID!) { topUpWallet(userId: $u, amount: { amount: 1200, currency: "USD" }, reason: "parcel lost in transit") { balance { amount } } }`,
+      { u: customer.id },
+    );
+    const [entry] = await auditLog("paymentAuditLog", { action: "wallet.credited", targetId: customer.id });
+    expect(entry).toMatchObject({ targetType: "Wallet", actorKind: "USER", actorId: staff.id, actorRole: "STAFF", correlationId: requestId });
+    expect(entry.details).toEqual({
+      amount: { amount: 1200, currency: "USD" },
+      reason: "parcel lost in transit",
+      balanceBefore: { amount: expect.any(Number), currency: "USD" },
+      balanceAfter: { amount: entry.details.balanceBefore.amount + 1200, currency: "USD" },
     });
     expectRecent(entry, since);
   });

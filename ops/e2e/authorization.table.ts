@@ -5,7 +5,7 @@
  * through the gateway.
  */
 import { randomUUID } from "node:crypto";
-import type { Account } from "../testing/e2e";
+import { testCard, type Account } from "@commerce/testing/e2e";
 
 /** The callers of the table. `own`/`other`: a CUSTOMER acting on their own / someone else's data. */
 export const COLUMNS = ["anonymous", "own", "other", "staff", "admin"] as const;
@@ -255,6 +255,17 @@ export const TABLE: Row[] = [
     },
   },
   {
+    name: "orders (filter: userId)",
+    query: `query($u: ID!) { orders(filter: { userId: $u }, first: 100) { totalCount edges { node { id user { id } } } } }`,
+    variables: (t) => ({ u: t.owner.id }),
+    pick: (d) => d.orders,
+    expect: { anonymous: "UNAUTHENTICATED", own: "data", other: "FORBIDDEN", staff: "data", admin: "data" },
+    verify: (orders, t) => {
+      const owners = new Set(orders.edges.map((edge: any) => edge.node.user.id));
+      expect([...owners]).toEqual([t.owner.id]);
+    },
+  },
+  {
     name: "placeOrder",
     query: `mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 1 }] }) { id status } }`,
     variables: (t) => ({ p: t.fx.productId }),
@@ -308,12 +319,15 @@ export const TABLE: Row[] = [
   // Wallets are private: STAFF may read someone's order, but not the balance behind it.
   orderField("Order.user.wallet", "user { id wallet { balance { amount } } }", ownerAdmin, (o) => o.user?.wallet),
   { name: "User.wallet (me)", query: `{ me { id wallet { balance { amount currency } } } }`, pick: (d) => d.me?.wallet ?? null, expect: meOnly },
+  orderField("Order.user.wallet.entries", "user { id wallet { entries(first: 5) { totalCount } } }", ownerAdmin, (o) => o.user?.wallet?.entries),
+  { name: "User.wallet.entries (me)", query: `{ me { id wallet { entries(first: 5) { totalCount } } } }`, pick: (d) => d.me?.wallet?.entries ?? null, expect: meOnly },
   {
+    // A customer tops up with a card, their own wallet only; STAFF and ADMIN credit anyone's with a reason.
     name: "topUpWallet",
-    query: `mutation($u: ID!) { topUpWallet(userId: $u, amount: { amount: 100, currency: "USD" }) { balance { amount } } }`,
-    variables: (t) => ({ u: t.owner.id }),
+    query: `mutation($u: ID!, $card: CardInput, $reason: String) { topUpWallet(userId: $u, amount: { amount: 100, currency: "USD" }, card: $card, reason: $reason) { balance { amount } } }`,
+    variables: (t) => (t.column === "staff" || t.column === "admin" ? { u: t.owner.id, reason: "authorization table" } : { u: t.owner.id, card: testCard() }),
     pick: (d) => d.topUpWallet,
-    expect: ownerAdmin,
+    expect: ownerStaffAdmin,
     direct: "payment",
   },
   { name: "paymentAuditLog", query: `{ paymentAuditLog(first: 5) { totalCount } }`, pick: (d) => d.paymentAuditLog, expect: adminOnly, direct: "payment" },

@@ -1,1 +1,2 @@
 export { paymentSubgraph } from "./module";
+export { TEST_CARDS } from "./wallet/card-processor";

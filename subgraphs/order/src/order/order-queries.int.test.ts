@@ -104,6 +104,27 @@ describe("orders", () => {
     expect(reserved.data!.orders.edges.map((e) => e.node.id)).toEqual([aliceIds[1]]);
   });
 
+  test("STAFF filters by customer and by placement time; a customer may name only themselves", async () => {
+    const staff = asUser(randomUUID(), "STAFF");
+    const ofAlice = await listAs(staff, { filter: { userId: alice }, first: 100 });
+    expect(ofAlice.data!.orders.totalCount).toBe(5);
+    expect(ofAlice.data!.orders.edges.map((e) => e.node.id)).toEqual([...aliceIds].reverse());
+    const [placedAt] = await subgraph.runtime.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ created_at: string | Date }[]>(`select created_at from orders where id = ?`, [aliceIds[2]]);
+    const from = new Date(placedAt.created_at).toISOString();
+    const later = await listAs(staff, { filter: { userId: alice, createdFrom: from }, first: 100 });
+    expect(later.data!.orders.edges.map((e) => e.node.id)).toEqual([aliceIds[4], aliceIds[3], aliceIds[2]]);
+    const earlier = await listAs(staff, { filter: { userId: alice, createdTo: from }, first: 100 });
+    expect(earlier.data!.orders.edges.map((e) => e.node.id)).toEqual([aliceIds[1], aliceIds[0]]);
+    expect((await listAs(asUser(alice), { filter: { userId: alice } })).data!.orders.totalCount).toBe(5);
+    expect((await listAs(asUser(alice), { filter: { userId: bob } })).errors?.[0].extensions?.code).toBe("FORBIDDEN");
+    expect((await listAs(staff, { filter: { userId: "nobody" } })).errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.userId" });
+    const backwards = await listAs(staff, { filter: { createdFrom: "2026-02-01T00:00:00Z", createdTo: "2026-01-01T00:00:00Z" } });
+    expect(backwards.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.createdFrom" });
+  });
+
   test("first above 100 is BAD_USER_INPUT naming first; a bad cursor names after; anonymous is UNAUTHENTICATED", async () => {
     expect((await listAs(asUser(alice), { first: 101 })).errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
     expect((await listAs(asUser(alice), { after: "garbage" })).errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });

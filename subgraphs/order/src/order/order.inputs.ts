@@ -35,6 +35,15 @@ export class OrderFilter {
   @IsOptional()
   @MaxLength(200)
   search?: string | null;
+
+  @Field(() => ID, { nullable: true, description: "STAFF and ADMIN: one customer's orders. A customer may name only themselves." })
+  userId?: string | null;
+
+  @Field(() => Date, { nullable: true, description: "Placed at or after this instant." })
+  createdFrom?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: "Placed before this instant." })
+  createdTo?: Date | null;
 }
 
 export const MAX_LINES = 100;

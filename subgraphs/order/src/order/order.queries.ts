@@ -16,6 +16,8 @@ export interface OrderListFilter {
   userId?: string;
   status?: OrderStatus | null;
   search?: string | null;
+  createdFrom?: Date | null;
+  createdTo?: Date | null;
 }
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -27,6 +29,10 @@ function whereOf(filter: OrderListFilter): Record<string, unknown> {
   if (filter.status) where.status = filter.status;
   // Served by the trigram index on name (orders_name_trgm_index), not a scan.
   if (filter.search?.trim()) where.name = { $ilike: `%${escapeLike(filter.search.trim())}%` };
+  const createdAt: Record<string, Date> = {};
+  if (filter.createdFrom) createdAt.$gte = filter.createdFrom;
+  if (filter.createdTo) createdAt.$lt = filter.createdTo;
+  if (Object.keys(createdAt).length) where.createdAt = createdAt;
   return where;
 }
 

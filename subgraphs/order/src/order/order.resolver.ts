@@ -4,6 +4,7 @@ import {
   BadUserInputError,
   ConflictError,
   NotFoundError,
+  ForbiddenError,
   audit,
   connectionType,
   isStaff,
@@ -47,8 +48,18 @@ export class OrderResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
   ): Promise<ConnectionShape<Order>> {
     const user = requireUser(ctx);
-    const userId = isStaff(user) ? undefined : user.userId;
-    return listOrders(ctx.em, { userId, status: filter?.status, search: filter?.search }, first, after);
+    const userId = filter?.userId ?? undefined;
+    if (userId && !isUuid(userId)) throw new BadUserInputError("userId is not a user id.", "filter.userId");
+    if (!isStaff(user) && userId && userId !== user.userId) throw new ForbiddenError("Only STAFF and ADMIN may list another customer's orders.");
+    if (filter?.createdFrom && filter.createdTo && filter.createdFrom > filter.createdTo) {
+      throw new BadUserInputError("createdFrom must not be after createdTo.", "filter.createdFrom");
+    }
+    return listOrders(
+      ctx.em,
+      { ...filter, userId: isStaff(user) ? userId : user.userId },
+      first,
+      after,
+    );
   }
 
   @Mutation(() => Order, { description: "Returns the order PENDING at once; the saga runs on. Same idempotencyKey, same order." })

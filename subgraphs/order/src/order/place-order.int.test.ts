@@ -163,11 +163,16 @@ describe("placeOrder", () => {
     expect(Number(n)).toBe(1);
   });
 
-  test("rejects products priced in different currencies in one order", async () => {
+  test("refuses a product priced in a currency wallets cannot pay (not WALLET_CURRENCY), naming its line, and places nothing", async () => {
     const usd = await seedProduct(subgraph, { currency: "USD" });
     const eur = await seedProduct(subgraph, { currency: "EUR" });
-    const result = await place(randomUUID(), { items: [{ productId: usd, quantity: 1 }, { productId: eur, quantity: 1 }] });
-    expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
+    const userId = randomUUID();
+    for (const items of [[{ productId: eur, quantity: 1 }], [{ productId: usd, quantity: 1 }, { productId: eur, quantity: 1 }]]) {
+      const result = await place(userId, { items });
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: `input.items.${items.length - 1}.productId` });
+    }
+    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    expect(Number(n)).toBe(0);
   });
 
   test("a product not yet in the replica is fetched from the product subgraph and stored", async () => {
@@ -223,6 +228,28 @@ describe("idempotency", () => {
     const bobs = await placeOrder(subgraph, bob, [productId], { idempotencyKey: "checkout-1" });
     expect(again).toBe(first);
     expect(bobs).not.toBe(first);
+  });
+
+  test("the same key with another cart or name is a CONFLICT naming the key; the same request in another line order is the same order", async () => {
+    const a = await seedProduct(subgraph);
+    const b = await seedProduct(subgraph);
+    const userId = randomUUID();
+    const input = { items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 2 }], name: "Gift", idempotencyKey: "checkout-2" };
+    const first = await place(userId, input);
+    expect(first.errors).toBeUndefined();
+    for (const changed of [
+      { ...input, items: [{ productId: a, quantity: 1 }] },
+      { ...input, items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 3 }] },
+      { ...input, name: "Another gift" },
+    ]) {
+      const result = await place(userId, changed);
+      expect(result.data).toBeNull();
+      expect(result.errors?.[0].extensions).toMatchObject({ code: "CONFLICT", field: "input.idempotencyKey" });
+    }
+    const again = await place(userId, { ...input, items: [...input.items].reverse() });
+    expect(again.data?.placeOrder.id).toBe(first.data!.placeOrder.id);
+    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    expect(Number(n)).toBe(1);
   });
 
   test("an empty or blank key is refused, naming the field, and places nothing", async () => {

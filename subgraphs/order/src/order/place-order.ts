@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException, ref } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { BadUserInputError, Money, type Runtime, type UserIdentity, isStaff, isUuid } from "@commerce/kit";
+import { BadUserInputError, ConflictError, Money, type Runtime, type UserIdentity, isStaff, isUuid } from "@commerce/kit";
 import { CatalogUnavailableError, loadCatalog } from "../catalog/catalog";
 import type { CatalogEntry } from "../catalog/catalog";
 import { Order } from "./order.entity";
@@ -37,29 +37,51 @@ async function priceLines(runtime: Runtime<unknown>, em: EntityManager, user: Us
     if (!product.active) throw new BadUserInputError(`Product ${product.sku} (${product.name}) is no longer sold.`, field);
     return { ...item, unitPrice: product.price };
   });
-  const currency = lines[0].unitPrice.currency;
-  const mixed = lines.findIndex((line) => line.unitPrice.currency !== currency);
-  if (mixed >= 0) {
-    throw new BadUserInputError(`One order is paid in one currency: split the ${lines[mixed].unitPrice.currency} products into another order.`, `input.items.${mixed}.productId`);
+  // Wallets pay in one currency: a line priced in another would be accepted only to fail its payment.
+  const currency = runtime.config.walletCurrency;
+  const unpayable = lines.findIndex((line) => line.unitPrice.currency !== currency);
+  if (unpayable >= 0) {
+    const { productId, unitPrice } = lines[unpayable];
+    throw new BadUserInputError(
+      `Product ${productId} is priced in ${unitPrice.currency}, and orders are paid in ${currency} only: it cannot be bought.`,
+      `input.items.${unpayable}.productId`,
+    );
   }
   const amount = lines.reduce((sum, line) => sum + line.unitPrice.amount * line.quantity, 0);
   if (amount > MAX_INT) throw new BadUserInputError("The order total is too large: split it into several orders.", "input.items");
   return { lines, total: Money.of(amount, currency) };
 }
 
-async function findByKey(em: EntityManager, userId: string, key: string): Promise<Order | null> {
-  return em.fork().findOne(Order, { userId, idempotencyKey: key });
+/**
+ * The order placed earlier with this user's key, provided it was placed for the same request (the
+ * same lines, in any order, and the same name); a key reused for another request is a CONFLICT.
+ */
+async function findByKey(em: EntityManager, userId: string, request: PlaceOrderRequest & { idempotencyKey: string }): Promise<Order | null> {
+  const fork = em.fork();
+  const order = await fork.findOne(Order, { userId, idempotencyKey: request.idempotencyKey });
+  if (!order) return null;
+  const items = await fork.find(OrderItem, { order: order.id }, { orderBy: { line: "asc" } });
+  const lines = (list: { productId: string; quantity: number }[]) =>
+    list.map((item) => `${item.productId.toLowerCase()}x${item.quantity}`).sort().join(",");
+  if (lines(items) !== lines(request.items) || order.name !== request.name) {
+    throw new ConflictError(
+      "This idempotencyKey was already used for a different order: send a new key for a new checkout, or repeat the first request exactly.",
+      { field: "input.idempotencyKey" },
+    );
+  }
+  return order;
 }
 
 /**
  * Places an order PENDING: the order, its items, its first history entry and
  * `order.placed` commit together. A repeated idempotency key from the same
- * user returns the first order, including when two requests race (the unique
- * index on (user_id, idempotency_key) decides, the loser returns the winner's order).
+ * user and request returns the first order, including when two requests race (the unique
+ * index on (user_id, idempotency_key) decides, the loser returns the winner's order); the same
+ * key with a different cart or name is a CONFLICT naming `input.idempotencyKey`.
  */
 export async function placeOrder(runtime: Runtime<unknown>, em: EntityManager, user: UserIdentity, request: PlaceOrderRequest): Promise<Order> {
   if (request.idempotencyKey) {
-    const existing = await findByKey(em, user.userId, request.idempotencyKey);
+    const existing = await findByKey(em, user.userId, { ...request, idempotencyKey: request.idempotencyKey });
     if (existing) return existing;
   }
   const { lines, total } = await priceLines(runtime, em, user, request);
@@ -72,7 +94,7 @@ export async function placeOrder(runtime: Runtime<unknown>, em: EntityManager, u
     });
   } catch (error) {
     if (request.idempotencyKey && isUniqueViolation(error)) {
-      const existing = await findByKey(em, user.userId, request.idempotencyKey);
+      const existing = await findByKey(em, user.userId, { ...request, idempotencyKey: request.idempotencyKey });
       if (existing) return existing;
     }
     throw error;

@@ -6,8 +6,8 @@ import { WalletEntry } from "./wallet-entry.entity";
 /** The outcome of charging a wallet: the ledger line, or why it was refused. */
 export type ChargeOutcome = { kind: "debited"; entry: WalletEntry } | { kind: "refused"; reason: string };
 
-/** Largest single top-up, in minor units: beyond it a typo is likelier than a real deposit. */
-export const MAX_TOP_UP = 10_000_000;
+/** Largest single credit by STAFF or ADMIN, in minor units: beyond it a typo is likelier than a real deposit. */
+export const MAX_CREDIT = 10_000_000;
 
 /**
  * Largest balance a top-up may reach, in minor units. `Money.amount` is a GraphQL Int (32-bit,
@@ -73,12 +73,22 @@ export class Wallet {
     return Math.max(0, MAX_BALANCE - this.balanceAmount);
   }
 
-  /** Adds money; the caller has validated the amount (see {@link MAX_TOP_UP}, {@link topUpRoom}) and currency. */
-  topUp(amount: number, by: string): WalletEntry {
-    return this.move("TOP_UP", amount, by, {});
+  /** Adds money paid by card; the caller has validated the amount (see {@link topUpRoom}) and currency. */
+  topUp(amount: number, by: string, idempotency?: { key: string; requestHash: string }): WalletEntry {
+    return this.move("TOP_UP", amount, by, { idempotency });
   }
 
-  private move(kind: WalletEntry["kind"], delta: number, by: string, ref: { orderId?: string; paymentId?: string }): WalletEntry {
+  /** Adds money STAFF or ADMIN grant, for `reason`; validated like {@link topUp}. */
+  credit(amount: number, by: string, reason: string, idempotency?: { key: string; requestHash: string }): WalletEntry {
+    return this.move("CREDIT", amount, by, { reason, idempotency });
+  }
+
+  private move(
+    kind: WalletEntry["kind"],
+    delta: number,
+    by: string,
+    ref: { orderId?: string; paymentId?: string; reason?: string; idempotency?: { key: string; requestHash: string } },
+  ): WalletEntry {
     this.balanceAmount += delta;
     return new WalletEntry({ walletId: this.userId, kind, amount: delta, currency: this.currency, createdBy: by, ...ref });
   }

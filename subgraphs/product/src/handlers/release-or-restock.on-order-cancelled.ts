@@ -1,7 +1,7 @@
 import { createEvent, type Handler } from "@commerce/streams";
 import { Reservation } from "../reservation/reservation.entity";
 import { checkLowStock } from "../stock/low-stock";
-import { lockOrder } from "../stock/stock.locks";
+import { lockReservation } from "../stock/stock.locks";
 import { applyToLines } from "./reservation-stock";
 
 /**
@@ -14,12 +14,8 @@ export const releaseOrRestockOnOrderCancelled: Handler = async (event, { em, emi
   if (event.type !== "order.cancelled") return;
   const { orderId, userId, reason } = event.payload;
   const meta = { correlationId: orderId, causation: event };
-  await lockOrder(em, orderId);
-  const reservation = await em.findOne(Reservation, { orderId });
-  if (!reservation) {
-    em.persist(Reservation.tombstone(orderId, userId, reason));
-    return;
-  }
+  const reservation = await lockReservation(em, orderId, Reservation.tombstone(orderId, userId, reason));
+  if (!reservation) return;
   const outcome = reservation.cancel(reason);
   switch (outcome) {
     case "released": {

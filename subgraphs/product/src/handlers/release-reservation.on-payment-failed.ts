@@ -1,15 +1,13 @@
 import { createEvent, type Handler } from "@commerce/streams";
-import { Reservation } from "../reservation/reservation.entity";
 import { checkLowStock } from "../stock/low-stock";
-import { lockOrder } from "../stock/stock.locks";
+import { lockReservation } from "../stock/stock.locks";
 import { applyToLines } from "./reservation-stock";
 
 /** payment.failed → the held units are free again (RESERVED → RELEASED). Stale or duplicate failures do nothing. */
 export const releaseReservationOnPaymentFailed: Handler = async (event, { em, emit, logger }) => {
   if (event.type !== "payment.failed") return;
   const { orderId, reason } = event.payload;
-  await lockOrder(em, orderId);
-  const reservation = await em.findOne(Reservation, { orderId });
+  const reservation = await lockReservation(em, orderId);
   const why = `payment failed: ${reason}`;
   if (!reservation || !reservation.release(why)) {
     logger.info({ orderId, status: reservation?.status ?? null }, "payment.failed without a held reservation: nothing to release");

@@ -54,11 +54,16 @@ describe("reserve-stock.on-order-placed", () => {
     );
   }, 60_000);
 
-  it("reserves across warehouses, most available first, and carries userId and total for payment", async () => {
-    const productId = await stocked({ w1: 2, w2: 5 });
+  it("reserves across warehouses, most available first, and carries userId, total and the invoice's lines for payment", async () => {
+    const productId = await stocked({ w1: 2, w2: 5 }, { name: "Invoice Lamp" });
     const event = orderPlaced([{ productId, quantity: 6 }]);
     const [reserved] = await handle(service, event).then((out) => out.filter((e) => e.type === "inventory.reserved"));
-    expect(reserved.payload).toEqual({ orderId: event.payload.orderId, userId: event.payload.userId, total: event.payload.total, items: [{ productId, quantity: 6 }] });
+    expect(reserved.payload).toEqual({
+      orderId: event.payload.orderId,
+      userId: event.payload.userId,
+      total: event.payload.total,
+      items: [{ productId, quantity: 6, unitPrice: { amount: 100, currency: "USD" }, name: "Invoice Lamp" }],
+    });
     expect(reserved.causationId).toBe(event.id);
     expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 2, reserved: 1 }, [w2]: { onHand: 5, reserved: 5 } });
   });
@@ -162,6 +167,23 @@ describe("late and out-of-order events", () => {
     expect(await handle(service, paymentFailed(randomUUID()))).toEqual([]);
     expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 3, reserved: 0 } });
   });
+
+  it("a cancellation racing the capture or the placement of the same order leaves the stock whole", async () => {
+    const productId = await stocked({ w1: 100 });
+    const captured = Array.from({ length: 10 }, () => orderPlaced([{ productId, quantity: 2 }]));
+    for (const placed of captured) await handle(service, placed);
+    const placing = Array.from({ length: 10 }, () => orderPlaced([{ productId, quantity: 3 }]));
+    await Promise.all([
+      ...captured.flatMap((placed) => [
+        handle(service, paymentCaptured(placed.payload.orderId)),
+        handle(service, orderCancelled(placed.payload.orderId, "STOCK_RESERVED")),
+      ]),
+      ...placing.flatMap((placed) => [handle(service, placed), handle(service, orderCancelled(placed.payload.orderId, "PENDING"))]),
+    ]);
+    expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 100, reserved: 0 } });
+    for (const placed of captured) expect(["RELEASED", "RESTOCKED"]).toContain(await reservationStatus(placed.payload.orderId));
+    for (const placed of placing) expect(["RELEASED", "CANCELLED"]).toContain(await reservationStatus(placed.payload.orderId));
+  }, 60_000);
 
   it("a cancellation of a rejected order releases nothing", async () => {
     const productId = await stocked({ w1: 1 });

@@ -1,5 +1,5 @@
 import { ArrayMaxSize, IsInt, IsOptional, Length, Matches, MaxLength, Min, ValidateNested } from "class-validator";
-import { Field, ID, InputType, Int } from "type-graphql";
+import { Field, ID, InputType, Int, registerEnumType } from "type-graphql";
 import { MoneyInput, TrimmedLength } from "@commerce/kit";
 
 @InputType()
@@ -112,4 +112,25 @@ export class ProductFilter {
   @Field({ nullable: true, description: "true: available > 0; false: available = 0." })
   @IsOptional()
   inStock?: boolean;
+
+  @Field(() => Int, { nullable: true, description: "Lowest price, in minor units of the product's currency." })
+  @IsOptional()
+  @IsInt()
+  @Min(0, { message: "minPrice must not be negative" })
+  minPrice?: number;
+
+  @Field(() => Int, { nullable: true, description: "Highest price, in minor units of the product's currency." })
+  @IsOptional()
+  @IsInt()
+  @Min(0, { message: "maxPrice must not be negative" })
+  maxPrice?: number;
 }
+
+/** The orders `products` lists in; ties are broken by id, so every sort is a total order that cursors can resume. */
+export enum ProductSort {
+  NAME = "NAME",
+  PRICE_ASC = "PRICE_ASC",
+  PRICE_DESC = "PRICE_DESC",
+  NEWEST = "NEWEST",
+}
+registerEnumType(ProductSort, { name: "ProductSort" });

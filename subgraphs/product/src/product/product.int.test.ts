@@ -73,11 +73,19 @@ describe("catalog CRUD and authorization", () => {
     const product = await createProduct(service, { price: price("USD") });
     expect(await failure(service, UPDATE, { id: product.id, input: { price: price("ZZZ") } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.price.currency" });
     expect((await ok(service, `query($id: ID!) { product(id: $id) { price { currency } } }`, { id: product.id })).product.price.currency).toBe("USD");
-    // Any real currency is taken, not only the wallets' one: an order in another currency fails its payment, by design.
-    for (const currency of ["JPY", "CHF", "BRL"]) {
-      expect((await ok(service, UPDATE, { id: product.id, input: { price: price(currency) } })).updateProduct.price).toEqual(price(currency));
-      expect((await createProduct(service, { price: price(currency) })).id).toBeTruthy();
+  });
+
+  it("sells only in the currency wallets pay in (WALLET_CURRENCY): another real one is refused on create and update, naming input.price.currency", async () => {
+    const price = (currency: string) => ({ amount: 100, currency });
+    const product = await createProduct(service, { price: price("USD") });
+    for (const currency of ["JPY", "EUR", "BRL"]) {
+      const sku = `CUR-${randomUUID().slice(0, 6)}`;
+      expect(await failure(service, CREATE, { input: { sku, name: "X", price: price(currency) } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.price.currency" });
+      expect(await failure(service, UPDATE, { id: product.id, input: { price: price(currency) } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.price.currency" });
+      expect(await service.runtime.orm.em.fork().getConnection().execute(`select id from products where sku = ?`, [sku])).toEqual([]);
     }
+    expect((await ok(service, `query($id: ID!) { product(id: $id) { price { currency } } }`, { id: product.id })).product.price.currency).toBe("USD");
+    expect((await outbox(service, "product.upserted", product.id)).map((event) => (event.payload as { price: unknown }).price)).toEqual([price("USD")]);
   });
 
   it("keeps sibling category names unique whatever their case; other parents may reuse them", async () => {
@@ -142,10 +150,10 @@ describe("catalog CRUD and authorization", () => {
 
   it("updates only the given fields and announces the new price", async () => {
     const product = await createProduct(service, { description: "kept" });
-    const { updateProduct } = await ok(service, UPDATE, { id: product.id, input: { price: { amount: 500, currency: "EUR" } } });
-    expect(updateProduct).toMatchObject({ name: product.name, price: { amount: 500, currency: "EUR" }, active: true });
+    const { updateProduct } = await ok(service, UPDATE, { id: product.id, input: { price: { amount: 500, currency: "USD" } } });
+    expect(updateProduct).toMatchObject({ name: product.name, price: { amount: 500, currency: "USD" }, active: true });
     const events = await outbox(service, "product.upserted", product.id);
-    expect(events.at(-1)!.payload).toMatchObject({ price: { amount: 500, currency: "EUR" } });
+    expect(events.at(-1)!.payload).toMatchObject({ price: { amount: 500, currency: "USD" } });
     expect(await failure(service, UPDATE, { id: randomUUID(), input: { name: "Ghost" } }, ADMIN)).toMatchObject({ code: "NOT_FOUND", field: "id" });
     expect(await failure(service, UPDATE, { id: product.id, input: { name: "Mine" } }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
   });

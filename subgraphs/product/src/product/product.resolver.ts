@@ -1,10 +1,12 @@
-import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Args, ArgsType, Ctx, Directive, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { IsOptional, ValidateNested } from "class-validator";
 import { createEvent } from "@commerce/streams";
 import {
   BadUserInputError,
+  CATALOG_CACHE_HINT,
   ConflictError,
+  type MoneyInput,
   NotFoundError,
   connectionType,
   audit,
@@ -19,7 +21,7 @@ import { Category } from "../category/category.entity";
 import { checkLowStock } from "../stock/low-stock";
 import { lockStock } from "../stock/stock.locks";
 import { Product, type ProductAttribute } from "./product.entity";
-import { CreateProductInput, ProductFilter, UpdateProductInput } from "./product.inputs";
+import { CreateProductInput, ProductFilter, ProductSort, UpdateProductInput } from "./product.inputs";
 import { productById } from "./product.loaders";
 import { searchProducts } from "./product.search";
 
@@ -31,6 +33,9 @@ class ProductsArgs {
   @IsOptional()
   @ValidateNested()
   filter?: ProductFilter | null;
+
+  @Field(() => ProductSort, { nullable: true, defaultValue: ProductSort.NAME })
+  sort?: ProductSort | null;
 
   @Field(() => Int, { nullable: true })
   first?: number | null;
@@ -44,21 +49,24 @@ class ProductsArgs {
 export class ProductResolver {
   constructor(private readonly runtime: Runtime) {}
 
+  @Directive(CATALOG_CACHE_HINT)
   @Query(() => Product, { nullable: true, description: "Deleted products are visible to STAFF/ADMIN only." })
   async product(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Product | null> {
     const product = await productById(ctx).load(id);
     return product && (product.active || isStaff(ctx.identity)) ? product : null;
   }
 
-  @Query(() => ProductConnection, { description: "Ordered by name. STAFF/ADMIN also see deleted products." })
-  async products(@Args() { filter, first, after }: ProductsArgs, @Ctx() ctx: Context) {
+  @Directive(CATALOG_CACHE_HINT)
+  @Query(() => ProductConnection, { description: "Ordered by `sort` (name by default). STAFF/ADMIN also see deleted products." })
+  async products(@Args() { filter, sort, first, after }: ProductsArgs, @Ctx() ctx: Context) {
     const size = pageSize(first);
-    return searchProducts(ctx.em, { filter, size, after, includeInactive: isStaff(ctx.identity) });
+    return searchProducts(ctx.em, { filter, sort, size, after, includeInactive: isStaff(ctx.identity) });
   }
 
   @Mutation(() => Product, { description: "ADMIN only." })
   async createProduct(@Arg("input") input: CreateProductInput, @Ctx() ctx: Context): Promise<Product> {
     requireRole(ctx, "ADMIN");
+    assertPayable(input.price, this.runtime.config.walletCurrency);
     const attributes = checkAttributes(input.attributes ?? [], "input.attributes");
     return this.runtime
       .commit(ctx.em, async (tx, emit) => {
@@ -82,6 +90,7 @@ export class ProductResolver {
   @Mutation(() => Product, { description: "ADMIN only. Only the given fields change." })
   async updateProduct(@Arg("id", () => ID) id: string, @Arg("input") input: UpdateProductInput, @Ctx() ctx: Context): Promise<Product> {
     requireRole(ctx, "ADMIN");
+    assertPayable(input.price, this.runtime.config.walletCurrency);
     const attributes = input.attributes ? checkAttributes(input.attributes, "input.attributes") : undefined;
     return this.runtime
       .commit(ctx.em, async (tx, emit) => {
@@ -124,6 +133,13 @@ export class ProductResolver {
       if (product.deactivate()) emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
       return true;
     });
+  }
+}
+
+/** Wallets hold one currency (WALLET_CURRENCY): a product priced in another could be ordered but never paid. */
+function assertPayable(price: MoneyInput | null | undefined, walletCurrency: string): void {
+  if (price && price.currency !== walletCurrency) {
+    throw new BadUserInputError(`Orders are paid from wallets in ${walletCurrency}: price the product in ${walletCurrency}.`, "input.price.currency");
   }
 }
 

@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { BadUserInputError, decodeCursor, toConnection, type ConnectionShape, isUuid } from "@commerce/kit";
+import { BadUserInputError, decodeCursor, toConnection, type ConnectionShape, type CursorKey, isUuid } from "@commerce/kit";
 import { Product, SEARCH_DOCUMENT } from "./product.entity";
-import type { ProductFilter } from "./product.inputs";
+import { ProductSort, type ProductFilter } from "./product.inputs";
 
 /** `%`, `_` and `\` are wildcards in ILIKE: a customer searching "50%" means the text. */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
@@ -14,18 +14,37 @@ function searchWords(search: string | null | undefined): string[] {
 
 const MAX_SEARCH_WORDS = 10;
 
+/** Per sort: the column, its direction, the cursor key it stores, and that key read from a product. */
+const SORTS: Record<ProductSort, { column: string; property: keyof Product; order: "asc" | "desc"; key: CursorKey; keyOf: (p: Product) => string }> = {
+  [ProductSort.NAME]: { column: "name", property: "name", order: "asc", key: "text", keyOf: (p) => p.name },
+  [ProductSort.PRICE_ASC]: { column: "price_amount", property: "priceAmount", order: "asc", key: "integer", keyOf: (p) => String(p.priceAmount) },
+  [ProductSort.PRICE_DESC]: { column: "price_amount", property: "priceAmount", order: "desc", key: "integer", keyOf: (p) => String(p.priceAmount) },
+  [ProductSort.NEWEST]: { column: "created_at", property: "createdAt", order: "desc", key: "timestamp", keyOf: (p) => p.createdAt.toISOString() },
+};
+
+/** A cursor names its sort too: resuming a price-ordered page in name order would skip products. */
+const listOf = (sort: ProductSort) => (sort === ProductSort.NAME ? "products" : `products:${sort}`);
+
 /**
- * One page of products, ordered by (name, id), with the total matching count.
+ * One page of products in `sort` order (ties by id), with the total matching count.
  * Search is a case-insensitive substring match of each of its words against SKU,
  * name and description, answered by the pg_trgm GIN index on that same expression
  * (no full scan for words of three or more characters). Two SQL statements whatever the page size.
  */
 export async function searchProducts(
   em: EntityManager,
-  options: { filter: ProductFilter | null | undefined; size: number; after: string | null | undefined; includeInactive: boolean },
+  options: {
+    filter: ProductFilter | null | undefined;
+    sort?: ProductSort | null;
+    size: number;
+    after: string | null | undefined;
+    includeInactive: boolean;
+  },
 ): Promise<ConnectionShape<Product>> {
   const { filter, size, includeInactive } = options;
-  const cursor = decodeCursor(options.after, "products", "text");
+  const sort = SORTS[options.sort ?? ProductSort.NAME];
+  const list = listOf(options.sort ?? ProductSort.NAME);
+  const cursor = decodeCursor(options.after, list, sort.key);
   const qb = em.createQueryBuilder(Product, "p");
   if (!includeInactive) qb.andWhere({ active: true });
   // Every word must appear, in any order and anywhere in the document: "kettle copper" finds the
@@ -45,8 +64,16 @@ export async function searchProducts(
       `(select coalesce(sum(s.on_hand - s.reserved), 0) from stock_levels s where s.product_id = p.id) ${filter.inStock ? ">" : "<="} 0`,
     );
   }
+  if (filter?.minPrice !== undefined && filter.minPrice !== null) qb.andWhere("p.price_amount >= ?", [filter.minPrice]);
+  if (filter?.maxPrice !== undefined && filter.maxPrice !== null) qb.andWhere("p.price_amount <= ?", [filter.maxPrice]);
   const totalCount = await qb.clone().getCount();
-  if (cursor) qb.andWhere("(p.name, p.id) > (?, ?)", [cursor.key, cursor.id]);
-  const rows = await qb.orderBy({ name: "asc", id: "asc" }).limit(size + 1).getResultList();
-  return toConnection(rows, size, totalCount, "products", (product) => ({ key: product.name, id: product.id }));
+  if (cursor) {
+    const key = sort.key === "integer" ? Number(cursor.key) : sort.key === "timestamp" ? new Date(cursor.key) : cursor.key;
+    qb.andWhere(`(p.${sort.column}, p.id) ${sort.order === "asc" ? ">" : "<"} (?, ?)`, [key, cursor.id]);
+  }
+  const rows = await qb
+    .orderBy([{ [sort.property]: sort.order }, { id: sort.order }])
+    .limit(size + 1)
+    .getResultList();
+  return toConnection(rows, size, totalCount, list, (product) => ({ key: sort.keyOf(product), id: product.id }));
 }

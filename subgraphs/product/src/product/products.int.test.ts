@@ -79,6 +79,53 @@ describe("products: search, filters, pagination", () => {
     expect(seen).toEqual(["a", "b", "c", "d", "e"].map((letter) => `${page} ${letter}`));
   });
 
+  it("sorts by price either way and by newest, paging each sort without gaps or repeats", async () => {
+    const word = `so${randomUUID().slice(0, 6)}`;
+    const prices = [500, 100, 300, 100, 900];
+    const created = [];
+    for (const [i, amount] of prices.entries()) {
+      created.push(await createProduct(service, { name: `${word} ${"edcba"[i]}`, price: { amount, currency: "USD" } }));
+    }
+    const SORTED = `query($filter: ProductFilter, $sort: ProductSort, $first: Int, $after: String) {
+      products(filter: $filter, sort: $sort, first: $first, after: $after) { edges { node { id price { amount } } } pageInfo { endCursor hasNextPage } }
+    }`;
+    const all = async (sort: string) => {
+      const seen: { id: string; amount: number }[] = [];
+      let after: string | null = null;
+      do {
+        const data: any = await ok(service, SORTED, { filter: { search: word }, sort, first: 2, after }, CUSTOMER);
+        seen.push(...data.products.edges.map((e: any) => ({ id: e.node.id, amount: e.node.price.amount })));
+        after = data.products.pageInfo.hasNextPage ? data.products.pageInfo.endCursor : null;
+      } while (after);
+      return seen;
+    };
+    const ascending = await all("PRICE_ASC");
+    expect(ascending.map((p) => p.amount)).toEqual([100, 100, 300, 500, 900]);
+    expect(new Set(ascending.map((p) => p.id)).size).toBe(5);
+    expect((await all("PRICE_DESC")).map((p) => p.amount)).toEqual([900, 500, 300, 100, 100]);
+    expect((await all("NEWEST")).map((p) => p.id)).toEqual(created.map((p) => p.id).reverse());
+    // A cursor of one sort resumes no other.
+    const first: any = await ok(service, SORTED, { filter: { search: word }, sort: "PRICE_ASC", first: 1 }, CUSTOMER);
+    const cursor = first.products.pageInfo.endCursor;
+    expect(await failure(service, SORTED, { filter: { search: word }, sort: "NAME", after: cursor }, CUSTOMER)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "after",
+    });
+  });
+
+  it("filters by a price range, bounds included, and refuses a negative bound", async () => {
+    const word = `pr${randomUUID().slice(0, 6)}`;
+    for (const amount of [99, 100, 250, 400, 401]) await createProduct(service, { name: `${word} ${amount}`, price: { amount, currency: "USD" } });
+    const PRICED = `query($filter: ProductFilter) { products(filter: $filter, sort: PRICE_ASC) { totalCount edges { node { price { amount } } } } }`;
+    const data: any = await ok(service, PRICED, { filter: { search: word, minPrice: 100, maxPrice: 400 } }, CUSTOMER);
+    expect(data.products.totalCount).toBe(3);
+    expect(data.products.edges.map((e: any) => e.node.price.amount)).toEqual([100, 250, 400]);
+    expect(await failure(service, PRICED, { filter: { search: word, minPrice: -1 } }, CUSTOMER)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "filter.minPrice",
+    });
+  });
+
   it("refuses first above 100 and a forged cursor", async () => {
     expect(await failure(service, PRODUCTS, { first: 101 }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
     expect(await failure(service, PRODUCTS, { after: "garbage" }, CUSTOMER)).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });

@@ -1,5 +1,6 @@
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { Reservation } from "../reservation/reservation.entity";
 import { StockLevel } from "./stock-level.entity";
 
 /**
@@ -19,13 +20,21 @@ export async function lockStock(tx: EntityManager, productIds: string[]): Promis
 }
 
 /**
- * Serialises every handler working on one order (a duplicate order.placed
- * racing itself, or a cancellation racing the reservation) with a
- * transaction-scoped advisory lock, so "does a reservation exist yet?" has one
- * answer.
+ * The reservation of an order, row-locked: the reservation row is the lock every handler working on one
+ * order takes (a duplicate order.placed racing itself, a cancellation racing the capture). When there is
+ * none yet, `tombstone` (if given) is inserted in its place, unless a concurrent order.placed inserted
+ * one first: then that row is locked and returned.
  */
-export async function lockOrder(tx: EntityManager, orderId: string): Promise<void> {
-  await tx.execute("select pg_advisory_xact_lock(hashtextextended(?, 7))", [`order:${orderId}`]);
+export async function lockReservation(tx: EntityManager, orderId: string, tombstone?: Reservation): Promise<Reservation | null> {
+  const found = await tx.findOne(Reservation, { orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  if (found || !tombstone) return found;
+  const inserted = await tx.execute<unknown[]>(
+    `insert into reservations (order_id, user_id, status, lines, reason, created_at, updated_at)
+     values (?, ?, ?, '[]', ?, now(), now()) on conflict (order_id) do nothing returning 1`,
+    [tombstone.orderId, tombstone.userId, tombstone.status, tombstone.reason],
+  );
+  if (inserted.length) return null;
+  return tx.findOne(Reservation, { orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
 }
 
 /**
