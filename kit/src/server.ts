@@ -14,6 +14,7 @@ import type { NonEmptyArray } from "type-graphql";
 import type { Tracer } from "@opentelemetry/api";
 import {
   OutboxRelay,
+  OutboxRetention,
   StreamConsumer,
   StreamTrimmer,
   commitWithEvents,
@@ -145,7 +146,6 @@ export async function startSubgraph<Settings>(
     redis,
     metrics,
     tracer: tracing.tracer,
-    // The relay of this ORM is woken after commit; a relay of another replica that meets the relay lock retries within milliseconds.
     commit: (em, work) => commitWithEvents(em, work, { tracer: tracing.tracer }),
   };
 
@@ -247,6 +247,8 @@ export async function startSubgraph<Settings>(
   const port = (httpServer.address() as AddressInfo).port;
 
   await relay.start();
+  const retention = new OutboxRetention({ orm, logger: logger.child({ component: "outbox-retention" }) });
+  retention.start();
   // The producing service keeps its own stream bounded (never below what a group still needs).
   const trimmer = (producers as readonly string[]).includes(module.name)
     ? new StreamTrimmer({ redis, prefix: config.streamPrefix, producers: [module.name as Producer], logger: logger.child({ component: "trimmer" }) })
@@ -298,6 +300,7 @@ export async function startSubgraph<Settings>(
       await trimmer?.stop();
       // What the last handlers and requests committed is published now rather than by the next replica.
       await relay.stop({ flushTimeoutMs: 2_000 });
+      await retention.stop();
       redis.disconnect();
       await orm.close(true);
       await tracing.shutdown();
