@@ -154,6 +154,35 @@ export const TABLE: Row[] = [
     direct: "user",
   },
   { name: "userAuditLog", query: `{ userAuditLog(first: 5) { totalCount } }`, pick: (d) => d.userAuditLog, expect: adminOnly, direct: "user" },
+  { name: "users", query: `{ users(first: 5) { totalCount edges { node { id email role } } } }`, pick: (d) => d.users, expect: staffAdmin, direct: "user" },
+  {
+    name: "logout",
+    query: `mutation($r: String!) { logout(refreshToken: $r) }`,
+    variables: async (t) => ({ r: await t.fx.refreshToken() }),
+    pick: (d) => d.logout,
+    expect: everyone,
+  },
+  {
+    // Always one's own password; a wrong current one shows the call was allowed without changing anything.
+    name: "changePassword",
+    query: `mutation { changePassword(currentPassword: "not-the-password", newPassword: "a brand new secret") }`,
+    pick: (d) => d.changePassword,
+    expect: { anonymous: "UNAUTHENTICATED", own: "BAD_USER_INPUT", other: "BAD_USER_INPUT", staff: "BAD_USER_INPUT", admin: "BAD_USER_INPUT" },
+  },
+  {
+    name: "requestPasswordReset",
+    query: `mutation($e: String!) { requestPasswordReset(email: $e) }`,
+    variables: (t) => ({ e: t.owner.email }),
+    pick: (d) => d.requestPasswordReset,
+    expect: everyone,
+  },
+  {
+    // The mailed token is the only credential: who calls does not matter.
+    name: "resetPassword",
+    query: `mutation { resetPassword(token: "not-a-mailed-token", newPassword: "a brand new secret") { accessToken } }`,
+    pick: (d) => d.resetPassword,
+    expect: { anonymous: "BAD_USER_INPUT", own: "BAD_USER_INPUT", other: "BAD_USER_INPUT", staff: "BAD_USER_INPUT", admin: "BAD_USER_INPUT" },
+  },
 
   // ── product ──────────────────────────────────────────────────────────────────────────
   { name: "product", query: `query($id: ID!) { product(id: $id) { id available } }`, variables: (t) => ({ id: t.fx.productId }), pick: (d) => d.product, expect: everyone, direct: "product" },
