@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
-import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import Redis from "ioredis";
@@ -71,6 +71,11 @@ export interface SubgraphModule<Settings = unknown> {
   // eslint-disable-next-line @typescript-eslint/ban-types
   orphanedTypes?: Function[];
   referenceResolvers?: ReferenceResolvers;
+  /**
+   * Whether answers carry `Cache-Control` from the schema's `@cacheControl` hints (for the gateway's
+   * catalog cache). Without hints every answer is uncacheable, so other subgraphs skip the per-field work.
+   */
+  cacheHints?: boolean;
   /** Apollo Server plugins of this subgraph, after the kit's own (metrics, tracing). */
   plugins?: ApolloServerPlugin<Context>[];
   /** Service-specific settings, read from the environment once at start-up. */
@@ -164,7 +169,14 @@ export async function startSubgraph<Settings>(
     schema,
     formatError: createErrorFormatter(logger),
     // Inline tracing only feeds Apollo Studio, which we do not use: it would add bytes to every response.
-    plugins: [metricsPlugin(metrics), tracingPlugin<Context>(), literalInputPlugin<Context>(), ApolloServerPluginInlineTraceDisabled(), ...(module.plugins ?? [])],
+    plugins: [
+      metricsPlugin(metrics),
+      tracingPlugin<Context>(),
+      literalInputPlugin<Context>(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(module.cacheHints ? [] : [ApolloServerPluginCacheControlDisabled()]),
+      ...(module.plugins ?? []),
+    ],
     introspection: true,
     includeStacktraceInErrorResponses: false,
   });
