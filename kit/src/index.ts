@@ -2,6 +2,7 @@
 import "reflect-metadata";
 export * from "./assert";
 export * from "./audit";
+export * from "./circuit";
 export * from "./auth";
 export * from "./catalog-cache";
 export * from "./config";
@@ -17,6 +18,7 @@ export * from "./metrics";
 export * from "./money";
 export * from "./orm";
 export * from "./pagination";
+export * from "./replay";
 export * from "./roles";
 export * from "./schema";
 export * from "./server";
