@@ -45,8 +45,8 @@ export interface SubscriptionDeps {
   feed: OrderEventFeed;
   schema: () => GraphQLSchema | null;
   run: RunQuery;
-  /** `host` is the upgrade request's Host header (same-origin behind any hostname). */
-  isOriginAllowed: (origin: string | undefined, host?: string) => boolean;
+  /** Whether a browser origin may open a socket (the configured CORS list). */
+  isOriginAllowed: (origin: string | undefined) => boolean;
   /** The client address of an upgrade request, under the gateway's "trust proxy" setting (default: the socket's). */
   clientAddress?: (request: IncomingMessage) => string;
   /** A socket refused by the per-address or per-user cap: for metrics. */
@@ -109,7 +109,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     maxPayload: 64 * 1024,
     verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }, accept: (ok: boolean, code?: number, message?: string) => void) => {
       // Browsers send Origin on WebSocket upgrades, and CSRF prevention does not cover them.
-      if (!deps.isOriginAllowed(origin, req.headers.host)) return accept(false, 403);
+      if (!deps.isOriginAllowed(origin)) return accept(false, 403);
       if (perAddress.count(addressOf(req)) >= config.maxConnectionsPerIp) {
         deps.onTooManyConnections?.("ip");
         return accept(false, 429, "Too many subscription connections from this address");
