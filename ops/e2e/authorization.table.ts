@@ -333,6 +333,19 @@ export const TABLE: Row[] = [
     pick: (d) => d.updateNotificationPreferences,
     expect: signedIn,
   },
+  // Sales analytics, read from the notification service's projection: STAFF and ADMIN.
+  {
+    name: "salesReport",
+    query: `{ salesReport(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z", groupBy: PRODUCT) { key orders revenue { amount } } }`,
+    pick: (d) => d.salesReport,
+    expect: staffAdmin,
+  },
+  {
+    name: "orderStats",
+    query: `{ orderStats(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { byStatus { status count } confirmP50Ms } }`,
+    pick: (d) => d.orderStats,
+    expect: staffAdmin,
+  },
   { name: "notificationTemplates", query: `{ notificationTemplates { key channel } }`, pick: (d) => d.notificationTemplates, expect: adminOnly },
   {
     name: "upsertNotificationTemplate",
