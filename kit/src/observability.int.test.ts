@@ -168,15 +168,16 @@ describe("observability across a request and the streams", () => {
   });
 
   it("continues a caller's trace from its traceparent header and answers with the trace id", async () => {
+    const PING = JSON.stringify({ query: "query Ping { ping }" });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const response = await fetch(product.url, {
       method: "POST",
       headers: {
         "content-type": "application/json",
         traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
-        ...signIdentityHeaders(null, "test-internal-secret-0123456789", "req-from-gateway"),
+        ...signIdentityHeaders(null, "test-internal-secret-0123456789", { audience: "product", body: PING }, "req-from-gateway"),
       },
-      body: JSON.stringify({ query: "query Ping { ping }" }),
+      body: PING,
     });
     expect(await response.json()).toEqual({ data: { ping: "pong" } });
     expect(response.headers.get("x-trace-id")).toBe(traceId);
@@ -185,7 +186,7 @@ describe("observability across a request and the streams", () => {
     expect(span.parentSpanId).toBe("00f067aa0ba902b7");
   });
 
-  it("exposes the consumer, dead letters and outbox on /metrics with the values the stream shows", async () => {
+  it("exposes the consumer, dead letters and relay on /metrics with the values the stream shows", async () => {
     // A malformed entry goes straight to the dead-letter stream.
     await product.runtime.redis.xadd(streamKey(product.streamPrefix, "order"), "*", "id", "x", "type", "order.placed", "envelope", "{not json");
     const scrape = async () => (await fetch(`http://127.0.0.1:${product.port}/metrics`)).text();
@@ -193,7 +194,7 @@ describe("observability across a request and the streams", () => {
       const body = await scrape();
       // The counter moves just after the dead-letter MULTI returns: wait for both.
       const settled = value(body, "stream_dead_letters") === 1 && value(body, "stream_consumer_dead_lettered_total") === 1;
-      return settled && value(body, "outbox_backlog") === 0 ? body : undefined;
+      return settled && value(body, "outbox_relay_leader") === 1 ? body : undefined;
     });
     expect(value(text, "stream_consumer_processed_total", { service: "product" })).toBeGreaterThanOrEqual(1);
     expect(value(text, "stream_consumer_failed_total")).toBe(0);

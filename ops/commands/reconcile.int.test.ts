@@ -76,7 +76,7 @@ async function consistentPaidOrder(): Promise<{ orderId: string; userId: string 
   await sql(urls.user, `insert into users (id, email, name, password_hash) values ($1, $2, 'Ann', 'x')`, [userId, `${userId}@example.com`]);
   await sql(urls.order, `insert into order_status_changes (order_id, status, previous_status, at) values ($1, 'PENDING', null, $2), ($1, 'CONFIRMED', 'PENDING', now())`, [orderId, HOUR_AGO]);
   const placedId = randomUUID();
-  await sql(urls.order, `insert into outbox (event_id, type, stream, correlation_id, payload, published_at) values ($1, 'order.placed', 'order', $2, '{}', now())`, [placedId, orderId]);
+  await sql(urls.order, `insert into outbox (event_id, type, stream, correlation_id, payload) values ($1, 'order.placed', 'order', $2, '{}')`, [placedId, orderId]);
   await sql(urls.product, `insert into processed_event (event_id, consumer_group) values ($1, 'product')`, [placedId]);
   const paymentId = randomUUID();
   await sql(urls.payment, `insert into wallets (user_id, balance_amount, currency) values ($1, 9000, 'USD')`, [userId]);
