@@ -14,6 +14,7 @@ COPY subgraphs/order/package.json subgraphs/order/
 COPY subgraphs/payment/package.json subgraphs/payment/
 COPY subgraphs/notification/package.json subgraphs/notification/
 COPY ops/package.json ops/
+COPY testing/package.json testing/
 # TypeScript runs through @swc-node/register (a devDependency): no build step
 RUN npm ci --include=dev --no-audit --no-fund && npm cache clean --force
 

@@ -21,12 +21,12 @@ module.exports = {
   modulePathIgnorePatterns: ['<rootDir>/\\.data/'],
   watchPathIgnorePatterns: ['<rootDir>/\\.data/'],
   // one throwaway Postgres + Redis + SMTP sink for the whole run (TEST_INFRA=none skips it)
-  globalSetup: '<rootDir>/ops/testing/global-setup.ts',
-  globalTeardown: '<rootDir>/ops/testing/global-teardown.ts',
+  globalSetup: '<rootDir>/testing/global-setup.ts',
+  globalTeardown: '<rootDir>/testing/global-teardown.ts',
   maxWorkers: 2,
   testTimeout: 30_000,
   // a test that leaves a socket open must not hang CI for its 90 minutes; teardown has run by then
   forceExit: true,
   // jest's default output and summary, then a last line `N passed, N failed`
-  reporters: ['default', '<rootDir>/ops/testing/summary-reporter.js'],
+  reporters: ['default', '<rootDir>/testing/summary-reporter.js'],
 };

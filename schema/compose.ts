@@ -11,22 +11,16 @@ import { join } from "node:path";
 import { composeServices } from "@apollo/composition";
 import { printSubgraphSchema } from "@apollo/subgraph";
 import { parse } from "graphql";
-import { buildFederatedSchema, DEFAULT_PORTS, SUBGRAPHS, type SubgraphModule, type SubgraphName } from "@commerce/kit";
+import { buildFederatedSchema, DEFAULT_PORTS, SUBGRAPHS, type SubgraphName } from "@commerce/kit";
+import { loadSubgraphModule } from "./modules";
 
 export const SUPERGRAPH_PATH = join(__dirname, "supergraph.graphql");
-
-async function loadModule(name: SubgraphName): Promise<SubgraphModule<unknown>> {
-  const exports = (await import(`@commerce/${name}`)) as Record<string, SubgraphModule<unknown>>;
-  const module = exports[`${name}Subgraph`];
-  if (!module) throw new Error(`@commerce/${name} must export ${name}Subgraph (its SubgraphModule)`);
-  return module;
-}
 
 /** The SDL each subgraph serves, by name. */
 export async function subgraphSdls(): Promise<{ name: SubgraphName; sdl: string }[]> {
   const result = [];
   for (const name of SUBGRAPHS) {
-    const module = await loadModule(name);
+    const module = await loadSubgraphModule(name);
     const schema = await buildFederatedSchema(
       { resolvers: module.resolvers, orphanedTypes: module.orphanedTypes },
       module.referenceResolvers,

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { envReader, loadBaseConfig, DEFAULT_PORTS, type BaseConfig } from "@commerce/kit";
 
@@ -17,6 +18,8 @@ export interface GatewayConfig extends BaseConfig {
   maxBodyBytes: number;
   rateLimit: RateLimitConfig;
   queryLimits: QueryLimitsConfig;
+  /** Processes serving the port (node:cluster, see cluster.ts); 1: this process alone. */
+  workers: number;
 }
 
 /** Requests per minute per bucket, counted in Redis so every gateway replica shares them. */
@@ -64,6 +67,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     maxSubscriptions: read.int("MAX_SUBSCRIPTIONS", 20000, { min: 1 }),
     trustProxy: parseTrustProxy(read.optionalString("TRUST_PROXY")),
     maxBodyBytes: read.int("MAX_BODY_BYTES", 100 * 1024, { min: 1024 }),
+    // Production uses every core; elsewhere one process (tests and `npm start` run many platforms side by side).
+    workers: read.int("GATEWAY_WORKERS", development ? 1 : availableParallelism(), { min: 1, max: 64 }),
     // Production protects a public endpoint. Elsewhere (`npm start`, tests) one address runs a whole test
     // suite or a developer's scripts, often 50-100 sequential requests a second: the limits still exist
     // (and RATE_LIMITED can be seen), but well above what such a client sends.

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Redis from "ioredis";
 import pino from "pino";
-import { freePort, randomStreamPrefix } from "../../ops/testing";
+import { freePort, randomStreamPrefix } from "@commerce/testing";
 import { RateLimiter } from "./rate-limit";
 import type { RunningGateway } from "./server";
 import { accessToken, clientIp, post, startBench, type Bench, type HttpResult } from "./testing/harness";

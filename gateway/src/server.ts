@@ -1,10 +1,12 @@
 import "reflect-metadata";
 import { readFileSync } from "node:fs";
+import cluster from "node:cluster";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { ApolloGateway, IntrospectAndCompose } from "@apollo/gateway";
 import { ApolloServer } from "@apollo/server";
+import { ApolloServerPluginCacheControl } from "@apollo/server/plugin/cacheControl";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -15,6 +17,8 @@ import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
 import { createLogger, createMetrics, graphqlMetricsPlugin, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
+import { catalogCachePlugin } from "./catalog-cache";
+import { metricsText } from "./cluster";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
 import { corsMiddleware, originPolicy } from "./cors";
@@ -68,6 +72,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     logger,
   });
 
+  const catalogCache = catalogCachePlugin(config.redisUrl, config.streamPrefix, logger.child({ component: "catalog-cache" }));
+
   const app = express();
   app.disable("x-powered-by");
   // Behind a load balancer the client IP (the rate-limit key) is in X-Forwarded-For; trust it only from the configured hops.
@@ -97,6 +103,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       rateLimitPlugin(limiter, config.rateLimit, rateLimited),
       queryLimitsPlugin(config.queryLimits, tooComplex),
       tracingPlugin<GatewayContext>(),
+      // Cache hints decide what the catalog cache keeps; clients get no Cache-Control (a price changes at once).
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      catalogCache,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       config.sandbox ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       graphqlMetricsPlugin<GatewayContext>(metrics),
@@ -105,7 +114,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   await apollo.start();
 
   const origins = originPolicy(config.corsOrigins, config.port);
-  app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway" }));
+  // In a cluster, which worker answered and the subscriptions it holds (each WebSocket lives on one worker).
+  const workerInfo = () => (cluster.isWorker ? { worker: cluster.worker?.id, subscriptions: subscriptions?.count() ?? 0 } : {});
+  app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway", ...workerInfo() }));
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
   // Set when stop() begins: a load balancer stops sending work before the server closes.
@@ -120,7 +131,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       res.status(503).json({ status: "unavailable", reason: (error as Error).message });
     }
   });
-  app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  const metricsOfAllWorkers = metricsText(metrics.registry);
+  app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metricsOfAllWorkers()));
   app.use(
     "/graphql",
     // A public endpoint: a client's traceparent is linked, never continued (it cannot pick our trace ids or sampling).
@@ -196,6 +208,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
         await feed.stop();
         await apollo.stop();
         redis.disconnect();
+        catalogCache.disconnect();
         limiter.disconnect();
         await tracing.shutdown();
       })()),

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Client } from "pg";
-import { createTestDatabase, type TestDatabase } from "../../ops/testing";
+import { createTestDatabase, type TestDatabase } from "@commerce/testing";
 import { AuditEntry, audit, auditEntities, auditMigrations, listAuditEntries } from "./audit";
 import { createLogger } from "./logger";
 import { openDatabase, type Orm } from "./orm";

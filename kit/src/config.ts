@@ -6,6 +6,8 @@
  * A missing or malformed variable stops the process with a message naming it.
  */
 
+import { DEFAULT_PORTS, SUBGRAPHS, type SubgraphName } from "./services";
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
     super(`Configuration: ${variable} ${problem}`);
@@ -93,18 +95,6 @@ export interface BaseConfig {
   /** The currency wallets hold (`WALLET_CURRENCY`): the only one an order can be paid in, so the only one products are sold in. */
   walletCurrency: string;
 }
-
-export const SUBGRAPHS = ["user", "product", "order", "payment", "notification"] as const;
-export type SubgraphName = (typeof SUBGRAPHS)[number];
-
-export const DEFAULT_PORTS: Record<SubgraphName | "gateway", number> = {
-  gateway: 4000,
-  user: 4001,
-  product: 4002,
-  order: 4003,
-  payment: 4004,
-  notification: 4005,
-};
 
 const DEV_SECRET = "development-only-internal-secret-change-me";
 const DEV_JWT_KEYS = "dev:development-only-jwt-secret-change-me";

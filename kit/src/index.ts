@@ -2,7 +2,9 @@
 import "reflect-metadata";
 export * from "./audit";
 export * from "./auth";
+export * from "./catalog-cache";
 export * from "./config";
+export * from "./services";
 export * from "./constraints";
 export * from "./context";
 export * from "./errors";

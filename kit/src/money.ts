@@ -1,5 +1,6 @@
 import { Directive, Field, InputType, Int, ObjectType } from "type-graphql";
 import { IsInt, IsIn, Min } from "class-validator";
+import { INHERIT_CACHE_HINT } from "./catalog-cache";
 
 /**
  * The currencies Node's ICU knows: the ISO 4217 codes in use (not XXX, XTS or the metals). A currency
@@ -9,6 +10,7 @@ export const CURRENCY_CODES: readonly string[] = Intl.supportedValuesOf("currenc
 
 /** Money in integer minor units (cents); never a float. Shared by every subgraph that shows prices. */
 @Directive("@shareable")
+@Directive(INHERIT_CACHE_HINT)
 @ObjectType({ description: "An amount of money in integer minor units (e.g. cents)." })
 export class Money {
   @Field(() => Int, { description: "Minor units, e.g. 1999 for 19.99" })

@@ -1,6 +1,6 @@
 import { Migration } from "@mikro-orm/migrations";
 import { Client } from "pg";
-import { createTestDatabase, type TestDatabase } from "../../ops/testing";
+import { createTestDatabase, type TestDatabase } from "@commerce/testing";
 import { createLogger } from "./logger";
 import { openDatabase, type Orm } from "./orm";
 

@@ -1,11 +1,14 @@
 import { Directive, Field, Int, ObjectType, type ClassType } from "type-graphql";
+import { INHERIT_CACHE_HINT } from "./catalog-cache";
 import { BadUserInputError } from "./errors";
 import { isUuid } from "./ids";
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
+
 @Directive("@shareable")
+@Directive(INHERIT_CACHE_HINT)
 @ObjectType()
 export class PageInfo {
   @Field()
@@ -31,6 +34,7 @@ export interface ConnectionShape<T> {
  * Call once per node type at module level and export the result.
  */
 export function connectionType<T extends object>(name: string, nodeType: ClassType<T>) {
+  @Directive(INHERIT_CACHE_HINT)
   @ObjectType(`${name}Edge`)
   class EdgeType {
     @Field()
@@ -40,6 +44,7 @@ export function connectionType<T extends object>(name: string, nodeType: ClassTy
     node: T;
   }
 
+  @Directive(INHERIT_CACHE_HINT)
   @ObjectType(`${name}Connection`)
   class ConnectionType implements ConnectionShape<T> {
     @Field(() => [EdgeType])

@@ -21,6 +21,14 @@ import { findNulCharacter, validateArgument } from "./validation";
 /** Federation directives our subgraphs may use. 2.5 because subgraphs may declare subscriptions. */
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@override", "@tag"])`;
 
+/**
+ * Apollo Server's cache hints, read by its cache-control plugin from the schema (no scope argument: every
+ * hint is PUBLIC, and no enum joins the supergraph). A subgraph answers `Cache-Control: max-age=N, public`
+ * when every field of the operation allows it; the gateway's catalog cache (gateway/src/catalog-cache.ts)
+ * reads that header. A root or object field without a hint is uncacheable (max-age 0).
+ */
+const CACHE_CONTROL_DIRECTIVE = `directive @cacheControl(maxAge: Int, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION`;
+
 const gatewayServedPubSub = {
   publish: () => undefined,
   subscribe: (): AsyncIterable<unknown> => {
@@ -56,7 +64,7 @@ export async function buildFederatedSchema(
     resolvers[typeName] = { ...(resolvers[typeName] as object), ...reference } as never;
   }
   const subgraphSchema = buildSubgraphSchema({
-    typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
+    typeDefs: parse(`${FEDERATION_LINK}\n${CACHE_CONTROL_DIRECTIVE}\n${printSchemaWithDirectives(schema)}`),
     resolvers: resolvers as GraphQLResolverMap<unknown>,
   });
   refuseNulRepresentations(subgraphSchema);

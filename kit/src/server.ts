@@ -25,7 +25,8 @@ import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "
 import { auditEntities, auditMigrations } from "./audit";
 import { TokenError, verifyIdentityHeaders } from "./auth";
 import { literalInputPlugin } from "./literal-input";
-import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig, type SubgraphName } from "./config";
+import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig } from "./config";
+import type { SubgraphName } from "./services";
 import { createContext, type Context } from "./context";
 import { createErrorFormatter } from "./errors";
 import { createLogger, currentLogger, withLogger, type Logger } from "./logger";

@@ -25,7 +25,7 @@ export interface StreamMetricsSources {
 }
 
 /**
- * The event backbone's Prometheus metrics (names charted in `ops/grafana/dashboards/commerce.json`).
+ * The event backbone's Prometheus metrics (names charted in `ops/deploy/grafana/dashboards/commerce.json`).
  * Everything is read when Prometheus scrapes (prom-client `collect`), nothing is pushed from the hot
  * paths, except the handler latency histogram, which needs every observation.
  *

@@ -11,7 +11,7 @@ import {
   streamsMigrations,
 } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
-import { createTestDatabase, randomStreamPrefix, type TestDatabase } from "../../ops/testing";
+import { createTestDatabase, randomStreamPrefix, type TestDatabase } from "@commerce/testing";
 import { createLogger, memoryLogger } from "./logger";
 import { createMetrics } from "./metrics";
 import { afterCommit, openDatabase, type Orm } from "./orm";

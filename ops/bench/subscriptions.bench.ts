@@ -17,9 +17,9 @@
  */
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { provisionInfra, type Infra } from "../src/infra";
-import { startPlatform, type Platform } from "../testing";
-import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "../testing/e2e";
+import { provisionInfra, type Infra } from "../provision";
+import { startPlatform, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "@commerce/testing/e2e";
 import { runBench } from "./lib/run";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5_000);

@@ -6,11 +6,32 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** `npm install` (output streamed) when @swc-node/register is not installed yet. */
+/** Names of the workspaces whose link in node_modules is missing (a workspace added since the last install). */
+function unlinkedWorkspaces() {
+  const { workspaces = [] } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const dirs = workspaces.flatMap((pattern) =>
+    pattern.endsWith('/*')
+      ? fs.readdirSync(path.join(ROOT, pattern.slice(0, -2))).map((d) => path.join(pattern.slice(0, -2), d))
+      : [pattern],
+  );
+  return dirs
+    .map((dir) => path.join(ROOT, dir, 'package.json'))
+    .filter((file) => fs.existsSync(file))
+    .map((file) => JSON.parse(fs.readFileSync(file, 'utf8')).name)
+    .filter((name) => !fs.existsSync(path.join(ROOT, 'node_modules', name)));
+}
+
+/** `npm install` (output streamed) when @swc-node/register is not installed yet or a workspace is not linked. */
 function ensureDeps() {
   const marker = path.join(ROOT, 'node_modules', '@swc-node', 'register', 'package.json');
-  if (fs.existsSync(marker)) return;
-  console.log('[ops] node_modules is missing: running `npm install --no-audit --no-fund` (first run only)…');
+  const installed = fs.existsSync(marker);
+  const unlinked = installed ? unlinkedWorkspaces() : [];
+  if (installed && unlinked.length === 0) return;
+  console.log(
+    installed
+      ? `[ops] workspace(s) ${unlinked.join(', ')} not linked in node_modules: running \`npm install --no-audit --no-fund\`…`
+      : '[ops] node_modules is missing: running `npm install --no-audit --no-fund` (first run only)…',
+  );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['install', '--no-audit', '--no-fund'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0 || !fs.existsSync(marker)) {

@@ -18,10 +18,10 @@ import {
   stopPostgresAt,
   type Infra,
   type RedisServer,
-} from '../src/infra';
-import { baseEnv, entryOf, ManagedProcess, randomSecret, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../src/platform';
+} from '../provision';
+import { baseEnv, entryOf, ManagedProcess, randomSecret, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../provision/platform';
 import { startBalancer, type Balancer } from './balancer';
-import type { DatabaseUrls } from '../src/targets';
+import type { DatabaseUrls } from '../commands/targets';
 
 export interface ClusterOptions {
   replicas?: number;

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { Client } from "pg";
-import { SERVICES, startPlatform, type Platform } from "../testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, testCard, waitForStatus, type Account } from "../testing/e2e";
+import { SERVICES, startPlatform, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, testCard, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;

@@ -9,9 +9,9 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
-import { startPlatform, type Platform } from "../testing";
-import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
-import { GraphQLClient } from "../src/graphql-client";
+import { startPlatform, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { GraphQLClient } from "@commerce/testing/e2e";
 import { COLUMNS, TABLE, type Column, type Fixtures, type Outcome, type Row, type Target } from "./authorization.table";
 
 type Answer = { data?: Record<string, any> | null; errors?: readonly { message: string; extensions?: Record<string, unknown> }[] };

@@ -5,7 +5,7 @@
  * through the gateway.
  */
 import { randomUUID } from "node:crypto";
-import { testCard, type Account } from "../testing/e2e";
+import { testCard, type Account } from "@commerce/testing/e2e";
 
 /** The callers of the table. `own`/`other`: a CUSTOMER acting on their own / someone else's data. */
 export const COLUMNS = ["anonymous", "own", "other", "staff", "admin"] as const;

@@ -2,8 +2,8 @@
  * Entity resolution is batched everywhere: a federated query over 50 orders
  * costs each subgraph as many SQL statements as the same query over 5.
  */
-import { startPlatform, type Platform, type ServiceName } from "../testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "../testing/e2e";
+import { startPlatform, type Platform, type ServiceName } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let customer: Account;

@@ -7,9 +7,9 @@
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { DeadLetters, dlqKey, streamKey, type DeadLetter } from "@commerce/streams";
-import { startPlatform, testInfra, smtpSink, SERVICES, type Platform, type ServiceName } from "../testing";
-import { event, publish } from "../testing/events";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
+import { startPlatform, testInfra, smtpSink, SERVICES, type Platform, type ServiceName } from "@commerce/testing";
+import { event, publish } from "@commerce/testing/events";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 const OPENING_BALANCE = 100000; // WALLET_OPENING_BALANCE of every throwaway platform
 

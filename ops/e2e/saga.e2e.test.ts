@@ -2,8 +2,8 @@
  * The saga end to end, through the gateway only: every branch a customer can
  * cause, with fields from every subgraph in the answers.
  */
-import { startPlatform, smtpSink, type Platform } from "../testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
+import { startPlatform, smtpSink, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;

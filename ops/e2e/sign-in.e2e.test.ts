@@ -9,8 +9,8 @@
  * one never returned, and retrying the old one revoked the whole token family.
  */
 import { randomUUID } from "node:crypto";
-import { startPlatform, type Platform } from "../testing";
-import { GraphQLClient } from "../src/graphql-client";
+import { startPlatform, type Platform } from "@commerce/testing";
+import { GraphQLClient } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let anonymous: GraphQLClient;

@@ -11,8 +11,8 @@ import { createClient, type Client, type ClientOptions } from "graphql-ws";
 import { Client as PgClient } from "pg";
 import WebSocket from "ws";
 import { loadGatewayConfig, startGateway, type RunningGateway } from "@commerce/gateway";
-import { startPlatform, smtpSink, type Platform } from "../testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "../testing/e2e";
+import { startPlatform, smtpSink, type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
 
 // Apollo Client 3 runs as CommonJS (its core.cjs) but its types are marked ESM: load the CommonJS build by hand.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -17,7 +17,17 @@ export const productContracts = {
       orderId: Id,
       userId: Id,
       total: Money,
-      items: z.array(z.object({ productId: Id, quantity: Quantity })).min(1),
+      items: z
+        .array(
+          z.object({
+            productId: Id,
+            quantity: Quantity,
+            /** The price the order was placed at, and the product's name, for the invoice (added compatibly: older entries lack them). */
+            unitPrice: Money.optional(),
+            name: z.string().optional(),
+          }),
+        )
+        .min(1),
     }),
   },
   'inventory.rejected': {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
-import { adminUrlFor, freePort, startPostgres, stopPostgresAt, type PgServer } from '../../ops/src/infra';
+import { adminUrlFor, freePort, startPostgres, stopPostgresAt, type PgServer } from '@commerce/testing';
 import { StreamConsumer } from './consumer';
 import { dlqKey } from './keys';
 import { effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, silentLogger, xaddEvent } from './testing/harness';

@@ -1,5 +1,5 @@
 /**
- * Gateway test bench: the real user subgraph (throwaway database), a tiny
+ * Gateway test bench: the real user subgraph (throwaway database; known here by its SDL and URL only), a tiny
  * in-memory "probe" subgraph with lists and failures on demand that counts
  * the operations it receives, and a "lost" subgraph whose address nobody
  * listens on. They are composed into a supergraph written to a temp file,
@@ -15,14 +15,13 @@ import { composeServices } from "@apollo/composition";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
-import { buildSubgraphSchema, printSubgraphSchema } from "@apollo/subgraph";
+import { buildSubgraphSchema } from "@apollo/subgraph";
 import express from "express";
 import { parse } from "graphql";
 import pino from "pino";
-import { BadUserInputError, buildFederatedSchema, createErrorFormatter, parseJwtKeys, signAccessToken, type Logger, type Role } from "@commerce/kit";
-import { userSubgraph } from "@commerce/user";
-import { freePort, randomStreamPrefix } from "../../../ops/testing";
-import { startTestSubgraph, TEST_INTERNAL_SECRET, TEST_JWT_KEYS, type TestSubgraph } from "../../../ops/testing/subgraph";
+import { BadUserInputError, createErrorFormatter, parseJwtKeys, signAccessToken, type Logger, type Role } from "@commerce/kit";
+import { freePort, randomStreamPrefix } from "@commerce/testing";
+import { startServiceByName, TEST_INTERNAL_SECRET, TEST_JWT_KEYS, type TestSubgraph } from "@commerce/testing/subgraph";
 import { loadGatewayConfig } from "../config";
 import { startGateway, type RunningGateway } from "../server";
 
@@ -115,10 +114,9 @@ export interface Bench {
 
 export async function startBench(): Promise<Bench> {
   const probeLog = memoryLogger();
-  const [user, probe, lostPort] = await Promise.all([startTestSubgraph(userSubgraph), startProbe(probeLog.logger), freePort()]);
-  const userSchema = await buildFederatedSchema({ resolvers: userSubgraph.resolvers, orphanedTypes: userSubgraph.orphanedTypes }, userSubgraph.referenceResolvers);
+  const [user, probe, lostPort] = await Promise.all([startServiceByName("user"), startProbe(probeLog.logger), freePort()]);
   const composed = composeServices([
-    { name: "user", typeDefs: parse(printSubgraphSchema(userSchema)), url: user.url },
+    { name: "user", typeDefs: parse(user.sdl), url: user.url },
     { name: "probe", typeDefs: parse(PROBE_SDL), url: probe.url },
     { name: "lost", typeDefs: parse(LOST_SDL), url: `http://127.0.0.1:${lostPort}/graphql` },
   ]);

@@ -1,15 +1,15 @@
 /**
  * The whole platform for a benchmark, outside jest: its own throwaway Postgres, Redis and SMTP sink
- * (ops/src/infra), the five service databases, the five subgraphs and the gateway as child processes
- * (ops/src/platform.ts), all on this machine. The same recipe as `startPlatform()` in ops/testing,
+ * (ops/provision), the five service databases, the five subgraphs and the gateway as child processes
+ * (ops/provision/platform.ts), all on this machine. The same recipe as `startPlatform()` in @commerce/testing,
  * minus jest's globalSetup.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { createServiceDatabases, freePort, provisionInfra, type Infra } from '../../src/infra';
-import { baseEnv, entryOf, ManagedProcess, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../../src/platform';
+import { createServiceDatabases, freePort, provisionInfra, type Infra } from '../../provision';
+import { baseEnv, entryOf, ManagedProcess, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../../provision/platform';
 
 export interface BenchPlatformOptions {
   /** extra env for every process (rate limits, deadlines…) */
@@ -38,6 +38,11 @@ export interface BenchPlatform {
   pgLogFile: string;
   /** `/metrics` of each subgraph (Prometheus text) */
   metricsUrls: Record<ServiceName, string>;
+  /** the environment every process got (secrets, Redis, SUBGRAPH_<NAME>_URL…), and each subgraph's /graphql */
+  env: Record<string, string>;
+  subgraphUrls: Record<ServiceName, string>;
+  /** starts one more process on the platform's environment (and a free PORT); resolves to its base URL once /health answers */
+  startExtra(name: string, entry: string, env?: Record<string, string>): Promise<string>;
   /** pid of every process of the platform (gateway, subgraphs, postgres, redis), for CPU accounting */
   pids(): Record<string, number | undefined>;
   /** SIGUSR2 to the profiled processes (see profile-preload.js): first call starts, second writes */
@@ -105,8 +110,19 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
     const toggleProfiles = () => {
       for (const p of procs) if (options.profile?.includes(p.name) && p.pid) process.kill(p.pid, 'SIGUSR2');
     };
+    const startExtra = async (name: string, entry: string, extra: Record<string, string> = {}) => {
+      const port = await freePort();
+      const proc = new ManagedProcess({ name, entry, env: { ...baseEnv(), ...env, ...extra, PORT: String(port) }, output: { kind: 'file', path: path.join(logDir, `${name}.log`) } });
+      procs.push(proc);
+      proc.start();
+      infra.reaper?.set('children', { kind: 'pids', pids: procs.map((p) => p.pid!).filter(Boolean) });
+      await proc.waitHealthy(`http://127.0.0.1:${port}/health`, healthTimeout);
+      log(`${name} is up on :${port}`);
+      return `http://127.0.0.1:${port}`;
+    };
+    const subgraphUrls = Object.fromEntries(SERVICES.map((svc) => [svc, `http://127.0.0.1:${ports[svc]}/graphql`])) as Record<ServiceName, string>;
     const metricsUrls = Object.fromEntries(SERVICES.map((svc) => [svc, `http://127.0.0.1:${ports[svc]}/metrics`])) as Record<ServiceName, string>;
-    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, redisUrl: infra.redisUrl, streamPrefix, adminUrls, pgAdminUrl: infra.pgAdminUrl, pgLogFile: infra.postgres!.logFile, logDir, metricsUrls, pids, toggleProfiles, stop };
+    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, env, subgraphUrls, startExtra, redisUrl: infra.redisUrl, streamPrefix, adminUrls, pgAdminUrl: infra.pgAdminUrl, pgLogFile: infra.postgres!.logFile, logDir, metricsUrls, pids, toggleProfiles, stop };
   } catch (error) {
     await stop().catch(() => undefined);
     throw new Error(`${(error as Error).message}\n(logs: ${logDir})`);

@@ -1,4 +1,4 @@
-import { provisionInfra, type Infra } from '../../src/infra';
+import { provisionInfra, type Infra } from '../../provision';
 
 /** Runs a benchmark's `main` and exits: 0 when it finished, 1 (with the error) when it threw. Never on a figure. */
 export function runBench(main: () => Promise<void>): void {

@@ -8,7 +8,7 @@
 import type Redis from 'ioredis';
 import { Client } from 'pg';
 import { streamKey } from '@commerce/streams';
-import type { ServiceName } from '../../src/platform';
+import type { ServiceName } from '../../provision/platform';
 
 /** Epoch ms (µs precision) of each step of one order's happy path; undefined where it did not happen. */
 export interface SagaTimes {

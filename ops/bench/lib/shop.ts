@@ -3,8 +3,8 @@
  * stock in one warehouse, and customers whose wallets hold enough for every order they will place.
  */
 import { randomUUID } from 'node:crypto';
-import { GraphQLClient } from '../../src/graphql-client';
-import { DEMO_LOGINS } from '../../src/platform';
+import { GraphQLClient } from '../../provision/graphql-client';
+import { DEMO_LOGINS } from '../../provision/platform';
 
 export interface Shop {
   admin: GraphQLClient;

@@ -1,5 +1,5 @@
 /**
- * Test harness of the streams suites (streams-specific; the generic helpers come from ops/testing).
+ * Test harness of the streams suites (streams-specific; the generic helpers come from @commerce/testing).
  * Every suite gets a throwaway database and a random stream prefix.
  */
 import { Migrator } from '@mikro-orm/migrations';
@@ -15,7 +15,7 @@ import { commitWithEvents } from '../outbox';
 import { eventFields } from '../wire';
 import type { EventEnvelope } from '@commerce/schema';
 
-import { createTestDatabase, randomStreamPrefix } from '../../../ops/testing';
+import { createTestDatabase, randomStreamPrefix } from '@commerce/testing';
 
 export { createTestDatabase, randomStreamPrefix };
 

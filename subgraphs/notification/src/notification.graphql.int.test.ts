@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { asUser, startTestSubgraph, type TestSubgraph } from "../../../ops/testing/subgraph";
+import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { notificationSubgraph } from "./module";
 import type { NotificationSettings } from "./settings";
 import { notify } from "./notification/notify";

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { createEvent } from "@commerce/streams";
 import type { EventEnvelope, EventPayload, EventType } from "@commerce/schema";
-import { startTestSubgraph, asUser, type TestSubgraph } from "@commerce/ops/testing/subgraph";
+import { startTestSubgraph, asUser, type TestSubgraph } from "@commerce/testing/subgraph";
 import type { Consumes } from "@commerce/kit";
 import { orderSubgraph } from "./module";
 import type { OrderSettings } from "./settings";

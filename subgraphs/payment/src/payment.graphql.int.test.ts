@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Money } from "@commerce/kit";
-import { asUser, startTestSubgraph, type TestSubgraph } from "../../../ops/testing/subgraph";
+import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { paymentSubgraph } from "./module";
 import type { PaymentSettings } from "./settings";
 import { Invoice } from "./payment/invoice.entity";

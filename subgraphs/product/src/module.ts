@@ -1,4 +1,4 @@
-import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, bumpCatalogVersionOnCommit, type SubgraphModule } from "@commerce/kit";
 import { Category } from "./category/category.entity";
 import { CategoryResolver } from "./category/category.resolver";
 import { commitReservationOnPaymentCaptured } from "./handlers/commit-reservation.on-payment-captured";
@@ -44,4 +44,8 @@ export const productSubgraph: SubgraphModule = {
   orphanedTypes: [CatalogProduct],
   referenceResolvers: { Product: productReference },
   consumes: { streams: ["order", "payment"], handlers: productHandlers },
+  // Every commit here may change what a catalog answer shows (prices, names, stock, reservations, categories).
+  prepare: async (runtime) => {
+    runtime.orm.em.getEventManager().registerSubscriber(bumpCatalogVersionOnCommit(runtime.redis, runtime.config.streamPrefix, runtime.logger));
+  },
 };

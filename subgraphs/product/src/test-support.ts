@@ -1,10 +1,10 @@
 /**
- * Helpers of the product subgraph's integration tests (generic ones come from ops/testing).
+ * Helpers of the product subgraph's integration tests (generic ones come from @commerce/testing).
  */
 import { randomUUID } from "node:crypto";
 import type { EventEnvelope, EventType, ParsedEvent } from "@commerce/schema";
 import { createEvent } from "@commerce/streams";
-import { asUser, startTestSubgraph, type TestSubgraph } from "../../../ops/testing/subgraph";
+import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { productHandlers, productSubgraph } from "./module";
 
 export const ADMIN = asUser(randomUUID(), "ADMIN");

@@ -2,15 +2,15 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { EventOf, ParsedEvent } from "@commerce/schema";
 import type { HandlerContext } from "@commerce/streams";
-import { asUser, startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
-import { smtpSink } from "../../../../ops/testing";
+import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
+import { smtpSink } from "@commerce/testing";
 import { orderCompletedOnOrderCompleted } from "../handlers/order-completed.on-order-completed";
 import { notificationSubgraph } from "../module";
 import type { NotificationSettings } from "../settings";
 import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
 import { Notification } from "../notification/notification.entity";
 import { notify, wakeOnPendingCommit } from "../notification/notify";
-import { event, eventually, publish } from "../../../../ops/testing/events";
+import { event, eventually, publish } from "@commerce/testing/events";
 
 let service: TestSubgraph<NotificationSettings>;
 const em = (): EntityManager => service.runtime.orm.em.fork() as EntityManager;

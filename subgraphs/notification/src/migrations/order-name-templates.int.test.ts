@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
+import { startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { notificationSubgraph } from "../module";
 import type { NotificationSettings } from "../settings";
 import { Template } from "../template/template.entity";

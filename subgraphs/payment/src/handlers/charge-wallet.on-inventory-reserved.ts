@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { EventOf } from "@commerce/schema";
 import { createEvent, type Handler } from "@commerce/streams";
 import { lockOrder } from "../payment/cancelled-order.entity";
-import { Invoice, allocateInvoiceNumber } from "../payment/invoice.entity";
+import { Invoice, allocateInvoiceNumber, type InvoiceLineRow } from "../payment/invoice.entity";
 import { Payment } from "../payment/payment.entity";
 import type { PaymentSettings } from "../settings";
 import { lockWallet } from "../wallet/open-wallet";
@@ -39,7 +39,7 @@ export const chargeWalletOnInventoryReserved =
       case "debited": {
         const payment = Payment.captured(paymentId, orderId, userId, total);
         // Allocated last: the counter row stays locked until commit, so keep that window short.
-        const invoice = new Invoice(payment, await allocateInvoiceNumber(em));
+        const invoice = new Invoice(payment, await allocateInvoiceNumber(em), invoiceLines(event.payload.items));
         em.persist([payment, outcome.entry, invoice]);
         emit(
           createEvent(
@@ -60,6 +60,16 @@ export const chargeWalletOnInventoryReserved =
         return assertNever(outcome);
     }
   };
+
+/** The invoice's lines when the reservation carries every line's price and name (entries from before they did have none). */
+function invoiceLines(items: EventOf<"inventory.reserved">["payload"]["items"]): InvoiceLineRow[] {
+  const lines: InvoiceLineRow[] = [];
+  for (const { productId, quantity, unitPrice, name } of items) {
+    if (!unitPrice || name === undefined) return [];
+    lines.push({ productId, productName: name, quantity, unitPrice });
+  }
+  return lines;
+}
 
 function assertNever(value: never): never {
   throw new Error(`unhandled charge outcome ${JSON.stringify(value)}`);

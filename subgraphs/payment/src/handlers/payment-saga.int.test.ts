@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { startTestSubgraph, type TestSubgraph } from "../../../../ops/testing/subgraph";
+import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { ParsedEvent } from "@commerce/schema";
 import { paymentSubgraph } from "../module";
@@ -9,7 +9,7 @@ import { Payment } from "../payment/payment.entity";
 import { Wallet } from "../wallet/wallet.entity";
 import { lockWallet } from "../wallet/open-wallet";
 import { WalletEntry } from "../wallet/wallet-entry.entity";
-import { event, eventually, publish, streamEvents } from "../../../../ops/testing/events";
+import { event, eventually, publish, streamEvents } from "@commerce/testing/events";
 
 let payment: TestSubgraph<PaymentSettings>;
 const usd = (amount: number) => ({ amount, currency: "USD" });
@@ -65,7 +65,44 @@ describe("charging a wallet on inventory.reserved", () => {
     const invoice = await em().findOneOrFail(Invoice, { payment: stored.id });
     expect(invoice.number).toBe((captured.payload as { invoiceNumber: string }).invoiceNumber);
     expect(invoice.amountMinor).toBe(2_500);
+    // A reservation without its lines' prices and names (as written before they were added) invoices no lines.
+    expect(invoice.lines).toEqual([]);
     expect(await balanceOf(userId)).toBe(97_500);
+  });
+
+  it("invoices the lines the reservation carries: product name, quantity, unit price and line total", async () => {
+    const userId = await registered();
+    const orderId = randomUUID();
+    const [lamp, mug] = [randomUUID(), randomUUID()];
+    await send(
+      event(
+        "inventory.reserved",
+        {
+          orderId,
+          userId,
+          total: usd(2 * 1_250 + 399),
+          items: [
+            { productId: lamp, quantity: 2, unitPrice: usd(1_250), name: "Desk lamp" },
+            { productId: mug, quantity: 1, unitPrice: usd(399), name: "Mug" },
+          ],
+        },
+        orderId,
+      ),
+    );
+    await eventually(async () => (await paymentEvents(orderId)).length > 0, "payment.captured");
+    const query = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Order { payment { invoice { amount { amount } lines { productName quantity unitPrice { amount currency } total { amount currency } } } } } } }`;
+    const result = await payment.gql<{ _entities: { payment: { invoice: { amount: { amount: number }; lines: any[] } } }[] }>(
+      query,
+      { reps: [{ __typename: "Order", id: orderId }] },
+      asUser(userId),
+    );
+    expect(result.errors).toBeUndefined();
+    const invoice = result.data!._entities[0].payment.invoice;
+    expect(invoice.lines).toEqual([
+      { productName: "Desk lamp", quantity: 2, unitPrice: usd(1_250), total: usd(2_500) },
+      { productName: "Mug", quantity: 1, unitPrice: usd(399), total: usd(399) },
+    ]);
+    expect(invoice.lines.reduce((sum, line) => sum + line.total.amount, 0)).toBe(invoice.amount.amount);
   });
 
   it("captures and invoices an order of free products (total 0) without touching the balance", async () => {

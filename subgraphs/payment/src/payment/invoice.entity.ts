@@ -1,9 +1,41 @@
 import { randomUUID } from "node:crypto";
 import { Entity, OneToOne, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { Field, ID, ObjectType } from "type-graphql";
+import { Field, ID, Int, ObjectType } from "type-graphql";
 import { Money } from "@commerce/kit";
 import { Payment } from "./payment.entity";
+
+/** One line of an invoice as stored: what the order bought, at the price it was placed at. */
+export interface InvoiceLineRow {
+  productId: string;
+  productName: string;
+  quantity: number;
+  unitPrice: { amount: number; currency: string };
+}
+
+@ObjectType({ description: "What the order bought: the product's name when ordered, at the price it was placed at." })
+export class InvoiceLine {
+  @Field()
+  productName: string;
+
+  @Field(() => Int)
+  quantity: number;
+
+  @Field(() => Money)
+  unitPrice: Money;
+
+  @Field(() => Money, { description: "unitPrice × quantity." })
+  total: Money;
+
+  static of(row: InvoiceLineRow): InvoiceLine {
+    const line = new InvoiceLine();
+    line.productName = row.productName;
+    line.quantity = row.quantity;
+    line.unitPrice = Money.of(row.unitPrice.amount, row.unitPrice.currency);
+    line.total = Money.of(row.unitPrice.amount * row.quantity, row.unitPrice.currency);
+    return line;
+  }
+}
 
 /** The invoice of a captured payment; numbers run INV-000001, INV-000002, … with no gaps. */
 @ObjectType()
@@ -31,11 +63,21 @@ export class Invoice {
   @Property({ type: "timestamptz" })
   issuedAt: Opt<Date> = new Date();
 
-  constructor(payment: Payment, number: string) {
+  /** Empty for an invoice issued from a reservation that did not carry its lines (before they were added to `inventory.reserved`). */
+  @Property({ type: "json", fieldName: "lines" })
+  lineRows: Opt<InvoiceLineRow[]> = [];
+
+  constructor(payment: Payment, number: string, lines: InvoiceLineRow[] = []) {
     this.payment = payment;
     this.number = number;
     this.amountMinor = payment.amountMinor;
     this.currency = payment.currency;
+    this.lineRows = lines;
+  }
+
+  @Field(() => [InvoiceLine], { description: "What was bought; empty on invoices issued before lines were recorded." })
+  get lines(): InvoiceLine[] {
+    return this.lineRows.map(InvoiceLine.of);
   }
 
   @Field(() => Money)

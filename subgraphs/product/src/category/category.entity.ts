@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Entity, ManyToOne, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
-import { Field, ID, ObjectType } from "type-graphql";
+import { Directive, Field, ID, ObjectType } from "type-graphql";
+import { INHERIT_CACHE_HINT } from "@commerce/kit";
 
 /** A node of the category tree; `parent` is resolved through a DataLoader (see CategoryResolver). */
+@Directive(INHERIT_CACHE_HINT)
 @ObjectType()
 @Entity({ tableName: "categories" })
 // Siblings differ in name whatever the case; roots are siblings too (a null parent counts as one).

@@ -1,5 +1,5 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { BadUserInputError, ConflictError, NotFoundError, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
+import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
+import { BadUserInputError, CATALOG_CACHE_HINT, ConflictError, NotFoundError, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
 import { categoryById } from "../product/product.loaders";
 import { Category } from "./category.entity";
 
@@ -7,6 +7,7 @@ import { Category } from "./category.entity";
 export class CategoryResolver {
   constructor(private readonly runtime: Runtime) {}
 
+  @Directive(CATALOG_CACHE_HINT)
   @Query(() => [Category], { description: "Every category, ordered by name; rebuild the tree from `parent`." })
   categories(@Ctx() ctx: Context): Promise<Category[]> {
     return ctx.em.find(Category, {}, { orderBy: { name: "asc", id: "asc" } });

@@ -52,10 +52,18 @@ export const reserveStockOnOrderPlaced: Handler = async (event, { em, emit, logg
   const markers = alerts.map(({ productId }) => ({ productId, low: true }));
   if (!(await insertReservation(em, { orderId, userId, lines: plan.lines }, markers))) return alreadyHandled(logger, orderId);
   for (const alert of alerts) emit(createEvent("inventory.low_stock", alert, meta));
+  // Each line says what payment's invoice needs: the price the order was placed at and the product's name.
+  const unitPrices = new Map(items.map((item) => [item.productId, item.unitPrice]));
+  const names = new Map(stock.map((row) => [row.productId, row.name]));
   emit(
     createEvent(
       "inventory.reserved",
-      { orderId, userId, total, items: [...wanted].map(([productId, quantity]) => ({ productId, quantity })) },
+      {
+        orderId,
+        userId,
+        total,
+        items: [...wanted].map(([productId, quantity]) => ({ productId, quantity, unitPrice: unitPrices.get(productId), name: names.get(productId) })),
+      },
       meta,
     ),
   );

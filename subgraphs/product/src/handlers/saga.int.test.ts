@@ -54,11 +54,16 @@ describe("reserve-stock.on-order-placed", () => {
     );
   }, 60_000);
 
-  it("reserves across warehouses, most available first, and carries userId and total for payment", async () => {
-    const productId = await stocked({ w1: 2, w2: 5 });
+  it("reserves across warehouses, most available first, and carries userId, total and the invoice's lines for payment", async () => {
+    const productId = await stocked({ w1: 2, w2: 5 }, { name: "Invoice Lamp" });
     const event = orderPlaced([{ productId, quantity: 6 }]);
     const [reserved] = await handle(service, event).then((out) => out.filter((e) => e.type === "inventory.reserved"));
-    expect(reserved.payload).toEqual({ orderId: event.payload.orderId, userId: event.payload.userId, total: event.payload.total, items: [{ productId, quantity: 6 }] });
+    expect(reserved.payload).toEqual({
+      orderId: event.payload.orderId,
+      userId: event.payload.userId,
+      total: event.payload.total,
+      items: [{ productId, quantity: 6, unitPrice: { amount: 100, currency: "USD" }, name: "Invoice Lamp" }],
+    });
     expect(reserved.causationId).toBe(event.id);
     expect(await stockOf(service, productId)).toEqual({ [w1]: { onHand: 2, reserved: 1 }, [w2]: { onHand: 5, reserved: 5 } });
   });

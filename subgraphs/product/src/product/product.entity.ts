@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { Entity, Index, ManyToOne, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
 import { Directive, Field, ID, Int, ObjectType } from "type-graphql";
-import { Money } from "@commerce/kit";
+import { INHERIT_CACHE_HINT, Money } from "@commerce/kit";
 import { Category } from "../category/category.entity";
 
 /** A free-form product property such as `colour: red`. */
+@Directive(INHERIT_CACHE_HINT)
 @ObjectType()
 export class ProductAttribute {
   @Field()
@@ -24,6 +25,7 @@ export const SEARCH_DOCUMENT = `(sku || ' ' || name || ' ' || coalesce(descripti
  * in ProductFieldsResolver.
  */
 @Directive('@key(fields: "id")')
+@Directive(INHERIT_CACHE_HINT)
 @ObjectType()
 @Entity({ tableName: "products" })
 @Index({ name: "products_name_id_index", properties: ["name", "id"] })

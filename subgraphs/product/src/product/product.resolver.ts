@@ -1,9 +1,10 @@
-import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Args, ArgsType, Ctx, Directive, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { IsOptional, ValidateNested } from "class-validator";
 import { createEvent } from "@commerce/streams";
 import {
   BadUserInputError,
+  CATALOG_CACHE_HINT,
   ConflictError,
   type MoneyInput,
   NotFoundError,
@@ -48,12 +49,14 @@ class ProductsArgs {
 export class ProductResolver {
   constructor(private readonly runtime: Runtime) {}
 
+  @Directive(CATALOG_CACHE_HINT)
   @Query(() => Product, { nullable: true, description: "Deleted products are visible to STAFF/ADMIN only." })
   async product(@Arg("id", () => ID) id: string, @Ctx() ctx: Context): Promise<Product | null> {
     const product = await productById(ctx).load(id);
     return product && (product.active || isStaff(ctx.identity)) ? product : null;
   }
 
+  @Directive(CATALOG_CACHE_HINT)
   @Query(() => ProductConnection, { description: "Ordered by `sort` (name by default). STAFF/ADMIN also see deleted products." })
   async products(@Args() { filter, sort, first, after }: ProductsArgs, @Ctx() ctx: Context) {
     const size = pageSize(first);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { verifyAccessToken } from "@commerce/kit";
-import { asUser, startTestSubgraph, TEST_JWT_KEYS, type TestSubgraph } from "../../../../ops/testing/subgraph";
+import { asUser, startTestSubgraph, TEST_JWT_KEYS, type TestSubgraph } from "@commerce/testing/subgraph";
 import { userSubgraph } from "../module";
 import type { UserSettings } from "../settings";
 import { RefreshToken } from "../auth/refresh-token.entity";

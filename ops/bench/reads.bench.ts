@@ -1,0 +1,165 @@
+/**
+ * Read throughput: the same queries through our gateway, through a plain `@apollo/gateway` on the same
+ * supergraph and subgraphs (ops/bench/lib/plain-gateway.ts, same identity signing), and straight to the
+ * product subgraph (signed like the gateway signs), in one run, so the ratios hold whatever the machine.
+ *
+ *   npm run bench -- reads
+ *
+ * Queries: Q1 (a page of ten products, anonymous), Q2 (a customer's ten orders with their user and
+ * products, signed in), P (`product(id)`, anonymous). Q2 spans four subgraphs: it has no direct figure.
+ * Load: autocannon in this process, BENCH_CONNECTIONS connections (default 20) for BENCH_DURATION seconds
+ * (default 8) after a 2 s warm-up, per cell. BENCH_ONLY=Q1,P limits the queries.
+ * Our gateway runs BENCH_GATEWAY_WORKERS node:cluster workers (default 2, one per core).
+ * BENCH_PROFILE=product,gateway writes those processes' CPU profiles of the measured runs (in the log folder).
+ * Prints rps, p50, p99, errors, CPU ms per request of the processes involved, and the ratios.
+ * Every process shares this machine's cores, autocannon included. Never fails on a figure.
+ */
+import autocannon from "autocannon";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { signIdentityHeaders } from "@commerce/kit";
+import { ADMIN, createProduct, login, placeOrder, signUp, waitForStatus } from "@commerce/testing/e2e";
+import { cpuDelta, treeCpuMs } from "./lib/cpu";
+import { startBenchPlatform } from "./lib/platform";
+import { runBench } from "./lib/run";
+import { loadAverage, ms, table } from "./lib/stats";
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
+const ONLY = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
+
+const Q1 = `{ products(first: 10) { edges { node { id name price { amount currency } available } } } }`;
+const Q2 = `{ orders(first: 10) { edges { node { id status total { amount } user { email } items { quantity product { name price { amount } } } } } } }`;
+const P = `query($id: ID!) { product(id: $id) { id name description price { amount currency } available } }`;
+
+type Target = "ours" | "plain" | "direct";
+
+interface Cell {
+  query: string;
+  target: Target;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  cpu: Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  console.log("starting the platform…");
+  const platform = await startBenchPlatform({
+    // One address sends everything: lift the HTTP rate limits (they are still checked on every request).
+    env: {
+      RATE_LIMIT_PER_MINUTE: "100000000",
+      RATE_LIMIT_IP_PER_MINUTE: "100000000",
+      AUTH_RATE_LIMIT_PER_MINUTE: "100000000",
+      LOG_LEVEL: "warn",
+      GATEWAY_WORKERS: process.env.BENCH_GATEWAY_WORKERS ?? "2",
+    },
+    log: (line) => console.log(`  ${line}`),
+    profile: process.env.BENCH_PROFILE?.split(","),
+  });
+  try {
+    const plainBase = await platform.startExtra("plain", path.join(__dirname, "lib", "plain-gateway.ts"));
+    const urls: Record<Target, string> = { ours: platform.gatewayUrl, plain: `${plainBase}/graphql`, direct: platform.subgraphUrls.product };
+
+    console.log("seeding: 30 products, a customer with 10 confirmed orders of 3 lines…");
+    const admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+    const products: string[] = [];
+    for (let i = 0; i < 30; i++) products.push(await createProduct(admin, { price: 100 + i, stock: 1_000, name: `Bench product ${String(i).padStart(2, "0")}` }));
+    const customer = await signUp(platform.gatewayUrl);
+    for (let i = 0; i < 10; i++) {
+      const order = await placeOrder(customer, [0, 1, 2].map((k) => ({ productId: products[(i * 3 + k) % products.length]!, quantity: 1 })));
+      await waitForStatus(customer, order.id, ["CONFIRMED"]);
+    }
+
+    const all: { name: string; query: string; variables?: Record<string, unknown>; token?: string; targets: Target[] }[] = [
+      { name: "Q1", query: Q1, targets: ["ours", "plain", "direct"] },
+      { name: "Q2", query: Q2, token: customer.token, targets: ["ours", "plain"] },
+      { name: "P", query: P, variables: { id: products[7] }, targets: ["ours", "plain", "direct"] },
+    ];
+    const queries = all.filter((q) => !ONLY || ONLY.includes(q.name));
+
+    const secret = platform.env.INTERNAL_SECRET!;
+    const cells: Cell[] = [];
+    platform.toggleProfiles();
+    for (const q of queries) {
+      const body = JSON.stringify({ query: q.query, variables: q.variables ?? {} });
+      for (const target of q.targets) {
+        const headers = (): Record<string, string> => ({
+          "content-type": "application/json",
+          ...(target === "direct" ? signIdentityHeaders(null, secret, randomUUID()) : {}),
+          ...(q.token && target !== "direct" ? { authorization: `Bearer ${q.token}` } : {}),
+        });
+        await checkAnswer(urls[target], headers(), body, `${q.name} via ${target}`);
+        // Direct calls carry a signature with a timestamp: re-signed once a second, as a gateway would sign each call.
+        let signed = { at: 0, headers: headers() };
+        const fresh = () => {
+          if (target === "direct" && Date.now() - signed.at > 1_000) signed = { at: Date.now(), headers: headers() };
+          return signed.headers;
+        };
+        const run = (duration: number) =>
+          autocannon({
+            url: urls[target],
+            connections: CONNECTIONS,
+            duration,
+            requests: [{ method: "POST", body, setupRequest: (request) => ({ ...request, headers: fresh() }) }],
+          });
+        await run(2);
+        const cpuBefore = treeCpuMs(platform.pids());
+        const result = await run(DURATION);
+        const cpu = cpuDelta(cpuBefore, treeCpuMs(platform.pids()));
+        const cell: Cell = {
+          query: q.name,
+          target,
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          errors: result.errors + result.non2xx + result.timeouts,
+          cpu: Object.fromEntries(Object.entries(cpu).map(([name, cpuMs]) => [name, cpuMs / Math.max(1, result.requests.total)])),
+        };
+        cells.push(cell);
+        console.log(`  ${q.name} via ${target}: ${Math.round(cell.rps)} rps, p50 ${ms(cell.p50)} ms, p99 ${ms(cell.p99)} ms, ${cell.errors} errors`);
+      }
+    }
+
+    platform.toggleProfiles();
+    const find = (query: string, target: Target) => cells.find((c) => c.query === query && c.target === target);
+    const cpuColumns = ["gateway", "plain", "product", "order", "user", "postgres", "redis"];
+    console.log(`\n== reads benchmark (${CONNECTIONS} connections, ${DURATION} s per cell) ==`);
+    console.log(await loadAverage());
+    console.log(
+      table([
+        ["query", "via", "rps", "p50 ms", "p99 ms", "errors", ...cpuColumns.map((name) => `${name} µs/req`)],
+        ...cells.map((c) => [
+          c.query,
+          c.target,
+          String(Math.round(c.rps)),
+          ms(c.p50),
+          ms(c.p99),
+          String(c.errors),
+          ...cpuColumns.map((name) => (c.cpu[name] ? String(Math.round(c.cpu[name]! * 1000)) : "-")),
+        ]),
+      ]),
+    );
+    const ratio = (a?: Cell, b?: Cell) => (a && b && b.rps > 0 ? (a.rps / b.rps).toFixed(2) : "-");
+    console.log(
+      "\n" +
+        table([
+          ["query", "ours / plain", "ours / direct", "plain / direct"],
+          ...queries.map((q) => [q.name, ratio(find(q.name, "ours"), find(q.name, "plain")), ratio(find(q.name, "ours"), find(q.name, "direct")), ratio(find(q.name, "plain"), find(q.name, "direct"))]),
+        ]),
+    );
+    console.log(`(logs: ${platform.logDir})`);
+  } finally {
+    await platform.stop();
+  }
+}
+
+/** One request before the load: a cell that only measured errors would be worse than none. */
+async function checkAnswer(url: string, headers: Record<string, string>, body: string, what: string): Promise<void> {
+  const response = await fetch(url, { method: "POST", headers, body });
+  const answer = (await response.json()) as { data?: unknown; errors?: unknown[] };
+  if (!response.ok || answer.errors?.length || !answer.data) throw new Error(`${what} answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
+}
+
+runBench(main);

@@ -1,0 +1,351 @@
+/**
+ * Shared test helpers. The infrastructure itself comes from jest's globalSetup (global-setup.ts),
+ * which exports TEST_PG_ADMIN_URL, TEST_REDIS_URL, TEST_SMTP_PORT, TEST_SMTP_URL, TEST_SMTP_API
+ * (and TEST_REDIS_PORT / TEST_REDIS_DIR / TEST_REDIS_BIN when it started Redis itself).
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import {
+  createServiceDatabases,
+  dropDatabases,
+  ensureOwnedDatabase,
+  freePort,
+  isListening,
+  Reaper,
+  redisArgs,
+  REPO_ROOT,
+  ServiceDatabase,
+  shutdownRedisAt,
+  SinkMessage,
+  sleep,
+  startReaper,
+  waitRedisReady,
+} from '@commerce/ops';
+import {
+  baseEnv,
+  throwawayEnv,
+  entryOf,
+  ManagedProcess,
+  ProcessName,
+  randomSecret,
+  SERVICES,
+  ServiceName,
+} from '@commerce/ops';
+import { spawn } from 'node:child_process';
+
+export { freePort, SERVICES };
+export { adminUrlFor, startPostgres, stopPostgresAt, type PgServer } from '@commerce/ops';
+export type { ServiceName, ProcessName, SinkMessage, ServiceDatabase };
+
+function need(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(
+      `${name} is not set: run tests through jest with the root jest.config.js (its globalSetup provisions ` +
+        `Postgres/Redis/SMTP), e.g. \`npm test\`; TEST_INFRA=none (npm test -- --unit) skips provisioning.`,
+    );
+  }
+  return value;
+}
+
+/** URLs of the shared test infrastructure. */
+export function testInfra() {
+  return {
+    pgAdminUrl: need('TEST_PG_ADMIN_URL'),
+    redisUrl: need('TEST_REDIS_URL'),
+    smtpPort: Number(need('TEST_SMTP_PORT')),
+    smtpUrl: process.env.TEST_SMTP_URL ?? `smtp://127.0.0.1:${need('TEST_SMTP_PORT')}`,
+    smtpApi: need('TEST_SMTP_API'),
+  };
+}
+
+const shortId = (bytes = 4) => crypto.randomBytes(bytes).toString('hex');
+const cleanLabel = (label: string) =>
+  label.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 24) || 'db';
+
+/** A unique stream key prefix, so tests sharing one Redis never see each other's streams. */
+export function randomStreamPrefix(label = 'test'): string {
+  return `t_${cleanLabel(label)}_${shortId()}`;
+}
+
+export interface TestDatabase {
+  /** URL with the database's own (non-superuser) role */
+  url: string;
+  database: string;
+  role: string;
+  password: string;
+  /** superuser URL to this database */
+  adminUrl: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh database owned by its own login role, on the shared test server. */
+export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
+  const adminUrl = need('TEST_PG_ADMIN_URL');
+  const database = `test_${cleanLabel(label)}_${shortId()}`;
+  const role = `${database}_role`;
+  const password = randomSecret(18);
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await ensureOwnedDatabase(client, role, database, password);
+  } finally {
+    await client.end();
+  }
+  const u = new URL(adminUrl);
+  const url = `postgres://${role}:${encodeURIComponent(password)}@${u.hostname}:${u.port || 5432}/${database}`;
+  const dbAdmin = new URL(adminUrl);
+  dbAdmin.pathname = `/${database}`;
+  let dropped = false;
+  return {
+    url,
+    database,
+    role,
+    password,
+    adminUrl: dbAdmin.toString(),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await dropDatabases(adminUrl, [{ database, role }]);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMTP sink client
+
+async function sinkFetch(pathAndQuery: string, init?: RequestInit): Promise<unknown> {
+  const res = await fetch(`${need('TEST_SMTP_API')}${pathAndQuery}`, init);
+  if (!res.ok) throw new Error(`smtp sink ${init?.method ?? 'GET'} ${pathAndQuery}: HTTP ${res.status}`);
+  return res.json();
+}
+
+export const smtpSink = {
+  /** Messages received so far (oldest first), only those to `to` when given. */
+  async messages(to?: string): Promise<SinkMessage[]> {
+    return (await sinkFetch(`/messages${to ? `?to=${encodeURIComponent(to)}` : ''}`)) as SinkMessage[];
+  },
+  /** Wait until a message to `to` (matching `predicate`) arrives; returns it. */
+  async waitFor(to: string, predicate: (m: SinkMessage) => boolean = () => true, timeoutMs = 15_000): Promise<SinkMessage> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await smtpSink.messages(to)).find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no matching e-mail to ${to} within ${timeoutMs} ms`);
+      await sleep(200);
+    }
+  },
+  /** Forget every message (of every test of the run: prefer unique recipients and messages(to)). */
+  async clear(): Promise<void> {
+    await sinkFetch('/messages', { method: 'DELETE' });
+  },
+  /**
+   * The next `count` messages are rejected with a 451 temporary error. With `to`, only messages to
+   * that address (prefer it: the sink is shared by every test of the run).
+   */
+  async fail(count: number, options: { to?: string } = {}): Promise<void> {
+    await sinkFetch('/fail', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count, to: options.to }) });
+  },
+  /** Refuse every connection (421) until up(). Affects every test of the run. */
+  async down(): Promise<void> {
+    await sinkFetch('/fail', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'down' }) });
+  },
+  /** Accept messages again (also clears pending fail counts). */
+  async up(): Promise<void> {
+    await sinkFetch('/fail', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'up' }) });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Redis chaos (only when globalSetup started Redis itself)
+
+/** True when stopRedis()/startRedis()/restartRedis() can work (we started Redis, not REDIS_URL). */
+export function canControlRedis(): boolean {
+  return !!(process.env.TEST_REDIS_PORT && process.env.TEST_REDIS_DIR && process.env.TEST_REDIS_BIN);
+}
+
+function redisControl() {
+  if (!canControlRedis()) throw new Error('Redis was not started by the test setup (REDIS_URL given?): cannot stop/restart it');
+  return { port: Number(process.env.TEST_REDIS_PORT), dir: process.env.TEST_REDIS_DIR!, bin: process.env.TEST_REDIS_BIN! };
+}
+
+/** Shut the shared test Redis down (its AOF is flushed: data survives a later startRedis()). */
+export async function stopRedis(): Promise<void> {
+  const { port } = redisControl();
+  await shutdownRedisAt(port);
+}
+
+/** Start the shared test Redis again on the same port and data dir (no-op when it is up). */
+export async function startRedis(): Promise<void> {
+  const { port, dir, bin } = redisControl();
+  if (await isListening(port)) return;
+  const log = fs.openSync(path.join(dir, 'redis.log'), 'a');
+  const child = spawn(bin, redisArgs(port, dir), { detached: true, stdio: ['ignore', log, log], cwd: dir });
+  fs.closeSync(log);
+  child.unref(); // outlives this worker; global teardown shuts it down by port
+  await waitRedisReady(port);
+}
+
+/** Stop Redis, stay down `downtimeMs`, start it again on the same port with its data. */
+export async function restartRedis(options: { downtimeMs?: number } = {}): Promise<void> {
+  await stopRedis();
+  if (options.downtimeMs) await sleep(options.downtimeMs);
+  await startRedis();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole platform as child processes (e2e)
+
+export interface StartPlatformOptions {
+  /** subgraphs to start (default all five) */
+  services?: readonly ServiceName[];
+  /** start the gateway (default true) */
+  gateway?: boolean;
+  /** extra env for every process (e.g. SAGA_DEADLINE_MS) */
+  env?: Record<string, string>;
+  /** extra env per process */
+  serviceEnv?: Partial<Record<ProcessName, Record<string, string>>>;
+  /** default: a random `t_e2e_<hex>` */
+  streamPrefix?: string;
+  /** folder holding subgraphs/<svc>/src/main.ts and gateway/src/main.ts (default: the repo) */
+  appRoot?: string;
+  /** per process (default 90 s: on 2 cores six processes compile TypeScript at once) */
+  healthTimeoutMs?: number;
+  /** also echo child output to stderr (default: PLATFORM_LOGS=1) */
+  echoLogs?: boolean;
+}
+
+export interface Platform {
+  /** http://127.0.0.1:<port>/graphql */
+  gatewayUrl: string;
+  /** ws://127.0.0.1:<port>/graphql */
+  wsUrl: string;
+  /** GraphQL URL of each subgraph */
+  urls: Record<ServiceName, string>;
+  ports: Record<ProcessName, number>;
+  databases: Record<ServiceName, ServiceDatabase>;
+  /** env common to all processes (REDIS_URL, STREAM_PREFIX, INTERNAL_SECRET, JWT_KEYS, SMTP_URL, SUBGRAPH_*_URL…) */
+  env: Record<string, string>;
+  streamPrefix: string;
+  /** folder with one <name>.log per process */
+  logDir: string;
+  logFile(name: ProcessName): string;
+  /** last lines a process printed */
+  logs(name: ProcessName, lines?: number): string;
+  /** stop every process (gateway first) and drop the databases */
+  stop(): Promise<void>;
+  /** graceful stop (SIGTERM) then start again on the same port; resolves when healthy */
+  restart(name: ProcessName): Promise<void>;
+  /** send `signal` (default SIGKILL) and wait until the process is gone; no restart */
+  kill(name: ProcessName, signal?: NodeJS.Signals): Promise<void>;
+  /** start a killed/stopped process again; resolves when healthy */
+  start(name: ProcessName): Promise<void>;
+}
+
+/**
+ * Start the subgraphs and the gateway as child processes on free ports, with fresh databases
+ * (unique suffix) and a random STREAM_PREFIX, against the shared test Postgres/Redis/SMTP sink.
+ */
+export async function startPlatform(options: StartPlatformOptions = {}): Promise<Platform> {
+  const infra = testInfra();
+  const services = options.services ?? SERVICES;
+  const withGateway = options.gateway !== false;
+  const appRoot = options.appRoot ?? REPO_ROOT;
+  const healthTimeout = options.healthTimeoutMs ?? 90_000;
+  const echo = options.echoLogs ?? process.env.PLATFORM_LOGS === '1';
+  const id = shortId(3);
+  const streamPrefix = options.streamPrefix ?? `t_e2e_${id}`;
+  const missing = [...services, ...(withGateway ? ['gateway' as const] : [])].map((n) => entryOf(n, appRoot)).filter((f) => !fs.existsSync(f));
+  if (missing.length) throw new Error(`startPlatform: missing entry point(s): ${missing.join(', ')}`);
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `commerce-platform-${id}-`));
+
+  const ports = {} as Record<ProcessName, number>;
+  for (const name of [...SERVICES, 'gateway'] as ProcessName[]) ports[name] = await freePort();
+  const databases = await createServiceDatabases(infra.pgAdminUrl, services, { suffix: `_e${id}` });
+  const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtpUrl, extra: options.env });
+
+  const procs = new Map<ProcessName, ManagedProcess>();
+  let reaper: Reaper | null = null;
+  const updateReaper = () => reaper?.set('children', { kind: 'pids', pids: [...procs.values()].map((p) => p.pid!).filter(Boolean) });
+  const logFile = (name: ProcessName) => path.join(logDir, `${name}.log`);
+  const healthUrl = (name: ProcessName) => `http://127.0.0.1:${ports[name]}/health`;
+
+  const make = (name: ProcessName) => {
+    const entry = entryOf(name, appRoot);
+    if (!fs.existsSync(entry)) throw new Error(`startPlatform: ${entry} does not exist`);
+    const proc = new ManagedProcess({
+      name,
+      entry,
+      env: {
+        ...baseEnv(),
+        ...env,
+        PORT: String(ports[name]),
+        ...(name !== 'gateway' ? { DATABASE_URL: databases[name as ServiceName].url } : {}),
+        ...(options.serviceEnv?.[name] ?? {}),
+      },
+      output: { kind: 'file', path: logFile(name), echo: echo ? (line) => process.stderr.write(`${name}| ${line}\n`) : undefined },
+    });
+    procs.set(name, proc);
+    return proc;
+  };
+  const startOne = async (name: ProcessName) => {
+    const proc = procs.get(name) ?? make(name);
+    proc.start();
+    updateReaper();
+    await proc.waitHealthy(healthUrl(name), healthTimeout);
+  };
+
+  const stopAll = async () => {
+    await procs.get('gateway')?.stop();
+    await Promise.all([...procs.values()].map((p) => p.stop()));
+    reaper?.dispose();
+    reaper = null;
+    await dropDatabases(infra.pgAdminUrl, Object.values(databases)).catch(() => {});
+  };
+
+  try {
+    reaper = startReaper();
+    await Promise.all(services.map((svc) => startOne(svc)));
+    if (withGateway) await startOne('gateway');
+  } catch (err) {
+    await stopAll();
+    throw new Error(`${(err as Error).message}\n(logs: ${logDir})`);
+  }
+
+  const get = (name: ProcessName) => {
+    const proc = procs.get(name);
+    if (!proc) throw new Error(`${name} is not part of this platform`);
+    return proc;
+  };
+  const urls = {} as Record<ServiceName, string>;
+  for (const svc of SERVICES) urls[svc] = `http://127.0.0.1:${ports[svc]}/graphql`;
+
+  return {
+    gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
+    wsUrl: `ws://127.0.0.1:${ports.gateway}/graphql`,
+    urls,
+    ports,
+    databases,
+    env,
+    streamPrefix,
+    logDir,
+    logFile,
+    logs: (name, lines = 50) => get(name).lastLines(lines),
+    stop: stopAll,
+    async restart(name) {
+      await get(name).stop();
+      await startOne(name);
+    },
+    async kill(name, signal = 'SIGKILL') {
+      await get(name).kill(signal);
+    },
+    async start(name) {
+      const proc = get(name);
+      if (proc.running) return;
+      await startOne(name);
+    },
+  };
+}
