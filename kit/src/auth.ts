@@ -6,7 +6,7 @@ export type Role = (typeof ROLES)[number];
 
 /** Who is calling, as verified by the gateway. `SERVICE` is another of our processes. */
 export type Identity =
-  | { kind: "user"; userId: string; role: Role; email?: string }
+  | { kind: "user"; userId: string; role: Role; email?: string; /** The sign-in (refresh-token family) the access token came from. */ sessionId?: string }
   | { kind: "service"; service: string };
 
 // ---------------------------------------------------------------------------
@@ -18,6 +18,8 @@ export interface AccessTokenClaims {
   sub: string;
   role: Role;
   email: string;
+  /** The sign-in it belongs to (its refresh-token family): changePassword keeps that one, revokes the others. */
+  sid?: string;
   iss: string;
   aud: string;
   iat: number;
@@ -33,7 +35,7 @@ const b64url = (input: Buffer | string) => Buffer.from(input).toString("base64ur
 const hmac = (secret: string, data: string) => createHmac("sha256", secret).update(data).digest();
 
 export function signAccessToken(
-  claims: { sub: string; role: Role; email: string },
+  claims: { sub: string; role: Role; email: string; sid?: string },
   options: { keys: JwtKey[]; issuer: string; audience: string; ttlSeconds: number; now?: number },
 ): { token: string; expiresAt: Date } {
   const [key] = options.keys;

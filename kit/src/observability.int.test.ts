@@ -185,7 +185,7 @@ describe("observability across a request and the streams", () => {
     expect(span.parentSpanId).toBe("00f067aa0ba902b7");
   });
 
-  it("exposes the consumer, dead letters and outbox on /metrics with the values the stream shows", async () => {
+  it("exposes the consumer, dead letters and relay on /metrics with the values the stream shows", async () => {
     // A malformed entry goes straight to the dead-letter stream.
     await product.runtime.redis.xadd(streamKey(product.streamPrefix, "order"), "*", "id", "x", "type", "order.placed", "envelope", "{not json");
     const scrape = async () => (await fetch(`http://127.0.0.1:${product.port}/metrics`)).text();
@@ -193,7 +193,7 @@ describe("observability across a request and the streams", () => {
       const body = await scrape();
       // The counter moves just after the dead-letter MULTI returns: wait for both.
       const settled = value(body, "stream_dead_letters") === 1 && value(body, "stream_consumer_dead_lettered_total") === 1;
-      return settled && value(body, "outbox_backlog") === 0 ? body : undefined;
+      return settled && value(body, "outbox_relay_leader") === 1 ? body : undefined;
     });
     expect(value(text, "stream_consumer_processed_total", { service: "product" })).toBeGreaterThanOrEqual(1);
     expect(value(text, "stream_consumer_failed_total")).toBe(0);

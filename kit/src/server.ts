@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
-import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import Redis from "ioredis";
@@ -14,6 +14,7 @@ import type { NonEmptyArray } from "type-graphql";
 import type { Tracer } from "@opentelemetry/api";
 import {
   OutboxRelay,
+  OutboxRetention,
   StreamConsumer,
   StreamTrimmer,
   commitWithEvents,
@@ -69,6 +70,11 @@ export interface SubgraphModule<Settings = unknown> {
   // eslint-disable-next-line @typescript-eslint/ban-types
   orphanedTypes?: Function[];
   referenceResolvers?: ReferenceResolvers;
+  /**
+   * Whether answers carry `Cache-Control` from the schema's `@cacheControl` hints (for the gateway's
+   * catalog cache). Without hints every answer is uncacheable, so other subgraphs skip the per-field work.
+   */
+  cacheHints?: boolean;
   /** Apollo Server plugins of this subgraph, after the kit's own (metrics, tracing). */
   plugins?: ApolloServerPlugin<Context>[];
   /** Service-specific settings, read from the environment once at start-up. */
@@ -144,7 +150,6 @@ export async function startSubgraph<Settings>(
     redis,
     metrics,
     tracer: tracing.tracer,
-    // The relay of this ORM is woken after commit; a relay of another replica that meets the relay lock retries within milliseconds.
     commit: (em, work) => commitWithEvents(em, work, { tracer: tracing.tracer }),
   };
 
@@ -163,7 +168,14 @@ export async function startSubgraph<Settings>(
     schema,
     formatError: createErrorFormatter(logger),
     // Inline tracing only feeds Apollo Studio, which we do not use: it would add bytes to every response.
-    plugins: [metricsPlugin(metrics), tracingPlugin<Context>(), literalInputPlugin<Context>(), ApolloServerPluginInlineTraceDisabled(), ...(module.plugins ?? [])],
+    plugins: [
+      metricsPlugin(metrics),
+      tracingPlugin<Context>(),
+      literalInputPlugin<Context>(),
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(module.cacheHints ? [] : [ApolloServerPluginCacheControlDisabled()]),
+      ...(module.plugins ?? []),
+    ],
     introspection: true,
     includeStacktraceInErrorResponses: false,
   });
@@ -236,6 +248,8 @@ export async function startSubgraph<Settings>(
   const port = (httpServer.address() as AddressInfo).port;
 
   await relay.start();
+  const retention = new OutboxRetention({ orm, logger: logger.child({ component: "outbox-retention" }) });
+  retention.start();
   // The producing service keeps its own stream bounded (never below what a group still needs).
   const trimmer = (producers as readonly string[]).includes(module.name)
     ? new StreamTrimmer({ redis, prefix: config.streamPrefix, producers: [module.name as Producer], logger: logger.child({ component: "trimmer" }) })
@@ -287,6 +301,7 @@ export async function startSubgraph<Settings>(
       await trimmer?.stop();
       // What the last handlers and requests committed is published now rather than by the next replica.
       await relay.stop({ flushTimeoutMs: 2_000 });
+      await retention.stop();
       redis.disconnect();
       await orm.close(true);
       await tracing.shutdown();

@@ -31,7 +31,7 @@ export interface StreamMetricsSources {
  *
  * Per consumed stream (label `stream`: the producer, or `replay`) and group (label `group`, the service):
  * `stream_consumer_lag` (entries not yet delivered to the group), `stream_pending` (delivered, not yet
- * acknowledged). Per service: `stream_dead_letters`, `outbox_backlog`, the consumer's counters
+ * acknowledged). Per service: `stream_dead_letters`, `outbox_slot_lag_bytes`, `outbox_relay_leader`, the consumer's counters
  * `stream_consumer_{processed,duplicates,skipped,failed,dead_lettered}_total`, `stream_consumer_in_flight`,
  * `stream_handler_duration_seconds{type}` and the relay's `outbox_published_total`, `outbox_relay_failures_total`.
  *
@@ -103,19 +103,23 @@ export function registerStreamMetrics(sources: StreamMetricsSources): (event: Pa
     );
   }
 
-  metrics.gauge("outbox_backlog", "Committed outbox rows not yet published to Redis", [], (gauge) =>
+  metrics.gauge("outbox_slot_lag_bytes", "WAL the outbox relay's replication slot keeps: written since its last confirmed publication", [], (gauge) =>
     scrape(gauge, async () => {
       const em = orm.em.fork() as EntityManager;
-      // The partial index on unpublished rows keeps this cheap; the statement timeout bounds it anyway.
-      const [row] = await em.transactional(async (tx) => {
-        await tx.execute(`set local statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-        return tx.execute<{ n: string }[]>("select count(*) as n from outbox where published_at is null");
-      });
-      gauge.set(Number(row?.n ?? 0));
+      const [row] = await em.execute<{ lag: string | null }[]>(
+        "select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint::text as lag from pg_replication_slots where slot_name = ?",
+        [relay.slotName],
+      );
+      gauge.reset();
+      // No slot yet (before the relay's first start): no series, which the alert treats as absent.
+      if (row) gauge.set(Number(row.lag ?? 0));
     }),
   );
+  metrics.gauge("outbox_relay_leader", "1 while this process's relay streams from the slot (one replica per database does)", [], (gauge) =>
+    gauge.set(relay.stats().leader ? 1 : 0),
+  );
   metrics.counterFrom("outbox_published_total", "Outbox rows this process's relay published", () => relay.stats().published);
-  metrics.counterFrom("outbox_relay_failures_total", "Relay batches that failed (Redis or Postgres down) and were retried", () => relay.stats().failures);
+  metrics.counterFrom("outbox_relay_failures_total", "Relay sessions that failed (Redis or Postgres down) and were retried", () => relay.stats().failures);
 
   const latency = metrics.histogram(
     "stream_handler_duration_seconds",

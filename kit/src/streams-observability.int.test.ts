@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import {
-  OutboxNotifier,
   OutboxRelay,
+  PUBLISHED_AT_SQL,
   StreamConsumer,
   commitWithEvents,
   createEvent,
@@ -72,7 +72,7 @@ describe("the event backbone, observed", () => {
     }
   });
 
-  it("reports lag and pending per stream and group from Redis, and the outbox backlog from the database", async () => {
+  it("reports lag and pending per stream and group from Redis, and the relay slot's lag and leadership from Postgres", async () => {
     const metrics = createMetrics("payment");
     const key = streamKey(prefix, "order");
     // A consumer that is never started: the group reads by hand below, so the numbers are exact.
@@ -90,9 +90,17 @@ describe("the event backbone, observed", () => {
     // The replay stream does not exist yet: no lag series, nothing pending.
     expect(await read("stream_pending")).toContainEqual({ stream: "replay", group: "payment", value: 0 });
 
-    await orm.em.getConnection().execute("truncate outbox");
-    await commitWithEvents(orm.em.fork(), async (_tx, emit) => [placed(randomUUID()), placed(randomUUID())].forEach(emit), { notifier: new OutboxNotifier() });
-    expect(await read("outbox_backlog")).toEqual([{ value: 2 }]);
+    // The slot keeps the WAL of what the relay has not confirmed: it grows while the relay is away.
+    expect(await read("outbox_slot_lag_bytes")).toEqual([{ value: 0 }]); // no slot before the relay's first start
+    await relay.start();
+    await eventually("the relay streaming", () => relay.stats().leader);
+    expect(await read("outbox_relay_leader")).toEqual([{ value: 1 }]);
+    await relay.stop();
+    const lag = async () => (await read("outbox_slot_lag_bytes"))[0]?.value ?? -1;
+    const before = await lag();
+    await commitWithEvents(orm.em.fork(), async (_tx, emit) => [placed(randomUUID()), placed(randomUUID())].forEach(emit));
+    expect(await lag()).toBeGreaterThan(before);
+    expect(await read("outbox_relay_leader")).toEqual([{ value: 0 }]);
     expect(await read("stream_dead_letters")).toEqual([{ value: 0 }]);
   });
 
@@ -115,15 +123,17 @@ describe("the event backbone, observed", () => {
   });
 
   it("publishes what is committed when the relay stops with a flush, instead of leaving it to the next replica", async () => {
-    await orm.em.getConnection().execute("truncate outbox");
-    // Nothing wakes this relay (no LISTEN, a notifier of its own, a long poll): only the stop's flush can publish.
-    const relay = new OutboxRelay({ orm, redis, prefix, logger: silent, listen: false, pollIntervalMs: 60_000 });
+    const relay = new OutboxRelay({ orm, redis, prefix, logger: silent });
     await relay.start();
-    await new Promise((resolve) => setTimeout(resolve, 50)); // let its first (empty) batch pass
-    await commitWithEvents(orm.em.fork(), async (_tx, emit) => [placed(randomUUID()), placed(randomUUID())].forEach(emit), { notifier: new OutboxNotifier() });
+    await eventually("the relay streaming", () => relay.stats().leader);
+    const events = [placed(randomUUID()), placed(randomUUID())];
+    await commitWithEvents(orm.em.fork(), async (_tx, emit) => events.forEach(emit));
     await relay.stop({ flushTimeoutMs: 2_000 });
-    expect(await redis.xlen(streamKey(prefix, "order"))).toBe(2);
-    const [row] = await orm.em.getConnection().execute<{ n: string }[]>("select count(*) as n from outbox where published_at is null");
+    // (after those of the previous test, committed while no relay ran)
+    const ids = (await redis.xrange(streamKey(prefix, "order"), "-", "+")).map(([, fields]) => fields[1]);
+    expect(ids.slice(-2)).toEqual(events.map((e) => e.id));
+    // Confirmed, and listed as published: the next relay publishes neither again.
+    const [row] = await orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from outbox o where ${PUBLISHED_AT_SQL} is null`);
     expect(Number(row!.n)).toBe(0);
   });
 });

@@ -16,6 +16,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
 import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations } from '@commerce/streams';
+import { dropDatabases } from '../provision';
 import { benchServers, runBench } from './lib/run';
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1_500);
@@ -87,8 +88,8 @@ async function main(): Promise<void> {
   } finally {
     redis.disconnect();
     await orm.close(true);
-    await admin.query(`drop database if exists ${database} with (force)`).catch(() => undefined);
     await admin.end();
+    await dropDatabases(adminUrl, [{ database }]).catch(() => undefined);
     await infra?.stop();
   }
 }

@@ -37,6 +37,7 @@ import {
 } from '@commerce/streams';
 import type { EventEnvelope } from '@commerce/schema';
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from './lib/calibrate';
+import { dropDatabases } from '../provision';
 import { benchServers, runBench } from './lib/run';
 import { percentile } from './lib/stats';
 
@@ -231,8 +232,8 @@ async function main(): Promise<void> {
   await relay.stop();
   await producerOrm.close();
   redis.disconnect();
-  await admin.query(`drop database ${database} with (force)`);
   await admin.end();
+  await dropDatabases(adminUrl, [{ database }]);
   await infra?.stop();
 }
 

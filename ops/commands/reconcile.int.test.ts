@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import pino from 'pino';
-import { openDatabase, type SubgraphModule } from '@commerce/kit';
+import { auditEntities, auditMigrations, openDatabase, type SubgraphModule } from '@commerce/kit';
 import { notificationSubgraph } from '@commerce/notification';
 import { orderSubgraph } from '@commerce/order';
 import { paymentSubgraph } from '@commerce/payment';
@@ -45,8 +45,8 @@ beforeAll(async () => {
     urls[svc] = db.url;
     const orm = await openDatabase({
       databaseUrl: db.url,
-      entities: [...module.entities, ...streamsEntities],
-      migrations: [...streamsMigrations, ...module.migrations],
+      entities: [...module.entities, ...streamsEntities, ...auditEntities],
+      migrations: [...streamsMigrations, ...auditMigrations, ...module.migrations],
       logger: pino({ level: 'silent' }),
     });
     await orm.close(true);
@@ -76,7 +76,7 @@ async function consistentPaidOrder(): Promise<{ orderId: string; userId: string 
   await sql(urls.user, `insert into users (id, email, name, password_hash) values ($1, $2, 'Ann', 'x')`, [userId, `${userId}@example.com`]);
   await sql(urls.order, `insert into order_status_changes (order_id, status, previous_status, at) values ($1, 'PENDING', null, $2), ($1, 'CONFIRMED', 'PENDING', now())`, [orderId, HOUR_AGO]);
   const placedId = randomUUID();
-  await sql(urls.order, `insert into outbox (event_id, type, stream, correlation_id, payload, published_at) values ($1, 'order.placed', 'order', $2, '{}', now())`, [placedId, orderId]);
+  await sql(urls.order, `insert into outbox (event_id, type, stream, correlation_id, payload) values ($1, 'order.placed', 'order', $2, '{}')`, [placedId, orderId]);
   await sql(urls.product, `insert into processed_event (event_id, consumer_group) values ($1, 'product')`, [placedId]);
   const paymentId = randomUUID();
   await sql(urls.payment, `insert into wallets (user_id, balance_amount, currency) values ($1, 9000, 'USD')`, [userId]);
@@ -163,6 +163,50 @@ describe('reconcile and notification preferences', () => {
   });
 });
 
+describe('reconcile and returns', () => {
+  /** A paid order of one unit (1,000) returned and refunded: `refunded` to the wallet, `restocked` units back. */
+  async function returnedOrder(refunded: number[], restocked: number) {
+    const { orderId, userId } = await consistentPaidOrder();
+    const returnId = randomUUID();
+    await sql(urls.order, `insert into order_items (id, order_id, line, product_id, quantity, unit_price_amount, unit_price_currency) values ($1, $2, 0, $3, 1, 1000, 'USD')`, [randomUUID(), orderId, productId]);
+    await sql(
+      urls.order,
+      `insert into return_requests (id, order_id, user_id, status, lines, reason, warehouse_id, refund_amount, refund_currency, created_at, updated_at) values ($1, $2, $3, 'REFUNDED', $4, 'broken', $5, 1000, 'USD', $6, $6)`,
+      [returnId, orderId, userId, JSON.stringify([{ productId, quantity: 1, unitPriceAmount: 1000, unitPriceCurrency: 'USD' }]), warehouseId, HOUR_AGO],
+    );
+    await sql(urls.payment, `insert into return_refunds (return_id, order_id, payment_id, amount_minor, currency, created_at) values ($1, $2, null, 1000, 'USD', now())`, [returnId, orderId]);
+    for (const amount of refunded) {
+      await sql(urls.payment, `insert into wallet_entries (id, wallet_id, kind, amount, currency, order_id, return_id, created_by) values ($1, $2, 'REFUND', $3, 'USD', $4, $5, 't')`, [
+        randomUUID(),
+        userId,
+        amount,
+        orderId,
+        randomUUID(),
+      ]);
+    }
+    await sql(urls.payment, `update wallets set balance_amount = balance_amount + $2 where user_id = $1`, [userId, refunded.reduce((a, b) => a + b, 0)]);
+    await sql(urls.product, `insert into return_restocks (return_id, order_id, warehouse_id, lines, created_at) values ($1, $2, $3, $4, now())`, [
+      returnId,
+      orderId,
+      warehouseId,
+      JSON.stringify([{ productId, quantity: restocked }]),
+    ]);
+    return orderId;
+  }
+  const about = async (orderId: string) => (await reconcile(urls)).filter((v) => v.subject.includes(orderId)).map((v) => `${v.check} ${v.subject}`).sort();
+
+  test('a paid order whose return was restocked and refunded in full balances', async () => {
+    expect(await about(await returnedOrder([1000], 1))).toEqual([]);
+  });
+
+  test('refunds past the capture, and more units restocked than returned, are reported', async () => {
+    const orderId = await returnedOrder([1000, 500], 2);
+    expect(await about(orderId)).toEqual(
+      [`paid-order-ledger order ${orderId}`, `refund-exceeds-capture order ${orderId}`, `restock-exceeds-returned order ${orderId} ${productId}`].sort(),
+    );
+  });
+});
+
 describe('orderStory', () => {
   test("tells one order's steps from every service and Redis, oldest first", async () => {
     const { orderId } = await consistentPaidOrder();
@@ -188,5 +232,35 @@ describe('orderStory', () => {
     const story = await orderStory({ databases: urls, redisUrl: process.env.TEST_REDIS_URL!, streamPrefix: randomStreamPrefix('saga') }, randomUUID());
     expect(story.order).toBeNull();
     expect(formatStory(story)).toContain('unknown to the order service');
+  });
+});
+
+describe('reconcile and money coming in', () => {
+  test('a top-up or credit without its audit row is flagged, and so are invoice lines that do not add up to the invoice', async () => {
+    const [audited, unaudited] = [randomUUID(), randomUUID()];
+    for (const wallet of [audited, unaudited]) {
+      await sql(urls.payment, `insert into wallets (user_id, balance_amount, currency) values ($1, 700, 'USD')`, [wallet]);
+      await sql(
+        urls.payment,
+        `insert into wallet_entries (id, wallet_id, kind, amount, currency, created_by, reason) values ($1, $3, 'TOP_UP', 500, 'USD', $3, null), ($2, $3, 'CREDIT', 200, 'USD', 'staff', 'goodwill')`,
+        [randomUUID(), randomUUID(), wallet],
+      );
+    }
+    await sql(
+      urls.payment,
+      `insert into audit_log (id, action, target_type, target_id, actor_kind, actor_id, correlation_id) values ($1, 'wallet.topped_up', 'Wallet', $3, 'USER', $3, 'r1'), ($2, 'wallet.credited', 'Wallet', $3, 'USER', 'staff', 'r2'), ($4, 'wallet.credited', 'Wallet', $5, 'USER', 'staff', 'r3')`,
+      [randomUUID(), randomUUID(), audited, randomUUID(), unaudited],
+    );
+    const [good, bad] = [randomUUID(), randomUUID()];
+    for (const [paymentId, number, lines] of [
+      [good, `RC-${good.slice(0, 6)}`, [{ productId, productName: 'Lamp', quantity: 2, unitPrice: { amount: 300, currency: 'USD' } }]],
+      [bad, `RC-${bad.slice(0, 6)}`, [{ productId, productName: 'Lamp', quantity: 1, unitPrice: { amount: 300, currency: 'USD' } }]],
+    ] as const) {
+      await sql(urls.payment, `insert into payments (id, order_id, user_id, amount_minor, currency, status) values ($1, $2, 'u', 600, 'USD', 'CAPTURED')`, [paymentId, randomUUID()]);
+      await sql(urls.payment, `insert into invoices (id, payment_id, number, amount_minor, currency, lines) values ($1, $2, $3, 600, 'USD', $4)`, [randomUUID(), paymentId, number, JSON.stringify(lines)]);
+    }
+
+    const found = (await reconcile(urls)).filter((v) => ['wallet-inflow-audit', 'invoice-lines'].includes(v.check)).map((v) => `${v.check} ${v.subject}`).sort();
+    expect(found).toEqual([`invoice-lines invoice RC-${bad.slice(0, 6)}`, `wallet-inflow-audit wallet ${unaudited}`]);
   });
 });

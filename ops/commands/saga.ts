@@ -9,7 +9,7 @@
  */
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { dlqKey, streamKey } from '@commerce/streams';
+import { dlqKey, PUBLISHED_AT_SQL, streamKey } from '@commerce/streams';
 import { SERVICES, type ServiceName } from '../provision/platform';
 import { resolveTargets, type Targets } from './targets';
 
@@ -68,7 +68,8 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
     SERVICES.map((svc) =>
       withDb(db[svc], async (c) => {
         const { rows } = await c.query(
-          `select event_id, type, created_at, published_at, payload->>'causationId' as causation from outbox where correlation_id = $1 order by id`,
+          `select o.event_id, o.type, o.created_at, ${PUBLISHED_AT_SQL} as published_at, o.payload->>'causationId' as causation
+           from outbox o where o.correlation_id = $1 order by o.id`,
           [orderId],
         );
         for (const r of rows) {

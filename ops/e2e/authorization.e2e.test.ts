@@ -42,6 +42,19 @@ beforeAll(async () => {
     await waitForStatus(owner, id, ["CONFIRMED"]);
     return id;
   };
+  const shippedOrder = async (owner: Account) => {
+    const id = await confirmedOrder(owner);
+    await admin.client.request(`mutation($id: ID!) { shipOrder(id: $id) { id } }`, { id });
+    return id;
+  };
+  const requestedReturn = async (owner: Account) => {
+    const orderId = await shippedOrder(owner);
+    const { requestReturn } = await owner.client.request<{ requestReturn: { id: string } }>(
+      `mutation($id: ID!, $p: ID!) { requestReturn(input: { orderId: $id, lines: [{ productId: $p, quantity: 1 }], reason: "fixture" }) { id } }`,
+      { id: orderId, p: productId },
+    );
+    return requestReturn.id;
+  };
   const [ownOrder, othersOrder] = await Promise.all([confirmedOrder(customer), confirmedOrder(otherCustomer)]);
   const orders = new Map([
     [customer.id, ownOrder],
@@ -55,9 +68,11 @@ beforeAll(async () => {
     orderOf: (owner) => orders.get(owner.id)!,
     pendingOrder,
     confirmedOrder,
-    async shippedOrder(owner) {
-      const id = await confirmedOrder(owner);
-      await admin.client.request(`mutation($id: ID!) { shipOrder(id: $id) { id } }`, { id });
+    shippedOrder,
+    requestedReturn,
+    async approvedReturn(owner) {
+      const id = await requestedReturn(owner);
+      await admin.client.request(`mutation($id: ID!) { approveReturn(id: $id) { id } }`, { id });
       return id;
     },
     async refreshToken() {

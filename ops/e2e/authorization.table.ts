@@ -37,6 +37,9 @@ export interface Fixtures {
   /** A fresh order of `owner` moved to CONFIRMED / SHIPPED (for shipOrder / completeOrder). */
   confirmedOrder(owner: Account): Promise<string>;
   shippedOrder(owner: Account): Promise<string>;
+  /** A fresh return of one unit of a shipped order of `owner`, REQUESTED / APPROVED. */
+  requestedReturn(owner: Account): Promise<string>;
+  approvedReturn(owner: Account): Promise<string>;
   /** A fresh refresh token (they rotate, so each call needs its own). */
   refreshToken(): Promise<string>;
 }
@@ -115,6 +118,35 @@ export const TABLE: Row[] = [
     expect: adminOnly,
   },
   { name: "userAuditLog", query: `{ userAuditLog(first: 5) { totalCount } }`, pick: (d) => d.userAuditLog, expect: adminOnly },
+  { name: "users", query: `{ users(first: 5) { totalCount edges { node { id email role } } } }`, pick: (d) => d.users, expect: staffAdmin },
+  {
+    name: "logout",
+    query: `mutation($r: String!) { logout(refreshToken: $r) }`,
+    variables: async (t) => ({ r: await t.fx.refreshToken() }),
+    pick: (d) => d.logout,
+    expect: everyone,
+  },
+  {
+    // Always one's own password; a wrong current one shows the call was allowed without changing anything.
+    name: "changePassword",
+    query: `mutation { changePassword(currentPassword: "not-the-password", newPassword: "a brand new secret") }`,
+    pick: (d) => d.changePassword,
+    expect: { anonymous: "UNAUTHENTICATED", own: "BAD_USER_INPUT", other: "BAD_USER_INPUT", staff: "BAD_USER_INPUT", admin: "BAD_USER_INPUT" },
+  },
+  {
+    name: "requestPasswordReset",
+    query: `mutation($e: String!) { requestPasswordReset(email: $e) }`,
+    variables: (t) => ({ e: t.owner.email }),
+    pick: (d) => d.requestPasswordReset,
+    expect: everyone,
+  },
+  {
+    // The mailed token is the only credential: who calls does not matter.
+    name: "resetPassword",
+    query: `mutation { resetPassword(token: "not-a-mailed-token", newPassword: "a brand new secret") { accessToken } }`,
+    pick: (d) => d.resetPassword,
+    expect: { anonymous: "BAD_USER_INPUT", own: "BAD_USER_INPUT", other: "BAD_USER_INPUT", staff: "BAD_USER_INPUT", admin: "BAD_USER_INPUT" },
+  },
 
   // ── product ──────────────────────────────────────────────────────────────────────────
   { name: "product", query: `query($id: ID!) { product(id: $id) { id available } }`, variables: (t) => ({ id: t.fx.productId }), pick: (d) => d.product, expect: everyone },
@@ -247,6 +279,37 @@ export const TABLE: Row[] = [
     pick: (d) => d.completeOrder,
     expect: staffAdmin,
   },
+  {
+    name: "requestReturn",
+    query: `mutation($id: ID!, $p: ID!) { requestReturn(input: { orderId: $id, lines: [{ productId: $p, quantity: 1 }], reason: "authorization table" }) { id status } }`,
+    // Only the customer who placed the order may return it: STAFF and ADMIN act on returns, they do not open them.
+    variables: async (t) => ({ id: t.column === "own" ? await t.fx.shippedOrder(t.owner) : t.fx.orderOf(t.owner), p: t.fx.productId }),
+    pick: (d) => d.requestReturn,
+    expect: ownerOnly,
+  },
+  {
+    name: "approveReturn",
+    query: `mutation($id: ID!) { approveReturn(id: $id) { id status } }`,
+    variables: async (t) => ({ id: t.column === "staff" || t.column === "admin" ? await t.fx.requestedReturn(t.owner) : randomUUID() }),
+    pick: (d) => d.approveReturn,
+    expect: staffAdmin,
+  },
+  {
+    name: "rejectReturn",
+    query: `mutation($id: ID!) { rejectReturn(id: $id, reason: "authorization table") { id status } }`,
+    variables: async (t) => ({ id: t.column === "staff" || t.column === "admin" ? await t.fx.requestedReturn(t.owner) : randomUUID() }),
+    pick: (d) => d.rejectReturn,
+    expect: staffAdmin,
+  },
+  {
+    name: "receiveReturn",
+    query: `mutation($id: ID!, $w: ID!) { receiveReturn(id: $id, warehouseId: $w) { id status } }`,
+    variables: async (t) => ({ id: t.column === "staff" || t.column === "admin" ? await t.fx.approvedReturn(t.owner) : randomUUID(), w: t.fx.warehouseId }),
+    pick: (d) => d.receiveReturn,
+    expect: staffAdmin,
+  },
+  { name: "returns", query: `{ returns(first: 5) { totalCount edges { node { id order { id } } } } }`, pick: (d) => d.returns, expect: staffAdmin },
+  orderField("Order.returns", "returns { id status lines { quantity } statusHistory { status } }", ownerStaffAdmin, (o) => o.returns),
   orderField("Order.items", "items { quantity product { id name } }", ownerStaffAdmin, (o) => o.items),
   orderField("Order.statusHistory", "statusHistory { status at }", ownerStaffAdmin, (o) => o.statusHistory),
   orderField("Order.user", "user { id email name }", ownerStaffAdmin, (o) => o.user),

@@ -174,6 +174,20 @@ export function adminUrlFor(port: number, password: string, database = 'postgres
   return `postgres://postgres:${encodeURIComponent(password)}@${host}:${port}/${database}`;
 }
 
+/**
+ * What every server needs for the outbox relays (logical decoding, one slot and one WAL sender per
+ * service database). Given at each start, so a data directory made before them gets them too. A test
+ * server hosts many databases, each with a slot; a kept one bounds the WAL a forgotten slot may hold.
+ */
+export function replicationSettings(ephemeral = false): Record<string, string> {
+  return {
+    wal_level: 'logical',
+    max_replication_slots: ephemeral ? '400' : '64',
+    max_wal_senders: ephemeral ? '400' : '64',
+    ...(ephemeral ? {} : { max_slot_wal_keep_size: '2GB' }),
+  };
+}
+
 /** Init (when needed) and start a PostgreSQL server; it listens on 127.0.0.1 only, password (scram) auth. */
 export async function startPostgres(options: StartPostgresOptions): Promise<PgServer> {
   const log = options.log ?? silent;
@@ -245,7 +259,8 @@ export async function startPostgres(options: StartPostgresOptions): Promise<PgSe
   log(`starting PostgreSQL on 127.0.0.1:${port}`);
   try {
     // detached: a Ctrl-C in the terminal must not reach the postmaster; we stop it ourselves, in order
-    await runAs(user, pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port}`], { cwd: dir, detached: true });
+    const settings = [`-p ${port}`, ...Object.entries(replicationSettings(options.ephemeral)).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+    await runAs(user, pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', settings], { cwd: dir, detached: true });
   } catch (err) {
     throw new Error(`PostgreSQL failed to start: ${(err as Error).message}\n--- ${logFile} ---\n${tailFile(logFile)}`);
   }
@@ -342,13 +357,14 @@ export async function ensureOwnedDatabase(client: Client, role: string, database
   const dbId = client.escapeIdentifier(database);
   const pw = client.escapeLiteral(password);
   const hasRole = await client.query('select 1 from pg_roles where rolname = $1', [role]);
-  if (hasRole.rowCount) await client.query(`alter role ${roleId} with login password ${pw}`);
+  // REPLICATION: the service's outbox relay streams its database's WAL through a replication slot.
+  if (hasRole.rowCount) await client.query(`alter role ${roleId} with login replication password ${pw}`);
   else {
     try {
-      await client.query(`create role ${roleId} with login password ${pw}`);
+      await client.query(`create role ${roleId} with login replication password ${pw}`);
     } catch (err) {
       if ((err as { code?: string }).code !== '42710') throw err; // created concurrently
-      await client.query(`alter role ${roleId} with login password ${pw}`);
+      await client.query(`alter role ${roleId} with login replication password ${pw}`);
     }
   }
   const hasDb = await client.query('select 1 from pg_database where datname = $1', [database]);
@@ -396,11 +412,32 @@ export async function createServiceDatabases(
   return result;
 }
 
-/** Drop databases (kicking out their sessions) and their roles. */
+/**
+ * Drop databases (kicking out their sessions, relays included, and dropping their replication slots,
+ * which would otherwise block the drop) and their roles.
+ */
 export async function dropDatabases(adminUrl: string, entries: { database: string; role?: string }[]): Promise<void> {
   await withAdmin(adminUrl, async (client) => {
     for (const { database, role } of entries) {
-      await client.query(`drop database if exists ${client.escapeIdentifier(database)} with (force)`);
+      const dbId = client.escapeIdentifier(database);
+      const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
+      if (exists.rowCount) {
+        // no new sessions (a relay reconnecting would take its slot back), then end the ones there are
+        await client.query(`alter database ${dbId} allow_connections false`);
+        for (let attempt = 0; ; attempt += 1) {
+          await client.query(
+            `select pg_terminate_backend(active_pid, 5000) from pg_replication_slots where database = $1 and active_pid is not null`,
+            [database],
+          );
+          try {
+            await client.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1`, [database]);
+            break;
+          } catch (err) {
+            if ((err as { code?: string }).code !== '55006' || attempt >= 20) throw err; // still active: once more
+          }
+        }
+      }
+      await client.query(`drop database if exists ${dbId} with (force)`);
       if (role) await client.query(`drop role if exists ${client.escapeIdentifier(role)}`);
     }
   });

@@ -3,6 +3,7 @@
  */
 export { Money, MalformedEventError } from './common';
 export { OrderStatus } from './order';
+export { ReturnStatus } from './returns';
 export {
   contracts,
   producedVersions,

@@ -83,5 +83,9 @@ describe('streamForType', () => {
     expect(streamForType('product.upserted')).toBe('product');
     expect(streamForType('payment.failed')).toBe('payment');
     expect(streamForType('user.registered')).toBe('user');
+    // Returns are the order service's: their steps travel with the order's other events.
+    expect(streamForType('return.received')).toBe('order');
+    expect(streamForType('inventory.return_restocked')).toBe('product');
+    expect(streamForType('payment.return_refunded')).toBe('payment');
   });
 });

@@ -43,6 +43,15 @@ export const productContracts = {
   'inventory.released': { 1: z.object({ orderId: Id, reason: z.string() }) },
   'inventory.committed': { 1: z.object({ orderId: Id }) },
   'inventory.restocked': { 1: z.object({ orderId: Id }) },
+  /** A received return's units are back on hand in `warehouseId` (once per return). */
+  'inventory.return_restocked': {
+    1: z.object({
+      returnId: Id,
+      orderId: Id,
+      warehouseId: Id,
+      items: z.array(z.object({ productId: Id, quantity: Quantity })).min(1),
+    }),
+  },
   'inventory.low_stock': {
     1: z.object({
       productId: Id,

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { orderContracts } from './order';
 import { paymentContracts } from './payment';
 import { productContracts } from './product';
+import { returnContracts } from './returns';
 import { userContracts } from './user';
 
 /**
@@ -12,6 +13,7 @@ export const contracts = {
   ...userContracts,
   ...productContracts,
   ...orderContracts,
+  ...returnContracts,
   ...paymentContracts,
 } as const;
 
@@ -37,15 +39,22 @@ export const producedVersions = {
   'inventory.committed': 1,
   'inventory.restocked': 1,
   'inventory.low_stock': 1,
+  'inventory.return_restocked': 1,
   'order.placed': 1,
   'order.status_changed': 1,
   'order.confirmed': 1,
   'order.cancelled': 1,
   'order.shipped': 1,
   'order.completed': 1,
+  'return.requested': 1,
+  'return.approved': 1,
+  'return.rejected': 1,
+  'return.received': 1,
+  'return.refunded': 1,
   'payment.captured': 1,
   'payment.failed': 1,
   'payment.refunded': 1,
+  'payment.return_refunded': 1,
 } as const satisfies { [T in EventType]: EventVersion<T> };
 
 /** The version of `T` producers emit. */
@@ -62,11 +71,13 @@ export const producers: readonly Producer[] = ['user', 'product', 'order', 'paym
 
 /**
  * The producer (and so the stream) of an event type: the prefix before the dot,
- * except `inventory.*`, which the product service owns.
+ * except `inventory.*`, which the product service owns, and `return.*`, which the order service owns.
  */
 export function streamForType(type: EventType): Producer {
   const prefix = type.slice(0, type.indexOf('.'));
-  return prefix === 'inventory' ? 'product' : (prefix as Producer);
+  if (prefix === 'inventory') return 'product';
+  if (prefix === 'return') return 'order';
+  return prefix as Producer;
 }
 
 /** True when `type` is a known event type. */

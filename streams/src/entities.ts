@@ -2,12 +2,12 @@ import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
  * A row of the transactional outbox: an event written in the same transaction as the state change
- * that produced it, waiting for the relay to publish it. Written with raw SQL by `commitWithEvents`
- * (one multi-row insert); mapped here so services see the table in their schema and can query it.
+ * that produced it. Insert-only: the relay decodes the insert from the WAL and publishes it. Written
+ * with raw SQL by `commitWithEvents` (one multi-row insert); mapped here so services can query it.
  */
 @Entity({ tableName: 'outbox' })
 export class OutboxRecord {
-  /** Allocated at insert, after the domain changes, so events of a row-locked aggregate get ids in commit order. */
+  /** Allocated at insert; the relay publishes in commit order (decoding), and catches up in id order. */
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
@@ -28,16 +28,10 @@ export class OutboxRecord {
   @Property({ type: 'json', columnType: 'jsonb' })
   payload!: Record<string, unknown>;
 
+  /** Start of the producing transaction; retention deletes by it. When it was published: `outbox_publication`. */
+  @Index({ name: 'outbox_created_at_idx' })
   @Property({ type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()' })
   createdAt!: Date;
-
-  @Index({ name: 'outbox_published_at_idx' })
-  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
-  publishedAt?: Date | null;
-
-  /** The inserting transaction (`pg_current_xact_id()`): the relay's commit-order guard, see PROTOCOL.md. */
-  @Property({ type: 'string', columnType: 'xid8', defaultRaw: 'pg_current_xact_id()' })
-  txId!: string;
 }
 
 /**

@@ -4,7 +4,6 @@ import { EventType, type Transaction, type TransactionEventType } from '@mikro-o
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ROOT_CONTEXT, SpanKind, trace, type Attributes, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { notifierFor } from './notifier';
 import { insertOutbox } from './outbox';
 import { contextFromTraceparent, inSpan } from './trace-context';
 import { isContentionError } from './transient';
@@ -228,7 +227,6 @@ export class GroupCommit {
     // Each handler's EntityManager, with its own copy of the event manager (as `em.transactional` gives):
     // subscribers a handler registers (`afterCommit` in the kit) hear its commit, and only its own.
     const handlerEms: EntityManager[] = [];
-    let emitted = 0;
     let fresh: Set<string>;
     try {
       // Lower case, as Postgres returns uuids (an envelope may spell its id in upper case); sorted, so
@@ -281,7 +279,6 @@ export class GroupCommit {
         // nothing applied. Any statement fails on an aborted transaction; the outbox insert above is one.
         await root.execute('select 1');
       }
-      emitted = events.length;
       await broadcast(handlerEms, EventType.beforeTransactionCommit, trx);
       if (abandon.abandoned) throw new Error('abandoned after its deadline; not committed');
       await connection.commit(trx);
@@ -297,7 +294,6 @@ export class GroupCommit {
         this.options.logger?.error({ err: error }, 'an after-commit subscriber failed; the transaction is committed'),
       );
     }
-    if (emitted > 0) notifierFor(orm.config).notify();
     const ms = performance.now() - started;
     return items.map((item): GroupOutcome => (fresh.has(item.event.id.toLowerCase()) ? { kind: 'applied', ms } : { kind: 'duplicate' }));
   }

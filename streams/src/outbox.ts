@@ -1,27 +1,15 @@
 import { parseEvent, streamForType, type EventEnvelope } from '@commerce/schema';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { SpanKind, type Tracer } from '@opentelemetry/api';
-import { notifierFor, type OutboxNotifier } from './notifier';
 import { defaultStreamsTracer, inSpan } from './trace-context';
 
 /** Queues an event for the outbox of the current transaction. */
 export type Emit = (event: EventEnvelope) => void;
 
 /**
- * The NOTIFY channel relays LISTEN on, for writers outside a relay's process (scripts, tools).
- * `commitWithEvents` no longer sends it: see {@link insertOutbox}.
- */
-export const OUTBOX_CHANNEL = 'outbox';
-
-/**
  * Inserts events into the outbox inside the transaction of `tx`. One statement whatever the number of
- * events; rows get ids in `events` order.
- *
- * No `NOTIFY`: a notifying transaction holds a server-wide lock from pre-commit until its commit record
- * is flushed, so every notifying commit of every database on the server waits for the previous one's
- * fsync (measured on this machine, 16 clients, durable commits: 3,100 → 900 tx/s). The relay of the
- * committing process is woken in-process (`commitWithEvents`), and a relay that finds another replica
- * publishing looks again within milliseconds, so every commit is still followed by a batch that sees it.
+ * events; rows get ids in `events` order. The relay decodes the insert from the WAL once the
+ * transaction commits (no NOTIFY, no wake-up, no later UPDATE).
  *
  * @throws MalformedEventError when an event breaks its contract (validated on publish as well as on consume).
  */
@@ -42,8 +30,6 @@ export async function insertOutbox(tx: EntityManager, events: readonly EventEnve
 
 /** Options of {@link commitWithEvents}. */
 export interface CommitOptions {
-  /** Relays to wake after commit; by default the one shared by the ORM of `em`. */
-  notifier?: OutboxNotifier;
   /** Traces the outbox insert as a child of the active span; by default the process-wide tracer (a no-op unless registered). */
   tracer?: Tracer;
 }
@@ -65,8 +51,7 @@ export async function commitWithEvents<R>(
   fn: (tx: EntityManager, emit: Emit) => Promise<R>,
   options: CommitOptions = {},
 ): Promise<R> {
-  let emitted = 0;
-  const result = await em.transactional(async (tx) => {
+  return em.transactional(async (tx) => {
     const events: EventEnvelope[] = [];
     const value = await fn(tx, (event) => void events.push(event));
     // Flush first: the outbox ids are allocated after the domain rows are written (and locked), so two
@@ -87,9 +72,6 @@ export async function commitWithEvents<R>(
       // transaction; the outbox insert above is one, this is the other.
       await tx.execute('select 1');
     }
-    emitted = events.length;
     return value;
   });
-  if (emitted > 0) (options.notifier ?? notifierFor(em.config)).notify();
-  return result;
 }

@@ -92,7 +92,7 @@ it('loses and reorders nothing while Redis restarts during production', async ()
   redis.on('error', () => undefined);
   const prefix = randomStreamPrefix('outage');
   const { logger, records } = recordingLogger();
-  const relay = new OutboxRelay({ orm, redis, prefix, logger, pollIntervalMs: 50, maxBackoffMs: 200 });
+  const relay = new OutboxRelay({ orm, redis, prefix, logger, maxBackoffMs: 200 });
   const consumer = new StreamConsumer({
     redis,
     orm,

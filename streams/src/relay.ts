@@ -1,13 +1,14 @@
-import type { MikroORM, EntityManager } from '@mikro-orm/postgresql';
-import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Tracer } from '@opentelemetry/api';
 import type Redis from 'ioredis';
-import { Client, type ClientConfig, type QueryResult } from 'pg';
+import { Client, type ClientConfig } from 'pg';
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from 'pino';
-import { streamKey } from './keys';
-import { notifierFor } from './notifier';
-import { OUTBOX_CHANNEL } from './outbox';
-import { backoff, sleep, Wakeup } from './timing';
-import { contextFromTraceparent, defaultStreamsTracer } from './trace-context';
+import { createSlotWithCatchUp, dropSlot } from './catch-up';
+import { PublicationLog } from './publication-log';
+import { xaddEntries, type OutboxEntry } from './publisher';
+import { bigIntToLsn, lsnToBigInt, OUTBOX_PUBLICATION, slotNameFor, slotState } from './slot';
+import { backoff, sleep } from './timing';
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
@@ -17,408 +18,402 @@ export interface OutboxRelayOptions {
   redis: Redis;
   prefix: string;
   logger: Logger;
-  /** Rows per transaction / XADD pipeline. Default 500. */
+  /** Most events per XADD pipeline (whole transactions: one larger than this goes alone). Default 500. */
   batchSize?: number;
-  /** Poll when nothing woke the relay (a lost NOTIFY, a relay that was not the lock holder). Default 250 ms. */
-  pollIntervalMs?: number;
   /** Cap of the retry backoff while Redis or Postgres is down. Default 5 s. */
   maxBackoffMs?: number;
-  /** How long published outbox rows are kept (for audit and debugging). Default 24 h. */
-  retentionMs?: number;
-  /** How long `processed_event` rows are kept: must exceed the longest redelivery window. Default 7 days. */
-  processedRetentionMs?: number;
-  /** How often retention runs. Default 60 s. */
-  purgeIntervalMs?: number;
-  /** LISTEN for `NOTIFY outbox` from other processes. Default true. */
-  listen?: boolean;
+  /** How often a standby replica tries to take the slot over. Default 1 s. */
+  standbyRetryMs?: number;
+  /** How often what was published is written to `outbox_publication`, and the slot is moved past idle WAL. Default 1 s. */
+  flushIntervalMs?: number;
   /** Traces each publish as a child of the event's `traceparent`; by default the process-wide tracer (a no-op unless registered). */
   tracer?: Tracer;
-  /** Called once per SQL statement the relay sends on its own connection (batches bypass the ORM). */
+  /** Called once per SQL statement the relay sends on its own connections (they bypass the ORM). */
   onStatement?: () => void;
+  /** Called after an XADD pipeline succeeded and before its position is confirmed; a throw fails the batch. */
+  afterXadd?: (entries: readonly OutboxEntry[]) => void | Promise<void>;
 }
 
 /** Options of {@link OutboxRelay.stop}. */
 export interface RelayStopOptions {
   /**
-   * Publish every row committed so far before stopping, for at most this long (ms). Rows left (Redis
-   * down, an older transaction still open, the lock held by another replica) wait in the outbox for the
-   * next relay of this database: nothing is lost, only later. Default: no flush.
+   * Publish every event committed so far before stopping, for at most this long (ms). Events left
+   * (Redis down, a replica of another process holding the slot) stay in the slot for the next relay of
+   * this database: nothing is lost, only later. Default: no flush.
    */
   flushTimeoutMs?: number;
 }
 
-/** Serialises relays per database: only the holder of this transaction-scoped advisory lock publishes. */
-const RELAY_LOCK_KEY = 0x6f7574626f78; // "outbox"
+/** Counters of {@link OutboxRelay.stats}. */
+export interface RelayStats {
+  published: number;
+  batches: number;
+  failures: number;
+  /** Times this relay created the slot (first start of the database, or after the slot was lost). */
+  slotsCreated: number;
+  /** Rows published by those creations' catch-ups. */
+  caughtUp: number;
+  /** This relay streams from the slot (it is the database's leader). */
+  leader: boolean;
+}
 
-/** How the relay's batch connection shows in `pg_stat_activity`. */
+/** How the relay's replication connection shows in `pg_stat_activity`. */
 export const RELAY_APPLICATION_NAME = 'outbox-relay';
 
-/** Longest wait before looking again at rows held back by the commit-order guard or by another replica's batch. */
-const BLOCKED_RETRY_MAX_MS = 8;
-
-/**
- * The commit-order guard of one row, evaluated in the statement that selects the rows (so against the
- * very snapshot that decided which rows are visible).
- *
- * Transaction ids and snapshots are cluster-wide: `pg_snapshot_xmin` is the oldest write transaction
- * open in *any* database of the server. Where services share a server (every process on one machine,
- * docker-compose, a small managed instance) that tied each relay to every other service's
- * transactions: a row waited for unrelated handlers and relays to commit. Only this database's
- * transactions can insert rows here, so:
- *
- * 1. fast path: older than every open transaction → eligible (the subquery is never evaluated);
- * 2. else: older than every open transaction of the snapshot *not known to belong to another
- *    database*. An xid that `pg_stat_activity` shows on a backend of another database is that
- *    database's (a backend never changes database), so ignoring it is safe whatever the timing; an xid
- *    that ended meanwhile, or a prepared transaction's, is not shown and still holds the row back.
- *    xid8 → xid: the low 32 bits (unique among running transactions).
- */
-const ELIGIBLE_SQL = `(tx_id < pg_snapshot_xmin(pg_current_snapshot()) or tx_id < coalesce(
-    (select min(x) from pg_snapshot_xip(pg_current_snapshot()) as x
-      where not exists (select 1 from pg_stat_activity a
-        where a.datname <> current_database() and a.backend_xid::text::bigint = x::text::bigint % 4294967296)),
-    pg_snapshot_xmax(pg_current_snapshot())))`;
-
-interface Row {
-  id: string;
-  event_id: string;
-  type: string;
-  stream: string;
-  envelope: string;
-  traceparent: string | null;
-  eligible: boolean;
-}
-
-interface BatchResult {
-  published: number;
-  /** An older transaction was still open, so rows are waiting on the commit-order guard. */
-  blocked: boolean;
-  /** Another replica held the relay lock: its batch may have started before a commit we were woken for. */
-  busy?: boolean;
+interface Transaction {
+  entries: OutboxEntry[];
+  /** End of the commit record: confirming it lets the slot forget the transaction. */
+  endLsn: bigint;
 }
 
 /**
- * Moves committed outbox rows to Redis Streams, in id order, at least once.
+ * Publishes the outbox by logical decoding: streams the database's WAL through its replication slot
+ * (`pgoutput`, publication `outbox_relay`), XADDs each committed transaction's outbox rows in commit
+ * order, and only then confirms the transaction's end to the slot. A failure anywhere drops the
+ * connection; Postgres sends everything unconfirmed again on the next, so an event may reach the
+ * stream twice (consumers deduplicate by event id), never zero times nor out of order.
  *
- * Each batch is one transaction: take the relay lock (or do nothing), select the eligible prefix of
- * unpublished rows, XADD them in one pipeline, mark them published, commit. A failure anywhere rolls the
- * marks back, so the rows are published again later: duplicates are possible (consumers deduplicate by
- * event id), losses and reorderings are not. See PROTOCOL.md "Relay".
+ * One relay per process; the slot admits one streaming session, so of the database's replicas one
+ * publishes (the leader) and the others retry every `standbyRetryMs`. See PROTOCOL.md "Relay".
  */
 export class OutboxRelay {
+  private readonly slot: string;
+  private readonly connection: ClientConfig;
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
   private readonly maxBackoffMs: number;
-  private readonly retentionMs: number;
-  private readonly processedRetentionMs: number;
-  private readonly purgeIntervalMs: number;
-  private readonly wakeup = new Wakeup();
+  private readonly log = new PublicationLog();
   private redis: Redis | null = null;
-  private listener: Client | null = null;
-  private publisher: Client | null = null;
-  private loop: Promise<void> | null = null;
   private running = false;
-  private failures = 0;
-  private lastPurge = 0;
-  private unsubscribe: (() => void) | null = null;
-  private counters = { published: 0, batches: 0, failures: 0, blocked: 0 };
+  private loop: Promise<void> | null = null;
+  private service: LogicalReplicationService | null = null;
+  private side: Client | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private stopSignal = new AbortController();
+  private failuresInRow = 0;
+  private slotNeedsDrop = false;
+  private counters: RelayStats = { published: 0, batches: 0, failures: 0, slotsCreated: 0, caughtUp: 0, leader: false };
+
+  // State of the current replication session; `session` changes on reconnect so stale work is ignored.
+  private session = 0;
+  private current: Transaction | null = null;
+  private queue: Transaction[] = [];
+  private inFlight = false;
+  private pumping: Promise<void> | null = null;
+  private confirmed = 0n;
+  private sessionEnded: ((error?: unknown) => void) | null = null;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
-    this.retentionMs = options.retentionMs ?? 24 * 3600_000;
-    this.processedRetentionMs = options.processedRetentionMs ?? 7 * 24 * 3600_000;
-    this.purgeIntervalMs = options.purgeIntervalMs ?? 60_000;
+    const { host, port, user, password, database } = options.orm.em.getConnection().getConnectionOptions();
+    this.connection = { host, port, user, password: password as string | undefined, database, keepAlive: true, application_name: RELAY_APPLICATION_NAME };
+    this.slot = slotNameFor(String(database));
+  }
+
+  /** The database's slot this relay streams from. */
+  get slotName(): string {
+    return this.slot;
   }
 
   /** Starts publishing in the background. */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    // No offline queue: while Redis is down a command fails at once instead of holding the batch's
-    // transaction open; the loop's backoff does the waiting.
+    this.stopSignal = new AbortController();
+    // No offline queue: while Redis is down an XADD fails at once and the session restarts after a backoff.
     this.redis = this.options.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.redis.on('error', () => undefined); // reported once per outage by the loop, not per reconnect attempt
-    this.unsubscribe = notifierFor(this.options.orm.config).subscribe(() => this.wake());
-    if (this.options.listen !== false) void this.listen();
+    this.flushTimer = setInterval(() => void this.tick(), this.options.flushIntervalMs ?? 1_000);
     this.loop = this.run();
   }
 
-  /** Publishes now instead of at the next poll. */
-  wake(): void {
-    this.wakeup.wake();
-  }
-
-  /**
-   * Stops after the batch in progress (which commits or rolls back whole) and releases connections;
-   * with `flushTimeoutMs`, first publishes what is committed (see {@link RelayStopOptions}).
-   */
+  /** Stops streaming after the batch in flight; with `flushTimeoutMs`, first publishes what is committed. */
   async stop(options: RelayStopOptions = {}): Promise<void> {
     if (!this.running) return;
+    if (options.flushTimeoutMs) await this.drain(Date.now() + options.flushTimeoutMs);
+    // The batch in flight finishes and is confirmed (else the next relay publishes it again).
+    for (const until = Date.now() + 5_000; this.inFlight && Date.now() < until; ) await sleep(5);
     this.running = false;
-    this.unsubscribe?.();
-    this.wakeup.wake();
+    this.stopSignal.abort();
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    await this.endSession();
     await this.loop;
-    if (options.flushTimeoutMs) await this.flush(Date.now() + options.flushTimeoutMs);
-    await this.listener?.end().catch(() => undefined);
-    this.listener = null;
-    await this.publisher?.end().catch(() => undefined);
-    this.publisher = null;
+    await this.pumping; // an XADD sent when the session ended still lands: list it
+    await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, 'publication log not written at stop'));
+    await this.side?.end().catch(() => undefined);
+    this.side = null;
     this.redis?.disconnect();
     this.redis = null;
   }
 
-  /**
-   * Counters for metrics: rows published, batches, failed batches, and batches that found rows held back
-   * by the commit-order guard (an older transaction still open).
-   */
-  stats(): { published: number; batches: number; failures: number; blocked: number } {
+  stats(): RelayStats {
     return { ...this.counters };
   }
 
-  /** Publishes batches until none is left or `deadline`; failures are logged, the rows stay for the next relay. */
-  private async flush(deadline: number): Promise<void> {
-    try {
-      while (Date.now() < deadline) {
-        const result = await this.publishBatch();
-        if (result.published === 0 && !result.blocked) return;
-        if (result.published === 0) await sleep(5); // an older transaction is still committing
-      }
-      this.options.logger.warn('outbox relay stopped before publishing every row; the next relay of this database publishes them');
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'outbox flush at shutdown failed; the next relay of this database publishes the rows');
-    }
+  /** The position up to which this relay confirmed publication (`X/Y`), for tests and diagnostics. */
+  confirmedLsn(): string {
+    return bigIntToLsn(this.confirmed);
   }
 
   private async run(): Promise<void> {
-    let blockedDelay = 1;
+    let standby = false;
     while (this.running) {
-      this.wakeup.clear();
-      let result: BatchResult;
       try {
-        result = await this.publishBatch();
-        this.recovered();
+        if (this.slotNeedsDrop) {
+          await dropSlot(this.connection, this.slot);
+          this.slotNeedsDrop = false;
+        }
+        await this.stream();
+        standby = false;
       } catch (error) {
+        if (!this.running) break;
+        const code = (error as { code?: string }).code;
+        if (code === '55006') {
+          // Another replica streams from the slot: stand by, quietly.
+          if (!standby) this.options.logger.info({ slot: this.slot }, 'outbox relay standing by: another replica publishes');
+          standby = true;
+          await sleep(this.options.standbyRetryMs ?? 1_000, this.stopSignal.signal);
+          continue;
+        }
+        if (code === '42704' && /replication slot/i.test(String((error as Error).message))) {
+          await this.createSlot().catch((e) => this.failed(e));
+          continue;
+        }
+        if (code === '55000' && (await this.slotLost())) {
+          this.options.logger.error({ slot: this.slot }, 'outbox relay slot lost its WAL: recreating it and republishing unlisted rows');
+          this.slotNeedsDrop = true;
+          continue;
+        }
         this.failed(error);
-        // The whole backoff, even if commits wake us meanwhile: while Redis is down every commit of the
-        // service would otherwise start another doomed batch (a select of up to batchSize rows each),
-        // loading Postgres and this process when they are busiest.
-        const until = Date.now() + backoff(this.failures, 100, this.maxBackoffMs);
-        while (this.running && Date.now() < until) await this.wakeup.wait(until - Date.now());
-        continue;
-      }
-      await this.purge();
-      if (result.published === this.batchSize) continue;
-      if (result.blocked || result.busy) {
-        // Rows wait on an open transaction that may emit nothing (so no commit wakes us when it ends),
-        // or another replica's batch may have missed the commit that woke us (commits wake only their
-        // own process's relay). Both last milliseconds: look again soon; the cap keeps a long one cheap.
-        blockedDelay = Math.min(blockedDelay * 2, BLOCKED_RETRY_MAX_MS, this.pollIntervalMs);
-        await this.wakeup.wait(blockedDelay);
-      } else {
-        blockedDelay = 1;
-        await this.wakeup.wait(this.pollIntervalMs);
+        await sleep(backoff(this.failuresInRow, 100, this.maxBackoffMs), this.stopSignal.signal);
       }
     }
   }
 
-  /**
-   * One batch on the relay's own connection, in two round trips: `begin; lock; select`, then
-   * `update; commit` once the rows are in Redis. Plain `pg` simple queries, not the ORM: a batch is four
-   * fixed statements, and an ORM transaction cost several times their CPU (streams/PROTOCOL.md "Relay").
-   * Any error drops the connection, which rolls the transaction back.
-   */
-  private async publishBatch(): Promise<BatchResult> {
-    const client = await this.publisherConnection();
+  /** One replication session: resolves or rejects when it ends. */
+  private async stream(): Promise<void> {
+    const session = ++this.session;
+    this.current = null;
+    this.queue = [];
+    this.inFlight = false;
+    const service = new LogicalReplicationService(this.connection, { acknowledge: { auto: false, timeoutSeconds: 0 } });
+    this.service = service;
+    const ended = new Promise<void>((resolve, reject) => {
+      this.sessionEnded = (error) => (error ? reject(error) : resolve());
+    });
+    service.on('error', (error: Error) => this.sessionEnded?.(error));
+    service.on('start', () => {
+      this.counters.leader = true;
+      this.options.logger.debug({ slot: this.slot }, 'outbox relay streaming');
+    });
+    service.on('data', (_lsn: string, message: Pgoutput.Message) => this.onMessage(session, message));
+    service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => this.onHeartbeat(session, lsn, shouldRespond));
+    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [OUTBOX_PUBLICATION] });
     try {
-      return await this.publishOn(client);
+      // '0/0': start at the slot's confirmed position (a later position would skip what it did not confirm).
+      const subscribed = service.subscribe(plugin, this.slot, '0/0');
+      await Promise.race([subscribed.then(() => this.sessionEnded?.()), ended]);
+    } finally {
+      this.counters.leader = false;
+      this.sessionEnded = null;
+      if (this.service === service) this.service = null;
+      await service.destroy().catch(() => undefined);
+    }
+  }
+
+  private onMessage(session: number, message: Pgoutput.Message): void {
+    if (session !== this.session) return;
+    switch (message.tag) {
+      case 'begin':
+        this.current = { entries: [], endLsn: 0n };
+        break;
+      case 'insert': {
+        const row = message.new as { id: string; event_id: string; type: string; stream: string; payload: string | { traceparent?: unknown } };
+        // jsonb arrives parsed, unless a process-wide type parser says otherwise
+        const payload = typeof row.payload === 'string' ? (JSON.parse(row.payload) as { traceparent?: unknown }) : row.payload;
+        this.current?.entries.push({
+          id: String(row.id),
+          eventId: row.event_id,
+          type: row.type,
+          stream: row.stream,
+          envelope: typeof row.payload === 'string' ? row.payload : JSON.stringify(row.payload),
+          traceparent: typeof payload.traceparent === 'string' ? payload.traceparent : null,
+        });
+        break;
+      }
+      case 'commit':
+        if (this.current) {
+          this.current.endLsn = lsnToBigInt(message.commitEndLsn ?? '0/0');
+          this.queue.push(this.current);
+          this.current = null;
+          if (!this.inFlight) this.pumping = this.pump(session);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** An idle relay confirms the server's position: WAL of other tables must not pile up in the slot. */
+  private onHeartbeat(session: number, lsn: string, shouldRespond: boolean): void {
+    if (session !== this.session) return;
+    if (this.idle()) {
+      const at = lsnToBigInt(lsn);
+      if (at > this.confirmed) this.confirmed = at;
+    }
+    if (shouldRespond || this.idle()) this.sendConfirmed();
+  }
+
+  private idle(): boolean {
+    return this.current === null && this.queue.length === 0 && !this.inFlight;
+  }
+
+  /** XADDs the queued transactions, one pipeline at a time, then confirms the last one's end. */
+  private async pump(session: number): Promise<void> {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    try {
+      while (this.queue.length > 0 && session === this.session) {
+        const batch: Transaction[] = [];
+        let size = 0;
+        while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.entries.length <= this.batchSize)) {
+          const tx = this.queue.shift()!;
+          batch.push(tx);
+          size += tx.entries.length;
+        }
+        const entries = batch.flatMap((tx) => tx.entries);
+        const redis = this.redis;
+        if (!redis) return;
+        if (entries.length > 0) {
+          await xaddEntries(redis, this.options.prefix, entries, this.options.tracer);
+          await this.options.afterXadd?.(entries);
+          this.log.record(entries.map((e) => e.id), new Date());
+          this.counters.published += entries.length;
+          this.counters.batches += 1;
+          this.recovered();
+        }
+        if (session !== this.session) return;
+        this.confirmed = batch[batch.length - 1]!.endLsn;
+        this.sendConfirmed();
+      }
     } catch (error) {
-      if (this.publisher === client) this.publisher = null;
+      // Nothing of the failed batch is confirmed: end the session, the next one gets it all again.
+      if (session === this.session) this.sessionEnded?.(error);
+    } finally {
+      if (session === this.session) this.inFlight = false;
+    }
+  }
+
+  /** Reports the confirmed position as written, flushed and applied (the package reports `lsn + 1`). */
+  private sendConfirmed(): void {
+    if (this.confirmed === 0n) return;
+    void this.service?.acknowledge(bigIntToLsn(this.confirmed - 1n)).catch(() => undefined);
+  }
+
+  /** Every flush interval: write the publication log, and ask an idle server for its position. */
+  private async tick(): Promise<void> {
+    if (this.idle()) void this.service?.acknowledge(bigIntToLsn(this.confirmed > 0n ? this.confirmed - 1n : 0n), true).catch(() => undefined);
+    await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, 'publication log not written; retried at the next flush'));
+  }
+
+  private async flushLog(): Promise<void> {
+    if (this.log.size === 0) return;
+    const client = await this.sideConnection();
+    try {
+      this.options.onStatement?.();
+      await this.log.flush(client);
+    } catch (error) {
+      if (this.side === client) this.side = null;
       await client.end().catch(() => undefined);
       throw error;
     }
   }
 
-  private async publishOn(client: Client): Promise<BatchResult> {
-    // Three statements in one simple query, each with its own snapshot (READ COMMITTED, whatever the
-    // database's default: under REPEATABLE READ the lock's statement would fix the snapshot). The
-    // select must not be merged into the lock's statement: a statement's snapshot is taken when it
-    // starts, so a merged one could get the lock just after the previous holder committed yet read the
-    // rows it had published as still unpublished, and publish them again.
-    //
-    // Commit-order guard: a row is eligible once its transaction is older than every transaction still
-    // open in this database (ELIGIBLE_SQL), and we take only the id-ordered prefix of eligible rows,
-    // never skipping a visible row.
-    const [, lock, selected] = (await this.query(
-      client,
-      3,
-      `begin isolation level read committed;
-       select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked;
-       select id, event_id, type, stream, payload::text as envelope, payload->>'traceparent' as traceparent,
-              ${ELIGIBLE_SQL} as eligible
-       from outbox where published_at is null order by id limit ${this.batchSize}`,
-    )) as unknown as [QueryResult, QueryResult<{ locked: boolean }>, QueryResult<Row>];
-    if (!lock.rows[0]?.locked) {
-      await this.query(client, 1, 'commit');
-      return { published: 0, blocked: false, busy: true };
-    }
-    const ready: Row[] = [];
-    for (const row of selected.rows) {
-      if (!row.eligible) break;
-      ready.push(row);
-    }
-    if (ready.length < selected.rows.length) this.counters.blocked += 1;
-    if (ready.length === 0) {
-      await this.query(client, 1, 'commit');
-      return { published: 0, blocked: selected.rows.length > 0 };
-    }
-    await this.xadd(ready);
-    // ids are bigints read from this table: digits only, safe to inline.
-    await this.query(client, 2, `update outbox set published_at = now() where id = any('{${ready.map((row) => row.id).join(',')}}'::bigint[]); commit`);
-    this.counters.published += ready.length;
-    this.counters.batches += 1;
-    return { published: ready.length, blocked: ready.length < selected.rows.length };
-  }
-
-  /** Sends `sql` (`statements` statements, counted for the service's metrics) as one simple query. */
-  private query(client: Client, statements: number, sql: string): Promise<QueryResult | QueryResult[]> {
-    for (let i = 0; i < statements; i += 1) this.options.onStatement?.();
-    return client.query(sql) as Promise<QueryResult | QueryResult[]>;
-  }
-
-  /** The connection batches run on, opened on first use and after a failure dropped it. */
-  private async publisherConnection(): Promise<Client> {
-    if (this.publisher) return this.publisher;
-    // A transaction left open (a batch stuck on Redis) is ended by the server, as on pooled connections.
-    const client = this.newClient({
-      idle_in_transaction_session_timeout: 60_000,
-      application_name: RELAY_APPLICATION_NAME,
-      keepAlive: true, // a connection lost without a word (a dead peer, a dropped NAT entry) is noticed, not waited on
-    });
-    // Closed by the server while idle (restart, failover, a proxy's idle limit): drop it now, so the next
-    // batch opens a new one instead of failing first.
+  private async sideConnection(): Promise<Client> {
+    if (this.side) return this.side;
+    const client = new Client({ ...this.connection, application_name: `${RELAY_APPLICATION_NAME}-log` });
     client.on('error', () => {
-      if (this.publisher === client) this.publisher = null;
+      if (this.side === client) this.side = null;
       client.end().catch(() => undefined);
     });
     await client.connect();
-    this.publisher = client;
+    this.side = client;
     return client;
   }
 
-  /** A dedicated connection to the ORM's database, outside its pool. */
-  private newClient(extra: ClientConfig = {}): Client {
-    const { host, port, user, password, database } = this.options.orm.em.getConnection().getConnectionOptions();
-    return new Client({ host, port, user, password: password as string | undefined, database, ...extra });
+  private async createSlot(): Promise<void> {
+    const redis = this.redis;
+    if (!redis) return;
+    try {
+      const result = await createSlotWithCatchUp({
+        connection: this.connection,
+        slot: this.slot,
+        redis,
+        prefix: this.options.prefix,
+        log: this.log,
+        tracer: this.options.tracer,
+        batchSize: this.batchSize,
+        onStatement: this.options.onStatement,
+      });
+      if (!result) return;
+      this.counters.slotsCreated += 1;
+      this.counters.caughtUp += result.republished;
+      this.counters.published += result.republished;
+      this.options.logger.info({ slot: this.slot, republished: result.republished }, 'outbox relay created its replication slot');
+      await this.flushLog().catch(() => undefined);
+    } catch (error) {
+      if ((error as { slotNeedsDrop?: boolean }).slotNeedsDrop) this.slotNeedsDrop = true;
+      throw error;
+    }
   }
 
-  private async xadd(rows: Row[]): Promise<void> {
-    const redis = this.redis;
-    if (!redis) throw new Error('outbox relay is stopped');
-    // One producer span per event, in the trace of the request or handler that created it.
-    const tracer = this.options.tracer ?? defaultStreamsTracer();
-    const spans = rows.flatMap((row) =>
-      row.traceparent
-        ? [tracer.startSpan(`publish ${row.type}`, {
-            kind: SpanKind.PRODUCER,
-            attributes: {
-              'messaging.system': 'redis',
-              'messaging.operation.type': 'publish',
-              'messaging.destination.name': streamKey(this.options.prefix, row.stream),
-              'messaging.message.id': row.event_id,
-              'messaging.batch.message_count': rows.length,
-            },
-          }, contextFromTraceparent(row.traceparent))]
-        : [],
-    );
-    const pipeline = redis.pipeline();
-    for (const row of rows) {
-      pipeline.xadd(
-        streamKey(this.options.prefix, row.stream),
-        '*',
-        'id',
-        row.event_id,
-        'type',
-        row.type,
-        'envelope',
-        row.envelope,
-      );
-    }
+  /** Whether the server invalidated the slot (it needed WAL past `max_slot_wal_keep_size`). */
+  private async slotLost(): Promise<boolean> {
     try {
-      const results = (await pipeline.exec()) ?? [];
-      const failure = results.find(([error]) => error);
-      if (failure || results.length !== rows.length) {
-        throw failure?.[0] ?? new Error('XADD pipeline returned no results');
-      }
-    } catch (error) {
-      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
-      throw error;
-    } finally {
-      for (const span of spans) span.end();
+      const client = await this.sideConnection();
+      return (await slotState(client, this.slot))?.walStatus === 'lost';
+    } catch {
+      return false;
     }
+  }
+
+  /** Waits (bounded) until everything committed before the call is published. */
+  private async drain(deadline: number): Promise<void> {
+    try {
+      const client = await this.sideConnection();
+      const { rows } = await client.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
+      const target = lsnToBigInt(rows[0]!.lsn);
+      while (Date.now() < deadline) {
+        if (this.confirmed >= target && this.idle()) return;
+        if (!this.counters.leader) break;
+        if (this.idle()) void this.service?.acknowledge(bigIntToLsn(this.confirmed > 0n ? this.confirmed - 1n : 0n), true).catch(() => undefined);
+        await sleep(10);
+      }
+      if (this.counters.leader) this.options.logger.warn('outbox relay stopped before publishing every event; the next relay of this database publishes them');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'outbox flush at shutdown failed; the next relay of this database publishes the events');
+    }
+  }
+
+  private async endSession(): Promise<void> {
+    this.session += 1;
+    this.sessionEnded?.();
+    await this.service?.stop().catch(() => undefined);
   }
 
   private failed(error: unknown): void {
-    this.failures += 1;
+    this.failuresInRow += 1;
     this.counters.failures += 1;
-    if (this.failures === 1) {
-      this.options.logger.error({ err: error }, 'outbox relay cannot publish; rows wait and are retried with backoff');
+    if (this.failuresInRow === 1) {
+      this.options.logger.error({ err: error }, 'outbox relay cannot publish; events wait in the slot and are retried with backoff');
     }
   }
 
   private recovered(): void {
-    if (this.failures > 0) {
-      this.options.logger.info({ attempts: this.failures }, 'outbox relay publishing again');
-      this.failures = 0;
-    }
-  }
-
-  private async purge(): Promise<void> {
-    if (Date.now() - this.lastPurge < this.purgeIntervalMs) return;
-    this.lastPurge = Date.now();
-    const em = this.options.orm.em.fork() as EntityManager;
-    try {
-      // Bounded deletes keep each statement short; whatever is left goes at the next interval.
-      await em.execute(
-        `delete from outbox where id in (select id from outbox
-           where published_at < now() - ? * interval '1 millisecond' limit 10000)`,
-        [this.retentionMs],
-      );
-      await em.execute(
-        `delete from processed_event where ctid in (select ctid from processed_event
-           where processed_at < now() - ? * interval '1 millisecond' limit 10000)`,
-        [this.processedRetentionMs],
-      );
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'outbox retention failed; retried at the next interval');
-    }
-  }
-
-  /** LISTEN on a dedicated connection (a pooled one would lose it); reconnects with backoff. */
-  private async listen(attempt = 0): Promise<void> {
-    if (!this.running) return;
-    const client = this.newClient();
-    client.on('notification', () => this.wake());
-    client.on('error', (error) => {
-      if (!this.running || this.listener !== client) return;
-      this.options.logger.warn({ err: error }, 'outbox LISTEN connection lost; polling until it is back');
-      this.listener = null;
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen(1), backoff(attempt + 1, 200, this.maxBackoffMs));
-    });
-    try {
-      this.listener = client;
-      await client.connect();
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      if (!this.running) await client.end();
-      this.wake(); // notifications sent while we were not listening are lost: look once
-    } catch (error) {
-      this.listener = null;
-      await client.end().catch(() => undefined);
-      if (!this.running) return;
-      if (attempt === 0) this.options.logger.warn({ err: error }, 'outbox LISTEN failed; polling until it works');
-      setTimeout(() => void this.listen(attempt + 1), backoff(attempt + 1, 200, this.maxBackoffMs));
+    if (this.failuresInRow > 0) {
+      this.options.logger.info({ attempts: this.failuresInRow }, 'outbox relay publishing again');
+      this.failuresInRow = 0;
     }
   }
 }

@@ -7,7 +7,7 @@
  */
 import type Redis from 'ioredis';
 import { Client } from 'pg';
-import { streamKey } from '@commerce/streams';
+import { PUBLISHED_AT_SQL, streamKey } from '@commerce/streams';
 import type { ServiceName } from '../../provision/platform';
 
 /** Epoch ms (µs precision) of each step of one order's happy path; undefined where it did not happen. */
@@ -44,9 +44,9 @@ async function query<T>(url: string, sql: string, params: unknown[]): Promise<T[
   }
 }
 
-const OUTBOX = `select correlation_id as "orderId", event_id as "eventId",
-    extract(epoch from created_at) * 1000 as "created", extract(epoch from published_at) * 1000 as "published"
-  from outbox where type = $1 and correlation_id = any($2::text[])`;
+const OUTBOX = `select o.correlation_id as "orderId", o.event_id as "eventId",
+    extract(epoch from o.created_at) * 1000 as "created", extract(epoch from ${PUBLISHED_AT_SQL}) * 1000 as "published"
+  from outbox o where o.type = $1 and o.correlation_id = any($2::text[])`;
 const PROCESSED = `select event_id as "eventId", extract(epoch from processed_at) * 1000 as "at"
   from processed_event where consumer_group = $1 and event_id = any($2::uuid[])`;
 

@@ -232,9 +232,25 @@ describe('dashboards and metrics collection', () => {
     expect(gateway).toContain('"graphql_subscriptions"');
     const expected = [
       'graphql_operations_total', 'graphql_operation_duration_seconds_bucket', 'db_queries_total', 'graphql_subscriptions',
-      'stream_consumer_processed_total', 'stream_consumer_lag', 'stream_pending', 'stream_dead_letters', 'outbox_backlog', 'saga_outcomes_total',
+      'stream_consumer_processed_total', 'stream_consumer_lag', 'stream_pending', 'stream_dead_letters', 'outbox_slot_lag_bytes', 'saga_outcomes_total',
     ];
     for (const metric of expected) expect({ metric, charted: exprs.some((e) => new RegExp(`\\b${metric}\\b`).test(e)) }).toEqual({ metric, charted: true });
+  });
+
+  it('alerts on every relay slot that lags or has no leader, with rules Prometheus loads', () => {
+    const prometheus = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/deploy/prometheus/prometheus.yml'), 'utf8'));
+    expect(prometheus.rule_files).toEqual(['alerts.yml']);
+    const compose = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/deploy/grafana/observability.compose.yml'), 'utf8'));
+    expect(compose.services.prometheus.volumes).toContain('../prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro');
+    const alerts = YAML.parse(fs.readFileSync(path.join(ROOT, 'ops/deploy/prometheus/alerts.yml'), 'utf8'));
+    const rules = alerts.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
+    const kitMetrics = fs.readFileSync(path.join(ROOT, 'kit', 'src', 'stream-metrics.ts'), 'utf8');
+    for (const name of ['OutboxSlotLagging', 'OutboxRelayNoLeader']) {
+      const rule = rules.find((r: { alert: string }) => r.alert === name);
+      expect(rule).toBeDefined();
+      // every metric a rule reads is one the processes expose
+      for (const metric of String(rule.expr).match(/\b(outbox|stream)_[a-z_]+\b/g) ?? []) expect(kitMetrics).toContain(`"${metric}"`);
+    }
   });
 
   it('provisions the Prometheus datasource and the dashboards folder that compose mounts', () => {

@@ -14,6 +14,11 @@ import { outOfStockOnInventoryRejected } from "./handlers/out-of-stock.on-invent
 import { paymentFailedOnPaymentFailed } from "./handlers/payment-failed.on-payment-failed";
 import { recipientOnUserRoleChanged } from "./handlers/recipient.on-user-role-changed";
 import { refundOnPaymentRefunded } from "./handlers/refund.on-payment-refunded";
+import { returnApprovedOnReturnApproved } from "./handlers/return-approved.on-return-approved";
+import { returnReceivedOnReturnReceived } from "./handlers/return-received.on-return-received";
+import { returnRefundedOnReturnRefunded } from "./handlers/return-refunded.on-return-refunded";
+import { returnRejectedOnReturnRejected } from "./handlers/return-rejected.on-return-rejected";
+import { returnRequestedOnReturnRequested } from "./handlers/return-requested.on-return-requested";
 import { welcomeOnUserRegistered } from "./handlers/welcome.on-user-registered";
 import { migrations } from "./migrations";
 import { DeliveryAttempt } from "./notification/delivery-attempt.entity";
@@ -49,6 +54,11 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
       "order.cancelled": orderCancelledOnOrderCancelled,
       "order.shipped": orderShippedOnOrderShipped,
       "order.completed": orderCompletedOnOrderCompleted,
+      "return.requested": returnRequestedOnReturnRequested,
+      "return.approved": returnApprovedOnReturnApproved,
+      "return.rejected": returnRejectedOnReturnRejected,
+      "return.received": returnReceivedOnReturnReceived,
+      "return.refunded": returnRefundedOnReturnRefunded,
       "payment.failed": paymentFailedOnPaymentFailed,
       "payment.refunded": refundOnPaymentRefunded,
       "inventory.rejected": outOfStockOnInventoryRejected,

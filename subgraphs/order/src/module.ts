@@ -3,6 +3,7 @@ import { CatalogProduct } from "./catalog/catalog-product.entity";
 import { ProductRef, UserRef } from "./federation/stubs";
 import { confirmOnPaymentCaptured } from "./handlers/confirm.on-payment-captured";
 import { logOnPaymentRefunded } from "./handlers/log.on-payment-refunded";
+import { markRefundedOnPaymentReturnRefunded } from "./handlers/refunded.on-payment-return-refunded";
 import { markOutOfStockOnInventoryRejected } from "./handlers/out-of-stock.on-inventory-rejected";
 import { markPaymentFailedOnPaymentFailed } from "./handlers/payment-failed.on-payment-failed";
 import { markReservedOnInventoryReserved } from "./handlers/reserve.on-inventory-reserved";
@@ -17,15 +18,17 @@ import { OrderResolver } from "./order/order.resolver";
 import { OrderSubscriptionResolver } from "./order/order.subscription";
 import { OrderTimelineResolver } from "./order/order-timeline.resolver";
 import { UserOrdersResolver } from "./order/user-orders.resolver";
+import { ReturnRequest, ReturnStatusChange } from "./returns/return-request.entity";
+import { OrderReturnsResolver, ReturnResolver } from "./returns/return.resolver";
 import { readSettings, type OrderSettings } from "./settings";
 
 /** The order subgraph: orders, their items and status history, and the saga's view from the order side. */
 export const orderSubgraph: SubgraphModule<OrderSettings> = {
   name: "order",
-  entities: [Order, OrderItem, OrderStatusChange, CatalogProduct],
+  entities: [Order, OrderItem, OrderStatusChange, CatalogProduct, ReturnRequest, ReturnStatusChange],
   migrations,
   // Subscriptions are declared here for composition; the gateway serves them (see order.subscription.ts).
-  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver, OrderTimelineResolver, auditLogResolver("orderAuditLog", "order")],
+  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver, OrderTimelineResolver, ReturnResolver, OrderReturnsResolver, auditLogResolver("orderAuditLog", "order")],
   orphanedTypes: [UserRef, ProductRef],
   referenceResolvers: { Order: orderReference },
   settings: readSettings,
@@ -38,6 +41,7 @@ export const orderSubgraph: SubgraphModule<OrderSettings> = {
       "payment.captured": confirmOnPaymentCaptured,
       "payment.failed": markPaymentFailedOnPaymentFailed,
       "payment.refunded": logOnPaymentRefunded,
+      "payment.return_refunded": markRefundedOnPaymentReturnRefunded,
     },
   },
   jobs: (runtime) => [expiryJob(runtime)],

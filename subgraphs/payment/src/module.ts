@@ -2,12 +2,14 @@ import { auditLogResolver, type Consumes, type SubgraphModule } from "@commerce/
 import { chargeWalletOnInventoryReserved } from "./handlers/charge-wallet.on-inventory-reserved";
 import { openWalletOnUserRegistered } from "./handlers/open-wallet.on-user-registered";
 import { refundOnOrderCancelled } from "./handlers/refund.on-order-cancelled";
+import { refundOnReturnReceived } from "./handlers/refund.on-return-received";
 import { OrderRef, UserRef } from "./federation/stubs";
 import { migrations } from "./migrations";
 import { CancelledOrder } from "./payment/cancelled-order.entity";
 import { Invoice } from "./payment/invoice.entity";
 import { Payment } from "./payment/payment.entity";
 import { paymentReference } from "./payment/payment.reference";
+import { ReturnRefund } from "./payment/return-refund.entity";
 import { OrderPaymentResolver, PaymentResolver } from "./payment/payment.resolver";
 import { readSettings, type PaymentSettings } from "./settings";
 import { Wallet } from "./wallet/wallet.entity";
@@ -17,7 +19,7 @@ import { UserWalletResolver, WalletResolver } from "./wallet/wallet.resolver";
 /** The payment subgraph: wallets and their ledger, payments, refunds, invoices. */
 export const paymentSubgraph: SubgraphModule<PaymentSettings> = {
   name: "payment",
-  entities: [Wallet, WalletEntry, Payment, Invoice, CancelledOrder],
+  entities: [Wallet, WalletEntry, Payment, Invoice, CancelledOrder, ReturnRefund],
   migrations,
   resolvers: [PaymentResolver, OrderPaymentResolver, UserWalletResolver, WalletResolver, auditLogResolver("paymentAuditLog", "payment")],
   // Entities reachable only through federation (`_entities`), not from Query or Mutation.
@@ -31,6 +33,7 @@ export const paymentSubgraph: SubgraphModule<PaymentSettings> = {
       "user.registered": openWalletOnUserRegistered(settings),
       "inventory.reserved": chargeWalletOnInventoryReserved(settings),
       "order.cancelled": refundOnOrderCancelled(settings),
+      "return.received": refundOnReturnReceived(settings),
     } as Consumes["handlers"],
   }),
 };

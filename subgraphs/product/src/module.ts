@@ -5,6 +5,7 @@ import { commitReservationOnPaymentCaptured } from "./handlers/commit-reservatio
 import { releaseOrRestockOnOrderCancelled } from "./handlers/release-or-restock.on-order-cancelled";
 import { releaseReservationOnPaymentFailed } from "./handlers/release-reservation.on-payment-failed";
 import { reserveStockOnOrderPlaced } from "./handlers/reserve-stock.on-order-placed";
+import { restockOnReturnReceived } from "./handlers/restock.on-return-received";
 import { migrations } from "./migrations";
 import { CatalogProduct, CatalogResolver } from "./product/catalog.resolver";
 import { ProductFieldsResolver } from "./product/product-fields.resolver";
@@ -12,6 +13,7 @@ import { Product } from "./product/product.entity";
 import { productReference } from "./product/product.reference";
 import { ProductResolver } from "./product/product.resolver";
 import { Reservation } from "./reservation/reservation.entity";
+import { ReturnRestock } from "./returns/return-restock.entity";
 import { LowStockMarker } from "./stock/low-stock-marker.entity";
 import { StockAdjustment } from "./stock/stock-adjustment.entity";
 import { StockLevel } from "./stock/stock-level.entity";
@@ -25,12 +27,13 @@ export const productHandlers = {
   "payment.captured": commitReservationOnPaymentCaptured,
   "payment.failed": releaseReservationOnPaymentFailed,
   "order.cancelled": releaseOrRestockOnOrderCancelled,
+  "return.received": restockOnReturnReceived,
 };
 
 /** The product subgraph: catalog, categories, warehouses, stock and order reservations. */
 export const productSubgraph: SubgraphModule = {
   name: "product",
-  entities: [Category, Product, Warehouse, StockLevel, StockAdjustment, LowStockMarker, Reservation],
+  entities: [Category, Product, Warehouse, StockLevel, StockAdjustment, LowStockMarker, Reservation, ReturnRestock],
   migrations,
   resolvers: [
     ProductResolver,
@@ -44,6 +47,8 @@ export const productSubgraph: SubgraphModule = {
   orphanedTypes: [CatalogProduct],
   referenceResolvers: { Product: productReference },
   consumes: { streams: ["order", "payment"], handlers: productHandlers },
+  // Catalog reads are shared by the gateway's catalog cache (kit/src/catalog-cache.ts).
+  cacheHints: true,
   // Every commit here may change what a catalog answer shows (prices, names, stock, reservations, categories).
   prepare: async (runtime) => {
     runtime.orm.em.getEventManager().registerSubscriber(bumpCatalogVersionOnCommit(runtime.redis, runtime.config.streamPrefix, runtime.logger));

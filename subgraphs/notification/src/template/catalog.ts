@@ -12,6 +12,12 @@ export const TEMPLATE_VARIABLES = {
   order_shipped: ["name", "orderId", "orderName"],
   order_completed: ["name", "orderId", "orderName"],
   low_stock: ["name", "sku", "productName", "available", "threshold"],
+  // A return's steps; units: how many items go back ("3 items").
+  return_requested: ["name", "orderId", "orderName", "units", "reason"],
+  return_approved: ["name", "orderId", "orderName"],
+  return_rejected: ["name", "orderId", "orderName", "reason"],
+  return_received: ["name", "orderId", "orderName", "units"],
+  return_refunded: ["name", "orderId", "orderName", "amount"],
 } as const;
 
 export type TemplateKey = keyof typeof TEMPLATE_VARIABLES;
@@ -66,4 +72,19 @@ export const DEFAULT_TEMPLATES: DefaultTemplate[] = [
   email("low_stock", "Low stock: {{sku}}", "<p>Hi {{name}},</p><p>{{productName}} ({{sku}}) is down to {{available}} (threshold {{threshold}}).</p>"),
   inApp("low_stock", "Low stock: {{productName}} ({{sku}}) has {{available}} left (threshold {{threshold}})."),
   sms("low_stock", "Low stock: {{sku}} has {{available}} left (threshold {{threshold}})."),
+  email("return_requested", "Return of order {{orderName}} requested", "<p>Hi {{name}},</p><p>We received your request to return {{units}} from order {{orderName}} ({{reason}}). We will tell you once it is reviewed.</p>"),
+  inApp("return_requested", "Return requested for order {{orderName}}: {{units}}."),
+  sms("return_requested", "Return requested for order {{orderName}}: {{units}}."),
+  email("return_approved", "Return of order {{orderName}} approved", "<p>Hi {{name}},</p><p>Your return from order {{orderName}} is approved: please send the goods back.</p>"),
+  inApp("return_approved", "Your return from order {{orderName}} is approved: please send the goods back."),
+  sms("return_approved", "Return from order {{orderName}} approved: please send the goods back."),
+  email("return_rejected", "Return of order {{orderName}} declined", "<p>Hi {{name}},</p><p>We could not accept your return from order {{orderName}}: {{reason}}.</p>"),
+  inApp("return_rejected", "Your return from order {{orderName}} was declined: {{reason}}."),
+  sms("return_rejected", "Return from order {{orderName}} declined: {{reason}}."),
+  email("return_received", "Return of order {{orderName}} received", "<p>Hi {{name}},</p><p>We received {{units}} from order {{orderName}}; your refund is on its way.</p>"),
+  inApp("return_received", "We received {{units}} from order {{orderName}}; your refund is on its way."),
+  sms("return_received", "Return from order {{orderName}} received; refund on its way."),
+  email("return_refunded", "Refund for your return of order {{orderName}}", "<p>Hi {{name}},</p><p>We refunded {{amount}} to your wallet for your return from order {{orderName}}.</p>"),
+  inApp("return_refunded", "Refunded {{amount}} for your return from order {{orderName}}."),
+  sms("return_refunded", "Refunded {{amount}} for your return from order {{orderName}}."),
 ];

@@ -1,5 +1,6 @@
 import { Ctx, Field, FieldResolver, ObjectType, registerEnumType, Resolver, Root } from "type-graphql";
 import { requireRole, type Context } from "@commerce/kit";
+import { PUBLISHED_AT_SQL } from "@commerce/streams";
 import { Order } from "./order.entity";
 import { historyLoader } from "./order.queries";
 
@@ -57,7 +58,8 @@ const eventsLoader = (ctx: Context) =>
     const list = ids.map(() => "?").join(", ");
     const [emitted, handled] = await Promise.all([
       ctx.em.execute<OutboxRow[]>(
-        `select correlation_id, event_id, type, created_at, published_at from outbox where correlation_id in (${list}) order by id`,
+        `select o.correlation_id, o.event_id, o.type, o.created_at, ${PUBLISHED_AT_SQL} as published_at
+         from outbox o where o.correlation_id in (${list}) order by o.id`,
         ids,
       ),
       // processed_event holds only ids: the status change an event caused says which order it was about

@@ -47,6 +47,10 @@ export class WalletEntry {
   @Property({ type: "uuid", nullable: true })
   paymentId: string | null = null;
 
+  /** The return a REFUND gives money back for (null for a cancellation's refund): one entry per return. */
+  @Property({ type: "uuid", nullable: true })
+  returnId: string | null = null;
+
   @Property({ type: "timestamptz" })
   createdAt: Opt<Date> = new Date();
 
@@ -73,6 +77,7 @@ export class WalletEntry {
     createdBy: string;
     orderId?: string;
     paymentId?: string;
+    returnId?: string;
     reason?: string;
     idempotency?: { key: string; requestHash: string };
   }) {
@@ -83,6 +88,7 @@ export class WalletEntry {
     this.createdBy = init.createdBy;
     this.orderId = init.orderId ?? null;
     this.paymentId = init.paymentId ?? null;
+    this.returnId = init.returnId ?? null;
     this.reason = init.reason ?? null;
     this.idempotencyKey = init.idempotency?.key ?? null;
     this.requestHash = init.idempotency?.requestHash ?? null;

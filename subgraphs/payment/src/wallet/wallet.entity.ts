@@ -63,8 +63,8 @@ export class Wallet {
     return { kind: "debited", entry: this.move("CAPTURE", -amount.amount, ref.by, ref) };
   }
 
-  /** Gives back what a capture took. */
-  refund(amount: Money, ref: { orderId: string; paymentId: string; by: string }): WalletEntry {
+  /** Gives back what a capture took, or part of it for a return (`returnId`). */
+  refund(amount: Money, ref: { orderId: string; paymentId: string; returnId?: string; by: string }): WalletEntry {
     return this.move("REFUND", amount.amount, ref.by, ref);
   }
 
@@ -87,7 +87,7 @@ export class Wallet {
     kind: WalletEntry["kind"],
     delta: number,
     by: string,
-    ref: { orderId?: string; paymentId?: string; reason?: string; idempotency?: { key: string; requestHash: string } },
+    ref: { orderId?: string; paymentId?: string; returnId?: string; reason?: string; idempotency?: { key: string; requestHash: string } },
   ): WalletEntry {
     this.balanceAmount += delta;
     return new WalletEntry({ walletId: this.userId, kind, amount: delta, currency: this.currency, createdBy: by, ...ref });

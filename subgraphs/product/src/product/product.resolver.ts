@@ -60,7 +60,7 @@ export class ProductResolver {
   @Query(() => ProductConnection, { description: "Ordered by `sort` (name by default). STAFF/ADMIN also see deleted products." })
   async products(@Args() { filter, sort, first, after }: ProductsArgs, @Ctx() ctx: Context) {
     const size = pageSize(first);
-    return searchProducts(ctx.em, { filter, sort, size, after, includeInactive: isStaff(ctx.identity) });
+    return searchProducts(ctx, { filter, sort, size, after, includeInactive: isStaff(ctx.identity) });
   }
 
   @Mutation(() => Product, { description: "ADMIN only." })

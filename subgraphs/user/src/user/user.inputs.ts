@@ -1,7 +1,7 @@
 import { Field, InputType, ObjectType } from "type-graphql";
 import { Length, ValidateBy, isEmail, type ValidationOptions } from "class-validator";
-import { TrimmedLength } from "@commerce/kit";
-import { User } from "./user.entity";
+import { TrimmedLength, connectionType, type Role } from "@commerce/kit";
+import { RoleEnum, User } from "./user.entity";
 
 /** Checks the address as it will be stored (`normaliseEmail` trims it), so a padded address registers as login finds it. */
 function IsTrimmedEmail(options: ValidationOptions): PropertyDecorator {
@@ -46,3 +46,17 @@ export class AuthPayload {
   @Field(() => User)
   user: User;
 }
+
+@InputType({ description: "Every given condition must hold." })
+export class UserFilter {
+  @Field(() => String, { nullable: true, description: "Exactly this address (any case, spaces around ignored)." })
+  email?: string | null;
+
+  @Field(() => RoleEnum, { nullable: true })
+  role?: Role | null;
+
+  @Field(() => String, { nullable: true, description: "Part of the e-mail or the name, in any case." })
+  search?: string | null;
+}
+
+export const UserConnection = connectionType("User", User);
