@@ -2,7 +2,7 @@ import type { EventOf } from "@commerce/schema";
 import { assertNever, type EventHandler } from "@commerce/kit";
 import { randomUUID } from "node:crypto";
 import { createEvent } from "@commerce/streams";
-import { CancelledOrder, lockOrder } from "../payment/cancelled-order.entity";
+import { lockOrder } from "../payment/cancelled-order.entity";
 import { Invoice, allocateInvoiceNumber, type InvoiceLineRow } from "../payment/invoice.entity";
 import { Payment } from "../payment/payment.entity";
 import type { PaymentSettings } from "../settings";
@@ -17,11 +17,15 @@ import { lockWallet } from "../wallet/open-wallet";
 export const chargeWalletOnInventoryReserved: EventHandler<"inventory.reserved", PaymentSettings> = async (event, { em, emit, logger, settings }) => {
   const { orderId, userId, total } = event.payload;
   await lockOrder(em, orderId);
-  if (await em.findOne(CancelledOrder, { orderId })) {
+  const [seen] = await em.execute<{ cancelled: boolean; paid: boolean }[]>(
+    `select exists (select 1 from cancelled_orders where order_id = ?) as cancelled, exists (select 1 from payments where order_id = ?) as paid`,
+    [orderId, orderId],
+  );
+  if (seen!.cancelled) {
     logger.info({ orderId }, "reservation of a cancelled order: not charging");
     return;
   }
-  if (await em.findOne(Payment, { orderId })) {
+  if (seen!.paid) {
     logger.info({ orderId }, "order already has a payment: not charging twice");
     return;
   }
