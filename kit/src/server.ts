@@ -85,6 +85,11 @@ export interface SubgraphModule<Settings = unknown> {
    * of the runtime when handlers need the service's settings or shared objects.
    */
   consumes?: Consumes | ((runtime: Runtime<Settings>) => Consumes);
+  /**
+   * Read models fed by consumer groups of their own (named `group`, not after the service): they keep
+   * their own position, retries and dead letters, so a slow projection never holds the service's handlers back.
+   */
+  projections?: (Consumes & { group: string })[];
   /** Runs once after migrations and before the endpoint opens (e.g. bootstrap data). */
   prepare?: (runtime: Runtime<Settings>) => Promise<void>;
   /** Background jobs started once the service is up. */
@@ -268,22 +273,23 @@ export async function startSubgraph<Settings>(
   trimmer?.start();
   const consumes = typeof module.consumes === "function" ? module.consumes(runtime) : module.consumes;
   let observeHandler: ((event: ParsedEvent, handlerMs: number) => void) | undefined;
-  const consumer = consumes
-    ? new StreamConsumer({
-        redis,
-        orm,
-        prefix: config.streamPrefix,
-        service: module.name,
-        consumerName: `${module.name}-${process.pid}-${randomUUID().slice(0, 8)}`,
-        streams: consumes.streams,
-        handlers: consumes.handlers,
-        logger: logger.child({ component: "consumer" }),
-        tracer: tracing.tracer,
-        concurrency: config.streams.concurrency,
-        maxBatch: config.streams.maxBatch,
-        onProcessed: (event, handlerMs) => observeHandler?.(event, handlerMs),
-      })
-    : null;
+  const consumerFor = (group: string, of: Consumes, onProcessed?: (event: ParsedEvent, handlerMs: number) => void) =>
+    new StreamConsumer({
+      redis,
+      orm,
+      prefix: config.streamPrefix,
+      service: group,
+      consumerName: `${group}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      streams: of.streams,
+      handlers: of.handlers,
+      logger: logger.child({ component: group === module.name ? "consumer" : `consumer:${group}` }),
+      tracer: tracing.tracer,
+      concurrency: config.streams.concurrency,
+      maxBatch: config.streams.maxBatch,
+      onProcessed,
+    });
+  const consumer = consumes ? consumerFor(module.name, consumes, (event, handlerMs) => observeHandler?.(event, handlerMs)) : null;
+  const projectionConsumers = (module.projections ?? []).map((projection) => consumerFor(projection.group, projection));
   observeHandler = registerStreamMetrics({
     metrics,
     redis,
@@ -296,6 +302,7 @@ export async function startSubgraph<Settings>(
     logger,
   });
   await consumer?.start();
+  await Promise.all(projectionConsumers.map((projection) => projection.start()));
   const jobs = module.jobs?.(runtime) ?? [];
   logger.info({ port }, `${module.name} subgraph ready`);
 
@@ -308,7 +315,7 @@ export async function startSubgraph<Settings>(
       httpServer.closeAllConnections();
       await apollo.stop();
       await Promise.all(jobs.map((job) => job.stop()));
-      await consumer?.stop();
+      await Promise.all([consumer?.stop(), ...projectionConsumers.map((projection) => projection.stop())]);
       await trimmer?.stop();
       // What the last handlers and requests committed is published now rather than by the next replica.
       await relay.stop({ flushTimeoutMs: 2_000 });

@@ -414,6 +414,21 @@ export const TABLE: Row[] = [
     expect: signedIn,
     direct: "notification",
   },
+  // Sales analytics, read from the notification service's projection: STAFF and ADMIN.
+  {
+    name: "salesReport",
+    query: `{ salesReport(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z", groupBy: PRODUCT) { key orders revenue { amount } } }`,
+    pick: (d) => d.salesReport,
+    expect: staffAdmin,
+    direct: "notification",
+  },
+  {
+    name: "orderStats",
+    query: `{ orderStats(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { byStatus { status count } confirmP50Ms } }`,
+    pick: (d) => d.orderStats,
+    expect: staffAdmin,
+    direct: "notification",
+  },
   { name: "notificationTemplates", query: `{ notificationTemplates { key channel } }`, pick: (d) => d.notificationTemplates, expect: adminOnly, direct: "notification" },
   {
     name: "upsertNotificationTemplate",
