@@ -18,7 +18,9 @@
  * group-commit size (BENCH_MAX_BATCH=1: a transaction per event, as before group commit).
  * BENCH_CPU_PROF=<dir> writes a CPU profile of each replica there (open in Chrome DevTools; socket
  * writes look expensive in it because the profiler samples wall time while Postgres preempts us).
- * BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
+ * The server commits durably (fsync, synchronous_commit), as in production; BENCH_DURABLE=0 keeps the
+ * throwaway server's shortcuts (the relay then waits for the WAL writer: logical decoding sends only
+ * flushed WAL). BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
  * code's ceiling when fsync is not the bottleneck (never a production setting: an acknowledged entry
  * whose effects were not yet durable would be lost in a database crash).
  */
@@ -42,6 +44,7 @@ import {
 import type { EventEnvelope } from '@commerce/schema';
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from './lib/calibrate';
 import { dropDatabases } from '../provision';
+import { makeDurable } from './lib/platform';
 import { benchServers, runBench } from './lib/run';
 import { percentile } from './lib/stats';
 
@@ -81,6 +84,7 @@ function event(orderId: string): EventEnvelope {
 
 async function main(): Promise<void> {
   const { adminUrl, redisUrl, infra } = await benchServers();
+  if (infra && process.env.BENCH_DURABLE !== '0') await makeDurable(adminUrl);
   const database = `bench_streams_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
