@@ -27,11 +27,16 @@ export interface RateLimitConfig {
   perUser: number;
   perIp: number;
   /**
-   * Unsuccessful login / register / refreshToken attempts per IP: small, so password guessing hits it
-   * fast. An attempt refused only for its input (BAD_USER_INPUT: a malformed email, a short password)
+   * Unsuccessful sign-in attempts (login, register, refreshToken, changePassword, resetPassword) per IP:
+   * generous, since many people share an address; guessing at one account meets the per-account limits
+   * first. An attempt refused only for its input (BAD_USER_INPUT: a malformed email, a short password)
    * guesses nothing and is not counted.
    */
   authPerIp: number;
+  /** Unsuccessful sign-ins per account from all addresses, and per (account, address), per `authAccountWindowMs`. */
+  authPerAccount: number;
+  authPerAccountIp: number;
+  authAccountWindowMs: number;
   windowMs: number;
 }
 
@@ -51,13 +56,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   const base = loadBaseConfig(env);
   const development = base.nodeEnv !== "production";
   const poll = read.int("SUPERGRAPH_POLL_INTERVAL_MS", 0, { min: 0 });
+  const port = read.int("PORT", DEFAULT_PORTS.gateway, { min: 0, max: 65535 });
   return {
     ...base,
-    port: read.int("PORT", DEFAULT_PORTS.gateway, { min: 0, max: 65535 }),
+    port,
     supergraphPath: read.string("SUPERGRAPH_PATH", join(__dirname, "..", "..", "schema", "supergraph.graphql")),
     pollIntervalMs: poll > 0 ? poll : null,
     corsOrigins: read
-      .string("CORS_ORIGINS", development ? "https://studio.apollographql.com,http://localhost:4000,http://127.0.0.1:4000" : "")
+      .string("CORS_ORIGINS", development ? `https://studio.apollographql.com,http://localhost:${port},http://127.0.0.1:${port}` : "")
       .split(",")
       .map((origin) => origin.trim())
       .filter(Boolean),
@@ -75,7 +81,10 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     rateLimit: {
       perUser: read.int("RATE_LIMIT_PER_MINUTE", development ? 30_000 : 600, { min: 1 }),
       perIp: read.int("RATE_LIMIT_IP_PER_MINUTE", development ? 60_000 : 1200, { min: 1 }),
-      authPerIp: read.int("AUTH_RATE_LIMIT_PER_MINUTE", development ? 60 : 20, { min: 1 }),
+      authPerIp: read.int("AUTH_RATE_LIMIT_PER_MINUTE", development ? 300 : 100, { min: 1 }),
+      authPerAccount: read.int("AUTH_ACCOUNT_RATE_LIMIT", development ? 150 : 50, { min: 1 }),
+      authPerAccountIp: read.int("AUTH_ACCOUNT_IP_RATE_LIMIT", development ? 30 : 10, { min: 1 }),
+      authAccountWindowMs: read.int("AUTH_ACCOUNT_WINDOW_SECONDS", 900, { min: 1 }) * 1000,
       windowMs: 60_000,
     },
     queryLimits: {

@@ -34,7 +34,8 @@ export function authenticate(authorization: string | undefined | null, config: B
 /** The caller an access token names, once it verifies; throws {@link TokenError}. */
 export function verifiedAccessToken(token: string, config: Pick<BaseConfig, "jwt">): Authenticated {
   const claims = verifyAccessToken(token, config.jwt);
-  return { identity: { kind: "user", userId: claims.sub, role: claims.role, email: claims.email }, expiresAt: claims.exp * 1000 };
+  const sessionId = typeof claims.sid === "string" ? { sessionId: claims.sid } : {};
+  return { identity: { kind: "user", userId: claims.sub, role: claims.role, email: claims.email, ...sessionId }, expiresAt: claims.exp * 1000 };
 }
 
 /** HTTP 401 rather than Apollo's default 500 for a failed context: the client, not the server, must act. */

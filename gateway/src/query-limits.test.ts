@@ -1,6 +1,6 @@
 import { buildSchema, getIntrospectionQuery, Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode } from "graphql";
 import { checkLimits, measureOperation } from "./query-limits";
-import { rootFieldNames } from "./rate-limit";
+import { rootFields, signInAttempts } from "./rate-limit";
 
 const schema = buildSchema(`
   type Query { me: User users(first: Int): UserConnection! user(id: ID!): User search: [Result!]! }
@@ -99,10 +99,28 @@ describe("checkLimits", () => {
   });
 });
 
-describe("rootFieldNames", () => {
+describe("rootFields", () => {
   it("sees login attempts hidden behind aliases and fragments", () => {
     const document = parse(`mutation { a: login(email: "x") ...M ... on Mutation { register(email: "y") } } fragment M on Mutation { b: login(email: "z") }`);
     const operation = document.definitions[0] as OperationDefinitionNode;
-    expect(rootFieldNames(operation, { M: document.definitions[1] as FragmentDefinitionNode })).toEqual(["login", "login", "register"]);
+    expect(rootFields(operation, { M: document.definitions[1] as FragmentDefinitionNode }).map((field) => field.name.value)).toEqual(["login", "login", "register"]);
+  });
+});
+
+describe("signInAttempts", () => {
+  it("names the account each attempt tries, from literals or variables, as login stores it", () => {
+    const document = parse(`mutation($e: String!, $i: RegisterInput!) {
+      a: login(email: " Ann@Example.com ", password: "x") b: login(email: $e, password: "y") register(input: $i) { id }
+      refreshToken(refreshToken: "t") { id } changePassword(currentPassword: "p", newPassword: "q") me { id }
+    }`);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const identity = { kind: "user" as const, userId: "u1", role: "CUSTOMER" as const, email: "Me@Example.com" };
+    expect(signInAttempts(operation, {}, { e: "bob@example.com", i: { email: "CAT@example.com" } }, identity)).toEqual([
+      "ann@example.com",
+      "bob@example.com",
+      "cat@example.com",
+      null,
+      "me@example.com",
+    ]);
   });
 });

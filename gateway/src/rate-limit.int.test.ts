@@ -23,13 +23,14 @@ afterAll(() => bench?.stop());
 const LOGIN = 'mutation { login(email: "victim@example.com", password: "guess") { accessToken } }';
 const WIDGETS = "{ widgets { totalCount } }";
 
-function expectRateLimited(result: HttpResult) {
+/** `maxRetryAfter`: two windows of the bucket expected to refuse (the account windows are 15 minutes). */
+function expectRateLimited(result: HttpResult, maxRetryAfter = 120) {
   expect(result.status).toBe(429);
   const error = result.body.errors?.[0];
   expect(error?.extensions).toEqual({ code: "RATE_LIMITED", retryAfter: expect.any(Number) });
   const retryAfter = error?.extensions?.retryAfter as number;
   expect(retryAfter).toBeGreaterThanOrEqual(1);
-  expect(retryAfter).toBeLessThanOrEqual(120);
+  expect(retryAfter).toBeLessThanOrEqual(maxRetryAfter);
   expect(result.headers.get("retry-after")).toBe(String(retryAfter));
   expect(result.body.data).toBeUndefined();
 }
@@ -109,6 +110,53 @@ describe("rate limits through the gateway", () => {
     const ip = clientIp();
     for (let i = 0; i < 8; i += 1) expect((await post(gateways[i % 2].url, { query: WIDGETS }, { "x-forwarded-for": ip })).status).toBe(200);
     expectRateLimited(await post(gateways[1].url, { query: WIDGETS }, { "x-forwarded-for": ip }));
+  });
+
+  describe("per account", () => {
+    let gateway: RunningGateway;
+    beforeAll(async () => {
+      // A generous address budget, as in production: the account limits must act first.
+      gateway = await bench.gateway({ AUTH_RATE_LIMIT_PER_MINUTE: "100", AUTH_ACCOUNT_IP_RATE_LIMIT: "3", AUTH_ACCOUNT_RATE_LIMIT: "5" });
+    });
+
+    const register = async (email: string) => {
+      const result = await post(
+        gateway.url,
+        { query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }", variables: { i: { email, password: "correct horse battery", name: "Bo" } } },
+        { "x-forwarded-for": clientIp() },
+      );
+      expect(result.body.errors).toBeUndefined();
+    };
+    const login = (email: string, password: string, ip: string) =>
+      post(gateway.url, { query: "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }", variables: { e: email, p: password } }, { "x-forwarded-for": ip });
+
+    it("throttles guessing at one account, never another account's correct sign-in from the same address", async () => {
+      const victim = `victim.${Date.now()}@example.com`;
+      const bystander = `bystander.${Date.now()}@example.com`;
+      await Promise.all([register(victim), register(bystander)]);
+      const attacker = clientIp();
+      for (let attempt = 1; attempt <= 3; attempt += 1) {
+        expect((await login(victim, `guess ${attempt}`, attacker)).body.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+      }
+      // The (account, address) pair is throttled, the right password included (no oracle for guesses),
+      // and the address's other accounts are not: 20 more guesses at the victim change nothing for them.
+      expectRateLimited(await login(victim, "correct horse battery", attacker), 1800);
+      for (let attempt = 0; attempt < 20; attempt += 1) expect((await login(victim.toUpperCase(), "guess", attacker)).status).toBe(429);
+      const other = await login(bystander, "correct horse battery", attacker);
+      expect(other.body.errors).toBeUndefined();
+      expect(other.body.data?.login).toEqual({ accessToken: expect.any(String) });
+
+      // The owner, elsewhere, still signs in: the refused guesses did not fill the account's budget.
+      expect((await login(victim, "correct horse battery", clientIp())).body.errors).toBeUndefined();
+      // Guesses from more addresses reach the account's own limit (5), which then holds everywhere.
+      expect((await login(victim, "guess", clientIp())).status).toBe(200);
+      expect((await login(victim, "guess", clientIp())).status).toBe(200);
+      expectRateLimited(await login(victim, "correct horse battery", clientIp()), 1800);
+      expect((await login(bystander, "correct horse battery", clientIp())).body.errors).toBeUndefined();
+      const metrics = await (await fetch(gateway.url.replace("/graphql", "/metrics"))).text();
+      expect(metrics).toMatch(/gateway_refusals_total\{reason="rate_limited",rule="account_ip",service="gateway"\} 21/);
+      expect(metrics).toMatch(/gateway_refusals_total\{reason="rate_limited",rule="account",service="gateway"\} 1/);
+    });
   });
 
   it("counts refusals on /metrics", async () => {

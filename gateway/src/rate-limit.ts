@@ -1,5 +1,6 @@
 import { HeaderMap, type ApolloServerPlugin } from "@apollo/server";
-import { Kind, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
+import { createHash } from "node:crypto";
+import { Kind, valueFromASTUntyped, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import Redis from "ioredis";
 import { RateLimitedError, type Identity, type Logger } from "@commerce/kit";
 import type { RateLimitConfig } from "./config";
@@ -41,11 +42,14 @@ type RedisWithScript = Redis & {
 
 /** One counter: e.g. `ip` + `203.0.113.7`, allowing `limit` units per window. */
 export interface Bucket {
-  kind: "ip" | "user" | "auth";
+  /** auth: failed sign-ins per address; account: per account; account_ip: per account and address. */
+  kind: "ip" | "user" | "auth" | "account" | "account_ip";
   id: string;
   limit: number;
   /** Units this request takes (an operation with three aliased `login` fields takes three). */
   weight?: number;
+  /** This bucket's window, when not the limiter's. */
+  windowMs?: number;
 }
 
 /** Per-bucket request counters in Redis, shared by every gateway replica. */
@@ -89,18 +93,22 @@ export class RateLimiter {
    * failure is logged (at most every 10 s) and counted, so it is visible.
    */
   async take(buckets: Bucket[], now = Date.now()): Promise<{ retryAfter: number; bucket: Bucket["kind"] } | null> {
-    const index = Math.floor(now / this.windowMs);
-    const elapsed = now - index * this.windowMs;
     try {
       const results = await Promise.all(
         buckets.map(async (bucket) => {
+          const window = bucket.windowMs ?? this.windowMs;
+          const index = Math.floor(now / window);
+          const elapsed = now - index * window;
           const weight = bucket.weight ?? 1;
-          const [allowed, current, previous] = await this.redis.slidingWindow(this.key(bucket, index), this.key(bucket, index - 1), bucket.limit, this.windowMs, elapsed, weight);
-          return allowed ? null : { bucket: bucket.kind, waitMs: this.retryAfterMs(bucket.limit, weight, current, previous, elapsed) };
+          const [allowed, current, previous] = await this.redis.slidingWindow(this.key(bucket, index), this.key(bucket, index - 1), bucket.limit, window, elapsed, weight);
+          return allowed ? null : { bucket: bucket.kind, waitMs: retryAfterMs(window, bucket.limit, weight, current, previous, elapsed) };
         }),
       );
       const refusals = results.filter((refusal) => refusal !== null);
       if (!refusals.length) return null;
+      // A refused request counts nowhere: failures on a throttled (account, address) must not go on
+      // filling the account's own bucket and lock it out from every address.
+      await Promise.all(buckets.filter((_, i) => results[i] === null).map((bucket) => this.refund(bucket, now)));
       const longest = refusals.reduce((a, b) => (b.waitMs > a.waitMs ? b : a));
       return { retryAfter: Math.max(1, Math.ceil(longest.waitMs / 1000)), bucket: longest.bucket };
     } catch (error) {
@@ -115,7 +123,7 @@ export class RateLimiter {
 
   /** Gives back what `take(…, takenAt)` took from `bucket`; best effort (a failure only leaves the limit stricter). */
   async refund(bucket: Bucket, takenAt: number): Promise<void> {
-    await this.redis.refundWindow(this.key(bucket, Math.floor(takenAt / this.windowMs)), bucket.weight ?? 1).catch((error) => {
+    await this.redis.refundWindow(this.key(bucket, Math.floor(takenAt / (bucket.windowMs ?? this.windowMs))), bucket.weight ?? 1).catch((error) => {
       this.logger.debug({ err: error }, "rate limiter refund failed");
     });
   }
@@ -128,24 +136,23 @@ export class RateLimiter {
   disconnect(): void {
     this.redis.disconnect();
   }
-
-  /** When the weighted count will have decayed enough for `weight` more units. */
-  private retryAfterMs(limit: number, weight: number, current: number, previous: number, elapsed: number): number {
-    const window = this.windowMs;
-    const room = limit - weight - current;
-    if (room >= 0 && previous > 0) return Math.max(0, window - elapsed - (window * room) / previous);
-    // The current window alone is full: wait for it to become the previous one and decay.
-    if (weight > limit || current === 0) return 2 * window - elapsed;
-    return window - elapsed + Math.max(0, window * (1 - (limit - weight) / current));
-  }
 }
 
-/** Names of the root fields an operation selects, through fragments, with repetition. */
-export function rootFieldNames(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): string[] {
-  const names: string[] = [];
+/** When the weighted count of a window of `window` ms will have decayed enough for `weight` more units. */
+function retryAfterMs(window: number, limit: number, weight: number, current: number, previous: number, elapsed: number): number {
+  const room = limit - weight - current;
+  if (room >= 0 && previous > 0) return Math.max(0, window - elapsed - (window * room) / previous);
+  // The current window alone is full: wait for it to become the previous one and decay.
+  if (weight > limit || current === 0) return 2 * window - elapsed;
+  return window - elapsed + Math.max(0, window * (1 - (limit - weight) / current));
+}
+
+/** The root fields an operation selects, through fragments, with repetition. */
+export function rootFields(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>): FieldNode[] {
+  const fields: FieldNode[] = [];
   const visit = (set: SelectionSetNode, seen: Set<string>) => {
     for (const selection of set.selections) {
-      if (selection.kind === Kind.FIELD) names.push(selection.name.value);
+      if (selection.kind === Kind.FIELD) fields.push(selection);
       else if (selection.kind === Kind.INLINE_FRAGMENT) visit(selection.selectionSet, seen);
       else if (!seen.has(selection.name.value) && fragments[selection.name.value]) {
         visit(fragments[selection.name.value].selectionSet, new Set([...seen, selection.name.value]));
@@ -153,11 +160,60 @@ export function rootFieldNames(operation: OperationDefinitionNode, fragments: Re
     }
   };
   visit(operation.selectionSet, new Set());
-  return names;
+  return fields;
 }
 
-/** The mutations that take a password or a credential: the brute-force targets. */
-const AUTH_FIELDS = new Set(["login", "register", "refreshToken"]);
+type Arguments = Record<string, unknown>;
+
+/**
+ * The mutations that try a credential (the brute-force targets), each with the account it tries
+ * when one can be named: an e-mail as `login` stores it, or null (a refresh or reset token names none).
+ */
+const CREDENTIAL_FIELDS: Record<string, (args: Arguments, identity: Identity | null) => string | null> = {
+  login: (args) => accountName(args.email),
+  register: (args) => accountName((args.input as Arguments | null | undefined)?.email),
+  refreshToken: () => null,
+  resetPassword: () => null,
+  changePassword: (_args, identity) => (identity?.kind === "user" ? (accountName(identity.email) ?? `id:${identity.userId}`) : null),
+};
+
+/** A BAD_USER_INPUT naming one of these is a wrong guess, not a malformed request. */
+const GUESSED_ARGUMENTS = new Set(["currentPassword", "token"]);
+
+function accountName(email: unknown): string | null {
+  return typeof email === "string" && email.trim() ? email.trim().toLowerCase() : null;
+}
+
+/** The sign-in attempts of an operation: one entry per credential field, naming its account or null. */
+export function signInAttempts(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>, variables: Arguments, identity: Identity | null): (string | null)[] {
+  return rootFields(operation, fragments)
+    .filter((field) => field.name.value in CREDENTIAL_FIELDS)
+    .map((field) => {
+      const args: Arguments = {};
+      for (const argument of field.arguments ?? []) args[argument.name.value] = valueFromASTUntyped(argument.value, variables);
+      return CREDENTIAL_FIELDS[field.name.value](args, identity);
+    });
+}
+
+/**
+ * The failed-sign-in buckets of an operation's attempts: its address's (generous: an office or a
+ * mobile carrier shares one), and for each account it names, the account's and the (account, address)
+ * pair's (strict). So guessing at one account throttles that account, never another one's correct
+ * sign-in from the same address. Accounts are hashed: e-mails stay out of Redis.
+ */
+export function signInBuckets(config: RateLimitConfig, ip: string, attempts: (string | null)[]): Bucket[] {
+  if (!attempts.length) return [];
+  const buckets: Bucket[] = [{ kind: "auth", id: ip, limit: config.authPerIp, weight: attempts.length }];
+  const perAccount = new Map<string, number>();
+  for (const account of attempts) if (account) perAccount.set(account, (perAccount.get(account) ?? 0) + 1);
+  for (const [account, weight] of perAccount) {
+    const id = createHash("sha256").update(account).digest("base64url").slice(0, 22);
+    const windowMs = config.authAccountWindowMs;
+    buckets.push({ kind: "account", id, limit: config.authPerAccount, weight, windowMs });
+    buckets.push({ kind: "account_ip", id: `${id}:${ip}`, limit: config.authPerAccountIp, weight, windowMs });
+  }
+  return buckets;
+}
 
 /**
  * What every operation takes one unit from, over HTTP or as a WebSocket `subscribe`: its client
@@ -170,45 +226,48 @@ export function operationBuckets(config: RateLimitConfig, ip: string, identity: 
 }
 
 /**
- * Counts every HTTP operation against its client IP and, when signed in, its
- * user. `login`/`register`/`refreshToken` also count against a much smaller
- * per-IP budget of *unsuccessful* attempts: each takes a unit up front (so a
- * burst of parallel guesses is bounded too) and a fully successful one gives
- * it back, so password guessing hits the limit while a busy sign-up desk or
- * a test suite behind one address does not. A refusal is RATE_LIMITED with `retryAfter`, HTTP 429 and a
- * `Retry-After` header, before any subgraph is called. Operations run by the
- * gateway itself (subscription fan-out via `executeOperation`) have no HTTP
- * request and are not counted; a subscription's `subscribe` message is counted
- * like an HTTP operation (subscriptions/server.ts), its pushed events are not.
+ * Counts every HTTP operation against its client IP and, when signed in, its user. The mutations
+ * that try a credential (`login`, `register`, `refreshToken`, `changePassword`, `resetPassword`)
+ * also count against the *unsuccessful* sign-in budgets of {@link signInBuckets}: each takes a unit
+ * up front (so a burst of parallel guesses is bounded too) and a fully successful one gives it back,
+ * so password guessing hits the limit while a busy sign-up desk or a test suite behind one address
+ * does not. A refusal is RATE_LIMITED with `retryAfter`, HTTP 429 and a `Retry-After` header, before
+ * any subgraph is called. Operations run by the gateway itself (subscription fan-out via
+ * `executeOperation`) have no HTTP request and are not counted; a subscription's `subscribe` message
+ * is counted like an HTTP operation (subscriptions/server.ts), its pushed events are not.
  */
 export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, onRefused: (bucket: string) => void): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
-      let authAttempt: { bucket: Bucket; at: number } | null = null;
+      let authAttempt: { buckets: Bucket[]; at: number } | null = null;
       return {
         async willSendResponse({ response }) {
           if (!authAttempt || response.body.kind !== "single") return;
           // Succeeded, or refused only for its input (a malformed email, a short password): no guess was
-          // made. A wrong password, a stale refresh token or a taken email (UNAUTHENTICATED, CONFLICT) counts.
+          // made. A wrong password, a stale token or a taken email (UNAUTHENTICATED, CONFLICT) counts, and
+          // so does a wrong current password or reset token (BAD_USER_INPUT naming what was guessed).
           const errors = response.body.singleResult.errors ?? [];
-          if (errors.every((error) => error.extensions?.code === "BAD_USER_INPUT")) await limiter.refund(authAttempt.bucket, authAttempt.at);
+          const guessed = (field: unknown) => typeof field === "string" && GUESSED_ARGUMENTS.has(field);
+          if (errors.every((error) => error.extensions?.code === "BAD_USER_INPUT" && !guessed(error.extensions?.field))) {
+            const { buckets, at } = authAttempt;
+            await Promise.all(buckets.map((bucket) => limiter.refund(bucket, at)));
+          }
         },
         async didResolveOperation({ request, operation, document, contextValue }) {
           if (!request.http || !operation) return;
           const buckets = operationBuckets(config, contextValue.ip, contextValue.identity);
+          let auth: Bucket[] = [];
           if (operation.operation === "mutation") {
             const fragments: Record<string, FragmentDefinitionNode> = {};
             for (const definition of document.definitions) {
               if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
             }
-            const attempts = rootFieldNames(operation, fragments).filter((name) => AUTH_FIELDS.has(name)).length;
-            if (attempts) buckets.push({ kind: "auth", id: contextValue.ip, limit: config.authPerIp, weight: attempts });
+            auth = signInBuckets(config, contextValue.ip, signInAttempts(operation, fragments, request.variables ?? {}, contextValue.identity));
           }
           const at = Date.now();
-          const refused = await limiter.take(buckets, at);
-          const auth = buckets.find((bucket) => bucket.kind === "auth");
+          const refused = await limiter.take([...buckets, ...auth], at);
           if (!refused) {
-            if (auth) authAttempt = { bucket: auth, at };
+            if (auth.length) authAttempt = { buckets: auth, at };
             return;
           }
           onRefused(refused.bucket);

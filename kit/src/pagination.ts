@@ -26,7 +26,17 @@ export interface Edge<T> {
 export interface ConnectionShape<T> {
   edges: Edge<T>[];
   pageInfo: PageInfo;
-  totalCount: number;
+  /** A number, or a count that runs only if the client selected `totalCount` ({@link countWhenAsked}). */
+  totalCount: number | PromiseLike<number>;
+}
+
+/**
+ * A count run only when GraphQL resolves `totalCount` (GraphQL awaits any thenable a field holds), at
+ * most once: a page whose client did not ask for the total costs one statement instead of two.
+ */
+export function countWhenAsked(count: () => Promise<number>): PromiseLike<number> {
+  let running: Promise<number> | null = null;
+  return { then: (onFulfilled, onRejected) => (running ??= count()).then(onFulfilled, onRejected) };
 }
 
 /**
@@ -146,7 +156,7 @@ export function pageSize(first: number | null | undefined): number {
  * Builds a connection from rows fetched with `limit: size + 1` (the extra row
  * tells whether there is a next page).
  */
-export function toConnection<T>(rows: T[], size: number, totalCount: number, list: string, cursorOf: (row: T) => Cursor): ConnectionShape<T> {
+export function toConnection<T>(rows: T[], size: number, totalCount: number | PromiseLike<number>, list: string, cursorOf: (row: T) => Cursor): ConnectionShape<T> {
   const page = rows.slice(0, size);
   const edges = page.map((node) => ({ node, cursor: encodeCursor(cursorOf(node), list) }));
   const pageInfo = new PageInfo();

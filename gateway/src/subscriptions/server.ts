@@ -46,7 +46,7 @@ export interface SubscriptionDeps {
   schema: () => GraphQLSchema | null;
   run: RunQuery;
   /** `host` is the upgrade request's Host header (same-origin behind any hostname). */
-  isOriginAllowed: (origin: string | undefined, host?: string) => boolean;
+  isOriginAllowed: (origin: string | undefined) => boolean;
   /**
    * The rate limit of a `subscribe` (it counts like an HTTP operation): null to go on, or the error
    * to answer it with. `request` is the socket's upgrade request (its client address).
@@ -98,7 +98,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     path: "/graphql",
     maxPayload: 64 * 1024,
     // Browsers send Origin on WebSocket upgrades, and CSRF prevention does not cover them.
-    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }) => deps.isOriginAllowed(origin, req.headers.host),
+    verifyClient: ({ origin }: { origin?: string }) => deps.isOriginAllowed(origin),
   });
 
   // A subgraph hiccup (a reset keep-alive socket, a timeout under load) would otherwise end a

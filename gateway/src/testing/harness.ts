@@ -114,7 +114,11 @@ export interface Bench {
 
 export async function startBench(): Promise<Bench> {
   const probeLog = memoryLogger();
-  const [user, probe, lostPort] = await Promise.all([startServiceByName("user"), startProbe(probeLog.logger), freePort()]);
+  const [user, probe, lostPort] = await Promise.all([
+    startServiceByName("user", { SMTP_URL: process.env.TEST_SMTP_URL as string }),
+    startProbe(probeLog.logger),
+    freePort(),
+  ]);
   const composed = composeServices([
     { name: "user", typeDefs: parse(user.sdl), url: user.url },
     { name: "probe", typeDefs: parse(PROBE_SDL), url: probe.url },

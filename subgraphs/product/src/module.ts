@@ -47,6 +47,8 @@ export const productSubgraph: SubgraphModule = {
   orphanedTypes: [CatalogProduct],
   referenceResolvers: { Product: productReference },
   consumes: { streams: ["order", "payment"], handlers: productHandlers },
+  // Catalog reads are shared by the gateway's catalog cache (kit/src/catalog-cache.ts).
+  cacheHints: true,
   // Every commit here may change what a catalog answer shows (prices, names, stock, reservations, categories).
   prepare: async (runtime) => {
     runtime.orm.em.getEventManager().registerSubscriber(bumpCatalogVersionOnCommit(runtime.redis, runtime.config.streamPrefix, runtime.logger));

@@ -1,4 +1,5 @@
 import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
+import { PasswordResetToken } from "./auth/password-reset.entity";
 import { RefreshToken } from "./auth/refresh-token.entity";
 import { signedInPlugin } from "./auth/signed-in";
 import { bootstrapAdmin } from "./bootstrap-admin";
@@ -11,7 +12,7 @@ import { UserResolver } from "./user/user.resolver";
 /** The user subgraph: accounts, credentials, refresh tokens, roles. */
 export const userSubgraph: SubgraphModule<UserSettings> = {
   name: "user",
-  entities: [User, RefreshToken],
+  entities: [User, RefreshToken, PasswordResetToken],
   migrations,
   resolvers: [UserResolver, auditLogResolver("userAuditLog", "user")],
   referenceResolvers: { User: userReference },

@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import {
   afterDateCursor,
+  countWhenAsked,
   decodeCursor,
   pageSize,
   toConnection,
@@ -41,11 +42,8 @@ export async function listOrders(em: EntityManager, filter: OrderListFilter, fir
   const size = pageSize(first);
   const where = whereOf(filter);
   const cursor = afterDateCursor(decodeCursor(after, "orders"));
-  const [rows, total] = await Promise.all([
-    em.find(Order, { ...where, ...cursor }, { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 }),
-    em.count(Order, where),
-  ]);
-  return toConnection(rows, size, total, "orders", cursorOf);
+  const rows = await em.find(Order, { ...where, ...cursor }, { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 });
+  return toConnection(rows, size, countWhenAsked(() => em.count(Order, where)), "orders", cursorOf);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { raw, type QueryBuilder } from "@mikro-orm/postgresql";
 import { isUuid } from "@commerce/kit";
 import type { Context } from "@commerce/kit";
 import { Category } from "../category/category.entity";
@@ -14,7 +15,7 @@ import { Product } from "./product.entity";
 export const productById = (ctx: Context) =>
   ctx.loader<string, Product | null>("productById", async (ids) => {
     const valid = ids.filter(isUuid);
-    const products = valid.length ? await ctx.em.find(Product, { id: { $in: valid } }) : [];
+    const products = valid.length ? await withAvailable(ctx, ctx.em.createQueryBuilder(Product, "p").where({ id: { $in: valid } })) : [];
     const byId = new Map(products.map((product) => [product.id, product]));
     return ids.map((id) => byId.get(id) ?? null);
   });
@@ -52,6 +53,22 @@ export const availableByProduct = (ctx: Context) =>
     const byId = new Map(rows.map((row) => [row.product_id, Math.min(Number(row.available), MAX_INT)]));
     return ids.map((id) => byId.get(id) ?? 0);
   });
+
+/**
+ * Runs a query of products aliased `p` with each one's available stock in the same statement, priming
+ * {@link availableByProduct}: a page of products and their `available` cost one statement, not two.
+ */
+export async function withAvailable(ctx: Context, qb: QueryBuilder<Product>): Promise<Product[]> {
+  const rows: (Record<string, unknown> & { available_now: string | number })[] = await qb
+    .select(["p.*", raw("(select coalesce(sum(s.on_hand - s.reserved), 0) from stock_levels s where s.product_id = p.id) as available_now")])
+    .execute("all", false);
+  const available = availableByProduct(ctx);
+  return rows.map(({ available_now, ...row }) => {
+    const product = ctx.em.map(Product, row);
+    available.prime(product.id, Math.min(Number(available_now), MAX_INT));
+    return product;
+  });
+}
 
 /** Stock rows per product, in warehouse id order (stable between calls). */
 export const stockByProduct = (ctx: Context) =>

@@ -1,6 +1,6 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { BadUserInputError, decodeCursor, toConnection, type ConnectionShape, type CursorKey, isUuid } from "@commerce/kit";
+import { BadUserInputError, countWhenAsked, type Context, decodeCursor, toConnection, type ConnectionShape, type CursorKey, isUuid } from "@commerce/kit";
 import { Product, SEARCH_DOCUMENT } from "./product.entity";
+import { withAvailable } from "./product.loaders";
 import { ProductSort, type ProductFilter } from "./product.inputs";
 
 /** `%`, `_` and `\` are wildcards in ILIKE: a customer searching "50%" means the text. */
@@ -29,10 +29,11 @@ const listOf = (sort: ProductSort) => (sort === ProductSort.NAME ? "products" : 
  * One page of products in `sort` order (ties by id), with the total matching count.
  * Search is a case-insensitive substring match of each of its words against SKU,
  * name and description, answered by the pg_trgm GIN index on that same expression
- * (no full scan for words of three or more characters). Two SQL statements whatever the page size.
+ * (no full scan for words of three or more characters). One SQL statement whatever the page size,
+ * available stock included; a second counts the matches when `totalCount` is asked for.
  */
 export async function searchProducts(
-  em: EntityManager,
+  ctx: Context,
   options: {
     filter: ProductFilter | null | undefined;
     sort?: ProductSort | null;
@@ -45,7 +46,7 @@ export async function searchProducts(
   const sort = SORTS[options.sort ?? ProductSort.NAME];
   const list = listOf(options.sort ?? ProductSort.NAME);
   const cursor = decodeCursor(options.after, list, sort.key);
-  const qb = em.createQueryBuilder(Product, "p");
+  const qb = ctx.em.createQueryBuilder(Product, "p");
   if (!includeInactive) qb.andWhere({ active: true });
   // Every word must appear, in any order and anywhere in the document: "kettle copper" finds the
   // "Copper Kettle". Each word is its own ILIKE on the indexed expression (Postgres ANDs the index scans).
@@ -66,14 +67,12 @@ export async function searchProducts(
   }
   if (filter?.minPrice !== undefined && filter.minPrice !== null) qb.andWhere("p.price_amount >= ?", [filter.minPrice]);
   if (filter?.maxPrice !== undefined && filter.maxPrice !== null) qb.andWhere("p.price_amount <= ?", [filter.maxPrice]);
-  const totalCount = await qb.clone().getCount();
+  const counted = qb.clone();
+  const totalCount = countWhenAsked(() => counted.getCount());
   if (cursor) {
     const key = sort.key === "integer" ? Number(cursor.key) : sort.key === "timestamp" ? new Date(cursor.key) : cursor.key;
     qb.andWhere(`(p.${sort.column}, p.id) ${sort.order === "asc" ? ">" : "<"} (?, ?)`, [key, cursor.id]);
   }
-  const rows = await qb
-    .orderBy([{ [sort.property]: sort.order }, { id: sort.order }])
-    .limit(size + 1)
-    .getResultList();
+  const rows = await withAvailable(ctx, qb.orderBy([{ [sort.property]: sort.order }, { id: sort.order }]).limit(size + 1));
   return toConnection(rows, size, totalCount, list, (product) => ({ key: sort.keyOf(product), id: product.id }));
 }

@@ -1,5 +1,6 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { Entity, Index, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
+import { hashSecretToken, newSecretToken } from "./secret-token";
 
 /**
  * An opaque refresh token, stored only as its SHA-256. Tokens rotate on every
@@ -47,12 +48,12 @@ export class RefreshToken {
 
   /** Creates a token and returns it with the only copy of its plain value. */
   static issue(userId: string, familyId: string, ttlSeconds: number): { entity: RefreshToken; token: string } {
-    const token = randomBytes(32).toString("base64url");
-    return { entity: new RefreshToken(userId, familyId, RefreshToken.hash(token), ttlSeconds), token };
+    const { token, hash } = newSecretToken();
+    return { entity: new RefreshToken(userId, familyId, hash, ttlSeconds), token };
   }
 
   static hash(token: string): string {
-    return createHash("sha256").update(token).digest("hex");
+    return hashSecretToken(token);
   }
 
   isUsable(now = new Date()): boolean {

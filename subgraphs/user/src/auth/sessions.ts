@@ -16,7 +16,7 @@ export interface Session {
 export function openSession(runtime: Runtime<UserSettings>, em: EntityManager, user: User, familyId: string = randomUUID()): Session {
   const { jwt } = runtime.config;
   const { token: accessToken } = signAccessToken(
-    { sub: user.id, role: user.role, email: user.email },
+    { sub: user.id, role: user.role, email: user.email, sid: familyId },
     { keys: jwt.keys, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
   );
   const refresh = RefreshToken.issue(user.id, familyId, runtime.settings.refreshTokenTtlSeconds);
@@ -65,4 +65,19 @@ export async function rotateRefreshToken(em: EntityManager, token: string, grace
   if (!stored.isUsable(now)) throw new UnauthenticatedError(INVALID_REFRESH);
   stored.usedAt = now;
   return stored;
+}
+
+/**
+ * Revokes every refresh token of `userId` that is still live, except those of the sign-in `keepFamilyId`:
+ * those sessions cannot be refreshed any more (their access tokens live out ACCESS_TOKEN_TTL).
+ */
+export async function revokeSessions(em: EntityManager, userId: string, keepFamilyId: string | null = null): Promise<number> {
+  const where = keepFamilyId ? { userId, revokedAt: null, familyId: { $ne: keepFamilyId } } : { userId, revokedAt: null };
+  return em.nativeUpdate(RefreshToken, where, { revokedAt: new Date() });
+}
+
+/** Revokes the sign-in a refresh token belongs to (logout). Unknown tokens are left alone. */
+export async function revokeSessionOf(em: EntityManager, token: string): Promise<void> {
+  const found = await em.findOne(RefreshToken, { tokenHash: RefreshToken.hash(token) });
+  if (found) await em.nativeUpdate(RefreshToken, { familyId: found.familyId, revokedAt: null }, { revokedAt: new Date() });
 }
