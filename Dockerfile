@@ -20,6 +20,8 @@ RUN npm ci --include=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
 ENV NODE_ENV=production
+# Outside a container processes listen on 127.0.0.1; inside one, other containers must reach them.
+ENV HOST=0.0.0.0
 USER node
 EXPOSE 4000
 CMD ["node", "-r", "@swc-node/register", "gateway/src/main.ts"]

@@ -46,15 +46,26 @@ export async function startTestSubgraph<Settings>(
       await running.stop();
       await database.drop();
     },
-    async gql(query, variables = {}, as = null) {
-      const response = await fetch(running.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...signIdentityHeaders(as, TEST_INTERNAL_SECRET) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return response.json() as Promise<GraphQLResult<never>>;
-    },
+    gql: (query, variables = {}, as = null) => callSubgraph({ url: running.url, subgraph: module.name, secret: TEST_INTERNAL_SECRET, as, query, variables }),
   };
+}
+
+/** Calls a subgraph's GraphQL endpoint as the gateway would, on behalf of `as` (anonymous when null). */
+export async function callSubgraph<T = Record<string, unknown>>(options: {
+  url: string;
+  subgraph: string;
+  secret: string;
+  as: Identity | null;
+  query: string;
+  variables?: Record<string, unknown>;
+}): Promise<GraphQLResult<T>> {
+  const body = JSON.stringify({ query: options.query, variables: options.variables ?? {} });
+  const response = await fetch(options.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...signIdentityHeaders(options.as, options.secret, { audience: options.subgraph, body }) },
+    body,
+  });
+  return response.json() as Promise<GraphQLResult<T>>;
 }
 
 export const asUser = (userId: string, role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER", email?: string): Identity => ({

@@ -47,3 +47,11 @@ describe("gateway rate limits", () => {
     }
   });
 });
+
+describe("subgraph URL overrides", () => {
+  it("hold only the SUBGRAPH_<NAME>_URLs actually set", () => {
+    const config = loadGatewayConfig({ SUBGRAPH_ORDER_URL: "http://orders.internal:8080/graphql" });
+    expect(config.subgraphUrlOverrides).toEqual({ order: "http://orders.internal:8080/graphql" });
+    expect(config.subgraphUrls.user).toBe("http://127.0.0.1:4001/graphql");
+  });
+});

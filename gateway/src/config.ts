@@ -56,13 +56,14 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
   const base = loadBaseConfig(env);
   const development = base.nodeEnv !== "production";
   const poll = read.int("SUPERGRAPH_POLL_INTERVAL_MS", 0, { min: 0 });
+  const port = read.int("PORT", DEFAULT_PORTS.gateway, { min: 0, max: 65535 });
   return {
     ...base,
-    port: read.int("PORT", DEFAULT_PORTS.gateway, { min: 0, max: 65535 }),
+    port,
     supergraphPath: read.string("SUPERGRAPH_PATH", join(__dirname, "..", "..", "schema", "supergraph.graphql")),
     pollIntervalMs: poll > 0 ? poll : null,
     corsOrigins: read
-      .string("CORS_ORIGINS", development ? "https://studio.apollographql.com,http://localhost:4000,http://127.0.0.1:4000" : "")
+      .string("CORS_ORIGINS", development ? `https://studio.apollographql.com,http://localhost:${port},http://127.0.0.1:${port}` : "")
       .split(",")
       .map((origin) => origin.trim())
       .filter(Boolean),

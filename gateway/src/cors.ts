@@ -3,36 +3,16 @@ import type { RequestHandler } from "express";
 /** Which browser origins may call the gateway (HTTP and WebSocket). */
 export interface OriginPolicy {
   /**
-   * True for no Origin (not a browser, or a same-origin GET), an origin in
-   * `CORS_ORIGINS`, the gateway's own localhost address (Sandbox served by
-   * the gateway itself), or an origin whose host is the request's own `Host`
-   * (same-origin behind any hostname).
+   * True for no Origin (not a browser, or a same-origin GET) and for an origin in `CORS_ORIGINS`,
+   * nothing else: an origin matching the request's own `Host` proves nothing (a DNS-rebinding page
+   * sends its own name in both).
    */
-  isAllowed(origin: string | undefined, host?: string): boolean;
-  /** The port the gateway actually listens on, known only after `listen` (PORT=0 in tests). */
-  listeningOn(port: number): void;
+  isAllowed(origin: string | undefined): boolean;
 }
 
-export function originPolicy(allowlist: readonly string[], port: number): OriginPolicy {
+export function originPolicy(allowlist: readonly string[]): OriginPolicy {
   const allowed = new Set(allowlist);
-  let actualPort = port;
-  return {
-    isAllowed(origin, host) {
-      if (!origin) return true;
-      if (allowed.has(origin)) return true;
-      let url: URL;
-      try {
-        url = new URL(origin);
-      } catch {
-        return false; // "null" (sandboxed iframes, file://) and garbage
-      }
-      if (host && url.host === host) return true;
-      return ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) && Number(url.port) === actualPort;
-    },
-    listeningOn(listening) {
-      actualPort = listening;
-    },
-  };
+  return { isAllowed: (origin) => !origin || allowed.has(origin) };
 }
 
 const ALLOWED_HEADERS = "content-type, authorization, apollo-require-preflight, x-apollo-operation-name, x-request-id";
@@ -48,7 +28,7 @@ const ALLOWED_HEADERS = "content-type, authorization, apollo-require-preflight, 
 export function corsMiddleware(policy: OriginPolicy): RequestHandler {
   return (req, res, next) => {
     const origin = req.headers.origin;
-    if (origin && !policy.isAllowed(origin, req.headers.host)) {
+    if (origin && !policy.isAllowed(origin)) {
       res.status(403).json({ errors: [{ message: `Origin ${origin} is not allowed to call this API.`, extensions: { code: "FORBIDDEN" } }] });
       return;
     }

@@ -19,7 +19,7 @@ it("closes an idle subgraph connection itself, before the keep-alive timeout the
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-    const source = new SignedDataSource(url, "secret");
+    const source = new SignedDataSource({ name: "probe", url, secret: "secret" });
     const response = await source.fetcher(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     answeredAt = Date.now();
     expect(await response.json()).toEqual({ data: { ok: true } });

@@ -20,8 +20,8 @@ describe("SignedDataSource: sign-ins reported by a subgraph", () => {
       context,
     }) as Awaited<ReturnType<NonNullable<SignedDataSource["didReceiveResponse"]>>>;
 
-  const user = new SignedDataSource("http://user.invalid/graphql", "internal", { jwt });
-  const payment = new SignedDataSource("http://payment.invalid/graphql", "internal");
+  const user = new SignedDataSource({ name: "user", url: "http://user.invalid/graphql", secret: "internal", signIns: { jwt } });
+  const payment = new SignedDataSource({ name: "payment", url: "http://payment.invalid/graphql", secret: "internal" });
 
   it("the user subgraph's report signs the caller in, and is removed from the response", async () => {
     const context = anonymous();

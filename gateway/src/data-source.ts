@@ -1,13 +1,36 @@
+import { randomUUID } from "node:crypto";
 import { RemoteGraphQLDataSource } from "@apollo/gateway";
-import { SIGNED_IN_EXTENSION, signIdentityHeaders, traceHeaders, type BaseConfig } from "@commerce/kit";
+import {
+  IDENTITY_HEADER,
+  REQUEST_ID_HEADER,
+  SIGNED_IN_EXTENSION,
+  encodeIdentity,
+  fetchThroughBreaker,
+  signRequestInit,
+  traceHeaders,
+  type BaseConfig,
+} from "@commerce/kit";
 import type { GatewayContext } from "./context";
 import { verifiedAccessToken } from "./identity";
 
 type DataSource = RemoteGraphQLDataSource<GatewayContext>;
 
 /**
+ * Where the gateway sends a subgraph's fetches: the URL the supergraph names (a registry's supergraph
+ * knows where its subgraphs run), unless `SUBGRAPH_<NAME>_URL` is set explicitly.
+ */
+export function subgraphUrl(config: Pick<BaseConfig, "subgraphUrlOverrides">, name: string, supergraphUrl: string | undefined): string {
+  const url = config.subgraphUrlOverrides[name as keyof BaseConfig["subgraphUrlOverrides"]] ?? supergraphUrl;
+  if (!url) throw new Error(`The supergraph names no URL for subgraph "${name}" and SUBGRAPH_${name.toUpperCase()}_URL is not set.`);
+  return url;
+}
+
+/**
  * Forwards each subgraph call with the caller's identity, signed with INTERNAL_SECRET, the request id
  * and the W3C `traceparent` of the active span (Apollo's fetch span), so the subgraph joins the trace.
+ * The signature is made by the fetcher, over the exact body sent, for this subgraph only and once
+ * (kit/src/auth.ts); the fetch goes through the subgraph's circuit breaker (kit/src/circuit.ts), so
+ * while the subgraph is down its fetches fail at once.
  *
  * Calls go through Node's own `fetch` (undici), not Apollo's default (make-fetch-happen), whose agent
  * keeps idle connections open forever: the subgraph closed them after its keep-alive timeout, and a
@@ -25,18 +48,25 @@ type DataSource = RemoteGraphQLDataSource<GatewayContext>;
  * source strips the extension, so it never reaches the client.
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly signIns: Pick<BaseConfig, "jwt"> | null;
+
   /** `signIns`: the access-token settings, for the one subgraph trusted to report sign-ins (user); null for the others. */
-  constructor(
-    url: string,
-    private readonly secret: string,
-    private readonly signIns: Pick<BaseConfig, "jwt"> | null = null,
-  ) {
-    super({ url, fetcher: fetch as unknown as RemoteGraphQLDataSource["fetcher"] });
+  constructor(options: { name: string; url: string; secret: string; signIns?: Pick<BaseConfig, "jwt"> | null }) {
+    const { name, secret } = options;
+    const signedFetch = (url: string, init: RequestInit & { headers: Record<string, string>; body?: string }) =>
+      fetchThroughBreaker(name, url, signRequestInit(secret, name, init));
+    super({ url: options.url, fetcher: signedFetch as unknown as RemoteGraphQLDataSource["fetcher"] });
+    this.signIns = options.signIns ?? null;
   }
 
+  /** The identity and request id headers; the fetcher signs them with the body. */
   override willSendRequest({ request, context }: Parameters<NonNullable<DataSource["willSendRequest"]>>[0]): void {
-    const headers = { ...signIdentityHeaders(context?.identity ?? null, this.secret, context?.requestId), ...traceHeaders() };
-    for (const [name, value] of Object.entries(headers)) request.http?.headers.set(name, value);
+    const headers = {
+      [IDENTITY_HEADER]: encodeIdentity(context?.identity ?? null),
+      [REQUEST_ID_HEADER]: context?.requestId ?? randomUUID(),
+      ...traceHeaders(),
+    };
+    for (const [header, value] of Object.entries(headers)) request.http?.headers.set(header, value);
   }
 
   override didReceiveResponse({ response, context }: Parameters<NonNullable<DataSource["didReceiveResponse"]>>[0]): ReturnType<NonNullable<DataSource["didReceiveResponse"]>> {

@@ -201,6 +201,16 @@ describe("HTTP defences", () => {
     expect(direct!.body.errors?.[0].extensions?.code).toBe("FORBIDDEN");
   });
 
+  it("refuses an Origin naming the gateway's own host unless it is listed (DNS rebinding)", async () => {
+    // A rebinding page's origin and Host are both its own name; here both are the gateway's address.
+    const own = new URL(gateway.url).origin;
+    const sameHost = await ask({ query: WIDGETS }, { origin: own });
+    expect(sameHost.status).toBe(403);
+    expect(sameHost.body.errors?.[0].extensions?.code).toBe("FORBIDDEN");
+    const localhost = await ask({ query: WIDGETS }, { origin: own.replace("127.0.0.1", "localhost") });
+    expect(localhost.status).toBe(403);
+  });
+
   it("refuses a WebSocket from a foreign Origin and accepts an allowed one", async () => {
     const open = (origin: string) =>
       new Promise<number>((resolve, reject) => {
@@ -216,6 +226,7 @@ describe("HTTP defences", () => {
         socket.once("error", (error) => reject(error));
       });
     expect(await open("https://evil.example")).toBe(401);
+    expect(await open(new URL(gateway.url).origin)).toBe(401);
     expect(await open(ALLOWED_ORIGIN)).toBe(101);
   });
 });

@@ -15,14 +15,14 @@ import express from "express";
 import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, graphqlMetricsPlugin, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, withCurrentRole, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, graphqlMetricsPlugin, metricsAccess, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, withCurrentRole, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import { catalogCachePlugin } from "./catalog-cache";
 import { metricsText } from "./cluster";
 import type { GatewayConfig } from "./config";
 import type { GatewayContext } from "./context";
 import { corsMiddleware, originPolicy } from "./cors";
-import { SignedDataSource } from "./data-source";
+import { SignedDataSource, subgraphUrl } from "./data-source";
 import { createGatewayErrorFormatter, operationResolutionPlugin } from "./errors";
 import { identityFromAuthorization } from "./identity";
 import { queryLimitsPlugin } from "./query-limits";
@@ -65,10 +65,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
           pollIntervalInMs: config.pollIntervalMs,
         })
       : readFileSync(config.supergraphPath, "utf8"),
-    // Subgraph addresses come from configuration, whatever the supergraph file says. Only the user
-    // subgraph may sign a caller in for the rest of an operation (register, login, refreshToken).
-    buildService: ({ name, url }) =>
-      new SignedDataSource(config.subgraphUrls[name as keyof typeof config.subgraphUrls] ?? (url as string), config.internalSecret, name === "user" ? config : null),
+    buildService: ({ name, url }) => new SignedDataSource({ name, url: subgraphUrl(config, name, url), secret: config.internalSecret, signIns: name === "user" ? config : null }),
     logger,
   });
 
@@ -113,7 +110,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   });
   await apollo.start();
 
-  const origins = originPolicy(config.corsOrigins, config.port);
+  const origins = originPolicy(config.corsOrigins);
   // In a cluster, which worker answered and the subscriptions it holds (each WebSocket lives on one worker).
   const workerInfo = () => (cluster.isWorker ? { worker: cluster.worker?.id, subscriptions: subscriptions?.count() ?? 0 } : {});
   app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway", ...workerInfo() }));
@@ -132,7 +129,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     }
   });
   const metricsOfAllWorkers = metricsText(metrics.registry);
-  app.get("/metrics", async (_req, res) => void res.type(metrics.registry.contentType).send(await metricsOfAllWorkers()));
+  const mayScrape = metricsAccess(config.metricsToken);
+  app.get("/metrics", async (req, res) => {
+    if (!mayScrape(req)) return void res.status(403).type("text/plain").send("metrics: send the METRICS_TOKEN as a bearer token\n");
+    res.type(metrics.registry.contentType).send(await metricsOfAllWorkers());
+  });
   app.use(
     "/graphql",
     // A public endpoint: a client's traceparent is linked, never continued (it cannot pick our trace ids or sampling).
@@ -192,10 +193,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
-    httpServer.listen(config.port, "0.0.0.0", resolve);
+    httpServer.listen(config.port, config.host, resolve);
   });
   const port = (httpServer.address() as AddressInfo).port;
-  origins.listeningOn(port);
   logger.info({ port }, `gateway ready at http://localhost:${port}/graphql`);
 
   let stopping: Promise<void> | null = null;

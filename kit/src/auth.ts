@@ -1,4 +1,4 @@
-import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import type { JwtKey } from "./config";
 
 export const ROLES = ["CUSTOMER", "STAFF", "ADMIN"] as const;
@@ -98,25 +98,84 @@ export const SIGNED_IN_EXTENSION = "commerceSignedIn";
 // Gateway → subgraph identity. The gateway verifies the token once and forwards
 // the identity in headers signed with INTERNAL_SECRET; a subgraph refuses any
 // request whose signature does not verify, so clients cannot forge identities
-// by calling a subgraph directly.
+// by calling a subgraph directly. The signature covers the target subgraph, the
+// method, the body's SHA-256, the identity and the request id, with a timestamp
+// and a nonce: a captured request is good for that one subgraph and body, once
+// (the subgraph remembers nonces, replay.ts), for SIGNATURE_TTL_MS.
 // ---------------------------------------------------------------------------
 
 export const IDENTITY_HEADER = "x-commerce-identity";
 export const TIMESTAMP_HEADER = "x-commerce-timestamp";
+export const NONCE_HEADER = "x-commerce-nonce";
 export const SIGNATURE_HEADER = "x-commerce-signature";
 export const REQUEST_ID_HEADER = "x-request-id";
-const MAX_AGE_SECONDS = 300;
 
+/** How long a signed request stays valid after it was signed (and how far a signer's clock may run ahead). */
+export const SIGNATURE_TTL_MS = 10_000;
+
+/** What a signature binds a request to, besides the identity and request id. */
+export interface SignedTarget {
+  /** The subgraph the request is for (`product`…); another subgraph refuses it. */
+  audience: string;
+  /** Default POST. */
+  method?: string;
+  /** The exact body bytes sent (none for a GET). */
+  body?: string | Buffer;
+}
+
+export const bodyHash = (body: string | Buffer | undefined) => createHash("sha256").update(body ?? "").digest("base64url");
+
+const signingInput = (fields: { audience: string; method: string; timestamp: string; nonce: string; requestId: string; identity: string; bodyHash: string }) =>
+  ["v2", fields.audience, fields.method.toUpperCase(), fields.timestamp, fields.nonce, fields.requestId, fields.identity, fields.bodyHash].join("\n");
+
+/** The identity header of a caller (empty for an anonymous one). */
+export const encodeIdentity = (identity: Identity | null) => (identity ? b64url(JSON.stringify(identity)) : "");
+
+/**
+ * Signs a request whose identity and request id headers are already set (`encodedIdentity`,
+ * `requestId`): the timestamp, nonce and signature headers to add. For a signer that sees the body
+ * only when it is sent (the gateway's fetcher).
+ */
+export function signatureHeaders(secret: string, target: SignedTarget & { encodedIdentity: string; requestId: string }, now = Date.now()): Record<string, string> {
+  const timestamp = String(now);
+  const nonce = randomBytes(16).toString("base64url");
+  const input = signingInput({
+    audience: target.audience,
+    method: target.method ?? "POST",
+    timestamp,
+    nonce,
+    requestId: target.requestId,
+    identity: target.encodedIdentity,
+    bodyHash: bodyHash(target.body),
+  });
+  return { [TIMESTAMP_HEADER]: timestamp, [NONCE_HEADER]: nonce, [SIGNATURE_HEADER]: b64url(hmac(secret, input)) };
+}
+
+/**
+ * A fetch `init` whose identity and request id headers are set, with its signature for `audience`
+ * added over its method and body: for fetchers that see the body only when it is sent.
+ */
+export function signRequestInit<I extends { method?: string; headers: Record<string, string>; body?: string }>(secret: string, audience: string, init: I): I {
+  const signature = signatureHeaders(secret, {
+    audience,
+    method: init.method ?? "POST",
+    body: init.body,
+    encodedIdentity: init.headers[IDENTITY_HEADER] ?? "",
+    requestId: init.headers[REQUEST_ID_HEADER] ?? "",
+  });
+  return { ...init, headers: { ...init.headers, ...signature } };
+}
+
+/** Every header a subgraph needs to accept `target` from the gateway (or another service) on behalf of `identity`. */
 export function signIdentityHeaders(
   identity: Identity | null,
   secret: string,
+  target: SignedTarget,
   requestId: string = randomUUID(),
   now = Date.now(),
 ): Record<string, string> {
-  const encoded = identity ? b64url(JSON.stringify(identity)) : "";
-  const timestamp = String(Math.floor(now / 1000));
-  const signature = b64url(hmac(secret, `${timestamp}.${requestId}.${encoded}`));
-  return { [IDENTITY_HEADER]: encoded, [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signature, [REQUEST_ID_HEADER]: requestId };
+  const encodedIdentity = encodeIdentity(identity);
+  return { [IDENTITY_HEADER]: encodedIdentity, [REQUEST_ID_HEADER]: requestId, ...signatureHeaders(secret, { ...target, encodedIdentity, requestId }, now) };
 }
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
@@ -126,21 +185,41 @@ const header = (headers: HeaderBag, name: string) => {
   return Array.isArray(value) ? value[0] : value;
 };
 
-/** Returns the verified identity (null for an anonymous caller), or throws {@link TokenError}. */
-export function verifyIdentityHeaders(headers: HeaderBag, secret: string, now = Date.now()): { identity: Identity | null; requestId: string } {
+export interface VerifiedRequest {
+  identity: Identity | null;
+  requestId: string;
+  /** Single use: the verifier must refuse a second request with it until `expiresAt`. */
+  nonce: string;
+  /** Epoch ms after which the signature no longer verifies. */
+  expiresAt: number;
+}
+
+/**
+ * Checks a signed request addressed to `audience` with `method` and a body hashing to `bodyHash`
+ * ({@link bodyHash}). Returns the verified identity (null for an anonymous caller) and the nonce to
+ * remember, or throws {@link TokenError}.
+ */
+export function verifyIdentityHeaders(
+  headers: HeaderBag,
+  secret: string,
+  target: { audience: string; method: string; bodyHash: string },
+  now = Date.now(),
+): VerifiedRequest {
   const encoded = header(headers, IDENTITY_HEADER) ?? "";
   const timestamp = header(headers, TIMESTAMP_HEADER);
+  const nonce = header(headers, NONCE_HEADER);
   const signature = header(headers, SIGNATURE_HEADER);
   const requestId = header(headers, REQUEST_ID_HEADER) ?? "";
-  if (!timestamp || !signature) throw new TokenError("missing gateway credentials");
-  const age = Math.abs(Math.floor(now / 1000) - Number(timestamp));
-  if (!Number.isFinite(age) || age > MAX_AGE_SECONDS) throw new TokenError("stale gateway credentials");
-  const expected = hmac(secret, `${timestamp}.${requestId}.${encoded}`);
+  if (!timestamp || !nonce || !signature) throw new TokenError("missing gateway credentials");
+  const signedAt = Number(timestamp);
+  if (!/^\d{1,15}$/.test(timestamp) || now - signedAt > SIGNATURE_TTL_MS || signedAt - now > SIGNATURE_TTL_MS) throw new TokenError("stale gateway credentials");
+  const expected = hmac(secret, signingInput({ audience: target.audience, method: target.method, timestamp, nonce, requestId, identity: encoded, bodyHash: target.bodyHash }));
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new TokenError("bad gateway signature");
-  if (!encoded) return { identity: null, requestId };
+  const verified = { requestId, nonce, expiresAt: signedAt + SIGNATURE_TTL_MS };
+  if (!encoded) return { identity: null, ...verified };
   try {
-    return { identity: JSON.parse(Buffer.from(encoded, "base64url").toString("utf8")) as Identity, requestId };
+    return { identity: JSON.parse(Buffer.from(encoded, "base64url").toString("utf8")) as Identity, ...verified };
   } catch {
     throw new TokenError("malformed identity");
   }

@@ -88,8 +88,14 @@ export interface BaseConfig {
   streamPrefix: string;
   internalSecret: string;
   jwt: { keys: JwtKey[]; issuer: string; audience: string; accessTokenTtlSeconds: number };
-  /** GraphQL endpoints of the subgraphs, by service name. */
+  /** GraphQL endpoints of the subgraphs, by service name (`SUBGRAPH_<NAME>_URL`, else the default port on 127.0.0.1). */
   subgraphUrls: Record<SubgraphName, string>;
+  /** The `SUBGRAPH_<NAME>_URL`s actually set: only these override the URLs a supergraph names. */
+  subgraphUrlOverrides: Partial<Record<SubgraphName, string>>;
+  /** Bearer token `/metrics` asks for (`METRICS_TOKEN`); unset: only callers on this machine may scrape. */
+  metricsToken?: string;
+  /** Address the HTTP server listens on (`HOST`): 127.0.0.1 unless set (containers set 0.0.0.0). */
+  host: string;
   /** OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); traces are exported only when set. */
   otlpEndpoint?: string;
   /** The currency wallets hold (`WALLET_CURRENCY`): the only one an order can be paid in, so the only one products are sold in. */
@@ -132,8 +138,13 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
       read.url(`SUBGRAPH_${name.toUpperCase()}_URL`, `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`),
     ]),
   ) as Record<SubgraphName, string>;
+  const subgraphUrlOverrides = Object.fromEntries(
+    SUBGRAPHS.filter((name) => read.optionalString(`SUBGRAPH_${name.toUpperCase()}_URL`) !== undefined).map((name) => [name, subgraphUrls[name]]),
+  ) as Partial<Record<SubgraphName, string>>;
   return {
     nodeEnv,
+    host: read.string("HOST", "127.0.0.1"),
+    metricsToken: read.optionalString("METRICS_TOKEN"),
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], nodeEnv === "test" ? "warn" : "info"),
     logPretty: read.bool("LOG_PRETTY", false),
     redisUrl: read.url("REDIS_URL", "redis://127.0.0.1:6379"),
@@ -146,6 +157,7 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
       accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL", 900, { min: 10, max: 86400 }),
     },
     subgraphUrls,
+    subgraphUrlOverrides,
     otlpEndpoint: read.optionalString("OTEL_EXPORTER_OTLP_ENDPOINT") === undefined ? undefined : read.url("OTEL_EXPORTER_OTLP_ENDPOINT"),
     walletCurrency: readWalletCurrency(read),
   };

@@ -14,3 +14,22 @@ export function TrimmedLength(min: number, max: number, options: ValidationOptio
     options,
   );
 }
+
+/**
+ * Control characters (C0, DEL, C1: CR, LF, tab, ESC…), the Unicode line and paragraph separators and
+ * the bidirectional controls (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), inside the value
+ * as it will be stored (trimmed): a name goes into e-mail headers and subjects, greetings and logs,
+ * where a line break forges a header or a line and a bidi override ("\u202Egpj.exe") disguises text.
+ */
+export const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/** Refuses {@link CONTROL_CHARACTER}s inside the trimmed string; null and undefined pass (pair with `@IsOptional` or a required field). */
+export function NoControlCharacters(options: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: "noControlCharacters",
+      validator: { validate: (value: unknown) => value === null || value === undefined || (typeof value === "string" && !CONTROL_CHARACTER.test(value.trim())) },
+    },
+    options,
+  );
+}

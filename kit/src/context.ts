@@ -57,3 +57,19 @@ export function requireOwnerOrStaff(ctx: Pick<Context, "identity">, ownerId: str
   const user = requireUser(ctx);
   if (user.userId !== ownerId && !isStaff(user)) throw new ForbiddenError("You can only see your own data.");
 }
+
+/**
+ * `__resolveReference` for an entity private to its owner: `_entities` answers only a signed-in
+ * caller who owns it, STAFF, ADMIN or one of our services (UNAUTHENTICATED, FORBIDDEN otherwise; an
+ * unknown id is null), so an entity reached straight through `_entities` is as guarded as its root field.
+ */
+export function ownedReference<T>(load: (id: string, ctx: Context) => Promise<T | null>, ownerOf: (entity: T) => string) {
+  return {
+    __resolveReference: async (reference: { id: string }, ctx: Context): Promise<T | null> => {
+      if (!ctx.identity) throw new UnauthenticatedError();
+      const entity = await load(reference.id, ctx);
+      if (entity) requireOwnerOrStaff(ctx, ownerOf(entity));
+      return entity;
+    },
+  };
+}

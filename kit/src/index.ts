@@ -1,6 +1,7 @@
 // Decorator metadata must exist before any decorated class below is evaluated (money.ts, pagination.ts…).
 import "reflect-metadata";
 export * from "./audit";
+export * from "./circuit";
 export * from "./auth";
 export * from "./catalog-cache";
 export * from "./config";
@@ -15,6 +16,7 @@ export * from "./metrics";
 export * from "./money";
 export * from "./orm";
 export * from "./pagination";
+export * from "./replay";
 export * from "./roles";
 export * from "./schema";
 export * from "./server";

@@ -1,11 +1,24 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { ApolloServerPlugin } from "@apollo/server";
 import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from "prom-client";
+import { breakerStates } from "./circuit";
 
 /** One Prometheus registry per process, labelled with the service, served on `/metrics`. */
 export function createMetrics(service: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: "circuit_breaker_state",
+    help: "Circuit breaker of calls from this process to another, by target: 0 closed, 1 open (failing fast), 2 half-open",
+    labelNames: ["target"],
+    registers: [registry],
+    // Gateway workers each keep their own breakers: the worst state shows across them.
+    aggregator: "max",
+    collect(this: Gauge) {
+      for (const { target, state } of breakerStates()) this.set({ target }, state);
+    },
+  });
   return {
     registry,
     graphqlRequests: new Counter({
@@ -94,4 +107,22 @@ export function bindMetrics(orm: { config: object }, metrics: Metrics): void {
 /** The metrics of the service whose ORM `em` belongs to, if it was started by the kit. */
 export function metricsOf(em: { config: object }): Metrics | undefined {
   return byOrmConfig.get(em.config);
+}
+
+/**
+ * Who may scrape `/metrics`: with `METRICS_TOKEN` set, a caller sending `Authorization: Bearer
+ * <token>`; without it, a caller on this machine (loopback, not relayed by a proxy) only. Metrics
+ * name internal operations, error rates and traffic: not for whoever can reach the port.
+ */
+export function metricsAccess(token: string | undefined): (req: { headers: Record<string, string | string[] | undefined>; socket: { remoteAddress?: string } }) => boolean {
+  const expected = token ? createHash("sha256").update(`Bearer ${token}`).digest() : null;
+  return (req) => {
+    if (expected) {
+      const given = createHash("sha256").update(String(req.headers.authorization ?? "")).digest();
+      return timingSafeEqual(given, expected);
+    }
+    const address = req.socket.remoteAddress ?? "";
+    const loopback = address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+    return loopback && req.headers["x-forwarded-for"] === undefined && req.headers.forwarded === undefined;
+  };
 }

@@ -168,15 +168,16 @@ describe("observability across a request and the streams", () => {
   });
 
   it("continues a caller's trace from its traceparent header and answers with the trace id", async () => {
+    const PING = JSON.stringify({ query: "query Ping { ping }" });
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const response = await fetch(product.url, {
       method: "POST",
       headers: {
         "content-type": "application/json",
         traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
-        ...signIdentityHeaders(null, "test-internal-secret-0123456789", "req-from-gateway"),
+        ...signIdentityHeaders(null, "test-internal-secret-0123456789", { audience: "product", body: PING }, "req-from-gateway"),
       },
-      body: JSON.stringify({ query: "query Ping { ping }" }),
+      body: PING,
     });
     expect(await response.json()).toEqual({ data: { ping: "pong" } });
     expect(response.headers.get("x-trace-id")).toBe(traceId);

@@ -24,14 +24,15 @@ import {
 } from "@commerce/streams";
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
-import { TokenError, verifyIdentityHeaders } from "./auth";
+import { TokenError, bodyHash, verifyIdentityHeaders, type VerifiedRequest } from "./auth";
+import { ReplayGuard } from "./replay";
 import { literalInputPlugin } from "./literal-input";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig } from "./config";
 import type { SubgraphName } from "./services";
 import { createContext, type Context } from "./context";
 import { createErrorFormatter } from "./errors";
 import { createLogger, currentLogger, withLogger, type Logger } from "./logger";
-import { bindMetrics, createMetrics, graphqlMetricsPlugin, type Metrics } from "./metrics";
+import { bindMetrics, createMetrics, graphqlMetricsPlugin, metricsAccess, type Metrics } from "./metrics";
 import { registerStreamMetrics } from "./stream-metrics";
 import { activeTraceId, createTracing, traceRequests, tracingPlugin } from "./tracing";
 import { withCurrentRole } from "./roles";
@@ -84,6 +85,11 @@ export interface SubgraphModule<Settings = unknown> {
    * of the runtime when handlers need the service's settings or shared objects.
    */
   consumes?: Consumes | ((runtime: Runtime<Settings>) => Consumes);
+  /**
+   * Read models fed by consumer groups of their own (named `group`, not after the service): they keep
+   * their own position, retries and dead letters, so a slow projection never holds the service's handlers back.
+   */
+  projections?: (Consumes & { group: string })[];
   /** Runs once after migrations and before the endpoint opens (e.g. bootstrap data). */
   prepare?: (runtime: Runtime<Settings>) => Promise<void>;
   /** Background jobs started once the service is up. */
@@ -196,27 +202,37 @@ export async function startSubgraph<Settings>(
       res.status(503).json({ status: "unavailable", reason: (error as Error).message });
     }
   });
-  app.get("/metrics", async (_req, res) => {
+  const mayScrape = metricsAccess(config.metricsToken);
+  app.get("/metrics", async (req, res) => {
+    if (!mayScrape(req)) return void res.status(403).type("text/plain").send("metrics: send the METRICS_TOKEN as a bearer token\n");
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  const nonceFallbacks = metrics.counter("internal_nonce_fallbacks_total", "Signed requests whose nonce was remembered in this process only, Redis not answering");
+  const replays = new ReplayGuard(redis, config.streamPrefix, logger, () => nonceFallbacks.inc());
   app.use(
     "/graphql",
     // Counts the SQL statements each GraphQL request causes (batching regressions show up per operation).
     (_req, _res, next) => statementScope.run({ count: 0 }, next),
     // The operation's span, continued from the gateway's `traceparent`.
     traceRequests(tracing.tracer),
-    express.json({ limit: "1mb" }),
-    (req, res, next) => {
-      // Only the gateway (and our own services) may call a subgraph: the identity
-      // headers must carry a valid signature made with INTERNAL_SECRET.
-      let verified: ReturnType<typeof verifyIdentityHeaders>;
+    // The raw body's hash, which the signature covers.
+    express.json({ limit: "1mb", verify: (req, _res, raw) => void ((req as { rawBodyHash?: string }).rawBodyHash = bodyHash(raw)) }),
+    async (req, res, next) => {
+      // Only the gateway (and our own services) may call a subgraph: the identity headers must carry a
+      // valid signature made with INTERNAL_SECRET, for this subgraph, this method and body, used once.
+      const refuse = (reason: string) =>
+        void res.status(401).json({ errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }] });
+      let verified: VerifiedRequest;
       try {
-        verified = verifyIdentityHeaders(req.headers, config.internalSecret);
+        verified = verifyIdentityHeaders(req.headers, config.internalSecret, {
+          audience: module.name,
+          method: req.method,
+          bodyHash: (req as { rawBodyHash?: string }).rawBodyHash ?? bodyHash(undefined),
+        });
       } catch (error) {
-        const reason = error instanceof TokenError ? error.message : "invalid credentials";
-        res.status(401).json({ errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }] });
-        return;
+        return refuse(error instanceof TokenError ? error.message : "invalid credentials");
       }
+      if (!(await replays.firstUse(verified.nonce, verified.expiresAt))) return refuse("replayed gateway credentials");
       res.locals.verified = verified;
       res.locals.requestId = verified.requestId || randomUUID();
       // Every line logged while serving the request carries its id (the gateway's) and trace id, even
@@ -226,7 +242,7 @@ export async function startSubgraph<Settings>(
     },
     expressMiddleware(apollo, {
       context: async ({ res }) => {
-        const { identity } = res.locals.verified as ReturnType<typeof verifyIdentityHeaders>;
+        const { identity } = res.locals.verified as VerifiedRequest;
         const id = res.locals.requestId as string;
         const requestLogger = currentLogger(logger);
         // The token's role may be stale: a role changed since it was issued wins (see roles.ts).
@@ -243,7 +259,7 @@ export async function startSubgraph<Settings>(
   httpServer.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
-    httpServer.listen(config.port, "0.0.0.0", resolve);
+    httpServer.listen(config.port, config.host, resolve);
   });
   const port = (httpServer.address() as AddressInfo).port;
 
@@ -257,22 +273,23 @@ export async function startSubgraph<Settings>(
   trimmer?.start();
   const consumes = typeof module.consumes === "function" ? module.consumes(runtime) : module.consumes;
   let observeHandler: ((event: ParsedEvent, handlerMs: number) => void) | undefined;
-  const consumer = consumes
-    ? new StreamConsumer({
-        redis,
-        orm,
-        prefix: config.streamPrefix,
-        service: module.name,
-        consumerName: `${module.name}-${process.pid}-${randomUUID().slice(0, 8)}`,
-        streams: consumes.streams,
-        handlers: consumes.handlers,
-        logger: logger.child({ component: "consumer" }),
-        tracer: tracing.tracer,
-        concurrency: config.streams.concurrency,
-        maxBatch: config.streams.maxBatch,
-        onProcessed: (event, handlerMs) => observeHandler?.(event, handlerMs),
-      })
-    : null;
+  const consumerFor = (group: string, of: Consumes, onProcessed?: (event: ParsedEvent, handlerMs: number) => void) =>
+    new StreamConsumer({
+      redis,
+      orm,
+      prefix: config.streamPrefix,
+      service: group,
+      consumerName: `${group}-${process.pid}-${randomUUID().slice(0, 8)}`,
+      streams: of.streams,
+      handlers: of.handlers,
+      logger: logger.child({ component: group === module.name ? "consumer" : `consumer:${group}` }),
+      tracer: tracing.tracer,
+      concurrency: config.streams.concurrency,
+      maxBatch: config.streams.maxBatch,
+      onProcessed,
+    });
+  const consumer = consumes ? consumerFor(module.name, consumes, (event, handlerMs) => observeHandler?.(event, handlerMs)) : null;
+  const projectionConsumers = (module.projections ?? []).map((projection) => consumerFor(projection.group, projection));
   observeHandler = registerStreamMetrics({
     metrics,
     redis,
@@ -285,6 +302,7 @@ export async function startSubgraph<Settings>(
     logger,
   });
   await consumer?.start();
+  await Promise.all(projectionConsumers.map((projection) => projection.start()));
   const jobs = module.jobs?.(runtime) ?? [];
   logger.info({ port }, `${module.name} subgraph ready`);
 
@@ -297,7 +315,7 @@ export async function startSubgraph<Settings>(
       httpServer.closeAllConnections();
       await apollo.stop();
       await Promise.all(jobs.map((job) => job.stop()));
-      await consumer?.stop();
+      await Promise.all([consumer?.stop(), ...projectionConsumers.map((projection) => projection.stop())]);
       await trimmer?.stop();
       // What the last handlers and requests committed is published now rather than by the next replica.
       await relay.stop({ flushTimeoutMs: 2_000 });

@@ -38,6 +38,8 @@ export interface DrillReport {
   /** final state not the one the workload's intent allows (e.g. a rich customer's PAYMENT_FAILED, an expired saga) */
   wrongOutcomes: number;
   deadLetters: number;
+  /** returns the workload started, and those that ended REFUNDED with the refund they were due */
+  returns: { attempted: number; refunded: number };
   violations: Violation[];
   states: Record<string, number>;
   clientRetries: number;
@@ -47,7 +49,8 @@ export interface DrillReport {
   logDir: string;
 }
 
-const FINAL = new Set(['CONFIRMED', 'CANCELLED', 'PAYMENT_FAILED', 'OUT_OF_STOCK']);
+// SHIPPED: only the returns worker ships, and a returned order stays SHIPPED.
+const FINAL = new Set(['CONFIRMED', 'SHIPPED', 'CANCELLED', 'PAYMENT_FAILED', 'OUT_OF_STOCK']);
 
 /** The fault rotation: replica 1 of every subgraph, a gateway, Redis, Postgres; then replica 2…, and around again. */
 function faultPlan(cluster: Cluster, count: number): string[] {
@@ -115,7 +118,19 @@ async function finalStates(cluster: Cluster, ids: string[]): Promise<Map<string,
   }
 }
 
-/** Units committed to orders per product must be exactly what left the shelf: a double commit or restock shows. */
+/** Returns of these ids as the order service holds them. */
+async function returnStates(cluster: Cluster, ids: string[]): Promise<Map<string, { status: string; refund: number | null }>> {
+  const client = new Client({ connectionString: cluster.databases.order });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`select id, status, refund_amount from return_requests where id = any($1::uuid[])`, [ids]);
+    return new Map(rows.map((r) => [r.id as string, { status: r.status as string, refund: r.refund_amount as number | null }]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Units committed to orders per product, less those returned, must be exactly what left the shelf: a double commit or restock shows. */
 async function stockDrift(cluster: Cluster, shop: Shop): Promise<string[]> {
   const client = new Client({ connectionString: cluster.databases.product });
   await client.connect();
@@ -123,13 +138,15 @@ async function stockDrift(cluster: Cluster, shop: Shop): Promise<string[]> {
     const { rows } = await client.query(
       `select s.product_id, sum(s.on_hand)::int as on_hand,
               coalesce((select sum((l->>'quantity')::int) from reservations r, jsonb_array_elements(r.lines) l
-                        where r.status = 'COMMITTED' and l->>'productId' = s.product_id::text), 0)::int as committed
+                        where r.status = 'COMMITTED' and l->>'productId' = s.product_id::text), 0)::int as committed,
+              coalesce((select sum((l->>'quantity')::int) from return_restocks r, jsonb_array_elements(r.lines) l
+                        where l->>'productId' = s.product_id::text), 0)::int as returned
        from stock_levels s where s.product_id = any($1::uuid[]) group by s.product_id`,
       [Object.keys(shop.initialStock)],
     );
     return rows
-      .filter((r) => shop.initialStock[r.product_id] - r.committed !== r.on_hand)
-      .map((r) => `product ${r.product_id}: onHand ${r.on_hand}, expected ${shop.initialStock[r.product_id]} − ${r.committed} committed`);
+      .filter((r) => shop.initialStock[r.product_id] - r.committed + r.returned !== r.on_hand)
+      .map((r) => `product ${r.product_id}: onHand ${r.on_hand}, expected ${shop.initialStock[r.product_id]} − ${r.committed} committed + ${r.returned} returned`);
   } finally {
     await client.end();
   }
@@ -137,6 +154,8 @@ async function stockDrift(cluster: Cluster, shop: Shop): Promise<string[]> {
 
 /** Is `status` what this order may end in, given what its customer did? */
 function expected(order: PlacedOrder, status: string, reason: string | null): boolean {
+  // Taken by the returns worker: shipped, unless shipping itself never got through.
+  if (order.returned && (status === 'SHIPPED' || status === 'CONFIRMED')) return status === 'SHIPPED' || order.returned.error !== undefined;
   if (order.cancel === 'accepted') return status === 'CANCELLED';
   // a retried cancel whose first attempt committed answers CONFLICT: the reason tells it was ours, not an expiry
   if (status === 'CANCELLED') return order.cancel !== 'none' && (reason ?? '').includes(CANCEL_REASON);
@@ -189,9 +208,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     // Settled: every order final and the compensations that follow (refunds, releases) done as well.
     let states: Awaited<ReturnType<typeof finalStates>>;
     let violations: Violation[] = [];
+    const returnIds = placed.map((p) => p.returned?.id).filter((id): id is string => !!id);
+    let returned: Awaited<ReturnType<typeof returnStates>>;
     for (;;) {
       states = await finalStates(cluster, ids);
-      const allFinal = [...states.values()].every((s) => FINAL.has(s.status));
+      returned = await returnStates(cluster, returnIds);
+      // A received return is settled once its refund landed.
+      const allFinal = [...states.values()].every((s) => FINAL.has(s.status)) && [...returned.values()].every((r) => r.status !== 'RECEIVED');
       if (allFinal || Date.now() > deadline) violations = await reconcile(cluster.databases, { graceMs: 0 });
       if ((allFinal && violations.length === 0) || Date.now() > deadline) break;
       await sleep(1000);
@@ -215,6 +238,24 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       }
       lost += 1;
     }
+    let refundedReturns = 0;
+    for (const order of placed) {
+      const attempt = order.returned;
+      if (!attempt?.id) continue;
+      const state = returned.get(attempt.id);
+      if (!state) {
+        lost += 1;
+        problems.push(`return ${attempt.id} of order ${order.id} was answered to the client but is not in the database`);
+      } else if (state.status === 'REFUNDED' && state.refund === attempt.refund) {
+        refundedReturns += 1;
+      } else if (state.status === 'RECEIVED') {
+        lost += 1;
+        problems.push(`return ${attempt.id} of order ${order.id} still RECEIVED after ${settleMs / 1000} s: its refund never landed`);
+      } else if (state.status === 'REFUNDED' || attempt.step === 'received') {
+        wrong += 1;
+        problems.push(`return ${attempt.id} of order ${order.id} ended ${state.status} refunding ${state.refund ?? 'nothing'}, expected REFUNDED with ${attempt.refund}`);
+      }
+    }
     const drift = await stockDrift(cluster, shop);
     problems.push(...drift);
     const redis = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
@@ -233,6 +274,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       duplicatedEffects: violations.filter((v) => v.check.startsWith('duplicate-')).length + drift.length,
       wrongOutcomes: wrong,
       deadLetters,
+      returns: { attempted: placed.filter((p) => p.returned).length, refunded: refundedReturns },
       violations,
       states: tally,
       clientRetries: base.stats.retries,
@@ -254,6 +296,7 @@ export function formatReport(report: DrillReport): string {
     `duplicated effects: ${report.duplicatedEffects}`,
     `wrong outcomes:     ${report.wrongOutcomes}`,
     `dead letters:       ${report.deadLetters}`,
+    `returns:            ${report.returns.attempted} started, ${report.returns.refunded} refunded in full`,
     `reconcile:          ${report.violations.length} violation(s)`,
     `client retries:     ${report.clientRetries}`,
     `logs:               ${report.logDir}`,

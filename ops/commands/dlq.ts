@@ -8,7 +8,9 @@
  */
 import { DeadLetters } from '@commerce/streams';
 import Redis from 'ioredis';
-import { CONSUMING_SERVICES } from '../provision/platform';
+import { CONSUMING_SERVICES, PROJECTION_GROUPS } from '../provision/platform';
+
+const GROUPS: readonly string[] = [...CONSUMING_SERVICES, ...PROJECTION_GROUPS];
 
 const USAGE = 'usage: npm run dlq -- list <service> [count] | show <service> <id> | replay <service> <id|--all> | discard <service> <id>';
 
@@ -19,8 +21,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   // A mistyped service would otherwise read an empty stream and report "no dead letters": all clear.
-  if (!(CONSUMING_SERVICES as readonly string[]).includes(service)) {
-    console.error(`${service} consumes no events, so it has no dead letters; the consuming services are ${CONSUMING_SERVICES.join(', ')}.`);
+  if (!GROUPS.includes(service)) {
+    console.error(`${service} consumes no events, so it has no dead letters; the consuming services and groups are ${GROUPS.join(', ')}.`);
     return 2;
   }
   const count = command === 'list' && arg !== undefined ? (/^\d+$/.test(arg) ? Number(arg) : NaN) : 50;

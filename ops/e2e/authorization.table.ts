@@ -42,7 +42,12 @@ export interface Fixtures {
   approvedReturn(owner: Account): Promise<string>;
   /** A fresh refresh token (they rotate, so each call needs its own). */
   refreshToken(): Promise<string>;
+  /** The payment of {@link orderOf}. */
+  paymentOf(owner: Account): string;
 }
+
+export const SUBGRAPHS = ["user", "product", "order", "payment", "notification"] as const;
+export type Subgraph = (typeof SUBGRAPHS)[number];
 
 export interface Row {
   /** Unique; the first column of the table in docs/AUTHORIZATION.md. */
@@ -56,6 +61,13 @@ export interface Row {
   verify?: (value: any, target: Target) => void;
   /** Served by the gateway over graphql-ws. */
   subscription?: boolean;
+  /**
+   * The one subgraph that serves the whole query: the test also sends it there straight, signed as
+   * the caller the way the gateway signs, and expects the same outcome.
+   */
+  direct?: Subgraph;
+  /** Sent only straight to `direct` (`_entities`, which the gateway does not expose). */
+  directOnly?: boolean;
 }
 
 const everyone: Record<Column, Outcome> = { anonymous: "data", own: "data", other: "data", staff: "data", admin: "data" };
@@ -70,23 +82,44 @@ const meOnly: Record<Column, Outcome> = { anonymous: "null", own: "data", other:
 const unique = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 const order = (t: Target) => ({ id: t.fx.orderOf(t.owner) });
 /** An order's field, reached through `order(id)`: the owner check of the order comes first. */
-const orderField = (name: string, selection: string, expect: Record<Column, Outcome>, pick: (order: any) => unknown): Row => ({
+const orderField = (name: string, selection: string, expect: Record<Column, Outcome>, pick: (order: any) => unknown, direct?: Subgraph): Row => ({
   name,
   query: `query($id: ID!) { order(id: $id) { id ${selection} } }`,
   variables: order,
   pick: (data) => (data.order === null || data.order === undefined ? null : pick(data.order)),
   expect,
+  direct,
 });
+
+/**
+ * An entity of the owner's data (or one of its fields) asked of `subgraph` through `_entities`, as the
+ * gateway asks for it: the same rule must hold as when a root field leads to it.
+ */
+const entity = (subgraph: Subgraph, typename: string, selection: string, id: (t: Target) => string, expect: Record<Column, Outcome>, field?: string): Row => ({
+  name: `${subgraph}: _entities ${typename}${field ? `.${field}` : ""}`,
+  query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${typename} { id ${selection} } } }`,
+  variables: (t) => ({ r: [{ __typename: typename, id: id(t) }] }),
+  pick: (data) => {
+    const found = data._entities?.[0];
+    return field ? (found?.[field] ?? null) : (found ?? null);
+  },
+  expect,
+  direct: subgraph,
+  directOnly: true,
+});
+const orderId = (t: Target) => t.fx.orderOf(t.owner);
+const userId = (t: Target) => t.owner.id;
 
 export const TABLE: Row[] = [
   // ── user ─────────────────────────────────────────────────────────────────────────────
-  { name: "me", query: `{ me { id email role } }`, pick: (d) => d.me, expect: meOnly },
+  { name: "me", query: `{ me { id email role } }`, pick: (d) => d.me, expect: meOnly, direct: "user" },
   {
     name: "register",
     query: `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`,
     variables: () => ({ input: { email: `${unique("authz")}@example.com`, password: "authz-password-123", name: "Authz" } }),
     pick: (d) => d.register,
     expect: everyone,
+    direct: "user",
   },
   {
     name: "login",
@@ -94,6 +127,7 @@ export const TABLE: Row[] = [
     variables: (t) => ({ e: t.owner.email, p: "e2e-password-123" }),
     pick: (d) => d.login,
     expect: everyone,
+    direct: "user",
   },
   {
     name: "refreshToken",
@@ -101,6 +135,7 @@ export const TABLE: Row[] = [
     variables: async (t) => ({ r: await t.fx.refreshToken() }),
     pick: (d) => d.refreshToken,
     expect: everyone,
+    direct: "user",
   },
   {
     // `own`: a customer promoting themself to ADMIN.
@@ -116,9 +151,10 @@ export const TABLE: Row[] = [
     },
     pick: (d) => d.setUserRole,
     expect: adminOnly,
+    direct: "user",
   },
-  { name: "userAuditLog", query: `{ userAuditLog(first: 5) { totalCount } }`, pick: (d) => d.userAuditLog, expect: adminOnly },
-  { name: "users", query: `{ users(first: 5) { totalCount edges { node { id email role } } } }`, pick: (d) => d.users, expect: staffAdmin },
+  { name: "userAuditLog", query: `{ userAuditLog(first: 5) { totalCount } }`, pick: (d) => d.userAuditLog, expect: adminOnly, direct: "user" },
+  { name: "users", query: `{ users(first: 5) { totalCount edges { node { id email role } } } }`, pick: (d) => d.users, expect: staffAdmin, direct: "user" },
   {
     name: "logout",
     query: `mutation($r: String!) { logout(refreshToken: $r) }`,
@@ -149,23 +185,25 @@ export const TABLE: Row[] = [
   },
 
   // ── product ──────────────────────────────────────────────────────────────────────────
-  { name: "product", query: `query($id: ID!) { product(id: $id) { id available } }`, variables: (t) => ({ id: t.fx.productId }), pick: (d) => d.product, expect: everyone },
+  { name: "product", query: `query($id: ID!) { product(id: $id) { id available } }`, variables: (t) => ({ id: t.fx.productId }), pick: (d) => d.product, expect: everyone, direct: "product" },
   {
     name: "product (deleted)",
     query: `query($id: ID!) { product(id: $id) { id } }`,
     variables: (t) => ({ id: t.fx.deletedProductId }),
     pick: (d) => d.product,
     expect: { anonymous: "null", own: "null", other: "null", staff: "data", admin: "data" },
+    direct: "product",
   },
-  { name: "products", query: `{ products(first: 5) { totalCount edges { node { id } } } }`, pick: (d) => d.products, expect: everyone },
-  { name: "categories", query: `{ categories { id } }`, pick: (d) => d.categories, expect: everyone },
-  { name: "warehouses", query: `{ warehouses { id } }`, pick: (d) => d.warehouses, expect: staffAdmin },
+  { name: "products", query: `{ products(first: 5) { totalCount edges { node { id } } } }`, pick: (d) => d.products, expect: everyone, direct: "product" },
+  { name: "categories", query: `{ categories { id } }`, pick: (d) => d.categories, expect: everyone, direct: "product" },
+  { name: "warehouses", query: `{ warehouses { id } }`, pick: (d) => d.warehouses, expect: staffAdmin, direct: "product" },
   {
     name: "Product.stock",
     query: `query($id: ID!) { product(id: $id) { id stock { onHand reserved warehouse { code } } } }`,
     variables: (t) => ({ id: t.fx.productId }),
     pick: (d) => d.product?.stock ?? null,
     expect: staffAdmin,
+    direct: "product",
   },
   {
     name: "createCategory",
@@ -173,6 +211,7 @@ export const TABLE: Row[] = [
     variables: () => ({ n: unique("cat") }),
     pick: (d) => d.createCategory,
     expect: adminOnly,
+    direct: "product",
   },
   {
     name: "createWarehouse",
@@ -180,6 +219,7 @@ export const TABLE: Row[] = [
     variables: () => ({ c: unique("WH").toUpperCase() }),
     pick: (d) => d.createWarehouse,
     expect: adminOnly,
+    direct: "product",
   },
   {
     name: "createProduct",
@@ -187,6 +227,7 @@ export const TABLE: Row[] = [
     variables: () => ({ input: { sku: unique("AUTHZ"), name: "authz", price: { amount: 100, currency: "USD" } } }),
     pick: (d) => d.createProduct,
     expect: adminOnly,
+    direct: "product",
   },
   {
     name: "updateProduct",
@@ -194,6 +235,7 @@ export const TABLE: Row[] = [
     variables: (t) => ({ id: t.fx.productId }),
     pick: (d) => d.updateProduct,
     expect: adminOnly,
+    direct: "product",
   },
   {
     name: "deleteProduct",
@@ -209,6 +251,7 @@ export const TABLE: Row[] = [
     },
     pick: (d) => d.deleteProduct,
     expect: adminOnly,
+    direct: "product",
   },
   {
     name: "adjustStock",
@@ -216,23 +259,26 @@ export const TABLE: Row[] = [
     variables: (t) => ({ p: t.fx.productId, w: t.fx.warehouseId }),
     pick: (d) => d.adjustStock,
     expect: staffAdmin,
+    direct: "product",
   },
-  { name: "productAuditLog", query: `{ productAuditLog(first: 5) { totalCount } }`, pick: (d) => d.productAuditLog, expect: adminOnly },
+  { name: "productAuditLog", query: `{ productAuditLog(first: 5) { totalCount } }`, pick: (d) => d.productAuditLog, expect: adminOnly, direct: "product" },
 
   // ── order ────────────────────────────────────────────────────────────────────────────
-  orderField("order", "status", ownerStaffAdmin, (o) => o),
+  orderField("order", "status", ownerStaffAdmin, (o) => o, "order"),
   {
     name: "order (unknown id)",
     query: `query($id: ID!) { order(id: $id) { id } }`,
     variables: () => ({ id: randomUUID() }),
     pick: (d) => d.order,
     expect: { anonymous: "UNAUTHENTICATED", own: "null", other: "null", staff: "null", admin: "null" },
+    direct: "order",
   },
   {
     name: "orders",
     query: `{ orders(first: 100) { totalCount edges { node { id user { id } } } } }`,
     pick: (d) => d.orders,
     expect: signedIn,
+    direct: "order",
     // A customer sees only their own orders; STAFF and ADMIN see other people's too.
     verify: (orders, t) => {
       const owners = new Set(orders.edges.map((edge: any) => edge.node.user.id));
@@ -257,6 +303,7 @@ export const TABLE: Row[] = [
     variables: (t) => ({ p: t.fx.productId }),
     pick: (d) => d.placeOrder,
     expect: signedIn,
+    direct: "order",
   },
   {
     name: "cancelOrder",
@@ -264,6 +311,7 @@ export const TABLE: Row[] = [
     variables: async (t) => ({ id: t.column === "own" || t.column === "staff" || t.column === "admin" ? await t.fx.pendingOrder(t.owner) : t.fx.orderOf(t.owner) }),
     pick: (d) => d.cancelOrder,
     expect: ownerStaffAdmin,
+    direct: "order",
   },
   {
     name: "shipOrder",
@@ -271,6 +319,7 @@ export const TABLE: Row[] = [
     variables: async (t) => ({ id: t.column === "staff" || t.column === "admin" ? await t.fx.confirmedOrder(t.owner) : t.fx.orderOf(t.owner) }),
     pick: (d) => d.shipOrder,
     expect: staffAdmin,
+    direct: "order",
   },
   {
     name: "completeOrder",
@@ -278,6 +327,7 @@ export const TABLE: Row[] = [
     variables: async (t) => ({ id: t.column === "staff" || t.column === "admin" ? await t.fx.shippedOrder(t.owner) : t.fx.orderOf(t.owner) }),
     pick: (d) => d.completeOrder,
     expect: staffAdmin,
+    direct: "order",
   },
   {
     name: "requestReturn",
@@ -311,13 +361,13 @@ export const TABLE: Row[] = [
   { name: "returns", query: `{ returns(first: 5) { totalCount edges { node { id order { id } } } } }`, pick: (d) => d.returns, expect: staffAdmin },
   orderField("Order.returns", "returns { id status lines { quantity } statusHistory { status } }", ownerStaffAdmin, (o) => o.returns),
   orderField("Order.items", "items { quantity product { id name } }", ownerStaffAdmin, (o) => o.items),
-  orderField("Order.statusHistory", "statusHistory { status at }", ownerStaffAdmin, (o) => o.statusHistory),
+  orderField("Order.statusHistory", "statusHistory { status at }", ownerStaffAdmin, (o) => o.statusHistory, "order"),
   orderField("Order.user", "user { id email name }", ownerStaffAdmin, (o) => o.user),
   // An operator's view of the saga (event ids, actors): ADMIN only, even for the order's owner.
-  orderField("Order.timeline", "timeline { at kind description }", { anonymous: "UNAUTHENTICATED", own: "FORBIDDEN", other: "FORBIDDEN", staff: "FORBIDDEN", admin: "data" }, (o) => o.timeline),
-  orderField("Order.user.orders", "user { id orders(first: 5) { totalCount } }", ownerStaffAdmin, (o) => o.user?.orders),
+  orderField("Order.timeline", "timeline { at kind description }", { anonymous: "UNAUTHENTICATED", own: "FORBIDDEN", other: "FORBIDDEN", staff: "FORBIDDEN", admin: "data" }, (o) => o.timeline, "order"),
+  orderField("Order.user.orders", "user { id orders(first: 5) { totalCount } }", ownerStaffAdmin, (o) => o.user?.orders, "order"),
   { name: "User.orders (me)", query: `{ me { id orders(first: 5) { totalCount } } }`, pick: (d) => d.me?.orders ?? null, expect: meOnly },
-  { name: "orderAuditLog", query: `{ orderAuditLog(first: 5) { totalCount } }`, pick: (d) => d.orderAuditLog, expect: adminOnly },
+  { name: "orderAuditLog", query: `{ orderAuditLog(first: 5) { totalCount } }`, pick: (d) => d.orderAuditLog, expect: adminOnly, direct: "order" },
   {
     name: "orderStatusChanged",
     subscription: true,
@@ -341,8 +391,9 @@ export const TABLE: Row[] = [
     variables: (t) => (t.column === "staff" || t.column === "admin" ? { u: t.owner.id, reason: "authorization table" } : { u: t.owner.id, card: testCard() }),
     pick: (d) => d.topUpWallet,
     expect: ownerStaffAdmin,
+    direct: "payment",
   },
-  { name: "paymentAuditLog", query: `{ paymentAuditLog(first: 5) { totalCount } }`, pick: (d) => d.paymentAuditLog, expect: adminOnly },
+  { name: "paymentAuditLog", query: `{ paymentAuditLog(first: 5) { totalCount } }`, pick: (d) => d.paymentAuditLog, expect: adminOnly, direct: "payment" },
 
   // ── notification ─────────────────────────────────────────────────────────────────────
   orderField("Order.notifications", "notifications { channel template status }", ownerStaffAdmin, (o) => o.notifications),
@@ -361,12 +412,43 @@ export const TABLE: Row[] = [
     query: `mutation { updateNotificationPreferences(sms: false) { email inApp sms } }`,
     pick: (d) => d.updateNotificationPreferences,
     expect: signedIn,
+    direct: "notification",
   },
-  { name: "notificationTemplates", query: `{ notificationTemplates { key channel } }`, pick: (d) => d.notificationTemplates, expect: adminOnly },
+  // Sales analytics, read from the notification service's projection: STAFF and ADMIN.
+  {
+    name: "salesReport",
+    query: `{ salesReport(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z", groupBy: PRODUCT) { key orders revenue { amount } } }`,
+    pick: (d) => d.salesReport,
+    expect: staffAdmin,
+    direct: "notification",
+  },
+  {
+    name: "orderStats",
+    query: `{ orderStats(from: "2026-01-01T00:00:00Z", to: "2026-12-31T00:00:00Z") { byStatus { status count } confirmP50Ms } }`,
+    pick: (d) => d.orderStats,
+    expect: staffAdmin,
+    direct: "notification",
+  },
+  { name: "notificationTemplates", query: `{ notificationTemplates { key channel } }`, pick: (d) => d.notificationTemplates, expect: adminOnly, direct: "notification" },
   {
     name: "upsertNotificationTemplate",
     query: `mutation { upsertNotificationTemplate(key: "order_shipped", channel: SMS, body: "Order {{orderId}} is on its way.") { key } }`,
     pick: (d) => d.upsertNotificationTemplate,
     expect: adminOnly,
+    direct: "notification",
   },
+
+  // ── straight to each subgraph, through `_entities` ───────────────────────────────────
+  entity("user", "User", "email role name", userId, ownerStaffAdmin),
+  entity("product", "Product", "name price { amount }", (t) => t.fx.productId, everyone),
+  entity("product", "Product", "stock { onHand }", (t) => t.fx.productId, staffAdmin, "stock"),
+  entity("order", "Order", "status total { amount } items { quantity } statusHistory { status } user { id }", orderId, ownerStaffAdmin),
+  entity("order", "Order", "timeline { kind }", orderId, adminOnly, "timeline"),
+  entity("order", "User", "orders(first: 5) { totalCount }", userId, ownerStaffAdmin, "orders"),
+  entity("payment", "Payment", "status amount { amount } invoice { number }", (t) => t.fx.paymentOf(t.owner), ownerStaffAdmin),
+  entity("payment", "Order", "payment { id status }", orderId, ownerStaffAdmin, "payment"),
+  entity("payment", "User", "wallet { balance { amount } }", userId, ownerAdmin, "wallet"),
+  entity("notification", "Order", "notifications { channel template }", orderId, ownerStaffAdmin, "notifications"),
+  entity("notification", "User", "notifications(first: 5) { totalCount }", userId, ownerStaffAdmin, "notifications"),
+  entity("notification", "User", "notificationPreferences { email }", userId, ownerOnly, "notificationPreferences"),
 ];

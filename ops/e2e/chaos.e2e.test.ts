@@ -28,6 +28,9 @@ test('every fault of the rotation was injected while orders flowed', () => {
   expect(report.states.CONFIRMED).toBeGreaterThan(0);
   expect(report.states.PAYMENT_FAILED).toBeGreaterThan(0);
   expect(report.states.CANCELLED).toBeGreaterThan(0);
+  // and returns: shipped, sent back, restocked and refunded while the faults hit
+  expect(report.returns.refunded).toBeGreaterThan(0);
+  expect(report.states.SHIPPED).toBeGreaterThan(0);
 });
 
 test('no order lost, no effect duplicated, no wrong outcome, no dead letter, books balanced', () => {

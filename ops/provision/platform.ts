@@ -17,6 +17,8 @@ export type { ProcessName };
 export { DEFAULT_PORTS };
 /** The services that consume events (each a consumer group with its dead letters); user only produces. */
 export const CONSUMING_SERVICES: readonly ServiceName[] = ['product', 'order', 'payment', 'notification'];
+/** Consumer groups of read models, named apart from their service (the notification service runs `analytics`). */
+export const PROJECTION_GROUPS: readonly string[] = ['analytics'];
 
 export const DEMO_LOGINS = [
   { role: 'ADMIN', email: 'admin@example.com', password: 'admin-password-123' },

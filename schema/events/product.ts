@@ -10,7 +10,16 @@ const Quantity = z.number().int().positive();
 export const productContracts = {
   /** Emitted on create, update and delete (`active: false`): consumers keep a local copy of what they need. */
   'product.upserted': {
-    1: z.object({ productId: Id, sku: z.string().min(1), name: z.string(), price: Money, active: z.boolean() }),
+    1: z.object({
+      productId: Id,
+      sku: z.string().min(1),
+      name: z.string(),
+      price: Money,
+      active: z.boolean(),
+      /** The product's category (added compatibly: older entries lack them). */
+      categoryId: Id.nullable().optional(),
+      categoryName: z.string().nullable().optional(),
+    }),
   },
   'inventory.reserved': {
     1: z.object({

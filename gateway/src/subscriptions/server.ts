@@ -49,7 +49,7 @@ export interface SubscriptionDeps {
   /** The subscriber with the role the subgraphs apply to them now (kit `withCurrentRole`). */
   currentRole: (identity: Identity) => Promise<Identity>;
   /** `host` is the upgrade request's Host header (same-origin behind any hostname). */
-  isOriginAllowed: (origin: string | undefined, host?: string) => boolean;
+  isOriginAllowed: (origin: string | undefined) => boolean;
   /**
    * The rate limit of a `subscribe` (it counts like an HTTP operation): null to go on, or the error
    * to answer it with. `request` is the socket's upgrade request (its client address).
@@ -101,7 +101,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     path: "/graphql",
     maxPayload: 64 * 1024,
     // Browsers send Origin on WebSocket upgrades, and CSRF prevention does not cover them.
-    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }) => deps.isOriginAllowed(origin, req.headers.host),
+    verifyClient: ({ origin }: { origin?: string }) => deps.isOriginAllowed(origin),
   });
 
   // A subgraph hiccup (a reset keep-alive socket, a timeout under load) would otherwise end a

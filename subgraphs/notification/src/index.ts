@@ -1,1 +1,2 @@
 export { notificationSubgraph } from "./module";
+export { rebuildAnalytics, type RebuildSources } from "./analytics/rebuild";

@@ -1,4 +1,6 @@
 import type { Consumes, SubgraphModule } from "@commerce/kit";
+import { AnalyticsResolver } from "./analytics/analytics.resolver";
+import { analyticsProjection } from "./analytics/projection";
 import type { Channels } from "./delivery/channel";
 import { DeliveryJob } from "./delivery/delivery.job";
 import { EmailChannel } from "./delivery/email.channel";
@@ -38,7 +40,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
   name: "notification",
   entities: [Recipient, Preferences, Template, Notification, DeliveryAttempt, OrderCancellation, OrderName],
   migrations,
-  resolvers: [TemplateResolver, PreferencesResolver, UserPreferencesResolver, UserNotificationsResolver, OrderNotificationsResolver],
+  resolvers: [AnalyticsResolver, TemplateResolver, PreferencesResolver, UserPreferencesResolver, UserNotificationsResolver, OrderNotificationsResolver],
   // Reached only through federation (`_entities`), not from Query or Mutation.
   orphanedTypes: [OrderRef, UserRef],
   settings: readSettings,
@@ -65,6 +67,8 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
       "inventory.low_stock": lowStockOnInventoryLowStock,
     } as Consumes["handlers"],
   },
+  // Sales analytics live here: its own tables and consumer group, on the one service nothing in the saga waits for.
+  projections: [analyticsProjection],
   jobs: (runtime) => {
     const channels: Channels = {
       EMAIL: new EmailChannel(runtime.settings.smtpUrl, runtime.settings.smtpFrom),

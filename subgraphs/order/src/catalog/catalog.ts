@@ -77,7 +77,8 @@ export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, 
   let fetched: CatalogEntry[];
   try {
     const data = await internalGraphQL<{ _catalogProducts: CatalogEntry[] }>({
-      url: runtime.config.subgraphUrls.product,
+      service: "product",
+    url: runtime.config.subgraphUrls.product,
       secret: runtime.config.internalSecret,
       as: { kind: "service", service: "order" },
       query: CATALOG_QUERY,

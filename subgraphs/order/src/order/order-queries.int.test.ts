@@ -193,6 +193,21 @@ describe("User.orders and Order references", () => {
       { id, status: "PENDING", user: { id: userId } }, // the same order, whatever the case of its id
     ]);
   });
+
+  test("answers an Order reference only to its owner, STAFF, ADMIN and our services", async () => {
+    const owner = randomUUID();
+    const id = await placeOrder(subgraph, owner, [productId]);
+    const outcome = async (as: Parameters<typeof subgraph.gql>[2]) => {
+      const result = await subgraph.gql<{ _entities: unknown[] }>(ENTITIES, { reps: [{ __typename: "Order", id }] }, as);
+      return result.errors?.[0].extensions?.code ?? (result.data?._entities[0] ? "data" : "null");
+    };
+    expect(await outcome(null)).toBe("UNAUTHENTICATED");
+    expect(await outcome(asUser(randomUUID()))).toBe("FORBIDDEN");
+    expect(await outcome(asUser(owner))).toBe("data");
+    expect(await outcome(asUser(randomUUID(), "STAFF"))).toBe("data");
+    expect(await outcome(asUser(randomUUID(), "ADMIN"))).toBe("data");
+    expect(await outcome({ kind: "service", service: "payment" })).toBe("data");
+  });
 });
 
 describe("batching", () => {

@@ -1,6 +1,6 @@
 import { IsOptional, MaxLength } from "class-validator";
 import { Field, ID, InputType, Int } from "type-graphql";
-import { BadUserInputError } from "@commerce/kit";
+import { BadUserInputError, NoControlCharacters } from "@commerce/kit";
 import { OrderStatusEnum, type OrderStatus } from "./order.entity";
 
 @InputType()
@@ -18,6 +18,7 @@ export class PlaceOrderInput {
   items: OrderItemInput[];
 
   @Field(() => String, { nullable: true })
+  @NoControlCharacters({ message: "name must not contain line breaks, tabs, bidirectional or other control characters" })
   name?: string | null;
 
   @Field(() => String, { nullable: true, description: "Retrying with the same key returns the same order instead of placing a second one." })

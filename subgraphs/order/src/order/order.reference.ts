@@ -1,11 +1,8 @@
-import type { Context } from "@commerce/kit";
+import { ownedReference } from "@commerce/kit";
 import { orderByIdLoader } from "./order.queries";
 
 /**
- * Resolves `Order` entities for the gateway (other subgraphs' fields on
- * orders, subscription pushes), batched per request. No access check here:
- * only the gateway reaches this, for an order a checked field already returned.
+ * Resolves `Order` entities (other subgraphs' fields on orders, subscription pushes), batched per
+ * request, for the order's owner, STAFF and ADMIN, as `order(id)` does.
  */
-export const orderReference = {
-  __resolveReference: (reference: { id: string }, ctx: Context) => orderByIdLoader(ctx).load(reference.id),
-};
+export const orderReference = ownedReference((id, ctx) => orderByIdLoader(ctx).load(id), (order) => order.userId);

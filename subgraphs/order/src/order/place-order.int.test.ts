@@ -136,6 +136,10 @@ describe("placeOrder", () => {
       [{ items: [{ productId, quantity: 0 }] }, "input.items.0.quantity"],
       [{ items: [{ productId, quantity: 1 }, { productId, quantity: 1 }] }, "input.items"],
       [{ items: [{ productId, quantity: 1 }], name: "x".repeat(201) }, "input.name"],
+      // Order names reach e-mail subjects: no line breaks, no bidirectional overrides.
+      [{ items: [{ productId, quantity: 1 }], name: "gifts\u202Etxt.exe" }, "input.name"],
+      [{ items: [{ productId, quantity: 1 }], name: "\u2066hidden\u2069" }, "input.name"],
+      [{ items: [{ productId, quantity: 1 }], name: "Birthday\r\nBcc: x@y" }, "input.name"],
     ];
     for (const [input, field] of cases) {
       const result = await place(userId, input);

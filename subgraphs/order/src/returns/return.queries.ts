@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { afterDateCursor, decodeCursor, pageSize, toConnection, type ConnectionShape, type Context } from "@commerce/kit";
+import { afterDateCursor, countWhenAsked, decodeCursor, pageSize, toConnection, type ConnectionShape, type Context } from "@commerce/kit";
 import { ReturnRequest, ReturnStatusChange, type ReturnStatus } from "./return-request.entity";
 
 const cursorOf = (request: ReturnRequest) => ({ key: request.createdAt.toISOString(), id: request.id });
@@ -9,11 +9,8 @@ export async function listReturns(em: EntityManager, filter: { status?: ReturnSt
   const size = pageSize(first);
   const where = filter.status ? { status: filter.status } : {};
   const cursor = afterDateCursor(decodeCursor(after, "returns"));
-  const [rows, total] = await Promise.all([
-    em.find(ReturnRequest, { ...where, ...cursor }, { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 }),
-    em.count(ReturnRequest, where),
-  ]);
-  return toConnection(rows, size, total, "returns", cursorOf);
+  const rows = await em.find(ReturnRequest, { ...where, ...cursor }, { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 });
+  return toConnection(rows, size, countWhenAsked(() => em.count(ReturnRequest, where)), "returns", cursorOf);
 }
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {

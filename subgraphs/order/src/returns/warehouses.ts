@@ -11,6 +11,7 @@ export async function assertWarehouseExists(runtime: Runtime<unknown>, warehouse
   let ids: string[];
   try {
     const data = await internalGraphQL<{ warehouses: { id: string }[] }>({
+      service: "product",
       url: runtime.config.subgraphUrls.product,
       secret: runtime.config.internalSecret,
       as: { kind: "service", service: "order" },

@@ -12,6 +12,7 @@ const USER_QUERY = `query PaymentUserExists($reps: [_Any!]!) { _entities(represe
  */
 export async function userExists(runtime: Runtime<unknown>, userId: string, requestId?: string): Promise<boolean> {
   const data = await internalGraphQL<{ _entities: ({ id: string } | null)[] }>({
+    service: "user",
     url: runtime.config.subgraphUrls.user,
     secret: runtime.config.internalSecret,
     as: { kind: "service", service: "payment" },

@@ -112,7 +112,9 @@ export class Product {
   }
 
   /** The `product.upserted` payload: what other services replicate of a product. */
+  /** The category must be loaded when set (`populate(product, ["category"])`): consumers learn its name from here. */
   toUpsertedPayload() {
-    return { productId: this.id, sku: this.sku, name: this.name, price: { amount: this.priceAmount, currency: this.priceCurrency }, active: this.active };
+    const category = this.category ? { categoryId: this.category.id, categoryName: this.category.name } : { categoryId: null, categoryName: null };
+    return { productId: this.id, sku: this.sku, name: this.name, price: { amount: this.priceAmount, currency: this.priceCurrency }, active: this.active, ...category };
   }
 }

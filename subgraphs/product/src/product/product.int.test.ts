@@ -37,7 +37,7 @@ describe("catalog CRUD and authorization", () => {
     });
     expect(product).toMatchObject({ sku, price: { amount: 2499, currency: "USD" }, attributes: [{ name: "weight", value: "500g" }], lowStockThreshold: 4, available: 0, category: { id: child.id, name: "Hammers" } });
     const events = await outbox(service, "product.upserted", product.id);
-    expect(events.map((event) => event.payload)).toEqual([{ productId: product.id, sku, name: "Claw hammer", price: { amount: 2499, currency: "USD" }, active: true }]);
+    expect(events.map((event) => event.payload)).toEqual([{ productId: product.id, sku, name: "Claw hammer", price: { amount: 2499, currency: "USD" }, active: true, categoryId: child.id, categoryName: "Hammers" }]);
   });
 
   it("refuses catalog changes to customers, staff and anonymous callers", async () => {

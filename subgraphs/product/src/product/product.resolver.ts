@@ -119,6 +119,7 @@ export class ProductResolver {
           // A raised threshold can put the product below it right now: that is a crossing too.
           await checkLowStock(tx, [product.id], await lockStock(tx, [product.id]), emit);
         }
+        await tx.populate(product, ["category"]);
         emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
         return product;
       })
@@ -130,7 +131,10 @@ export class ProductResolver {
     requireRole(ctx, "ADMIN");
     return this.runtime.commit(ctx.em, async (tx, emit) => {
       const product = await findProduct(tx, id);
-      if (product.deactivate()) emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+      if (product.deactivate()) {
+        await tx.populate(product, ["category"]);
+        emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+      }
       return true;
     });
   }

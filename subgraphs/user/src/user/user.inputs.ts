@@ -1,21 +1,11 @@
 import { Field, InputType, ObjectType } from "type-graphql";
 import { Length, ValidateBy, isEmail, type ValidationOptions } from "class-validator";
-import { TrimmedLength, connectionType, type Role } from "@commerce/kit";
+import { NoControlCharacters, TrimmedLength, connectionType, type Role } from "@commerce/kit";
 import { RoleEnum, User } from "./user.entity";
 
 /** Checks the address as it will be stored (`normaliseEmail` trims it), so a padded address registers as login finds it. */
 function IsTrimmedEmail(options: ValidationOptions): PropertyDecorator {
   return ValidateBy({ name: "isTrimmedEmail", validator: { validate: (value: unknown) => typeof value === "string" && isEmail(value.trim()) } }, options);
-}
-
-/**
- * Control characters (C0, DEL, C1: CR, LF, tab, ESC…) and the Unicode line and paragraph separators
- * are refused inside the name as it will be stored (`User` trims it): a name goes into e-mail
- * headers, greetings and logs, where a line break can forge a header ("Bob\r\nBcc: …") or a line.
- */
-const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029]/u;
-function NoControlCharacters(options: ValidationOptions): PropertyDecorator {
-  return ValidateBy({ name: "noControlCharacters", validator: { validate: (value: unknown) => typeof value === "string" && !CONTROL_CHARACTER.test(value.trim()) } }, options);
 }
 
 @InputType()
@@ -31,7 +21,7 @@ export class RegisterInput {
 
   @Field()
   @TrimmedLength(1, 100, { message: "name must be 1 to 100 characters long, not counting leading and trailing spaces" })
-  @NoControlCharacters({ message: "name must not contain line breaks, tabs or other control characters" })
+  @NoControlCharacters({ message: "name must not contain line breaks, tabs, bidirectional or other control characters" })
   name: string;
 }
 

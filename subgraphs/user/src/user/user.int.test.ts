@@ -6,6 +6,8 @@ import type { UserSettings } from "../settings";
 import { RefreshToken } from "../auth/refresh-token.entity";
 import { MAX_REUSE_ANSWERS, rotateRefreshToken } from "../auth/sessions";
 
+const STAFF = asUser("00000000-0000-4000-8000-0000000000ff", "STAFF");
+
 const REGISTER = `mutation($input: RegisterInput!) { register(input: $input) { accessToken refreshToken user { id email name role } } }`;
 const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken user { id } } }`;
 const REFRESH = `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`;
@@ -97,7 +99,7 @@ describe("user subgraph", () => {
   });
 
   it("refuses control characters inside a name, and trims surrounding line breaks as other spaces", async () => {
-    for (const name of ["Bob\r\nBcc: x@y", "Bob\nSmith", "Ada\tLovelace", "Ada\u0007", "\u001b[31mAda", "Ada\u007f", "Ada\u0085Byron", "Ada\u2028Byron"]) {
+    for (const name of ["Bob\r\nBcc: x@y", "Bob\nSmith", "Ada\tLovelace", "Ada\u0007", "\u001b[31mAda", "Ada\u007f", "Ada\u0085Byron", "Ada\u2028Byron", "Ada\u202Enorcyb", "\u2066Ada\u2069", "Ada\u200F", "Ada\u061C"]) {
       const result = await service.gql(REGISTER, { input: { email: email(), password: "correct horse", name } });
       expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
     }
@@ -296,8 +298,25 @@ describe("user subgraph", () => {
     const result = await service.gql<{ _entities: { id: string; email: string }[] }>(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }`,
       { r: representations },
+      STAFF,
     );
     expect(result.data?._entities.map((u) => u.id)).toEqual(users.map(({ user }) => user.id));
+  });
+
+  it("answers a User reference only to the user, STAFF, ADMIN and our services", async () => {
+    const { user } = await register();
+    const ENTITY = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email role } } }`;
+    const ask = (as: Parameters<typeof service.gql>[2]) => service.gql<{ _entities: ({ id: string } | null)[] }>(ENTITY, { r: [{ __typename: "User", id: user.id }] }, as);
+    const outcome = async (as: Parameters<typeof service.gql>[2]) => {
+      const result = await ask(as);
+      return result.errors?.[0].extensions?.code ?? (result.data?._entities[0] ? "data" : "null");
+    };
+    expect(await outcome(null)).toBe("UNAUTHENTICATED");
+    expect(await outcome(asUser("00000000-0000-4000-8000-000000000001"))).toBe("FORBIDDEN");
+    expect(await outcome(asUser(user.id))).toBe("data");
+    expect(await outcome(STAFF)).toBe("data");
+    expect(await outcome(asUser("00000000-0000-4000-8000-000000000002", "ADMIN"))).toBe("data");
+    expect(await outcome({ kind: "service", service: "payment" })).toBe("data");
   });
 
   it("resolves a malformed User reference to null without failing the batch", async () => {
@@ -305,6 +324,7 @@ describe("user subgraph", () => {
     const result = await service.gql<{ _entities: ({ id: string } | null)[] }>(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }`,
       { r: [{ __typename: "User", id: "xx" }, { __typename: "User", id: user.id }] },
+      STAFF,
     );
     expect(result.errors).toBeUndefined();
     expect(result.data?._entities).toEqual([null, { id: user.id }]);

@@ -1,16 +1,14 @@
-import { isUuid } from "@commerce/kit";
+import { isUuid, ownedReference } from "@commerce/kit";
 import type { Context } from "@commerce/kit";
 import { User } from "./user.entity";
 
-/** Resolves `User` entities for the gateway, batched per request. */
-export const userReference = {
-  __resolveReference: (reference: { id: string }, ctx: Context) =>
-    ctx
-      .loader<string, User | null>("userById", async (ids) => {
-        // A malformed id names no user; in the query it would fail the whole batch.
-        const users = await ctx.em.find(User, { id: { $in: ids.filter(isUuid) } });
-        const byId = new Map(users.map((user) => [user.id, user]));
-        return ids.map((id) => byId.get(id) ?? null);
-      })
-      .load(reference.id),
-};
+const userById = (ctx: Context) =>
+  ctx.loader<string, User | null>("userById", async (ids) => {
+    // A malformed id names no user; in the query it would fail the whole batch.
+    const users = await ctx.em.find(User, { id: { $in: ids.filter(isUuid) } });
+    const byId = new Map(users.map((user) => [user.id, user]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+
+/** Resolves `User` entities (e-mail, role, name), batched per request, for the user themself, STAFF and ADMIN. */
+export const userReference = ownedReference((id, ctx) => userById(ctx).load(id), (user) => user.id);

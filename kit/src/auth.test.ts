@@ -1,0 +1,47 @@
+import { bodyHash, signIdentityHeaders, SIGNATURE_TTL_MS, TokenError, verifyIdentityHeaders, type Identity } from "./auth";
+
+const SECRET = "unit-test-internal-secret";
+const CUSTOMER: Identity = { kind: "user", userId: "u-1", role: "CUSTOMER" };
+const BODY = JSON.stringify({ query: "{ order(id: 1) { id } }" });
+const NOW = 1_800_000_000_000;
+
+const verify = (headers: Record<string, string>, target: { audience?: string; method?: string; body?: string } = {}, now = NOW) =>
+  verifyIdentityHeaders(headers, SECRET, { audience: target.audience ?? "order", method: target.method ?? "POST", bodyHash: bodyHash(target.body ?? BODY) }, now);
+
+describe("signed identity headers", () => {
+  const headers = signIdentityHeaders(CUSTOMER, SECRET, { audience: "order", body: BODY }, "req-1", NOW);
+
+  it("verify for the subgraph, method and body they were made for, with a nonce valid a few seconds", () => {
+    const verified = verify(headers);
+    expect(verified).toMatchObject({ identity: CUSTOMER, requestId: "req-1", expiresAt: NOW + SIGNATURE_TTL_MS });
+    expect(verified.nonce).toMatch(/^[\w-]{22}$/);
+    expect(signIdentityHeaders(CUSTOMER, SECRET, { audience: "order", body: BODY }, "req-1", NOW)["x-commerce-nonce"]).not.toBe(verified.nonce);
+  });
+
+  it.each([
+    ["another subgraph", { audience: "user" }],
+    ["another method", { method: "GET" }],
+    ["another body", { body: JSON.stringify({ query: "{ orders { totalCount } }" }) }],
+  ])("do not verify for %s", (_what, target) => {
+    expect(() => verify(headers, target)).toThrow(new TokenError("bad gateway signature"));
+  });
+
+  it("do not verify once a few seconds old, nor from a clock too far ahead", () => {
+    expect(() => verify(headers, {}, NOW + SIGNATURE_TTL_MS + 1)).toThrow(new TokenError("stale gateway credentials"));
+    expect(() => verify(headers, {}, NOW - SIGNATURE_TTL_MS - 1)).toThrow(new TokenError("stale gateway credentials"));
+    expect(verify(headers, {}, NOW + SIGNATURE_TTL_MS - 1).identity).toEqual(CUSTOMER);
+  });
+
+  it("do not verify with any signed part changed", () => {
+    for (const [name, value] of [
+      ["x-commerce-identity", Buffer.from(JSON.stringify({ ...CUSTOMER, role: "ADMIN" })).toString("base64url")],
+      ["x-request-id", "req-2"],
+      ["x-commerce-nonce", "AAAAAAAAAAAAAAAAAAAAAA"],
+      ["x-commerce-timestamp", String(NOW + 1)],
+    ]) {
+      expect(() => verify({ ...headers, [name]: value })).toThrow(TokenError);
+    }
+    const { "x-commerce-nonce": _dropped, ...withoutNonce } = headers;
+    expect(() => verify(withoutNonce)).toThrow(new TokenError("missing gateway credentials"));
+  });
+});

@@ -1,0 +1,58 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { breakerStates, CircuitOpenError, fetchThroughBreaker, FAILURES_TO_OPEN, HALF_OPEN_AFTER_MS } from "./circuit";
+
+const listen = (port = 0, status = 200) =>
+  new Promise<Server>((resolve) => {
+    const server = createServer((_req, res) => void res.writeHead(status, { "content-type": "application/json" }).end("{}"));
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+const close = (server: Server) => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
+const stateOf = (target: string) => breakerStates().find((entry) => entry.target === target)?.state;
+const call = (target: string, port: number) => fetchThroughBreaker(target, `http://127.0.0.1:${port}/graphql`, { method: "POST", body: "{}" });
+
+describe("fetchThroughBreaker", () => {
+  it("fails fast while the target is down, then closes again once it is back", async () => {
+    const server = await listen();
+    const port = (server.address() as AddressInfo).port;
+    expect((await call("killed", port)).status).toBe(200);
+    expect(stateOf("killed")).toBe(0);
+    await close(server);
+
+    for (let i = 0; i < FAILURES_TO_OPEN; i += 1) await expect(call("killed", port)).rejects.toThrow(/fetch failed/);
+    expect(stateOf("killed")).toBe(1);
+    const started = performance.now();
+    const refused = await call("killed", port).catch((error: unknown) => error);
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(refused).toBeInstanceOf(CircuitOpenError);
+    expect((refused as Error).message).toMatch(/^killed is unavailable: its circuit breaker is open/);
+
+    const back = await listen(port);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, HALF_OPEN_AFTER_MS + 100));
+      expect((await call("killed", port)).status).toBe(200);
+      expect(stateOf("killed")).toBe(0);
+    } finally {
+      await close(back);
+    }
+  });
+
+  it("counts 5xx answers as failures, yet hands them back; other answers keep it closed", async () => {
+    const failing = await listen(0, 503);
+    const port = (failing.address() as AddressInfo).port;
+    try {
+      for (let i = 0; i < FAILURES_TO_OPEN; i += 1) expect((await call("overloaded", port)).status).toBe(503);
+      await expect(call("overloaded", port)).rejects.toBeInstanceOf(CircuitOpenError);
+    } finally {
+      await close(failing);
+    }
+    const refusing = await listen(0, 401);
+    const refusingPort = (refusing.address() as AddressInfo).port;
+    try {
+      for (let i = 0; i < FAILURES_TO_OPEN * 2; i += 1) expect((await call("strict", refusingPort)).status).toBe(401);
+      expect(stateOf("strict")).toBe(0);
+    } finally {
+      await close(refusing);
+    }
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * Circuit breakers with a killed subgraph: the gateway's fetches to it and the order service's calls
+ * to the product catalog fail fast once its circuit opens (the client still gets the usual masked
+ * error; the order service prices from its catalog replica), the state shows on /metrics, and the
+ * circuits close again once the subgraph is back.
+ */
+import { FAILURES_TO_OPEN } from "@commerce/kit";
+import { startPlatform, type Platform, type ProcessName } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "@commerce/testing/e2e";
+
+let platform: Platform;
+let admin: Account;
+
+beforeAll(async () => {
+  resetE2eState();
+  platform = await startPlatform();
+  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+}, 120_000);
+afterAll(() => platform?.stop());
+
+/** `circuit_breaker_state{target}` of a process: 0 closed, 1 open, 2 half-open; null before its first call. */
+async function breakerState(process: ProcessName, target: string): Promise<number | null> {
+  const text = await (await fetch(`http://127.0.0.1:${platform.ports[process]}/metrics`)).text();
+  const match = new RegExp(`^circuit_breaker_state\\{[^}]*target="${target}"[^}]*\\} (\\d+)$`, "m").exec(text);
+  return match ? Number(match[1]) : null;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+describe("a killed subgraph", () => {
+  it("fails fast behind an open circuit, and is called again once it is back", async () => {
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 700, stock: 100, name: "Breaker Bulb" });
+    // The order service learns the product (its catalog replica) before the outage.
+    await placeOrder(customer, [{ productId, quantity: 1 }]);
+    const catalog = () => customer.client.raw<{ products: { totalCount: number } }>(`{ products(first: 1) { totalCount } }`);
+    expect((await catalog()).errors).toBeUndefined();
+    expect(await breakerState("gateway", "product")).toBe(0);
+
+    await platform.kill("product");
+    try {
+      for (let i = 0; i < FAILURES_TO_OPEN; i += 1) expect((await catalog()).errors?.[0].extensions?.code).toBe("INTERNAL_SERVER_ERROR");
+      expect(await breakerState("gateway", "product")).toBe(1);
+      const timings: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const started = performance.now();
+        const answer = await catalog();
+        timings.push(performance.now() - started);
+        expect(answer.errors?.[0].extensions).toEqual({ code: "INTERNAL_SERVER_ERROR", errorId: expect.any(String) });
+      }
+      expect(median(timings)).toBeLessThan(50);
+      expect(platform.logs("gateway", 200)).toMatch(/product is unavailable: its circuit breaker is open/);
+
+      // The order service's catalog calls: orders still go through on the replica's price, and its circuit opens too.
+      for (let i = 0; i < FAILURES_TO_OPEN; i += 1) expect(await placeOrder(customer, [{ productId, quantity: 1 }])).toMatchObject({ status: "PENDING", total: { amount: 700 } });
+      expect(await breakerState("order", "product")).toBe(1);
+      const started = performance.now();
+      await placeOrder(customer, [{ productId, quantity: 1 }]);
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      await platform.start("product");
+    }
+
+    // Half-open after 2 s: the next call is tried, succeeds, and closes the circuit.
+    await eventually(async () => !(await catalog()).errors, "the gateway to reach the product subgraph again");
+    expect(await breakerState("gateway", "product")).toBe(0);
+    await eventually(async () => {
+      await placeOrder(customer, [{ productId, quantity: 1 }]);
+      return (await breakerState("order", "product")) === 0;
+    }, "the order service's circuit to the product subgraph to close");
+  }, 90_000);
+});
