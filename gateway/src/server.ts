@@ -170,8 +170,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     feed,
     schema: () => schema,
     isOriginAllowed: (origin) => origins.isAllowed(origin),
+    // The client address as Express's req.ip would give it, under the same "trust proxy" setting.
+    clientAddress: (request) => proxyAddr(request, app.get("trust proxy fn") as (address: string, hop: number) => boolean),
+    onTooManyConnections: (rule) => refusals.inc({ reason: "too_many_connections", rule }),
     admit: async (identity, request) => {
-      // The client address as Express's req.ip would give it, under the same "trust proxy" setting.
       const ip = proxyAddr(request, app.get("trust proxy fn") as (address: string, hop: number) => boolean);
       const refused = await limiter.take(operationBuckets(config.rateLimit, ip, identity));
       if (!refused) return null;

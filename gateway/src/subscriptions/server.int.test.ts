@@ -289,6 +289,90 @@ it("closes a socket when its access token expires (4403); the client reconnects 
   expect(seen.errors).toEqual([]);
 });
 
+it("closes a connection_init whose token is expired or invalid with 4403, so the client refreshes it", async () => {
+  const expired = signAccessToken(
+    { sub: randomUUID(), role: "CUSTOMER", email: "late@example.com" },
+    { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: 60, now: Date.now() - 3_600_000 },
+  ).token;
+  for (const bearer of [expired, "not-a-token", `${token("CUSTOMER")}x`]) {
+    const codes: number[] = [];
+    const seen = watch(client(bearer, codes), newOrder().id);
+    await until(() => codes.length === 1, "the close");
+    expect(codes).toEqual([4403]);
+    expect(seen.statuses).toEqual([]);
+  }
+  expect(subscriptions.connectionCount()).toBe(0);
+});
+
+describe("connection caps", () => {
+  let capped: ReturnType<typeof attachSubscriptions>;
+  let cappedServer: Server;
+  let cappedUrl: string;
+  const refusals: string[] = [];
+  /** The test's "client address", as a trusted proxy would report it. */
+  let address = "203.0.113.1";
+
+  beforeAll(async () => {
+    cappedServer = createServer();
+    await new Promise<void>((resolve) => cappedServer.listen(0, "127.0.0.1", resolve));
+    cappedUrl = `ws://127.0.0.1:${(cappedServer.address() as AddressInfo).port}/graphql`;
+    capped = attachSubscriptions({
+      httpServer: cappedServer,
+      config: { ...config, maxConnectionsPerIp: 3, maxConnectionsPerUser: 2 },
+      logger: pino({ level: "silent" }),
+      feed,
+      schema: () => schema,
+      isOriginAllowed: () => true,
+      clientAddress: () => address,
+      onTooManyConnections: (rule) => void refusals.push(rule),
+      currentRole: async (identity) => identity,
+      run: async () => ({ data: { order: null } }) as never,
+    });
+  });
+  afterAll(async () => {
+    await capped.dispose();
+    await new Promise((resolve) => cappedServer.close(resolve));
+  });
+
+  /** Opens a socket and sends connection_init; resolves with how it ended up: acknowledged, or closed (code) or refused (HTTP status). */
+  function connect(bearer: string): Promise<{ socket: WebSocket; outcome: string }> {
+    return new Promise((resolve) => {
+      const socket = new WebSocket(cappedUrl, "graphql-transport-ws");
+      socket.on("unexpected-response", (_request, response) => resolve({ socket, outcome: `http ${response.statusCode}` }));
+      socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${bearer}` } })));
+      socket.on("message", (data) => {
+        if (JSON.parse(String(data)).type === "connection_ack") resolve({ socket, outcome: "ack" });
+      });
+      socket.on("close", (code) => resolve({ socket, outcome: `closed ${code}` }));
+    });
+  }
+
+  it("caps the sockets of one user (1013, retried later) and of one address (HTTP 429), and frees a slot on close", async () => {
+    const ann = randomUUID();
+    const first = await connect(token("CUSTOMER", ann));
+    const second = await connect(token("CUSTOMER", ann));
+    expect([first.outcome, second.outcome]).toEqual(["ack", "ack"]);
+    expect((await connect(token("CUSTOMER", ann))).outcome).toBe("closed 1013");
+    // Another user behind the same address still connects, up to the address's cap of 3.
+    const bob = await connect(token("CUSTOMER"));
+    expect(bob.outcome).toBe("ack");
+    expect((await connect(token("CUSTOMER"))).outcome).toBe("http 429");
+    // Another address is not affected.
+    address = "203.0.113.2";
+    const elsewhere = await connect(token("CUSTOMER"));
+    expect(elsewhere.outcome).toBe("ack");
+    address = "203.0.113.1";
+
+    // Closing one of Ann's sockets gives both the user and the address a slot back.
+    first.socket.close();
+    await until(() => capped.connectionCount() === 3, "the close to be seen");
+    const again = await connect(token("CUSTOMER", ann));
+    expect(again.outcome).toBe("ack");
+    expect(refusals).toEqual(["user", "ip"]);
+    for (const open of [second, bob, elsewhere, again]) open.socket.close();
+  });
+});
+
 it("answers a subscription that does not parse or validate with the same codes as HTTP", async () => {
   const subscriber = client(token("STAFF"));
   const answers: unknown[] = [];

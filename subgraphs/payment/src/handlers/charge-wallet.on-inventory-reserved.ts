@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { EventOf } from "@commerce/schema";
 import { createEvent, type Handler } from "@commerce/streams";
-import { CancelledOrder, lockOrder } from "../payment/cancelled-order.entity";
+import { lockOrder } from "../payment/cancelled-order.entity";
 import { Invoice, allocateInvoiceNumber, type InvoiceLineRow } from "../payment/invoice.entity";
 import { Payment } from "../payment/payment.entity";
 import type { PaymentSettings } from "../settings";
@@ -18,11 +18,15 @@ export const chargeWalletOnInventoryReserved =
   async (event, { em, emit, logger }) => {
     const { orderId, userId, total } = event.payload;
     await lockOrder(em, orderId);
-    if (await em.findOne(CancelledOrder, { orderId })) {
+    const [seen] = await em.execute<{ cancelled: boolean; paid: boolean }[]>(
+      `select exists (select 1 from cancelled_orders where order_id = ?) as cancelled, exists (select 1 from payments where order_id = ?) as paid`,
+      [orderId, orderId],
+    );
+    if (seen!.cancelled) {
       logger.info({ orderId }, "reservation of a cancelled order: not charging");
       return;
     }
-    if (await em.findOne(Payment, { orderId })) {
+    if (seen!.paid) {
       logger.info({ orderId }, "order already has a payment: not charging twice");
       return;
     }
