@@ -17,7 +17,7 @@ import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/dis
 import { expressMiddleware } from "@as-integrations/express5";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import express from "express";
-import { parse } from "graphql";
+import { GraphQLScalarType, Kind, parse } from "graphql";
 import pino from "pino";
 import { BadUserInputError, createErrorFormatter, parseJwtKeys, signAccessToken, type Logger, type Role } from "@commerce/kit";
 import { freePort, randomStreamPrefix } from "@commerce/testing";
@@ -31,8 +31,10 @@ const PROBE_SDL = `
     widgets(first: Int): WidgetConnection!
     boom: String
     badInput(name: String!): String
+    since(at: DateTime!): String
     echoIdentity: String
   }
+  scalar DateTime
   type Widget @key(fields: "id") { id: ID! name: String! parts: [Widget!]! twin: Widget }
   type WidgetConnection { edges: [WidgetEdge!]! totalCount: Int! }
   type WidgetEdge { cursor: String! node: Widget! }
@@ -41,6 +43,22 @@ const LOST_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
   type Query { lost: String }
 `;
+
+/** An ISO date-time scalar that refuses anything else, as type-graphql's DateTime does in the real subgraphs. */
+const dateTime = new GraphQLScalarType({
+  name: "DateTime",
+  serialize: (value) => (value as Date).toISOString(),
+  parseValue: (value) => {
+    const date = new Date(String(value));
+    if (typeof value !== "string" || Number.isNaN(date.getTime())) throw new TypeError(`DateTime cannot represent an invalid date-time-string ${String(value)}.`);
+    return date;
+  },
+  parseLiteral: (ast) => {
+    const date = ast.kind === Kind.STRING ? new Date(ast.value) : new Date(Number.NaN);
+    if (Number.isNaN(date.getTime())) throw new TypeError("DateTime cannot represent this literal.");
+    return date;
+  },
+});
 
 const widget = (id: number) => ({ id: String(id), name: `widget ${id}` });
 
@@ -62,7 +80,9 @@ async function startProbe(logger: Logger) {
           badInput: (_: unknown, { name }: { name: string }) => {
             throw new BadUserInputError(`"${name}" is not allowed: use letters only.`, "name");
           },
+          since: (_: unknown, { at }: { at: Date }) => at.toISOString(),
         },
+        DateTime: dateTime,
         Widget: {
           parts: (parent: { id: string }) => [widget(Number(parent.id) * 10 + 1)],
           twin: (parent: { id: string }) => widget(Number(parent.id)),
