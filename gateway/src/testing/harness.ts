@@ -10,7 +10,6 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { composeServices } from "@apollo/composition";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
@@ -20,7 +19,7 @@ import express from "express";
 import { parse } from "graphql";
 import pino from "pino";
 import { BadUserInputError, createErrorFormatter, parseJwtKeys, signAccessToken, type Logger, type Role } from "@commerce/kit";
-import { freePort, randomStreamPrefix } from "@commerce/testing";
+import { freePort, memoryLogger as testLogger, randomStreamPrefix } from "@commerce/testing";
 import { startServiceByName, TEST_INTERNAL_SECRET, TEST_JWT_KEYS, type TestSubgraph } from "@commerce/testing/subgraph";
 import { loadGatewayConfig } from "../config";
 import { startGateway, type RunningGateway } from "../server";
@@ -87,17 +86,8 @@ async function startProbe(logger: Logger) {
   };
 }
 
-/** A pino logger whose JSON lines are kept in memory, to check what the gateway logged. */
-export function memoryLogger(): { logger: Logger; lines: () => string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split("\n").filter(Boolean));
-      done();
-    },
-  });
-  return { logger: pino({ level: "info", base: { service: "gateway" } }, sink), lines: () => lines };
-}
+/** A logger whose records are kept in memory, to check what the gateway logged. */
+export const memoryLogger = () => testLogger({ level: "info", base: { service: "gateway" } });
 
 export interface Bench {
   user: TestSubgraph<unknown>;
