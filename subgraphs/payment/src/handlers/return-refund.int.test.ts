@@ -54,11 +54,11 @@ test("returns refund their price once each, and never more than the order's capt
   await send(second);
   await processed(second);
 
-  // Processed means committed; the relay publishes a moment later, in commit order (a duplicate would come before the second).
+  // Processed means committed, not yet published: wait for the relay to publish both refunds.
   const refunds = await eventually(async () => {
     const found = await refundsOf(orderId);
     return found.length >= 2 && found;
-  }, "both refunds on the payment stream");
+  }, "two payment.return_refunded");
   expect(refunds.map((refund) => [refund.returnId, refund.amount.amount])).toEqual([
     [first, 2_000],
     [(second.payload as EventPayload<"return.received">).returnId, 1_000],
