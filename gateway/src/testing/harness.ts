@@ -16,7 +16,7 @@ import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/dis
 import { expressMiddleware } from "@as-integrations/express5";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import express from "express";
-import { parse } from "graphql";
+import { GraphQLScalarType, Kind, parse } from "graphql";
 import pino from "pino";
 import { BadUserInputError, createErrorFormatter, parseJwtKeys, signAccessToken, type Logger, type Role } from "@commerce/kit";
 import { freePort, memoryLogger as testLogger, randomStreamPrefix } from "@commerce/testing";
@@ -30,8 +30,10 @@ const PROBE_SDL = `
     widgets(first: Int): WidgetConnection!
     boom: String
     badInput(name: String!): String
+    since(at: DateTime!): String
     echoIdentity: String
   }
+  scalar DateTime
   type Widget @key(fields: "id") { id: ID! name: String! parts: [Widget!]! twin: Widget }
   type WidgetConnection { edges: [WidgetEdge!]! totalCount: Int! }
   type WidgetEdge { cursor: String! node: Widget! }
@@ -40,6 +42,22 @@ const LOST_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
   type Query { lost: String }
 `;
+
+/** An ISO date-time scalar that refuses anything else, as type-graphql's DateTime does in the real subgraphs. */
+const dateTime = new GraphQLScalarType({
+  name: "DateTime",
+  serialize: (value) => (value as Date).toISOString(),
+  parseValue: (value) => {
+    const date = new Date(String(value));
+    if (typeof value !== "string" || Number.isNaN(date.getTime())) throw new TypeError(`DateTime cannot represent an invalid date-time-string ${String(value)}.`);
+    return date;
+  },
+  parseLiteral: (ast) => {
+    const date = ast.kind === Kind.STRING ? new Date(ast.value) : new Date(Number.NaN);
+    if (Number.isNaN(date.getTime())) throw new TypeError("DateTime cannot represent this literal.");
+    return date;
+  },
+});
 
 const widget = (id: number) => ({ id: String(id), name: `widget ${id}` });
 
@@ -61,7 +79,9 @@ async function startProbe(logger: Logger) {
           badInput: (_: unknown, { name }: { name: string }) => {
             throw new BadUserInputError(`"${name}" is not allowed: use letters only.`, "name");
           },
+          since: (_: unknown, { at }: { at: Date }) => at.toISOString(),
         },
+        DateTime: dateTime,
         Widget: {
           parts: (parent: { id: string }) => [widget(Number(parent.id) * 10 + 1)],
           twin: (parent: { id: string }) => widget(Number(parent.id)),
