@@ -6,7 +6,8 @@ import type { Logger } from "pino";
 import { UnauthenticatedError, type Identity } from "@commerce/kit";
 import { authenticate } from "../identity";
 import type { GatewayConfig } from "../config";
-import type { OrderEventFeed } from "./order-events";
+import { NotificationSubscription } from "./notification-subscription";
+import type { NotificationFeed, OrderEventFeed } from "./order-events";
 import { planSubscription, type SubscriptionPlan } from "./plan";
 import { OrderSubscription, type QueryResult } from "./subscription";
 
@@ -43,6 +44,7 @@ export interface SubscriptionDeps {
   config: GatewayConfig;
   logger: Logger;
   feed: OrderEventFeed;
+  notifications: NotificationFeed;
   schema: () => GraphQLSchema | null;
   run: RunQuery;
   /** `host` is the upgrade request's Host header (same-origin behind any hostname). */
@@ -62,7 +64,7 @@ interface Connection {
   /** Why the token was refused, answered to every subscription of this connection. */
   authError: GraphQLError | null;
   socket: WebSocket;
-  active: Map<string, OrderSubscription>;
+  active: Map<string, OrderSubscription | NotificationSubscription>;
   /** Closes the socket when its access token expires. */
   expiry?: NodeJS.Timeout;
 }
@@ -189,10 +191,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // The slot is taken before the next await so concurrent subscribes cannot overshoot the limits.
         total += 1;
         const socket = connection.socket;
-        const subscription = new OrderSubscription(ready, connection.identity, {
-          feed,
-          run,
-          logger,
+        const common = {
           backlogged: () => socket.bufferedAmount > MAX_BUFFERED_BYTES,
           tooSlow: () => {
             if (socket.readyState !== socket.OPEN) return;
@@ -205,7 +204,11 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
             total -= 1;
             if (connection.active.get(id) === subscription) connection.active.delete(id);
           },
-        });
+        };
+        const subscription: OrderSubscription | NotificationSubscription =
+          ready.field === "myNotifications"
+            ? new NotificationSubscription(ready, connection.identity, { ...common, feed: deps.notifications, schema, operationName: payload.operationName })
+            : new OrderSubscription(ready, connection.identity, { ...common, feed, run, logger });
         connection.active.set(id, subscription);
         const errors = await subscription.open();
         if (errors) return [...errors];
@@ -216,7 +219,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // graphql-ws reads the operation type from the document; execution is ours (`subscribe` below).
         return { schema, document: ready.document, operationName: payload.operationName, contextValue: { subscription } };
       },
-      subscribe: (args) => (args.contextValue as { subscription: OrderSubscription }).subscription.iterator(),
+      subscribe: (args) => (args.contextValue as { subscription: OrderSubscription | NotificationSubscription }).subscription.iterator(),
       // Client "complete", normal completion, or the socket closing before the stream started.
       onComplete: (ctx, id) => connections.get(ctx.extra)?.active.get(id)?.close(),
     },

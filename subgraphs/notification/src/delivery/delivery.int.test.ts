@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 async function processed(envelope: ParsedEvent): Promise<void> {
-  await eventually(async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0, `${envelope.type} to be processed`);
+  await eventually(async () => (await em().execute(`select 1 from processed_event where event_id = ? and consumer_group = 'notification'`, [envelope.id])).length > 0, `${envelope.type} to be processed`);
 }
 
 async function register(role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER", name = "Ann") {
