@@ -2,6 +2,14 @@ import { loadGatewayConfig } from "./config";
 
 const PRODUCTION = { NODE_ENV: "production", INTERNAL_SECRET: "a-production-internal-secret", JWT_KEYS: "k1:a-production-jwt-secret" };
 
+describe("subscription connection caps", () => {
+  it("are 100 sockets per address and 10 per user in production, higher elsewhere, and configurable", () => {
+    expect(loadGatewayConfig(PRODUCTION)).toMatchObject({ maxConnectionsPerIp: 100, maxConnectionsPerUser: 10 });
+    expect(loadGatewayConfig({ NODE_ENV: "test" })).toMatchObject({ maxConnectionsPerIp: 1000, maxConnectionsPerUser: 200 });
+    expect(loadGatewayConfig({ ...PRODUCTION, MAX_CONNECTIONS_PER_IP: "5", MAX_CONNECTIONS_PER_USER: "2" })).toMatchObject({ maxConnectionsPerIp: 5, maxConnectionsPerUser: 2 });
+  });
+});
+
 describe("gateway rate limits", () => {
   it("are strict in production: 600 per user, 1,200 per address, 100 failed sign-ins per address a minute, 10 per account and address and 50 per account in 15 minutes", () => {
     expect(loadGatewayConfig(PRODUCTION).rateLimit).toEqual({

@@ -12,6 +12,9 @@ export interface GatewayConfig extends BaseConfig {
   sandbox: boolean;
   maxSubscriptionsPerConnection: number;
   maxSubscriptions: number;
+  /** Open subscription sockets one client address, and one user, may hold on a gateway replica. */
+  maxConnectionsPerIp: number;
+  maxConnectionsPerUser: number;
   /** Express "trust proxy": which hops may set X-Forwarded-For (false: the socket address is the client). */
   trustProxy: boolean | number | string;
   /** Largest accepted request body, in bytes. */
@@ -71,6 +74,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     sandbox: read.bool("GRAPHQL_SANDBOX", development),
     maxSubscriptionsPerConnection: read.int("MAX_SUBSCRIPTIONS_PER_CONNECTION", 50, { min: 1 }),
     maxSubscriptions: read.int("MAX_SUBSCRIPTIONS", 20000, { min: 1 }),
+    maxConnectionsPerIp: read.int("MAX_CONNECTIONS_PER_IP", development ? 1000 : 100, { min: 1 }),
+    maxConnectionsPerUser: read.int("MAX_CONNECTIONS_PER_USER", development ? 200 : 10, { min: 1 }),
     trustProxy: parseTrustProxy(read.optionalString("TRUST_PROXY")),
     maxBodyBytes: read.int("MAX_BODY_BYTES", 100 * 1024, { min: 1024 }),
     // Production uses every core; elsewhere one process (tests and `npm start` run many platforms side by side).

@@ -15,7 +15,7 @@ import express from "express";
 import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, graphqlMetricsPlugin, metricsAccess, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, graphqlMetricsPlugin, metricsAccess, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, withCurrentRole, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import { catalogCachePlugin } from "./catalog-cache";
 import { metricsText } from "./cluster";
@@ -172,8 +172,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
     notifications,
     schema: () => schema,
     isOriginAllowed: (origin) => origins.isAllowed(origin),
+    // The client address as Express's req.ip would give it, under the same "trust proxy" setting.
+    clientAddress: (request) => proxyAddr(request, app.get("trust proxy fn") as (address: string, hop: number) => boolean),
+    onTooManyConnections: (rule) => refusals.inc({ reason: "too_many_connections", rule }),
     admit: async (identity, request) => {
-      // The client address as Express's req.ip would give it, under the same "trust proxy" setting.
       const ip = proxyAddr(request, app.get("trust proxy fn") as (address: string, hop: number) => boolean);
       const refused = await limiter.take(operationBuckets(config.rateLimit, ip, identity));
       if (!refused) return null;
@@ -181,6 +183,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       return new RateLimitedError(refused.retryAfter);
     },
     onTooComplex: tooComplex,
+    currentRole: async (identity) => (await withCurrentRole(redis, config.streamPrefix, identity, logger)) ?? identity,
     run: async (query: string, variables: Record<string, unknown>, identity: Identity | null) => {
       const response = await apollo.executeOperation(
         { query, variables },

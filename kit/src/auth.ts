@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import type { JwtKey } from "./config";
 
 export const ROLES = ["CUSTOMER", "STAFF", "ADMIN"] as const;
@@ -138,7 +138,8 @@ export const encodeIdentity = (identity: Identity | null) => (identity ? b64url(
  */
 export function signatureHeaders(secret: string, target: SignedTarget & { encodedIdentity: string; requestId: string }, now = Date.now()): Record<string, string> {
   const timestamp = String(now);
-  const nonce = randomBytes(16).toString("base64url");
+  // 122 random bits from Node's cached entropy: cheaper than randomBytes on every request.
+  const nonce = randomUUID();
   const input = signingInput({
     audience: target.audience,
     method: target.method ?? "POST",

@@ -7,14 +7,20 @@
  * Laid out as deployed: this process is the producing service (producers and its outbox relay); the two
  * consumer replicas are processes of their own (streams-replica.ts), each with its pool and Redis
  * connections. All of it shares the machine's cores with Postgres and Redis. Prints figures; never fails on them.
- *   1. throughput: N events (BENCH_EVENTS, default 20,000) from first outbox commit to last handler commit;
- *   2. latency at a fixed rate (BENCH_RATE, default 1,000 events/s for BENCH_SECONDS, default 10 s):
- *      commit of the producing transaction → handler transaction committed and entry acknowledged.
+ *   1. idle hop: BENCH_IDLE (default 200) single-event commits 20 ms apart: commit → XADD acknowledged
+ *      (the relay's hop) and commit → handled;
+ *   2. throughput: N events (BENCH_EVENTS, default 20,000) from first outbox commit to last handler commit;
+ *   3. latency at a fixed rate: BENCH_RATE events/s (default: a tenth of the throughput just measured) for
+ *      BENCH_SECONDS (default 10 s), commit of the producing transaction → handler transaction committed and
+ *      entry acknowledged.
+ * Then the calibration (bare `pg` transactions, same run) and the ratios issue 15 sets goals for.
  * BENCH_CONCURRENCY (default 64) and BENCH_MAX_BATCH (default 32) set each replica's in-flight bound and
  * group-commit size (BENCH_MAX_BATCH=1: a transaction per event, as before group commit).
  * BENCH_CPU_PROF=<dir> writes a CPU profile of each replica there (open in Chrome DevTools; socket
  * writes look expensive in it because the profiler samples wall time while Postgres preempts us).
- * BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
+ * The server commits durably (fsync, synchronous_commit), as in production; BENCH_DURABLE=0 keeps the
+ * throwaway server's shortcuts (the relay then waits for the WAL writer: logical decoding sends only
+ * flushed WAL). BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
  * code's ceiling when fsync is not the bottleneck (never a production setting: an acknowledged entry
  * whose effects were not yet durable would be lost in a database crash).
  */
@@ -38,11 +44,13 @@ import {
 import type { EventEnvelope } from '@commerce/schema';
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from './lib/calibrate';
 import { dropDatabases } from '../provision';
+import { makeDurable } from './lib/platform';
 import { benchServers, runBench } from './lib/run';
 import { percentile } from './lib/stats';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
-const RATE = Number(process.env.BENCH_RATE ?? 1_000);
+const FIXED_RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : null;
+const IDLE = Number(process.env.BENCH_IDLE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 32);
@@ -76,6 +84,7 @@ function event(orderId: string): EventEnvelope {
 
 async function main(): Promise<void> {
   const { adminUrl, redisUrl, infra } = await benchServers();
+  if (infra && process.env.BENCH_DURABLE !== '0') await makeDurable(adminUrl);
   const database = `bench_streams_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
@@ -93,6 +102,7 @@ async function main(): Promise<void> {
   const prefix = `bench_${randomBytes(3).toString('hex')}`;
 
   const committedAt = new Map<string, number>();
+  const xaddAt = new Map<string, number>();
   let latencies: number[] = [];
   /** The two halves of each latency: commit → XADD (the relay) and XADD → handled (Redis and the consumer). */
   let toXadd: number[] = [];
@@ -117,9 +127,10 @@ async function main(): Promise<void> {
               const start = committedAt.get(id);
               if (start !== undefined) {
                 latencies.push(at - start);
-                // Entry ids have whole milliseconds: the XADD happened within [xadd, xadd + 1).
-                toXadd.push(xadd + 0.5 - start);
-                fromXadd.push(at - xadd - 0.5);
+                // When the relay's XADD was acknowledged, else the entry id's whole millisecond (+ 0.5).
+                const published = xaddAt.get(id) ?? xadd + 0.5;
+                toXadd.push(published - start);
+                fromXadd.push(at - published);
               }
               done += 1;
               lastDone = Math.max(lastDone, at);
@@ -130,7 +141,16 @@ async function main(): Promise<void> {
         }),
     ),
   );
-  const relay = new OutboxRelay({ orm: producerOrm, redis, prefix, logger });
+  const relay = new OutboxRelay({
+    orm: producerOrm,
+    redis,
+    prefix,
+    logger,
+    afterXadd: (entries) => {
+      const at = now();
+      for (const entry of entries) xaddAt.set(entry.eventId, at);
+    },
+  });
   await relay.start();
   const cpuStart = process.cpuUsage();
 
@@ -140,8 +160,39 @@ async function main(): Promise<void> {
     return done >= n;
   };
 
-  // 1. Throughput: 8 producers, 10 events per transaction, 2,000 distinct orders.
+  const sortedMs = (values: number[]) => [...values].sort((a, b) => a - b);
+  const describe = (values: number[]) => {
+    const sorted = sortedMs(values);
+    return `p50 ${percentile(sorted, 50).toFixed(1)} ms   p90 ${percentile(sorted, 90).toFixed(1)} ms   p99 ${percentile(sorted, 99).toFixed(1)} ms`;
+  };
+  const reset = () => {
+    done = 0;
+    latencies = [];
+    toXadd = [];
+    fromXadd = [];
+  };
+
+  // 1. Idle: one event per commit, 20 ms apart (nothing else in flight).
+  let idleHopP50 = NaN;
   {
+    reset();
+    for (let i = 0; i < IDLE; i += 1) {
+      const e = event(`idle-${i}`);
+      await commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => emit(e));
+      committedAt.set(e.id, now());
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const complete = await waitFor(IDLE, 30_000);
+    idleHopP50 = percentile(sortedMs(toXadd), 50);
+    console.log(`\n1. idle: ${IDLE} single-event commits 20 ms apart${complete ? '' : '  INCOMPLETE'}`);
+    console.log(`   commit → XADD acknowledged (relay hop): ${describe(toXadd)}`);
+    console.log(`   commit → handler commit + ack:          ${describe(latencies)}`);
+  }
+
+  // 2. Throughput: 8 producers, 10 events per transaction, 2,000 distinct orders.
+  let throughput = 0;
+  {
+    reset();
     const producers = 8;
     const perTx = 10;
     const started = now();
@@ -158,17 +209,17 @@ async function main(): Promise<void> {
     const producedMs = now() - started;
     const complete = await waitFor(EVENTS, 120_000);
     const totalMs = lastDone - started;
-    console.log(`\n1. throughput (${EVENTS} events, 8 producers × ${perTx} events/tx; 2 replica processes × concurrency ${CONCURRENCY}, group commit ≤ ${MAX_BATCH})`);
+    throughput = (done / totalMs) * 1000;
+    console.log(`\n2. throughput (${EVENTS} events, 8 producers × ${perTx} events/tx; 2 replica processes × concurrency ${CONCURRENCY}, group commit ≤ ${MAX_BATCH})`);
     console.log(`   outbox commits: ${Math.round((EVENTS / producedMs) * 1000)} events/s`);
     console.log(`   commit → handler commit: ${Math.round((done / totalMs) * 1000)} events/s (${done} in ${Math.round(totalMs)} ms)${complete ? '' : '  INCOMPLETE'}`);
   }
 
-  // 2. Latency at a fixed rate, one event per transaction.
+  // 3. Latency at a fixed rate (a tenth of the throughput unless BENCH_RATE), one event per transaction.
+  const RATE = FIXED_RATE ?? Math.max(10, Math.round(throughput / 10));
+  let p99AtRate = NaN;
   {
-    done = 0;
-    latencies = [];
-    toXadd = [];
-    fromXadd = [];
+    reset();
     const total = RATE * SECONDS;
     const tickMs = 10;
     const perTick = Math.max(1, Math.round((RATE * tickMs) / 1000));
@@ -191,16 +242,15 @@ async function main(): Promise<void> {
     await Promise.all(inflight);
     const sendMs = performance.now() - started;
     const complete = await waitFor(total, 60_000);
-    const sorted = [...latencies].sort((a, b) => a - b);
-    console.log(`\n2. latency at ${RATE} events/s for ${SECONDS} s (1 event per producer transaction; commit → handler commit + ack)`);
+    const sorted = sortedMs(latencies);
+    p99AtRate = percentile(sorted, 99);
+    console.log(`\n3. latency at ${RATE} events/s${FIXED_RATE ? '' : ' (a tenth of the throughput)'} for ${SECONDS} s (1 event per producer transaction; commit → handler commit + ack)`);
     console.log(`   offered: ${Math.round((total / sendMs) * 1000)} events/s; delivered ${done}/${total}${complete ? '' : '  INCOMPLETE'}`);
     console.log(
       `   p50 ${percentile(sorted, 50).toFixed(1)} ms   p90 ${percentile(sorted, 90).toFixed(1)} ms   p99 ${percentile(sorted, 99).toFixed(1)} ms   max ${sorted[sorted.length - 1]?.toFixed(1)} ms`,
     );
-    for (const [label, values] of [['commit → XADD (relay)', toXadd], ['XADD → handled (consumer)', fromXadd]] as const) {
-      const part = [...values].sort((a, b) => a - b);
-      console.log(`   ${label}: p50 ${percentile(part, 50).toFixed(1)} ms   p90 ${percentile(part, 90).toFixed(1)} ms   p99 ${percentile(part, 99).toFixed(1)} ms`);
-    }
+    console.log(`   commit → XADD (relay): ${describe(toXadd)}`);
+    console.log(`   XADD → handled (consumer): ${describe(fromXadd)}`);
   }
 
   const producerCpu = process.cpuUsage(cpuStart);
@@ -213,7 +263,7 @@ async function main(): Promise<void> {
         }),
     ),
   );
-  const events = EVENTS + RATE * SECONDS;
+  const events = IDLE + EVENTS + RATE * SECONDS;
   console.log(`\ncalibration: bare pg INSERT transactions, 8 clients, on this machine now: ${calibration} tx/s`);
   console.log(`one round trip, one at a time: Postgres select 1 ${describeRoundTrip(trips.postgres)}; Redis PING ${describeRoundTrip(trips.redis)}`);
   console.log(`relay: ${JSON.stringify(relay.stats())}`);
@@ -227,7 +277,12 @@ async function main(): Promise<void> {
   console.log(
     `node CPU per event: producers + relay ${((producerCpu.user + producerCpu.system) / events).toFixed(0)} µs, consumer replicas ${(replicaCpu / events).toFixed(0)} µs`,
   );
-  console.log('targets: ≥ 5,000 events/s; p99 ≤ 20 ms at 1,000 events/s\n');
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const ratio = throughput / calibration;
+  console.log('\ngoals (issue 15), against the calibration of this run:');
+  console.log(`   events/s commit → handled ÷ calibration: ${ratio.toFixed(2)} (goal ≥ 1.0: ${verdict(ratio >= 1)})`);
+  console.log(`   p99 at ${RATE} events/s${FIXED_RATE ? '' : ' (a tenth of the maximum)'}: ${p99AtRate.toFixed(1)} ms (goal ≤ 10 ms: ${verdict(p99AtRate <= 10)})`);
+  console.log(`   idle commit → published hop p50: ${idleHopP50.toFixed(2)} ms (goal ≤ 2 ms: ${verdict(idleHopP50 <= 2)})\n`);
 
   await relay.stop();
   await producerOrm.close();

@@ -167,10 +167,10 @@ describe("the audit log", () => {
     expectRecent(cancelled, since);
 
     // The refund is made by the payment service's handler of order.cancelled: the event is the actor.
-    const [refund] = await eventually(async () => {
+    const [refund] = await eventually("the refund's audit row", async () => {
       const rows = await auditLog("paymentAuditLog", { action: "payment.refunded", correlationId: order.id });
       return rows.length ? rows : null;
-    }, "the refund's audit row");
+    });
     expect(refund).toMatchObject({
       targetType: "Payment",
       actorKind: "EVENT",

@@ -102,9 +102,13 @@ async function checkPostgres(url: string): Promise<void> {
   const client = new Client({ connectionString: url });
   try {
     await client.connect();
-    await client.query('select 1');
+    const { rows } = await client.query<{ wal_level: string }>('show wal_level');
+    if (rows[0]?.wal_level !== 'logical') {
+      // the outbox relays publish by logical decoding (streams/PROTOCOL.md, "Relay")
+      throw new Error(`wal_level is ${rows[0]?.wal_level}: set wal_level = logical (and max_replication_slots, max_wal_senders ≥ 5) and restart Postgres`);
+    }
   } catch (err) {
-    throw new Error(`cannot connect to DATABASE_URL (${url.replace(/:[^:@/]*@/, ':***@')}): ${(err as Error).message}`);
+    throw new Error(`cannot use DATABASE_URL (${url.replace(/:[^:@/]*@/, ':***@')}): ${(err as Error).message}`);
   } finally {
     await client.end().catch(() => {});
   }

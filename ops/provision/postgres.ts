@@ -184,7 +184,8 @@ export function replicationSettings(ephemeral = false): Record<string, string> {
     wal_level: 'logical',
     max_replication_slots: ephemeral ? '400' : '64',
     max_wal_senders: ephemeral ? '400' : '64',
-    ...(ephemeral ? {} : { max_slot_wal_keep_size: '2GB' }),
+    // a throwaway server commits asynchronously, and decoding sends only flushed WAL: flush often
+    ...(ephemeral ? { wal_writer_delay: '10ms' } : { max_slot_wal_keep_size: '2GB' }),
   };
 }
 

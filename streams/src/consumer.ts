@@ -8,6 +8,8 @@ import { dlqKey, replayKey, streamKey } from './keys';
 import { AckBatcher } from './ack-batcher';
 import { GroupCommit, processSpanAttributes } from './group-commit';
 import { commitWithEvents, type Emit } from './outbox';
+import { PendingRecovery, type Delivery } from './recovery';
+import { crashLooped, decideRetry } from './retry-policy';
 import { SerialLanes } from './serial-lanes';
 import { backoff, sleep, Wakeup } from './timing';
 import { contextFromTraceparent, defaultStreamsTracer, inSpan } from './trace-context';
@@ -104,14 +106,6 @@ export interface ConsumerStats {
   shared: { transactions: number; events: number; rolledBack: number; contended: number };
 }
 
-interface Delivery {
-  key: string;
-  entryId: string;
-  fields: Record<string, string>;
-  /** Times Redis has delivered the entry, this delivery included. */
-  deliveries: number;
-}
-
 type Parsed = { event: ParsedEvent } | { error: Error };
 
 /**
@@ -154,6 +148,7 @@ export class StreamConsumer {
   private readonly latency = { count: 0, sum: 0, max: 0 };
   private readonly group: GroupCommit | null;
   private readonly acks: AckBatcher;
+  private readonly recovery: PendingRecovery;
 
   constructor(private readonly options: StreamConsumerOptions) {
     this.concurrency = options.concurrency ?? 16;
@@ -169,6 +164,20 @@ export class StreamConsumer {
     this.keys = [...options.streams.map((producer) => streamKey(options.prefix, producer)), this.replay];
     this.logger = options.logger.child({ service: options.service, consumer: options.consumerName });
     this.acks = new AckBatcher(options.redis, options.service, new Set([this.replay]));
+    this.recovery = new PendingRecovery({
+      redis: options.redis,
+      service: options.service,
+      consumerName: options.consumerName,
+      keys: this.keys,
+      concurrency: this.concurrency,
+      claimIdleMs: this.claimIdleMs,
+      claimIntervalMs: this.claimIntervalMs,
+      maxHoldMs: this.maxHoldMs,
+      logger: this.logger,
+      inFlight: this.inFlight,
+      dispatch: (delivery) => this.dispatch(delivery),
+      running: () => this.running,
+    });
     const maxBatch = options.maxBatch ?? 32;
     this.group =
       maxBatch > 1
@@ -203,7 +212,7 @@ export class StreamConsumer {
     this.blocking.on('error', () => undefined); // read failures are reported by the read loop
     this.blockingId = Number(await this.blocking.client('ID'));
     this.running = true;
-    this.loops = [this.readLoop(), this.claimLoop()];
+    this.loops = [this.readLoop(), this.recovery.claimLoop(this.abort.signal)];
   }
 
   /** Stops reading, lets in-flight messages finish and be acknowledged, then returns. Retries waiting on backoff are left pending. */
@@ -242,7 +251,7 @@ export class StreamConsumer {
       let reply: [string, RawEntry[]][] | null;
       try {
         if (this.backlog) {
-          await this.readBacklog();
+          await this.recovery.readBacklog((command, ...args) => this.blockingCall(command, ...args));
           this.backlog = false;
         }
         reply = (await this.blockingCall(
@@ -309,69 +318,6 @@ export class StreamConsumer {
   }
 
   /**
-   * Entries Redis delivered to this consumer that it never settled: a reply lost when the connection
-   * dropped, a failed XACK, or a previous run under the same name. Dispatched in stream order ahead of
-   * new entries, so a lost reply cannot let a later event of the same order overtake an earlier one.
-   *
-   * Listed with XPENDING and taken with XCLAIM, not re-read with `XREADGROUP … 0`: a history read counts
-   * a delivery for every pending entry, including those still in flight here, so a few read errors in a
-   * row (a Redis restart) pushed healthy entries past `maxDeliveries` into the dead letters (found by
-   * the fault drill). XCLAIM counts only the entries actually handed out again.
-   */
-  private async readBacklog(): Promise<void> {
-    const { service, consumerName } = this.options;
-    for (const key of this.keys) {
-      let start = '-';
-      for (;;) {
-        const rows = (await this.blockingCall('XPENDING', key, service, start, '+', 100, consumerName)) as [string, string, number, number][];
-        if (rows.length === 0) break;
-        start = `(${rows[rows.length - 1]![0]}`;
-        const unsettled = rows.filter(([id]) => !this.inFlight.has(`${key} ${id}`));
-        if (unsettled.length > 0) {
-          // Each with the idle time just seen as its minimum: if another replica takes the entry over in
-          // between (which resets its idle time), this claim leaves it to that replica.
-          const pipeline = this.options.redis.pipeline();
-          for (const [id, , idle] of unsettled) pipeline.xclaim(key, service, consumerName, idle, id);
-          const replies = (await pipeline.exec()) ?? [];
-          const entries = replies.flatMap(([error, claimed]) => (error ? [] : (claimed as RawEntry[])));
-          await this.dispatchCounted(key, entries, 'redelivering an unsettled entry');
-        }
-        if (rows.length < 100) break;
-      }
-    }
-  }
-
-  /**
-   * Entries this consumer still holds (in a handler, queued behind their order's lane or a shared
-   * transaction, waiting to retry) must not look abandoned: after `claimIdleMs` another replica would
-   * take them over (and run them alongside us), and our own XAUTOCLAIM would count a delivery for them
-   * each interval. XCLAIM … JUSTID resets their idle time without counting a delivery; only entries
-   * XPENDING still lists as ours are touched, never one another replica has taken over.
-   */
-  private async renewInFlight(): Promise<void> {
-    const { redis, service, consumerName } = this.options;
-    const now = Date.now();
-    const held: [string, string][] = [];
-    for (const [token, since] of this.inFlight) {
-      // A hold this long means this consumer is stuck on it (a promise that never settles): stop
-      // renewing, so that after claimIdleMs another replica takes it over.
-      if (now - since > this.maxHoldMs) continue;
-      held.push(token.split(' ') as [string, string]);
-    }
-    if (held.length === 0) return;
-    const pending = redis.pipeline();
-    for (const [key, id] of held) pending.xpending(key, service, id, id, 1);
-    const rows = (await pending.exec()) ?? [];
-    const renew = redis.pipeline();
-    held.forEach(([key, id], i) => {
-      const row = (rows[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
-      // Still ours; the idle time just seen as the minimum, so a takeover in between is not undone.
-      if (row && row[1] === consumerName) renew.xclaim(key, service, consumerName, row[2], id, 'JUSTID');
-    });
-    if (renew.length > 0) await renew.exec();
-  }
-
-  /**
    * A command on the blocking connection that fails when that connection drops. Told not to resend
    * unfulfilled commands (so that a lost reply surfaces), ioredis instead drops them on reconnect
    * without ever settling their promise: the read loop would wait forever and the consumer silently
@@ -386,76 +332,6 @@ export class StreamConsumer {
         .call(command, ...args)
         .then(resolve, reject)
         .finally(() => connection.off('close', lost));
-    });
-  }
-
-  /** Crash recovery: takes over entries left pending longer than `claimIdleMs` by any consumer of the group. */
-  private async claimLoop(): Promise<void> {
-    while (this.running) {
-      await sleep(this.claimIntervalMs, this.abort.signal);
-      if (!this.running) break;
-      try {
-        await this.renewInFlight();
-        for (const key of this.keys) await this.claimIdle(key);
-      } catch (error) {
-        this.logger.warn({ err: error }, 'claiming abandoned entries failed; retried at the next interval');
-      }
-    }
-  }
-
-  private async claimIdle(key: string): Promise<void> {
-    const { redis, service, consumerName } = this.options;
-    let cursor = '0-0';
-    do {
-      const room = this.concurrency - this.inFlight.size;
-      if (room <= 0 || !this.running) return;
-      // JUSTID: no delivery is counted yet, as some of these may be entries this consumer still holds.
-      const [next, ids] = (await redis.call(
-        'XAUTOCLAIM', key, service, consumerName, this.claimIdleMs, cursor, 'COUNT', room, 'JUSTID',
-      )) as [string, string[]];
-      cursor = next;
-      if (ids.length === 0) continue;
-      const now = Date.now();
-      const stuck: string[] = [];
-      const abandoned: string[] = [];
-      for (const id of ids) {
-        const since = this.inFlight.get(`${key} ${id}`);
-        if (since === undefined) abandoned.push(id);
-        else if (now - since > this.maxHoldMs) stuck.push(id);
-        // else: held here and its renewal was late; the claim just renewed it.
-      }
-      // An entry this consumer is stuck on, taken back by its own claim: handed back as idle as it was, so
-      // that another replica takes it over at once. Taking it back silently (as a plain XAUTOCLAIM did)
-      // counted a delivery each round this replica won the race, until the healthy one, finally getting
-      // it, dead-lettered a good event as a crash loop (found by a flaky test).
-      if (stuck.length > 0) await redis.xclaim(key, service, consumerName, 0, ...stuck, 'IDLE', this.claimIdleMs, 'JUSTID');
-      if (abandoned.length === 0) continue;
-      // Counts the delivery (what bounds a crash loop on a poison entry) and returns the fields. Idle since
-      // the claim above, so no other replica can have taken them in between.
-      const entries = (await redis.xclaim(key, service, consumerName, 0, ...abandoned)) as RawEntry[];
-      await this.dispatchCounted(key, entries, 'claimed an abandoned entry');
-    } while (cursor !== '0-0');
-  }
-
-  /**
-   * Dispatches entries this consumer owns again (claimed or re-read), with their delivery count from
-   * XPENDING: the count that bounds crash loops on poison entries.
-   */
-  private async dispatchCounted(key: string, entries: RawEntry[], why: string): Promise<void> {
-    const { redis, service, consumerName } = this.options;
-    const gone = entries.filter(([, fields]) => !fields).map(([entryId]) => entryId);
-    // Deleted from the stream while pending (XDEL, or trimmed by hand): nothing left to handle.
-    if (gone.length > 0) await redis.xack(key, service, ...gone);
-    const live = entries.filter(([entryId, fields]) => fields && !this.inFlight.has(`${key} ${entryId}`));
-    if (live.length === 0) return;
-    const pipeline = redis.pipeline();
-    for (const [entryId] of live) pipeline.xpending(key, service, entryId, entryId, 1);
-    const counts = (await pipeline.exec()) ?? [];
-    live.forEach(([entryId, fields], i) => {
-      const row = (counts[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
-      if (!row || row[1] !== consumerName) return; // acknowledged or claimed by another consumer meanwhile
-      this.logger.warn({ key, entryId, deliveries: row[3] }, why);
-      this.dispatch({ key, entryId, fields: fieldsOf(fields), deliveries: row[3] });
     });
   }
 
@@ -485,9 +361,10 @@ export class StreamConsumer {
         this.counters.skipped += 1;
         return await this.ack(delivery);
       }
-      if (delivery.deliveries > this.maxDeliveries) {
+      const crashed = crashLooped(delivery.deliveries, this.maxDeliveries);
+      if (crashed) {
         const message = `delivered ${delivery.deliveries} times without an acknowledgement (did a consumer crash while handling it?)`;
-        return await this.deadLetter(delivery, message, delivery.deliveries - 1);
+        return await this.deadLetter(delivery, message, crashed.attempts);
       }
       await this.attempt(delivery, event, handler);
     } catch (error) {
@@ -535,13 +412,14 @@ export class StreamConsumer {
         return;
       } catch (error) {
         this.counters.failed += 1;
-        // The database being down says nothing about the event: such failures are retried for as long as
-        // the outage lasts and do not count towards the dead letters (see transient.ts).
         const transient = isTransientInfrastructureError(error);
-        if (!transient && deliveries >= this.maxDeliveries) {
-          return await this.deadLetter(delivery, errorMessage(error), deliveries, event.type);
-        }
-        const delay = transient ? backoff(++outage, this.retryBaseMs, this.retryMaxMs) : backoff(deliveries, this.retryBaseMs, this.retryMaxMs);
+        if (transient) outage += 1;
+        const decision = decideRetry(
+          { deliveries, transient, outage },
+          { maxDeliveries: this.maxDeliveries, baseMs: this.retryBaseMs, maxMs: this.retryMaxMs },
+        );
+        if (decision.kind === 'dead-letter') return await this.deadLetter(delivery, errorMessage(error), decision.attempts, event.type);
+        const delay = decision.delayMs;
         logger.warn({ err: error, deliveries, transient, retryInMs: delay }, 'handler failed; will retry');
         // Retrying here, not via the claim loop, holds the correlationId's lane: later events of the same
         // order wait for this one instead of overtaking it.
@@ -552,11 +430,11 @@ export class StreamConsumer {
         // bounded); JUSTID claims without counting, for an outage.
         const { key, entryId } = delivery;
         const { redis, service, consumerName } = this.options;
-        const claimed = transient
-          ? await redis.xclaim(key, service, consumerName, 0, entryId, 'JUSTID')
-          : await redis.xclaim(key, service, consumerName, 0, entryId);
+        const claimed = decision.counted
+          ? await redis.xclaim(key, service, consumerName, 0, entryId)
+          : await redis.xclaim(key, service, consumerName, 0, entryId, 'JUSTID');
         if (claimed.length === 0) return; // acknowledged or taken over meanwhile
-        if (transient) deliveries -= 1;
+        if (!decision.counted) deliveries -= 1;
       }
     }
   }

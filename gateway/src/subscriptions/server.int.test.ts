@@ -12,7 +12,7 @@ import { createClient, type Client } from "graphql-ws";
 import Redis from "ioredis";
 import pino from "pino";
 import WebSocket from "ws";
-import { signAccessToken } from "@commerce/kit";
+import { publishRole, signAccessToken, withCurrentRole, type Identity } from "@commerce/kit";
 import { createEvent, streamKey } from "@commerce/streams";
 import { loadGatewayConfig } from "../config";
 import { NotificationFeed, OrderEventFeed } from "./order-events";
@@ -23,7 +23,7 @@ const schema = buildSchema(`
   type Subscription { orderStatusChanged(orderId: ID!): Order! myOrderUpdates: Order! myNotifications: Notification! }
   enum Channel { EMAIL IN_APP SMS }
   type Notification { id: ID! channel: Channel! template: String! subject: String body: String! status: String! createdAt: String! sentAt: String }
-  type Order { id: ID! status: String! statusHistory: [Change!]! failureReason: String blob: String }
+  type Order { id: ID! status: String! statusHistory: [Change!]! failureReason: String blob: String viewer: String }
   type Change { status: String! at: String! }
 `);
 
@@ -48,8 +48,12 @@ let url: string;
 const clients: Client[] = [];
 /** The rules of the QUERY_TOO_COMPLEX refusals the server reported (the gateway counts them in gateway_refusals_total). */
 const tooComplexRules: string[] = [];
+/** Every query the server ran, with the identity it ran as. */
+const runs: { identity: Identity | null; variables: Record<string, unknown> }[] = [];
+/** Runs inside the next query's execution, as a change made while the subgraphs answer. */
+let duringRun: ((identity: Identity | null) => Promise<void>) | null = null;
 
-const token = (role: "CUSTOMER" | "STAFF", userId = randomUUID(), ttlSeconds = 600) =>
+const token = (role: "CUSTOMER" | "STAFF" | "ADMIN", userId = randomUUID(), ttlSeconds = 600) =>
   signAccessToken({ sub: userId, role, email: `${userId}@example.com` }, { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds }).token;
 
 beforeAll(async () => {
@@ -70,14 +74,22 @@ beforeAll(async () => {
     schema: () => schema,
     isOriginAllowed: () => true,
     onTooComplex: (rule) => void tooComplexRules.push(rule),
-    run: async (query, variables) =>
-      (await graphql({
+    currentRole: async (identity) => (await withCurrentRole(redis, prefix, identity, pino({ level: "silent" }))) ?? identity,
+    run: async (query, variables, identity) => {
+      runs.push({ identity, variables });
+      const during = duringRun;
+      duringRun = null;
+      await during?.(identity);
+      // `viewer` stands for a per-user field (`user { email }`): whom the answer was resolved for.
+      const viewer = identity?.kind === "user" ? `${identity.userId}:${identity.role}` : null;
+      return (await graphql({
         schema,
         source: query,
         variableValues: variables,
         // Ids in lower case, as the subgraph kit hands UUID arguments to resolvers (kit/src/schema.ts).
-        rootValue: { order: ({ id }: { id: string }) => (orders.has(id.toLowerCase()) ? { ...orders.get(id.toLowerCase()), blob } : null) },
-      })) as never,
+        rootValue: { order: ({ id }: { id: string }) => (orders.has(id.toLowerCase()) ? { ...orders.get(id.toLowerCase()), blob, viewer } : null) },
+      })) as never;
+    },
   });
 });
 afterEach(async () => {
@@ -91,14 +103,14 @@ afterAll(async () => {
 });
 
 /** Records a status change in the "order service" and publishes it as the relay would. */
-async function change(order: OrderState, status: string, at: Date, options: { publishOnly?: boolean } = {}) {
+async function change(order: OrderState, status: string, at: Date, options: { publishOnly?: boolean; ownerId?: string } = {}) {
   if (!options.publishOnly) {
     order.status = status;
     order.statusHistory.push({ status, at: at.toISOString() });
   }
   const event = createEvent(
     "order.status_changed",
-    { orderId: order.id, userId: randomUUID(), status: status as never, previousStatus: null, reason: null, at: at.toISOString() },
+    { orderId: order.id, userId: options.ownerId ?? randomUUID(), status: status as never, previousStatus: null, reason: null, at: at.toISOString() },
     { correlationId: order.id },
   );
   await redis.xadd(streamKey(prefix, "order"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
@@ -283,6 +295,91 @@ it("closes a socket when its access token expires (4403); the client reconnects 
   expect(seen.errors).toEqual([]);
 });
 
+it("closes a connection_init whose token is expired or invalid with 4403, so the client refreshes it", async () => {
+  const expired = signAccessToken(
+    { sub: randomUUID(), role: "CUSTOMER", email: "late@example.com" },
+    { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds: 60, now: Date.now() - 3_600_000 },
+  ).token;
+  for (const bearer of [expired, "not-a-token", `${token("CUSTOMER")}x`]) {
+    const codes: number[] = [];
+    const seen = watch(client(bearer, codes), newOrder().id);
+    await until(() => codes.length === 1, "the close");
+    expect(codes).toEqual([4403]);
+    expect(seen.statuses).toEqual([]);
+  }
+  expect(subscriptions.connectionCount()).toBe(0);
+});
+
+describe("connection caps", () => {
+  let capped: ReturnType<typeof attachSubscriptions>;
+  let cappedServer: Server;
+  let cappedUrl: string;
+  const refusals: string[] = [];
+  /** The test's "client address", as a trusted proxy would report it. */
+  let address = "203.0.113.1";
+
+  beforeAll(async () => {
+    cappedServer = createServer();
+    await new Promise<void>((resolve) => cappedServer.listen(0, "127.0.0.1", resolve));
+    cappedUrl = `ws://127.0.0.1:${(cappedServer.address() as AddressInfo).port}/graphql`;
+    capped = attachSubscriptions({
+      httpServer: cappedServer,
+      config: { ...config, maxConnectionsPerIp: 3, maxConnectionsPerUser: 2 },
+      logger: pino({ level: "silent" }),
+      feed,
+      notifications,
+      schema: () => schema,
+      isOriginAllowed: () => true,
+      clientAddress: () => address,
+      onTooManyConnections: (rule) => void refusals.push(rule),
+      currentRole: async (identity) => identity,
+      run: async () => ({ data: { order: null } }) as never,
+    });
+  });
+  afterAll(async () => {
+    await capped.dispose();
+    await new Promise((resolve) => cappedServer.close(resolve));
+  });
+
+  /** Opens a socket and sends connection_init; resolves with how it ended up: acknowledged, or closed (code) or refused (HTTP status). */
+  function connect(bearer: string): Promise<{ socket: WebSocket; outcome: string }> {
+    return new Promise((resolve) => {
+      const socket = new WebSocket(cappedUrl, "graphql-transport-ws");
+      socket.on("unexpected-response", (_request, response) => resolve({ socket, outcome: `http ${response.statusCode}` }));
+      socket.on("open", () => socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${bearer}` } })));
+      socket.on("message", (data) => {
+        if (JSON.parse(String(data)).type === "connection_ack") resolve({ socket, outcome: "ack" });
+      });
+      socket.on("close", (code) => resolve({ socket, outcome: `closed ${code}` }));
+    });
+  }
+
+  it("caps the sockets of one user (1013, retried later) and of one address (HTTP 429), and frees a slot on close", async () => {
+    const ann = randomUUID();
+    const first = await connect(token("CUSTOMER", ann));
+    const second = await connect(token("CUSTOMER", ann));
+    expect([first.outcome, second.outcome]).toEqual(["ack", "ack"]);
+    expect((await connect(token("CUSTOMER", ann))).outcome).toBe("closed 1013");
+    // Another user behind the same address still connects, up to the address's cap of 3.
+    const bob = await connect(token("CUSTOMER"));
+    expect(bob.outcome).toBe("ack");
+    expect((await connect(token("CUSTOMER"))).outcome).toBe("http 429");
+    // Another address is not affected.
+    address = "203.0.113.2";
+    const elsewhere = await connect(token("CUSTOMER"));
+    expect(elsewhere.outcome).toBe("ack");
+    address = "203.0.113.1";
+
+    // Closing one of Ann's sockets gives both the user and the address a slot back.
+    first.socket.close();
+    await until(() => capped.connectionCount() === 3, "the close to be seen");
+    const again = await connect(token("CUSTOMER", ann));
+    expect(again.outcome).toBe("ack");
+    expect(refusals).toEqual(["user", "ip"]);
+    for (const open of [second, bob, elsewhere, again]) open.socket.close();
+  });
+});
+
 it("answers a subscription that does not parse or validate with the same codes as HTTP", async () => {
   const subscriber = client(token("STAFF"));
   const answers: unknown[] = [];
@@ -367,5 +464,105 @@ describe("myNotifications", () => {
     anonymous.subscribe({ query: `subscription { myNotifications { id } }` }, { next: () => undefined, error: (e) => void errors.push(e), complete: () => undefined });
     await until(() => errors.length === 1, "the refusal");
     expect((errors[0] as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});
+
+describe("fan-out: one execution per change, selection and authorization scope", () => {
+  type Message = { status: string; viewer: string | null };
+  const VIEWER = `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status viewer } }`;
+
+  function watchViewer(subscriber: Client, orderId: string, query = VIEWER) {
+    const seen = { messages: [] as Message[], errors: [] as unknown[] };
+    subscriber.subscribe<{ orderStatusChanged: Message }>(
+      { query, variables: { id: orderId } },
+      { next: (r) => void (r.data && seen.messages.push(r.data.orderStatusChanged)), error: (e) => void seen.errors.push(e), complete: () => undefined },
+    );
+    return seen;
+  }
+
+  const runsOf = (orderId: string) => runs.filter((run) => run.variables.id === orderId);
+
+  it("resolves a change once for all non-owner STAFF members and once for the owner, each seeing only their scope's answer", async () => {
+    const order = newOrder();
+    const ownerId = randomUUID();
+    const staff = [randomUUID(), randomUUID(), randomUUID()];
+    const owner = [watchViewer(client(token("CUSTOMER", ownerId)), order.id), watchViewer(client(token("CUSTOMER", ownerId)), order.id)];
+    const members = staff.map((id) => watchViewer(client(token("STAFF", id)), order.id));
+    const all = [...owner, ...members];
+    await until(() => all.every((s) => s.messages.length === 1), "every initial state");
+    const before = runsOf(order.id).length;
+
+    await change(order, "STOCK_RESERVED", new Date(), { ownerId });
+    await until(() => all.every((s) => s.messages.length === 2), "the change everywhere");
+
+    // Two scopes (the owner; STAFF), one selection: two executions for five subscribers.
+    const executed = runsOf(order.id).slice(before);
+    expect(executed).toHaveLength(2);
+    for (const seen of owner) expect(seen.messages[1]).toEqual({ status: "STOCK_RESERVED", viewer: `${ownerId}:CUSTOMER` });
+    const staffViewer = members[0].messages[1].viewer;
+    expect(staff.map((id) => `${id}:STAFF`)).toContain(staffViewer);
+    for (const seen of members) expect(seen.messages[1]).toEqual({ status: "STOCK_RESERVED", viewer: staffViewer });
+    expect(all.every((s) => s.errors.length === 0)).toBe(true);
+  });
+
+  it("never shares across roles, selections, or with a STAFF member who owns the order", async () => {
+    const order = newOrder();
+    const ownerId = randomUUID();
+    const staffOwner = watchViewer(client(token("STAFF", ownerId)), order.id);
+    const admin = watchViewer(client(token("ADMIN")), order.id);
+    const staff = watchViewer(client(token("STAFF")), order.id);
+    const otherSelection = watchViewer(client(token("STAFF")), order.id, `subscription($id: ID!) { orderStatusChanged(orderId: $id) { viewer status blob } }`);
+    const all = [staffOwner, admin, staff, otherSelection];
+    await until(() => all.every((s) => s.messages.length === 1), "every initial state");
+    const before = runsOf(order.id).length;
+
+    await change(order, "CONFIRMED", new Date(), { ownerId });
+    await until(() => all.every((s) => s.messages.length === 2), "the change everywhere");
+
+    expect(runsOf(order.id).slice(before)).toHaveLength(4);
+    expect(staffOwner.messages[1].viewer).toBe(`${ownerId}:STAFF`);
+    expect(admin.messages[1].viewer).toMatch(/:ADMIN$/);
+    expect(staff.messages[1].viewer).toMatch(/:STAFF$/);
+    expect(staff.messages[1].viewer).not.toBe(`${ownerId}:STAFF`);
+  });
+
+  it("resolves a change alone for a STAFF member whose role was taken away since their token", async () => {
+    const order = newOrder();
+    const ownerId = randomUUID();
+    const demotedId = randomUUID();
+    const staffId = randomUUID();
+    const demoted = watchViewer(client(token("STAFF", demotedId)), order.id);
+    const staff = watchViewer(client(token("STAFF", staffId)), order.id);
+    await until(() => demoted.messages.length === 1 && staff.messages.length === 1, "both initial states");
+    await publishRole(redis, prefix, demotedId, "CUSTOMER", 600);
+    const before = runsOf(order.id).length;
+
+    await change(order, "CONFIRMED", new Date(), { ownerId });
+    await until(() => demoted.messages.length === 2 && staff.messages.length === 2, "the change for both");
+
+    expect(runsOf(order.id).slice(before)).toHaveLength(2);
+    expect(demoted.messages[1].viewer).toBe(`${demotedId}:STAFF`);
+    expect(staff.messages[1].viewer).toBe(`${staffId}:STAFF`);
+  });
+
+  it("does not share an answer whose executor lost the role while the subgraphs answered", async () => {
+    const order = newOrder();
+    const ids = [randomUUID(), randomUUID()];
+    const members = ids.map((id) => watchViewer(client(token("STAFF", id)), order.id));
+    await until(() => members.every((s) => s.messages.length === 1), "both initial states");
+    const before = runsOf(order.id).length;
+    let executor: string | null = null;
+    duringRun = async (identity) => {
+      executor = identity?.kind === "user" ? identity.userId : null;
+      await publishRole(redis, prefix, executor!, "CUSTOMER", 600);
+    };
+
+    await change(order, "CONFIRMED", new Date());
+    await until(() => members.every((s) => s.messages.length === 2), "the change for both");
+
+    // The shared attempt, then each member alone (the demoted executor's own answer is its own).
+    expect(runsOf(order.id).slice(before)).toHaveLength(3);
+    members.forEach((seen, i) => expect(seen.messages[1].viewer).toBe(`${ids[i]}:STAFF`));
+    expect(ids).toContain(executor);
   });
 });

@@ -9,7 +9,8 @@ import type { GatewayConfig } from "../config";
 import { NotificationSubscription } from "./notification-subscription";
 import type { NotificationFeed, OrderEventFeed } from "./order-events";
 import { planSubscription, type SubscriptionPlan } from "./plan";
-import { OrderSubscription, type QueryResult } from "./subscription";
+import { scopeOf, type Scope } from "./scope";
+import { OrderSubscription, type QueryResult, type SharedRun } from "./subscription";
 
 /** Bytes a socket may have unsent before it is closed as a slow consumer. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -47,8 +48,14 @@ export interface SubscriptionDeps {
   notifications: NotificationFeed;
   schema: () => GraphQLSchema | null;
   run: RunQuery;
-  /** `host` is the upgrade request's Host header (same-origin behind any hostname). */
+  /** The subscriber with the role the subgraphs apply to them now (kit `withCurrentRole`). */
+  currentRole: (identity: Identity) => Promise<Identity>;
+  /** Whether a browser origin may open a socket (the configured CORS list). */
   isOriginAllowed: (origin: string | undefined) => boolean;
+  /** The client address of an upgrade request, under the gateway's "trust proxy" setting (default: the socket's). */
+  clientAddress?: (request: IncomingMessage) => string;
+  /** A socket refused by the per-address or per-user cap: for metrics. */
+  onTooManyConnections?: (rule: "ip" | "user") => void;
   /**
    * The rate limit of a `subscribe` (it counts like an HTTP operation): null to go on, or the error
    * to answer it with. `request` is the socket's upgrade request (its client address).
@@ -61,8 +68,6 @@ export interface SubscriptionDeps {
 interface Connection {
   /** Null when anonymous. */
   identity: Identity | null;
-  /** Why the token was refused, answered to every subscription of this connection. */
-  authError: GraphQLError | null;
   socket: WebSocket;
   active: Map<string, OrderSubscription | NotificationSubscription>;
   /** Closes the socket when its access token expires. */
@@ -84,7 +89,10 @@ type Extra = {
  * subscriber sees changes whichever replica or subgraph made them.
  *
  * Defences: the HTTP rate limit (each `subscribe` counts as an operation of its
- * user and address), per-connection and per-gateway subscription limits, a bounded
+ * user and address), caps on the sockets of one address (refused at the upgrade
+ * with HTTP 429) and of one user (closed with 1013 at connection_init), a
+ * connection_init whose token is invalid or expired closed with 4403 (clients
+ * refresh and reconnect), per-connection and per-gateway subscription limits, a bounded
  * queue per subscription and a cap on each socket's unsent bytes (a slow
  * client is closed with 1013 instead of growing memory), keep-alive pings
  * (a client that stops answering is cut), the Origin check on upgrade, and
@@ -94,13 +102,30 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
   const { config, logger, feed } = deps;
   const connections = new Map<Extra, Connection>();
   let total = 0;
+  const addressOf = deps.clientAddress ?? ((request: IncomingMessage) => request.socket.remoteAddress ?? "unknown");
+  // Open sockets per client address and per user, on this replica: what a socket costs (memory, a
+  // timer, fan-out work) is this process's, so the caps are too.
+  const perAddress = new Counter();
+  const perUser = new Counter();
 
   const wss = new WebSocketServer({
     server: deps.httpServer,
     path: "/graphql",
     maxPayload: 64 * 1024,
-    // Browsers send Origin on WebSocket upgrades, and CSRF prevention does not cover them.
-    verifyClient: ({ origin }: { origin?: string }) => deps.isOriginAllowed(origin),
+    verifyClient: ({ origin, req }: { origin?: string; req: IncomingMessage }, accept: (ok: boolean, code?: number, message?: string) => void) => {
+      // Browsers send Origin on WebSocket upgrades, and CSRF prevention does not cover them.
+      if (!deps.isOriginAllowed(origin)) return accept(false, 403);
+      if (perAddress.count(addressOf(req)) >= config.maxConnectionsPerIp) {
+        deps.onTooManyConnections?.("ip");
+        return accept(false, 429, "Too many subscription connections from this address");
+      }
+      accept(true);
+    },
+  });
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => {
+    const address = addressOf(request);
+    perAddress.add(address);
+    socket.once("close", () => perAddress.remove(address));
   });
 
   // A subgraph hiccup (a reset keep-alive socket, a timeout under load) would otherwise end a
@@ -117,17 +142,40 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     return deps.run(query, variables, identity);
   };
 
-  const shared = new Map<string, Promise<QueryResult>>();
-  const run = (shareKey: string | null, query: string, variables: Record<string, unknown>, identity: Identity) => {
+  // One lookup in flight per user: the subscribers of one member share it, and none outlives its change.
+  const lookups = new Map<string, Promise<Identity>>();
+  const currentRole = (identity: Identity): Promise<Identity> => {
+    if (identity.kind !== "user") return Promise.resolve(identity);
+    let lookup = lookups.get(identity.userId);
+    if (!lookup) {
+      lookup = deps.currentRole(identity);
+      lookups.set(identity.userId, lookup);
+      const forget = () => void lookups.delete(identity.userId);
+      lookup.then(forget, forget);
+    }
+    return lookup;
+  };
+
+  // A role scope's answer is shared only if its executor still holds the role once the subgraphs have
+  // answered; otherwise (null) each subscriber resolves the change as themselves.
+  const runInScope = async (scope: Scope, query: string, variables: Record<string, unknown>, identity: Identity): Promise<QueryResult | null> => {
+    const result = await runWithRetry(query, variables, identity);
+    if (!scope.role) return result;
+    const now = await deps.currentRole(identity);
+    return now.kind === "user" && now.role === scope.role ? result : null;
+  };
+
+  const shared = new Map<string, Promise<QueryResult | null>>();
+  const run: SharedRun = async (shareKey, scope, query, variables, identity) => {
     if (!shareKey) return runWithRetry(query, variables, identity);
     let promise = shared.get(shareKey);
     if (!promise) {
-      promise = runWithRetry(query, variables, identity);
+      promise = runInScope(scope, query, variables, identity);
       shared.set(shareKey, promise);
       const forget = () => void setTimeout(() => shared.delete(shareKey), SHARE_MS).unref();
       promise.then(forget, forget);
     }
-    return promise;
+    return (await promise) ?? runWithRetry(query, variables, identity);
   };
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
@@ -140,19 +188,30 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
       // A gateway busy with a burst of new sockets may take a while to read their connection_init.
       connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
       onConnect: (ctx) => {
+        const socket = ctx.extra.socket;
         let identity: Identity | null = null;
-        let authError: GraphQLError | null = null;
         let expiresAt: number | null = null;
         try {
           const authenticated = authenticate(authorizationOf(ctx.connectionParams), config);
           identity = authenticated?.identity ?? null;
           expiresAt = authenticated?.expiresAt ?? null;
         } catch (error) {
-          // Kept, not a 4403 close: the client learns UNAUTHENTICATED with the reason, as over HTTP.
-          authError = new UnauthenticatedError(error instanceof GraphQLError ? error.message : undefined);
+          // Like an expiring socket: graphql-ws clients retry 4403, with a refreshed token from connectionParams.
+          const reason = error instanceof GraphQLError ? error.message : "Invalid access token";
+          socket.close(CLOSE_TOKEN_EXPIRED, reason.slice(0, 120));
+          return false;
         }
-        const socket = ctx.extra.socket;
-        const connection: Connection = { identity, authError, socket, active: new Map() };
+        if (identity?.kind === "user") {
+          if (perUser.count(identity.userId) >= config.maxConnectionsPerUser) {
+            deps.onTooManyConnections?.("user");
+            socket.close(CLOSE_TRY_AGAIN_LATER, `At most ${config.maxConnectionsPerUser} subscription connections per user`);
+            return false;
+          }
+          const userId = identity.userId;
+          perUser.add(userId);
+          socket.once("close", () => perUser.remove(userId));
+        }
+        const connection: Connection = { identity, socket, active: new Map() };
         // Events are resolved with the identity the token carried: once the token expires (and a role it
         // granted may have been taken away since) the socket must not go on serving them. The client
         // reconnects with a fresh token, which is checked again.
@@ -176,7 +235,6 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const connection = connections.get(ctx.extra);
         const schema = deps.schema();
         if (!connection || !schema) return [new GraphQLError("The gateway is starting; retry shortly.")];
-        if (connection.authError) return [connection.authError];
         const plan = planSubscription(schema, payload.query, payload.variables, payload.operationName, config.queryLimits, deps.onTooComplex);
         if (Array.isArray(plan)) return plan as GraphQLError[];
         const ready = plan as SubscriptionPlan;
@@ -208,7 +266,13 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const subscription: OrderSubscription | NotificationSubscription =
           ready.field === "myNotifications"
             ? new NotificationSubscription(ready, connection.identity, { ...common, feed: deps.notifications, schema, operationName: payload.operationName })
-            : new OrderSubscription(ready, connection.identity, { ...common, feed, run, logger });
+            : new OrderSubscription(ready, connection.identity, {
+                ...common,
+                feed,
+                run,
+                scopeOf: (identity, ownerId) => scopeOf(identity, ownerId, currentRole),
+                logger,
+              });
         connection.active.set(id, subscription);
         const errors = await subscription.open();
         if (errors) return [...errors];
@@ -269,6 +333,25 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
       await server.dispose();
     },
   };
+}
+
+/** Open sockets per key (an address, a user id). */
+class Counter {
+  private readonly counts = new Map<string, number>();
+
+  count(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  add(key: string): void {
+    this.counts.set(key, this.count(key) + 1);
+  }
+
+  remove(key: string): void {
+    const left = this.count(key) - 1;
+    if (left > 0) this.counts.set(key, left);
+    else this.counts.delete(key);
+  }
 }
 
 /** Sandbox sends its headers as connectionParams, so the name may come in any case. */

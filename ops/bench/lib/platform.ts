@@ -130,7 +130,7 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
 }
 
 /** Turns the throwaway server's test shortcuts off (all three settings take effect on reload). */
-async function makeDurable(adminUrl: string): Promise<void> {
+export async function makeDurable(adminUrl: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {

@@ -1,4 +1,4 @@
-import type { Consumes, SubgraphModule } from "@commerce/kit";
+import type { SubgraphModule } from "@commerce/kit";
 import { AnalyticsResolver } from "./analytics/analytics.resolver";
 import { analyticsProjection } from "./analytics/projection";
 import type { Channels } from "./delivery/channel";
@@ -66,7 +66,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
       "payment.refunded": refundOnPaymentRefunded,
       "inventory.rejected": outOfStockOnInventoryRejected,
       "inventory.low_stock": lowStockOnInventoryLowStock,
-    } as Consumes["handlers"],
+    },
   },
   // Sales analytics live here: its own tables and consumer group, on the one service nothing in the saga waits for.
   projections: [analyticsProjection],

@@ -1,13 +1,11 @@
 import type { EventSubscriber, TransactionEventArgs } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { createEvent, insertOutbox } from "@commerce/streams";
-import { preferencesOf } from "../preferences/preferences.entity";
-import { Recipient } from "../recipient/recipient.entity";
+import { Preferences } from "../preferences/preferences.entity";
+import type { Recipient } from "../recipient/recipient.entity";
 import type { TemplateData, TemplateKey } from "../template/catalog";
 import { render } from "../template/render";
-import { Template } from "../template/template.entity";
-import { Notification } from "./notification.entity";
-import { orderNameOf } from "./order-name.entity";
+import { Notification, type Channel } from "./notification.entity";
 
 /**
  * Transactions that inserted PENDING notifications. No Postgres NOTIFY: a notifying commit takes a
@@ -29,6 +27,9 @@ export function wakeOnPendingCommit(wake: () => void): EventSubscriber {
   };
 }
 
+/** What a message needs to know of its recipient. */
+export type RecipientInfo = Pick<Recipient, "userId" | "email" | "name" | "role">;
+
 export interface NotifyRequest<K extends TemplateKey> {
   /** The event being handled: with channel and user, the dedupe key of each notification. */
   eventId: string;
@@ -39,7 +40,7 @@ export interface NotifyRequest<K extends TemplateKey> {
    * The template's values for one recipient (null when the user is not replicated yet); `orderName` is
    * added here for every message about an order.
    */
-  data: (recipient: Recipient | null) => Omit<TemplateData<K>, "orderName">;
+  data: (recipient: RecipientInfo | null) => Omit<TemplateData<K>, "orderName">;
 }
 
 /**
@@ -51,17 +52,14 @@ export interface NotifyRequest<K extends TemplateKey> {
  */
 export async function notify<K extends TemplateKey>(em: EntityManager, request: NotifyRequest<K>): Promise<number> {
   if (!request.userIds.length) return 0;
-  const templates = await em.find(Template, { key: request.template });
-  const preferences = await preferencesOf(em, request.userIds);
-  const recipients = new Map((await em.find(Recipient, { userId: { $in: [...request.userIds] } })).map((r) => [r.userId, r]));
-
-  const orderName = request.orderId ? await orderNameOf(em, request.orderId) : null;
+  const { templates, preferencesOf, recipients, orderName } = await readForNotify(em, request.template, request.userIds, request.orderId ?? null);
 
   const rows: Notification[] = [];
-  request.userIds.forEach((userId, i) => {
+  for (const userId of request.userIds) {
+    const preferences = preferencesOf(userId);
     const data = { ...request.data(recipients.get(userId) ?? null), ...(orderName === null ? {} : { orderName }) } as TemplateData<K>;
     for (const template of templates) {
-      if (!preferences[i].wants(template.channel)) continue;
+      if (!preferences.wants(template.channel)) continue;
       const html = template.channel === "EMAIL";
       rows.push(
         new Notification({
@@ -75,7 +73,7 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
         }),
       );
     }
-  });
+  }
   if (!rows.length) return 0;
 
   const inserted = await em.execute<{ id: string; status: string }[]>(
@@ -133,4 +131,39 @@ function createdEvent(n: Notification, causationId: string) {
 }
 
 /** How a recipient is greeted when the `user` stream has not told us their name yet. */
-export const nameOf = (recipient: Recipient | null): string => recipient?.name || "there";
+export const nameOf = (recipient: RecipientInfo | null): string => recipient?.name || "there";
+
+/**
+ * Everything one event's messages need, in one statement: the template's channels, each user's
+ * switches (the defaults of `Preferences` for users without a row), the recipients and the order's
+ * name (its id when it has none: messages call an order by its name, else its id).
+ */
+async function readForNotify(em: EntityManager, key: string, userIds: readonly string[], orderId: string | null) {
+  const [row] = await em.execute<
+    {
+      templates: { channel: Channel; subject: string | null; body: string }[];
+      preferences: { userId: string; email: boolean; inApp: boolean; sms: boolean }[];
+      recipients: RecipientInfo[];
+      orderName: string | null;
+    }[]
+  >(
+    `select
+       (select coalesce(json_agg(json_build_object('channel', t.channel, 'subject', t.subject, 'body', t.body) order by t.channel), '[]')
+          from templates t where t.key = ?) as templates,
+       (select coalesce(json_agg(json_build_object('userId', p.user_id, 'email', p.email, 'inApp', p.in_app, 'sms', p.sms)), '[]')
+          from preferences p where p.user_id = any(?::text[])) as preferences,
+       (select coalesce(json_agg(json_build_object('userId', r.user_id, 'email', r.email, 'name', r.name, 'role', r.role)), '[]')
+          from recipients r where r.user_id = any(?::text[])) as recipients,
+       (select coalesce(n.name, ?::text) from (select 1) x left join order_names n on n.order_id = ?) as "orderName"`,
+    [key, toTextArray(userIds), toTextArray(userIds), orderId, orderId],
+  );
+  const { templates, preferences, recipients, orderName } = row!;
+  const switches = new Map(preferences.map((p) => [p.userId, p]));
+  const preferencesOf = (userId: string) => Object.assign(new Preferences(userId), switches.get(userId));
+  return { templates, preferencesOf, recipients: new Map(recipients.map((r) => [r.userId, r])), orderName };
+}
+
+/** A Postgres text[] literal. */
+function toTextArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+}

@@ -25,8 +25,3 @@ export async function rememberOrderName(em: EntityManager, orderId: string, name
   if (!trimmed) return;
   await em.execute(`insert into order_names (order_id, name) values (?, ?) on conflict (order_id) do nothing`, [orderId, trimmed]);
 }
-
-/** How messages name an order: its name when the customer gave one, else its id. */
-export async function orderNameOf(em: EntityManager, orderId: string): Promise<string> {
-  return (await em.findOne(OrderName, { orderId }))?.name ?? orderId;
-}

@@ -49,3 +49,21 @@ test("product.upserted from the stream updates the replica; an older update arri
   const [row] = await subgraph.runtime.orm.em.getConnection().execute<{ total_amount: number }[]>(`select total_amount from orders where id = ?`, [orderId]);
   expect(row.total_amount).toBe(2000);
 });
+
+test("a capture that overtakes the reservation records both steps in order, once; a late reservation changes nothing", async () => {
+  const productId = await seedProduct(subgraph, { amount: 900 });
+  const userId = randomUUID();
+  const orderId = await placeOrder(subgraph, userId, [productId]);
+  const captured = event("payment.captured", { orderId, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "INV-10" }, orderId);
+  await deliver(subgraph, captured);
+  await deliver(subgraph, event("inventory.reserved", { orderId, userId, total: money, items: [{ productId, quantity: 1 }] }, orderId));
+  const order = await statusOf(subgraph, orderId);
+  expect(order.status).toBe("CONFIRMED");
+  expect(order.statusHistory.map((change) => [change.status, change.reason])).toEqual([
+    ["PENDING", "order placed"],
+    ["STOCK_RESERVED", "implied by payment.captured (arrived before inventory.reserved)"],
+    ["CONFIRMED", "payment captured"],
+  ]);
+  const [row] = await subgraph.runtime.orm.em.getConnection().execute<{ version: number }[]>(`select version from orders where id = ?`, [orderId]);
+  expect(row.version).toBe(3);
+});

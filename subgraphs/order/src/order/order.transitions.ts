@@ -30,6 +30,28 @@ function countOutcome(tx: EntityManager, status: OrderStatus): void {
   afterCommit(tx, () => counter.inc({ status }));
 }
 
+/** One entry of an order's status history, as written. */
+export interface StatusRecord {
+  status: OrderStatus;
+  previousStatus: OrderStatus | null;
+  reason: string | null;
+  at: Date;
+  causeEventId: string | null;
+  actor: string | null;
+}
+
+/** Emits `order.status_changed` for `change` and returns its history entry (the caller writes it). */
+function announce(emit: Emit, order: Order, change: { status: OrderStatus; previousStatus: OrderStatus | null; reason: string | null }, cause: Cause, at: Date): StatusRecord {
+  emit(
+    createEvent(
+      "order.status_changed",
+      { orderId: order.id, userId: order.userId, ...change, at: at.toISOString() },
+      { correlationId: order.id, causation: cause.event },
+    ),
+  );
+  return { ...change, at, causeEventId: cause.event?.id ?? null, actor: cause.actor ?? null };
+}
+
 function record(
   tx: EntityManager,
   emit: Emit,
@@ -38,22 +60,7 @@ function record(
   cause: Cause,
   at: Date,
 ): void {
-  tx.persist(
-    new OrderStatusChange({
-      order: ref(order),
-      ...change,
-      at,
-      causeEventId: cause.event?.id ?? null,
-      actor: cause.actor ?? null,
-    }),
-  );
-  emit(
-    createEvent(
-      "order.status_changed",
-      { orderId: order.id, userId: order.userId, ...change, at: at.toISOString() },
-      { correlationId: order.id, causation: cause.event },
-    ),
-  );
+  tx.persist(new OrderStatusChange({ order: ref(order), ...announce(emit, order, change, cause, at) }));
 }
 
 /**
@@ -86,11 +93,22 @@ export function recordPlacement(tx: EntityManager, emit: Emit, order: Order, ite
  * not apply to the order's current status.
  */
 export function transition(tx: EntityManager, emit: Emit, order: Order, trigger: OrderTrigger, cause: Cause): boolean {
+  const entry = applyTrigger(tx, emit, order, trigger, cause);
+  if (!entry) return false;
+  tx.persist(new OrderStatusChange({ order: ref(order), ...entry }));
+  return true;
+}
+
+/**
+ * {@link transition} for a caller that writes the order and its history itself (the saga handlers, in
+ * one statement): changes `order` in memory, emits the events and returns the history entry, or null.
+ */
+export function applyTrigger(tx: EntityManager, emit: Emit, order: Order, trigger: OrderTrigger, cause: Cause): StatusRecord | null {
   const at = cause.at ?? new Date();
   const change = order.apply(trigger, at);
-  if (!change) return false;
+  if (!change) return null;
   const reason = reasonOf(trigger);
-  record(tx, emit, order, { ...change, reason }, cause, at);
+  const entry = announce(emit, order, { ...change, reason }, cause, at);
   // Every status change goes through here (handlers, resolvers, the expiry job): the one place to count outcomes.
   countOutcome(tx, change.status);
   const base = { orderId: order.id, userId: order.userId };
@@ -118,5 +136,5 @@ export function transition(tx: EntityManager, emit: Emit, order: Order, trigger:
       throw new Error(`unhandled trigger ${JSON.stringify(unhandled)}`);
     }
   }
-  return true;
+  return entry;
 }

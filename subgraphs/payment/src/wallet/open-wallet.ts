@@ -32,8 +32,11 @@ export async function openWallet(em: EntityManager, userId: string, settings: Pa
  * signed-in owner, or a user the user subgraph vouches for (see `userExists`).
  */
 export async function lockWallet(em: EntityManager, userId: string, settings: PaymentSettings, by: string): Promise<Wallet> {
+  const lock = () => em.findOne(Wallet, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  const wallet = await lock();
+  if (wallet) return wallet;
   await openWallet(em, userId, settings, by);
-  return em.findOneOrFail(Wallet, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+  return (await lock())!;
 }
 
 /** What `user.wallet` shows before the wallet exists: what it will open with. */
