@@ -1,4 +1,4 @@
-import type { SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
 import { AnalyticsResolver } from "./analytics/analytics.resolver";
 import { analyticsProjection } from "./analytics/projection";
 import type { Channels } from "./delivery/channel";
@@ -40,7 +40,15 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
   name: "notification",
   entities: [Recipient, Preferences, Template, Notification, DeliveryAttempt, OrderCancellation, OrderName],
   migrations,
-  resolvers: [AnalyticsResolver, TemplateResolver, PreferencesResolver, UserPreferencesResolver, UserNotificationsResolver, OrderNotificationsResolver],
+  resolvers: [
+    AnalyticsResolver,
+    TemplateResolver,
+    PreferencesResolver,
+    UserPreferencesResolver,
+    UserNotificationsResolver,
+    OrderNotificationsResolver,
+    auditLogResolver("notificationAuditLog", "notification"),
+  ],
   // Reached only through federation (`_entities`), not from Query or Mutation.
   orphanedTypes: [OrderRef, UserRef],
   settings: readSettings,
