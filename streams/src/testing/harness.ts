@@ -10,7 +10,7 @@ import { createEvent } from '../create-event';
 import { streamsEntities } from '../entities';
 import { streamKey } from '../keys';
 import { streamsMigrations } from '../migrations';
-import type { Handler, StreamConsumer } from '../consumer';
+import { StreamConsumer, type Handler, type StreamConsumerOptions } from '../consumer';
 import { commitWithEvents } from '../outbox';
 import { eventFields } from '../wire';
 import type { EventEnvelope } from '@commerce/schema';
@@ -164,3 +164,18 @@ export const recordEffect =
       consumer,
     ]);
   };
+
+/** A consumer in group `svc` of the `order` stream whose `order.placed` handler records the event in `effect`. */
+export function effectConsumer(orm: MikroORM, redis: Redis, prefix: string, options: Partial<StreamConsumerOptions> = {}): StreamConsumer {
+  return new StreamConsumer({
+    redis,
+    orm,
+    prefix,
+    service: 'svc',
+    consumerName: 'c-1',
+    streams: ['order'],
+    handlers: { 'order.placed': recordEffect() },
+    logger: silentLogger(),
+    ...options,
+  });
+}
