@@ -7,6 +7,7 @@ import { TEST_CARDS } from "@commerce/payment";
 import { GraphQLClient } from "@commerce/ops";
 
 export { GraphQLClient };
+export { eventually } from "./index";
 
 /** A `CardInput` of the simulated processor: its approved test card unless another is named. */
 export function testCard(number: string = TEST_CARDS.approved) {
@@ -104,16 +105,5 @@ export async function waitForStatus(account: Account, orderId: string, statuses:
     if (statuses.includes(order.status)) return order;
     if (Date.now() > deadline) throw new Error(`order ${orderId} still ${last} after ${timeoutMs} ms, expected ${statuses.join("|")}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Polls `probe` until it returns a truthy value. */
-export async function eventually<T>(probe: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }

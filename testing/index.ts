@@ -7,7 +7,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Redis from 'ioredis';
 import { Client } from 'pg';
+import pino, { type Logger } from 'pino';
 import {
   createServiceDatabases,
   dropDatabases,
@@ -112,6 +114,48 @@ export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
       await dropDatabases(adminUrl, [{ database, role }]);
     },
   };
+}
+
+/** A client of the shared test Redis. */
+export function redisClient(): Redis {
+  return new Redis(need('TEST_REDIS_URL'), { lazyConnect: false });
+}
+
+/** A logger that drops everything (TEST_LOG_LEVEL shows it). */
+export function silentLogger(): Logger {
+  return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+/** A logger that keeps every record, to assert on what was logged. */
+export function memoryLogger(options: { level?: string; base?: Record<string, unknown> } = {}) {
+  const records: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: options.level ?? 'debug', ...(options.base ? { base: options.base } : {}) }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  return { logger, records, lines: () => records.map((record) => JSON.stringify(record)) };
+}
+
+type Probe<T> = () => Promise<T | null | undefined | false> | T | null | undefined | false;
+
+/**
+ * Polls `probe` until it returns a truthy value (a throw counts as "not yet"), at first every 20 ms and
+ * then less often; fails after `timeoutMs` naming `what` and the last error.
+ */
+export async function eventually<T>(what: string, probe: Probe<T>, timeoutMs?: number): Promise<T>;
+/** @deprecated the description comes first: `eventually(what, probe, timeoutMs)`. */
+export async function eventually<T>(probe: Probe<T>, what: string, timeoutMs?: number): Promise<T>;
+export async function eventually<T>(first: string | Probe<T>, second: string | Probe<T>, timeoutMs = 20_000): Promise<T> {
+  const [what, probe] = typeof first === 'string' ? [first, second as Probe<T>] : [second as string, first];
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (let pause = 20; ; pause = Math.min(pause * 1.5, 250)) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(pause);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

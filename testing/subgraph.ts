@@ -1,4 +1,5 @@
-import { signIdentityHeaders, startSubgraph, type Identity, type RunningSubgraph, type SubgraphModule, type SubgraphName } from "@commerce/kit";
+import { applyEvent, bindHandlers, signIdentityHeaders, startSubgraph, type Identity, type RunningSubgraph, type SubgraphModule, type SubgraphName } from "@commerce/kit";
+import type { EventEnvelope, ParsedEvent } from "@commerce/schema";
 import { loadSubgraphModule } from "@commerce/schema/modules";
 import { createTestDatabase, randomStreamPrefix } from "./index";
 
@@ -8,6 +9,11 @@ export const TEST_JWT_KEYS = "test:test-jwt-secret-0123456789abcdef";
 export interface TestSubgraph<Settings> extends RunningSubgraph<Settings> {
   /** Calls this subgraph as the gateway would, on behalf of `as` (anonymous when null). */
   gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, as?: Identity | null): Promise<GraphQLResult<T>>;
+  /**
+   * Applies `event` with this subgraph's own handler in one transaction with its outbox, as the stream
+   * consumer does (minus Redis); returns the events the handler emitted. Throws when it has no handler.
+   */
+  deliver(event: ParsedEvent): Promise<EventEnvelope[]>;
   streamPrefix: string;
   databaseUrl: string;
 }
@@ -45,6 +51,23 @@ export async function startTestSubgraph<Settings>(
     async stop() {
       await running.stop();
       await database.drop();
+    },
+    async deliver(event) {
+      const { runtime } = running;
+      const handlers = bindHandlers(module.consumes?.handlers ?? {}, runtime.settings);
+      const emitted: EventEnvelope[] = [];
+      const handled = await runtime.commit(runtime.orm.em.fork(), (em, emit) =>
+        applyEvent(handlers, event.type, event, {
+          em,
+          emit: (out) => {
+            emitted.push(out);
+            emit(out);
+          },
+          logger: runtime.logger.child({ eventId: event.id }),
+        }),
+      );
+      if (!handled) throw new Error(`the ${module.name} subgraph has no handler for ${event.type}`);
+      return emitted;
     },
     gql: (query, variables = {}, as = null) => callSubgraph({ url: running.url, subgraph: module.name, secret: TEST_INTERNAL_SECRET, as, query, variables }),
   };

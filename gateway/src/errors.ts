@@ -16,7 +16,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * - a transport failure (a non-2xx answer: Apollo Gateway attaches the
  *   subgraph's URL and body as `extensions.response`) is our fault, not the
  *   client's, so it is masked even when the status mapped to a code such as
- *   UNAUTHENTICATED (a subgraph refusing the gateway's signature).
+ *   UNAUTHENTICATED (a subgraph refusing the gateway's signature);
+ *   except a 400 whose errors are all BAD_USER_INPUT naming a field: a value
+ *   the gateway forwarded as the client sent it (a custom scalar such as
+ *   DateTime is only checked by the subgraph), so it is the client's.
  *
  * `serviceName`, stack traces and internal URLs never reach the client: the
  * kit formatter rebuilds `extensions` from an allowlist.
@@ -37,6 +40,8 @@ export function createGatewayErrorFormatter(logger: Logger, onRefused: (rule: st
       path: formatted.path,
       extensions: { code: "INTERNAL_SERVER_ERROR", errorId },
     });
+    const refused = refusedInput(extensions.response);
+    if (refused) return { message: refused.message, path: formatted.path, extensions: { code: "BAD_USER_INPUT", field: refused.field } };
     if (extensions.response !== undefined) {
       const errorId = randomUUID();
       currentLogger(logger).error({ err: error, errorId, service, response: extensions.response, path: formatted.path }, "subgraph call failed");
@@ -48,6 +53,16 @@ export function createGatewayErrorFormatter(logger: Logger, onRefused: (rule: st
     }
     return base(formatted, error);
   };
+}
+
+/** The first error of a subgraph's 400 answer when every error in it is BAD_USER_INPUT naming a client's field. */
+function refusedInput(response: unknown): { message: string; field: string } | null {
+  const { status, body } = (response ?? {}) as { status?: unknown; body?: { errors?: unknown } };
+  const errors = status === 400 && Array.isArray(body?.errors) ? (body.errors as GraphQLFormattedError[]) : [];
+  const refused = (error: GraphQLFormattedError) =>
+    error?.extensions?.code === "BAD_USER_INPUT" && typeof error.extensions.field === "string" && typeof error.message === "string" && !error.message.includes("$representations");
+  if (errors.length === 0 || !errors.every(refused)) return null;
+  return { message: errors[0].message, field: errors[0].extensions!.field as string };
 }
 
 /**

@@ -225,8 +225,8 @@ describe("HTTP defences", () => {
         });
         socket.once("error", (error) => reject(error));
       });
-    expect(await open("https://evil.example")).toBe(401);
-    expect(await open(new URL(gateway.url).origin)).toBe(401);
+    expect(await open("https://evil.example")).toBe(403);
+    expect(await open(new URL(gateway.url).origin)).toBe(403);
     expect(await open(ALLOWED_ORIGIN)).toBe(101);
   });
 });
@@ -266,6 +266,19 @@ describe("errors reaching clients", () => {
     ]);
     const login = await ask({ query: 'mutation { login(email: "nobody@example.com", password: "wrong password") { accessToken } }' });
     expect(login.body.errors?.[0].extensions).toEqual({ code: "UNAUTHENTICATED" });
+  });
+});
+
+describe("a value a subgraph's scalar refuses", () => {
+  it("is BAD_USER_INPUT naming the argument, not a masked internal error", async () => {
+    const byVariable = await ask({ query: "query($at: DateTime!) { since(at: $at) }", variables: { at: "yesterday" } });
+    expect(byVariable.body.errors).toHaveLength(1);
+    expect(byVariable.body.errors?.[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "at" } });
+    expect(byVariable.body.errors?.[0].message).toMatch(/yesterday/);
+    expect(byVariable.text).not.toMatch(/127\.0\.0\.1|serviceName|locations/);
+
+    const fine = await ask({ query: "query($at: DateTime!) { since(at: $at) }", variables: { at: "2026-12-07T10:00:00Z" } });
+    expect(fine.body).toEqual({ data: { since: "2026-12-07T10:00:00.000Z" } });
   });
 });
 

@@ -15,7 +15,7 @@ import express from "express";
 import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, graphqlMetricsPlugin, metricsAccess, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, type Identity, type Logger } from "@commerce/kit";
+import { createLogger, createMetrics, graphqlMetricsPlugin, metricsAccess, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, withCurrentRole, type Identity, type Logger } from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import { catalogCachePlugin } from "./catalog-cache";
 import { metricsText } from "./cluster";
@@ -181,6 +181,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       return new RateLimitedError(refused.retryAfter);
     },
     onTooComplex: tooComplex,
+    currentRole: async (identity) => (await withCurrentRole(redis, config.streamPrefix, identity, logger)) ?? identity,
     run: async (query: string, variables: Record<string, unknown>, identity: Identity | null) => {
       const response = await apollo.executeOperation(
         { query, variables },

@@ -2,19 +2,10 @@ import { captureSpans } from "@commerce/kit";
 import { SpanKind } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { clientIp, post, startBench, type Bench } from "./testing/harness";
-
+import { eventually } from "@commerce/testing";
 // Before anything starts: every service of this process records here.
 const exporter = captureSpans();
 
-async function eventually<T>(what: string, check: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe("gateway tracing and request ids", () => {
   let bench: Bench;

@@ -1,5 +1,6 @@
 // Decorator metadata must exist before any decorated class below is evaluated (money.ts, pagination.ts…).
 import "reflect-metadata";
+export * from "./assert";
 export * from "./audit";
 export * from "./circuit";
 export * from "./auth";
@@ -9,6 +10,7 @@ export * from "./services";
 export * from "./constraints";
 export * from "./context";
 export * from "./errors";
+export * from "./events";
 export * from "./ids";
 export * from "./literal-input";
 export * from "./logger";

@@ -3,7 +3,7 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { SpanKind } from "@opentelemetry/api";
 import { Arg, Mutation, Query, Resolver, Ctx } from "type-graphql";
 import { createEvent, streamKey } from "@commerce/streams";
-import { randomStreamPrefix } from "@commerce/testing";
+import { randomStreamPrefix, eventually } from "@commerce/testing";
 import { startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { signIdentityHeaders } from "./auth";
 import type { Context } from "./context";
@@ -87,15 +87,6 @@ const productModule: SubgraphModule = {
   },
 };
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Samples of one metric in a Prometheus text exposition, by their label set. */
 function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {

@@ -20,7 +20,6 @@ import {
   commitWithEvents,
   streamsEntities,
   streamsMigrations,
-  type Handler,
 } from "@commerce/streams";
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
@@ -30,6 +29,7 @@ import { literalInputPlugin } from "./literal-input";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig } from "./config";
 import type { SubgraphName } from "./services";
 import { createContext, type Context } from "./context";
+import { bindHandlers, type EventHandlers } from "./events";
 import { createErrorFormatter } from "./errors";
 import { createLogger, currentLogger, withLogger, type Logger } from "./logger";
 import { bindMetrics, createMetrics, graphqlMetricsPlugin, metricsAccess, type Metrics } from "./metrics";
@@ -80,16 +80,13 @@ export interface SubgraphModule<Settings = unknown> {
   plugins?: ApolloServerPlugin<Context>[];
   /** Service-specific settings, read from the environment once at start-up. */
   settings?: (read: EnvReader) => Settings;
-  /**
-   * Saga events this service reacts to, by producer stream and event type. A function
-   * of the runtime when handlers need the service's settings or shared objects.
-   */
-  consumes?: Consumes | ((runtime: Runtime<Settings>) => Consumes);
+  /** Saga events this service reacts to, by producer stream and event type; handlers get the settings in their context. */
+  consumes?: Consumes<Settings>;
   /**
    * Read models fed by consumer groups of their own (named `group`, not after the service): they keep
    * their own position, retries and dead letters, so a slow projection never holds the service's handlers back.
    */
-  projections?: (Consumes & { group: string })[];
+  projections?: (Consumes<Settings> & { group: string })[];
   /** Runs once after migrations and before the endpoint opens (e.g. bootstrap data). */
   prepare?: (runtime: Runtime<Settings>) => Promise<void>;
   /** Background jobs started once the service is up. */
@@ -97,9 +94,9 @@ export interface SubgraphModule<Settings = unknown> {
 }
 
 /** The streams a subgraph reads and its handler per event type. */
-export interface Consumes {
+export interface Consumes<Settings = unknown> {
   streams: Producer[];
-  handlers: Record<string, Handler>;
+  handlers: EventHandlers<Settings>;
 }
 
 export interface RunningSubgraph<Settings = unknown> {
@@ -271,9 +268,9 @@ export async function startSubgraph<Settings>(
     ? new StreamTrimmer({ redis, prefix: config.streamPrefix, producers: [module.name as Producer], logger: logger.child({ component: "trimmer" }) })
     : null;
   trimmer?.start();
-  const consumes = typeof module.consumes === "function" ? module.consumes(runtime) : module.consumes;
+  const consumes = module.consumes;
   let observeHandler: ((event: ParsedEvent, handlerMs: number) => void) | undefined;
-  const consumerFor = (group: string, of: Consumes, onProcessed?: (event: ParsedEvent, handlerMs: number) => void) =>
+  const consumerFor = (group: string, of: Consumes<Settings>, onProcessed?: (event: ParsedEvent, handlerMs: number) => void) =>
     new StreamConsumer({
       redis,
       orm,
@@ -281,7 +278,7 @@ export async function startSubgraph<Settings>(
       service: group,
       consumerName: `${group}-${process.pid}-${randomUUID().slice(0, 8)}`,
       streams: of.streams,
-      handlers: of.handlers,
+      handlers: bindHandlers(of.handlers, runtime.settings),
       logger: logger.child({ component: group === module.name ? "consumer" : `consumer:${group}` }),
       tracer: tracing.tracer,
       concurrency: config.streams.concurrency,

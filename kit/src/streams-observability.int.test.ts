@@ -11,7 +11,7 @@ import {
   streamsMigrations,
 } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
-import { createTestDatabase, randomStreamPrefix, type TestDatabase } from "@commerce/testing";
+import { createTestDatabase, randomStreamPrefix, type TestDatabase, eventually } from "@commerce/testing";
 import { createLogger, memoryLogger } from "./logger";
 import { createMetrics } from "./metrics";
 import { afterCommit, openDatabase, type Orm } from "./orm";
@@ -24,15 +24,6 @@ const placed = (orderId: string): EventEnvelope =>
     { correlationId: orderId },
   );
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe("the event backbone, observed", () => {
   let db: TestDatabase;

@@ -18,7 +18,7 @@ export interface StoryEntry {
   at: Date;
   /** the service whose data says so (`redis` for dead letters and pending entries) */
   service: ServiceName | 'redis';
-  kind: 'status' | 'emitted' | 'handled' | 'payment' | 'invoice' | 'ledger' | 'reservation' | 'notification' | 'delivery' | 'dead-letter' | 'pending';
+  kind: 'status' | 'emitted' | 'handled' | 'payment' | 'invoice' | 'ledger' | 'reservation' | 'return' | 'notification' | 'delivery' | 'dead-letter' | 'pending';
   text: string;
 }
 
@@ -97,8 +97,24 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
         const why = [r.reason, r.actor && `by ${r.actor}`, r.cause_event_id && `on [${short(r.cause_event_id)}]`].filter(Boolean).join(', ');
         add(r.at, 'order', 'status', `${r.previous_status ?? '∅'} → ${r.status}${why ? ` (${why})` : ''}`);
       }
+      const { rows: returns } = await c.query(
+        `select c.*, r.lines from return_status_changes c join return_requests r on r.id = c.return_id where r.order_id = $1 order by c.id`,
+        [orderId],
+      );
+      for (const r of returns) {
+        const lines = (r.lines as { productId: string; quantity: number }[]).map((l) => `${l.quantity}× ${short(l.productId)}`).join(', ');
+        const why = [r.reason, r.actor && `by ${r.actor}`, r.cause_event_id && `on [${short(r.cause_event_id)}]`].filter(Boolean).join(', ');
+        add(r.at, 'order', 'return', `return ${short(r.return_id)} (${lines}) ${r.previous_status ?? '∅'} → ${r.status}${why ? ` (${why})` : ''}`);
+      }
     });
   }
+  await withDb(db.product, async (c) => {
+    const { rows } = await c.query(`select * from return_restocks where order_id = $1`, [orderId]);
+    for (const r of rows) {
+      const lines = (r.lines as { productId: string; quantity: number }[]).map((l) => `${l.quantity}× ${short(l.productId)}`).join(', ');
+      add(r.created_at, 'product', 'return', `return ${short(r.return_id)} restocked into ${short(r.warehouse_id)}: ${lines}`);
+    }
+  });
   await withDb(db.payment, async (c) => {
     const payments = (await c.query(`select * from payments where order_id = $1`, [orderId])).rows;
     for (const p of payments) {
@@ -107,6 +123,8 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
       const invoices = (await c.query(`select * from invoices where payment_id = $1`, [p.id])).rows;
       for (const i of invoices) add(i.issued_at, 'payment', 'invoice', `${i.number} ${money(i.amount_minor, i.currency)}`);
     }
+    const refunds = (await c.query(`select * from return_refunds where order_id = $1`, [orderId])).rows;
+    for (const r of refunds) add(r.created_at, 'payment', 'return', `return ${short(r.return_id)} refunded ${money(r.amount_minor, r.currency)}`);
     const ledger = (await c.query(`select * from wallet_entries where order_id = $1 order by created_at`, [orderId])).rows;
     for (const e of ledger) add(e.created_at, 'payment', 'ledger', `${e.kind} ${money(e.amount, e.currency)} on wallet ${short(e.wallet_id)}`);
   });

@@ -437,6 +437,7 @@ export const TABLE: Row[] = [
     expect: adminOnly,
     direct: "notification",
   },
+  { name: "notificationAuditLog", query: `{ notificationAuditLog(first: 5) { totalCount } }`, pick: (d) => d.notificationAuditLog, expect: adminOnly, direct: "notification" },
 
   // ── straight to each subgraph, through `_entities` ───────────────────────────────────
   entity("user", "User", "email role name", userId, ownerStaffAdmin),

@@ -22,12 +22,12 @@ beforeAll(async () => {
     ids.push(...placed.map((order) => order.id));
   }
   // Let every saga finish, so payments, invoices and notifications exist to be resolved.
-  await eventually(async () => {
+  await eventually("50 confirmed and notified orders", async () => {
     const { orders } = await customer.client.request<{ orders: { edges: { node: { status: string; notifications: unknown[] } }[] } }>(
       `{ orders(first: 50) { edges { node { status notifications { status } } } } }`,
     );
     return orders.edges.length === 50 && orders.edges.every(({ node }) => node.status === "CONFIRMED" && node.notifications.length > 0);
-  }, "50 confirmed and notified orders", 60_000);
+  }, 60_000);
 }, 180_000);
 afterAll(() => platform?.stop());
 

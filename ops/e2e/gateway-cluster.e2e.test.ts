@@ -137,17 +137,17 @@ test("subscriptions held by either worker see every status change, and /metrics 
       { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status } }`, variables: { id: order.id } },
       { next: (result) => void (result.data && seen.push(result.data.orderStatusChanged.status)), error: () => undefined, complete: () => undefined },
     );
-    await eventually(async () => (await held()).some((count, i) => count > before[i]!), "the subscription to be held by a worker", 10_000);
+    await eventually("the subscription to be held by a worker", async () => (await held()).some((count, i) => count > before[i]!), 10_000);
   }
   expect(await held()).toEqual([expect.any(Number), expect.any(Number)]);
   expect((await held()).every((count) => count >= 1)).toBe(true);
 
-  await eventually(async () => statuses.every((seen) => seen.includes("CONFIRMED")), "every subscriber to see CONFIRMED");
+  await eventually("every subscriber to see CONFIRMED", async () => statuses.every((seen) => seen.includes("CONFIRMED")));
   const metrics = await (await fetch(platform.gatewayUrl.replace(/\/graphql$/, "/metrics"))).text();
   expect(metrics.split("\n").filter((line) => line.startsWith("graphql_subscriptions"))).toEqual([`graphql_subscriptions{service="gateway"} ${statuses.length}`]);
 
   for (const mutation of ["shipOrder", "completeOrder"]) await admin.client.request(`mutation($id: ID!) { ${mutation}(id: $id) { id } }`, { id: order.id });
-  await eventually(async () => statuses.every((seen) => seen.at(-1) === "COMPLETED"), "every subscriber to see COMPLETED");
+  await eventually("every subscriber to see COMPLETED", async () => statuses.every((seen) => seen.at(-1) === "COMPLETED"));
   for (const seen of statuses) {
     // Once each and in order, on whichever worker the subscriber sits.
     expect(seen.slice(seen.indexOf("CONFIRMED"))).toEqual(["CONFIRMED", "SHIPPED", "COMPLETED"]);

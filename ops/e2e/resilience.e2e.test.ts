@@ -154,7 +154,7 @@ describe("malformed entries on a stream", () => {
     };
     const byEntry = (list: DeadLetter[], entryId: string) => list.find((letter) => letter.entryId === entryId);
 
-    const product = await eventually(() => letters("product", 3), "product's dead letters");
+    const product = await eventually("product's dead letters", () => letters("product", 3));
     expect(product).toHaveLength(3);
     expect(byEntry(product, broken)).toMatchObject({ stream: orderStream, group: "product", type: "order.cancelled", attempts: 1 });
     expect(byEntry(product, broken)?.envelope).toContain(brokenId); // kept as it was, for an operator to read
@@ -164,10 +164,10 @@ describe("malformed entries on a stream", () => {
 
     // Payment has no handler for order.placed: the future version is none of its business. Notification
     // reads order.placed (for the order's name), so it cannot read that version either.
-    const payment = await eventually(() => letters("payment", 2), "payment's dead letters");
+    const payment = await eventually("payment's dead letters", () => letters("payment", 2));
     expect(payment.map((letter) => letter.entryId).sort()).toEqual([broken, bare].sort());
     expect(byEntry(payment, broken)).toMatchObject({ stream: orderStream, group: "payment" });
-    const notification = await eventually(() => letters("notification", 3), "notification's dead letters");
+    const notification = await eventually("notification's dead letters", () => letters("notification", 3));
     expect(notification.map((letter) => letter.entryId).sort()).toEqual([broken, futureEntry, bare].sort());
     expect(byEntry(notification, futureEntry)?.error).toMatch(/unknown version 99/);
     // The user and order services do not read the order stream: nothing of theirs was touched.

@@ -4,6 +4,7 @@
  * more than was paid), the customer is told at each step, and the books reconcile.
  */
 import { reconcile } from "../commands/reconcile";
+import { orderStory } from "../commands/saga";
 import type { DatabaseUrls } from "../commands/targets";
 import { SERVICES, startPlatform, smtpSink, type Platform } from "@commerce/testing";
 import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
@@ -162,6 +163,16 @@ describe("returns through the gateway", () => {
     const databases = Object.fromEntries(SERVICES.map((svc) => [svc, platform.databases[svc].url])) as DatabaseUrls;
     const violations = await reconcile(databases, { graceMs: 0 });
     expect(violations.filter((v) => v.subject.includes(orderId))).toEqual([]);
+
+    // `npm run saga` tells the returns with the rest of the order's story.
+    const story = await orderStory({ databases, redisUrl: platform.env.REDIS_URL, streamPrefix: platform.streamPrefix }, orderId);
+    const returnSteps = story.entries.filter((entry) => entry.kind === "return").map((entry) => `${entry.service} ${entry.text}`);
+    expect(returnSteps.filter((step) => /^order .*→ REFUNDED/.test(step))).toHaveLength(2);
+    expect(returnSteps.filter((step) => /^product .* restocked into/.test(step))).toHaveLength(2);
+    expect(returnSteps.filter((step) => /^payment .* refunded/.test(step)).sort()).toEqual([
+      expect.stringContaining("refunded 30.00 USD"),
+      expect.stringContaining("refunded 40.00 USD"),
+    ]);
   });
 
   it("refuses what is not the caller's or not in the order, with the field at fault", async () => {

@@ -93,7 +93,7 @@ describe("the order saga through the gateway", () => {
     const placed = await placeOrder(customer, [{ productId, quantity: 2 }]);
     const order = await waitForStatus(customer, placed.id, ["PAYMENT_FAILED"]);
     expect(order.failureReason).toMatch(/insufficient/i);
-    await eventually(async () => (await available(admin, productId)) === 5, "the reservation to be released");
+    await eventually("the reservation to be released", async () => (await available(admin, productId)) === 5);
     const { order: story } = await customer.client.request<Story>(ORDER_STORY, { id: placed.id });
     expect(story.payment?.status).toBe("FAILED");
     expect(story.user.wallet.balance.amount).toBe(100000);
@@ -109,12 +109,12 @@ describe("the order saga through the gateway", () => {
       { id: placed.id },
     );
     expect(cancelOrder.status).toBe("CANCELLED");
-    const refunded = await eventually(async () => {
+    const refunded = await eventually("the refund", async () => {
       const { order } = await customer.client.request<Story>(ORDER_STORY, { id: placed.id });
       return order.payment?.status === "REFUNDED" ? order : null;
-    }, "the refund");
+    });
     expect(refunded.user.wallet.balance.amount).toBe(100000);
-    await eventually(async () => (await available(admin, productId)) === 4, "the restock");
+    await eventually("the restock", async () => (await available(admin, productId)) === 4);
     // Shipped orders can no longer be cancelled.
     const again = await customer.client.raw(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: placed.id });
     expect(again.errors?.[0].extensions?.code).toBe("CONFLICT");

@@ -97,7 +97,7 @@ function watch<T = { orderStatusChanged: OrderEvent }>(client: Client, query: st
   return seen;
 }
 
-const until = (probe: () => boolean, what: string, timeoutMs = 15_000) => eventually(async () => probe(), what, timeoutMs);
+const until = (probe: () => boolean, what: string, timeoutMs = 15_000) => eventually(what, async () => probe(), timeoutMs);
 const statuses = (events: { orderStatusChanged: OrderEvent }[]) => events.map((event) => event.orderStatusChanged.status);
 const codeOf = (error: unknown) => (error as ErrorList)[0]?.extensions?.code;
 
@@ -314,11 +314,11 @@ describe("myOrderUpdates", () => {
     const alice = await signUp(platform.gatewayUrl);
     const bob = await signUp(platform.gatewayUrl);
     const productId = await createProduct(admin, { price: 400, stock: 10 });
-    await eventually(async () => (await subscriptionCount()) === 0, "earlier subscriptions to end");
+    await eventually("earlier subscriptions to end", async () => (await subscriptionCount()) === 0);
     type Update = { myOrderUpdates: { id: string; status: string; user: { email: string } } };
     const forAlice = watch<Update>(wsClient(alice.token).client, MY_ORDERS);
     const forStaff = watch<Update>(wsClient(staff.token).client, MY_ORDERS);
-    await eventually(async () => (await subscriptionCount()) === 2, "both subscriptions to start");
+    await eventually("both subscriptions to start", async () => (await subscriptionCount()) === 2);
 
     const aliceOrder = await placeOrder(alice, [{ productId, quantity: 1 }]);
     const bobOrder = await placeOrder(bob, [{ productId, quantity: 1 }]);

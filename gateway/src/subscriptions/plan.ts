@@ -40,6 +40,8 @@ export interface SubscriptionPlan {
   document: DocumentNode;
   query: string;
   variables: Record<string, unknown>;
+  /** The query and its variables as one string: plans with equal keys resolve a change alike (in one scope). */
+  key: string;
   /** Response keys of top-level `status` selections, patched to the event's status. */
   statusKeys: string[];
   /** Response keys of top-level `statusHistory` selections, cut after the event's change. */
@@ -131,13 +133,15 @@ export function planSubscription(
       ...fragments,
     ],
   };
+  const printed = print(query);
   return {
     field,
     responseKey: root.alias?.value ?? root.name.value,
     orderId,
     document,
-    query: print(query),
+    query: printed,
     variables: vars,
+    key: `${printed}|${JSON.stringify(vars)}`,
     statusKeys: responseKeys(root.selectionSet, fragments, "status"),
     historyKeys: responseKeys(root.selectionSet, fragments, "statusHistory"),
     failureReasonKeys: responseKeys(root.selectionSet, fragments, "failureReason"),

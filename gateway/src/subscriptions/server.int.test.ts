@@ -12,7 +12,7 @@ import { createClient, type Client } from "graphql-ws";
 import Redis from "ioredis";
 import pino from "pino";
 import WebSocket from "ws";
-import { signAccessToken } from "@commerce/kit";
+import { publishRole, signAccessToken, withCurrentRole, type Identity } from "@commerce/kit";
 import { createEvent, streamKey } from "@commerce/streams";
 import { loadGatewayConfig } from "../config";
 import { OrderEventFeed } from "./order-events";
@@ -21,7 +21,7 @@ import { attachSubscriptions } from "./server";
 const schema = buildSchema(`
   type Query { order(id: ID!): Order }
   type Subscription { orderStatusChanged(orderId: ID!): Order! myOrderUpdates: Order! }
-  type Order { id: ID! status: String! statusHistory: [Change!]! failureReason: String blob: String }
+  type Order { id: ID! status: String! statusHistory: [Change!]! failureReason: String blob: String viewer: String }
   type Change { status: String! at: String! }
 `);
 
@@ -45,8 +45,12 @@ let url: string;
 const clients: Client[] = [];
 /** The rules of the QUERY_TOO_COMPLEX refusals the server reported (the gateway counts them in gateway_refusals_total). */
 const tooComplexRules: string[] = [];
+/** Every query the server ran, with the identity it ran as. */
+const runs: { identity: Identity | null; variables: Record<string, unknown> }[] = [];
+/** Runs inside the next query's execution, as a change made while the subgraphs answer. */
+let duringRun: ((identity: Identity | null) => Promise<void>) | null = null;
 
-const token = (role: "CUSTOMER" | "STAFF", userId = randomUUID(), ttlSeconds = 600) =>
+const token = (role: "CUSTOMER" | "STAFF" | "ADMIN", userId = randomUUID(), ttlSeconds = 600) =>
   signAccessToken({ sub: userId, role, email: `${userId}@example.com` }, { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds }).token;
 
 beforeAll(async () => {
@@ -64,14 +68,22 @@ beforeAll(async () => {
     schema: () => schema,
     isOriginAllowed: () => true,
     onTooComplex: (rule) => void tooComplexRules.push(rule),
-    run: async (query, variables) =>
-      (await graphql({
+    currentRole: async (identity) => (await withCurrentRole(redis, prefix, identity, pino({ level: "silent" }))) ?? identity,
+    run: async (query, variables, identity) => {
+      runs.push({ identity, variables });
+      const during = duringRun;
+      duringRun = null;
+      await during?.(identity);
+      // `viewer` stands for a per-user field (`user { email }`): whom the answer was resolved for.
+      const viewer = identity?.kind === "user" ? `${identity.userId}:${identity.role}` : null;
+      return (await graphql({
         schema,
         source: query,
         variableValues: variables,
         // Ids in lower case, as the subgraph kit hands UUID arguments to resolvers (kit/src/schema.ts).
-        rootValue: { order: ({ id }: { id: string }) => (orders.has(id.toLowerCase()) ? { ...orders.get(id.toLowerCase()), blob } : null) },
-      })) as never,
+        rootValue: { order: ({ id }: { id: string }) => (orders.has(id.toLowerCase()) ? { ...orders.get(id.toLowerCase()), blob, viewer } : null) },
+      })) as never;
+    },
   });
 });
 afterEach(async () => {
@@ -85,14 +97,14 @@ afterAll(async () => {
 });
 
 /** Records a status change in the "order service" and publishes it as the relay would. */
-async function change(order: OrderState, status: string, at: Date, options: { publishOnly?: boolean } = {}) {
+async function change(order: OrderState, status: string, at: Date, options: { publishOnly?: boolean; ownerId?: string } = {}) {
   if (!options.publishOnly) {
     order.status = status;
     order.statusHistory.push({ status, at: at.toISOString() });
   }
   const event = createEvent(
     "order.status_changed",
-    { orderId: order.id, userId: randomUUID(), status: status as never, previousStatus: null, reason: null, at: at.toISOString() },
+    { orderId: order.id, userId: options.ownerId ?? randomUUID(), status: status as never, previousStatus: null, reason: null, at: at.toISOString() },
     { correlationId: order.id },
   );
   await redis.xadd(streamKey(prefix, "order"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
@@ -313,6 +325,7 @@ describe("connection caps", () => {
       isOriginAllowed: () => true,
       clientAddress: () => address,
       onTooManyConnections: (rule) => void refusals.push(rule),
+      currentRole: async (identity) => identity,
       run: async () => ({ data: { order: null } }) as never,
     });
   });
@@ -398,4 +411,104 @@ it("holds a subscription to the size, depth, cost and alias limits of an HTTP op
   expect(answers[0]!.message).toMatch(/31 aliases; at most 30/);
   expect(answers[1]!.message).toMatch(/more than 5000 tokens/);
   expect(tooComplexRules).toEqual(["aliases", "tokens"]);
+});
+
+describe("fan-out: one execution per change, selection and authorization scope", () => {
+  type Message = { status: string; viewer: string | null };
+  const VIEWER = `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status viewer } }`;
+
+  function watchViewer(subscriber: Client, orderId: string, query = VIEWER) {
+    const seen = { messages: [] as Message[], errors: [] as unknown[] };
+    subscriber.subscribe<{ orderStatusChanged: Message }>(
+      { query, variables: { id: orderId } },
+      { next: (r) => void (r.data && seen.messages.push(r.data.orderStatusChanged)), error: (e) => void seen.errors.push(e), complete: () => undefined },
+    );
+    return seen;
+  }
+
+  const runsOf = (orderId: string) => runs.filter((run) => run.variables.id === orderId);
+
+  it("resolves a change once for all non-owner STAFF members and once for the owner, each seeing only their scope's answer", async () => {
+    const order = newOrder();
+    const ownerId = randomUUID();
+    const staff = [randomUUID(), randomUUID(), randomUUID()];
+    const owner = [watchViewer(client(token("CUSTOMER", ownerId)), order.id), watchViewer(client(token("CUSTOMER", ownerId)), order.id)];
+    const members = staff.map((id) => watchViewer(client(token("STAFF", id)), order.id));
+    const all = [...owner, ...members];
+    await until(() => all.every((s) => s.messages.length === 1), "every initial state");
+    const before = runsOf(order.id).length;
+
+    await change(order, "STOCK_RESERVED", new Date(), { ownerId });
+    await until(() => all.every((s) => s.messages.length === 2), "the change everywhere");
+
+    // Two scopes (the owner; STAFF), one selection: two executions for five subscribers.
+    const executed = runsOf(order.id).slice(before);
+    expect(executed).toHaveLength(2);
+    for (const seen of owner) expect(seen.messages[1]).toEqual({ status: "STOCK_RESERVED", viewer: `${ownerId}:CUSTOMER` });
+    const staffViewer = members[0].messages[1].viewer;
+    expect(staff.map((id) => `${id}:STAFF`)).toContain(staffViewer);
+    for (const seen of members) expect(seen.messages[1]).toEqual({ status: "STOCK_RESERVED", viewer: staffViewer });
+    expect(all.every((s) => s.errors.length === 0)).toBe(true);
+  });
+
+  it("never shares across roles, selections, or with a STAFF member who owns the order", async () => {
+    const order = newOrder();
+    const ownerId = randomUUID();
+    const staffOwner = watchViewer(client(token("STAFF", ownerId)), order.id);
+    const admin = watchViewer(client(token("ADMIN")), order.id);
+    const staff = watchViewer(client(token("STAFF")), order.id);
+    const otherSelection = watchViewer(client(token("STAFF")), order.id, `subscription($id: ID!) { orderStatusChanged(orderId: $id) { viewer status blob } }`);
+    const all = [staffOwner, admin, staff, otherSelection];
+    await until(() => all.every((s) => s.messages.length === 1), "every initial state");
+    const before = runsOf(order.id).length;
+
+    await change(order, "CONFIRMED", new Date(), { ownerId });
+    await until(() => all.every((s) => s.messages.length === 2), "the change everywhere");
+
+    expect(runsOf(order.id).slice(before)).toHaveLength(4);
+    expect(staffOwner.messages[1].viewer).toBe(`${ownerId}:STAFF`);
+    expect(admin.messages[1].viewer).toMatch(/:ADMIN$/);
+    expect(staff.messages[1].viewer).toMatch(/:STAFF$/);
+    expect(staff.messages[1].viewer).not.toBe(`${ownerId}:STAFF`);
+  });
+
+  it("resolves a change alone for a STAFF member whose role was taken away since their token", async () => {
+    const order = newOrder();
+    const ownerId = randomUUID();
+    const demotedId = randomUUID();
+    const staffId = randomUUID();
+    const demoted = watchViewer(client(token("STAFF", demotedId)), order.id);
+    const staff = watchViewer(client(token("STAFF", staffId)), order.id);
+    await until(() => demoted.messages.length === 1 && staff.messages.length === 1, "both initial states");
+    await publishRole(redis, prefix, demotedId, "CUSTOMER", 600);
+    const before = runsOf(order.id).length;
+
+    await change(order, "CONFIRMED", new Date(), { ownerId });
+    await until(() => demoted.messages.length === 2 && staff.messages.length === 2, "the change for both");
+
+    expect(runsOf(order.id).slice(before)).toHaveLength(2);
+    expect(demoted.messages[1].viewer).toBe(`${demotedId}:STAFF`);
+    expect(staff.messages[1].viewer).toBe(`${staffId}:STAFF`);
+  });
+
+  it("does not share an answer whose executor lost the role while the subgraphs answered", async () => {
+    const order = newOrder();
+    const ids = [randomUUID(), randomUUID()];
+    const members = ids.map((id) => watchViewer(client(token("STAFF", id)), order.id));
+    await until(() => members.every((s) => s.messages.length === 1), "both initial states");
+    const before = runsOf(order.id).length;
+    let executor: string | null = null;
+    duringRun = async (identity) => {
+      executor = identity?.kind === "user" ? identity.userId : null;
+      await publishRole(redis, prefix, executor!, "CUSTOMER", 600);
+    };
+
+    await change(order, "CONFIRMED", new Date());
+    await until(() => members.every((s) => s.messages.length === 2), "the change for both");
+
+    // The shared attempt, then each member alone (the demoted executor's own answer is its own).
+    expect(runsOf(order.id).slice(before)).toHaveLength(3);
+    members.forEach((seen, i) => expect(seen.messages[1].viewer).toBe(`${ids[i]}:STAFF`));
+    expect(ids).toContain(executor);
+  });
 });

@@ -8,7 +8,8 @@ import { authenticate } from "../identity";
 import type { GatewayConfig } from "../config";
 import type { OrderEventFeed } from "./order-events";
 import { planSubscription, type SubscriptionPlan } from "./plan";
-import { OrderSubscription, type QueryResult } from "./subscription";
+import { scopeOf, type Scope } from "./scope";
+import { OrderSubscription, type QueryResult, type SharedRun } from "./subscription";
 
 /** Bytes a socket may have unsent before it is closed as a slow consumer. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -45,6 +46,8 @@ export interface SubscriptionDeps {
   feed: OrderEventFeed;
   schema: () => GraphQLSchema | null;
   run: RunQuery;
+  /** The subscriber with the role the subgraphs apply to them now (kit `withCurrentRole`). */
+  currentRole: (identity: Identity) => Promise<Identity>;
   /** Whether a browser origin may open a socket (the configured CORS list). */
   isOriginAllowed: (origin: string | undefined) => boolean;
   /** The client address of an upgrade request, under the gateway's "trust proxy" setting (default: the socket's). */
@@ -137,17 +140,40 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     return deps.run(query, variables, identity);
   };
 
-  const shared = new Map<string, Promise<QueryResult>>();
-  const run = (shareKey: string | null, query: string, variables: Record<string, unknown>, identity: Identity) => {
+  // One lookup in flight per user: the subscribers of one member share it, and none outlives its change.
+  const lookups = new Map<string, Promise<Identity>>();
+  const currentRole = (identity: Identity): Promise<Identity> => {
+    if (identity.kind !== "user") return Promise.resolve(identity);
+    let lookup = lookups.get(identity.userId);
+    if (!lookup) {
+      lookup = deps.currentRole(identity);
+      lookups.set(identity.userId, lookup);
+      const forget = () => void lookups.delete(identity.userId);
+      lookup.then(forget, forget);
+    }
+    return lookup;
+  };
+
+  // A role scope's answer is shared only if its executor still holds the role once the subgraphs have
+  // answered; otherwise (null) each subscriber resolves the change as themselves.
+  const runInScope = async (scope: Scope, query: string, variables: Record<string, unknown>, identity: Identity): Promise<QueryResult | null> => {
+    const result = await runWithRetry(query, variables, identity);
+    if (!scope.role) return result;
+    const now = await deps.currentRole(identity);
+    return now.kind === "user" && now.role === scope.role ? result : null;
+  };
+
+  const shared = new Map<string, Promise<QueryResult | null>>();
+  const run: SharedRun = async (shareKey, scope, query, variables, identity) => {
     if (!shareKey) return runWithRetry(query, variables, identity);
     let promise = shared.get(shareKey);
     if (!promise) {
-      promise = runWithRetry(query, variables, identity);
+      promise = runInScope(scope, query, variables, identity);
       shared.set(shareKey, promise);
       const forget = () => void setTimeout(() => shared.delete(shareKey), SHARE_MS).unref();
       promise.then(forget, forget);
     }
-    return promise;
+    return (await promise) ?? runWithRetry(query, variables, identity);
   };
 
   const server = useServer<Record<string, unknown> | undefined, Extra>(
@@ -224,6 +250,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const subscription = new OrderSubscription(ready, connection.identity, {
           feed,
           run,
+          scopeOf: (identity, ownerId) => scopeOf(identity, ownerId, currentRole),
           logger,
           backlogged: () => socket.bufferedAmount > MAX_BUFFERED_BYTES,
           tooSlow: () => {

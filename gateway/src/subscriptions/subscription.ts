@@ -5,6 +5,7 @@ import { NotFoundError, isStaff, upToStatus, type Identity } from "@commerce/kit
 import type { OrderEventFeed, StatusChange } from "./order-events";
 import { HIDDEN_HISTORY, HIDDEN_STATUS, ORDER_ID_VARIABLE, type SubscriptionPlan } from "./plan";
 import { BoundedQueue } from "./queue";
+import { ownScope, type Scope } from "./scope";
 import { StatusCursor, TERMINAL_STATUSES, type StatusPoint } from "./status-cursor";
 
 /** The statuses that carry a `failureReason`. */
@@ -21,14 +22,16 @@ export interface QueryResult {
 
 /**
  * Runs a query through the supergraph as `identity`. Calls with the same
- * `shareKey` may share one execution (several subscribers of one change);
- * null means "do not share".
+ * `shareKey` may share one execution (several subscribers of one change in
+ * one authorization scope); null means "do not share".
  */
-export type SharedRun = (shareKey: string | null, query: string, variables: Record<string, unknown>, identity: Identity) => Promise<QueryResult>;
+export type SharedRun = (shareKey: string | null, scope: Scope, query: string, variables: Record<string, unknown>, identity: Identity) => Promise<QueryResult>;
 
 export interface SubscriptionEnv {
   feed: OrderEventFeed;
   run: SharedRun;
+  /** The scope `identity` reads an order of `ownerId` in (scope.ts). */
+  scopeOf(identity: Identity, ownerId: string): Promise<Scope>;
   logger: Logger;
   /** True when the subscriber's socket has more unsent bytes than it may. */
   backlogged(): boolean;
@@ -76,8 +79,9 @@ export class OrderSubscription {
     const orderId = plan.orderId as string;
     this.unlisten = env.feed.onOrder(orderId, (event) => this.enqueue(event));
     // Subscribers who listened at the same feed position may share one read of the current state.
-    const shareKey = `initial|${env.feed.position}|${identityKey(this.identity)}|${plan.query}|${JSON.stringify(plan.variables)}`;
-    const result = await this.execute(shareKey, plan.variables);
+    const scope = ownScope(this.identity);
+    const shareKey = `initial|${env.feed.position}|${scope.key}|${plan.key}`;
+    const result = await this.execute(shareKey, scope, plan.variables);
     const order = orderOf(result, plan);
     if (!order) {
       this.close();
@@ -137,8 +141,10 @@ export class OrderSubscription {
         if (!event || this.closed) return;
         if (plan.field === "orderStatusChanged" && !this.cursor.accept(event.payload)) continue;
         const variables = plan.field === "myOrderUpdates" ? { ...plan.variables, [ORDER_ID_VARIABLE]: event.payload.orderId } : plan.variables;
-        const shareKey = `${event.id}|${identityKey(this.identity)}|${plan.query}|${JSON.stringify(variables)}`;
-        const result = await this.execute(shareKey, variables);
+        const scope = await this.scopeOf(event);
+        if (this.closed) return;
+        const shareKey = `${event.id}|${scope.key}|${plan.key}|${event.payload.orderId}`;
+        const result = await this.execute(shareKey, scope, variables);
         if (this.closed) return;
         if (this.env.backlogged()) return this.env.tooSlow();
         const order = orderOf(result, plan);
@@ -159,10 +165,20 @@ export class OrderSubscription {
     return isStaff(this.identity) || (this.identity.kind === "user" && this.identity.userId === event.payload.userId);
   }
 
-  /** Never throws: a failure reaches the client as a masked error with a reference to the log line. */
-  private async execute(shareKey: string | null, variables: Record<string, unknown>): Promise<QueryResult> {
+  /** Never throws: a failed lookup makes the subscriber a scope of its own. */
+  private async scopeOf(event: StatusChange): Promise<Scope> {
     try {
-      return await this.env.run(shareKey, this.plan.query, variables, this.identity);
+      return await this.env.scopeOf(this.identity, event.payload.userId);
+    } catch (error) {
+      this.env.logger.warn({ err: error, eventId: event.id }, "subscription scope lookup failed; resolving alone");
+      return ownScope(this.identity);
+    }
+  }
+
+  /** Never throws: a failure reaches the client as a masked error with a reference to the log line. */
+  private async execute(shareKey: string | null, scope: Scope, variables: Record<string, unknown>): Promise<QueryResult> {
+    try {
+      return await this.env.run(shareKey, scope, this.plan.query, variables, this.identity);
     } catch (error) {
       const errorId = randomUUID();
       this.env.logger.error({ err: error, errorId, field: this.plan.field }, "subscription query failed");
@@ -197,10 +213,6 @@ export class OrderSubscription {
 
 function orderOf(result: QueryResult, plan: SubscriptionPlan): OrderData | null {
   return ((result.data ?? undefined)?.[plan.responseKey] as OrderData | null | undefined) ?? null;
-}
-
-function identityKey(identity: Identity): string {
-  return identity.kind === "user" ? `user:${identity.userId}:${identity.role}` : `service:${identity.service}`;
 }
 
 /** graphql-ws sends only GraphQLError instances; these are already formatted (masked) by the gateway. */

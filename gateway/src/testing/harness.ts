@@ -10,17 +10,16 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { composeServices } from "@apollo/composition";
 import { ApolloServer } from "@apollo/server";
 import { ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import express from "express";
-import { parse } from "graphql";
+import { GraphQLScalarType, Kind, parse } from "graphql";
 import pino from "pino";
 import { BadUserInputError, createErrorFormatter, parseJwtKeys, signAccessToken, type Logger, type Role } from "@commerce/kit";
-import { freePort, randomStreamPrefix } from "@commerce/testing";
+import { freePort, memoryLogger as testLogger, randomStreamPrefix } from "@commerce/testing";
 import { startServiceByName, TEST_INTERNAL_SECRET, TEST_JWT_KEYS, type TestSubgraph } from "@commerce/testing/subgraph";
 import { loadGatewayConfig } from "../config";
 import { startGateway, type RunningGateway } from "../server";
@@ -31,8 +30,10 @@ const PROBE_SDL = `
     widgets(first: Int): WidgetConnection!
     boom: String
     badInput(name: String!): String
+    since(at: DateTime!): String
     echoIdentity: String
   }
+  scalar DateTime
   type Widget @key(fields: "id") { id: ID! name: String! parts: [Widget!]! twin: Widget }
   type WidgetConnection { edges: [WidgetEdge!]! totalCount: Int! }
   type WidgetEdge { cursor: String! node: Widget! }
@@ -41,6 +42,22 @@ const LOST_SDL = `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
   type Query { lost: String }
 `;
+
+/** An ISO date-time scalar that refuses anything else, as type-graphql's DateTime does in the real subgraphs. */
+const dateTime = new GraphQLScalarType({
+  name: "DateTime",
+  serialize: (value) => (value as Date).toISOString(),
+  parseValue: (value) => {
+    const date = new Date(String(value));
+    if (typeof value !== "string" || Number.isNaN(date.getTime())) throw new TypeError(`DateTime cannot represent an invalid date-time-string ${String(value)}.`);
+    return date;
+  },
+  parseLiteral: (ast) => {
+    const date = ast.kind === Kind.STRING ? new Date(ast.value) : new Date(Number.NaN);
+    if (Number.isNaN(date.getTime())) throw new TypeError("DateTime cannot represent this literal.");
+    return date;
+  },
+});
 
 const widget = (id: number) => ({ id: String(id), name: `widget ${id}` });
 
@@ -62,7 +79,9 @@ async function startProbe(logger: Logger) {
           badInput: (_: unknown, { name }: { name: string }) => {
             throw new BadUserInputError(`"${name}" is not allowed: use letters only.`, "name");
           },
+          since: (_: unknown, { at }: { at: Date }) => at.toISOString(),
         },
+        DateTime: dateTime,
         Widget: {
           parts: (parent: { id: string }) => [widget(Number(parent.id) * 10 + 1)],
           twin: (parent: { id: string }) => widget(Number(parent.id)),
@@ -87,17 +106,8 @@ async function startProbe(logger: Logger) {
   };
 }
 
-/** A pino logger whose JSON lines are kept in memory, to check what the gateway logged. */
-export function memoryLogger(): { logger: Logger; lines: () => string[] } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split("\n").filter(Boolean));
-      done();
-    },
-  });
-  return { logger: pino({ level: "info", base: { service: "gateway" } }, sink), lines: () => lines };
-}
+/** A logger whose records are kept in memory, to check what the gateway logged. */
+export const memoryLogger = () => testLogger({ level: "info", base: { service: "gateway" } });
 
 export interface Bench {
   user: TestSubgraph<unknown>;

@@ -4,8 +4,7 @@
  */
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import pino, { type Logger } from 'pino';
+import type Redis from 'ioredis';
 import { createEvent } from '../create-event';
 import { streamsEntities } from '../entities';
 import { streamKey } from '../keys';
@@ -15,9 +14,9 @@ import { commitWithEvents } from '../outbox';
 import { eventFields } from '../wire';
 import type { EventEnvelope } from '@commerce/schema';
 
-import { createTestDatabase, randomStreamPrefix } from '@commerce/testing';
+import { createTestDatabase, randomStreamPrefix, redisClient } from '@commerce/testing';
 
-export { createTestDatabase, randomStreamPrefix };
+export { createTestDatabase, eventually, memoryLogger as recordingLogger, randomStreamPrefix, redisClient, silentLogger } from '@commerce/testing';
 
 /** One ORM per simulated process (its own pool), on the database at `url`. */
 export async function openOrm(url: string, poolMax = 8): Promise<MikroORM> {
@@ -42,23 +41,6 @@ export async function migrate(orm: MikroORM): Promise<void> {
       seq int not null,
       consumer text not null default ''
     )`);
-}
-
-export function redisClient(): Redis {
-  const url = process.env.TEST_REDIS_URL;
-  if (!url) throw new Error('TEST_REDIS_URL is not set: run through the root jest config (its globalSetup provides it)');
-  return new Redis(url, { lazyConnect: false });
-}
-
-export function silentLogger(): Logger {
-  return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-}
-
-/** A logger that keeps every record, to assert on what was logged. */
-export function recordingLogger(): { logger: Logger; records: Array<Record<string, unknown>> } {
-  const records: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void records.push(JSON.parse(line)) });
-  return { logger, records };
 }
 
 /** A valid `order.placed` whose first item quantity carries `seq`, to check ordering per order. */
@@ -87,26 +69,6 @@ export async function xaddEvent(redis: Redis, prefix: string, event: EventEnvelo
 /** Commits `events` through the outbox, in one transaction. */
 export async function produce(orm: MikroORM, events: EventEnvelope[]): Promise<void> {
   await commitWithEvents(orm.em.fork(), async (_tx, emit) => events.forEach(emit));
-}
-
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T> | T,
-  timeoutMs = 15_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Rows of `effect`, in the order they were applied. */

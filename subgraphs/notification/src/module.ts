@@ -1,4 +1,4 @@
-import type { Consumes, SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
 import { AnalyticsResolver } from "./analytics/analytics.resolver";
 import { analyticsProjection } from "./analytics/projection";
 import type { Channels } from "./delivery/channel";
@@ -40,7 +40,15 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
   name: "notification",
   entities: [Recipient, Preferences, Template, Notification, DeliveryAttempt, OrderCancellation, OrderName],
   migrations,
-  resolvers: [AnalyticsResolver, TemplateResolver, PreferencesResolver, UserPreferencesResolver, UserNotificationsResolver, OrderNotificationsResolver],
+  resolvers: [
+    AnalyticsResolver,
+    TemplateResolver,
+    PreferencesResolver,
+    UserPreferencesResolver,
+    UserNotificationsResolver,
+    OrderNotificationsResolver,
+    auditLogResolver("notificationAuditLog", "notification"),
+  ],
   // Reached only through federation (`_entities`), not from Query or Mutation.
   orphanedTypes: [OrderRef, UserRef],
   settings: readSettings,
@@ -65,7 +73,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
       "payment.refunded": refundOnPaymentRefunded,
       "inventory.rejected": outOfStockOnInventoryRejected,
       "inventory.low_stock": lowStockOnInventoryLowStock,
-    } as Consumes["handlers"],
+    },
   },
   // Sales analytics live here: its own tables and consumer group, on the one service nothing in the saga waits for.
   projections: [analyticsProjection],

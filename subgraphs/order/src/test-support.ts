@@ -4,15 +4,13 @@
  * way the stream consumer does, and poll with deadlines.
  */
 import { randomUUID } from "node:crypto";
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { createEvent } from "@commerce/streams";
-import type { EventEnvelope, EventPayload, EventType } from "@commerce/schema";
+import type { EventOf, EventPayload, EventType, ParsedEvent } from "@commerce/schema";
+import { event as testEvent, eventually } from "@commerce/testing/events";
 import { startTestSubgraph, asUser, type TestSubgraph } from "@commerce/testing/subgraph";
-import type { Consumes } from "@commerce/kit";
 import { orderSubgraph } from "./module";
 import type { OrderSettings } from "./settings";
 
-export { asUser };
+export { asUser, eventually };
 export type OrderTestSubgraph = TestSubgraph<OrderSettings>;
 
 export function startOrderSubgraph(env: Record<string, string> = {}): Promise<OrderTestSubgraph> {
@@ -21,19 +19,13 @@ export function startOrderSubgraph(env: Record<string, string> = {}): Promise<Or
 }
 
 /** An event as a producer would emit it, correlated with `correlationId` (the order id for saga events). */
-export function event<T extends EventType>(type: T, payload: EventPayload<T>, correlationId: string = randomUUID()): EventEnvelope {
-  return createEvent(type, payload, { correlationId });
+export function event<T extends EventType>(type: T, payload: EventPayload<T>, correlationId: string = randomUUID()): EventOf<T> {
+  return testEvent(type, payload, correlationId);
 }
 
 /** Runs this subgraph's handler for `envelope` in one transaction with its outbox, as the consumer does. */
-export async function deliver(subgraph: OrderTestSubgraph, envelope: EventEnvelope): Promise<void> {
-  const consumes = orderSubgraph.consumes as Consumes;
-  const handler = consumes.handlers[envelope.type];
-  if (!handler) throw new Error(`order subgraph has no handler for ${envelope.type}`);
-  const { runtime } = subgraph;
-  await runtime.commit(runtime.orm.em.fork() as EntityManager, (tx, emit) =>
-    handler(envelope as never, { em: tx, emit, logger: runtime.logger.child({ eventId: envelope.id }) }),
-  );
+export async function deliver(subgraph: OrderTestSubgraph, envelope: ParsedEvent): Promise<void> {
+  await subgraph.deliver(envelope);
 }
 
 /** Puts a product into the order service's catalog replica through its `product.upserted` handler. */
@@ -57,17 +49,6 @@ export async function seedProduct(
     ),
   );
   return productId;
-}
-
-/** Polls `probe` until it returns something truthy, failing after `timeoutMs` with `what`. */
-export async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 export const PLACE = `mutation Place($input: PlaceOrderInput!) {

@@ -1,4 +1,4 @@
-import { auditLogResolver, type Consumes, type SubgraphModule } from "@commerce/kit";
+import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
 import { chargeWalletOnInventoryReserved } from "./handlers/charge-wallet.on-inventory-reserved";
 import { openWalletOnUserRegistered } from "./handlers/open-wallet.on-user-registered";
 import { refundOnOrderCancelled } from "./handlers/refund.on-order-cancelled";
@@ -26,14 +26,14 @@ export const paymentSubgraph: SubgraphModule<PaymentSettings> = {
   orphanedTypes: [OrderRef, UserRef, Payment],
   referenceResolvers: { Payment: paymentReference },
   settings: readSettings,
-  consumes: ({ settings }) => ({
+  consumes: {
     // `product` carries inventory.*; nothing here reads product.upserted.
     streams: ["user", "product", "order"],
     handlers: {
-      "user.registered": openWalletOnUserRegistered(settings),
-      "inventory.reserved": chargeWalletOnInventoryReserved(settings),
-      "order.cancelled": refundOnOrderCancelled(settings),
-      "return.received": refundOnReturnReceived(settings),
-    } as Consumes["handlers"],
-  }),
+      "user.registered": openWalletOnUserRegistered,
+      "inventory.reserved": chargeWalletOnInventoryReserved,
+      "order.cancelled": refundOnOrderCancelled,
+      "return.received": refundOnReturnReceived,
+    },
+  },
 };

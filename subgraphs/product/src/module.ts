@@ -21,15 +21,6 @@ import { StockResolver } from "./stock/stock.resolver";
 import { Warehouse } from "./warehouse/warehouse.entity";
 import { WarehouseResolver } from "./warehouse/warehouse.resolver";
 
-/** Saga handlers by event type (streams `order` and `payment`). */
-export const productHandlers = {
-  "order.placed": reserveStockOnOrderPlaced,
-  "payment.captured": commitReservationOnPaymentCaptured,
-  "payment.failed": releaseReservationOnPaymentFailed,
-  "order.cancelled": releaseOrRestockOnOrderCancelled,
-  "return.received": restockOnReturnReceived,
-};
-
 /** The product subgraph: catalog, categories, warehouses, stock and order reservations. */
 export const productSubgraph: SubgraphModule = {
   name: "product",
@@ -46,7 +37,16 @@ export const productSubgraph: SubgraphModule = {
   ],
   orphanedTypes: [CatalogProduct],
   referenceResolvers: { Product: productReference },
-  consumes: { streams: ["order", "payment"], handlers: productHandlers },
+  consumes: {
+    streams: ["order", "payment"],
+    handlers: {
+      "order.placed": reserveStockOnOrderPlaced,
+      "payment.captured": commitReservationOnPaymentCaptured,
+      "payment.failed": releaseReservationOnPaymentFailed,
+      "order.cancelled": releaseOrRestockOnOrderCancelled,
+      "return.received": restockOnReturnReceived,
+    },
+  },
   // Catalog reads are shared by the gateway's catalog cache (kit/src/catalog-cache.ts).
   cacheHints: true,
   // Every commit here may change what a catalog answer shows (prices, names, stock, reservations, categories).

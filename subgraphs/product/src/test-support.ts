@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { EventEnvelope, EventType, ParsedEvent } from "@commerce/schema";
 import { createEvent } from "@commerce/streams";
 import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
-import { productHandlers, productSubgraph } from "./module";
+import { productSubgraph } from "./module";
 
 export const ADMIN = asUser(randomUUID(), "ADMIN");
 export const STAFF = asUser(randomUUID(), "STAFF");
@@ -88,26 +88,8 @@ export async function outbox(service: ProductTestSubgraph, type: EventType, corr
   return rows.map((row) => row.payload);
 }
 
-/**
- * Applies one event with the subgraph's own handler, in its own transaction
- * on a fresh EntityManager fork, as the stream consumer does (minus Redis).
- * Returns the events the handler emitted.
- */
-export async function handle(service: ProductTestSubgraph, event: ParsedEvent): Promise<EventEnvelope[]> {
-  const handler = productHandlers[event.type as keyof typeof productHandlers];
-  const emitted: EventEnvelope[] = [];
-  await service.runtime.commit(service.runtime.orm.em.fork(), (tx, emit) =>
-    handler(event, {
-      em: tx,
-      emit: (out) => {
-        emitted.push(out);
-        emit(out);
-      },
-      logger: service.runtime.logger,
-    }),
-  );
-  return emitted;
-}
+/** Applies one event with the subgraph's own handler as the stream consumer does; returns what it emitted. */
+export const handle = (service: ProductTestSubgraph, event: ParsedEvent): Promise<EventEnvelope[]> => service.deliver(event);
 
 const USD = (amount: number) => ({ amount, currency: "USD" });
 

@@ -1,44 +1,42 @@
-import type { Consumes } from "@commerce/kit";
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
+import type { Consumes, EventHandler } from "@commerce/kit";
 import { recordMoney, recordPlaced, recordProduct, recordReturnLines, recordStatus } from "./facts";
 
 /** The consumer group of the sales projection: its own position, retries and dead letters. */
 export const ANALYTICS_GROUP = "analytics";
 
-const placed: Handler<EventOf<"order.placed">> = async (event, { em }) => {
+const placed: EventHandler<"order.placed"> = async (event, { em }) => {
   const { orderId, userId, items, total } = event.payload;
   const lines = items.map((item) => ({ productId: item.productId, quantity: item.quantity, unitAmount: item.unitPrice.amount }));
   await recordPlaced(em, { orderId, userId, placedAt: new Date(event.occurredAt), total: total.amount, currency: total.currency, lines });
 };
 
-const statusChanged: Handler<EventOf<"order.status_changed">> = async (event, { em }) => {
+const statusChanged: EventHandler<"order.status_changed"> = async (event, { em }) => {
   const { orderId, userId, status, previousStatus, at } = event.payload;
   await recordStatus(em, { orderId, userId, status, previousStatus, at: new Date(at) });
 };
 
-const captured: Handler<EventOf<"payment.captured">> = async (event, { em }) => {
+const captured: EventHandler<"payment.captured"> = async (event, { em }) => {
   const { orderId, paymentId, amount } = event.payload;
   await recordMoney(em, { key: `capture:${paymentId}`, kind: "CAPTURE", orderId, amount: amount.amount, currency: amount.currency, at: new Date(event.occurredAt) });
 };
 
-const refunded: Handler<EventOf<"payment.refunded">> = async (event, { em }) => {
+const refunded: EventHandler<"payment.refunded"> = async (event, { em }) => {
   const { orderId, paymentId, amount } = event.payload;
   await recordMoney(em, { key: `refund:${paymentId}`, kind: "REFUND", orderId, amount: amount.amount, currency: amount.currency, at: new Date(event.occurredAt) });
 };
 
-const returnReceived: Handler<EventOf<"return.received">> = async (event, { em }) => {
+const returnReceived: EventHandler<"return.received"> = async (event, { em }) => {
   const lines = event.payload.lines.map((line) => ({ productId: line.productId, quantity: line.quantity, unitAmount: line.unitPrice.amount }));
   await recordReturnLines(em, event.payload.returnId, lines);
 };
 
-const returnRefunded: Handler<EventOf<"payment.return_refunded">> = async (event, { em }) => {
+const returnRefunded: EventHandler<"payment.return_refunded"> = async (event, { em }) => {
   const { returnId, orderId, amount } = event.payload;
   if (amount.amount === 0) return;
   await recordMoney(em, { key: `return:${returnId}`, kind: "REFUND", orderId, returnId, amount: amount.amount, currency: amount.currency, at: new Date(event.occurredAt) });
 };
 
-const productUpserted: Handler<EventOf<"product.upserted">> = async (event, { em }) => {
+const productUpserted: EventHandler<"product.upserted"> = async (event, { em }) => {
   const { productId, name, categoryId, categoryName } = event.payload;
   await recordProduct(em, { productId, name, categoryId: categoryId ?? null, categoryName: categoryName ?? null, at: new Date(event.occurredAt) });
 };
@@ -55,5 +53,5 @@ export const analyticsProjection: Consumes & { group: string } = {
     "payment.return_refunded": returnRefunded,
     "return.received": returnReceived,
     "product.upserted": productUpserted,
-  } as Consumes["handlers"],
+  },
 };

@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { EventOf, ParsedEvent } from "@commerce/schema";
-import type { HandlerContext } from "@commerce/streams";
+import type { ParsedEvent } from "@commerce/schema";
 import { asUser, startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { smtpSink } from "@commerce/testing";
-import { orderCompletedOnOrderCompleted } from "../handlers/order-completed.on-order-completed";
 import { notificationSubgraph } from "../module";
 import type { NotificationSettings } from "../settings";
 import { DeliveryAttempt } from "../notification/delivery-attempt.entity";
@@ -31,7 +29,7 @@ afterAll(async () => {
 });
 
 async function processed(envelope: ParsedEvent): Promise<void> {
-  await eventually(async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0, `${envelope.type} to be processed`);
+  await eventually(`${envelope.type} to be processed`, async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0);
 }
 
 async function register(role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER", name = "Ann") {
@@ -51,10 +49,10 @@ describe("welcome", () => {
     expect(mail.html).not.toContain("<script>");
     expect(mail.subject).toContain("Welcome");
 
-    const rows = await eventually(async () => {
+    const rows = await eventually("both notifications to be SENT", async () => {
       const all = await notificationsOf(userId);
       return all.every((n) => n.status === "SENT") && all;
-    }, "both notifications to be SENT");
+    });
     expect(rows.map((n) => [n.template, n.channel, n.status])).toEqual([
       ["welcome", "EMAIL", "SENT"],
       ["welcome", "IN_APP", "SENT"],
@@ -112,9 +110,7 @@ describe("order completed", () => {
     await send(completed);
     await processed(completed);
     // Handled again under the same id, past the consumer's processed-event record: the dedupe key alone must hold.
-    await em().transactional((tx) =>
-      orderCompletedOnOrderCompleted(completed as EventOf<"order.completed">, { em: tx as EntityManager, logger: service.runtime.logger } as HandlerContext),
-    );
+    await service.deliver(completed);
 
     const rows = await em().find(Notification, { orderId }, { orderBy: { channel: "asc" } });
     expect(rows.map((n) => [n.template, n.channel, n.userId])).toEqual([
@@ -211,10 +207,10 @@ describe("delivery failures", () => {
     const { email: fineEmail } = await register();
 
     await smtpSink.waitFor(fineEmail);
-    const failed = await eventually(async () => {
+    const failed = await eventually("the e-mail to be FAILED", async () => {
       const row = await em().findOne(Notification, { userId: doomedId, channel: "EMAIL" });
       return row?.status === "FAILED" && row;
-    }, "the e-mail to be FAILED");
+    });
     expect(failed.attempts).toBe(3);
     expect(failed.sentAt).toBeNull();
     expect(failed.lastError).toMatch(/451/);
@@ -233,10 +229,10 @@ describe("recording outcomes", () => {
     const users = Array.from({ length: 40 }, () => randomUUID());
     const registered = users.map((userId) => event("user.registered", { userId, email: `${userId.slice(0, 8)}@example.com`, name: "Ann", role: "CUSTOMER" }, userId));
     await Promise.all(registered.map(send));
-    const emails = await eventually(async () => {
+    const emails = await eventually("every e-mail to be SENT", async () => {
       const rows = await em().find(Notification, { userId: { $in: users }, channel: "EMAIL" });
       return rows.length === users.length && rows.every((n) => n.status === "SENT") && rows;
-    }, "every e-mail to be SENT");
+    });
     expect(emails.every((n) => n.attempts === 1)).toBe(true);
     const attempts = await em().execute<{ rows: string; transactions: string }[]>(
       `select count(*) as rows, count(distinct xmin::text) as transactions from delivery_attempts where notification_id = any(string_to_array(?, ',')::uuid[])`,
@@ -296,7 +292,7 @@ describe("in-process wake-up (no Postgres NOTIFY)", () => {
     expect(wakes).toBe(0);
     await em().transactional((tx) => shipped(eventId)(tx as EntityManager));
     expect(wakes).toBe(1);
-    await eventually(async () => visibleAtWake.length === 1, "the woken check to run");
+    await eventually("the woken check to run", async () => visibleAtWake.length === 1);
     expect(visibleAtWake[0]).toBeGreaterThan(0);
     await em().transactional((tx) => shipped(eventId)(tx as EntityManager)); // same event: nothing inserted
     expect(wakes).toBe(1);

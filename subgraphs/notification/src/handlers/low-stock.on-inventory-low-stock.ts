@@ -1,10 +1,9 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
 import { notify, nameOf } from "../notification/notify";
 import { Recipient } from "../recipient/recipient.entity";
 
 /** Alerts every STAFF user (from the replica) that a product runs low. */
-export const lowStockOnInventoryLowStock: Handler<EventOf<"inventory.low_stock">> = async (event, { em, logger }) => {
+export const lowStockOnInventoryLowStock: EventHandler<"inventory.low_stock"> = async (event, { em, logger }) => {
   const { sku, name, available, threshold } = event.payload;
   const staff = await em.find(Recipient, { role: "STAFF" }, { fields: ["userId"] });
   const created = await notify(em, {

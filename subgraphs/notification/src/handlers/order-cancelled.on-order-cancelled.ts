@@ -1,11 +1,9 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
-import { formatMoney } from "@commerce/kit";
+import { formatMoney, type EventHandler } from "@commerce/kit";
 import { lockCancellation } from "../notification/order-cancellation.entity";
 import { notify, nameOf } from "../notification/notify";
 
 /** Tells the customer their order was cancelled, with the refund when it is already known. */
-export const orderCancelledOnOrderCancelled: Handler<EventOf<"order.cancelled">> = async (event, { em }) => {
+export const orderCancelledOnOrderCancelled: EventHandler<"order.cancelled"> = async (event, { em }) => {
   const { orderId, userId, reason } = event.payload;
   const cancellation = await lockCancellation(em, orderId);
   cancellation.cancelled = true;

@@ -1,4 +1,5 @@
-import { orderStatusNotification } from "./order-status";
+import type { EventHandler } from "@commerce/kit";
+import { notifyOrderStatus } from "./order-status";
 
 /** Tells the customer STAFF completed their order (`completeOrder`). */
-export const orderCompletedOnOrderCompleted = orderStatusNotification("order_completed");
+export const orderCompletedOnOrderCompleted: EventHandler<"order.completed"> = (event, ctx) => notifyOrderStatus("order_completed", event, ctx);

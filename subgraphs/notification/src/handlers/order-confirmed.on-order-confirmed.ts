@@ -1,9 +1,7 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
-import { formatMoney } from "@commerce/kit";
+import { formatMoney, type EventHandler } from "@commerce/kit";
 import { notify, nameOf } from "../notification/notify";
 
-export const orderConfirmedOnOrderConfirmed: Handler<EventOf<"order.confirmed">> = async (event, { em }) => {
+export const orderConfirmedOnOrderConfirmed: EventHandler<"order.confirmed"> = async (event, { em }) => {
   const { orderId, userId, total } = event.payload;
   await notify(em, {
     eventId: event.id,

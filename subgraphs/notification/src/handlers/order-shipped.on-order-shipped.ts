@@ -1,3 +1,5 @@
-import { orderStatusNotification } from "./order-status";
+import type { EventHandler } from "@commerce/kit";
+import { notifyOrderStatus } from "./order-status";
 
-export const orderShippedOnOrderShipped = orderStatusNotification("order_shipped");
+/** Tells the customer their order left the warehouse (`shipOrder`). */
+export const orderShippedOnOrderShipped: EventHandler<"order.shipped"> = (event, ctx) => notifyOrderStatus("order_shipped", event, ctx);

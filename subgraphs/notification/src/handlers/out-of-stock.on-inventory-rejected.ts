@@ -1,8 +1,7 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
 import { notify, nameOf } from "../notification/notify";
 
-export const outOfStockOnInventoryRejected: Handler<EventOf<"inventory.rejected">> = async (event, { em }) => {
+export const outOfStockOnInventoryRejected: EventHandler<"inventory.rejected"> = async (event, { em }) => {
   const { orderId, userId, reason } = event.payload;
   await notify(em, {
     eventId: event.id,

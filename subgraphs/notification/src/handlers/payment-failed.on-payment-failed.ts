@@ -1,9 +1,7 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
-import { formatMoney } from "@commerce/kit";
+import { formatMoney, type EventHandler } from "@commerce/kit";
 import { notify, nameOf } from "../notification/notify";
 
-export const paymentFailedOnPaymentFailed: Handler<EventOf<"payment.failed">> = async (event, { em }) => {
+export const paymentFailedOnPaymentFailed: EventHandler<"payment.failed"> = async (event, { em }) => {
   const { orderId, userId, amount, reason } = event.payload;
   await notify(em, {
     eventId: event.id,

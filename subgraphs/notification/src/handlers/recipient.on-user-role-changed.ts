@@ -1,8 +1,7 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
 import { upsertRecipient } from "../recipient/recipient.entity";
 
 /** Keeps the replica's role current: low-stock alerts go to whoever is STAFF now. */
-export const recipientOnUserRoleChanged: Handler<EventOf<"user.role_changed">> = async (event, { em }) => {
+export const recipientOnUserRoleChanged: EventHandler<"user.role_changed"> = async (event, { em }) => {
   await upsertRecipient(em, event.payload);
 };

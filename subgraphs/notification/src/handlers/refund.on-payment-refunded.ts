@@ -1,6 +1,4 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
-import { formatMoney } from "@commerce/kit";
+import { formatMoney, type EventHandler } from "@commerce/kit";
 import { lockCancellation } from "../notification/order-cancellation.entity";
 import { notify, nameOf } from "../notification/notify";
 
@@ -8,7 +6,7 @@ import { notify, nameOf } from "../notification/notify";
  * Records the refund; tells the customer separately only when the cancellation
  * message already went out without it (otherwise that message will carry it).
  */
-export const refundOnPaymentRefunded: Handler<EventOf<"payment.refunded">> = async (event, { em }) => {
+export const refundOnPaymentRefunded: EventHandler<"payment.refunded"> = async (event, { em }) => {
   const { orderId, userId, amount } = event.payload;
   const cancellation = await lockCancellation(em, orderId);
   cancellation.refundAmount = amount.amount;

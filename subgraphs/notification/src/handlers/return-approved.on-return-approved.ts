@@ -1,4 +1,4 @@
-import type { EventOf } from "@commerce/schema";
-import { returnNotification } from "./return-status";
+import type { EventHandler } from "@commerce/kit";
+import { notifyReturn } from "./return-status";
 
-export const returnApprovedOnReturnApproved = returnNotification<EventOf<"return.approved">, "return_approved">("return_approved", () => ({}));
+export const returnApprovedOnReturnApproved: EventHandler<"return.approved"> = (event, ctx) => notifyReturn("return_approved", event, ctx, {});

@@ -1,4 +1,4 @@
-import type { EventOf } from "@commerce/schema";
-import { returnNotification, unitsOf } from "./return-status";
+import type { EventHandler } from "@commerce/kit";
+import { notifyReturn, unitsOf } from "./return-status";
 
-export const returnReceivedOnReturnReceived = returnNotification<EventOf<"return.received">, "return_received">("return_received", (p) => ({ units: unitsOf(p.lines) }));
+export const returnReceivedOnReturnReceived: EventHandler<"return.received"> = (event, ctx) => notifyReturn("return_received", event, ctx, { units: unitsOf(event.payload.lines) });

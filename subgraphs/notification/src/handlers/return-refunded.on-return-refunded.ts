@@ -1,7 +1,4 @@
-import type { EventOf } from "@commerce/schema";
-import { formatMoney } from "@commerce/kit";
-import { returnNotification } from "./return-status";
+import { formatMoney, type EventHandler } from "@commerce/kit";
+import { notifyReturn } from "./return-status";
 
-export const returnRefundedOnReturnRefunded = returnNotification<EventOf<"return.refunded">, "return_refunded">("return_refunded", (p) => ({
-  amount: formatMoney(p.amount),
-}));
+export const returnRefundedOnReturnRefunded: EventHandler<"return.refunded"> = (event, ctx) => notifyReturn("return_refunded", event, ctx, { amount: formatMoney(event.payload.amount) });

@@ -1,4 +1,4 @@
-import type { EventOf } from "@commerce/schema";
-import { returnNotification } from "./return-status";
+import type { EventHandler } from "@commerce/kit";
+import { notifyReturn } from "./return-status";
 
-export const returnRejectedOnReturnRejected = returnNotification<EventOf<"return.rejected">, "return_rejected">("return_rejected", (p) => ({ reason: p.reason }));
+export const returnRejectedOnReturnRejected: EventHandler<"return.rejected"> = (event, ctx) => notifyReturn("return_rejected", event, ctx, { reason: event.payload.reason });

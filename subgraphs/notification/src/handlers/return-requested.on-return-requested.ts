@@ -1,7 +1,4 @@
-import type { EventOf } from "@commerce/schema";
-import { returnNotification, unitsOf } from "./return-status";
+import type { EventHandler } from "@commerce/kit";
+import { notifyReturn, unitsOf } from "./return-status";
 
-export const returnRequestedOnReturnRequested = returnNotification<EventOf<"return.requested">, "return_requested">("return_requested", (p) => ({
-  units: unitsOf(p.lines),
-  reason: p.reason,
-}));
+export const returnRequestedOnReturnRequested: EventHandler<"return.requested"> = (event, ctx) => notifyReturn("return_requested", event, ctx, { units: unitsOf(event.payload.lines), reason: event.payload.reason });

@@ -1,5 +1,5 @@
 import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
+import type { EventContext } from "@commerce/kit";
 import type { TemplateData, TemplateKey } from "../template/catalog";
 import { notify, nameOf } from "../notification/notify";
 
@@ -16,15 +16,18 @@ export const unitsOf = (lines: { quantity: number }[]): string => {
  * channel, user) makes a redelivery a no-op; each return's steps are separate events, so two returns
  * of one order are told apart.
  */
-export const returnNotification =
-  <E extends ReturnEvent, K extends TemplateKey>(template: K, extra: (payload: E["payload"]) => Omit<TemplateData<K>, "name" | "orderId" | "orderName">): Handler<E> =>
-  async (event, { em }) => {
-    const { orderId, userId } = event.payload;
-    await notify(em, {
-      eventId: event.id,
-      template,
-      userIds: [userId],
-      orderId,
-      data: (recipient) => ({ name: nameOf(recipient), orderId, ...extra(event.payload) }) as Omit<TemplateData<K>, "orderName">,
-    });
-  };
+export async function notifyReturn<K extends TemplateKey>(
+  template: K,
+  event: ReturnEvent,
+  { em }: EventContext,
+  extra: Omit<TemplateData<K>, "name" | "orderId" | "orderName">,
+): Promise<void> {
+  const { orderId, userId } = event.payload;
+  await notify(em, {
+    eventId: event.id,
+    template,
+    userIds: [userId],
+    orderId,
+    data: (recipient) => ({ name: nameOf(recipient), orderId, ...extra }) as Omit<TemplateData<K>, "orderName">,
+  });
+}

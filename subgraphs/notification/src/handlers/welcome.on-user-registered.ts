@@ -1,10 +1,9 @@
-import type { EventOf } from "@commerce/schema";
-import type { Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
 import { notify, nameOf } from "../notification/notify";
 import { upsertRecipient } from "../recipient/recipient.entity";
 
 /** Replicates the new user and welcomes them. */
-export const welcomeOnUserRegistered: Handler<EventOf<"user.registered">> = async (event, { em }) => {
+export const welcomeOnUserRegistered: EventHandler<"user.registered"> = async (event, { em }) => {
   await upsertRecipient(em, event.payload);
   await notify(em, {
     eventId: event.id,

@@ -1,3 +1,4 @@
+import { assertNever } from "@commerce/kit";
 import { randomUUID } from "node:crypto";
 import { Entity, Enum, Index, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
@@ -132,8 +133,4 @@ export class Notification {
 /** An error text as a row can hold it: Postgres text refuses NUL (a failing record would resend the message), and long texts are cut. */
 export function storableError(error: string): string {
   return error.replaceAll("\u0000", "").slice(0, 1_000);
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unknown notification status ${String(value)}`);
 }

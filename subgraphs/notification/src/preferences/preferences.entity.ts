@@ -1,3 +1,4 @@
+import { assertNever } from "@commerce/kit";
 import { Entity, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Field, ObjectType } from "type-graphql";
@@ -55,8 +56,4 @@ export async function preferencesOf(em: EntityManager, userIds: readonly string[
   const rows = await em.find(Preferences, { userId: { $in: [...userIds] } });
   const map = new Map(rows.map((row) => [row.userId, row]));
   return userIds.map((id) => map.get(id) ?? new Preferences(id));
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unknown channel ${String(value)}`);
 }

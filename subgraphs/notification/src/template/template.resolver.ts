@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { BadUserInputError, requireRole, type Context, type Runtime } from "@commerce/kit";
+import { BadUserInputError, audit, requireRole, type Context, type Runtime } from "@commerce/kit";
 import { ChannelEnum, type Channel } from "../notification/notification.entity";
 import { TEMPLATE_KEYS, TEMPLATE_VARIABLES, isTemplateKey } from "./catalog";
 import { hasStrayBraces, placeholders } from "./render";
@@ -47,12 +47,19 @@ export class TemplateResolver {
     requireRole(ctx, "ADMIN");
     validate(key, channel, subject ?? null, body);
     return this.runtime.commit(ctx.em, async (tx) => {
+      const [before] = await tx.execute<{ subject: string | null; body: string }[]>(`select subject, body from templates where key = ? and channel = ? for update`, [key, channel]);
       // One statement, so two ADMINs saving the same template at once cannot collide.
       await tx.execute(
         `insert into templates (key, channel, subject, body, updated_at) values (?, ?, ?, ?, now())
          on conflict (key, channel) do update set subject = excluded.subject, body = excluded.body, updated_at = now()`,
         [key, channel, subject ?? null, body],
       );
+      audit(tx, ctx, {
+        action: "template.upserted",
+        targetType: "NotificationTemplate",
+        targetId: `${key}:${channel}`,
+        details: { key, channel, before: before ?? null, after: { subject: subject ?? null, body } },
+      });
       return tx.findOneOrFail(Template, { key, channel }, { refresh: true });
     });
   }

@@ -1,4 +1,4 @@
-import { on } from "./on";
+import type { EventHandler } from "@commerce/kit";
 
 /**
  * A refund is the compensation of a cancellation the order already recorded
@@ -6,6 +6,6 @@ import { on } from "./on";
  * nothing is appended to statusHistory; the refund itself is the payment
  * subgraph's data (`Order.payment.status = REFUNDED` through the gateway).
  */
-export const logOnPaymentRefunded = on("payment.refunded", async (event, ctx) => {
+export const logOnPaymentRefunded: EventHandler<"payment.refunded"> = async (event, ctx) => {
   ctx.logger.info({ eventId: event.id, orderId: event.payload.orderId, amount: event.payload.amount }, "payment refunded");
-});
+};

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Entity, Enum, Index, PrimaryKey, Property, Unique, type Opt } from "@mikro-orm/core";
 import { Directive, Field, ID, ObjectType, registerEnumType } from "type-graphql";
-import { Money } from "@commerce/kit";
+import { assertNever, Money } from "@commerce/kit";
 import { OrderStatus as OrderStatusContract } from "@commerce/schema";
 import { UserRef } from "../federation/stubs";
 
@@ -23,10 +23,6 @@ export type OrderTrigger =
   | { type: "cancel"; reason: string; expired: boolean }
   | { type: "ship"; reason?: string }
   | { type: "complete"; reason?: string };
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled case ${JSON.stringify(value)}`);
-}
 
 /** True for statuses no trigger ever leaves. */
 export function isTerminal(status: OrderStatus): boolean {

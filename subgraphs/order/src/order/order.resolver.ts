@@ -135,6 +135,14 @@ export class OrderResolver {
           correlationId: order.id,
           details: { reason: trigger.reason, previousStatus, ownerId: order.userId, expired: false },
         });
+      } else {
+        audit(tx, ctx, {
+          action: `order.${order.status.toLowerCase()}`,
+          targetType: "Order",
+          targetId: order.id,
+          correlationId: order.id,
+          details: { reason: "reason" in trigger ? (trigger.reason ?? null) : null, previousStatus, ownerId: order.userId },
+        });
       }
       return order;
     });

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Consumes } from "@commerce/kit";
-import { orderSubgraph } from "../module";
+import { markPaymentFailedOnPaymentFailed } from "../handlers/payment-failed.on-payment-failed";
 import { deliver, event, placeOrder, seedProduct, startOrderSubgraph, type OrderTestSubgraph } from "../test-support";
 
 let subgraph: OrderTestSubgraph;
@@ -37,10 +36,9 @@ test("saga_outcomes_total counts each order once when it reaches an outcome, not
   const other = await placeOrder(subgraph, userId, [productId]);
   await deliver(subgraph, event("inventory.reserved", { orderId: other, userId, total: money, items: [{ productId, quantity: 1 }] }, other));
   const failed = event("payment.failed", { orderId: other, userId, paymentId: randomUUID(), amount: money, reason: "insufficient funds" }, other);
-  const handler = (orderSubgraph.consumes as Consumes).handlers["payment.failed"]!;
   await expect(
     subgraph.runtime.commit(subgraph.runtime.orm.em.fork(), async (tx, emit) => {
-      await handler(failed as never, { em: tx, emit, logger: subgraph.runtime.logger });
+      await markPaymentFailedOnPaymentFailed(failed, { em: tx, emit, logger: subgraph.runtime.logger, settings: subgraph.runtime.settings });
       throw new Error("the transaction fails after the transition");
     }),
   ).rejects.toThrow("the transaction fails");

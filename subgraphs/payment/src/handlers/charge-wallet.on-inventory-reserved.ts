@@ -1,6 +1,7 @@
-import { randomUUID } from "node:crypto";
 import type { EventOf } from "@commerce/schema";
-import { createEvent, type Handler } from "@commerce/streams";
+import { assertNever, type EventHandler } from "@commerce/kit";
+import { randomUUID } from "node:crypto";
+import { createEvent } from "@commerce/streams";
 import { lockOrder } from "../payment/cancelled-order.entity";
 import { Invoice, allocateInvoiceNumber, type InvoiceLineRow } from "../payment/invoice.entity";
 import { Payment } from "../payment/payment.entity";
@@ -13,53 +14,51 @@ import { lockWallet } from "../wallet/open-wallet";
  * even when the reservation is redelivered in a new envelope; nothing at all
  * when the order was already cancelled.
  */
-export const chargeWalletOnInventoryReserved =
-  (settings: PaymentSettings): Handler<EventOf<"inventory.reserved">> =>
-  async (event, { em, emit, logger }) => {
-    const { orderId, userId, total } = event.payload;
-    await lockOrder(em, orderId);
-    const [seen] = await em.execute<{ cancelled: boolean; paid: boolean }[]>(
-      `select exists (select 1 from cancelled_orders where order_id = ?) as cancelled, exists (select 1 from payments where order_id = ?) as paid`,
-      [orderId, orderId],
-    );
-    if (seen!.cancelled) {
-      logger.info({ orderId }, "reservation of a cancelled order: not charging");
-      return;
-    }
-    if (seen!.paid) {
-      logger.info({ orderId }, "order already has a payment: not charging twice");
-      return;
-    }
+export const chargeWalletOnInventoryReserved: EventHandler<"inventory.reserved", PaymentSettings> = async (event, { em, emit, logger, settings }) => {
+  const { orderId, userId, total } = event.payload;
+  await lockOrder(em, orderId);
+  const [seen] = await em.execute<{ cancelled: boolean; paid: boolean }[]>(
+    `select exists (select 1 from cancelled_orders where order_id = ?) as cancelled, exists (select 1 from payments where order_id = ?) as paid`,
+    [orderId, orderId],
+  );
+  if (seen!.cancelled) {
+    logger.info({ orderId }, "reservation of a cancelled order: not charging");
+    return;
+  }
+  if (seen!.paid) {
+    logger.info({ orderId }, "order already has a payment: not charging twice");
+    return;
+  }
 
-    const wallet = await lockWallet(em, userId, settings, `event:${event.id}`);
-    const causation = { correlationId: orderId, causation: event };
-    const paymentId = randomUUID();
-    const outcome = wallet.charge(total, { orderId, paymentId, by: `event:${event.id}` });
-    switch (outcome.kind) {
-      case "debited": {
-        const payment = Payment.captured(paymentId, orderId, userId, total);
-        // Allocated last: the counter row stays locked until commit, so keep that window short.
-        const invoice = new Invoice(payment, await allocateInvoiceNumber(em), invoiceLines(event.payload.items));
-        em.persist([payment, outcome.entry, invoice]);
-        emit(
-          createEvent(
-            "payment.captured",
-            { orderId, userId, paymentId: payment.id, amount: total, invoiceNumber: invoice.number },
-            causation,
-          ),
-        );
-        return;
-      }
-      case "refused": {
-        const failed = Payment.failed(orderId, userId, total, outcome.reason);
-        em.persist(failed);
-        emit(createEvent("payment.failed", { orderId, userId, paymentId: failed.id, amount: total, reason: outcome.reason }, causation));
-        return;
-      }
-      default:
-        return assertNever(outcome);
+  const wallet = await lockWallet(em, userId, settings, `event:${event.id}`);
+  const causation = { correlationId: orderId, causation: event };
+  const paymentId = randomUUID();
+  const outcome = wallet.charge(total, { orderId, paymentId, by: `event:${event.id}` });
+  switch (outcome.kind) {
+    case "debited": {
+      const payment = Payment.captured(paymentId, orderId, userId, total);
+      // Allocated last: the counter row stays locked until commit, so keep that window short.
+      const invoice = new Invoice(payment, await allocateInvoiceNumber(em), invoiceLines(event.payload.items));
+      em.persist([payment, outcome.entry, invoice]);
+      emit(
+        createEvent(
+          "payment.captured",
+          { orderId, userId, paymentId: payment.id, amount: total, invoiceNumber: invoice.number },
+          causation,
+        ),
+      );
+      return;
     }
-  };
+    case "refused": {
+      const failed = Payment.failed(orderId, userId, total, outcome.reason);
+      em.persist(failed);
+      emit(createEvent("payment.failed", { orderId, userId, paymentId: failed.id, amount: total, reason: outcome.reason }, causation));
+      return;
+    }
+    default:
+      return assertNever(outcome);
+  }
+};
 
 /** The invoice's lines when the reservation carries every line's price and name (entries from before they did have none). */
 function invoiceLines(items: EventOf<"inventory.reserved">["payload"]["items"]): InvoiceLineRow[] {
@@ -69,8 +68,4 @@ function invoiceLines(items: EventOf<"inventory.reserved">["payload"]["items"]):
     lines.push({ productId, productName: name, quantity, unitPrice });
   }
   return lines;
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled charge outcome ${JSON.stringify(value)}`);
 }

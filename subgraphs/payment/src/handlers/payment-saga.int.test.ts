@@ -30,7 +30,7 @@ const balanceOf = async (userId: string) => (await em().findOneOrFail(Wallet, { 
 async function registered(): Promise<string> {
   const userId = randomUUID();
   await send(event("user.registered", { userId, email: `${userId}@example.com`, name: "Ann", role: "CUSTOMER" }, userId));
-  await eventually(() => em().findOne(Wallet, { userId }).then((w) => w ?? undefined), "the wallet to open");
+  await eventually("the wallet to open", () => em().findOne(Wallet, { userId }).then((w) => w ?? undefined));
   return userId;
 }
 
@@ -45,8 +45,8 @@ function cancelled(userId: string, orderId: string) {
 /** Waits until the consumer group has processed `envelope` (its processed mark committed). */
 async function processed(envelope: ParsedEvent): Promise<void> {
   await eventually(
-    async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0,
     `${envelope.type} ${envelope.id} to be processed`,
+    async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0,
   );
 }
 
@@ -56,7 +56,7 @@ describe("charging a wallet on inventory.reserved", () => {
     const orderId = randomUUID();
     await send(reserved(userId, orderId, 2_500));
 
-    const [captured] = await eventually(async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId), "payment.captured");
+    const [captured] = await eventually("payment.captured", async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId));
     expect(captured.type).toBe("payment.captured");
     const stored = await em().findOneOrFail(Payment, { orderId });
     expect(captured.payload).toEqual({ orderId, userId, paymentId: stored.id, amount: usd(2_500), invoiceNumber: expect.stringMatching(/^INV-\d{6}$/) });
@@ -89,7 +89,7 @@ describe("charging a wallet on inventory.reserved", () => {
         orderId,
       ),
     );
-    await eventually(async () => (await paymentEvents(orderId)).length > 0, "payment.captured");
+    await eventually("payment.captured", async () => (await paymentEvents(orderId)).length > 0);
     const query = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Order { payment { invoice { amount { amount } lines { productName quantity unitPrice { amount currency } total { amount currency } } } } } } }`;
     const result = await payment.gql<{ _entities: { payment: { invoice: { amount: { amount: number }; lines: any[] } } }[] }>(
       query,
@@ -110,7 +110,7 @@ describe("charging a wallet on inventory.reserved", () => {
     const orderId = randomUUID();
     await send(reserved(userId, orderId, 0));
 
-    const [captured] = await eventually(async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId), "payment.captured");
+    const [captured] = await eventually("payment.captured", async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId));
     expect(captured.type).toBe("payment.captured");
     const stored = await em().findOneOrFail(Payment, { orderId });
     expect(stored.status).toBe("CAPTURED");
@@ -123,7 +123,7 @@ describe("charging a wallet on inventory.reserved", () => {
     const orderId = randomUUID();
     await send(reserved(userId, orderId, 150_000));
 
-    const [failed] = await eventually(async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId), "payment.failed");
+    const [failed] = await eventually("payment.failed", async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId));
     expect(failed.type).toBe("payment.failed");
     expect(failed.payload).toMatchObject({ orderId, userId, amount: usd(150_000), reason: "insufficient funds: the order needs $1,500.00, more than the wallet holds" });
     expect((failed.payload as { reason: string }).reason).not.toContain("1,000"); // the balance stays private
@@ -137,7 +137,7 @@ describe("charging a wallet on inventory.reserved", () => {
     const userId = randomUUID();
     const orderId = randomUUID();
     await send(reserved(userId, orderId, 1_000));
-    await eventually(async () => (await paymentEvents(orderId)).length > 0, "the charge");
+    await eventually("the charge", async () => (await paymentEvents(orderId)).length > 0);
     const late = event("user.registered", { userId, email: `${userId}@example.com`, name: "Late", role: "CUSTOMER" }, userId);
     await send(late);
     await processed(late);
@@ -183,14 +183,14 @@ describe("cancellation", () => {
     const userId = await registered();
     const orderId = randomUUID();
     await send(reserved(userId, orderId, 4_000));
-    await eventually(async () => (await balanceOf(userId)) === 96_000, "the capture");
+    await eventually("the capture", async () => (await balanceOf(userId)) === 96_000);
 
     await send(cancelled(userId, orderId));
     const again = cancelled(userId, orderId);
     await send(again);
     await processed(again);
 
-    const events = await eventually(async () => (await paymentEvents(orderId)).length === 2 && paymentEvents(orderId), "payment.refunded");
+    const events = await eventually("payment.refunded", async () => (await paymentEvents(orderId)).length === 2 && paymentEvents(orderId));
     expect(events.map((e) => e.type)).toEqual(["payment.captured", "payment.refunded"]);
     expect(events[1].payload).toMatchObject({ orderId, userId, amount: usd(4_000) });
     const stored = await em().findOneOrFail(Payment, { orderId });
@@ -203,7 +203,7 @@ describe("cancellation", () => {
     const userId = await registered();
     const orderId = randomUUID();
     await send(reserved(userId, orderId, 500_000));
-    await eventually(async () => (await paymentEvents(orderId)).length > 0, "payment.failed");
+    await eventually("payment.failed", async () => (await paymentEvents(orderId)).length > 0);
     const cancel = cancelled(userId, orderId);
     await send(cancel);
     await processed(cancel);
@@ -227,7 +227,7 @@ describe("invoice numbers", () => {
     const users = await Promise.all(Array.from({ length: 20 }, () => registered()));
     const orders = users.map((userId) => ({ userId, orderId: randomUUID() }));
     await Promise.all(orders.map(({ userId, orderId }) => send(reserved(userId, orderId, 100))));
-    await eventually(async () => (await em().count(Payment, { orderId: { $in: orders.map((o) => o.orderId) } })) === 20, "20 captures", 20_000);
+    await eventually("20 captures", async () => (await em().count(Payment, { orderId: { $in: orders.map((o) => o.orderId) } })) === 20, 20_000);
 
     const numbers = (await em().find(Invoice, {})).map((invoice) => Number(invoice.number.slice(4))).sort((a, b) => a - b);
     expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => i + 1));
@@ -242,11 +242,11 @@ describe("reconciliation", () => {
     const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
     await send(reserved(userId, a, 30_000));
     await send(reserved(userId, b, 50_000));
-    await eventually(async () => (await balanceOf(userId)) === 20_000, "two captures");
+    await eventually("two captures", async () => (await balanceOf(userId)) === 20_000);
     await send(reserved(userId, c, 40_000)); // fails: 20,000 left
-    await eventually(async () => (await em().findOne(Payment, { orderId: c }))?.status === "FAILED", "the failed charge");
+    await eventually("the failed charge", async () => (await em().findOne(Payment, { orderId: c }))?.status === "FAILED");
     await send(cancelled(userId, a));
-    await eventually(async () => (await balanceOf(userId)) === 50_000, "the refund");
+    await eventually("the refund", async () => (await balanceOf(userId)) === 50_000);
     await em().transactional(async (tx) => {
       const wallet = await lockWallet(tx as EntityManager, userId, payment.runtime.settings, "test");
       tx.persist(wallet.topUp(7_000, "test"));

@@ -54,7 +54,11 @@ test("returns refund their price once each, and never more than the order's capt
   await send(second);
   await processed(second);
 
-  const refunds = await refundsOf(orderId);
+  // Processed means committed, not yet published: wait for the relay to publish both refunds.
+  const refunds = await eventually(async () => {
+    const found = await refundsOf(orderId);
+    return found.length >= 2 && found;
+  }, "two payment.return_refunded");
   expect(refunds.map((refund) => [refund.returnId, refund.amount.amount])).toEqual([
     [first, 2_000],
     [(second.payload as EventPayload<"return.received">).returnId, 1_000],

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Entity, Enum, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
 import { Directive, Field, ID, ObjectType, registerEnumType } from "type-graphql";
-import { Money } from "@commerce/kit";
+import { assertNever, Money } from "@commerce/kit";
 
 export const PAYMENT_STATUSES = ["CAPTURED", "FAILED", "REFUNDED"] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
@@ -85,8 +85,4 @@ export class Payment {
         return assertNever(this.status);
     }
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled payment status ${String(value)}`);
 }

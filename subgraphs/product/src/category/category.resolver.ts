@@ -1,5 +1,5 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { BadUserInputError, CATALOG_CACHE_HINT, ConflictError, NotFoundError, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
+import { BadUserInputError, CATALOG_CACHE_HINT, ConflictError, NotFoundError, audit, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
 import { categoryById } from "../product/product.loaders";
 import { Category } from "./category.entity";
 
@@ -36,6 +36,7 @@ export class CategoryResolver {
         }
         const category = new Category(name, parent);
         tx.persist(category);
+        audit(tx, ctx, { action: "category.created", targetType: "Category", targetId: category.id, details: { name: category.name, parentId: parent?.id ?? null } });
         return category;
       })
       .catch((error) => {

@@ -1,4 +1,5 @@
-import { createEvent, type Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
+import { createEvent } from "@commerce/streams";
 import { commitReservation } from "../reservation/reservation.sql";
 
 /**
@@ -7,8 +8,7 @@ import { commitReservation } from "../reservation/reservation.sql";
  * stock does nothing: the payment service refunds that order. Available stays
  * the same (on hand and reserved both drop), so no low-stock check.
  */
-export const commitReservationOnPaymentCaptured: Handler = async (event, { em, emit, logger }) => {
-  if (event.type !== "payment.captured") return;
+export const commitReservationOnPaymentCaptured: EventHandler<"payment.captured"> = async (event, { em, emit, logger }) => {
   const { orderId } = event.payload;
   if (!(await commitReservation(em, orderId))) {
     logger.info({ orderId }, "payment.captured without a held reservation: nothing to commit");

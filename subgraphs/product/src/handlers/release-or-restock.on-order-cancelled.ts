@@ -1,4 +1,5 @@
-import { createEvent, type Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
+import { createEvent } from "@commerce/streams";
 import { Reservation } from "../reservation/reservation.entity";
 import { checkLowStock } from "../stock/low-stock";
 import { lockReservation } from "../stock/stock.locks";
@@ -10,8 +11,7 @@ import { applyToLines } from "./reservation-stock";
  * cancellation overtook order.placed: a tombstone makes that late order.placed
  * reserve nothing.
  */
-export const releaseOrRestockOnOrderCancelled: Handler = async (event, { em, emit, logger }) => {
-  if (event.type !== "order.cancelled") return;
+export const releaseOrRestockOnOrderCancelled: EventHandler<"order.cancelled"> = async (event, { em, emit, logger }) => {
   const { orderId, userId, reason } = event.payload;
   const meta = { correlationId: orderId, causation: event };
   const reservation = await lockReservation(em, orderId, Reservation.tombstone(orderId, userId, reason));

@@ -1,11 +1,11 @@
-import { createEvent, type Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
+import { createEvent } from "@commerce/streams";
 import { checkLowStock } from "../stock/low-stock";
 import { lockReservation } from "../stock/stock.locks";
 import { applyToLines } from "./reservation-stock";
 
 /** payment.failed → the held units are free again (RESERVED → RELEASED). Stale or duplicate failures do nothing. */
-export const releaseReservationOnPaymentFailed: Handler = async (event, { em, emit, logger }) => {
-  if (event.type !== "payment.failed") return;
+export const releaseReservationOnPaymentFailed: EventHandler<"payment.failed"> = async (event, { em, emit, logger }) => {
   const { orderId, reason } = event.payload;
   const reservation = await lockReservation(em, orderId);
   const why = `payment failed: ${reason}`;

@@ -1,5 +1,5 @@
-import { isUuid } from "@commerce/kit";
-import { createEvent, type Handler } from "@commerce/streams";
+import { isUuid, type EventHandler } from "@commerce/kit";
+import { createEvent } from "@commerce/streams";
 import { Product } from "../product/product.entity";
 import { planReservation, unitsByProduct } from "../reservation/plan";
 import { insertReservation, lockStockOf } from "../reservation/reservation.sql";
@@ -11,8 +11,7 @@ import { insertReservation, lockStockOf } from "../reservation/reservation.sql";
  * (or the tombstone of a cancellation that came first) means do nothing.
  * Two statements when it reserves: lock and read, then write.
  */
-export const reserveStockOnOrderPlaced: Handler = async (event, { em, emit, logger }) => {
-  if (event.type !== "order.placed") return;
+export const reserveStockOnOrderPlaced: EventHandler<"order.placed"> = async (event, { em, emit, logger }) => {
   const { orderId, userId, items, total } = event.payload;
   const meta = { correlationId: orderId, causation: event };
   const wanted = unitsByProduct(items);

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createEvent, type Handler } from "@commerce/streams";
+import type { EventHandler } from "@commerce/kit";
+import { createEvent } from "@commerce/streams";
 import { ensureStockRow, lockStock, lockStockAdjustments } from "../stock/stock.locks";
 
 /**
@@ -7,8 +8,7 @@ import { ensureStockRow, lockStock, lockStockAdjustments } from "../stock/stock.
  * row is opened there if the product had none). Once per return: the `return_restocks` row is
  * inserted first, and a second delivery finds it and does nothing.
  */
-export const restockOnReturnReceived: Handler = async (event, { em, emit, logger }) => {
-  if (event.type !== "return.received") return;
+export const restockOnReturnReceived: EventHandler<"return.received"> = async (event, { em, emit, logger }) => {
   const { returnId, orderId, warehouseId } = event.payload;
   const items = event.payload.lines.map(({ productId, quantity }) => ({ productId, quantity }));
   const inserted = await em.execute<{ return_id: string }[]>(

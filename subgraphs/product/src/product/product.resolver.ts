@@ -81,6 +81,7 @@ export class ProductResolver {
         product.attributes = attributes;
         product.lowStockThreshold = input.lowStockThreshold ?? 0;
         tx.persist(product);
+        audit(tx, ctx, { action: "product.created", targetType: "Product", targetId: product.id, details: { sku: product.sku, name: product.name, price: product.price } });
         emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
         return product;
       })
@@ -120,6 +121,8 @@ export class ProductResolver {
           await checkLowStock(tx, [product.id], await lockStock(tx, [product.id]), emit);
         }
         await tx.populate(product, ["category"]);
+        const changed = Object.keys(input).filter((key) => (input as unknown as Record<string, unknown>)[key] !== undefined && key !== "price");
+        if (changed.length) audit(tx, ctx, { action: "product.updated", targetType: "Product", targetId: product.id, details: { sku: product.sku, fields: changed } });
         emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
         return product;
       })
@@ -133,6 +136,7 @@ export class ProductResolver {
       const product = await findProduct(tx, id);
       if (product.deactivate()) {
         await tx.populate(product, ["category"]);
+        audit(tx, ctx, { action: "product.deleted", targetType: "Product", targetId: product.id, details: { sku: product.sku, name: product.name } });
         emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
       }
       return true;

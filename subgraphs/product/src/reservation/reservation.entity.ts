@@ -1,3 +1,4 @@
+import { assertNever } from "@commerce/kit";
 import { Entity, Enum, PrimaryKey, Property, type Opt } from "@mikro-orm/core";
 
 /** One line of a reservation: units of a product held in one warehouse. */
@@ -131,8 +132,4 @@ export class Reservation {
   productIds(): string[] {
     return [...new Set(this.lines.map((line) => line.productId))];
   }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled reservation status ${String(value)}`);
 }

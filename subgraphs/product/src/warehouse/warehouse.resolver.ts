@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { BadUserInputError, ConflictError, requireRole, type Context, type Runtime } from "@commerce/kit";
+import { BadUserInputError, ConflictError, audit, requireRole, type Context, type Runtime } from "@commerce/kit";
 import { requireStaff } from "../auth";
 import { Warehouse, normaliseWarehouseCode } from "./warehouse.entity";
 
@@ -29,6 +29,7 @@ export class WarehouseResolver {
       .commit(ctx.em, async (tx) => {
         const warehouse = new Warehouse(normalised, name);
         tx.persist(warehouse);
+        audit(tx, ctx, { action: "warehouse.created", targetType: "Warehouse", targetId: warehouse.id, details: { code: warehouse.code, name: warehouse.name } });
         return warehouse;
       })
       .catch((error) => {

@@ -1,19 +1,8 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { Handler } from "@commerce/streams";
-import type { EventOf, EventType, ParsedEvent } from "@commerce/schema";
+import type { HandlerContext } from "@commerce/streams";
+import type { ParsedEvent } from "@commerce/schema";
 import { Order, type OrderTrigger } from "../order/order.entity";
 import { applyTrigger } from "../order/order.transitions";
-
-/** What the consumer hands a handler: its transaction's EntityManager, the outbox, a logger. */
-export type HandlerContext = Parameters<Handler>[1];
-
-/** A handler for one event type, typed for that type's payload. */
-export function on<T extends EventType>(type: T, handle: (event: EventOf<T>, ctx: HandlerContext) => Promise<void>): Handler {
-  return async (event: ParsedEvent, ctx: HandlerContext) => {
-    if (event.type !== type) throw new Error(`handler for ${type} received ${event.type}`);
-    await handle(event as EventOf<T>, ctx);
-  };
-}
 
 /**
  * Applies saga `triggers` in turn to the order the event is about, under a row
@@ -23,7 +12,7 @@ export function on<T extends EventType>(type: T, handle: (event: EventOf<T>, ctx
  * Two statements: the locked read, then the order and its history entries.
  */
 export async function advanceOrder(event: ParsedEvent, orderId: string, triggers: OrderTrigger[], ctx: HandlerContext): Promise<void> {
-  const em = ctx.em as EntityManager;
+  const em = ctx.em;
   const order = await lockOrderRow(em, orderId);
   const log = ctx.logger.child({ eventId: event.id, correlationId: event.correlationId, orderId });
   if (!order) {
