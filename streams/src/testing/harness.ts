@@ -14,7 +14,7 @@ import { commitWithEvents } from '../outbox';
 import { eventFields } from '../wire';
 import type { EventEnvelope } from '@commerce/schema';
 
-import { createTestDatabase, randomStreamPrefix, redisClient } from '@commerce/testing';
+import { createTestDatabase, randomStreamPrefix, redisClient, silentLogger } from '@commerce/testing';
 
 export { createTestDatabase, eventually, memoryLogger as recordingLogger, randomStreamPrefix, redisClient, silentLogger } from '@commerce/testing';
 
