@@ -141,6 +141,8 @@ describe("returns through the gateway", () => {
       ["REJECTED", null],
       ["REFUNDED", 4000],
     ]);
+    // Restock and refund are two services' work: the third return's units are back on the shelf too.
+    await eventually(async () => (await stockIn(mug, returnsDesk)).onHand === before.onHand + 3 && (await stockIn(kettle, returnsDesk)).onHand === 1, "the third restock");
     // Everything bought came back: the whole capture, not a cent more.
     expect(all.user.wallet.balance.amount).toBe(100000);
     const nothingLeft = await customer.client.raw(REQUEST, { input: { orderId, lines: [{ productId: kettle, quantity: 1 }], reason: "again" } });
@@ -150,7 +152,10 @@ describe("returns through the gateway", () => {
     for (const subject of [/return of order return me requested/i, /approved/i, /declined/i, /received/i, /refund for your return/i]) {
       await smtpSink.waitFor(customer.email, (message) => subject.test(message.subject ?? ""));
     }
-    const refundMails = (await smtpSink.messages(customer.email)).filter((message) => /refund for your return/i.test(message.subject ?? ""));
+    const refundMails = await eventually(async () => {
+      const mails = (await smtpSink.messages(customer.email)).filter((message) => /refund for your return/i.test(message.subject ?? ""));
+      return mails.length >= 2 && mails;
+    }, "a refund mail for each refunded return");
     expect(refundMails.map((message) => message.text ?? message.html).join(" ")).toMatch(/\$30\.00[\s\S]*\$40\.00|\$40\.00[\s\S]*\$30\.00/);
 
     const { returns } = await staff.client.request<{ returns: { totalCount: number; edges: { node: { id: string } }[] } }>(
@@ -169,10 +174,9 @@ describe("returns through the gateway", () => {
     const returnSteps = story.entries.filter((entry) => entry.kind === "return").map((entry) => `${entry.service} ${entry.text}`);
     expect(returnSteps.filter((step) => /^order .*→ REFUNDED/.test(step))).toHaveLength(2);
     expect(returnSteps.filter((step) => /^product .* restocked into/.test(step))).toHaveLength(2);
-    expect(returnSteps.filter((step) => /^payment .* refunded/.test(step)).sort()).toEqual([
-      expect.stringContaining("refunded 30.00 USD"),
-      expect.stringContaining("refunded 40.00 USD"),
-    ]);
+    const refundSteps = returnSteps.filter((step) => /^payment .* refunded/.test(step));
+    expect(refundSteps).toHaveLength(2);
+    expect(refundSteps).toEqual(expect.arrayContaining([expect.stringContaining("refunded 30.00 USD"), expect.stringContaining("refunded 40.00 USD")]));
   });
 
   it("refuses what is not the caller's or not in the order, with the field at fault", async () => {
