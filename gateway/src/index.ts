@@ -1,2 +1,3 @@
 export { loadGatewayConfig, type GatewayConfig } from "./config";
+export { identityFromAuthorization } from "./identity";
 export { startGateway, type RunningGateway } from "./server";

@@ -3,6 +3,7 @@
  * with exactly-once effects, dead letters and trimming. The wire rules are in `streams/PROTOCOL.md`.
  */
 export { streamKey, dlqKey, replayKey } from './keys';
+export { eventFields } from './wire';
 export { OutboxRecord, ProcessedEvent, streamsEntities } from './entities';
 export { streamsMigrations, Migration20250101000000StreamsOutbox, Migration20261207000000StreamsLogicalRelay } from './migrations';
 export { createEvent, type CreateEventOptions } from './create-event';

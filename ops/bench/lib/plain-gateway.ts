@@ -12,8 +12,7 @@ import { ApolloServer } from "@apollo/server";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
 import { IDENTITY_HEADER, REQUEST_ID_HEADER, encodeIdentity, signRequestInit, type Identity } from "@commerce/kit";
-import { loadGatewayConfig } from "../../../gateway/src/config";
-import { identityFromAuthorization } from "../../../gateway/src/identity";
+import { identityFromAuthorization, loadGatewayConfig } from "@commerce/gateway";
 
 interface PlainContext {
   identity: Identity | null;

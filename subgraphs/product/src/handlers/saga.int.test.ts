@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { streamKey } from "@commerce/streams";
-import { eventFields } from "../../../../streams/src/wire";
+import { eventFields, streamKey } from "@commerce/streams";
 import {
   adjustStock,
   createProduct,
