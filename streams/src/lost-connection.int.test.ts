@@ -7,8 +7,8 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
-import { StreamConsumer } from './consumer';
-import { createTestDatabase, effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, silentLogger, xaddEvent } from './testing/harness';
+import type { StreamConsumer } from './consumer';
+import { createTestDatabase, effectConsumer, effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, xaddEvent } from './testing/harness';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let orm: MikroORM;
@@ -31,19 +31,7 @@ afterAll(async () => {
 
 test('a read cut off by a dropped connection is retried: later events are still delivered', async () => {
   const prefix = randomStreamPrefix('lost_conn');
-  consumer = new StreamConsumer({
-    redis,
-    orm,
-    prefix,
-    service: 'svc',
-    consumerName: 'c-1',
-    streams: ['order'],
-    handlers: {
-      'order.placed': async (event, { em }) => {
-        await em.execute('insert into effect (event_id, correlation_id, seq) values (?, ?, 1)', [event.id, event.correlationId]);
-      },
-    },
-    logger: silentLogger(),
+  consumer = effectConsumer(orm, redis, prefix, {
     blockMs: 5_000, // the read is blocked in Redis when the connection goes
     claimIdleMs: 120_000, // crash recovery must not be what rescues the events
   });

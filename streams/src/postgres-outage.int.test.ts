@@ -12,9 +12,9 @@ import path from 'node:path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import { adminUrlFor, freePort, startPostgres, stopPostgresAt, type PgServer } from '@commerce/testing';
-import { StreamConsumer } from './consumer';
+import type { StreamConsumer } from './consumer';
 import { dlqKey } from './keys';
-import { effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, silentLogger, xaddEvent } from './testing/harness';
+import { effectConsumer, effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, xaddEvent } from './testing/harness';
 import { isTransientInfrastructureError } from './transient';
 
 const PASSWORD = 'outage-test-password';
@@ -43,19 +43,7 @@ afterAll(async () => {
 
 test('events that arrive while Postgres restarts are applied once it is back, none dead-lettered', async () => {
   const prefix = randomStreamPrefix('pg_outage');
-  consumer = new StreamConsumer({
-    redis,
-    orm,
-    prefix,
-    service: 'svc',
-    consumerName: 'c-1',
-    streams: ['order'],
-    handlers: {
-      'order.placed': async (event, { em }) => {
-        await em.execute('insert into effect (event_id, correlation_id, seq) values (?, ?, 1)', [event.id, event.correlationId]);
-      },
-    },
-    logger: silentLogger(),
+  consumer = effectConsumer(orm, redis, prefix, {
     blockMs: 200,
     // few deliveries and fast retries: without the fix the outage exhausts them within a second
     maxDeliveries: 3,

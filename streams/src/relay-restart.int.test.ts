@@ -12,10 +12,10 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type Redis from 'ioredis';
 import { Client } from 'pg';
 import { adminUrlFor, freePort, startPostgres, stopPostgresAt, type PgServer } from '@commerce/testing';
-import { StreamConsumer } from './consumer';
 import { streamKey } from './keys';
+import type { StreamConsumer } from './consumer';
 import { OutboxRelay } from './relay';
-import { effects, eventually, migrate, openOrm, placed, produce, randomStreamPrefix, redisClient, seqOf, silentLogger } from './testing/harness';
+import { effects, eventually, migrate, openOrm, placed, produce, randomStreamPrefix, effectConsumer, redisClient, seqOf, silentLogger } from './testing/harness';
 import { fieldsOf, type RawEntry } from './wire';
 
 const PASSWORD = 'relay-restart-test-password';
@@ -100,19 +100,7 @@ test('events committed while no relay ran are published after a restart of Postg
 }, 90_000);
 
 test('after a crash the slot sends again what was published since its last checkpoint; each event is applied once', async () => {
-  consumer = new StreamConsumer({
-    redis,
-    orm,
-    prefix,
-    service: 'svc',
-    consumerName: 'c-1',
-    streams: ['order'],
-    handlers: {
-      'order.placed': async (event, { em }) => {
-        await em.execute('insert into effect (event_id, correlation_id, seq) values (?, ?, ?)', [event.id, event.correlationId, seqOf(event)]);
-      },
-    },
-    logger: silentLogger(),
+  consumer = effectConsumer(orm, redis, prefix, {
     blockMs: 200,
     retryBaseMs: 50,
     retryMaxMs: 400,

@@ -8,12 +8,14 @@ import { OutboxRelay, RELAY_APPLICATION_NAME } from './relay';
 import { slotNameFor } from './slot';
 import {
   createTestDatabase,
+  effects,
   eventually,
   migrate,
   openOrm,
   placed,
   produce,
   randomStreamPrefix,
+  effectConsumer,
   redisClient,
   seqOf,
   silentLogger,
@@ -202,6 +204,19 @@ describe('OutboxRelay (logical decoding)', () => {
     });
     expect(await firstSeen('order-d')).toEqual([1, 2]);
     expect(r.stats().failures).toBe(1);
+
+    // The redelivery is deduplicated by the consumers: each event applied once, in order.
+    const consumer = effectConsumer(orm, redis, prefix, { blockMs: 100 });
+    await consumer.start();
+    try {
+      const entries = (await published()).length; // 3, or 4 when both commits shared the failed batch
+      await eventually('every entry handled', () => consumer.stats().processed + consumer.stats().duplicates === entries);
+      const applied = (await effects(orm)).filter((e) => e.correlation_id === 'order-d');
+      expect(applied.map((e) => e.seq)).toEqual([1, 2]);
+      expect(consumer.stats().duplicates).toBe(entries - 2);
+    } finally {
+      await consumer.stop();
+    }
   });
 
   it('opens a new replication connection after its own was cut, and publishes on, in order', async () => {

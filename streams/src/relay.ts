@@ -2,12 +2,12 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Tracer } from '@opentelemetry/api';
 import type Redis from 'ioredis';
 import { Client, type ClientConfig } from 'pg';
-import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import type { Logger } from 'pino';
 import { createSlotWithCatchUp, dropSlot } from './catch-up';
 import { PublicationLog } from './publication-log';
-import { xaddEntries, type OutboxEntry } from './publisher';
-import { bigIntToLsn, lsnToBigInt, OUTBOX_PUBLICATION, slotNameFor, slotState } from './slot';
+import type { OutboxEntry } from './publisher';
+import { ReplicationSession } from './replication-session';
+import { bigIntToLsn, lsnToBigInt, slotNameFor, slotState } from './slot';
 import { backoff, sleep } from './timing';
 
 /** Options of {@link OutboxRelay}. */
@@ -60,12 +60,6 @@ export interface RelayStats {
 /** How the relay's replication connection shows in `pg_stat_activity`. */
 export const RELAY_APPLICATION_NAME = 'outbox-relay';
 
-interface Transaction {
-  entries: OutboxEntry[];
-  /** End of the commit record: confirming it lets the slot forget the transaction. */
-  endLsn: bigint;
-}
-
 /**
  * Publishes the outbox by logical decoding: streams the database's WAL through its replication slot
  * (`pgoutput`, publication `outbox_relay`), XADDs each committed transaction's outbox rows in commit
@@ -85,22 +79,14 @@ export class OutboxRelay {
   private redis: Redis | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
-  private service: LogicalReplicationService | null = null;
+  private session: ReplicationSession | null = null;
   private side: Client | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private stopSignal = new AbortController();
   private failuresInRow = 0;
   private slotNeedsDrop = false;
-  private counters: RelayStats = { published: 0, batches: 0, failures: 0, slotsCreated: 0, caughtUp: 0, leader: false };
-
-  // State of the current replication session; `session` changes on reconnect so stale work is ignored.
-  private session = 0;
-  private current: Transaction | null = null;
-  private queue: Transaction[] = [];
-  private inFlight = false;
-  private pumping: Promise<void> | null = null;
   private confirmed = 0n;
-  private sessionEnded: ((error?: unknown) => void) | null = null;
+  private counters: RelayStats = { published: 0, batches: 0, failures: 0, slotsCreated: 0, caughtUp: 0, leader: false };
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
@@ -132,14 +118,15 @@ export class OutboxRelay {
     if (!this.running) return;
     if (options.flushTimeoutMs) await this.drain(Date.now() + options.flushTimeoutMs);
     // The batch in flight finishes and is confirmed (else the next relay publishes it again).
-    for (const until = Date.now() + 5_000; this.inFlight && Date.now() < until; ) await sleep(5);
+    const session = this.session;
+    if (session) await Promise.race([session.settled(), sleep(5_000)]);
     this.running = false;
     this.stopSignal.abort();
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    await this.endSession();
+    this.session?.end();
     await this.loop;
-    await this.pumping; // an XADD sent when the session ended still lands: list it
+    await session?.settled(); // an XADD sent when the session ended still lands: list it
     await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, 'publication log not written at stop'));
     await this.side?.end().catch(() => undefined);
     this.side = null;
@@ -153,7 +140,7 @@ export class OutboxRelay {
 
   /** The position up to which this relay confirmed publication (`X/Y`), for tests and diagnostics. */
   confirmedLsn(): string {
-    return bigIntToLsn(this.confirmed);
+    return bigIntToLsn(this.session?.confirmedLsn() ?? this.confirmed);
   }
 
   private async run(): Promise<void> {
@@ -193,127 +180,45 @@ export class OutboxRelay {
 
   /** One replication session: resolves or rejects when it ends. */
   private async stream(): Promise<void> {
-    const session = ++this.session;
-    this.current = null;
-    this.queue = [];
-    this.inFlight = false;
-    const service = new LogicalReplicationService(this.connection, { acknowledge: { auto: false, timeoutSeconds: 0 } });
-    this.service = service;
-    const ended = new Promise<void>((resolve, reject) => {
-      this.sessionEnded = (error) => (error ? reject(error) : resolve());
+    const redis = this.redis;
+    if (!redis) return;
+    const session = new ReplicationSession({
+      connection: this.connection,
+      slot: this.slot,
+      redis,
+      prefix: this.options.prefix,
+      batchSize: this.batchSize,
+      tracer: this.options.tracer,
+      onStart: () => {
+        this.counters.leader = true;
+        this.options.logger.debug({ slot: this.slot }, 'outbox relay streaming');
+      },
+      onPublished: async (entries) => {
+        await this.options.afterXadd?.(entries);
+        this.log.record(entries.map((e) => e.id), new Date());
+        this.counters.published += entries.length;
+        this.counters.batches += 1;
+        this.recovered();
+      },
     });
-    service.on('error', (error: Error) => this.sessionEnded?.(error));
-    service.on('start', () => {
-      this.counters.leader = true;
-      this.options.logger.debug({ slot: this.slot }, 'outbox relay streaming');
-    });
-    service.on('data', (_lsn: string, message: Pgoutput.Message) => this.onMessage(session, message));
-    service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => this.onHeartbeat(session, lsn, shouldRespond));
-    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [OUTBOX_PUBLICATION] });
+    this.session = session;
+    if (!this.running) session.end(); // stop() began meanwhile
     try {
-      // '0/0': start at the slot's confirmed position (a later position would skip what it did not confirm).
-      const subscribed = service.subscribe(plugin, this.slot, '0/0');
-      await Promise.race([subscribed.then(() => this.sessionEnded?.()), ended]);
+      await session.run();
     } finally {
       this.counters.leader = false;
-      this.sessionEnded = null;
-      if (this.service === service) this.service = null;
-      await service.destroy().catch(() => undefined);
+      this.confirmed = session.confirmedLsn() || this.confirmed;
+      if (this.session === session) this.session = null;
     }
-  }
-
-  private onMessage(session: number, message: Pgoutput.Message): void {
-    if (session !== this.session) return;
-    switch (message.tag) {
-      case 'begin':
-        this.current = { entries: [], endLsn: 0n };
-        break;
-      case 'insert': {
-        const row = message.new as { id: string; event_id: string; type: string; stream: string; payload: string | { traceparent?: unknown } };
-        // jsonb arrives parsed, unless a process-wide type parser says otherwise
-        const payload = typeof row.payload === 'string' ? (JSON.parse(row.payload) as { traceparent?: unknown }) : row.payload;
-        this.current?.entries.push({
-          id: String(row.id),
-          eventId: row.event_id,
-          type: row.type,
-          stream: row.stream,
-          envelope: typeof row.payload === 'string' ? row.payload : JSON.stringify(row.payload),
-          traceparent: typeof payload.traceparent === 'string' ? payload.traceparent : null,
-        });
-        break;
-      }
-      case 'commit':
-        if (this.current) {
-          this.current.endLsn = lsnToBigInt(message.commitEndLsn ?? '0/0');
-          this.queue.push(this.current);
-          this.current = null;
-          if (!this.inFlight) this.pumping = this.pump(session);
-        }
-        break;
-      default:
-        break;
-    }
-  }
-
-  /** An idle relay confirms the server's position: WAL of other tables must not pile up in the slot. */
-  private onHeartbeat(session: number, lsn: string, shouldRespond: boolean): void {
-    if (session !== this.session) return;
-    if (this.idle()) {
-      const at = lsnToBigInt(lsn);
-      if (at > this.confirmed) this.confirmed = at;
-    }
-    if (shouldRespond || this.idle()) this.sendConfirmed();
   }
 
   private idle(): boolean {
-    return this.current === null && this.queue.length === 0 && !this.inFlight;
-  }
-
-  /** XADDs the queued transactions, one pipeline at a time, then confirms the last one's end. */
-  private async pump(session: number): Promise<void> {
-    if (this.inFlight) return;
-    this.inFlight = true;
-    try {
-      while (this.queue.length > 0 && session === this.session) {
-        const batch: Transaction[] = [];
-        let size = 0;
-        while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.entries.length <= this.batchSize)) {
-          const tx = this.queue.shift()!;
-          batch.push(tx);
-          size += tx.entries.length;
-        }
-        const entries = batch.flatMap((tx) => tx.entries);
-        const redis = this.redis;
-        if (!redis) return;
-        if (entries.length > 0) {
-          await xaddEntries(redis, this.options.prefix, entries, this.options.tracer);
-          await this.options.afterXadd?.(entries);
-          this.log.record(entries.map((e) => e.id), new Date());
-          this.counters.published += entries.length;
-          this.counters.batches += 1;
-          this.recovered();
-        }
-        if (session !== this.session) return;
-        this.confirmed = batch[batch.length - 1]!.endLsn;
-        this.sendConfirmed();
-      }
-    } catch (error) {
-      // Nothing of the failed batch is confirmed: end the session, the next one gets it all again.
-      if (session === this.session) this.sessionEnded?.(error);
-    } finally {
-      if (session === this.session) this.inFlight = false;
-    }
-  }
-
-  /** Reports the confirmed position as written, flushed and applied (the package reports `lsn + 1`). */
-  private sendConfirmed(): void {
-    if (this.confirmed === 0n) return;
-    void this.service?.acknowledge(bigIntToLsn(this.confirmed - 1n)).catch(() => undefined);
+    return this.session?.idle() ?? true;
   }
 
   /** Every flush interval: write the publication log, and ask an idle server for its position. */
   private async tick(): Promise<void> {
-    if (this.idle()) void this.service?.acknowledge(bigIntToLsn(this.confirmed > 0n ? this.confirmed - 1n : 0n), true).catch(() => undefined);
+    if (this.session?.idle()) this.session.ping();
     await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, 'publication log not written; retried at the next flush'));
   }
 
@@ -385,21 +290,16 @@ export class OutboxRelay {
       const { rows } = await client.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
       const target = lsnToBigInt(rows[0]!.lsn);
       while (Date.now() < deadline) {
-        if (this.confirmed >= target && this.idle()) return;
-        if (!this.counters.leader) break;
-        if (this.idle()) void this.service?.acknowledge(bigIntToLsn(this.confirmed > 0n ? this.confirmed - 1n : 0n), true).catch(() => undefined);
+        const session = this.session;
+        if (!session || !this.counters.leader) break;
+        if (session.confirmedLsn() >= target && session.idle()) return;
+        if (session.idle()) session.ping();
         await sleep(10);
       }
       if (this.counters.leader) this.options.logger.warn('outbox relay stopped before publishing every event; the next relay of this database publishes them');
     } catch (error) {
       this.options.logger.warn({ err: error }, 'outbox flush at shutdown failed; the next relay of this database publishes the events');
     }
-  }
-
-  private async endSession(): Promise<void> {
-    this.session += 1;
-    this.sessionEnded?.();
-    await this.service?.stop().catch(() => undefined);
   }
 
   private failed(error: unknown): void {

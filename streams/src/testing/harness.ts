@@ -9,12 +9,12 @@ import { createEvent } from '../create-event';
 import { streamsEntities } from '../entities';
 import { streamKey } from '../keys';
 import { streamsMigrations } from '../migrations';
-import type { Handler, StreamConsumer } from '../consumer';
+import { StreamConsumer, type Handler, type StreamConsumerOptions } from '../consumer';
 import { commitWithEvents } from '../outbox';
 import { eventFields } from '../wire';
 import type { EventEnvelope } from '@commerce/schema';
 
-import { createTestDatabase, randomStreamPrefix, redisClient } from '@commerce/testing';
+import { createTestDatabase, randomStreamPrefix, redisClient, silentLogger } from '@commerce/testing';
 
 export { createTestDatabase, eventually, memoryLogger as recordingLogger, randomStreamPrefix, redisClient, silentLogger } from '@commerce/testing';
 
@@ -126,3 +126,18 @@ export const recordEffect =
       consumer,
     ]);
   };
+
+/** A consumer in group `svc` of the `order` stream whose `order.placed` handler records the event in `effect`. */
+export function effectConsumer(orm: MikroORM, redis: Redis, prefix: string, options: Partial<StreamConsumerOptions> = {}): StreamConsumer {
+  return new StreamConsumer({
+    redis,
+    orm,
+    prefix,
+    service: 'svc',
+    consumerName: 'c-1',
+    streams: ['order'],
+    handlers: { 'order.placed': recordEffect() },
+    logger: silentLogger(),
+    ...options,
+  });
+}
