@@ -27,7 +27,7 @@ import { createGatewayErrorFormatter, operationResolutionPlugin } from "./errors
 import { identityFromAuthorization } from "./identity";
 import { queryLimitsPlugin } from "./query-limits";
 import { operationBuckets, RateLimiter, rateLimitPlugin } from "./rate-limit";
-import { OrderEventFeed } from "./subscriptions/order-events";
+import { NotificationFeed, OrderEventFeed } from "./subscriptions/order-events";
 import { attachSubscriptions } from "./subscriptions/server";
 
 /** What a client may send as its own request id: short, no spaces or control characters (it goes into every log line). */
@@ -162,12 +162,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   app.use(jsonErrors(config.maxBodyBytes, logger, () => refusals.inc({ reason: "too_large", rule: "body" })));
 
   const feed = new OrderEventFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), config.streamPrefix, logger.child({ component: "order-feed" }));
-  await feed.start();
+  const notifications = new NotificationFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), config.streamPrefix, logger.child({ component: "notification-feed" }));
+  await Promise.all([feed.start(), notifications.start()]);
   subscriptions = attachSubscriptions({
     httpServer,
     config,
     logger: logger.child({ component: "subscriptions" }),
     feed,
+    notifications,
     schema: () => schema,
     isOriginAllowed: (origin) => origins.isAllowed(origin),
     // The client address as Express's req.ip would give it, under the same "trust proxy" setting.
@@ -208,7 +210,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
       (stopping ??= (async () => {
         draining = true;
         await subscriptions?.dispose();
-        await feed.stop();
+        await Promise.all([feed.stop(), notifications.stop()]);
         await apollo.stop();
         redis.disconnect();
         catalogCache.disconnect();

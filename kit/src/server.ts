@@ -87,6 +87,11 @@ export interface SubgraphModule<Settings = unknown> {
    * their own position, retries and dead letters, so a slow projection never holds the service's handlers back.
    */
   projections?: (Consumes<Settings> & { group: string })[];
+  /**
+   * For a service whose stream is a live feed no consumer group reads (the gateway follows it with
+   * XREAD): entries older than this are trimmed. Unset, a stream no group reads is kept whole.
+   */
+  feedRetentionMs?: number;
   /** Runs once after migrations and before the endpoint opens (e.g. bootstrap data). */
   prepare?: (runtime: Runtime<Settings>) => Promise<void>;
   /** Background jobs started once the service is up. */
@@ -265,7 +270,13 @@ export async function startSubgraph<Settings>(
   retention.start();
   // The producing service keeps its own stream bounded (never below what a group still needs).
   const trimmer = (producers as readonly string[]).includes(module.name)
-    ? new StreamTrimmer({ redis, prefix: config.streamPrefix, producers: [module.name as Producer], logger: logger.child({ component: "trimmer" }) })
+    ? new StreamTrimmer({
+        redis,
+        prefix: config.streamPrefix,
+        producers: [module.name as Producer],
+        maxAgeWithoutGroupMs: module.feedRetentionMs,
+        logger: logger.child({ component: "trimmer" }),
+      })
     : null;
   trimmer?.start();
   const consumes = module.consumes;

@@ -334,3 +334,50 @@ describe("myOrderUpdates", () => {
     expect(forStaff.events.find((u) => u.myOrderUpdates.id === bobOrder.id)?.myOrderUpdates.user.email).toBe(bob.email);
   });
 });
+
+describe("myNotifications", () => {
+  const MINE = `subscription { myNotifications { id channel template body status } }`;
+  type Pushed = { myNotifications: { id: string; channel: string; template: string; body: string; status: string } };
+  const stored = async (account: Account) =>
+    (
+      await account.client.request<{ me: { notifications: { edges: { node: Pushed["myNotifications"] }[] } } }>(
+        `{ me { notifications(first: 50) { edges { node { id channel template body status } } } } }`,
+      )
+    ).me.notifications.edges.map((edge) => edge.node);
+
+  it("pushes each in-app notification to its owner as it is written, on every gateway replica, and to nobody else", async () => {
+    const replica: RunningGateway = await startGateway(
+      loadGatewayConfig({ ...platform.env, PORT: "0", LOG_LEVEL: "warn", SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql") }),
+    );
+    disposers.push(() => replica.stop());
+    const alice = await signUp(platform.gatewayUrl);
+    const bob = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 300, stock: 5 });
+    const here = watch<Pushed>(wsClient(alice.token).client, MINE);
+    const there = watch<Pushed>(wsClient(alice.token, {}, replica.url.replace(/^http/, "ws")).client, MINE);
+    const forBob = watch<Pushed>(wsClient(bob.token).client, MINE);
+    await until(() => [here, there, forBob].every((seen) => seen.errors.length === 0), "the subscriptions");
+    await eventually(async () => (await subscriptionCount()) >= 2, "the subscriptions to start");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const placed = await placeOrder(alice, [{ productId, quantity: 1 }]);
+    await waitForStatus(alice, placed.id, ["CONFIRMED"]);
+    const confirmed = (seen: Seen<Pushed>) => seen.events.filter((event) => event.myNotifications.template === "order_confirmed");
+    await until(() => confirmed(here).length === 1 && confirmed(there).length === 1, "the confirmation on both replicas");
+
+    const alices = await stored(alice);
+    const inApp = alices.filter((n) => n.channel === "IN_APP" && n.template === "order_confirmed");
+    expect(inApp).toHaveLength(1);
+    expect(confirmed(here)[0]!.myNotifications).toEqual(inApp[0]);
+    expect(confirmed(there)[0]!.myNotifications).toEqual(inApp[0]);
+    // Only in-app ones, each once, and all of them the owner's.
+    for (const seen of [here, there]) {
+      expect(seen.events.every((event) => event.myNotifications.channel === "IN_APP")).toBe(true);
+      const ids = seen.events.map((event) => event.myNotifications.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.every((id) => alices.some((n) => n.id === id))).toBe(true);
+    }
+    expect(forBob.events.some((event) => alices.some((n) => n.id === event.myNotifications.id))).toBe(false);
+    expect(forBob.errors).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { orderContracts } from './order';
+import { notificationContracts } from './notification';
 import { paymentContracts } from './payment';
 import { productContracts } from './product';
 import { returnContracts } from './returns';
@@ -15,6 +16,7 @@ export const contracts = {
   ...orderContracts,
   ...returnContracts,
   ...paymentContracts,
+  ...notificationContracts,
 } as const;
 
 type Contracts = typeof contracts;
@@ -54,6 +56,7 @@ export const producedVersions = {
   'payment.captured': 1,
   'payment.failed': 1,
   'payment.refunded': 1,
+  'notification.created': 1,
   'payment.return_refunded': 1,
 } as const satisfies { [T in EventType]: EventVersion<T> };
 
@@ -66,8 +69,8 @@ export type EventPayload<T extends EventType, V extends EventVersion<T> = Produc
 >;
 
 /** The streams that carry events: one per producing service. */
-export type Producer = 'user' | 'product' | 'order' | 'payment';
-export const producers: readonly Producer[] = ['user', 'product', 'order', 'payment'];
+export type Producer = 'user' | 'product' | 'order' | 'payment' | 'notification';
+export const producers: readonly Producer[] = ['user', 'product', 'order', 'payment', 'notification'];
 
 /**
  * The producer (and so the stream) of an event type: the prefix before the dot,

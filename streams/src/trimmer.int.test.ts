@@ -51,4 +51,15 @@ describe('StreamTrimmer', () => {
     await trimmer.trimAll();
     expect(await redis.xlen(key)).toBe(0);
   });
+
+  it('cuts a live feed that no group reads to its recent entries, and leaves other group-less streams alone', async () => {
+    const prefix = randomStreamPrefix('trim');
+    const key = streamKey(prefix, 'notification');
+    const now = Date.now();
+    for (const age of [7_200_000, 5_400_000, 60_000, 1_000]) await redis.xadd(key, `${now - age}-0`, 'n', String(age));
+    expect(await new StreamTrimmer({ redis, prefix, producers: ['notification'] }).trim(key)).toBe(0);
+    const feed = new StreamTrimmer({ redis, prefix, producers: ['notification'], maxAgeWithoutGroupMs: 3_600_000 });
+    expect(await feed.trim(key)).toBe(2);
+    expect(((await redis.xrange(key, '-', '+')) as RawEntry[]).map(([, fields]) => fields?.[1])).toEqual(['60000', '1000']);
+  });
 });

@@ -13,13 +13,16 @@ export interface StreamTrimmerOptions {
   intervalMs?: number;
   /** Entries to keep however old, for people looking at the stream. Default 0. */
   keepRecent?: number;
+  /** A stream no group reads (a live feed, read with XREAD) is cut to entries younger than this; unset: left alone. */
+  maxAgeWithoutGroupMs?: number;
   logger?: Logger;
 }
 
 /**
  * Keeps streams bounded without ever dropping what a group still needs: each stream is cut (XTRIM MINID)
  * at the oldest entry any group has pending or has not read yet. A stream with no group is left alone,
- * since a group created later starts at `0` and expects to see everything.
+ * since a group created later starts at `0` and expects to see everything, unless it is a live feed
+ * (`maxAgeWithoutGroupMs`): then it keeps only recent entries.
  */
 export class StreamTrimmer {
   private timer: NodeJS.Timeout | null = null;
@@ -73,7 +76,10 @@ export class StreamTrimmer {
       if (String(error).includes('no such key')) return null;
       throw error;
     }
-    if (groups.length === 0) return null;
+    if (groups.length === 0) {
+      const maxAge = this.options.maxAgeWithoutGroupMs;
+      return maxAge === undefined ? null : `${Math.max(0, Date.now() - maxAge)}-0`;
+    }
     let min: string | null = null;
     for (const raw of groups) {
       const group: Record<string, string> = {};

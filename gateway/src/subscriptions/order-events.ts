@@ -1,23 +1,29 @@
 import type Redis from "ioredis";
 import type { Logger } from "pino";
-import { parseEvent, type EventOf } from "@commerce/schema";
+import { parseEvent, type EventOf, type EventType, type Producer } from "@commerce/schema";
 import { streamKey } from "@commerce/streams";
 
 export type StatusChange = EventOf<"order.status_changed">;
-type Listener = (event: StatusChange) => void;
+export type NotificationCreated = EventOf<"notification.created">;
 
 const RECENT_IDS = 10_000;
 
+/** Which events a feed reads: one type of one stream, fanned out by a key (an order id, a user id). */
+export interface FeedSource<T extends EventType> {
+  stream: Producer;
+  type: T;
+  keyOf: (event: EventOf<T>) => string;
+}
+
 /**
- * Reads the order stream and fans `order.status_changed` out to this gateway's
- * subscribers. Every gateway replica reads the whole stream with plain XREAD
- * (not a consumer group): each replica must see every change, since any of them
- * may hold the subscriber's socket. One Redis connection per gateway, whatever
- * the number of subscribers.
+ * Reads one stream and fans one event type out to this gateway's subscribers.
+ * Every gateway replica reads the whole stream with plain XREAD (not a consumer
+ * group): each replica must see every event, since any of them may hold the
+ * subscriber's socket. One Redis connection per feed, whatever the number of subscribers.
  */
-export class OrderEventFeed {
-  private readonly byOrder = new Map<string, Set<Listener>>();
-  private readonly all = new Set<Listener>();
+export class EventFeed<T extends EventType> {
+  private readonly byKey = new Map<string, Set<(event: EventOf<T>) => void>>();
+  private readonly all = new Set<(event: EventOf<T>) => void>();
   private running = false;
   private loop: Promise<void> | null = null;
   private lastId = "$";
@@ -31,6 +37,7 @@ export class OrderEventFeed {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly logger: Logger,
+    private readonly source: FeedSource<T>,
   ) {}
 
   /** Starts reading from "now": the first event a new subscriber gets is the order's current state, fetched directly. */
@@ -38,7 +45,7 @@ export class OrderEventFeed {
     if (this.running) return;
     this.running = true;
     // Pin the starting point so events written between start() and the first XREAD are not skipped.
-    const last = (await this.redis.xrevrange(streamKey(this.prefix, "order"), "+", "-", "COUNT", 1)) as [string, string[]][];
+    const last = (await this.redis.xrevrange(streamKey(this.prefix, this.source.stream), "+", "-", "COUNT", 1)) as [string, string[]][];
     this.lastId = last[0]?.[0] ?? "0-0";
     this.loop = this.run();
   }
@@ -49,19 +56,19 @@ export class OrderEventFeed {
     await this.loop?.catch(() => undefined);
   }
 
-  /** Listens for one order's changes; returns the function that stops listening. */
-  onOrder(orderId: string, listener: Listener): () => void {
-    let listeners = this.byOrder.get(orderId);
-    if (!listeners) this.byOrder.set(orderId, (listeners = new Set()));
+  /** Listens for the events of one key (an order, a user); returns the function that stops listening. */
+  onKey(key: string, listener: (event: EventOf<T>) => void): () => void {
+    let listeners = this.byKey.get(key);
+    if (!listeners) this.byKey.set(key, (listeners = new Set()));
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
-      if (!listeners.size) this.byOrder.delete(orderId);
+      if (!listeners.size) this.byKey.delete(key);
     };
   }
 
-  /** Listens for every order's changes (filtering is the listener's job). */
-  onAny(listener: Listener): () => void {
+  /** Listens for every event (filtering is the listener's job). */
+  onAny(listener: (event: EventOf<T>) => void): () => void {
     this.all.add(listener);
     return () => this.all.delete(listener);
   }
@@ -77,12 +84,12 @@ export class OrderEventFeed {
 
   get listenerCount(): number {
     let count = this.all.size;
-    for (const set of this.byOrder.values()) count += set.size;
+    for (const set of this.byKey.values()) count += set.size;
     return count;
   }
 
   private async run(): Promise<void> {
-    const key = streamKey(this.prefix, "order");
+    const key = streamKey(this.prefix, this.source.stream);
     let backoff = 100;
     while (this.running) {
       try {
@@ -98,7 +105,7 @@ export class OrderEventFeed {
         }
       } catch (error) {
         if (!this.running) return;
-        this.logger.warn({ err: error }, "order event feed: redis read failed, retrying");
+        this.logger.warn({ err: error, stream: this.source.stream }, "event feed: redis read failed, retrying");
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, 5000);
       }
@@ -122,7 +129,7 @@ export class OrderEventFeed {
       const index = fields.indexOf(name);
       return index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
     };
-    if (field("type") !== "order.status_changed") return;
+    if (field("type") !== this.source.type) return;
     const raw = field("envelope");
     if (!raw) return;
     let event;
@@ -130,21 +137,41 @@ export class OrderEventFeed {
       event = parseEvent(JSON.parse(raw));
     } catch (error) {
       // Malformed events are the consumers' dead-letter business; the feed just skips them.
-      this.logger.debug({ err: error }, "order event feed: skipping malformed entry");
+      this.logger.debug({ err: error }, "event feed: skipping malformed entry");
       return;
     }
-    if (event.type !== "order.status_changed" || this.seen(event.id)) return;
+    if (event.type !== this.source.type || this.seen(event.id)) return;
+    const typed = event as EventOf<T>;
     this.dispatched += 1;
-    for (const listener of this.byOrder.get(event.payload.orderId) ?? []) this.notify(listener, event);
-    for (const listener of this.all) this.notify(listener, event);
+    for (const listener of this.byKey.get(this.source.keyOf(typed)) ?? []) this.notify(listener, typed);
+    for (const listener of this.all) this.notify(listener, typed);
   }
 
   /** One subscriber's failure must not cost the others the rest of the batch. */
-  private notify(listener: Listener, event: StatusChange): void {
+  private notify(listener: (event: EventOf<T>) => void, event: EventOf<T>): void {
     try {
       listener(event);
     } catch (error) {
-      this.logger.error({ err: error, eventId: event.id }, "order event feed: a listener failed");
+      this.logger.error({ err: error, eventId: event.id }, "event feed: a listener failed");
     }
+  }
+}
+
+/** `order.status_changed`, by order: what `orderStatusChanged` and `myOrderUpdates` serve. */
+export class OrderEventFeed extends EventFeed<"order.status_changed"> {
+  constructor(redis: Redis, prefix: string, logger: Logger) {
+    super(redis, prefix, logger, { stream: "order", type: "order.status_changed", keyOf: (event) => event.payload.orderId });
+  }
+
+  /** Listens for one order's changes; returns the function that stops listening. */
+  onOrder(orderId: string, listener: (event: StatusChange) => void): () => void {
+    return this.onKey(orderId, listener);
+  }
+}
+
+/** In-app notifications as they are written, by owner: what `myNotifications` serves. */
+export class NotificationFeed extends EventFeed<"notification.created"> {
+  constructor(redis: Redis, prefix: string, logger: Logger) {
+    super(redis, prefix, logger, { stream: "notification", type: "notification.created", keyOf: (event) => event.payload.userId });
   }
 }

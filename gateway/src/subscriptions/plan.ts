@@ -17,8 +17,8 @@ import type { QueryLimitsConfig } from "../config";
 import { oversizeDocument } from "../errors";
 import { checkLimits, measureOperation } from "../query-limits";
 
-/** Subscription fields the gateway serves itself; each is re-resolved as `Query.order`. */
-export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates";
+/** Subscription fields the gateway serves itself: the order ones are re-resolved as `Query.order`, `myNotifications` from its event. */
+export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates" | "myNotifications";
 
 /** Hidden fields the gateway adds to the client's selection to order and de-duplicate events. */
 export const HIDDEN_STATUS = "__gwStatus";
@@ -80,7 +80,7 @@ export function planSubscription(
   }
   const root = roots[0];
   const field = root.name.value as SubscriptionField;
-  if (field !== "orderStatusChanged" && field !== "myOrderUpdates") {
+  if (field !== "orderStatusChanged" && field !== "myOrderUpdates" && field !== "myNotifications") {
     return [new BadUserInputError(`Unknown subscription field ${root.name.value}.`)];
   }
   const vars = { ...(variables ?? {}) };
@@ -102,6 +102,11 @@ export function planSubscription(
       onTooComplex(broken.rule);
       return [tooComplex(broken.message)];
     }
+  }
+  const responseKey = root.alias?.value ?? root.name.value;
+  if (field === "myNotifications") {
+    // Every field of a Notification is in its event: nothing to resolve through the supergraph.
+    return { field, responseKey, orderId, document, query: "", variables: vars, key: "", statusKeys: [], historyKeys: [], failureReasonKeys: [] };
   }
   const selectionSet = withHiddenFields(root.selectionSet);
   const orderField: FieldNode = {

@@ -15,12 +15,14 @@ import WebSocket from "ws";
 import { publishRole, signAccessToken, withCurrentRole, type Identity } from "@commerce/kit";
 import { createEvent, streamKey } from "@commerce/streams";
 import { loadGatewayConfig } from "../config";
-import { OrderEventFeed } from "./order-events";
+import { NotificationFeed, OrderEventFeed } from "./order-events";
 import { attachSubscriptions } from "./server";
 
 const schema = buildSchema(`
   type Query { order(id: ID!): Order }
-  type Subscription { orderStatusChanged(orderId: ID!): Order! myOrderUpdates: Order! }
+  type Subscription { orderStatusChanged(orderId: ID!): Order! myOrderUpdates: Order! myNotifications: Notification! }
+  enum Channel { EMAIL IN_APP SMS }
+  type Notification { id: ID! channel: Channel! template: String! subject: String body: String! status: String! createdAt: String! sentAt: String }
   type Order { id: ID! status: String! statusHistory: [Change!]! failureReason: String blob: String viewer: String }
   type Change { status: String! at: String! }
 `);
@@ -40,6 +42,7 @@ let blob = "";
 let httpServer: Server;
 let redis: Redis;
 let feed: OrderEventFeed;
+let notifications: NotificationFeed;
 let subscriptions: ReturnType<typeof attachSubscriptions>;
 let url: string;
 const clients: Client[] = [];
@@ -60,7 +63,10 @@ beforeAll(async () => {
   url = `ws://127.0.0.1:${(httpServer.address() as AddressInfo).port}/graphql`;
   feed = new OrderEventFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), prefix, pino({ level: "silent" }));
   await feed.start();
+  notifications = new NotificationFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), prefix, pino({ level: "silent" }));
+  await notifications.start();
   subscriptions = attachSubscriptions({
+    notifications,
     httpServer,
     config,
     logger: pino({ level: "silent" }),
@@ -91,7 +97,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await subscriptions.dispose();
-  await feed.stop();
+  await Promise.all([feed.stop(), notifications.stop()]);
   redis.disconnect();
   await new Promise((resolve) => httpServer.close(resolve));
 });
@@ -321,6 +327,7 @@ describe("connection caps", () => {
       config: { ...config, maxConnectionsPerIp: 3, maxConnectionsPerUser: 2 },
       logger: pino({ level: "silent" }),
       feed,
+      notifications,
       schema: () => schema,
       isOriginAllowed: () => true,
       clientAddress: () => address,
@@ -411,6 +418,53 @@ it("holds a subscription to the size, depth, cost and alias limits of an HTTP op
   expect(answers[0]!.message).toMatch(/31 aliases; at most 30/);
   expect(answers[1]!.message).toMatch(/more than 5000 tokens/);
   expect(tooComplexRules).toEqual(["aliases", "tokens"]);
+});
+
+describe("myNotifications", () => {
+  /** Writes an in-app notification's event as the notification service's relay publishes it. */
+  async function written(userId: string, body: string) {
+    const at = new Date().toISOString();
+    const event = createEvent(
+      "notification.created",
+      { notificationId: randomUUID(), userId, orderId: null, channel: "IN_APP", template: "order_shipped", subject: null, body, status: "SENT", createdAt: at, sentAt: at },
+      { correlationId: userId },
+    );
+    await redis.xadd(streamKey(prefix, "notification"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
+    return event;
+  }
+
+  it("pushes each of the caller's own in-app notifications once, in the shape selected, and nobody else's", async () => {
+    const me = randomUUID();
+    const received: unknown[] = [];
+    client(token("CUSTOMER", me)).subscribe(
+      { query: `subscription Mine { mine: myNotifications { id channel body sentAt } }` },
+      { next: (r) => void received.push(r.data), error: () => undefined, complete: () => undefined },
+    );
+    const staffSaw: unknown[] = [];
+    client(token("STAFF")).subscribe({ query: `subscription { myNotifications { body } }` }, { next: (r) => void staffSaw.push(r.data), error: () => undefined, complete: () => undefined });
+    await until(() => subscriptions.count() === 2, "both subscriptions");
+
+    const first = await written(me, "Your order shipped");
+    await redis.xadd(streamKey(prefix, "notification"), "*", "id", first.id, "type", first.type, "envelope", JSON.stringify(first)); // relay redelivery
+    await written(randomUUID(), "someone else's");
+    const second = await written(me, "Your order arrived");
+    await until(() => received.length === 2, "two notifications");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received).toEqual([
+      { mine: { id: first.payload.notificationId, channel: "IN_APP", body: "Your order shipped", sentAt: first.payload.sentAt } },
+      { mine: { id: second.payload.notificationId, channel: "IN_APP", body: "Your order arrived", sentAt: second.payload.sentAt } },
+    ]);
+    expect(staffSaw).toEqual([]);
+  });
+
+  it("is refused to anonymous callers", async () => {
+    const anonymous = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
+    clients.push(anonymous);
+    const errors: unknown[] = [];
+    anonymous.subscribe({ query: `subscription { myNotifications { id } }` }, { next: () => undefined, error: (e) => void errors.push(e), complete: () => undefined });
+    await until(() => errors.length === 1, "the refusal");
+    expect((errors[0] as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+  });
 });
 
 describe("fan-out: one execution per change, selection and authorization scope", () => {

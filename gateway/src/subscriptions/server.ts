@@ -6,7 +6,8 @@ import type { Logger } from "pino";
 import { UnauthenticatedError, type Identity } from "@commerce/kit";
 import { authenticate } from "../identity";
 import type { GatewayConfig } from "../config";
-import type { OrderEventFeed } from "./order-events";
+import { NotificationSubscription } from "./notification-subscription";
+import type { NotificationFeed, OrderEventFeed } from "./order-events";
 import { planSubscription, type SubscriptionPlan } from "./plan";
 import { scopeOf, type Scope } from "./scope";
 import { OrderSubscription, type QueryResult, type SharedRun } from "./subscription";
@@ -44,6 +45,7 @@ export interface SubscriptionDeps {
   config: GatewayConfig;
   logger: Logger;
   feed: OrderEventFeed;
+  notifications: NotificationFeed;
   schema: () => GraphQLSchema | null;
   run: RunQuery;
   /** The subscriber with the role the subgraphs apply to them now (kit `withCurrentRole`). */
@@ -67,7 +69,7 @@ interface Connection {
   /** Null when anonymous. */
   identity: Identity | null;
   socket: WebSocket;
-  active: Map<string, OrderSubscription>;
+  active: Map<string, OrderSubscription | NotificationSubscription>;
   /** Closes the socket when its access token expires. */
   expiry?: NodeJS.Timeout;
 }
@@ -247,11 +249,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // The slot is taken before the next await so concurrent subscribes cannot overshoot the limits.
         total += 1;
         const socket = connection.socket;
-        const subscription = new OrderSubscription(ready, connection.identity, {
-          feed,
-          run,
-          scopeOf: (identity, ownerId) => scopeOf(identity, ownerId, currentRole),
-          logger,
+        const common = {
           backlogged: () => socket.bufferedAmount > MAX_BUFFERED_BYTES,
           tooSlow: () => {
             if (socket.readyState !== socket.OPEN) return;
@@ -264,7 +262,17 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
             total -= 1;
             if (connection.active.get(id) === subscription) connection.active.delete(id);
           },
-        });
+        };
+        const subscription: OrderSubscription | NotificationSubscription =
+          ready.field === "myNotifications"
+            ? new NotificationSubscription(ready, connection.identity, { ...common, feed: deps.notifications, schema, operationName: payload.operationName })
+            : new OrderSubscription(ready, connection.identity, {
+                ...common,
+                feed,
+                run,
+                scopeOf: (identity, ownerId) => scopeOf(identity, ownerId, currentRole),
+                logger,
+              });
         connection.active.set(id, subscription);
         const errors = await subscription.open();
         if (errors) return [...errors];
@@ -275,7 +283,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // graphql-ws reads the operation type from the document; execution is ours (`subscribe` below).
         return { schema, document: ready.document, operationName: payload.operationName, contextValue: { subscription } };
       },
-      subscribe: (args) => (args.contextValue as { subscription: OrderSubscription }).subscription.iterator(),
+      subscribe: (args) => (args.contextValue as { subscription: OrderSubscription | NotificationSubscription }).subscription.iterator(),
       // Client "complete", normal completion, or the socket closing before the stream started.
       onComplete: (ctx, id) => connections.get(ctx.extra)?.active.get(id)?.close(),
     },

@@ -26,6 +26,7 @@ import { migrations } from "./migrations";
 import { DeliveryAttempt } from "./notification/delivery-attempt.entity";
 import { Notification } from "./notification/notification.entity";
 import { OrderNotificationsResolver, UserNotificationsResolver } from "./notification/notification.resolver";
+import { NotificationSubscriptionResolver } from "./notification/notification.subscription";
 import { OrderCancellation } from "./notification/order-cancellation.entity";
 import { OrderName } from "./notification/order-name.entity";
 import { Preferences } from "./preferences/preferences.entity";
@@ -42,6 +43,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
   migrations,
   resolvers: [
     AnalyticsResolver,
+    NotificationSubscriptionResolver,
     TemplateResolver,
     PreferencesResolver,
     UserPreferencesResolver,
@@ -77,6 +79,8 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
   },
   // Sales analytics live here: its own tables and consumer group, on the one service nothing in the saga waits for.
   projections: [analyticsProjection],
+  // `notification.created` only feeds live `myNotifications` subscribers: an hour of it is plenty.
+  feedRetentionMs: 3_600_000,
   jobs: (runtime) => {
     const channels: Channels = {
       EMAIL: new EmailChannel(runtime.settings.smtpUrl, runtime.settings.smtpFrom),

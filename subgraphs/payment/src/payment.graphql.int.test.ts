@@ -104,6 +104,15 @@ describe("topUpWallet", () => {
     await needs({ card: card() }, asUser(randomUUID(), "ADMIN"), "reason");
     await needs({ reason: "goodwill", card: card() }, asUser(randomUUID(), "STAFF"), "card");
     await needs({ reason: "   " }, asUser(randomUUID(), "STAFF"), "reason");
+    // Nobody credits their own wallet, whatever their role: a credit is granted by someone else.
+    for (const role of ["STAFF", "ADMIN"] as const) {
+      const insider = await registered();
+      for (const spelling of [insider, insider.toUpperCase()]) {
+        const self = await payment.gql(TOP_UP, { userId: spelling, amount: { amount: 100 }, reason: "bonus" }, asUser(insider, role));
+        expect(codeOf(self)).toBe("FORBIDDEN");
+      }
+      expect(await wallet(insider)).toBe(5_000);
+    }
     expect(await wallet(userId)).toBe(5_000);
 
     const staff = randomUUID();

@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 async function processed(envelope: ParsedEvent): Promise<void> {
-  await eventually(`${envelope.type} to be processed`, async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0);
+  await eventually(`${envelope.type} to be processed`, async () => (await em().execute(`select 1 from processed_event where event_id = ? and consumer_group = 'notification'`, [envelope.id])).length > 0);
 }
 
 async function register(role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER", name = "Ann") {

@@ -1,5 +1,6 @@
 import type { EventSubscriber, TransactionEventArgs } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { createEvent, insertOutbox } from "@commerce/streams";
 import { Preferences } from "../preferences/preferences.entity";
 import type { Recipient } from "../recipient/recipient.entity";
 import type { TemplateData, TemplateKey } from "../template/catalog";
@@ -75,14 +76,14 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
   }
   if (!rows.length) return 0;
 
-  const inserted = await em.execute<{ status: string }[]>(
+  const inserted = await em.execute<{ id: string; status: string }[]>(
     `insert into notifications (id, user_id, order_id, channel, template, subject, body, status, attempts, created_at, next_attempt_at, dedupe_key
        , sent_at)
      select r.id, r.user_id, r.order_id, r.channel, r.template, r.subject, r.body, r.status, r.attempts, r.created_at, r.created_at, r.dedupe_key, r.sent_at
      from jsonb_to_recordset(?::jsonb) as r(id uuid, user_id text, order_id text, channel text, template text, subject text, body text,
                                             status text, attempts int, created_at timestamptz, dedupe_key text, sent_at timestamptz)
      on conflict (dedupe_key) do nothing
-     returning status`,
+     returning id, status`,
     [
       JSON.stringify(
         rows.map((n) => ({
@@ -103,7 +104,30 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
     ],
   );
   if (inserted.some((row) => row.status === "PENDING")) pendingCommits.add(em);
+  // In-app messages are announced in the same transaction: the gateway pushes them to `myNotifications`.
+  const written = new Set(inserted.map((row) => row.id));
+  const inApp = rows.filter((n) => n.channel === "IN_APP" && written.has(n.id));
+  if (inApp.length) await insertOutbox(em, inApp.map((n) => createdEvent(n, request.eventId)));
   return inserted.length;
+}
+
+function createdEvent(n: Notification, causationId: string) {
+  return createEvent(
+    "notification.created",
+    {
+      notificationId: n.id,
+      userId: n.userId,
+      orderId: n.orderId,
+      channel: n.channel,
+      template: n.template,
+      subject: n.subject,
+      body: n.body,
+      status: n.status,
+      createdAt: n.createdAt.toISOString(),
+      sentAt: n.sentAt?.toISOString() ?? null,
+    },
+    { correlationId: n.orderId ?? n.userId, causation: { id: causationId } },
+  );
 }
 
 /** How a recipient is greeted when the `user` stream has not told us their name yet. */

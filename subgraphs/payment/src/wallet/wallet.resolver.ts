@@ -57,11 +57,12 @@ type Funding = { kind: "card"; card: Card } | { kind: "credit"; reason: string }
 
 /**
  * Who may put money in, checked before anything else: a reason makes it a credit (STAFF and ADMIN, any
- * wallet); without one it is a card top-up of one's own wallet.
+ * wallet but their own); without one it is a card top-up of one's own wallet.
  */
 function authorizeFunding(caller: UserIdentity, userId: string, card: CardInput | null, reason: string | null): Funding {
   if (reason !== null) {
     if (!isStaff(caller)) throw new ForbiddenError("Only STAFF and ADMIN credit a wallet with a reason: top up your own wallet with a card.");
+    if (caller.userId.toLowerCase() === userId.toLowerCase()) throw new ForbiddenError("Nobody credits their own wallet: ask another STAFF or ADMIN, or top it up with a card.");
     if (card) throw new BadUserInputError("A credit takes a reason and no card: leave card out.", "card");
     const trimmed = reason.trim();
     if (!trimmed || trimmed.length > MAX_REASON_LENGTH) {
