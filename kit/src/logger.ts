@@ -20,7 +20,7 @@ export function createLogger({ service, level = "info", pretty = false, destinat
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ["password", "*.password", "refreshToken", "*.refreshToken", "authorization", "*.authorization"], censor: "[redacted]" },
+    redact: { paths: ["password", "*.password", "currentPassword", "*.currentPassword", "newPassword", "*.newPassword", "refreshToken", "*.refreshToken", "authorization", "*.authorization"], censor: "[redacted]" },
   };
   if (destination) return pino(options, destination);
   if (pretty) {
