@@ -65,6 +65,9 @@ export async function searchProducts(
       `(select coalesce(sum(s.on_hand - s.reserved), 0) from stock_levels s where s.product_id = p.id) ${filter.inStock ? ">" : "<="} 0`,
     );
   }
+  if (filter?.minPrice != null && filter.maxPrice != null && filter.minPrice > filter.maxPrice) {
+    throw new BadUserInputError("minPrice must not be above maxPrice.", "filter.minPrice");
+  }
   if (filter?.minPrice !== undefined && filter.minPrice !== null) qb.andWhere("p.price_amount >= ?", [filter.minPrice]);
   if (filter?.maxPrice !== undefined && filter.maxPrice !== null) qb.andWhere("p.price_amount <= ?", [filter.maxPrice]);
   const counted = qb.clone();

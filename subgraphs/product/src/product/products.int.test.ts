@@ -120,6 +120,10 @@ describe("products: search, filters, pagination", () => {
     const data: any = await ok(service, PRICED, { filter: { search: word, minPrice: 100, maxPrice: 400 } }, CUSTOMER);
     expect(data.products.totalCount).toBe(3);
     expect(data.products.edges.map((e: any) => e.node.price.amount)).toEqual([100, 250, 400]);
+    expect(await failure(service, PRICED, { filter: { search: word, minPrice: 500, maxPrice: 10 } }, CUSTOMER)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "filter.minPrice",
+    });
     expect(await failure(service, PRICED, { filter: { search: word, minPrice: -1 } }, CUSTOMER)).toMatchObject({
       code: "BAD_USER_INPUT",
       field: "filter.minPrice",
