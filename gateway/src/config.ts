@@ -23,6 +23,8 @@ export interface GatewayConfig extends BaseConfig {
   queryLimits: QueryLimitsConfig;
   /** Processes serving the port (node:cluster, see cluster.ts); 1: this process alone. */
   workers: number;
+  /** The period `salesMetrics` pushes figures for (a minute; shorter in tests). */
+  salesMetricsIntervalMs: number;
 }
 
 /** Requests per minute per bucket, counted in Redis so every gateway replica shares them. */
@@ -76,6 +78,7 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     maxSubscriptions: read.int("MAX_SUBSCRIPTIONS", 20000, { min: 1 }),
     maxConnectionsPerIp: read.int("MAX_CONNECTIONS_PER_IP", development ? 1000 : 100, { min: 1 }),
     maxConnectionsPerUser: read.int("MAX_CONNECTIONS_PER_USER", development ? 200 : 10, { min: 1 }),
+    salesMetricsIntervalMs: read.int("SALES_METRICS_INTERVAL_MS", 60_000, { min: 1000 }),
     trustProxy: parseTrustProxy(read.optionalString("TRUST_PROXY")),
     maxBodyBytes: read.int("MAX_BODY_BYTES", 100 * 1024, { min: 1024 }),
     // Production uses every core; elsewhere one process (tests and `npm start` run many platforms side by side).

@@ -4,9 +4,14 @@
  * order, payment and product databases, for STAFF and ADMIN only; and a rebuild gives the same answer.
  */
 import { Client } from "pg";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { rebuildAnalytics } from "@commerce/notification";
 import { startPlatform, type Platform } from "@commerce/testing";
 import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+
+/** The period `salesMetrics` pushes in this test (a minute in production). */
+const PERIOD_MS = 2_000;
 
 let platform: Platform;
 let admin: Account;
@@ -14,7 +19,7 @@ let staff: Account;
 
 beforeAll(async () => {
   resetE2eState();
-  platform = await startPlatform();
+  platform = await startPlatform({ env: { SALES_METRICS_INTERVAL_MS: String(PERIOD_MS) } });
   admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
   staff = await signUp(platform.gatewayUrl, admin, "STAFF");
 }, 150_000);
@@ -210,4 +215,61 @@ describe("sales analytics through the gateway", () => {
       expect(tooLong.errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "to" });
     }
   });
+
+  it("pushes each ended period's figures live to STAFF, equal to salesReport over that period; a customer is FORBIDDEN", async () => {
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 1_234, stock: 5 });
+    type Minute = { at: string; orders: number; revenue: { amount: number; currency: string }; refunds: { amount: number } };
+    const watch = (token: string) => {
+      const seen = { minutes: [] as Minute[], errors: [] as unknown[] };
+      const client = createClient({ url: platform.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+      client.subscribe<{ salesMetrics: Minute }>(
+        { query: `subscription { salesMetrics { at orders revenue { amount currency } refunds { amount } } }` },
+        {
+          next: (result) => {
+            if (result.errors) seen.errors.push(result.errors);
+            if (result.data) seen.minutes.push(result.data.salesMetrics);
+          },
+          error: (error) => void seen.errors.push(error),
+          complete: () => undefined,
+        },
+      );
+      return { seen, dispose: () => client.dispose() };
+    };
+    const staffWatch = watch(staff.token);
+    const customerWatch = watch(customer.token);
+    try {
+      await eventually("the last ended period, sent at once", async () => staffWatch.seen.minutes.length >= 1, 10_000);
+      await eventually("the customer refused", async () => customerWatch.seen.errors.length >= 1, 10_000);
+      expect((customerWatch.seen.errors[0] as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe("FORBIDDEN");
+      expect(customerWatch.seen.minutes).toEqual([]);
+
+      // Place the order in a period of its own: everything earlier in this file happened before it began.
+      const boundary = Math.ceil((Date.now() + 1) / PERIOD_MS) * PERIOD_MS;
+      await new Promise((resolve) => setTimeout(resolve, boundary - Date.now()));
+      const { id } = await placeOrder(customer, [{ productId, quantity: 2 }]);
+      await waitForStatus(customer, id, ["CONFIRMED"]);
+      const confirmedAt = Date.now();
+      await eventually("a period begun after the confirmation pushed", async () => staffWatch.seen.minutes.some((m) => new Date(m.at).getTime() >= confirmedAt), 15_000);
+      const since = staffWatch.seen.minutes.filter((m) => new Date(m.at).getTime() >= boundary);
+      expect(since.reduce((sum, m) => sum + m.orders, 0)).toBe(1);
+      expect(since.reduce((sum, m) => sum + m.revenue.amount, 0)).toBe(2_468);
+      expect(since[0]!.revenue.currency).toBe("USD");
+      const minutes = [...staffWatch.seen.minutes];
+      for (const minute of minutes) {
+        const to = new Date(new Date(minute.at).getTime() + PERIOD_MS).toISOString();
+        const rows: Row[] = (await staff.client.request<{ salesReport: Row[] }>(REPORT, { from: minute.at, to, g: "DAY" })).salesReport;
+        expect(minute.orders).toBe(rows.reduce((sum, row) => sum + row.orders, 0));
+        expect(minute.revenue.amount).toBe(rows.reduce((sum, row) => sum + row.revenue.amount, 0));
+        expect(minute.refunds.amount).toBe(rows.reduce((sum, row) => sum + row.refunds.amount, 0));
+      }
+      // Periods follow each other, each once.
+      const starts = minutes.map((m) => new Date(m.at).getTime());
+      expect(new Set(starts).size).toBe(starts.length);
+      expect(starts.every((at, i) => i === 0 || at === starts[i - 1]! + PERIOD_MS)).toBe(true);
+    } finally {
+      staffWatch.dispose();
+      customerWatch.dispose();
+    }
+  }, 60_000);
 });

@@ -18,7 +18,7 @@ import { oversizeDocument } from "../errors";
 import { checkLimits, measureOperation } from "../query-limits";
 
 /** Subscription fields the gateway serves itself: the order ones are re-resolved as `Query.order`, `myNotifications` from its event. */
-export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates" | "myNotifications";
+export type SubscriptionField = "orderStatusChanged" | "myOrderUpdates" | "myNotifications" | "salesMetrics";
 
 /** Hidden fields the gateway adds to the client's selection to order and de-duplicate events. */
 export const HIDDEN_STATUS = "__gwStatus";
@@ -80,7 +80,7 @@ export function planSubscription(
   }
   const root = roots[0];
   const field = root.name.value as SubscriptionField;
-  if (field !== "orderStatusChanged" && field !== "myOrderUpdates" && field !== "myNotifications") {
+  if (field !== "orderStatusChanged" && field !== "myOrderUpdates" && field !== "myNotifications" && field !== "salesMetrics") {
     return [new BadUserInputError(`Unknown subscription field ${root.name.value}.`)];
   }
   const vars = { ...(variables ?? {}) };
@@ -104,8 +104,8 @@ export function planSubscription(
     }
   }
   const responseKey = root.alias?.value ?? root.name.value;
-  if (field === "myNotifications") {
-    // Every field of a Notification is in its event: nothing to resolve through the supergraph.
+  if (field === "myNotifications" || field === "salesMetrics") {
+    // A Notification's fields are in its event; a SalesMinute is summed from `salesReport` by the gateway.
     return { field, responseKey, orderId, document, query: "", variables: vars, key: "", statusKeys: [], historyKeys: [], failureReasonKeys: [] };
   }
   const selectionSet = withHiddenFields(root.selectionSet);

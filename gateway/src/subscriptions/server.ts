@@ -7,6 +7,7 @@ import { UnauthenticatedError, type Identity } from "@commerce/kit";
 import { authenticate } from "../identity";
 import type { GatewayConfig } from "../config";
 import { NotificationSubscription } from "./notification-subscription";
+import { SalesMetricsSubscription } from "./sales-metrics-subscription";
 import type { NotificationFeed, OrderEventFeed } from "./order-events";
 import { planSubscription, type SubscriptionPlan } from "./plan";
 import { scopeOf, type Scope } from "./scope";
@@ -69,10 +70,12 @@ interface Connection {
   /** Null when anonymous. */
   identity: Identity | null;
   socket: WebSocket;
-  active: Map<string, OrderSubscription | NotificationSubscription>;
+  active: Map<string, LiveSubscription>;
   /** Closes the socket when its access token expires. */
   expiry?: NodeJS.Timeout;
 }
+
+type LiveSubscription = OrderSubscription | NotificationSubscription | SalesMetricsSubscription;
 
 type Extra = {
   socket: WebSocket;
@@ -263,9 +266,19 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
             if (connection.active.get(id) === subscription) connection.active.delete(id);
           },
         };
-        const subscription: OrderSubscription | NotificationSubscription =
+        const subscription: LiveSubscription =
           ready.field === "myNotifications"
             ? new NotificationSubscription(ready, connection.identity, { ...common, feed: deps.notifications, schema, operationName: payload.operationName })
+            : ready.field === "salesMetrics"
+            ? new SalesMetricsSubscription(ready, connection.identity, {
+                ...common,
+                schema,
+                operationName: payload.operationName,
+                run: deps.run,
+                intervalMs: config.salesMetricsIntervalMs,
+                currency: config.walletCurrency,
+                currentRole,
+              })
             : new OrderSubscription(ready, connection.identity, {
                 ...common,
                 feed,
@@ -283,7 +296,7 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // graphql-ws reads the operation type from the document; execution is ours (`subscribe` below).
         return { schema, document: ready.document, operationName: payload.operationName, contextValue: { subscription } };
       },
-      subscribe: (args) => (args.contextValue as { subscription: OrderSubscription | NotificationSubscription }).subscription.iterator(),
+      subscribe: (args) => (args.contextValue as { subscription: LiveSubscription }).subscription.iterator(),
       // Client "complete", normal completion, or the socket closing before the stream started.
       onComplete: (ctx, id) => connections.get(ctx.extra)?.active.get(id)?.close(),
     },

@@ -1,5 +1,5 @@
 import { auditLogResolver, type SubgraphModule } from "@commerce/kit";
-import { AnalyticsResolver } from "./analytics/analytics.resolver";
+import { AnalyticsResolver, SalesMetricsSubscriptionResolver } from "./analytics/analytics.resolver";
 import { analyticsProjection } from "./analytics/projection";
 import type { Channels } from "./delivery/channel";
 import { DeliveryJob } from "./delivery/delivery.job";
@@ -43,6 +43,7 @@ export const notificationSubgraph: SubgraphModule<NotificationSettings> = {
   migrations,
   resolvers: [
     AnalyticsResolver,
+    SalesMetricsSubscriptionResolver,
     NotificationSubscriptionResolver,
     TemplateResolver,
     PreferencesResolver,

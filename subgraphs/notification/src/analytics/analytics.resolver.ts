@@ -1,4 +1,4 @@
-import { Arg, Ctx, Field, Float, Int, ObjectType, Query, Resolver, registerEnumType } from "type-graphql";
+import { Arg, Ctx, Field, Float, Int, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from "type-graphql";
 import { BadUserInputError, Money, requireRole, type Context, type Runtime } from "@commerce/kit";
 import { OrderStatus } from "@commerce/schema";
 import { orderStats, salesReport, type SalesGrouping } from "./report";
@@ -79,5 +79,29 @@ export class AnalyticsResolver {
     requireRole(ctx, "STAFF", "ADMIN");
     checkRange(from, to);
     return (await orderStats(ctx.em, { from, to }, ORDER_STATUSES)) as OrderStats;
+  }
+}
+
+@ObjectType({ description: "Sales of one minute, pushed by `salesMetrics` once the minute has ended." })
+class SalesMinute {
+  @Field({ description: "When the minute began." })
+  at: Date;
+  @Field(() => Int, { description: "Orders paid in the minute." })
+  orders: number;
+  @Field(() => Money)
+  revenue: Money;
+  @Field(() => Money)
+  refunds: Money;
+}
+
+/**
+ * Declared here so it composes into the supergraph; the gateway serves it over graphql-ws, reading
+ * each ended minute through `salesReport` with the subscriber's identity (gateway/src/subscriptions).
+ */
+@Resolver(() => SalesMinute)
+export class SalesMetricsSubscriptionResolver {
+  @Subscription(() => SalesMinute, { topics: "SALES_METRICS", description: "STAFF, ADMIN: each minute's paid orders, revenue and refunds, once it has ended; the last ended minute first." })
+  salesMetrics(@Root() minute: SalesMinute): SalesMinute {
+    return minute;
   }
 }
