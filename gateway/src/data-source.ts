@@ -26,26 +26,9 @@ export function subgraphUrl(config: Pick<BaseConfig, "subgraphUrlOverrides">, na
 }
 
 /**
- * Forwards each subgraph call with the caller's identity, signed with INTERNAL_SECRET, the request id
- * and the W3C `traceparent` of the active span (Apollo's fetch span), so the subgraph joins the trace.
- * The signature is made by the fetcher, over the exact body sent, for this subgraph only and once
- * (kit/src/auth.ts); the fetch goes through the subgraph's circuit breaker (kit/src/circuit.ts), so
- * while the subgraph is down its fetches fail at once.
- *
- * Calls go through Node's own `fetch` (undici), not Apollo's default (make-fetch-happen), whose agent
- * keeps idle connections open forever: the subgraph closed them after its keep-alive timeout, and a
- * request sent on one just as it closed failed with "socket hang up" (a masked internal error for the
- * client, seen after idle periods). undici closes an idle connection a second before the timeout the
- * server announces (`Keep-Alive: timeout=65`).
- *
- * Sign-ins: `register`, `login` and `refreshToken` are called anonymously (or as someone else), yet
- * the fields of the `AuthPayload.user` they return that other subgraphs resolve (wallet, orders,
- * notification preferences) are the new user's own. The user subgraph reports the access token it
- * has just issued in the response extension {@link SIGNED_IN_EXTENSION}; the data source given
- * `signIns` (the user subgraph's alone) verifies it like a bearer token and makes its user the
- * request's identity, so every later fetch of the same query plan is signed as that user (mutations
- * run one after another: with several sign-ins in one operation, the last one wins). Every data
- * source strips the extension, so it never reaches the client.
+ * Forwards each subgraph call with the caller's identity, signed for that subgraph over the exact body
+ * (kit/src/auth.ts), through the subgraph's circuit breaker; sign-ins become the identity of the rest
+ * of their operation. Why each rule: docs/GATEWAY.md "Calling subgraphs".
  */
 export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly signIns: Pick<BaseConfig, "jwt"> | null;

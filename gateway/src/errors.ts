@@ -6,23 +6,9 @@ import { createErrorFormatter, currentLogger, type Logger } from "@commerce/kit"
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The gateway's `formatError`: the kit formatter (deliberate codes pass with
- * their message and field; anything else is logged and masked with an
- * `errorId`), plus two rules for what comes back from subgraphs:
- *
- * - a subgraph's own masked INTERNAL_SERVER_ERROR keeps the subgraph's
- *   `errorId`, so the id the client reports finds the subgraph's log line;
- *   only the id is kept, the rest of the message is rebuilt here;
- * - a transport failure (a non-2xx answer: Apollo Gateway attaches the
- *   subgraph's URL and body as `extensions.response`) is our fault, not the
- *   client's, so it is masked even when the status mapped to a code such as
- *   UNAUTHENTICATED (a subgraph refusing the gateway's signature);
- *   except a 400 whose errors are all BAD_USER_INPUT naming a field: a value
- *   the gateway forwarded as the client sent it (a custom scalar such as
- *   DateTime is only checked by the subgraph), so it is the client's.
- *
- * `serviceName`, stack traces and internal URLs never reach the client: the
- * kit formatter rebuilds `extensions` from an allowlist.
+ * The gateway's `formatError`: the kit formatter, plus the rules for errors coming back from subgraphs
+ * (their errorId kept, transport failures masked, a scalar the subgraph refused passed on as
+ * BAD_USER_INPUT): docs/GATEWAY.md "Errors".
  */
 export function createGatewayErrorFormatter(logger: Logger, onRefused: (rule: string) => void = () => undefined) {
   const base = createErrorFormatter(logger);

@@ -321,7 +321,7 @@ export class StreamConsumer {
    * A command on the blocking connection that fails when that connection drops. Told not to resend
    * unfulfilled commands (so that a lost reply surfaces), ioredis instead drops them on reconnect
    * without ever settling their promise: the read loop would wait forever and the consumer silently
-   * stop reading (found by the fault drill: after a Redis restart an order group read nothing more).
+   * stop reading.
    */
   private blockingCall(command: string, ...args: (string | number)[]): Promise<unknown> {
     const connection = this.blocking!;

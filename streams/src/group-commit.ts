@@ -118,19 +118,9 @@ interface Waiting {
 }
 
 /**
- * Group commit for a consumer: applies the events that are ready at the same moment (one per
- * correlationId lane, never two of one order) in one database transaction instead of one each.
- *
- * A transaction costs a commit (an fsync) and a handful of round trips whatever it holds, so under load
- * this is the difference between hundreds and thousands of events per second; when idle a batch holds
- * one event and nothing waits for company. Every event keeps its own EntityManager (identity map), its
- * own trace span and its own outbox rows; the processed marks of the batch are one statement and its
- * outbox rows another.
- *
- * All or nothing: if any handler throws, or the commit fails, the whole transaction rolls back and every
- * item comes back as `retry`, to be applied alone by the consumer's normal retry path. Failures are the
- * exception (handlers signal business outcomes with events, not throws), so the optimistic batch is cheap
- * and the fallback keeps one bad event from taking its neighbours' retries, backoff or dead letter.
+ * Group commit for a consumer: the events ready at the same moment (one per correlationId lane) applied
+ * in one database transaction, all or nothing; a failed batch comes back as `retry`, each event to be
+ * applied alone. Why and how: streams/PROTOCOL.md "Group commit".
  */
 export class GroupCommit {
   private readonly maxBatch: number;

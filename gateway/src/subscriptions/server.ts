@@ -83,23 +83,8 @@ type Extra = {
 };
 
 /**
- * Serves `Subscription.orderStatusChanged` and `myOrderUpdates` over
- * graphql-ws on the gateway's `/graphql` path (what Apollo Sandbox and Apollo
- * Client use). Apollo Gateway cannot execute subscriptions, so each status
- * change read from Redis is re-resolved as `order(id)` through the supergraph
- * with the subscriber's identity: the event carries whatever fields of any
- * subgraph the client selected. Every replica reads every change, so a
- * subscriber sees changes whichever replica or subgraph made them.
- *
- * Defences: the HTTP rate limit (each `subscribe` counts as an operation of its
- * user and address), caps on the sockets of one address (refused at the upgrade
- * with HTTP 429) and of one user (closed with 1013 at connection_init), a
- * connection_init whose token is invalid or expired closed with 4403 (clients
- * refresh and reconnect), per-connection and per-gateway subscription limits, a bounded
- * queue per subscription and a cap on each socket's unsent bytes (a slow
- * client is closed with 1013 instead of growing memory), keep-alive pings
- * (a client that stops answering is cut), the Origin check on upgrade, and
- * no socket outlives the access token it was opened with (closed with 4403).
+ * Serves every `Subscription` field over graphql-ws on the gateway's `/graphql` path, with the
+ * defences listed in docs/GATEWAY.md "Subscriptions".
  */
 export function attachSubscriptions(deps: SubscriptionDeps) {
   const { config, logger, feed } = deps;
