@@ -21,10 +21,7 @@ export async function subgraphSdls(): Promise<{ name: SubgraphName; sdl: string 
   const result = [];
   for (const name of SUBGRAPHS) {
     const module = await loadSubgraphModule(name);
-    const schema = await buildFederatedSchema(
-      { resolvers: module.resolvers, orphanedTypes: module.orphanedTypes },
-      module.referenceResolvers,
-    );
+    const schema = await buildFederatedSchema({ resolvers: module.resolvers, orphanedTypes: module.orphanedTypes }, module.referenceResolvers);
     result.push({ name, sdl: printSubgraphSchema(schema) });
   }
   return result;
@@ -36,9 +33,7 @@ export class CompositionError extends Error {
 
 /** Composes the supergraph SDL; a failure lists every conflict with the subgraphs involved. */
 export async function composeSupergraph(): Promise<string> {
-  return composeSdls(
-    (await subgraphSdls()).map(({ name, sdl }) => ({ name, sdl, url: `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql` })),
-  );
+  return composeSdls((await subgraphSdls()).map(({ name, sdl }) => ({ name, sdl, url: `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql` })));
 }
 
 /** Composes subgraph SDLs; throws {@link CompositionError} naming each conflict and its subgraphs. */

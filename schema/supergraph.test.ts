@@ -9,7 +9,15 @@ describe("schema/supergraph.graphql", () => {
 
   it("exposes the public contract's entry points", () => {
     const sdl = readFileSync(SUPERGRAPH_PATH, "utf8");
-    for (const field of ["placeOrder(", "cancelOrder(", "orderStatusChanged(", "register(", "topUpWallet(", "adjustStock(", "updateNotificationPreferences("]) {
+    for (const field of [
+      "placeOrder(",
+      "cancelOrder(",
+      "orderStatusChanged(",
+      "register(",
+      "topUpWallet(",
+      "adjustStock(",
+      "updateNotificationPreferences(",
+    ]) {
       expect(sdl).toContain(field);
     }
   });

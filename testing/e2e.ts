@@ -50,7 +50,10 @@ export async function signUp(gatewayUrl: string, admin?: Account, role?: "STAFF"
 let warehouseId: string | null = null;
 
 /** Creates a product (ADMIN) with `stock` units in one warehouse. */
-export async function createProduct(admin: Account, options: { price: number; stock: number; name?: string; lowStockThreshold?: number }): Promise<string> {
+export async function createProduct(
+  admin: Account,
+  options: { price: number; stock: number; name?: string; lowStockThreshold?: number },
+): Promise<string> {
   if (!warehouseId) {
     const { createWarehouse } = await admin.client.request<{ createWarehouse: { id: string } }>(
       `mutation($code: String!) { createWarehouse(code: $code, name: "E2E warehouse") { id } }`,
@@ -84,7 +87,11 @@ export function resetE2eState(): void {
   warehouseId = null;
 }
 
-export async function placeOrder(account: Account, items: { productId: string; quantity: number }[], extra: { name?: string; idempotencyKey?: string } = {}) {
+export async function placeOrder(
+  account: Account,
+  items: { productId: string; quantity: number }[],
+  extra: { name?: string; idempotencyKey?: string } = {},
+) {
   const { placeOrder } = await account.client.request<{ placeOrder: { id: string; status: string; total: { amount: number } } }>(
     `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status total { amount currency } } }`,
     { input: { items, ...extra } },
@@ -93,7 +100,12 @@ export async function placeOrder(account: Account, items: { productId: string; q
 }
 
 /** Polls `order(id)` until its status is one of `statuses`; returns the order. */
-export async function waitForStatus(account: Account, orderId: string, statuses: string[], timeoutMs = 20_000): Promise<{ status: string; failureReason: string | null }> {
+export async function waitForStatus(
+  account: Account,
+  orderId: string,
+  statuses: string[],
+  timeoutMs = 20_000,
+): Promise<{ status: string; failureReason: string | null }> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   for (;;) {

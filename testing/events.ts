@@ -13,7 +13,16 @@ export function event<T extends EventType>(type: T, payload: EventPayload<T>, co
 
 /** Appends an event to its producer's stream, exactly as the outbox relay does. */
 export async function publish(redis: Redis, prefix: string, envelope: ParsedEvent): Promise<void> {
-  await redis.xadd(streamKey(prefix, streamForType(envelope.type)), "*", "id", envelope.id, "type", envelope.type, "envelope", JSON.stringify(envelope));
+  await redis.xadd(
+    streamKey(prefix, streamForType(envelope.type)),
+    "*",
+    "id",
+    envelope.id,
+    "type",
+    envelope.type,
+    "envelope",
+    JSON.stringify(envelope),
+  );
 }
 
 /** Every event on one producer's stream so far, oldest first. */

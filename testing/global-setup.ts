@@ -10,15 +10,15 @@
  *   TEST_PG_DATA_DIR, TEST_PG_BINDIR, TEST_PG_OS_USER, TEST_INFRA_DIR   (for teardown / debugging)
  * TEST_INFRA=none skips it all (unit-only runs).
  */
-import { provisionInfra } from '@commerce/ops';
+import { provisionInfra } from "@commerce/ops";
 
 export default async function globalSetup(): Promise<void> {
-  if (process.env.TEST_INFRA === 'none') return;
+  if (process.env.TEST_INFRA === "none") return;
   if (process.env.TEST_PG_ADMIN_URL && process.env.TEST_REDIS_URL && process.env.TEST_SMTP_API) return; // already provided
   const started = Date.now();
-  const verbose = process.env.TEST_INFRA_VERBOSE === '1';
+  const verbose = process.env.TEST_INFRA_VERBOSE === "1";
   const infra = await provisionInfra({
-    mode: 'ephemeral',
+    mode: "ephemeral",
     log: verbose ? (m) => process.stderr.write(`[infra] ${m}\n`) : undefined,
   });
   (globalThis as Record<string, unknown>).__COMMERCE_TEST_INFRA__ = infra;

@@ -1,6 +1,6 @@
 /** jest globalTeardown: stop what global-setup.ts started (Postgres, Redis — even if a test restarted it —, the SMTP sink). */
-import type { Infra } from '@commerce/ops';
-import { shutdownRedisAt, stopPostgresAt } from '@commerce/ops';
+import type { Infra } from "@commerce/ops";
+import { shutdownRedisAt, stopPostgresAt } from "@commerce/ops";
 
 export default async function globalTeardown(): Promise<void> {
   const infra = (globalThis as Record<string, unknown>).__COMMERCE_TEST_INFRA__ as Infra | undefined;

@@ -3,13 +3,13 @@
  * which exports TEST_PG_ADMIN_URL, TEST_REDIS_URL, TEST_SMTP_PORT, TEST_SMTP_URL, TEST_SMTP_API
  * (and TEST_REDIS_PORT / TEST_REDIS_DIR / TEST_REDIS_BIN when it started Redis itself).
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import pino, { type Logger } from 'pino';
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Redis from "ioredis";
+import { Client } from "pg";
+import pino, { type Logger } from "pino";
 import {
   createServiceDatabases,
   dropDatabases,
@@ -25,21 +25,12 @@ import {
   sleep,
   startReaper,
   waitRedisReady,
-} from '@commerce/ops';
-import {
-  baseEnv,
-  throwawayEnv,
-  entryOf,
-  ManagedProcess,
-  ProcessName,
-  randomSecret,
-  SERVICES,
-  ServiceName,
-} from '@commerce/ops';
-import { spawn } from 'node:child_process';
+} from "@commerce/ops";
+import { baseEnv, throwawayEnv, entryOf, ManagedProcess, ProcessName, randomSecret, SERVICES, ServiceName } from "@commerce/ops";
+import { spawn } from "node:child_process";
 
 export { freePort, SERVICES };
-export { adminUrlFor, startPostgres, stopPostgresAt, type PgServer } from '@commerce/ops';
+export { adminUrlFor, startPostgres, stopPostgresAt, type PgServer } from "@commerce/ops";
 export type { ServiceName, ProcessName, SinkMessage, ServiceDatabase };
 
 function need(name: string): string {
@@ -56,20 +47,24 @@ function need(name: string): string {
 /** URLs of the shared test infrastructure. */
 export function testInfra() {
   return {
-    pgAdminUrl: need('TEST_PG_ADMIN_URL'),
-    redisUrl: need('TEST_REDIS_URL'),
-    smtpPort: Number(need('TEST_SMTP_PORT')),
-    smtpUrl: process.env.TEST_SMTP_URL ?? `smtp://127.0.0.1:${need('TEST_SMTP_PORT')}`,
-    smtpApi: need('TEST_SMTP_API'),
+    pgAdminUrl: need("TEST_PG_ADMIN_URL"),
+    redisUrl: need("TEST_REDIS_URL"),
+    smtpPort: Number(need("TEST_SMTP_PORT")),
+    smtpUrl: process.env.TEST_SMTP_URL ?? `smtp://127.0.0.1:${need("TEST_SMTP_PORT")}`,
+    smtpApi: need("TEST_SMTP_API"),
   };
 }
 
-const shortId = (bytes = 4) => crypto.randomBytes(bytes).toString('hex');
+const shortId = (bytes = 4) => crypto.randomBytes(bytes).toString("hex");
 const cleanLabel = (label: string) =>
-  label.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 24) || 'db';
+  label
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .slice(0, 24) || "db";
 
 /** A unique stream key prefix, so tests sharing one Redis never see each other's streams. */
-export function randomStreamPrefix(label = 'test'): string {
+export function randomStreamPrefix(label = "test"): string {
   return `t_${cleanLabel(label)}_${shortId()}`;
 }
 
@@ -85,8 +80,8 @@ export interface TestDatabase {
 }
 
 /** A fresh database owned by its own login role, on the shared test server. */
-export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
-  const adminUrl = need('TEST_PG_ADMIN_URL');
+export async function createTestDatabase(label = "db"): Promise<TestDatabase> {
+  const adminUrl = need("TEST_PG_ADMIN_URL");
   const database = `test_${cleanLabel(label)}_${shortId()}`;
   const role = `${database}_role`;
   const password = randomSecret(18);
@@ -118,18 +113,21 @@ export async function createTestDatabase(label = 'db'): Promise<TestDatabase> {
 
 /** A client of the shared test Redis. */
 export function redisClient(): Redis {
-  return new Redis(need('TEST_REDIS_URL'), { lazyConnect: false });
+  return new Redis(need("TEST_REDIS_URL"), { lazyConnect: false });
 }
 
 /** A logger that drops everything (TEST_LOG_LEVEL shows it). */
 export function silentLogger(): Logger {
-  return pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  return pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 }
 
 /** A logger that keeps every record, to assert on what was logged. */
 export function memoryLogger(options: { level?: string; base?: Record<string, unknown> } = {}) {
   const records: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: options.level ?? 'debug', ...(options.base ? { base: options.base } : {}) }, { write: (line: string) => void records.push(JSON.parse(line)) });
+  const logger = pino(
+    { level: options.level ?? "debug", ...(options.base ? { base: options.base } : {}) },
+    { write: (line: string) => void records.push(JSON.parse(line)) },
+  );
   return { logger, records, lines: () => records.map((record) => JSON.stringify(record)) };
 }
 
@@ -143,7 +141,7 @@ export async function eventually<T>(what: string, probe: Probe<T>, timeoutMs?: n
 /** @deprecated the description comes first: `eventually(what, probe, timeoutMs)`. */
 export async function eventually<T>(probe: Probe<T>, what: string, timeoutMs?: number): Promise<T>;
 export async function eventually<T>(first: string | Probe<T>, second: string | Probe<T>, timeoutMs = 20_000): Promise<T> {
-  const [what, probe] = typeof first === 'string' ? [first, second as Probe<T>] : [second as string, first];
+  const [what, probe] = typeof first === "string" ? [first, second as Probe<T>] : [second as string, first];
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (let pause = 20; ; pause = Math.min(pause * 1.5, 250)) {
@@ -153,7 +151,7 @@ export async function eventually<T>(first: string | Probe<T>, second: string | P
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
     await sleep(pause);
   }
 }
@@ -162,15 +160,15 @@ export async function eventually<T>(first: string | Probe<T>, second: string | P
 // SMTP sink client
 
 async function sinkFetch(pathAndQuery: string, init?: RequestInit): Promise<unknown> {
-  const res = await fetch(`${need('TEST_SMTP_API')}${pathAndQuery}`, init);
-  if (!res.ok) throw new Error(`smtp sink ${init?.method ?? 'GET'} ${pathAndQuery}: HTTP ${res.status}`);
+  const res = await fetch(`${need("TEST_SMTP_API")}${pathAndQuery}`, init);
+  if (!res.ok) throw new Error(`smtp sink ${init?.method ?? "GET"} ${pathAndQuery}: HTTP ${res.status}`);
   return res.json();
 }
 
 export const smtpSink = {
   /** Messages received so far (oldest first), only those to `to` when given. */
   async messages(to?: string): Promise<SinkMessage[]> {
-    return (await sinkFetch(`/messages${to ? `?to=${encodeURIComponent(to)}` : ''}`)) as SinkMessage[];
+    return (await sinkFetch(`/messages${to ? `?to=${encodeURIComponent(to)}` : ""}`)) as SinkMessage[];
   },
   /** Wait until a message to `to` (matching `predicate`) arrives; returns it. */
   async waitFor(to: string, predicate: (m: SinkMessage) => boolean = () => true, timeoutMs = 15_000): Promise<SinkMessage> {
@@ -184,22 +182,22 @@ export const smtpSink = {
   },
   /** Forget every message (of every test of the run: prefer unique recipients and messages(to)). */
   async clear(): Promise<void> {
-    await sinkFetch('/messages', { method: 'DELETE' });
+    await sinkFetch("/messages", { method: "DELETE" });
   },
   /**
    * The next `count` messages are rejected with a 451 temporary error. With `to`, only messages to
    * that address (prefer it: the sink is shared by every test of the run).
    */
   async fail(count: number, options: { to?: string } = {}): Promise<void> {
-    await sinkFetch('/fail', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ count, to: options.to }) });
+    await sinkFetch("/fail", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ count, to: options.to }) });
   },
   /** Refuse every connection (421) until up(). Affects every test of the run. */
   async down(): Promise<void> {
-    await sinkFetch('/fail', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'down' }) });
+    await sinkFetch("/fail", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ mode: "down" }) });
   },
   /** Accept messages again (also clears pending fail counts). */
   async up(): Promise<void> {
-    await sinkFetch('/fail', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'up' }) });
+    await sinkFetch("/fail", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ mode: "up" }) });
   },
 };
 
@@ -212,7 +210,7 @@ export function canControlRedis(): boolean {
 }
 
 function redisControl() {
-  if (!canControlRedis()) throw new Error('Redis was not started by the test setup (REDIS_URL given?): cannot stop/restart it');
+  if (!canControlRedis()) throw new Error("Redis was not started by the test setup (REDIS_URL given?): cannot stop/restart it");
   return { port: Number(process.env.TEST_REDIS_PORT), dir: process.env.TEST_REDIS_DIR!, bin: process.env.TEST_REDIS_BIN! };
 }
 
@@ -226,8 +224,8 @@ export async function stopRedis(): Promise<void> {
 export async function startRedis(): Promise<void> {
   const { port, dir, bin } = redisControl();
   if (await isListening(port)) return;
-  const log = fs.openSync(path.join(dir, 'redis.log'), 'a');
-  const child = spawn(bin, redisArgs(port, dir), { detached: true, stdio: ['ignore', log, log], cwd: dir });
+  const log = fs.openSync(path.join(dir, "redis.log"), "a");
+  const child = spawn(bin, redisArgs(port, dir), { detached: true, stdio: ["ignore", log, log], cwd: dir });
   fs.closeSync(log);
   child.unref(); // outlives this worker; global teardown shuts it down by port
   await waitRedisReady(port);
@@ -299,21 +297,21 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   const withGateway = options.gateway !== false;
   const appRoot = options.appRoot ?? REPO_ROOT;
   const healthTimeout = options.healthTimeoutMs ?? 90_000;
-  const echo = options.echoLogs ?? process.env.PLATFORM_LOGS === '1';
+  const echo = options.echoLogs ?? process.env.PLATFORM_LOGS === "1";
   const id = shortId(3);
   const streamPrefix = options.streamPrefix ?? `t_e2e_${id}`;
-  const missing = [...services, ...(withGateway ? ['gateway' as const] : [])].map((n) => entryOf(n, appRoot)).filter((f) => !fs.existsSync(f));
-  if (missing.length) throw new Error(`startPlatform: missing entry point(s): ${missing.join(', ')}`);
+  const missing = [...services, ...(withGateway ? ["gateway" as const] : [])].map((n) => entryOf(n, appRoot)).filter((f) => !fs.existsSync(f));
+  if (missing.length) throw new Error(`startPlatform: missing entry point(s): ${missing.join(", ")}`);
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), `commerce-platform-${id}-`));
 
   const ports = {} as Record<ProcessName, number>;
-  for (const name of [...SERVICES, 'gateway'] as ProcessName[]) ports[name] = await freePort();
+  for (const name of [...SERVICES, "gateway"] as ProcessName[]) ports[name] = await freePort();
   const databases = await createServiceDatabases(infra.pgAdminUrl, services, { suffix: `_e${id}` });
   const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtpUrl, extra: options.env });
 
   const procs = new Map<ProcessName, ManagedProcess>();
   let reaper: Reaper | null = null;
-  const updateReaper = () => reaper?.set('children', { kind: 'pids', pids: [...procs.values()].map((p) => p.pid!).filter(Boolean) });
+  const updateReaper = () => reaper?.set("children", { kind: "pids", pids: [...procs.values()].map((p) => p.pid!).filter(Boolean) });
   const logFile = (name: ProcessName) => path.join(logDir, `${name}.log`);
   const healthUrl = (name: ProcessName) => `http://127.0.0.1:${ports[name]}/health`;
 
@@ -327,10 +325,10 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
         ...baseEnv(),
         ...env,
         PORT: String(ports[name]),
-        ...(name !== 'gateway' ? { DATABASE_URL: databases[name as ServiceName].url } : {}),
+        ...(name !== "gateway" ? { DATABASE_URL: databases[name as ServiceName].url } : {}),
         ...(options.serviceEnv?.[name] ?? {}),
       },
-      output: { kind: 'file', path: logFile(name), echo: echo ? (line) => process.stderr.write(`${name}| ${line}\n`) : undefined },
+      output: { kind: "file", path: logFile(name), echo: echo ? (line) => process.stderr.write(`${name}| ${line}\n`) : undefined },
     });
     procs.set(name, proc);
     return proc;
@@ -343,7 +341,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   };
 
   const stopAll = async () => {
-    await procs.get('gateway')?.stop();
+    await procs.get("gateway")?.stop();
     await Promise.all([...procs.values()].map((p) => p.stop()));
     reaper?.dispose();
     reaper = null;
@@ -353,7 +351,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   try {
     reaper = startReaper();
     await Promise.all(services.map((svc) => startOne(svc)));
-    if (withGateway) await startOne('gateway');
+    if (withGateway) await startOne("gateway");
   } catch (err) {
     await stopAll();
     throw new Error(`${(err as Error).message}\n(logs: ${logDir})`);
@@ -383,7 +381,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
       await get(name).stop();
       await startOne(name);
     },
-    async kill(name, signal = 'SIGKILL') {
+    async kill(name, signal = "SIGKILL") {
       await get(name).kill(signal);
     },
     async start(name) {

@@ -2,16 +2,16 @@
  * startPlatform() with stand-in services (written to a temp dir): every process gets its own
  * database role, the shared env, health waiting, restart / kill / start, and a clean stop.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
-import { isListening, isAlive } from '@commerce/ops';
-import { Platform, SERVICES, startPlatform } from '.';
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import { isListening, isAlive } from "@commerce/ops";
+import { Platform, SERVICES, startPlatform } from ".";
 
 const DUMMY = `
 const http = require('node:http');
-const { Client } = require(${JSON.stringify(require.resolve('pg'))});
+const { Client } = require(${JSON.stringify(require.resolve("pg"))});
 const name = process.argv[1].split('/').slice(-3)[0];
 async function main() {
   let who = null;
@@ -33,19 +33,19 @@ async function main() {
 main().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-describe('startPlatform (stand-in services)', () => {
+describe("startPlatform (stand-in services)", () => {
   let appRoot: string;
   let platform: Platform;
 
   beforeAll(async () => {
-    appRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'commerce-dummy-app-'));
+    appRoot = fs.mkdtempSync(path.join(os.tmpdir(), "commerce-dummy-app-"));
     for (const svc of SERVICES) {
-      fs.mkdirSync(path.join(appRoot, 'subgraphs', svc, 'src'), { recursive: true });
-      fs.writeFileSync(path.join(appRoot, 'subgraphs', svc, 'src', 'main.ts'), DUMMY);
+      fs.mkdirSync(path.join(appRoot, "subgraphs", svc, "src"), { recursive: true });
+      fs.writeFileSync(path.join(appRoot, "subgraphs", svc, "src", "main.ts"), DUMMY);
     }
-    fs.mkdirSync(path.join(appRoot, 'gateway', 'src'), { recursive: true });
-    fs.writeFileSync(path.join(appRoot, 'gateway', 'src', 'main.ts'), DUMMY);
-    platform = await startPlatform({ appRoot, env: { SAGA_DEADLINE_MS: '1234' } });
+    fs.mkdirSync(path.join(appRoot, "gateway", "src"), { recursive: true });
+    fs.writeFileSync(path.join(appRoot, "gateway", "src", "main.ts"), DUMMY);
+    platform = await startPlatform({ appRoot, env: { SAGA_DEADLINE_MS: "1234" } });
   }, 120_000);
 
   afterAll(async () => {
@@ -53,14 +53,15 @@ describe('startPlatform (stand-in services)', () => {
     fs.rmSync(appRoot, { recursive: true, force: true });
   }, 60_000);
 
-  const info = async (url: string) => (await (await fetch(url.replace(/\/graphql$/, '/'))).json()) as {
-    name: string;
-    pid: number;
-    who: { role: string; db: string } | null;
-    env: Record<string, string>;
-  };
+  const info = async (url: string) =>
+    (await (await fetch(url.replace(/\/graphql$/, "/"))).json()) as {
+      name: string;
+      pid: number;
+      who: { role: string; db: string } | null;
+      env: Record<string, string>;
+    };
 
-  it('runs every subgraph with its own database role and the shared env', async () => {
+  it("runs every subgraph with its own database role and the shared env", async () => {
     for (const svc of SERVICES) {
       const got = await info(platform.urls[svc]);
       expect(got.name).toBe(svc);
@@ -70,47 +71,47 @@ describe('startPlatform (stand-in services)', () => {
         STREAM_PREFIX: platform.streamPrefix,
         REDIS_URL: process.env.TEST_REDIS_URL,
         SMTP_URL: process.env.TEST_SMTP_URL,
-        NODE_ENV: 'test',
-        SAGA_DEADLINE_MS: '1234',
+        NODE_ENV: "test",
+        SAGA_DEADLINE_MS: "1234",
         SUBGRAPH_ORDER_URL: platform.urls.order,
       });
       expect(got.env.JEST_WORKER_ID).toBeUndefined();
     }
     expect(platform.streamPrefix).toMatch(/^t_e2e_[0-9a-f]+$/);
-    expect(fs.readFileSync(platform.logFile('user'), 'utf8')).toContain('started user');
+    expect(fs.readFileSync(platform.logFile("user"), "utf8")).toContain("started user");
   });
 
-  it('runs the gateway without a database', async () => {
+  it("runs the gateway without a database", async () => {
     const gw = await info(platform.gatewayUrl);
-    expect(gw.name).toBe('gateway');
+    expect(gw.name).toBe("gateway");
     expect(gw.who).toBeNull();
     expect(gw.env.INTERNAL_SECRET).toBe(platform.env.INTERNAL_SECRET);
-    expect(platform.wsUrl).toBe(platform.gatewayUrl.replace('http', 'ws'));
+    expect(platform.wsUrl).toBe(platform.gatewayUrl.replace("http", "ws"));
   });
 
-  it('restart(), kill() and start() a service', async () => {
+  it("restart(), kill() and start() a service", async () => {
     const before = await info(platform.urls.order);
-    await platform.restart('order');
+    await platform.restart("order");
     const after = await info(platform.urls.order);
     expect(after.pid).not.toBe(before.pid);
     expect(isAlive(before.pid)).toBe(false);
 
     const victim = await info(platform.urls.payment);
-    await platform.kill('payment', 'SIGKILL');
+    await platform.kill("payment", "SIGKILL");
     expect(isAlive(victim.pid)).toBe(false);
     expect(await isListening(platform.ports.payment)).toBe(false);
-    await platform.start('payment');
-    expect((await info(platform.urls.payment)).name).toBe('payment');
+    await platform.start("payment");
+    expect((await info(platform.urls.payment)).name).toBe("payment");
   }, 60_000);
 
-  it('stop() ends every process and drops the databases', async () => {
+  it("stop() ends every process and drops the databases", async () => {
     const pids = await Promise.all([...SERVICES.map((s) => platform.urls[s]), platform.gatewayUrl].map(async (u) => (await info(u)).pid));
     await platform.stop();
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     const client = new Client({ connectionString: process.env.TEST_PG_ADMIN_URL });
     await client.connect();
     try {
-      const { rowCount } = await client.query('select 1 from pg_database where datname = any($1)', [
+      const { rowCount } = await client.query("select 1 from pg_database where datname = any($1)", [
         Object.values(platform.databases).map((d) => d.database),
       ]);
       expect(rowCount).toBe(0);

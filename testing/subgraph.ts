@@ -1,4 +1,13 @@
-import { applyEvent, bindHandlers, signIdentityHeaders, startSubgraph, type Identity, type RunningSubgraph, type SubgraphModule, type SubgraphName } from "@commerce/kit";
+import {
+  applyEvent,
+  bindHandlers,
+  signIdentityHeaders,
+  startSubgraph,
+  type Identity,
+  type RunningSubgraph,
+  type SubgraphModule,
+  type SubgraphName,
+} from "@commerce/kit";
 import type { EventEnvelope, ParsedEvent } from "@commerce/schema";
 import { loadSubgraphModule } from "@commerce/schema/modules";
 import { createTestDatabase, randomStreamPrefix } from "./index";
@@ -69,7 +78,8 @@ export async function startTestSubgraph<Settings>(
       if (!handled) throw new Error(`the ${module.name} subgraph has no handler for ${event.type}`);
       return emitted;
     },
-    gql: (query, variables = {}, as = null) => callSubgraph({ url: running.url, subgraph: module.name, secret: TEST_INTERNAL_SECRET, as, query, variables }),
+    gql: (query, variables = {}, as = null) =>
+      callSubgraph({ url: running.url, subgraph: module.name, secret: TEST_INTERNAL_SECRET, as, query, variables }),
   };
 }
 

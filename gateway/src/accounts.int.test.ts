@@ -26,7 +26,8 @@ async function register(email = address("acct"), password = "correct horse batte
   expect(result.body.errors).toBeUndefined();
   return result.body.data!.register as Auth;
 }
-const login = (email: string, password: string) => gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { ${PAYLOAD} } }`, { e: email, p: password });
+const login = (email: string, password: string) =>
+  gql(`mutation($e: String!, $p: String!) { login(email: $e, password: $p) { ${PAYLOAD} } }`, { e: email, p: password });
 const refresh = (token: string) => gql(`mutation($t: String!) { refreshToken(refreshToken: $t) { ${PAYLOAD} } }`, { t: token });
 
 function expectBadInput(result: Result, field: string) {
@@ -58,7 +59,7 @@ describe("logout", () => {
     expect((await refresh(first.refreshToken)).body.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
     expect((await refresh(second.refreshToken)).body.errors).toBeUndefined();
     // Idempotent, and no oracle for made-up tokens.
-    expect((await gql("mutation { logout(refreshToken: \"made-up\") }")).body).toEqual({ data: { logout: true } });
+    expect((await gql('mutation { logout(refreshToken: "made-up") }')).body).toEqual({ data: { logout: true } });
   });
 });
 
@@ -72,7 +73,9 @@ describe("changePassword", () => {
     expectBadInput(await gql(CHANGE, { c: "not my password", n: "a brand new secret" }, mine.accessToken), "currentPassword");
     expectBadInput(await gql(CHANGE, { c: "correct horse battery", n: "password1" }, mine.accessToken), "newPassword");
 
-    expect((await gql(CHANGE, { c: "correct horse battery", n: "a brand new secret" }, mine.accessToken)).body).toEqual({ data: { changePassword: true } });
+    expect((await gql(CHANGE, { c: "correct horse battery", n: "a brand new secret" }, mine.accessToken)).body).toEqual({
+      data: { changePassword: true },
+    });
     expect((await refresh(other.refreshToken)).body.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
     expect((await refresh(mine.refreshToken)).body.errors).toBeUndefined();
     expect((await login(mine.user.email, "correct horse battery")).body.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
@@ -125,19 +128,27 @@ describe("password reset", () => {
     await gql(REQUEST, { e: account.user.email });
     const token = await mailedToken(account.user.email);
     const em = bench.user.runtime.orm.em.fork();
-    await em.getConnection().execute("update password_reset_tokens set expires_at = now() - interval '1 second' where user_id = ?", [account.user.id]);
+    await em
+      .getConnection()
+      .execute("update password_reset_tokens set expires_at = now() - interval '1 second' where user_id = ?", [account.user.id]);
     expectBadInput(await gql(RESET, { t: token, n: "a fresh long secret" }), "token");
   });
 });
 
 describe("users (staff tools)", () => {
-  const USERS = "query($f: UserFilter, $first: Int, $after: String) { users(filter: $f, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id email name role } } } }";
-  type Page = { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { id: string; email: string; name: string; role: string } }[] };
+  const USERS =
+    "query($f: UserFilter, $first: Int, $after: String) { users(filter: $f, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id email name role } } } }";
+  type Page = {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: { node: { id: string; email: string; name: string; role: string } }[];
+  };
 
   it("finds accounts by e-mail, role or a search, page by page, for STAFF and ADMIN only", async () => {
     const tag = `zq${Date.now()}`;
     const made = [];
-    for (const name of [`${tag} One`, `${tag} Two`, `${tag} 50%_off`]) made.push(await register(address("staff-tools"), "correct horse battery", name));
+    for (const name of [`${tag} One`, `${tag} Two`, `${tag} 50%_off`])
+      made.push(await register(address("staff-tools"), "correct horse battery", name));
     const staff = accessToken({ sub: made[0].user.id, role: "STAFF" });
     const admin = accessToken({ sub: made[1].user.id, role: "ADMIN" });
 

@@ -62,7 +62,11 @@ interface MetricsRequest {
 }
 
 const isMetricsRequest = (message: unknown): message is MetricsRequest =>
-  typeof message === "object" && message !== null && (message as { type?: unknown }).type === METRICS && !("text" in message) && !("error" in message);
+  typeof message === "object" &&
+  message !== null &&
+  (message as { type?: unknown }).type === METRICS &&
+  !("text" in message) &&
+  !("error" in message);
 
 /**
  * The Prometheus text of `/metrics`: this process's registry alone, or, in a cluster worker, every

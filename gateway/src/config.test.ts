@@ -6,7 +6,10 @@ describe("subscription connection caps", () => {
   it("are 100 sockets per address and 10 per user in production, higher elsewhere, and configurable", () => {
     expect(loadGatewayConfig(PRODUCTION)).toMatchObject({ maxConnectionsPerIp: 100, maxConnectionsPerUser: 10 });
     expect(loadGatewayConfig({ NODE_ENV: "test" })).toMatchObject({ maxConnectionsPerIp: 1000, maxConnectionsPerUser: 200 });
-    expect(loadGatewayConfig({ ...PRODUCTION, MAX_CONNECTIONS_PER_IP: "5", MAX_CONNECTIONS_PER_USER: "2" })).toMatchObject({ maxConnectionsPerIp: 5, maxConnectionsPerUser: 2 });
+    expect(loadGatewayConfig({ ...PRODUCTION, MAX_CONNECTIONS_PER_IP: "5", MAX_CONNECTIONS_PER_USER: "2" })).toMatchObject({
+      maxConnectionsPerIp: 5,
+      maxConnectionsPerUser: 2,
+    });
   });
 });
 

@@ -52,7 +52,10 @@ export class SignedDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     for (const [header, value] of Object.entries(headers)) request.http?.headers.set(header, value);
   }
 
-  override didReceiveResponse({ response, context }: Parameters<NonNullable<DataSource["didReceiveResponse"]>>[0]): ReturnType<NonNullable<DataSource["didReceiveResponse"]>> {
+  override didReceiveResponse({
+    response,
+    context,
+  }: Parameters<NonNullable<DataSource["didReceiveResponse"]>>[0]): ReturnType<NonNullable<DataSource["didReceiveResponse"]>> {
     if (typeof response.extensions !== "object" || response.extensions === null || !(SIGNED_IN_EXTENSION in response.extensions)) return response;
     const { [SIGNED_IN_EXTENSION]: reported, ...extensions } = response.extensions;
     const signedIn = this.signIns && context ? this.verifiedSignIn(reported) : null;

@@ -46,7 +46,10 @@ function refusedInput(response: unknown): { message: string; field: string } | n
   const { status, body } = (response ?? {}) as { status?: unknown; body?: { errors?: unknown } };
   const errors = status === 400 && Array.isArray(body?.errors) ? (body.errors as GraphQLFormattedError[]) : [];
   const refused = (error: GraphQLFormattedError) =>
-    error?.extensions?.code === "BAD_USER_INPUT" && typeof error.extensions.field === "string" && typeof error.message === "string" && !error.message.includes("$representations");
+    error?.extensions?.code === "BAD_USER_INPUT" &&
+    typeof error.extensions.field === "string" &&
+    typeof error.message === "string" &&
+    !error.message.includes("$representations");
   if (errors.length === 0 || !errors.every(refused)) return null;
   return { message: errors[0].message, field: errors[0].extensions!.field as string };
 }
@@ -63,12 +66,16 @@ export function oversizeDocument(formatted: GraphQLFormattedError): { rule: stri
   const code = formatted.extensions?.code;
   const tokens = code === "GRAPHQL_PARSE_FAILED" ? /Document contains more tha[nt] (\d+) tokens/.exec(formatted.message) : null;
   if (tokens) {
-    return { rule: "tokens", message: `The query has more than ${tokens[1]} tokens; at most ${tokens[1]} are allowed. Split it into several requests.` };
+    return {
+      rule: "tokens",
+      message: `The query has more than ${tokens[1]} tokens; at most ${tokens[1]} are allowed. Split it into several requests.`,
+    };
   }
   if (code === "GRAPHQL_VALIDATION_FAILED" && /^Validation aborted\.$/.test(formatted.message)) {
     return {
       rule: "validation",
-      message: "The query is too large to validate (too many fields or fragments to compare); select each field once and split it into several requests.",
+      message:
+        "The query is too large to validate (too many fields or fragments to compare); select each field once and split it into several requests.",
     };
   }
   return null;

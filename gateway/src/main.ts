@@ -12,7 +12,11 @@ if (config.workers > 1 && cluster.isPrimary) {
   const { startGateway } = require("./server") as typeof import("./server");
   startGateway(config).then(
     (gateway) => {
-      const shutdown = () => void gateway.stop().then(() => process.exit(0), () => process.exit(1));
+      const shutdown = () =>
+        void gateway.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       process.once("SIGINT", shutdown);
       process.once("SIGTERM", shutdown);
     },

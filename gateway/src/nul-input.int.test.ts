@@ -30,7 +30,10 @@ const REGISTER = "mutation($i: RegisterInput!) { register(input: $i) { accessTok
 
 describe("a NUL character in an argument, through the gateway", () => {
   it("in a nested input field, as a variable", async () => {
-    const error = await refused({ query: REGISTER, variables: { i: { email: `nul.${Date.now()}@example.com`, password: "correct horse battery", name: "A\u0000da" } } });
+    const error = await refused({
+      query: REGISTER,
+      variables: { i: { email: `nul.${Date.now()}@example.com`, password: "correct horse battery", name: "A\u0000da" } },
+    });
     expect(error).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
     expect(error.message).toMatch(/^input\.name: .*NUL/);
   });
@@ -48,13 +51,16 @@ describe("a NUL character in an argument, through the gateway", () => {
   });
 
   it("in a scalar argument", async () => {
-    const query = "mutation($e: String!) { login(email: $e, password: \"whatever\") { accessToken } }";
+    const query = 'mutation($e: String!) { login(email: $e, password: "whatever") { accessToken } }';
     expect(await refused({ query, variables: { e: "ada\u0000@example.com" } })).toMatchObject({ code: "BAD_USER_INPUT", field: "email" });
   });
 
   it("in a search filter, as a variable and as a literal", async () => {
     const byVariable = "query($f: AuditLogFilter) { userAuditLog(filter: $f) { totalCount } }";
-    expect(await refused({ query: byVariable, variables: { f: { action: "user.\u0000registered" } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.action" });
+    expect(await refused({ query: byVariable, variables: { f: { action: "user.\u0000registered" } } }, ADMIN)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "filter.action",
+    });
     const byLiteral = '{ userAuditLog(filter: { targetId: "\\u0000" }) { totalCount } }';
     expect(await refused({ query: byLiteral }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.targetId" });
   });

@@ -63,7 +63,9 @@ describe("measureOperation", () => {
     // F0 spreads F1 twice, F1 spreads F2 twice… as fields, the expansion would be 2^30 selections
     const levels = 30;
     const fragments = Array.from({ length: levels }, (_, i) =>
-      i === levels - 1 ? `fragment F${i} on User { friends { id } }` : `fragment F${i} on User { friends { ...F${i + 1} } me: friends { ...F${i + 1} } }`,
+      i === levels - 1
+        ? `fragment F${i} on User { friends { id } }`
+        : `fragment F${i} on User { friends { ...F${i + 1} } me: friends { ...F${i + 1} } }`,
     ).join("\n");
     const started = Date.now();
     const result = measure(`{ me { ...F0 } } ${fragments}`);
@@ -101,9 +103,15 @@ describe("checkLimits", () => {
 
 describe("rootFields", () => {
   it("sees login attempts hidden behind aliases and fragments", () => {
-    const document = parse(`mutation { a: login(email: "x") ...M ... on Mutation { register(email: "y") } } fragment M on Mutation { b: login(email: "z") }`);
+    const document = parse(
+      `mutation { a: login(email: "x") ...M ... on Mutation { register(email: "y") } } fragment M on Mutation { b: login(email: "z") }`,
+    );
     const operation = document.definitions[0] as OperationDefinitionNode;
-    expect(rootFields(operation, { M: document.definitions[1] as FragmentDefinitionNode }).map((field) => field.name.value)).toEqual(["login", "login", "register"]);
+    expect(rootFields(operation, { M: document.definitions[1] as FragmentDefinitionNode }).map((field) => field.name.value)).toEqual([
+      "login",
+      "login",
+      "register",
+    ]);
   });
 });
 

@@ -88,7 +88,10 @@ export function measureOperation(
     return keys;
   };
 
-  const sizeOf = (field: GraphQLField<unknown, unknown>, args: readonly { name: { value: string }; value: ValueNode }[] | undefined): number | null => {
+  const sizeOf = (
+    field: GraphQLField<unknown, unknown>,
+    args: readonly { name: { value: string }; value: ValueNode }[] | undefined,
+  ): number | null => {
     for (const name of SIZE_ARGUMENTS) {
       const definition = field.args.find((arg) => arg.name === name);
       if (!definition) continue;
@@ -182,16 +185,28 @@ function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
 /** The first limit an operation breaks, as a client-facing message; null when it is within all of them. */
 export function checkLimits(measure: OperationMeasure, limits: QueryLimitsConfig): { rule: keyof OperationMeasure; message: string } | null {
   if (measure.depth > limits.maxDepth) {
-    return { rule: "depth", message: `The query is ${measure.depth} levels deep; at most ${limits.maxDepth} are allowed. Ask for fewer nested levels.` };
+    return {
+      rule: "depth",
+      message: `The query is ${measure.depth} levels deep; at most ${limits.maxDepth} are allowed. Ask for fewer nested levels.`,
+    };
   }
   if (measure.aliases > limits.maxAliases) {
-    return { rule: "aliases", message: `The query uses ${measure.aliases} aliases; at most ${limits.maxAliases} are allowed. Split it into several requests.` };
+    return {
+      rule: "aliases",
+      message: `The query uses ${measure.aliases} aliases; at most ${limits.maxAliases} are allowed. Split it into several requests.`,
+    };
   }
   if (measure.duplicates > limits.maxDuplicateFields) {
-    return { rule: "duplicates", message: `One field is selected ${measure.duplicates} times in the same place; at most ${limits.maxDuplicateFields} are allowed.` };
+    return {
+      rule: "duplicates",
+      message: `One field is selected ${measure.duplicates} times in the same place; at most ${limits.maxDuplicateFields} are allowed.`,
+    };
   }
   if (measure.cost > limits.maxCost) {
-    return { rule: "cost", message: `The query's estimated cost is ${measure.cost}; at most ${limits.maxCost} is allowed. Ask for smaller pages (first) or fewer nested lists.` };
+    return {
+      rule: "cost",
+      message: `The query's estimated cost is ${measure.cost}; at most ${limits.maxCost} is allowed. Ask for smaller pages (first) or fewer nested lists.`,
+    };
   }
   return null;
 }
@@ -203,7 +218,10 @@ export function checkLimits(measure: OperationMeasure, limits: QueryLimitsConfig
  * rather than as a validation rule because the cost depends on variables
  * (`first: $n`), which validation does not see.
  */
-export function queryLimitsPlugin<Context extends BaseContext>(limits: QueryLimitsConfig, onRefused: (rule: string) => void): ApolloServerPlugin<Context> {
+export function queryLimitsPlugin<Context extends BaseContext>(
+  limits: QueryLimitsConfig,
+  onRefused: (rule: string) => void,
+): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
       return {

@@ -41,12 +41,19 @@ describe("rate limits through the gateway", () => {
     const email = `busy.${Date.now()}@example.com`;
     const registered = await post(
       gateways[0].url,
-      { query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }", variables: { i: { email, password: "correct horse battery", name: "Bo" } } },
+      {
+        query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+        variables: { i: { email, password: "correct horse battery", name: "Bo" } },
+      },
       { "x-forwarded-for": ip },
     );
     expect(registered.body.errors).toBeUndefined();
     for (let attempt = 0; attempt < 6; attempt += 1) {
-      const login = await post(gateways[attempt % 2].url, { query: `mutation { login(email: "${email}", password: "correct horse battery") { accessToken } }` }, { "x-forwarded-for": ip });
+      const login = await post(
+        gateways[attempt % 2].url,
+        { query: `mutation { login(email: "${email}", password: "correct horse battery") { accessToken } }` },
+        { "x-forwarded-for": ip },
+      );
       expect(login.status).toBe(200);
       expect(login.body.errors).toBeUndefined();
     }
@@ -72,7 +79,10 @@ describe("rate limits through the gateway", () => {
 
   it("does not count sign-ins refused only for their input: no password was guessed", async () => {
     const ip = clientIp();
-    const badRegister = { query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }", variables: { i: { email: "not-an-email", password: "x", name: "Bo" } } };
+    const badRegister = {
+      query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+      variables: { i: { email: "not-an-email", password: "x", name: "Bo" } },
+    };
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const result = await post(gateways[attempt % 2].url, badRegister, { "x-forwarded-for": ip });
       expect(result.body.errors?.[0].extensions?.code).toBe("BAD_USER_INPUT");
@@ -101,7 +111,8 @@ describe("rate limits through the gateway", () => {
 
   it("limits a signed-in user wherever they call from, and an IP whoever calls from it", async () => {
     const token = accessToken({ sub: `user-${Date.now()}` });
-    const asUser = (gateway: RunningGateway) => post(gateway.url, { query: WIDGETS }, { authorization: `Bearer ${token}`, "x-forwarded-for": clientIp() });
+    const asUser = (gateway: RunningGateway) =>
+      post(gateway.url, { query: WIDGETS }, { authorization: `Bearer ${token}`, "x-forwarded-for": clientIp() });
     for (let i = 0; i < 4; i += 1) expect((await asUser(gateways[i % 2])).status).toBe(200);
     const before = bench.probeOperations();
     expectRateLimited(await asUser(gateways[0]));
@@ -122,13 +133,20 @@ describe("rate limits through the gateway", () => {
     const register = async (email: string) => {
       const result = await post(
         gateway.url,
-        { query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }", variables: { i: { email, password: "correct horse battery", name: "Bo" } } },
+        {
+          query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken } }",
+          variables: { i: { email, password: "correct horse battery", name: "Bo" } },
+        },
         { "x-forwarded-for": clientIp() },
       );
       expect(result.body.errors).toBeUndefined();
     };
     const login = (email: string, password: string, ip: string) =>
-      post(gateway.url, { query: "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }", variables: { e: email, p: password } }, { "x-forwarded-for": ip });
+      post(
+        gateway.url,
+        { query: "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }", variables: { e: email, p: password } },
+        { "x-forwarded-for": ip },
+      );
 
     it("throttles guessing at one account, never another account's correct sign-in from the same address", async () => {
       const victim = `victim.${Date.now()}@example.com`;
@@ -192,7 +210,9 @@ describe("when Redis is down", () => {
 
   /** A private Redis this test may kill (the shared one serves other suites). */
   async function startRedis(port: number): Promise<void> {
-    server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--dir", mkdtempSync(join(tmpdir(), "gw-redis-"))], { stdio: "ignore" });
+    server = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--dir", mkdtempSync(join(tmpdir(), "gw-redis-"))], {
+      stdio: "ignore",
+    });
     const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 50 });
     const deadline = Date.now() + 10_000;
     while ((await client.ping().catch(() => null)) !== "PONG") {

@@ -37,7 +37,14 @@ return 0
 
 type RedisWithScript = Redis & {
   refundWindow(key: string, weight: number): Promise<number>;
-  slidingWindow(current: string, previous: string, limit: number, windowMs: number, elapsedMs: number, weight: number): Promise<[number, number, number]>;
+  slidingWindow(
+    current: string,
+    previous: string,
+    limit: number,
+    windowMs: number,
+    elapsedMs: number,
+    weight: number,
+  ): Promise<[number, number, number]>;
 };
 
 /** One counter: e.g. `ip` + `203.0.113.7`, allowing `limit` units per window. */
@@ -63,7 +70,9 @@ export class RateLimiter {
     const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
     // Failed checks are logged by take(); connection churn would only repeat them.
     redis.on("error", (error) => logger.debug({ err: error }, "rate limiter redis error"));
-    await redis.connect().catch((error) => logger.error({ err: error }, "rate limiter cannot reach Redis at start-up: requests are not limited until it does"));
+    await redis
+      .connect()
+      .catch((error) => logger.error({ err: error }, "rate limiter cannot reach Redis at start-up: requests are not limited until it does"));
     return new RateLimiter(redis, prefix, windowMs, logger, onError);
   }
 
@@ -100,7 +109,14 @@ export class RateLimiter {
           const index = Math.floor(now / window);
           const elapsed = now - index * window;
           const weight = bucket.weight ?? 1;
-          const [allowed, current, previous] = await this.redis.slidingWindow(this.key(bucket, index), this.key(bucket, index - 1), bucket.limit, window, elapsed, weight);
+          const [allowed, current, previous] = await this.redis.slidingWindow(
+            this.key(bucket, index),
+            this.key(bucket, index - 1),
+            bucket.limit,
+            window,
+            elapsed,
+            weight,
+          );
           return allowed ? null : { bucket: bucket.kind, waitMs: retryAfterMs(window, bucket.limit, weight, current, previous, elapsed) };
         }),
       );
@@ -185,7 +201,12 @@ function accountName(email: unknown): string | null {
 }
 
 /** The sign-in attempts of an operation: one entry per credential field, naming its account or null. */
-export function signInAttempts(operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>, variables: Arguments, identity: Identity | null): (string | null)[] {
+export function signInAttempts(
+  operation: OperationDefinitionNode,
+  fragments: Record<string, FragmentDefinitionNode>,
+  variables: Arguments,
+  identity: Identity | null,
+): (string | null)[] {
   return rootFields(operation, fragments)
     .filter((field) => field.name.value in CREDENTIAL_FIELDS)
     .map((field) => {
@@ -236,7 +257,11 @@ export function operationBuckets(config: RateLimitConfig, ip: string, identity: 
  * `executeOperation`) have no HTTP request and are not counted; a subscription's `subscribe` message
  * is counted like an HTTP operation (subscriptions/server.ts), its pushed events are not.
  */
-export function rateLimitPlugin(limiter: RateLimiter, config: RateLimitConfig, onRefused: (bucket: string) => void): ApolloServerPlugin<GatewayContext> {
+export function rateLimitPlugin(
+  limiter: RateLimiter,
+  config: RateLimitConfig,
+  onRefused: (bucket: string) => void,
+): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       let authAttempt: { buckets: Bucket[]; at: number } | null = null;

@@ -41,20 +41,26 @@ describe("identity", () => {
   });
 
   const forged: [string, () => string][] = [
-    ["tampered (role raised, signature kept)", () => {
-      const [head, body, signature] = accessToken({ sub: "u1" }).split(".");
-      const claims = { ...JSON.parse(Buffer.from(body, "base64url").toString()), role: "ADMIN" };
-      return `${head}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${signature}`;
-    }],
+    [
+      "tampered (role raised, signature kept)",
+      () => {
+        const [head, body, signature] = accessToken({ sub: "u1" }).split(".");
+        const claims = { ...JSON.parse(Buffer.from(body, "base64url").toString()), role: "ADMIN" };
+        return `${head}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${signature}`;
+      },
+    ],
     ["expired", () => accessToken({ sub: "u1" }, { ttlSeconds: 60, now: Date.now() - 3_600_000 })],
     ["for another audience", () => accessToken({ sub: "u1" }, { audience: "another-api" })],
     ["from another issuer", () => accessToken({ sub: "u1" }, { issuer: "someone-else" })],
     ["signed with another secret under our key id", () => accessToken({ sub: "u1" }, { keys: "test:an-attacker-secret-0123456789" })],
     ["signed with an unknown key id", () => accessToken({ sub: "u1" }, { keys: "other:test-jwt-secret-0123456789abcdef" })],
-    ["unsigned (alg none)", () => {
-      const [, body] = accessToken({ sub: "u1", role: "ADMIN" }).split(".");
-      return `${Buffer.from(JSON.stringify({ alg: "none", kid: "test" })).toString("base64url")}.${body}.`;
-    }],
+    [
+      "unsigned (alg none)",
+      () => {
+        const [, body] = accessToken({ sub: "u1", role: "ADMIN" }).split(".");
+        return `${Buffer.from(JSON.stringify({ alg: "none", kid: "test" })).toString("base64url")}.${body}.`;
+      },
+    ],
   ];
 
   it.each(forged)("refuses a token %s with 401 UNAUTHENTICATED before any subgraph call", async (_what, token) => {
@@ -122,11 +128,14 @@ describe("query limits", () => {
     const result = await ask({ query: `{ widgets { ${"totalCount ".repeat(6000)} } }` });
     expect(result.status).toBe(400);
     expect(result.body.errors).toEqual([
-      { message: "The query has more than 5000 tokens; at most 5000 are allowed. Split it into several requests.", extensions: { code: "QUERY_TOO_COMPLEX" } },
+      {
+        message: "The query has more than 5000 tokens; at most 5000 are allowed. Split it into several requests.",
+        extensions: { code: "QUERY_TOO_COMPLEX" },
+      },
     ]);
   });
 
-  it("refuses a document too large for graphql-js to validate (its own work budget) as QUERY_TOO_COMPLEX, not a bare \"Validation aborted.\"", async () => {
+  it('refuses a document too large for graphql-js to validate (its own work budget) as QUERY_TOO_COMPLEX, not a bare "Validation aborted."', async () => {
     let result: Awaited<ReturnType<typeof ask>> | undefined;
     expect(await probeCallsDuring(async () => (result = await ask({ query: `{ ${"__typename ".repeat(3000)} }` })))).toBe(0);
     expect(result!.status).toBe(400);
@@ -174,13 +183,18 @@ describe("HTTP defences", () => {
     expect(form.status).toBe(400);
     expect(form.text).toMatch(/Cross-Site Request Forgery/);
     // the same GET with a header only non-simple requests can carry is served
-    const preflighted = await fetch(`${gateway.url}?query=${encodeURIComponent(WIDGETS)}`, { headers: { "apollo-require-preflight": "1", "x-forwarded-for": clientIp() } });
+    const preflighted = await fetch(`${gateway.url}?query=${encodeURIComponent(WIDGETS)}`, {
+      headers: { "apollo-require-preflight": "1", "x-forwarded-for": clientIp() },
+    });
     expect(preflighted.status).toBe(200);
   });
 
   it("lets an allowed origin in with CORS headers and refuses any other", async () => {
     const preflight = (origin: string) =>
-      fetch(gateway.url, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+      fetch(gateway.url, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
     const allowed = await preflight(ALLOWED_ORIGIN);
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
@@ -188,7 +202,9 @@ describe("HTTP defences", () => {
     expect(served.status).toBe(200);
     expect(served.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
     // A browser client may read when to retry and the ids that find its request in our logs.
-    expect(served.headers.get("access-control-expose-headers")?.split(/,\s*/)).toEqual(expect.arrayContaining(["retry-after", "x-request-id", "x-trace-id"]));
+    expect(served.headers.get("access-control-expose-headers")?.split(/,\s*/)).toEqual(
+      expect.arrayContaining(["retry-after", "x-request-id", "x-trace-id"]),
+    );
     expect(served.headers.get("x-request-id")).toBeTruthy();
 
     const refused = await preflight("https://evil.example");
@@ -283,7 +299,8 @@ describe("a value a subgraph's scalar refuses", () => {
 });
 
 describe("introspection and Sandbox", () => {
-  const introspect = (target: RunningGateway) => post(target.url, { query: "{ __schema { queryType { name } } }" }, { "x-forwarded-for": clientIp() });
+  const introspect = (target: RunningGateway) =>
+    post(target.url, { query: "{ __schema { queryType { name } } }" }, { "x-forwarded-for": clientIp() });
   const landing = (target: RunningGateway) => fetch(target.url, { headers: { accept: "text/html" } });
   const production = { NODE_ENV: "production", JWT_KEYS: "test:test-jwt-secret-0123456789abcdef" };
 
@@ -317,7 +334,11 @@ describe("introspection and Sandbox", () => {
 describe("unresolvable operations", () => {
   it.each([
     ["several operations and no operationName", { query: "query A { widgets { totalCount } } query B { widgets { totalCount } }" }, /operationName/],
-    ["an operationName no operation has", { query: "query A { widgets { totalCount } } query B { widgets { totalCount } }", operationName: "C" }, /"C"/],
+    [
+      "an operationName no operation has",
+      { query: "query A { widgets { totalCount } } query B { widgets { totalCount } }", operationName: "C" },
+      /"C"/,
+    ],
     ["an operationName that does not match the only operation", { query: "query A { widgets { totalCount } }", operationName: "Z" }, /"Z"/],
   ])("answers %s with 400 OPERATION_RESOLUTION_FAILURE, not an internal error", async (_, body, message) => {
     const calls = await probeCallsDuring(async () => {

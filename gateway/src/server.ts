@@ -15,7 +15,22 @@ import express from "express";
 import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
-import { createLogger, createMetrics, graphqlMetricsPlugin, metricsAccess, literalInputPlugin, createTracing, traceRequests, tracingPlugin, withLogger, activeTraceId, RateLimitedError, withCurrentRole, type Identity, type Logger } from "@commerce/kit";
+import {
+  createLogger,
+  createMetrics,
+  graphqlMetricsPlugin,
+  metricsAccess,
+  literalInputPlugin,
+  createTracing,
+  traceRequests,
+  tracingPlugin,
+  withLogger,
+  activeTraceId,
+  RateLimitedError,
+  withCurrentRole,
+  type Identity,
+  type Logger,
+} from "@commerce/kit";
 import { jsonBody, jsonErrors } from "./body";
 import { catalogCachePlugin } from "./catalog-cache";
 import { metricsText } from "./cluster";
@@ -49,11 +64,17 @@ export interface RunningGateway {
  * operation is parsed and validated and before any subgraph is called, the
  * Redis rate limits and the depth/cost/alias limits.
  */
-export async function startGateway(config: GatewayConfig, logger: Logger = createLogger({ service: "gateway", level: config.logLevel, pretty: config.logPretty })): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger = createLogger({ service: "gateway", level: config.logLevel, pretty: config.logPretty }),
+): Promise<RunningGateway> {
   const metrics = createMetrics("gateway");
   // Process-wide, so Apollo Gateway's own spans (plan, fetch per subgraph) are recorded under ours.
   const tracing = createTracing({ service: "gateway", endpoint: config.otlpEndpoint, global: true });
-  const refusals = metrics.counter("gateway_refusals_total", "Requests refused by the gateway's own defences, by reason and rule", ["reason", "rule"]);
+  const refusals = metrics.counter("gateway_refusals_total", "Requests refused by the gateway's own defences, by reason and rule", [
+    "reason",
+    "rule",
+  ]);
   const rateLimited = (bucket: string) => refusals.inc({ reason: "rate_limited", rule: bucket });
   const tooComplex = (rule: string) => refusals.inc({ reason: "too_complex", rule });
   const rateLimiterErrors = metrics.counter("gateway_rate_limiter_errors_total", "Rate-limit checks that failed open because Redis did not answer");
@@ -65,7 +86,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
           pollIntervalInMs: config.pollIntervalMs,
         })
       : readFileSync(config.supergraphPath, "utf8"),
-    buildService: ({ name, url }) => new SignedDataSource({ name, url: subgraphUrl(config, name, url), secret: config.internalSecret, signIns: name === "user" ? config : null }),
+    buildService: ({ name, url }) =>
+      new SignedDataSource({ name, url: subgraphUrl(config, name, url), secret: config.internalSecret, signIns: name === "user" ? config : null }),
     logger,
   });
 
@@ -161,8 +183,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger = creat
   );
   app.use(jsonErrors(config.maxBodyBytes, logger, () => refusals.inc({ reason: "too_large", rule: "body" })));
 
-  const feed = new OrderEventFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), config.streamPrefix, logger.child({ component: "order-feed" }));
-  const notifications = new NotificationFeed(new Redis(config.redisUrl, { maxRetriesPerRequest: null }), config.streamPrefix, logger.child({ component: "notification-feed" }));
+  const feed = new OrderEventFeed(
+    new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    config.streamPrefix,
+    logger.child({ component: "order-feed" }),
+  );
+  const notifications = new NotificationFeed(
+    new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    config.streamPrefix,
+    logger.child({ component: "notification-feed" }),
+  );
   await Promise.all([feed.start(), notifications.start()]);
   subscriptions = attachSubscriptions({
     httpServer,

@@ -6,7 +6,6 @@ import { eventually } from "@commerce/testing";
 // Before anything starts: every service of this process records here.
 const exporter = captureSpans();
 
-
 describe("gateway tracing and request ids", () => {
   let bench: Bench;
   let url: string;
@@ -21,11 +20,15 @@ describe("gateway tracing and request ids", () => {
 
   it("puts the subgraph's operation in the gateway operation's trace, and links (never continues) a client's traceparent", async () => {
     const clientTrace = "0af7651916cd43dd8448eb211c80319c";
-    const response = await post(url, { query: "query Me { me { id } }" }, {
-      "x-forwarded-for": clientIp(),
-      "x-request-id": "client-request-0001",
-      traceparent: `00-${clientTrace}-b7ad6b7169203331-01`,
-    });
+    const response = await post(
+      url,
+      { query: "query Me { me { id } }" },
+      {
+        "x-forwarded-for": clientIp(),
+        "x-request-id": "client-request-0001",
+        traceparent: `00-${clientTrace}-b7ad6b7169203331-01`,
+      },
+    );
     expect(response.body).toEqual({ data: { me: null } });
     expect(response.headers.get("x-request-id")).toBe("client-request-0001");
     const traceId = response.headers.get("x-trace-id")!;
@@ -50,7 +53,7 @@ describe("gateway tracing and request ids", () => {
   });
 
   it("replaces a client request id that is not a plain id (it goes into every log line)", async () => {
-    const response = await post(url, { query: "{ __typename }" }, { "x-forwarded-for": clientIp(), "x-request-id": "bad id {\"level\":60}" });
+    const response = await post(url, { query: "{ __typename }" }, { "x-forwarded-for": clientIp(), "x-request-id": 'bad id {"level":60}' });
     expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

@@ -14,7 +14,12 @@ describe("the audit log", () => {
 
   beforeAll(async () => {
     db = await createTestDatabase("kit_audit");
-    orm = await openDatabase({ databaseUrl: db.url, entities: auditEntities, migrations: auditMigrations, logger: createLogger({ service: "test", level: "silent" }) });
+    orm = await openDatabase({
+      databaseUrl: db.url,
+      entities: auditEntities,
+      migrations: auditMigrations,
+      logger: createLogger({ service: "test", level: "silent" }),
+    });
     // The service's own role (the database owner), as the service itself would connect.
     sql = new Client({ connectionString: db.url });
     await sql.connect();
@@ -28,20 +33,50 @@ describe("the audit log", () => {
   it("records who, what, when and the correlation id in the caller's transaction", async () => {
     const before = Date.now();
     await fork().transactional(async (tx) => {
-      audit(tx, { identity: { kind: "user", userId: "u-1", role: "ADMIN" }, requestId: "req-1" }, {
-        action: "user.role_changed",
-        targetType: "User",
-        targetId: "u-2",
-        details: { before: "CUSTOMER", after: "STAFF" },
-      });
-      audit(tx, { event: { id: "ev-1", type: "order.cancelled", correlationId: "order-1" } }, { action: "payment.refunded", targetType: "Payment", targetId: "p-1" });
+      audit(
+        tx,
+        { identity: { kind: "user", userId: "u-1", role: "ADMIN" }, requestId: "req-1" },
+        {
+          action: "user.role_changed",
+          targetType: "User",
+          targetId: "u-2",
+          details: { before: "CUSTOMER", after: "STAFF" },
+        },
+      );
+      audit(
+        tx,
+        { event: { id: "ev-1", type: "order.cancelled", correlationId: "order-1" } },
+        { action: "payment.refunded", targetType: "Payment", targetId: "p-1" },
+      );
       audit(tx, { job: "saga-deadline", correlationId: "order-2" }, { action: "order.cancelled", targetType: "Order", targetId: "order-2" });
-      audit(tx, { identity: { kind: "service", service: "order" }, requestId: "req-2" }, { action: "x", targetType: "T", targetId: "t", correlationId: "order-3" });
+      audit(
+        tx,
+        { identity: { kind: "service", service: "order" }, requestId: "req-2" },
+        { action: "x", targetType: "T", targetId: "t", correlationId: "order-3" },
+      );
     });
     const { rows } = await sql.query("select * from audit_log order by action, actor_kind");
     expect(rows.map(({ id: _id, at: _at, ...row }) => row)).toEqual([
-      { action: "order.cancelled", target_type: "Order", target_id: "order-2", actor_kind: "JOB", actor_id: "saga-deadline", actor_role: null, correlation_id: "order-2", details: {} },
-      { action: "payment.refunded", target_type: "Payment", target_id: "p-1", actor_kind: "EVENT", actor_id: "ev-1", actor_role: "order.cancelled", correlation_id: "order-1", details: {} },
+      {
+        action: "order.cancelled",
+        target_type: "Order",
+        target_id: "order-2",
+        actor_kind: "JOB",
+        actor_id: "saga-deadline",
+        actor_role: null,
+        correlation_id: "order-2",
+        details: {},
+      },
+      {
+        action: "payment.refunded",
+        target_type: "Payment",
+        target_id: "p-1",
+        actor_kind: "EVENT",
+        actor_id: "ev-1",
+        actor_role: "order.cancelled",
+        correlation_id: "order-1",
+        details: {},
+      },
       {
         action: "user.role_changed",
         target_type: "User",
@@ -52,7 +87,16 @@ describe("the audit log", () => {
         correlation_id: "req-1",
         details: { before: "CUSTOMER", after: "STAFF" },
       },
-      { action: "x", target_type: "T", target_id: "t", actor_kind: "SERVICE", actor_id: "order", actor_role: null, correlation_id: "order-3", details: {} },
+      {
+        action: "x",
+        target_type: "T",
+        target_id: "t",
+        actor_kind: "SERVICE",
+        actor_id: "order",
+        actor_role: null,
+        correlation_id: "order-3",
+        details: {},
+      },
     ]);
     for (const row of rows) expect(row.at.getTime()).toBeGreaterThanOrEqual(before - 1000);
   });
@@ -101,13 +145,19 @@ describe("the audit log", () => {
 
   it("finds entries by a UUID written in upper case, and takes an empty filter value for none", async () => {
     const target = randomUUID();
-    await fork().transactional(async (tx) => void audit(tx, { job: "case", correlationId: "case" }, { action: "cased", targetType: "Thing", targetId: target }));
+    await fork().transactional(
+      async (tx) => void audit(tx, { job: "case", correlationId: "case" }, { action: "cased", targetType: "Thing", targetId: target }),
+    );
     const found = await listAuditEntries(fork(), { targetId: target.toUpperCase() });
     expect(found.edges.map((edge) => edge.node.targetId)).toEqual([target]);
     // A correlation id matches in either case: an order id is stored lower case, a client's request id as sent.
     const correlated = randomUUID().toUpperCase();
-    await fork().transactional(async (tx) => void audit(tx, { job: "case", correlationId: correlated }, { action: "correlated", targetType: "Thing", targetId: target }));
-    await fork().transactional(async (tx) => void audit(tx, { job: "case", correlationId: target }, { action: "correlated", targetType: "Thing", targetId: target }));
+    await fork().transactional(
+      async (tx) => void audit(tx, { job: "case", correlationId: correlated }, { action: "correlated", targetType: "Thing", targetId: target }),
+    );
+    await fork().transactional(
+      async (tx) => void audit(tx, { job: "case", correlationId: target }, { action: "correlated", targetType: "Thing", targetId: target }),
+    );
     expect((await listAuditEntries(fork(), { action: "correlated", correlationId: correlated })).totalCount).toBe(1);
     expect((await listAuditEntries(fork(), { action: "correlated", correlationId: target.toUpperCase() })).totalCount).toBe(1);
     const unfiltered = await listAuditEntries(fork(), { action: "" }, 1);
@@ -117,7 +167,10 @@ describe("the audit log", () => {
   it("keeps each service's log a list of its own: another log's cursor is refused", async () => {
     const page = await listAuditEntries(fork(), null, 1, null, "paymentAuditLog");
     expect((await listAuditEntries(fork(), null, 1, page.pageInfo.endCursor, "paymentAuditLog")).edges).toBeDefined();
-    await expect(listAuditEntries(fork(), null, 1, page.pageInfo.endCursor, "orderAuditLog")).rejects.toMatchObject({ code: "BAD_USER_INPUT", extensions: { field: "after" } });
+    await expect(listAuditEntries(fork(), null, 1, page.pageInfo.endCursor, "orderAuditLog")).rejects.toMatchObject({
+      code: "BAD_USER_INPUT",
+      extensions: { field: "after" },
+    });
   });
 
   it("refuses a hand-made cursor as BAD_USER_INPUT naming after, before any SQL", async () => {

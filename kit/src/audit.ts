@@ -107,8 +107,12 @@ export class Migration20250101000100AuditLog extends Migration {
       end
       $$;`);
     // Per statement, so even an UPDATE or DELETE that matches no row is refused.
-    this.addSql(`create trigger "audit_log_no_update_delete" before update or delete on "audit_log" for each statement execute function "audit_log_append_only"();`);
-    this.addSql(`create trigger "audit_log_no_truncate" before truncate on "audit_log" for each statement execute function "audit_log_append_only"();`);
+    this.addSql(
+      `create trigger "audit_log_no_update_delete" before update or delete on "audit_log" for each statement execute function "audit_log_append_only"();`,
+    );
+    this.addSql(
+      `create trigger "audit_log_no_truncate" before truncate on "audit_log" for each statement execute function "audit_log_append_only"();`,
+    );
   }
 }
 
@@ -122,9 +126,7 @@ export const auditMigrations = [{ name: "Migration20250101000100AuditLog", class
  * id) or a job of the service.
  */
 export type AuditSource =
-  | Pick<Context, "identity" | "requestId">
-  | { event: { id: string; type: string; correlationId: string } }
-  | { job: string; correlationId: string };
+  Pick<Context, "identity" | "requestId"> | { event: { id: string; type: string; correlationId: string } } | { job: string; correlationId: string };
 
 export interface AuditRecord {
   /** Dotted past tense, e.g. `order.cancelled`. */
@@ -137,7 +139,8 @@ export interface AuditRecord {
 }
 
 function actorOf(source: AuditSource): Pick<AuditEntry, "actorKind" | "actorId" | "actorRole" | "correlationId"> {
-  if ("event" in source) return { actorKind: "EVENT", actorId: source.event.id, actorRole: source.event.type, correlationId: source.event.correlationId };
+  if ("event" in source)
+    return { actorKind: "EVENT", actorId: source.event.id, actorRole: source.event.type, correlationId: source.event.correlationId };
   if ("job" in source) return { actorKind: "JOB", actorId: source.job, actorRole: null, correlationId: source.correlationId };
   const { identity, requestId } = source;
   if (!identity) return { actorKind: "ANONYMOUS", actorId: "anonymous", actorRole: null, correlationId: requestId };

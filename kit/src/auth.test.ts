@@ -6,7 +6,12 @@ const BODY = JSON.stringify({ query: "{ order(id: 1) { id } }" });
 const NOW = 1_800_000_000_000;
 
 const verify = (headers: Record<string, string>, target: { audience?: string; method?: string; body?: string } = {}, now = NOW) =>
-  verifyIdentityHeaders(headers, SECRET, { audience: target.audience ?? "order", method: target.method ?? "POST", bodyHash: bodyHash(target.body ?? BODY) }, now);
+  verifyIdentityHeaders(
+    headers,
+    SECRET,
+    { audience: target.audience ?? "order", method: target.method ?? "POST", bodyHash: bodyHash(target.body ?? BODY) },
+    now,
+  );
 
 describe("signed identity headers", () => {
   const headers = signIdentityHeaders(CUSTOMER, SECRET, { audience: "order", body: BODY }, "req-1", NOW);

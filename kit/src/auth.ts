@@ -6,7 +6,13 @@ export type Role = (typeof ROLES)[number];
 
 /** Who is calling, as verified by the gateway. `SERVICE` is another of our processes. */
 export type Identity =
-  | { kind: "user"; userId: string; role: Role; email?: string; /** The sign-in (refresh-token family) the access token came from. */ sessionId?: string }
+  | {
+      kind: "user";
+      userId: string;
+      role: Role;
+      email?: string;
+      /** The sign-in (refresh-token family) the access token came from. */ sessionId?: string;
+    }
   | { kind: "service"; service: string };
 
 // ---------------------------------------------------------------------------
@@ -123,9 +129,20 @@ export interface SignedTarget {
   body?: string | Buffer;
 }
 
-export const bodyHash = (body: string | Buffer | undefined) => createHash("sha256").update(body ?? "").digest("base64url");
+export const bodyHash = (body: string | Buffer | undefined) =>
+  createHash("sha256")
+    .update(body ?? "")
+    .digest("base64url");
 
-const signingInput = (fields: { audience: string; method: string; timestamp: string; nonce: string; requestId: string; identity: string; bodyHash: string }) =>
+const signingInput = (fields: {
+  audience: string;
+  method: string;
+  timestamp: string;
+  nonce: string;
+  requestId: string;
+  identity: string;
+  bodyHash: string;
+}) =>
   ["v2", fields.audience, fields.method.toUpperCase(), fields.timestamp, fields.nonce, fields.requestId, fields.identity, fields.bodyHash].join("\n");
 
 /** The identity header of a caller (empty for an anonymous one). */
@@ -136,7 +153,11 @@ export const encodeIdentity = (identity: Identity | null) => (identity ? b64url(
  * `requestId`): the timestamp, nonce and signature headers to add. For a signer that sees the body
  * only when it is sent (the gateway's fetcher).
  */
-export function signatureHeaders(secret: string, target: SignedTarget & { encodedIdentity: string; requestId: string }, now = Date.now()): Record<string, string> {
+export function signatureHeaders(
+  secret: string,
+  target: SignedTarget & { encodedIdentity: string; requestId: string },
+  now = Date.now(),
+): Record<string, string> {
   const timestamp = String(now);
   // 122 random bits from Node's cached entropy: cheaper than randomBytes on every request.
   const nonce = randomUUID();
@@ -156,7 +177,11 @@ export function signatureHeaders(secret: string, target: SignedTarget & { encode
  * A fetch `init` whose identity and request id headers are set, with its signature for `audience`
  * added over its method and body: for fetchers that see the body only when it is sent.
  */
-export function signRequestInit<I extends { method?: string; headers: Record<string, string>; body?: string }>(secret: string, audience: string, init: I): I {
+export function signRequestInit<I extends { method?: string; headers: Record<string, string>; body?: string }>(
+  secret: string,
+  audience: string,
+  init: I,
+): I {
   const signature = signatureHeaders(secret, {
     audience,
     method: init.method ?? "POST",
@@ -176,7 +201,11 @@ export function signIdentityHeaders(
   now = Date.now(),
 ): Record<string, string> {
   const encodedIdentity = encodeIdentity(identity);
-  return { [IDENTITY_HEADER]: encodedIdentity, [REQUEST_ID_HEADER]: requestId, ...signatureHeaders(secret, { ...target, encodedIdentity, requestId }, now) };
+  return {
+    [IDENTITY_HEADER]: encodedIdentity,
+    [REQUEST_ID_HEADER]: requestId,
+    ...signatureHeaders(secret, { ...target, encodedIdentity, requestId }, now),
+  };
 }
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
@@ -213,8 +242,12 @@ export function verifyIdentityHeaders(
   const requestId = header(headers, REQUEST_ID_HEADER) ?? "";
   if (!timestamp || !nonce || !signature) throw new TokenError("missing gateway credentials");
   const signedAt = Number(timestamp);
-  if (!/^\d{1,15}$/.test(timestamp) || now - signedAt > SIGNATURE_TTL_MS || signedAt - now > SIGNATURE_TTL_MS) throw new TokenError("stale gateway credentials");
-  const expected = hmac(secret, signingInput({ audience: target.audience, method: target.method, timestamp, nonce, requestId, identity: encoded, bodyHash: target.bodyHash }));
+  if (!/^\d{1,15}$/.test(timestamp) || now - signedAt > SIGNATURE_TTL_MS || signedAt - now > SIGNATURE_TTL_MS)
+    throw new TokenError("stale gateway credentials");
+  const expected = hmac(
+    secret,
+    signingInput({ audience: target.audience, method: target.method, timestamp, nonce, requestId, identity: encoded, bodyHash: target.bodyHash }),
+  );
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new TokenError("bad gateway signature");
   const verified = { requestId, nonce, expiresAt: signedAt + SIGNATURE_TTL_MS };

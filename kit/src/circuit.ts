@@ -24,7 +24,9 @@ function breakerFor(target: string): CircuitBreakerPolicy {
 export class CircuitOpenError extends Error {
   override name = "CircuitOpenError";
   constructor(readonly target: string) {
-    super(`${target} is unavailable: its circuit breaker is open after ${FAILURES_TO_OPEN} failed calls in a row, so calls fail at once; one is tried again ${HALF_OPEN_AFTER_MS / 1000} s after it opened.`);
+    super(
+      `${target} is unavailable: its circuit breaker is open after ${FAILURES_TO_OPEN} failed calls in a row, so calls fail at once; one is tried again ${HALF_OPEN_AFTER_MS / 1000} s after it opened.`,
+    );
   }
 }
 
@@ -53,7 +55,12 @@ export async function fetchThroughBreaker(target: string, url: string, init: Req
   }
 }
 
-const STATE_VALUES: Record<CircuitState, number> = { [CircuitState.Closed]: 0, [CircuitState.Open]: 1, [CircuitState.HalfOpen]: 2, [CircuitState.Isolated]: 1 };
+const STATE_VALUES: Record<CircuitState, number> = {
+  [CircuitState.Closed]: 0,
+  [CircuitState.Open]: 1,
+  [CircuitState.HalfOpen]: 2,
+  [CircuitState.Isolated]: 1,
+};
 
 /** Each target's breaker state: 0 closed, 1 open, 2 half-open (one trial call in flight). */
 export function breakerStates(): { target: string; state: number }[] {

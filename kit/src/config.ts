@@ -9,7 +9,10 @@
 import { DEFAULT_PORTS, SUBGRAPHS, type SubgraphName } from "./services";
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, problem: string) {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
     super(`Configuration: ${variable} ${problem}`);
     this.name = "ConfigError";
   }
@@ -133,10 +136,7 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
   if (internalSecret.length < 16) throw new ConfigError("INTERNAL_SECRET", "must be at least 16 characters");
   const jwtKeys = isProduction ? read.string("JWT_KEYS") : read.string("JWT_KEYS", DEV_JWT_KEYS);
   const subgraphUrls = Object.fromEntries(
-    SUBGRAPHS.map((name) => [
-      name,
-      read.url(`SUBGRAPH_${name.toUpperCase()}_URL`, `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`),
-    ]),
+    SUBGRAPHS.map((name) => [name, read.url(`SUBGRAPH_${name.toUpperCase()}_URL`, `http://127.0.0.1:${DEFAULT_PORTS[name]}/graphql`)]),
   ) as Record<SubgraphName, string>;
   const subgraphUrlOverrides = Object.fromEntries(
     SUBGRAPHS.filter((name) => read.optionalString(`SUBGRAPH_${name.toUpperCase()}_URL`) !== undefined).map((name) => [name, subgraphUrls[name]]),

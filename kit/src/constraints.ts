@@ -28,7 +28,9 @@ export function NoControlCharacters(options: ValidationOptions): PropertyDecorat
   return ValidateBy(
     {
       name: "noControlCharacters",
-      validator: { validate: (value: unknown) => value === null || value === undefined || (typeof value === "string" && !CONTROL_CHARACTER.test(value.trim())) },
+      validator: {
+        validate: (value: unknown) => value === null || value === undefined || (typeof value === "string" && !CONTROL_CHARACTER.test(value.trim())),
+      },
     },
     options,
   );

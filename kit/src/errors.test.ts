@@ -10,9 +10,9 @@ describe("variableField", () => {
     );
     expect(variableField('Variable "$first" got invalid value "x"; Int cannot represent non-integer value: "x"')).toBe("first");
     expect(variableField('Variable "$id" of required type "ID!" was not provided.')).toBe("id");
-    expect(variableField('Variable "$x" got invalid value { productId: "p" } at "x.items[0]"; Field "quantity" of required type "Int!" was not provided.')).toBe(
-      "x.items.0.quantity",
-    );
+    expect(
+      variableField('Variable "$x" got invalid value { productId: "p" } at "x.items[0]"; Field "quantity" of required type "Int!" was not provided.'),
+    ).toBe("x.items.0.quantity");
   });
 
   it("says nothing about other messages", () => {

@@ -35,7 +35,10 @@ export abstract class AppError extends GraphQLError {
 export class BadUserInputError extends AppError {
   readonly code = "BAD_USER_INPUT" as const;
   /** @param field the input path at fault, e.g. `input.items.0.quantity` */
-  constructor(message: string, readonly field?: string) {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
     super(message, field ? { field } : {});
   }
 }
@@ -57,7 +60,11 @@ export class ForbiddenError extends AppError {
 export class NotFoundError extends AppError {
   readonly code = "NOT_FOUND" as const;
   /** @param field the argument that named the missing thing (`id`, `input.categoryId`) */
-  constructor(what: string, id: string, readonly field?: string) {
+  constructor(
+    what: string,
+    id: string,
+    readonly field?: string,
+  ) {
     super(`${what} ${id} was not found.`, field ? { id, field } : { id });
   }
 }
@@ -69,7 +76,10 @@ export class ConflictError extends AppError {
 export class PaymentDeclinedError extends AppError {
   readonly code = "PAYMENT_DECLINED" as const;
   /** @param reason why the processor refused, e.g. `INSUFFICIENT_FUNDS` */
-  constructor(message: string, readonly reason: string) {
+  constructor(
+    message: string,
+    readonly reason: string,
+  ) {
     super(message, { reason });
   }
 }
@@ -119,9 +129,7 @@ function requestRefusal(error: unknown): string | undefined {
 
 /** type-graphql's argument validation carries class-validator errors; name the first field at fault. */
 function validationField(error: unknown): string | undefined {
-  const errors = (error as GraphQLError | undefined)?.extensions?.validationErrors as
-    | { property: string; children?: unknown[] }[]
-    | undefined;
+  const errors = (error as GraphQLError | undefined)?.extensions?.validationErrors as { property: string; children?: unknown[] }[] | undefined;
   if (!errors?.length) return undefined;
   const path: string[] = [];
   let current: { property: string; children?: unknown[] } | undefined = errors[0];
@@ -153,8 +161,7 @@ function variableInputField(error: unknown, message: string): string | undefined
 
 function validationMessage(error: unknown): string | undefined {
   const errors = (error as GraphQLError | undefined)?.extensions?.validationErrors as
-    | { constraints?: Record<string, string>; children?: unknown[] }[]
-    | undefined;
+    { constraints?: Record<string, string>; children?: unknown[] }[] | undefined;
   let current = errors?.[0];
   while (current && !current.constraints && current.children?.length) current = current.children[0] as typeof current;
   const messages = current?.constraints ? Object.values(current.constraints) : [];

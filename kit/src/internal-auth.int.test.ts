@@ -33,7 +33,13 @@ const send = async (headers: Record<string, string>, body = BODY) => {
   return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: { message: string }[] } };
 };
 const signed = (overrides: { audience?: string; body?: string; now?: number } = {}) =>
-  signIdentityHeaders(ADMIN, TEST_INTERNAL_SECRET, { audience: overrides.audience ?? "product", body: overrides.body ?? BODY }, undefined, overrides.now);
+  signIdentityHeaders(
+    ADMIN,
+    TEST_INTERNAL_SECRET,
+    { audience: overrides.audience ?? "product", body: overrides.body ?? BODY },
+    undefined,
+    overrides.now,
+  );
 
 describe("a signed request", () => {
   it("is answered once", async () => {

@@ -49,7 +49,10 @@ describe("a wrong value written in the query", () => {
       code: "BAD_USER_INPUT",
       field: "input.price.amount",
     });
-    expect((await firstError(`mutation { place(input: { items: [] }, note: 7) }`)).error?.extensions).toEqual({ code: "BAD_USER_INPUT", field: "note" });
+    expect((await firstError(`mutation { place(input: { items: [] }, note: 7) }`)).error?.extensions).toEqual({
+      code: "BAD_USER_INPUT",
+      field: "note",
+    });
 
     // The same value in a variable, for comparison: graphql-js coerces it, the kit names the field.
     const viaVariable = await firstError(`mutation($input: Place!) { place(input: $input) }`, {
@@ -76,7 +79,11 @@ describe("a wrong value in a variable", () => {
       [`mutation($i: Place!) { place(input: $i) }`, {}, "input"], // required and not provided
       [`mutation($i: Place!) { place(input: $i) }`, { i: { items: [{ productId: "p" }] } }, "input.items.0.quantity"], // a required field left out
       // Used inside a literal: the path of the place it fills.
-      [`mutation($q: Int!) { place(input: { items: [{ productId: "p", quantity: 1 }, { productId: "q", quantity: $q }] }) }`, { q: 1.5 }, "input.items.1.quantity"],
+      [
+        `mutation($q: Int!) { place(input: { items: [{ productId: "p", quantity: 1 }, { productId: "q", quantity: $q }] }) }`,
+        { q: 1.5 },
+        "input.items.1.quantity",
+      ],
       [`mutation($n: String, $i: Place!) { place(input: $i, note: $n) }`, { n: 7, i: { items: [] } }, "note"],
     ];
     for (const [query, variables, field] of cases) {

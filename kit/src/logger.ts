@@ -20,11 +20,28 @@ export function createLogger({ service, level = "info", pretty = false, destinat
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ["password", "*.password", "currentPassword", "*.currentPassword", "newPassword", "*.newPassword", "refreshToken", "*.refreshToken", "authorization", "*.authorization"], censor: "[redacted]" },
+    redact: {
+      paths: [
+        "password",
+        "*.password",
+        "currentPassword",
+        "*.currentPassword",
+        "newPassword",
+        "*.newPassword",
+        "refreshToken",
+        "*.refreshToken",
+        "authorization",
+        "*.authorization",
+      ],
+      censor: "[redacted]",
+    },
   };
   if (destination) return pino(options, destination);
   if (pretty) {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" } } });
+    return pino({
+      ...options,
+      transport: { target: "pino-pretty", options: { colorize: true, ignore: "pid,hostname", translateTime: "HH:MM:ss.l" } },
+    });
   }
   return pino(options);
 }

@@ -48,7 +48,13 @@ export function createMetrics(service: string) {
         help,
         labelNames,
         registers: [registry],
-        ...(collect ? { collect(this: Gauge) { return collect(this); } } : {}),
+        ...(collect
+          ? {
+              collect(this: Gauge) {
+                return collect(this);
+              },
+            }
+          : {}),
       }),
     counter: (name: string, help: string, labelNames: string[] = []) => new Counter({ name, help, labelNames, registers: [registry] }),
     /**
@@ -114,11 +120,15 @@ export function metricsOf(em: { config: object }): Metrics | undefined {
  * <token>`; without it, a caller on this machine (loopback, not relayed by a proxy) only. Metrics
  * name internal operations, error rates and traffic: not for whoever can reach the port.
  */
-export function metricsAccess(token: string | undefined): (req: { headers: Record<string, string | string[] | undefined>; socket: { remoteAddress?: string } }) => boolean {
+export function metricsAccess(
+  token: string | undefined,
+): (req: { headers: Record<string, string | string[] | undefined>; socket: { remoteAddress?: string } }) => boolean {
   const expected = token ? createHash("sha256").update(`Bearer ${token}`).digest() : null;
   return (req) => {
     if (expected) {
-      const given = createHash("sha256").update(String(req.headers.authorization ?? "")).digest();
+      const given = createHash("sha256")
+        .update(String(req.headers.authorization ?? ""))
+        .digest();
       return timingSafeEqual(given, expected);
     }
     const address = req.socket.remoteAddress ?? "";

@@ -32,7 +32,12 @@ class PlaceResolver {
       emit(
         createEvent(
           "order.placed",
-          { orderId, userId: "u-1", items: [{ productId: "p-1", quantity: 1, unitPrice: { amount: 500, currency: "EUR" } }], total: { amount: 500, currency: "EUR" } },
+          {
+            orderId,
+            userId: "u-1",
+            items: [{ productId: "p-1", quantity: 1, unitPrice: { amount: 500, currency: "EUR" } }],
+            total: { amount: 500, currency: "EUR" },
+          },
           { correlationId: orderId },
         ),
       );
@@ -87,7 +92,6 @@ const productModule: SubgraphModule = {
   },
 };
 
-
 /** Samples of one metric in a Prometheus text exposition, by their label set. */
 function samples(text: string, name: string): { labels: Record<string, string>; value: number }[] {
   return text
@@ -123,7 +127,9 @@ describe("observability across a request and the streams", () => {
     // The handling span ends after its transaction commits, a moment after the handler ran.
     const spans = await eventually("the last handling span", () => {
       const finished = exporter.getFinishedSpans();
-      return finished.some((s) => s.name === "process inventory.reserved" && s.attributes["messaging.message.conversation_id"] === orderId) ? finished : undefined;
+      return finished.some((s) => s.name === "process inventory.reserved" && s.attributes["messaging.message.conversation_id"] === orderId)
+        ? finished
+        : undefined;
     });
     const request = spans.find((s) => s.kind === SpanKind.SERVER && s.name === "graphql mutation Place");
     expect(request).toBeDefined();
@@ -155,7 +161,9 @@ describe("observability across a request and the streams", () => {
     expect(parentOf(publishReserved)).toBe(handlePlaced.spanContext().spanId);
     expect(parentOf(handleReserved)).toBe(handlePlaced.spanContext().spanId);
     // Causality is also time order within the trace.
-    expect(handleReserved.startTime[0] * 1e9 + handleReserved.startTime[1]).toBeGreaterThanOrEqual(handlePlaced.startTime[0] * 1e9 + handlePlaced.startTime[1]);
+    expect(handleReserved.startTime[0] * 1e9 + handleReserved.startTime[1]).toBeGreaterThanOrEqual(
+      handlePlaced.startTime[0] * 1e9 + handlePlaced.startTime[1],
+    );
   });
 
   it("continues a caller's trace from its traceparent header and answers with the trace id", async () => {

@@ -47,7 +47,9 @@ describe("openDatabase with several replicas starting at once", () => {
       const applied = await client.query("select name from mikro_orm_migrations order by id");
       expect(applied.rows.map((row) => row.name)).toEqual(migrations.map((m) => m.name));
       // the lock went with its session: nobody holds it once start-up is over
-      const held = await client.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())");
+      const held = await client.query(
+        "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+      );
       expect(held.rows[0].n).toBe(0);
     } finally {
       await client.end();
@@ -58,7 +60,14 @@ describe("openDatabase with several replicas starting at once", () => {
 describe("openDatabase pool", () => {
   it("ends a transaction left idle longer than idleInTransactionTimeoutMs, releasing its locks", async () => {
     const db = await createTestDatabase("kit_idle_tx");
-    const orm = await openDatabase({ databaseUrl: db.url, entities: [], migrations, logger: createLogger({ service: "test", level: "silent" }), poolMax: 2, idleInTransactionTimeoutMs: 200 });
+    const orm = await openDatabase({
+      databaseUrl: db.url,
+      entities: [],
+      migrations,
+      logger: createLogger({ service: "test", level: "silent" }),
+      poolMax: 2,
+      idleInTransactionTimeoutMs: 200,
+    });
     try {
       const em = orm.em.fork();
       await em.begin();

@@ -30,7 +30,15 @@ export interface OrmOptions {
  * stops start-up with the error: it is never logged and ignored. Replicas starting
  * together take turns (see {@link withMigrationLock}).
  */
-export async function openDatabase({ databaseUrl, entities, migrations, logger, poolMax = 10, onQuery, idleInTransactionTimeoutMs = 60_000 }: OrmOptions): Promise<Orm> {
+export async function openDatabase({
+  databaseUrl,
+  entities,
+  migrations,
+  logger,
+  poolMax = 10,
+  onQuery,
+  idleInTransactionTimeoutMs = 60_000,
+}: OrmOptions): Promise<Orm> {
   const orm = await MikroORM.init({
     clientUrl: databaseUrl,
     entities,
@@ -39,7 +47,10 @@ export async function openDatabase({ databaseUrl, entities, migrations, logger, 
     pool: {
       min: 1,
       max: poolMax,
-      afterCreate: (connection: { query(sql: string, done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) =>
+      afterCreate: (
+        connection: { query(sql: string, done: (error: Error | null) => void): void },
+        done: (error: Error | null, connection: unknown) => void,
+      ) =>
         connection.query(`set idle_in_transaction_session_timeout = ${Math.round(idleInTransactionTimeoutMs)}`, (error) => done(error, connection)),
     },
     // A forgotten fork must fail loudly instead of sharing one identity map across requests.
@@ -84,7 +95,10 @@ export async function withMigrationLock<T>(orm: Orm, work: () => Promise<T>): Pr
  * or a handler's `ctx.em`) has committed, and never if it rolls back: for effects outside the database
  * that must match what was committed (metrics). Outside a transaction, `fn` runs at once.
  */
-export function afterCommit(tx: { isInTransaction(): boolean; getEventManager(): { registerSubscriber(subscriber: object): void } }, fn: () => void): void {
+export function afterCommit(
+  tx: { isInTransaction(): boolean; getEventManager(): { registerSubscriber(subscriber: object): void } },
+  fn: () => void,
+): void {
   if (!tx.isInTransaction()) return fn();
   // Each transaction's EntityManager has its own copy of the event manager: this subscriber lives and dies with it.
   tx.getEventManager().registerSubscriber({ afterTransactionCommit: () => fn() });

@@ -6,7 +6,6 @@ import { isUuid } from "./ids";
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 
-
 @Directive("@shareable")
 @Directive(INHERIT_CACHE_HINT)
 @ObjectType()
@@ -156,7 +155,13 @@ export function pageSize(first: number | null | undefined): number {
  * Builds a connection from rows fetched with `limit: size + 1` (the extra row
  * tells whether there is a next page).
  */
-export function toConnection<T>(rows: T[], size: number, totalCount: number | PromiseLike<number>, list: string, cursorOf: (row: T) => Cursor): ConnectionShape<T> {
+export function toConnection<T>(
+  rows: T[],
+  size: number,
+  totalCount: number | PromiseLike<number>,
+  list: string,
+  cursorOf: (row: T) => Cursor,
+): ConnectionShape<T> {
   const page = rows.slice(0, size);
   const edges = page.map((node) => ({ node, cursor: encodeCursor(cursorOf(node), list) }));
   const pageInfo = new PageInfo();

@@ -149,7 +149,10 @@ function refuseNulRepresentations(schema: GraphQLSchema): void {
   if (!entities || !resolve) return;
   entities.resolve = (source, rawArgs, ctx, info) => {
     // Keys in lower case, as canonicaliseIdArguments gives ID arguments (the gateway sends what subgraphs wrote, already so).
-    const args = { ...rawArgs, representations: Array.isArray(rawArgs.representations) ? rawArgs.representations.map(canonicalReference) : rawArgs.representations };
+    const args = {
+      ...rawArgs,
+      representations: Array.isArray(rawArgs.representations) ? rawArgs.representations.map(canonicalReference) : rawArgs.representations,
+    };
     const representations: unknown[] = Array.isArray(args.representations) ? args.representations : [];
     const named: boolean[] = representations.map((representation) => findNulCharacter(representation) === null);
     if (named.every(Boolean)) return resolve(source, args, ctx, info);

@@ -12,15 +12,7 @@ import type { MigrationObject } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { NonEmptyArray } from "type-graphql";
 import type { Tracer } from "@opentelemetry/api";
-import {
-  OutboxRelay,
-  OutboxRetention,
-  StreamConsumer,
-  StreamTrimmer,
-  commitWithEvents,
-  streamsEntities,
-  streamsMigrations,
-} from "@commerce/streams";
+import { OutboxRelay, OutboxRetention, StreamConsumer, StreamTrimmer, commitWithEvents, streamsEntities, streamsMigrations } from "@commerce/streams";
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
 import { TokenError, bodyHash, verifyIdentityHeaders, type VerifiedRequest } from "./auth";
@@ -209,7 +201,10 @@ export async function startSubgraph<Settings>(
     if (!mayScrape(req)) return void res.status(403).type("text/plain").send("metrics: send the METRICS_TOKEN as a bearer token\n");
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  const nonceFallbacks = metrics.counter("internal_nonce_fallbacks_total", "Signed requests whose nonce was remembered in this process only, Redis not answering");
+  const nonceFallbacks = metrics.counter(
+    "internal_nonce_fallbacks_total",
+    "Signed requests whose nonce was remembered in this process only, Redis not answering",
+  );
   const replays = new ReplayGuard(redis, config.streamPrefix, logger, () => nonceFallbacks.inc());
   app.use(
     "/graphql",
@@ -223,7 +218,11 @@ export async function startSubgraph<Settings>(
       // Only the gateway (and our own services) may call a subgraph: the identity headers must carry a
       // valid signature made with INTERNAL_SECRET, for this subgraph, this method and body, used once.
       const refuse = (reason: string) =>
-        void res.status(401).json({ errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }] });
+        void res
+          .status(401)
+          .json({
+            errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }],
+          });
       let verified: VerifiedRequest;
       try {
         verified = verifyIdentityHeaders(req.headers, config.internalSecret, {

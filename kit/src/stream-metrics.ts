@@ -119,7 +119,11 @@ export function registerStreamMetrics(sources: StreamMetricsSources): (event: Pa
     gauge.set(relay.stats().leader ? 1 : 0),
   );
   metrics.counterFrom("outbox_published_total", "Outbox rows this process's relay published", () => relay.stats().published);
-  metrics.counterFrom("outbox_relay_failures_total", "Relay sessions that failed (Redis or Postgres down) and were retried", () => relay.stats().failures);
+  metrics.counterFrom(
+    "outbox_relay_failures_total",
+    "Relay sessions that failed (Redis or Postgres down) and were retried",
+    () => relay.stats().failures,
+  );
 
   const latency = metrics.histogram(
     "stream_handler_duration_seconds",

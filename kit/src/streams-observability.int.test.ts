@@ -20,10 +20,14 @@ import { registerStreamMetrics } from "./stream-metrics";
 const placed = (orderId: string): EventEnvelope =>
   createEvent(
     "order.placed",
-    { orderId, userId: "u-1", items: [{ productId: "p-1", quantity: 1, unitPrice: { amount: 100, currency: "EUR" } }], total: { amount: 100, currency: "EUR" } },
+    {
+      orderId,
+      userId: "u-1",
+      items: [{ productId: "p-1", quantity: 1, unitPrice: { amount: 100, currency: "EUR" } }],
+      total: { amount: 100, currency: "EUR" },
+    },
     { correlationId: orderId },
   );
-
 
 describe("the event backbone, observed", () => {
   let db: TestDatabase;
@@ -49,7 +53,13 @@ describe("the event backbone, observed", () => {
   it("gives a handler a logger whose lines carry service, eventId, eventType and correlationId", async () => {
     const { logger, lines } = memoryLogger("payment");
     const consumer = new StreamConsumer({
-      redis, orm, prefix, service: "payment", consumerName: "payment-test", streams: ["order"], logger,
+      redis,
+      orm,
+      prefix,
+      service: "payment",
+      consumerName: "payment-test",
+      streams: ["order"],
+      logger,
       handlers: { "order.placed": async (_event, ctx) => ctx.logger.info("charging the wallet") },
     });
     await consumer.start();
@@ -67,10 +77,20 @@ describe("the event backbone, observed", () => {
     const metrics = createMetrics("payment");
     const key = streamKey(prefix, "order");
     // A consumer that is never started: the group reads by hand below, so the numbers are exact.
-    const consumer = new StreamConsumer({ redis, orm, prefix, service: "payment", consumerName: "c1", streams: ["order"], handlers: {}, logger: silent });
+    const consumer = new StreamConsumer({
+      redis,
+      orm,
+      prefix,
+      service: "payment",
+      consumerName: "c1",
+      streams: ["order"],
+      handlers: {},
+      logger: silent,
+    });
     const relay = new OutboxRelay({ orm, redis, prefix, logger: silent });
     registerStreamMetrics({ metrics, redis, orm, prefix, service: "payment", streams: ["order"], consumer, relay, logger: silent });
-    const read = async (name: string) => (await (await metrics.registry.getSingleMetric(name)!.get()).values).map((v) => ({ ...v.labels, value: v.value }));
+    const read = async (name: string) =>
+      (await (await metrics.registry.getSingleMetric(name)!.get()).values).map((v) => ({ ...v.labels, value: v.value }));
 
     await redis.xgroup("CREATE", key, "payment", "0", "MKSTREAM");
     for (let i = 0; i < 3; i += 1) await redis.xadd(key, "*", "n", String(i));

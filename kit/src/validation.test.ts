@@ -28,7 +28,10 @@ class ListArgs {
 const filterOf = (search: string) => Object.assign(new Filter(), { search });
 
 async function failure(run: Promise<void>): Promise<{ field?: string; message: string }> {
-  const error = await run.then(() => null, (thrown: unknown) => thrown);
+  const error = await run.then(
+    () => null,
+    (thrown: unknown) => thrown,
+  );
   expect(error).toBeInstanceOf(BadUserInputError);
   return { field: (error as BadUserInputError).field, message: (error as BadUserInputError).message };
 }
@@ -53,7 +56,9 @@ describe("validateArgument names the field at fault", () => {
   });
 
   it("passes valid values", async () => {
-    await expect(validateArgument(Object.assign(new ListArgs(), { filter: filterOf("ok") }), ListArgs, { args: { filter: { search: "ok" } } })).resolves.toBeUndefined();
+    await expect(
+      validateArgument(Object.assign(new ListArgs(), { filter: filterOf("ok") }), ListArgs, { args: { filter: { search: "ok" } } }),
+    ).resolves.toBeUndefined();
   });
 });
 

@@ -65,10 +65,14 @@ async function main(): Promise<void> {
     console.log("seeding: 30 products, a customer with 10 confirmed orders of 3 lines…");
     const admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
     const products: string[] = [];
-    for (let i = 0; i < 30; i++) products.push(await createProduct(admin, { price: 100 + i, stock: 1_000, name: `Bench product ${String(i).padStart(2, "0")}` }));
+    for (let i = 0; i < 30; i++)
+      products.push(await createProduct(admin, { price: 100 + i, stock: 1_000, name: `Bench product ${String(i).padStart(2, "0")}` }));
     const customer = await signUp(platform.gatewayUrl);
     for (let i = 0; i < 10; i++) {
-      const order = await placeOrder(customer, [0, 1, 2].map((k) => ({ productId: products[(i * 3 + k) % products.length]!, quantity: 1 })));
+      const order = await placeOrder(
+        customer,
+        [0, 1, 2].map((k) => ({ productId: products[(i * 3 + k) % products.length]!, quantity: 1 })),
+      );
       await waitForStatus(customer, order.id, ["CONFIRMED"]);
     }
 
@@ -143,7 +147,12 @@ async function main(): Promise<void> {
       "\n" +
         table([
           ["query", "ours / plain", "ours / direct", "plain / direct"],
-          ...queries.map((q) => [q.name, ratio(find(q.name, "ours"), find(q.name, "plain")), ratio(find(q.name, "ours"), find(q.name, "direct")), ratio(find(q.name, "plain"), find(q.name, "direct"))]),
+          ...queries.map((q) => [
+            q.name,
+            ratio(find(q.name, "ours"), find(q.name, "plain")),
+            ratio(find(q.name, "ours"), find(q.name, "direct")),
+            ratio(find(q.name, "plain"), find(q.name, "direct")),
+          ]),
         ]),
     );
     console.log(`(logs: ${platform.logDir})`);
@@ -156,7 +165,8 @@ async function main(): Promise<void> {
 async function checkAnswer(url: string, headers: Record<string, string>, body: string, what: string): Promise<void> {
   const response = await fetch(url, { method: "POST", headers, body });
   const answer = (await response.json()) as { data?: unknown; errors?: unknown[] };
-  if (!response.ok || answer.errors?.length || !answer.data) throw new Error(`${what} answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
+  if (!response.ok || answer.errors?.length || !answer.data)
+    throw new Error(`${what} answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
 }
 
 runBench(main);

@@ -9,24 +9,29 @@
  * it, so every batch carries one row. The relay's CPU per batch is this process's CPU per round minus
  * the same commits without a relay. Prints figures; never fails on them.
  */
-import { randomBytes } from 'node:crypto';
-import { Migrator } from '@mikro-orm/migrations';
-import { MikroORM } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import pino from 'pino';
-import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations } from '@commerce/streams';
-import { dropDatabases } from '../provision';
-import { benchServers, runBench } from './lib/run';
+import { randomBytes } from "node:crypto";
+import { Migrator } from "@mikro-orm/migrations";
+import { MikroORM } from "@mikro-orm/postgresql";
+import Redis from "ioredis";
+import { Client } from "pg";
+import pino from "pino";
+import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations } from "@commerce/streams";
+import { dropDatabases } from "../provision";
+import { benchServers, runBench } from "./lib/run";
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1_500);
 const WARMUP = 200;
-const logger = pino({ level: 'warn' });
+const logger = pino({ level: "warn" });
 
 const placed = (orderId: string) =>
   createEvent(
-    'order.placed',
-    { orderId, userId: 'user-1', items: [{ productId: 'product-1', quantity: 1, unitPrice: { amount: 990, currency: 'EUR' } }], total: { amount: 990, currency: 'EUR' } },
+    "order.placed",
+    {
+      orderId,
+      userId: "user-1",
+      items: [{ productId: "product-1", quantity: 1, unitPrice: { amount: 990, currency: "EUR" } }],
+      total: { amount: 990, currency: "EUR" },
+    },
     { correlationId: orderId },
   );
 
@@ -42,7 +47,7 @@ async function main(): Promise<void> {
   const { adminUrl, redisUrl, infra } = await benchServers();
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
-  const database = `bench_relay_${randomBytes(3).toString('hex')}`;
+  const database = `bench_relay_${randomBytes(3).toString("hex")}`;
   await admin.query(`create database ${database}`);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
@@ -65,9 +70,9 @@ async function main(): Promise<void> {
 
     for (let i = 0; i < WARMUP; i += 1) await produce(i);
     const commitAlone = await cpuPerRound(BATCHES, produce);
-    await orm.em.getConnection().execute('truncate outbox');
+    await orm.em.getConnection().execute("truncate outbox");
 
-    const relay = new OutboxRelay({ orm, redis, prefix: `bench-relay-${randomBytes(2).toString('hex')}`, logger });
+    const relay = new OutboxRelay({ orm, redis, prefix: `bench-relay-${randomBytes(2).toString("hex")}`, logger });
     await relay.start();
     for (let i = 0; i < WARMUP; i += 1) {
       await produce(i);

@@ -7,11 +7,11 @@
  * Child → parent: `{ ready }`, `{ applied: [[eventId, epochMs, xaddEpochMs], …] }` every 20 ms, and at the end
  * `{ stats, cpuMicros }`.
  */
-import { performance } from 'node:perf_hooks';
-import { MikroORM } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import pino from 'pino';
-import { StreamConsumer, streamsEntities, type Handler } from '@commerce/streams';
+import { performance } from "node:perf_hooks";
+import { MikroORM } from "@mikro-orm/postgresql";
+import Redis from "ioredis";
+import pino from "pino";
+import { StreamConsumer, streamsEntities, type Handler } from "@commerce/streams";
 
 interface ReplicaSettings {
   databaseUrl: string;
@@ -22,7 +22,7 @@ interface ReplicaSettings {
   maxBatch: number;
 }
 
-const settings = JSON.parse(process.env.BENCH_REPLICA ?? '{}') as ReplicaSettings;
+const settings = JSON.parse(process.env.BENCH_REPLICA ?? "{}") as ReplicaSettings;
 const send = (message: unknown) => process.send?.(message);
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
@@ -33,20 +33,20 @@ async function main(): Promise<void> {
   /** [event id, when its transaction committed and its entry was acknowledged, when Redis added its entry] */
   let applied: [string, number, number][] = [];
   const handler: Handler = async (event, { em }) => {
-    await em.execute('insert into bench_effect (event_id, order_id) values (?, ?)', [event.id, event.correlationId]);
+    await em.execute("insert into bench_effect (event_id, order_id) values (?, ?)", [event.id, event.correlationId]);
   };
   const consumer = new StreamConsumer({
     redis,
     orm,
     prefix: settings.prefix,
-    service: 'bench',
+    service: "bench",
     consumerName: settings.name,
-    streams: ['order'],
-    handlers: { 'order.placed': handler },
-    logger: pino({ level: 'warn' }),
+    streams: ["order"],
+    handlers: { "order.placed": handler },
+    logger: pino({ level: "warn" }),
     concurrency: settings.concurrency,
     maxBatch: settings.maxBatch,
-    onProcessed: (event, _ms, { entryId }) => void applied.push([event.id, now(), Number(entryId.split('-')[0])]),
+    onProcessed: (event, _ms, { entryId }) => void applied.push([event.id, now(), Number(entryId.split("-")[0])]),
   });
   const flusher = setInterval(() => {
     if (applied.length === 0) return;
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     applied = [];
   }, 20);
   const cpu = process.cpuUsage();
-  process.on('message', async (message: { stop?: boolean }) => {
+  process.on("message", async (message: { stop?: boolean }) => {
     if (!message.stop) return;
     await consumer.stop();
     clearInterval(flusher);

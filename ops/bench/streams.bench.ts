@@ -24,29 +24,22 @@
  * code's ceiling when fsync is not the bottleneck (never a production setting: an acknowledged entry
  * whose effects were not yet durable would be lost in a database crash).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { Migrator } from '@mikro-orm/migrations';
-import { MikroORM } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import pino from 'pino';
-import {
-  commitWithEvents,
-  createEvent,
-  OutboxRelay,
-  streamsEntities,
-  streamsMigrations,
-  type ConsumerStats,
-} from '@commerce/streams';
-import type { EventEnvelope } from '@commerce/schema';
-import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from './lib/calibrate';
-import { dropDatabases } from '../provision';
-import { makeDurable } from './lib/platform';
-import { benchServers, runBench } from './lib/run';
-import { percentile } from './lib/stats';
+import { fork, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { Migrator } from "@mikro-orm/migrations";
+import { MikroORM } from "@mikro-orm/postgresql";
+import Redis from "ioredis";
+import { Client } from "pg";
+import pino from "pino";
+import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations, type ConsumerStats } from "@commerce/streams";
+import type { EventEnvelope } from "@commerce/schema";
+import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from "./lib/calibrate";
+import { dropDatabases } from "../provision";
+import { makeDurable } from "./lib/platform";
+import { benchServers, runBench } from "./lib/run";
+import { percentile } from "./lib/stats";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
 const FIXED_RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : null;
@@ -54,7 +47,7 @@ const IDLE = Number(process.env.BENCH_IDLE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 32);
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 /** Wall-clock milliseconds with sub-millisecond precision, comparable with the replicas' clocks. */
 const now = () => performance.timeOrigin + performance.now();
 
@@ -71,12 +64,12 @@ async function openOrm(url: string, poolMax: number): Promise<MikroORM> {
 
 function event(orderId: string): EventEnvelope {
   return createEvent(
-    'order.placed',
+    "order.placed",
     {
       orderId,
-      userId: 'bench-user',
-      items: [{ productId: 'bench-product', quantity: 1, unitPrice: { amount: 990, currency: 'EUR' } }],
-      total: { amount: 990, currency: 'EUR' },
+      userId: "bench-user",
+      items: [{ productId: "bench-product", quantity: 1, unitPrice: { amount: 990, currency: "EUR" } }],
+      total: { amount: 990, currency: "EUR" },
     },
     { correlationId: orderId },
   );
@@ -84,12 +77,12 @@ function event(orderId: string): EventEnvelope {
 
 async function main(): Promise<void> {
   const { adminUrl, redisUrl, infra } = await benchServers();
-  if (infra && process.env.BENCH_DURABLE !== '0') await makeDurable(adminUrl);
-  const database = `bench_streams_${randomBytes(4).toString('hex')}`;
+  if (infra && process.env.BENCH_DURABLE !== "0") await makeDurable(adminUrl);
+  const database = `bench_streams_${randomBytes(4).toString("hex")}`;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`create database ${database}`);
-  if (process.env.BENCH_ASYNC_COMMIT === '1') await admin.query(`alter database ${database} set synchronous_commit = off`);
+  if (process.env.BENCH_ASYNC_COMMIT === "1") await admin.query(`alter database ${database} set synchronous_commit = off`);
   const calibration = await rawTxPerSecond(adminUrl);
   const trips = await roundTripCosts(adminUrl, redisUrl);
   const url = new URL(adminUrl);
@@ -97,9 +90,9 @@ async function main(): Promise<void> {
 
   const producerOrm = await openOrm(url.toString(), 16);
   await producerOrm.getMigrator().up();
-  await producerOrm.em.getConnection().execute('create table bench_effect (event_id uuid primary key, order_id text not null)');
+  await producerOrm.em.getConnection().execute("create table bench_effect (event_id uuid primary key, order_id text not null)");
   const redis = new Redis(redisUrl);
-  const prefix = `bench_${randomBytes(3).toString('hex')}`;
+  const prefix = `bench_${randomBytes(3).toString("hex")}`;
 
   const committedAt = new Map<string, number>();
   const xaddAt = new Map<string, number>();
@@ -111,17 +104,21 @@ async function main(): Promise<void> {
   let lastDone = 0;
   const replicaStats: { stats: ConsumerStats; cpuMicros: number }[] = [];
   const replicas = await Promise.all(
-    ['replica-0', 'replica-1'].map(
+    ["replica-0", "replica-1"].map(
       (name) =>
         new Promise<ChildProcess>((resolve, reject) => {
-          const child = fork(path.join(__dirname, 'streams-replica.ts'), [], {
-            execArgv: ['-r', '@swc-node/register', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+          const child = fork(path.join(__dirname, "streams-replica.ts"), [], {
+            execArgv: [
+              "-r",
+              "@swc-node/register",
+              ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+            ],
             env: {
               ...process.env,
               BENCH_REPLICA: JSON.stringify({ databaseUrl: url.toString(), redisUrl, prefix, name, concurrency: CONCURRENCY, maxBatch: MAX_BATCH }),
             },
           });
-          child.on('message', (message: { ready?: boolean; applied?: [string, number, number][]; stats?: ConsumerStats; cpuMicros?: number }) => {
+          child.on("message", (message: { ready?: boolean; applied?: [string, number, number][]; stats?: ConsumerStats; cpuMicros?: number }) => {
             if (message.ready) resolve(child);
             for (const [id, at, xadd] of message.applied ?? []) {
               const start = committedAt.get(id);
@@ -137,7 +134,7 @@ async function main(): Promise<void> {
             }
             if (message.stats) replicaStats.push({ stats: message.stats, cpuMicros: message.cpuMicros! });
           });
-          child.once('exit', (code) => code && reject(new Error(`${name} exited with ${code}`)));
+          child.once("exit", (code) => code && reject(new Error(`${name} exited with ${code}`)));
         }),
     ),
   );
@@ -184,7 +181,7 @@ async function main(): Promise<void> {
     }
     const complete = await waitFor(IDLE, 30_000);
     idleHopP50 = percentile(sortedMs(toXadd), 50);
-    console.log(`\n1. idle: ${IDLE} single-event commits 20 ms apart${complete ? '' : '  INCOMPLETE'}`);
+    console.log(`\n1. idle: ${IDLE} single-event commits 20 ms apart${complete ? "" : "  INCOMPLETE"}`);
     console.log(`   commit → XADD acknowledged (relay hop): ${describe(toXadd)}`);
     console.log(`   commit → handler commit + ack:          ${describe(latencies)}`);
   }
@@ -210,9 +207,13 @@ async function main(): Promise<void> {
     const complete = await waitFor(EVENTS, 120_000);
     const totalMs = lastDone - started;
     throughput = (done / totalMs) * 1000;
-    console.log(`\n2. throughput (${EVENTS} events, 8 producers × ${perTx} events/tx; 2 replica processes × concurrency ${CONCURRENCY}, group commit ≤ ${MAX_BATCH})`);
+    console.log(
+      `\n2. throughput (${EVENTS} events, 8 producers × ${perTx} events/tx; 2 replica processes × concurrency ${CONCURRENCY}, group commit ≤ ${MAX_BATCH})`,
+    );
     console.log(`   outbox commits: ${Math.round((EVENTS / producedMs) * 1000)} events/s`);
-    console.log(`   commit → handler commit: ${Math.round((done / totalMs) * 1000)} events/s (${done} in ${Math.round(totalMs)} ms)${complete ? '' : '  INCOMPLETE'}`);
+    console.log(
+      `   commit → handler commit: ${Math.round((done / totalMs) * 1000)} events/s (${done} in ${Math.round(totalMs)} ms)${complete ? "" : "  INCOMPLETE"}`,
+    );
   }
 
   // 3. Latency at a fixed rate (a tenth of the throughput unless BENCH_RATE), one event per transaction.
@@ -244,8 +245,10 @@ async function main(): Promise<void> {
     const complete = await waitFor(total, 60_000);
     const sorted = sortedMs(latencies);
     p99AtRate = percentile(sorted, 99);
-    console.log(`\n3. latency at ${RATE} events/s${FIXED_RATE ? '' : ' (a tenth of the throughput)'} for ${SECONDS} s (1 event per producer transaction; commit → handler commit + ack)`);
-    console.log(`   offered: ${Math.round((total / sendMs) * 1000)} events/s; delivered ${done}/${total}${complete ? '' : '  INCOMPLETE'}`);
+    console.log(
+      `\n3. latency at ${RATE} events/s${FIXED_RATE ? "" : " (a tenth of the throughput)"} for ${SECONDS} s (1 event per producer transaction; commit → handler commit + ack)`,
+    );
+    console.log(`   offered: ${Math.round((total / sendMs) * 1000)} events/s; delivered ${done}/${total}${complete ? "" : "  INCOMPLETE"}`);
     console.log(
       `   p50 ${percentile(sorted, 50).toFixed(1)} ms   p90 ${percentile(sorted, 90).toFixed(1)} ms   p99 ${percentile(sorted, 99).toFixed(1)} ms   max ${sorted[sorted.length - 1]?.toFixed(1)} ms`,
     );
@@ -258,7 +261,7 @@ async function main(): Promise<void> {
     replicas.map(
       (child) =>
         new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
+          child.once("exit", () => resolve());
           child.send({ stop: true });
         }),
     ),
@@ -277,11 +280,13 @@ async function main(): Promise<void> {
   console.log(
     `node CPU per event: producers + relay ${((producerCpu.user + producerCpu.system) / events).toFixed(0)} µs, consumer replicas ${(replicaCpu / events).toFixed(0)} µs`,
   );
-  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
   const ratio = throughput / calibration;
-  console.log('\ngoals (issue 15), against the calibration of this run:');
+  console.log("\ngoals (issue 15), against the calibration of this run:");
   console.log(`   events/s commit → handled ÷ calibration: ${ratio.toFixed(2)} (goal ≥ 1.0: ${verdict(ratio >= 1)})`);
-  console.log(`   p99 at ${RATE} events/s${FIXED_RATE ? '' : ' (a tenth of the maximum)'}: ${p99AtRate.toFixed(1)} ms (goal ≤ 10 ms: ${verdict(p99AtRate <= 10)})`);
+  console.log(
+    `   p99 at ${RATE} events/s${FIXED_RATE ? "" : " (a tenth of the maximum)"}: ${p99AtRate.toFixed(1)} ms (goal ≤ 10 ms: ${verdict(p99AtRate <= 10)})`,
+  );
   console.log(`   idle commit → published hop p50: ${idleHopP50.toFixed(2)} ms (goal ≤ 2 ms: ${verdict(idleHopP50 <= 2)})\n`);
 
   await relay.stop();

@@ -60,9 +60,11 @@ function percentile(sorted: number[], p: number): number {
 /** Runs `task` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await task(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await task(items[next++]);
+    }),
+  );
 }
 
 async function until(probe: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<boolean> {
@@ -80,7 +82,8 @@ async function gatewayRss(platform: Platform): Promise<number> {
   return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
 
-const countBy = (values: string[]) => values.reduce<Record<string, number>>((counts, value) => ({ ...counts, [value]: (counts[value] ?? 0) + 1 }), {});
+const countBy = (values: string[]) =>
+  values.reduce<Record<string, number>>((counts, value) => ({ ...counts, [value]: (counts[value] ?? 0) + 1 }), {});
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
@@ -122,13 +125,23 @@ async function main(): Promise<void> {
 
     console.log(`placing ${ORDERS} orders…`);
     const orders: { id: string; owner: Account }[] = [];
-    await pool(Array.from({ length: ORDERS }, (_, i) => customers[i % CUSTOMERS]), CONCURRENCY, async (owner) => {
-      orders.push({ id: (await placeOrder(owner, [{ productId, quantity: 1 }])).id, owner });
-    });
-    await until(async () => {
-      const { orders: page } = await admin.client.request<{ orders: { totalCount: number } }>(`{ orders(filter: { status: CONFIRMED }, first: 1) { totalCount } }`);
-      return page.totalCount >= ORDERS;
-    }, "every order to be CONFIRMED", 120_000);
+    await pool(
+      Array.from({ length: ORDERS }, (_, i) => customers[i % CUSTOMERS]),
+      CONCURRENCY,
+      async (owner) => {
+        orders.push({ id: (await placeOrder(owner, [{ productId, quantity: 1 }])).id, owner });
+      },
+    );
+    await until(
+      async () => {
+        const { orders: page } = await admin.client.request<{ orders: { totalCount: number } }>(
+          `{ orders(filter: { status: CONFIRMED }, first: 1) { totalCount } }`,
+        );
+        return page.totalCount >= ORDERS;
+      },
+      "every order to be CONFIRMED",
+      120_000,
+    );
 
     const rssBefore = await gatewayRss(platform);
     // Each socket belongs to one customer and watches that customer's orders, round robin.
@@ -179,7 +192,14 @@ async function main(): Promise<void> {
     const rssSubscribed = await gatewayRss(platform);
 
     let rssPeak = rssSubscribed;
-    const sampler = setInterval(() => void gatewayRss(platform).then((rss) => (rssPeak = Math.max(rssPeak, rss)), () => undefined), 500);
+    const sampler = setInterval(
+      () =>
+        void gatewayRss(platform).then(
+          (rss) => (rssPeak = Math.max(rssPeak, rss)),
+          () => undefined,
+        ),
+      500,
+    );
     console.log(`shipping and completing ${ORDERS} orders (${ORDERS * 2} status changes)…`);
     const driveStarted = Date.now();
     for (const mutation of ["shipOrder", "completeOrder"]) {
@@ -198,11 +218,19 @@ async function main(): Promise<void> {
     console.log("\n== subscriptions benchmark ==");
     console.log(`subscribers ${watchers.length} on ${sockets} sockets, ${ORDERS} orders, ${CUSTOMERS} customers`);
     console.log(`subscribe + initial state for all: ${(subscribeMs / 1000).toFixed(1)} s`);
-    console.log(`status changes driven: ${ORDERS * 2} in ${(driveMs / 1000).toFixed(1)} s (${((ORDERS * 2) / (driveMs / 1000)).toFixed(0)}/s, ${CONCURRENCY} in flight)`);
-    console.log(`latency commit → client (${sorted.length} deliveries): p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms, max ${sorted[sorted.length - 1]} ms`);
+    console.log(
+      `status changes driven: ${ORDERS * 2} in ${(driveMs / 1000).toFixed(1)} s (${((ORDERS * 2) / (driveMs / 1000)).toFixed(0)}/s, ${CONCURRENCY} in flight)`,
+    );
+    console.log(
+      `latency commit → client (${sorted.length} deliveries): p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms, max ${sorted[sorted.length - 1]} ms`,
+    );
     console.log(`gateway RSS: before ${mb(rssBefore)}, subscribed ${mb(rssSubscribed)}, peak ${mb(rssPeak)}, after ${mb(rssAfter)}`);
-    console.log(`events: expected ${expected}, received ${received}, dropped ${expected - received}, duplicated ${duplicated}, out of order ${outOfOrder}`);
-    console.log(`completed ${watchers.filter((w) => w.completed).length}/${watchers.length}, with errors ${watchers.filter((w) => w.errors.length).length}`);
+    console.log(
+      `events: expected ${expected}, received ${received}, dropped ${expected - received}, duplicated ${duplicated}, out of order ${outOfOrder}`,
+    );
+    console.log(
+      `completed ${watchers.filter((w) => w.completed).length}/${watchers.length}, with errors ${watchers.filter((w) => w.errors.length).length}`,
+    );
     const firstError = watchers.find((w) => w.errors.length)?.errors[0];
     if (firstError) console.log(`first error: ${firstError instanceof Error ? firstError.message : JSON.stringify(firstError)}`);
     if (closeCodes.length) console.log(`sockets closed during the run, by code: ${JSON.stringify(countBy(closeCodes.map(String)))}`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-'use strict';
+"use strict";
 // npm start: install deps when missing, then run ops/commands/start.ts (provisions Postgres/Redis/SMTP, starts everything).
-const { ensureDeps, runAndExit } = require('./ensure-deps');
+const { ensureDeps, runAndExit } = require("./ensure-deps");
 
 ensureDeps();
-runAndExit(['-r', '@swc-node/register', 'ops/commands/start.ts', ...process.argv.slice(2)]);
+runAndExit(["-r", "@swc-node/register", "ops/commands/start.ts", ...process.argv.slice(2)]);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-'use strict';
+"use strict";
 /*
  * npm test: install deps when missing, then run jest (jest.config.js at the root). Jest's globalSetup
  * provisions a throwaway Postgres + Redis + SMTP sink for the whole run.
@@ -9,18 +9,18 @@
  *   npm test -- --int | --e2e       only *.int.test.ts | *.e2e.test.ts
  *   npm test -- <jest args…>        anything jest understands (paths, -t, --runInBand, …)
  */
-const { ensureDeps, runAndExit } = require('./ensure-deps');
+const { ensureDeps, runAndExit } = require("./ensure-deps");
 
 ensureDeps();
 const args = [];
 const env = { ...process.env };
 for (const arg of process.argv.slice(2)) {
-  if (arg === '--unit') {
-    args.push('--testPathIgnorePatterns', '/node_modules/', '/\\.data/', '\\.(int|e2e)\\.test\\.ts$');
-    env.TEST_INFRA = env.TEST_INFRA || 'none';
-  } else if (arg === '--int') args.push('\\.int\\.test\\.ts$');
-  else if (arg === '--e2e') args.push('\\.e2e\\.test\\.ts$');
+  if (arg === "--unit") {
+    args.push("--testPathIgnorePatterns", "/node_modules/", "/\\.data/", "\\.(int|e2e)\\.test\\.ts$");
+    env.TEST_INFRA = env.TEST_INFRA || "none";
+  } else if (arg === "--int") args.push("\\.int\\.test\\.ts$");
+  else if (arg === "--e2e") args.push("\\.e2e\\.test\\.ts$");
   else args.push(arg);
 }
-if (env.CI && !args.includes('--ci')) args.push('--ci');
-runAndExit([require.resolve('jest/bin/jest'), ...args], { env });
+if (env.CI && !args.includes("--ci")) args.push("--ci");
+runAndExit([require.resolve("jest/bin/jest"), ...args], { env });

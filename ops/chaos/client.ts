@@ -5,9 +5,9 @@
  * (BAD_USER_INPUT, CONFLICT, …) are returned at once. Retrying a mutation is only safe when it is
  * idempotent: placeOrder carries an idempotencyKey, cancelOrder answers CONFLICT once done.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from "node:timers/promises";
 
-const BUSINESS = new Set(['BAD_USER_INPUT', 'FORBIDDEN', 'UNAUTHENTICATED', 'NOT_FOUND', 'CONFLICT']);
+const BUSINESS = new Set(["BAD_USER_INPUT", "FORBIDDEN", "UNAUTHENTICATED", "NOT_FOUND", "CONFLICT"]);
 
 /** A GraphQL error the server meant (not an outage): retrying would not change it. */
 export class BusinessError extends Error {
@@ -32,22 +32,22 @@ export class FailoverClient {
 
   withToken(token: string): FailoverClient {
     const client = new FailoverClient(this.gatewayUrls, token, this.timeoutMs);
-    (client as { stats: FailoverClient['stats'] }).stats = this.stats; // one set of counters per drill
+    (client as { stats: FailoverClient["stats"] }).stats = this.stats; // one set of counters per drill
     return client;
   }
 
   /** Runs `query`, retrying infrastructure failures until `timeoutMs`; throws BusinessError or the last failure. */
   async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
     const deadline = Date.now() + this.timeoutMs;
-    let lastFailure = '';
+    let lastFailure = "";
     for (let attempt = 0; ; attempt += 1) {
       if (attempt === 1) this.stats.retriedCalls += 1;
       if (attempt > 0) this.stats.retries += 1;
       const url = this.gatewayUrls[this.next++ % this.gatewayUrls.length];
       try {
         const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+          method: "POST",
+          headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
           body: JSON.stringify({ query, variables }),
           signal: AbortSignal.timeout(20_000),
         });
@@ -59,10 +59,10 @@ export class FailoverClient {
           lastFailure = `HTTP ${response.status}: ${text.slice(0, 200)}`;
         }
         const errors = body.errors ?? [];
-        const business = errors.find((e) => BUSINESS.has(e.extensions?.code ?? ''));
+        const business = errors.find((e) => BUSINESS.has(e.extensions?.code ?? ""));
         if (business) throw new BusinessError(business.extensions!.code!, business.message);
         if (!errors.length && body.data) return body.data;
-        if (errors.length) lastFailure = errors.map((e) => `${e.extensions?.code}: ${e.message}`).join('; ');
+        if (errors.length) lastFailure = errors.map((e) => `${e.extensions?.code}: ${e.message}`).join("; ");
       } catch (error) {
         if (error instanceof BusinessError) throw error;
         lastFailure = (error as Error).message;

@@ -5,10 +5,10 @@
  * and `gateways` gateways. Every process can be SIGKILLed and started again; Redis and Postgres can be
  * restarted in place (same port, same data).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
 import {
   createServiceDatabases,
   freePort,
@@ -18,10 +18,20 @@ import {
   stopPostgresAt,
   type Infra,
   type RedisServer,
-} from '../provision';
-import { baseEnv, entryOf, ManagedProcess, randomSecret, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../provision/platform';
-import { startBalancer, type Balancer } from './balancer';
-import type { DatabaseUrls } from '../commands/targets';
+} from "../provision";
+import {
+  baseEnv,
+  entryOf,
+  ManagedProcess,
+  randomSecret,
+  SERVICES,
+  throwawayEnv,
+  uniqueStreamPrefix,
+  type ProcessName,
+  type ServiceName,
+} from "../provision/platform";
+import { startBalancer, type Balancer } from "./balancer";
+import type { DatabaseUrls } from "../commands/targets";
 
 export interface ClusterOptions {
   replicas?: number;
@@ -83,20 +93,20 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const healthTimeout = options.healthTimeoutMs ?? 180_000;
   const adminPassword = randomSecret(18);
   // REDIS_URL / DATABASE_URL of the caller would make provisionInfra reuse servers we must not restart
-  const infra: Infra = await provisionInfra({ mode: 'ephemeral', adminPassword, env: {}, log });
+  const infra: Infra = await provisionInfra({ mode: "ephemeral", adminPassword, env: {}, log });
   let redis: RedisServer = infra.redis!;
   const pg = infra.postgres!;
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commerce-chaos-'));
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "commerce-chaos-"));
   const balancers: Balancer[] = [];
   const replicas: Replica[] = [];
 
   // the reaper (started by provisionInfra) kills our children too if this process dies without stop()
   const startProc = (proc: ManagedProcess) => {
     proc.start();
-    infra.reaper?.set('children', { kind: 'pids', pids: replicas.map((r) => r.proc.pid!).filter(Boolean) });
+    infra.reaper?.set("children", { kind: "pids", pids: replicas.map((r) => r.proc.pid!).filter(Boolean) });
   };
   const stop = async () => {
-    for (const r of replicas.filter((x) => x.service === 'gateway')) await r.proc.stop();
+    for (const r of replicas.filter((x) => x.service === "gateway")) await r.proc.stop();
     await Promise.all(replicas.map((r) => r.proc.stop()));
     await Promise.all(balancers.map((b) => b.close()));
     await infra.stop();
@@ -115,7 +125,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ports[svc] = balancer.port;
     }
     ports.gateway = 0;
-    const streamPrefix = uniqueStreamPrefix('chaos');
+    const streamPrefix = uniqueStreamPrefix("chaos");
     const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtp!.smtpUrl, extra: options.env });
 
     const add = async (service: ProcessName, index: number) => {
@@ -128,9 +138,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           ...baseEnv(),
           ...env,
           PORT: String(port),
-          ...(service !== 'gateway' ? { DATABASE_URL: dbs[service as ServiceName].url } : {}),
+          ...(service !== "gateway" ? { DATABASE_URL: dbs[service as ServiceName].url } : {}),
         },
-        output: { kind: 'file', path: path.join(logDir, `${name}.log`) },
+        output: { kind: "file", path: path.join(logDir, `${name}.log`) },
       });
       const replica = { name, service, port, proc };
       replicas.push(replica);
@@ -143,11 +153,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await Promise.all(SERVICES.map((svc) => add(svc, 1)));
     for (let i = 2; i <= replicasPerService; i += 1) await Promise.all(SERVICES.map((svc) => add(svc, i)));
     const gateways: Replica[] = [];
-    for (let i = 1; i <= gatewayCount; i += 1) gateways.push(await add('gateway', i));
+    for (let i = 1; i <= gatewayCount; i += 1) gateways.push(await add("gateway", i));
 
     const byName = (name: string) => {
       const replica = replicas.find((r) => r.name === name);
-      if (!replica) throw new Error(`no process ${name} (have ${replicas.map((r) => r.name).join(', ')})`);
+      if (!replica) throw new Error(`no process ${name} (have ${replicas.map((r) => r.name).join(", ")})`);
       return replica;
     };
     return {
@@ -159,7 +169,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       smtpApi: infra.smtp!.apiUrl,
       logDir,
       async kill(name) {
-        await byName(name).proc.kill('SIGKILL');
+        await byName(name).proc.kill("SIGKILL");
       },
       async start(name) {
         const replica = byName(name);
@@ -173,7 +183,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         redis = await startRedisBinary(redis.bin!, { dir: redis.dir, port: redis.port });
       },
       async restartPostgres(downtimeMs = 1000) {
-        await stopPostgresAt(pg.dataDir, pg.bindir, pg.user, 'immediate');
+        await stopPostgresAt(pg.dataDir, pg.bindir, pg.user, "immediate");
         await sleep(downtimeMs);
         await startPostgres({ dir: pg.dir, adminPassword, port: pg.port, ephemeral: true });
       },

@@ -5,16 +5,16 @@
  * drill waits (bounded) for every order to reach the state it must end in, and checks the books:
  * `reconcile()` must find nothing, no order may be lost, no effect may have happened twice.
  */
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { dlqKey } from '@commerce/streams';
-import { SERVICES } from '../provision/platform';
-import { reconcile, type Violation } from '../commands/reconcile';
-import { formatStory, orderStory } from '../commands/saga';
-import { FailoverClient } from './client';
-import { startCluster, type Cluster } from './cluster';
-import { CANCEL_REASON, runWorkload, setUpShop, type PlacedOrder, type Shop } from './workload';
+import Redis from "ioredis";
+import { Client } from "pg";
+import { setTimeout as sleep } from "node:timers/promises";
+import { dlqKey } from "@commerce/streams";
+import { SERVICES } from "../provision/platform";
+import { reconcile, type Violation } from "../commands/reconcile";
+import { formatStory, orderStory } from "../commands/saga";
+import { FailoverClient } from "./client";
+import { startCluster, type Cluster } from "./cluster";
+import { CANCEL_REASON, runWorkload, setUpShop, type PlacedOrder, type Shop } from "./workload";
 
 export interface DrillOptions {
   /** how long faults are injected while orders flow */
@@ -50,15 +50,15 @@ export interface DrillReport {
 }
 
 // SHIPPED: only the returns worker ships, and a returned order stays SHIPPED.
-const FINAL = new Set(['CONFIRMED', 'SHIPPED', 'CANCELLED', 'PAYMENT_FAILED', 'OUT_OF_STOCK']);
+const FINAL = new Set(["CONFIRMED", "SHIPPED", "CANCELLED", "PAYMENT_FAILED", "OUT_OF_STOCK"]);
 
 /** The fault rotation: replica 1 of every subgraph, a gateway, Redis, Postgres; then replica 2…, and around again. */
 function faultPlan(cluster: Cluster, count: number): string[] {
-  const rounds = Math.max(...cluster.replicas.map((r) => Number(r.name.split('-').pop())));
+  const rounds = Math.max(...cluster.replicas.map((r) => Number(r.name.split("-").pop())));
   const one: string[] = [];
   for (let i = 1; i <= rounds; i += 1) {
     one.push(...SERVICES.map((svc) => `kill ${svc}-${i}`), `kill gateway-${i}`);
-    if (i === 1) one.push('restart redis', 'restart postgres');
+    if (i === 1) one.push("restart redis", "restart postgres");
   }
   return Array.from({ length: count }, (_, i) => one[i % one.length]);
 }
@@ -83,22 +83,25 @@ async function supervise(cluster: Cluster, name: string, log: (l: string) => voi
 type Restarts = Map<string, Promise<void>>;
 
 async function inject(cluster: Cluster, fault: string, restarts: Restarts, log: (l: string) => void): Promise<void> {
-  const [verb, target] = fault.split(' ');
-  if (verb === 'kill') {
-    const service = target.replace(/-\d+$/, '');
+  const [verb, target] = fault.split(" ");
+  if (verb === "kill") {
+    const service = target.replace(/-\d+$/, "");
     await restarts.get(service);
     await cluster.kill(target);
     log(`  SIGKILL ${target}`);
     const back = sleep(500)
       .then(() => supervise(cluster, target, log))
-      .then(() => log(`  ${target} is back`), (e) => log(`  ${target} did not come back: ${(e as Error).message}`));
+      .then(
+        () => log(`  ${target} is back`),
+        (e) => log(`  ${target} did not come back: ${(e as Error).message}`),
+      );
     restarts.set(service, back);
-  } else if (target === 'redis') {
+  } else if (target === "redis") {
     await cluster.restartRedis(1500);
-    log('  Redis restarted');
+    log("  Redis restarted");
   } else {
     await cluster.restartPostgres(1500);
-    log('  Postgres restarted');
+    log("  Postgres restarted");
   }
 }
 
@@ -146,7 +149,10 @@ async function stockDrift(cluster: Cluster, shop: Shop): Promise<string[]> {
     );
     return rows
       .filter((r) => shop.initialStock[r.product_id] - r.committed + r.returned !== r.on_hand)
-      .map((r) => `product ${r.product_id}: onHand ${r.on_hand}, expected ${shop.initialStock[r.product_id]} − ${r.committed} committed + ${r.returned} returned`);
+      .map(
+        (r) =>
+          `product ${r.product_id}: onHand ${r.on_hand}, expected ${shop.initialStock[r.product_id]} − ${r.committed} committed + ${r.returned} returned`,
+      );
   } finally {
     await client.end();
   }
@@ -155,29 +161,29 @@ async function stockDrift(cluster: Cluster, shop: Shop): Promise<string[]> {
 /** Is `status` what this order may end in, given what its customer did? */
 function expected(order: PlacedOrder, status: string, reason: string | null): boolean {
   // Taken by the returns worker: shipped, unless shipping itself never got through.
-  if (order.returned && (status === 'SHIPPED' || status === 'CONFIRMED')) return status === 'SHIPPED' || order.returned.error !== undefined;
-  if (order.cancel === 'accepted') return status === 'CANCELLED';
+  if (order.returned && (status === "SHIPPED" || status === "CONFIRMED")) return status === "SHIPPED" || order.returned.error !== undefined;
+  if (order.cancel === "accepted") return status === "CANCELLED";
   // a retried cancel whose first attempt committed answers CONFLICT: the reason tells it was ours, not an expiry
-  if (status === 'CANCELLED') return order.cancel !== 'none' && (reason ?? '').includes(CANCEL_REASON);
-  if (status === 'PAYMENT_FAILED') return order.customer.poor;
-  if (status === 'OUT_OF_STOCK') return order.scarce;
-  return status === 'CONFIRMED';
+  if (status === "CANCELLED") return order.cancel !== "none" && (reason ?? "").includes(CANCEL_REASON);
+  if (status === "PAYMENT_FAILED") return order.customer.poor;
+  if (status === "OUT_OF_STOCK") return order.scarce;
+  return status === "CONFIRMED";
 }
 
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const log = options.log ?? (() => undefined);
   const settleMs = options.settleMs ?? 120_000;
   const started = Date.now();
-  log('starting the platform: Postgres, Redis, 2 replicas of each subgraph, 2 gateways…');
+  log("starting the platform: Postgres, Redis, 2 replicas of each subgraph, 2 gateways…");
   const cluster = await startCluster({
-    log: (line) => !line.startsWith('mail to') && log(line),
+    log: (line) => !line.startsWith("mail to") && log(line),
     env: {
-      WALLET_OPENING_BALANCE: '6000',
+      WALLET_OPENING_BALANCE: "6000",
       // the drill's clients all come from 127.0.0.1: per-IP limits are not what is under test here
-      RATE_LIMIT_PER_MINUTE: '1000000',
-      RATE_LIMIT_IP_PER_MINUTE: '1000000',
-      AUTH_RATE_LIMIT_PER_MINUTE: '1000000',
-      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: "1000000",
+      RATE_LIMIT_IP_PER_MINUTE: "1000000",
+      AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+      LOG_LEVEL: "warn",
     },
   });
   const problems: string[] = [];
@@ -214,7 +220,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       states = await finalStates(cluster, ids);
       returned = await returnStates(cluster, returnIds);
       // A received return is settled once its refund landed.
-      const allFinal = [...states.values()].every((s) => FINAL.has(s.status)) && [...returned.values()].every((r) => r.status !== 'RECEIVED');
+      const allFinal = [...states.values()].every((s) => FINAL.has(s.status)) && [...returned.values()].every((r) => r.status !== "RECEIVED");
       if (allFinal || Date.now() > deadline) violations = await reconcile(cluster.databases, { graceMs: 0 });
       if ((allFinal && violations.length === 0) || Date.now() > deadline) break;
       await sleep(1000);
@@ -233,7 +239,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       else if (!FINAL.has(state.status)) problems.push(`order ${order.id} still ${state.status} after ${settleMs / 1000} s`);
       else {
         wrong += 1;
-        problems.push(`order ${order.id} ended ${state.status} (${state.reason ?? 'no reason'}); cancel=${order.cancel}, poor=${order.customer.poor}, scarce=${order.scarce}`);
+        problems.push(
+          `order ${order.id} ended ${state.status} (${state.reason ?? "no reason"}); cancel=${order.cancel}, poor=${order.customer.poor}, scarce=${order.scarce}`,
+        );
         continue;
       }
       lost += 1;
@@ -246,14 +254,16 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       if (!state) {
         lost += 1;
         problems.push(`return ${attempt.id} of order ${order.id} was answered to the client but is not in the database`);
-      } else if (state.status === 'REFUNDED' && state.refund === attempt.refund) {
+      } else if (state.status === "REFUNDED" && state.refund === attempt.refund) {
         refundedReturns += 1;
-      } else if (state.status === 'RECEIVED') {
+      } else if (state.status === "RECEIVED") {
         lost += 1;
         problems.push(`return ${attempt.id} of order ${order.id} still RECEIVED after ${settleMs / 1000} s: its refund never landed`);
-      } else if (state.status === 'REFUNDED' || attempt.step === 'received') {
+      } else if (state.status === "REFUNDED" || attempt.step === "received") {
         wrong += 1;
-        problems.push(`return ${attempt.id} of order ${order.id} ended ${state.status} refunding ${state.refund ?? 'nothing'}, expected REFUNDED with ${attempt.refund}`);
+        problems.push(
+          `return ${attempt.id} of order ${order.id} ended ${state.status} refunding ${state.refund ?? "nothing"}, expected REFUNDED with ${attempt.refund}`,
+        );
       }
     }
     const drift = await stockDrift(cluster, shop);
@@ -262,7 +272,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const deadLetters = (await Promise.all(SERVICES.map((svc) => redis.xlen(dlqKey(cluster.streamPrefix, svc))))).reduce((a, b) => a + b, 0);
     redis.disconnect();
 
-    for (const v of violations) if (suspects.length < 3 && v.subject.startsWith('order ')) suspects.push(v.subject.slice(6));
+    for (const v of violations) if (suspects.length < 3 && v.subject.startsWith("order ")) suspects.push(v.subject.slice(6));
     const stories = await Promise.all(suspects.map(async (id) => formatStory(await orderStory(cluster, id))));
     const tally: Record<string, number> = {};
     for (const s of states.values()) tally[s.status] = (tally[s.status] ?? 0) + 1;
@@ -271,7 +281,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       faultsInjected: done.length,
       faults: done,
       ordersLost: lost,
-      duplicatedEffects: violations.filter((v) => v.check.startsWith('duplicate-')).length + drift.length,
+      duplicatedEffects: violations.filter((v) => v.check.startsWith("duplicate-")).length + drift.length,
       wrongOutcomes: wrong,
       deadLetters,
       returns: { attempted: placed.filter((p) => p.returned).length, refunded: refundedReturns },
@@ -290,8 +300,10 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 /** The report as the lines `npm run chaos` prints. */
 export function formatReport(report: DrillReport): string {
   const lines = [
-    `orders placed:      ${report.ordersPlaced}   (${Object.entries(report.states).map(([s, n]) => `${s} ${n}`).join(', ')})`,
-    `faults injected:    ${report.faultsInjected}   (${report.faults.join(', ')})`,
+    `orders placed:      ${report.ordersPlaced}   (${Object.entries(report.states)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(", ")})`,
+    `faults injected:    ${report.faultsInjected}   (${report.faults.join(", ")})`,
     `orders lost:        ${report.ordersLost}`,
     `duplicated effects: ${report.duplicatedEffects}`,
     `wrong outcomes:     ${report.wrongOutcomes}`,
@@ -303,6 +315,6 @@ export function formatReport(report: DrillReport): string {
   ];
   for (const v of report.violations) lines.push(`  VIOLATION ${v.check} ${v.subject}: ${v.message}`);
   for (const p of report.problems.slice(0, 50)) lines.push(`  PROBLEM ${p}`);
-  for (const story of report.stories) lines.push('', story);
-  return lines.join('\n');
+  for (const story of report.stories) lines.push("", story);
+  return lines.join("\n");
 }

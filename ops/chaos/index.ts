@@ -4,7 +4,7 @@
  * wrong, an event dead-lettered or an invariant broken. The short version runs in `npm test`
  * (ops/e2e/chaos.e2e.test.ts).
  */
-import { formatReport, runDrill } from './drill';
+import { formatReport, runDrill } from "./drill";
 
 function arg(argv: string[], name: string): number | undefined {
   const i = argv.indexOf(name);
@@ -12,15 +12,15 @@ function arg(argv: string[], name: string): number | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const minutes = arg(argv, '--minutes') ?? 10;
+  const minutes = arg(argv, "--minutes") ?? 10;
   const report = await runDrill({
     durationMs: minutes * 60_000,
-    faults: arg(argv, '--faults'),
+    faults: arg(argv, "--faults"),
     log: (line) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`),
   });
   console.log(formatReport(report));
   const failed = report.ordersLost + report.duplicatedEffects + report.wrongOutcomes + report.deadLetters + report.violations.length;
-  console.log(failed ? 'DRILL FAILED' : 'DRILL PASSED');
+  console.log(failed ? "DRILL FAILED" : "DRILL PASSED");
   return failed ? 1 : 0;
 }
 

@@ -4,12 +4,12 @@
  * Rebuilds the sales projection (notification database, `analytics_*` tables) from the order, payment
  * and product databases, while the platform runs: the `analytics` consumer group goes on from there.
  */
-import { rebuildAnalytics } from '@commerce/notification';
-import { resolveTargets } from './targets';
+import { rebuildAnalytics } from "@commerce/notification";
+import { resolveTargets } from "./targets";
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] !== 'rebuild') {
-    console.error('usage: npm run analytics -- rebuild');
+  if (argv[0] !== "rebuild") {
+    console.error("usage: npm run analytics -- rebuild");
     return 2;
   }
   const { databases, describe } = resolveTargets();

@@ -6,13 +6,13 @@
  *   npm run dlq -- discard <service> <id>
  * Env: REDIS_URL (default redis://127.0.0.1:6379), STREAM_PREFIX (default commerce).
  */
-import { DeadLetters } from '@commerce/streams';
-import Redis from 'ioredis';
-import { CONSUMING_SERVICES, PROJECTION_GROUPS } from '../provision/platform';
+import { DeadLetters } from "@commerce/streams";
+import Redis from "ioredis";
+import { CONSUMING_SERVICES, PROJECTION_GROUPS } from "../provision/platform";
 
 const GROUPS: readonly string[] = [...CONSUMING_SERVICES, ...PROJECTION_GROUPS];
 
-const USAGE = 'usage: npm run dlq -- list <service> [count] | show <service> <id> | replay <service> <id|--all> | discard <service> <id>';
+const USAGE = "usage: npm run dlq -- list <service> [count] | show <service> <id> | replay <service> <id|--all> | discard <service> <id>";
 
 async function main(argv: string[]): Promise<number> {
   const [command, service, arg] = argv;
@@ -22,25 +22,25 @@ async function main(argv: string[]): Promise<number> {
   }
   // A mistyped service would otherwise read an empty stream and report "no dead letters": all clear.
   if (!GROUPS.includes(service)) {
-    console.error(`${service} consumes no events, so it has no dead letters; the consuming services and groups are ${GROUPS.join(', ')}.`);
+    console.error(`${service} consumes no events, so it has no dead letters; the consuming services and groups are ${GROUPS.join(", ")}.`);
     return 2;
   }
-  const count = command === 'list' && arg !== undefined ? (/^\d+$/.test(arg) ? Number(arg) : NaN) : 50;
+  const count = command === "list" && arg !== undefined ? (/^\d+$/.test(arg) ? Number(arg) : NaN) : 50;
   if (!Number.isInteger(count) || count < 1 || count > 10_000) {
     console.error(`count must be a whole number from 1 to 10000, got ${arg}.\n${USAGE}`);
     return 2;
   }
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-  const dlq = new DeadLetters({ redis, prefix: process.env.STREAM_PREFIX ?? 'commerce' });
+  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: 2 });
+  const dlq = new DeadLetters({ redis, prefix: process.env.STREAM_PREFIX ?? "commerce" });
   try {
     switch (command) {
-      case 'list': {
+      case "list": {
         const letters = await dlq.list(service, { count });
         for (const l of letters) console.log(`${l.id}  ${l.failedAt}  ${l.type}  attempts=${l.attempts}  ${l.error}`);
         if (letters.length === 0) console.log(`no dead letters for ${service}`);
         return 0;
       }
-      case 'show': {
+      case "show": {
         const letter = arg ? await dlq.show(service, arg) : null;
         if (!letter) return notFound(service, arg);
         let envelope: unknown = letter.envelope;
@@ -52,8 +52,8 @@ async function main(argv: string[]): Promise<number> {
         console.log(JSON.stringify({ ...letter, envelope }, null, 2));
         return 0;
       }
-      case 'replay': {
-        if (arg === '--all') {
+      case "replay": {
+        if (arg === "--all") {
           console.log(`replayed ${await dlq.replayAll(service)} dead letter(s) of ${service}`);
           return 0;
         }
@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
         console.log(`replayed ${arg} to ${service}`);
         return 0;
       }
-      case 'discard': {
+      case "discard": {
         if (!arg || !(await dlq.discard(service, arg))) return notFound(service, arg);
         console.log(`discarded ${arg}`);
         return 0;

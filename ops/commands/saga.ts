@@ -7,18 +7,30 @@
  *
  * Where: DATABASE_URL_<SERVICE> / REDIS_URL / STREAM_PREFIX, else what `npm start` left in `.data/`.
  */
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import { dlqKey, PUBLISHED_AT_SQL, streamKey } from '@commerce/streams';
-import { SERVICES, type ServiceName } from '../provision/platform';
-import { resolveTargets, type Targets } from './targets';
+import Redis from "ioredis";
+import { Client } from "pg";
+import { dlqKey, PUBLISHED_AT_SQL, streamKey } from "@commerce/streams";
+import { SERVICES, type ServiceName } from "../provision/platform";
+import { resolveTargets, type Targets } from "./targets";
 
 /** One step of an order's saga. */
 export interface StoryEntry {
   at: Date;
   /** the service whose data says so (`redis` for dead letters and pending entries) */
-  service: ServiceName | 'redis';
-  kind: 'status' | 'emitted' | 'handled' | 'payment' | 'invoice' | 'ledger' | 'reservation' | 'return' | 'notification' | 'delivery' | 'dead-letter' | 'pending';
+  service: ServiceName | "redis";
+  kind:
+    | "status"
+    | "emitted"
+    | "handled"
+    | "payment"
+    | "invoice"
+    | "ledger"
+    | "reservation"
+    | "return"
+    | "notification"
+    | "delivery"
+    | "dead-letter"
+    | "pending";
   text: string;
 }
 
@@ -31,7 +43,7 @@ export interface OrderStory {
   notes: string[];
 }
 
-const PRODUCERS = ['user', 'product', 'order', 'payment'] as const;
+const PRODUCERS = ["user", "product", "order", "payment"] as const;
 const short = (id: unknown) => String(id).slice(0, 8);
 const money = (amount: unknown, currency: unknown) => `${(Number(amount) / 100).toFixed(2)} ${currency}`;
 
@@ -46,18 +58,16 @@ async function withDb<T>(url: string, fn: (client: Client) => Promise<T>): Promi
 }
 
 /** Everything the databases and Redis know about `orderId`, sorted by time. */
-export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl' | 'streamPrefix'>, orderId: string): Promise<OrderStory> {
+export async function orderStory(targets: Pick<Targets, "databases" | "redisUrl" | "streamPrefix">, orderId: string): Promise<OrderStory> {
   const db = targets.databases;
   const entries: StoryEntry[] = [];
   const notes: string[] = [];
-  const add = (at: unknown, service: StoryEntry['service'], kind: StoryEntry['kind'], text: string) => {
+  const add = (at: unknown, service: StoryEntry["service"], kind: StoryEntry["kind"], text: string) => {
     if (at) entries.push({ at: new Date(at as string), service, kind, text });
   };
   const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId);
 
-  const orderRow = isUuid
-    ? await withDb(db.order, async (c) => (await c.query(`select * from orders where id = $1`, [orderId])).rows[0])
-    : undefined;
+  const orderRow = isUuid ? await withDb(db.order, async (c) => (await c.query(`select * from orders where id = $1`, [orderId])).rows[0]) : undefined;
   const user = orderRow
     ? await withDb(db.user, async (c) => (await c.query(`select email, role from users where id::text = $1`, [orderRow.user_id])).rows[0])
     : undefined;
@@ -74,8 +84,15 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
         );
         for (const r of rows) {
           eventTypes.set(r.event_id, r.type);
-          const published = r.published_at ? `published +${new Date(r.published_at).getTime() - new Date(r.created_at).getTime()} ms` : 'NOT PUBLISHED yet';
-          add(r.created_at, svc, 'emitted', `${r.type} [${short(r.event_id)}]${r.causation ? ` caused by [${short(r.causation)}]` : ''}, ${published}`);
+          const published = r.published_at
+            ? `published +${new Date(r.published_at).getTime() - new Date(r.created_at).getTime()} ms`
+            : "NOT PUBLISHED yet";
+          add(
+            r.created_at,
+            svc,
+            "emitted",
+            `${r.type} [${short(r.event_id)}]${r.causation ? ` caused by [${short(r.causation)}]` : ""}, ${published}`,
+          );
         }
       }),
     ),
@@ -84,8 +101,11 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
   await Promise.all(
     SERVICES.map((svc) =>
       withDb(db[svc], async (c) => {
-        const { rows } = await c.query(`select event_id, consumer_group, processed_at from processed_event where event_id = any($1::uuid[])`, [eventIds]);
-        for (const r of rows) add(r.processed_at, svc, 'handled', `${eventTypes.get(r.event_id)} [${short(r.event_id)}] by group ${r.consumer_group}`);
+        const { rows } = await c.query(`select event_id, consumer_group, processed_at from processed_event where event_id = any($1::uuid[])`, [
+          eventIds,
+        ]);
+        for (const r of rows)
+          add(r.processed_at, svc, "handled", `${eventTypes.get(r.event_id)} [${short(r.event_id)}] by group ${r.consumer_group}`);
       }),
     ),
   );
@@ -94,46 +114,48 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
     await withDb(db.order, async (c) => {
       const { rows } = await c.query(`select * from order_status_changes where order_id = $1 order by id`, [orderId]);
       for (const r of rows) {
-        const why = [r.reason, r.actor && `by ${r.actor}`, r.cause_event_id && `on [${short(r.cause_event_id)}]`].filter(Boolean).join(', ');
-        add(r.at, 'order', 'status', `${r.previous_status ?? '∅'} → ${r.status}${why ? ` (${why})` : ''}`);
+        const why = [r.reason, r.actor && `by ${r.actor}`, r.cause_event_id && `on [${short(r.cause_event_id)}]`].filter(Boolean).join(", ");
+        add(r.at, "order", "status", `${r.previous_status ?? "∅"} → ${r.status}${why ? ` (${why})` : ""}`);
       }
       const { rows: returns } = await c.query(
         `select c.*, r.lines from return_status_changes c join return_requests r on r.id = c.return_id where r.order_id = $1 order by c.id`,
         [orderId],
       );
       for (const r of returns) {
-        const lines = (r.lines as { productId: string; quantity: number }[]).map((l) => `${l.quantity}× ${short(l.productId)}`).join(', ');
-        const why = [r.reason, r.actor && `by ${r.actor}`, r.cause_event_id && `on [${short(r.cause_event_id)}]`].filter(Boolean).join(', ');
-        add(r.at, 'order', 'return', `return ${short(r.return_id)} (${lines}) ${r.previous_status ?? '∅'} → ${r.status}${why ? ` (${why})` : ''}`);
+        const lines = (r.lines as { productId: string; quantity: number }[]).map((l) => `${l.quantity}× ${short(l.productId)}`).join(", ");
+        const why = [r.reason, r.actor && `by ${r.actor}`, r.cause_event_id && `on [${short(r.cause_event_id)}]`].filter(Boolean).join(", ");
+        add(r.at, "order", "return", `return ${short(r.return_id)} (${lines}) ${r.previous_status ?? "∅"} → ${r.status}${why ? ` (${why})` : ""}`);
       }
     });
   }
   await withDb(db.product, async (c) => {
     const { rows } = await c.query(`select * from return_restocks where order_id = $1`, [orderId]);
     for (const r of rows) {
-      const lines = (r.lines as { productId: string; quantity: number }[]).map((l) => `${l.quantity}× ${short(l.productId)}`).join(', ');
-      add(r.created_at, 'product', 'return', `return ${short(r.return_id)} restocked into ${short(r.warehouse_id)}: ${lines}`);
+      const lines = (r.lines as { productId: string; quantity: number }[]).map((l) => `${l.quantity}× ${short(l.productId)}`).join(", ");
+      add(r.created_at, "product", "return", `return ${short(r.return_id)} restocked into ${short(r.warehouse_id)}: ${lines}`);
     }
   });
   await withDb(db.payment, async (c) => {
     const payments = (await c.query(`select * from payments where order_id = $1`, [orderId])).rows;
     for (const p of payments) {
-      add(p.created_at, 'payment', 'payment', `${p.status} ${money(p.amount_minor, p.currency)}${p.failure_reason ? `: ${p.failure_reason}` : ''}`);
-      if (p.refunded_at) add(p.refunded_at, 'payment', 'payment', `REFUNDED ${money(p.amount_minor, p.currency)}`);
+      add(p.created_at, "payment", "payment", `${p.status} ${money(p.amount_minor, p.currency)}${p.failure_reason ? `: ${p.failure_reason}` : ""}`);
+      if (p.refunded_at) add(p.refunded_at, "payment", "payment", `REFUNDED ${money(p.amount_minor, p.currency)}`);
       const invoices = (await c.query(`select * from invoices where payment_id = $1`, [p.id])).rows;
-      for (const i of invoices) add(i.issued_at, 'payment', 'invoice', `${i.number} ${money(i.amount_minor, i.currency)}`);
+      for (const i of invoices) add(i.issued_at, "payment", "invoice", `${i.number} ${money(i.amount_minor, i.currency)}`);
     }
     const refunds = (await c.query(`select * from return_refunds where order_id = $1`, [orderId])).rows;
-    for (const r of refunds) add(r.created_at, 'payment', 'return', `return ${short(r.return_id)} refunded ${money(r.amount_minor, r.currency)}`);
+    for (const r of refunds) add(r.created_at, "payment", "return", `return ${short(r.return_id)} refunded ${money(r.amount_minor, r.currency)}`);
     const ledger = (await c.query(`select * from wallet_entries where order_id = $1 order by created_at`, [orderId])).rows;
-    for (const e of ledger) add(e.created_at, 'payment', 'ledger', `${e.kind} ${money(e.amount, e.currency)} on wallet ${short(e.wallet_id)}`);
+    for (const e of ledger) add(e.created_at, "payment", "ledger", `${e.kind} ${money(e.amount, e.currency)} on wallet ${short(e.wallet_id)}`);
   });
   await withDb(db.product, async (c) => {
     const r = (await c.query(`select * from reservations where order_id = $1`, [orderId])).rows[0];
     if (!r) return;
-    const lines = (r.lines as { productId: string; warehouseId: string; quantity: number }[]).map((l) => `${l.quantity}× ${short(l.productId)}@${short(l.warehouseId)}`);
-    add(r.created_at, 'product', 'reservation', `created${lines.length ? `: ${lines.join(', ')}` : ''}`);
-    add(r.updated_at, 'product', 'reservation', `now ${r.status}${r.reason ? ` (${r.reason})` : ''}`);
+    const lines = (r.lines as { productId: string; warehouseId: string; quantity: number }[]).map(
+      (l) => `${l.quantity}× ${short(l.productId)}@${short(l.warehouseId)}`,
+    );
+    add(r.created_at, "product", "reservation", `created${lines.length ? `: ${lines.join(", ")}` : ""}`);
+    add(r.updated_at, "product", "reservation", `now ${r.status}${r.reason ? ` (${r.reason})` : ""}`);
   });
   await withDb(db.notification, async (c) => {
     const rows = (
@@ -147,9 +169,9 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
     for (const r of rows) {
       if (!seen.has(r.id)) {
         seen.add(r.id);
-        add(r.created_at, 'notification', 'notification', `${r.template} ${r.channel} queued (now ${r.status})`);
+        add(r.created_at, "notification", "notification", `${r.template} ${r.channel} queued (now ${r.status})`);
       }
-      if (r.at) add(r.at, 'notification', 'delivery', `${r.template} ${r.channel} ${r.ok ? 'delivered' : `failed: ${r.error}`}`);
+      if (r.at) add(r.at, "notification", "delivery", `${r.template} ${r.channel} ${r.ok ? "delivered" : `failed: ${r.error}`}`);
     }
   });
 
@@ -176,10 +198,10 @@ export async function orderStory(targets: Pick<Targets, 'databases' | 'redisUrl'
   };
 }
 
-type Add = (at: unknown, service: StoryEntry['service'], kind: StoryEntry['kind'], text: string) => void;
+type Add = (at: unknown, service: StoryEntry["service"], kind: StoryEntry["kind"], text: string) => void;
 
 const correlationOf = (fields: string[]): string | null => {
-  const envelope = fields[fields.indexOf('envelope') + 1];
+  const envelope = fields[fields.indexOf("envelope") + 1];
   try {
     return (JSON.parse(envelope) as { correlationId?: string }).correlationId ?? null;
   } catch {
@@ -188,32 +210,37 @@ const correlationOf = (fields: string[]): string | null => {
 };
 
 /** Dead letters of the order's events, and its entries still pending in some group (being retried, or orphaned by a crash). */
-async function redisSteps(targets: Pick<Targets, 'redisUrl' | 'streamPrefix'>, orderId: string, add: Add): Promise<void> {
+async function redisSteps(targets: Pick<Targets, "redisUrl" | "streamPrefix">, orderId: string, add: Add): Promise<void> {
   const redis = new Redis(targets.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
-  redis.on('error', () => undefined); // surfaced by the failing command
+  redis.on("error", () => undefined); // surfaced by the failing command
   await redis.connect();
   try {
     for (const svc of SERVICES) {
-      const letters = (await redis.xrange(dlqKey(targets.streamPrefix, svc), '-', '+')) as [string, string[]][];
+      const letters = (await redis.xrange(dlqKey(targets.streamPrefix, svc), "-", "+")) as [string, string[]][];
       for (const [, fields] of letters) {
         if (correlationOf(fields) !== orderId) continue;
         const f = Object.fromEntries(fields.flatMap((v, i) => (i % 2 ? [] : [[v, fields[i + 1]]])));
-        add(f.failedAt, 'redis', 'dead-letter', `${f.type} dead-lettered for ${svc} after ${f.attempts} attempt(s): ${f.error}`);
+        add(f.failedAt, "redis", "dead-letter", `${f.type} dead-lettered for ${svc} after ${f.attempts} attempt(s): ${f.error}`);
       }
     }
     const now = Date.now();
     for (const producer of PRODUCERS) {
       const key = streamKey(targets.streamPrefix, producer);
       if (!(await redis.exists(key))) continue;
-      const groups = (await redis.xinfo('GROUPS', key)) as unknown[][];
+      const groups = (await redis.xinfo("GROUPS", key)) as unknown[][];
       for (const g of groups) {
-        const group = String(g[g.indexOf('name') + 1]);
-        const pending = (await redis.xpending(key, group, '-', '+', 1000)) as [string, string, number, number][];
+        const group = String(g[g.indexOf("name") + 1]);
+        const pending = (await redis.xpending(key, group, "-", "+", 1000)) as [string, string, number, number][];
         for (const [entryId, consumer, idleMs, deliveries] of pending) {
           const [entry] = (await redis.xrange(key, entryId, entryId)) as [string, string[]][];
           if (!entry || correlationOf(entry[1]) !== orderId) continue;
-          const type = entry[1][entry[1].indexOf('type') + 1];
-          add(new Date(now - idleMs), 'redis', 'pending', `${type} pending at ${group} (consumer ${consumer}), delivered ${deliveries} time(s), idle ${idleMs} ms`);
+          const type = entry[1][entry[1].indexOf("type") + 1];
+          add(
+            new Date(now - idleMs),
+            "redis",
+            "pending",
+            `${type} pending at ${group} (consumer ${consumer}), delivered ${deliveries} time(s), idle ${idleMs} ms`,
+          );
         }
       }
     }
@@ -226,21 +253,23 @@ async function redisSteps(targets: Pick<Targets, 'redisUrl' | 'streamPrefix'>, o
 export function formatStory(story: OrderStory): string {
   const lines: string[] = [];
   const o = story.order;
-  lines.push(o ? `order ${story.orderId}: ${o.status}, total ${o.total}, user ${o.user ?? o.userId}` : `order ${story.orderId}: unknown to the order service`);
+  lines.push(
+    o ? `order ${story.orderId}: ${o.status}, total ${o.total}, user ${o.user ?? o.userId}` : `order ${story.orderId}: unknown to the order service`,
+  );
   const start = story.entries[0]?.at.getTime() ?? 0;
   for (const e of story.entries) {
     const offset = `+${((e.at.getTime() - start) / 1000).toFixed(3)}s`.padStart(10);
     lines.push(`${e.at.toISOString()} ${offset}  ${e.service.padEnd(12)} ${e.kind.padEnd(12)} ${e.text}`);
   }
-  if (!story.entries.length) lines.push('  (no steps recorded anywhere)');
+  if (!story.entries.length) lines.push("  (no steps recorded anywhere)");
   for (const note of story.notes) lines.push(`note: ${note}`);
-  return lines.join('\n');
+  return lines.join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
   const orderId = argv[0];
   if (!orderId) {
-    console.error('usage: npm run saga -- <orderId>');
+    console.error("usage: npm run saga -- <orderId>");
     return 2;
   }
   const targets = resolveTargets();

@@ -12,8 +12,24 @@ export const DEMO_USERS = {
   customer: { email: "customer@example.com", password: "customer-password-123", name: "Casey Customer" },
 } as const;
 
-const CATALOG: { sku: string; name: string; description: string; price: number; category: string; stock: [number, number]; attributes?: Record<string, string> }[] = [
-  { sku: "KB-001", name: "Mechanical Keyboard", description: "Tenkeyless, hot-swappable switches", price: 8999, category: "Peripherals", stock: [40, 25], attributes: { switches: "brown", layout: "US" } },
+const CATALOG: {
+  sku: string;
+  name: string;
+  description: string;
+  price: number;
+  category: string;
+  stock: [number, number];
+  attributes?: Record<string, string>;
+}[] = [
+  {
+    sku: "KB-001",
+    name: "Mechanical Keyboard",
+    description: "Tenkeyless, hot-swappable switches",
+    price: 8999,
+    category: "Peripherals",
+    stock: [40, 25],
+    attributes: { switches: "brown", layout: "US" },
+  },
   { sku: "MS-002", name: "Wireless Mouse", description: "Ergonomic, 4000 dpi", price: 3999, category: "Peripherals", stock: [60, 30] },
   { sku: "MN-003", name: "27-inch Monitor", description: "QHD IPS panel, 144 Hz", price: 32999, category: "Displays", stock: [12, 8] },
   { sku: "MN-004", name: "Portable Monitor", description: "15.6-inch USB-C display", price: 18999, category: "Displays", stock: [5, 5] },
@@ -53,7 +69,10 @@ export async function seed(gatewayUrl: string, log: (line: string) => void = con
     log("seed: demo data already present");
     return;
   }
-  await admin.request(`mutation($id: ID!) { topUpWallet(userId: $id, amount: { amount: 500000, currency: "USD" }, reason: "demo funds") { balance { amount } } }`, { id: customer.user.id });
+  await admin.request(
+    `mutation($id: ID!) { topUpWallet(userId: $id, amount: { amount: 500000, currency: "USD" }, reason: "demo funds") { balance { amount } } }`,
+    { id: customer.user.id },
+  );
 
   const { createCategory: root } = await admin.request<{ createCategory: { id: string } }>(`mutation { createCategory(name: "Electronics") { id } }`);
   const categories = new Map<string, string>();
@@ -65,7 +84,10 @@ export async function seed(gatewayUrl: string, log: (line: string) => void = con
     categories.set(name, createCategory.id);
   }
   const warehouses = [];
-  for (const [code, name] of [["AMS", "Amsterdam"], ["NYC", "New York"]]) {
+  for (const [code, name] of [
+    ["AMS", "Amsterdam"],
+    ["NYC", "New York"],
+  ]) {
     const { createWarehouse } = await admin.request<{ createWarehouse: { id: string } }>(
       `mutation($code: String!, $name: String!) { createWarehouse(code: $code, name: $name) { id } }`,
       { code, name },

@@ -10,20 +10,10 @@
  * are, default the repo), HEALTH_TIMEOUT_MS (default 120000), DATABASE_URL / REDIS_URL (use existing
  * servers), SKIP_SEED=1.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { createServiceDatabases, Infra, pickPort, provisionInfra, REPO_ROOT } from '../provision';
-import {
-  baseEnv,
-  commonEnv,
-  DEFAULT_PORTS,
-  DEMO_LOGINS,
-  entryOf,
-  ManagedProcess,
-  ProcessName,
-  randomSecret,
-  SERVICES,
-} from '../provision/platform';
+import fs from "node:fs";
+import path from "node:path";
+import { createServiceDatabases, Infra, pickPort, provisionInfra, REPO_ROOT } from "../provision";
+import { baseEnv, commonEnv, DEFAULT_PORTS, DEMO_LOGINS, entryOf, ManagedProcess, ProcessName, randomSecret, SERVICES } from "../provision/platform";
 
 const COLORS: Record<string, number> = { gateway: 35, user: 36, product: 32, order: 33, payment: 34, notification: 95, infra: 90 };
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -31,11 +21,11 @@ const tag = (name: string) => {
   const label = name.padEnd(12);
   return useColor ? `\x1b[${COLORS[name] ?? 37}m${label}\x1b[0m|` : `${label}|`;
 };
-const say = (message: string) => console.log(`${tag('infra')} ${message}`);
+const say = (message: string) => console.log(`${tag("infra")} ${message}`);
 const loud = (message: string) => {
-  const line = '!'.repeat(78);
+  const line = "!".repeat(78);
   console.error(useColor ? `\x1b[41;97m${line}\x1b[0m` : line);
-  for (const l of message.split('\n')) console.error(useColor ? `\x1b[31m${l}\x1b[0m` : l);
+  for (const l of message.split("\n")) console.error(useColor ? `\x1b[31m${l}\x1b[0m` : l);
   console.error(useColor ? `\x1b[41;97m${line}\x1b[0m` : line);
 };
 
@@ -47,8 +37,8 @@ interface Secrets {
 }
 
 function loadSecrets(dataDir: string): Secrets {
-  const file = path.join(dataDir, 'secrets.json');
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  const file = path.join(dataDir, "secrets.json");
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8"));
   const secrets: Secrets = {
     internalSecret: randomSecret(),
     jwtKeys: `k1:${randomSecret()}`,
@@ -56,18 +46,18 @@ function loadSecrets(dataDir: string): Secrets {
     dbPasswordSecret: randomSecret(),
   };
   fs.mkdirSync(dataDir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  fs.writeFileSync(file, JSON.stringify(secrets, null, 2) + "\n", { mode: 0o600 });
   say(`generated secrets in ${file}`);
   return secrets;
 }
 
 async function main() {
   const started = Date.now();
-  const dataDir = path.resolve(process.env.COMMERCE_DATA_DIR || path.join(REPO_ROOT, '.data'));
+  const dataDir = path.resolve(process.env.COMMERCE_DATA_DIR || path.join(REPO_ROOT, ".data"));
   const appRoot = path.resolve(process.env.COMMERCE_APP_ROOT || REPO_ROOT);
   const healthTimeout = Number(process.env.HEALTH_TIMEOUT_MS || 120_000);
   say(`starting the commerce platform (data in ${dataDir})`);
-  if (fs.existsSync(path.join(dataDir, 'pg', 'data', 'PG_VERSION')) && !fs.existsSync(path.join(dataDir, 'secrets.json'))) {
+  if (fs.existsSync(path.join(dataDir, "pg", "data", "PG_VERSION")) && !fs.existsSync(path.join(dataDir, "secrets.json"))) {
     throw new Error(`${dataDir}/pg exists but ${dataDir}/secrets.json is missing: delete ${dataDir} to start afresh`);
   }
   const secrets = loadSecrets(dataDir);
@@ -80,15 +70,15 @@ async function main() {
   const shutdown = async (code: number) => {
     if (shuttingDown) return;
     shuttingDown = true;
-    say('stopping…');
-    const gateway = children.get('gateway');
+    say("stopping…");
+    const gateway = children.get("gateway");
     if (gateway) await gateway.stop();
     await Promise.all([...children.values()].map((c) => c.stop()));
     if (infra) {
-      say('stopping the SMTP sink, Redis and PostgreSQL');
+      say("stopping the SMTP sink, Redis and PostgreSQL");
       await infra.stop();
     }
-    say('stopped.');
+    say("stopped.");
     process.exit(code);
   };
   let firstSignalAt = 0;
@@ -96,35 +86,45 @@ async function main() {
     if (firstSignalAt && Date.now() - firstSignalAt < 1000) return; // the same Ctrl-C, relayed by npm
     if (firstSignalAt) {
       console.error(`${signal} again: forcing exit`);
-      for (const c of children.values()) if (c.pid) try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ }
+      for (const c of children.values())
+        if (c.pid)
+          try {
+            process.kill(-c.pid, "SIGKILL");
+          } catch {
+            /* gone */
+          }
       process.exit(130);
     }
     firstSignalAt = Date.now();
-    console.log('');
+    console.log("");
     say(`${signal} received`);
     void shutdown(0);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
 
   try {
     infra = await provisionInfra({
-      mode: 'persistent',
+      mode: "persistent",
       dataDir,
       adminPassword: secrets.pgAdminPassword,
       ports: { postgres: 5432, redis: 6379, smtp: 2525, smtpApi: 2526 },
       log: say,
     });
-    say(`PostgreSQL ${infra.pgAdminUrl.replace(/:[^:@/]*@/, ':***@')}`);
+    say(`PostgreSQL ${infra.pgAdminUrl.replace(/:[^:@/]*@/, ":***@")}`);
     say(`Redis      ${infra.redisUrl}`);
     say(`SMTP sink  ${infra.smtp!.smtpUrl}  (messages: ${infra.smtp!.apiUrl}/messages)`);
 
     const dbs = await createServiceDatabases(infra.pgAdminUrl, SERVICES, { passwordSecret: secrets.dbPasswordSecret });
-    say(`databases: ${Object.values(dbs).map((d) => `${d.database} (role ${d.role})`).join(', ')}`);
+    say(
+      `databases: ${Object.values(dbs)
+        .map((d) => `${d.database} (role ${d.role})`)
+        .join(", ")}`,
+    );
 
     const ports = {} as Record<ProcessName, number>;
-    for (const name of [...SERVICES, 'gateway'] as ProcessName[]) {
+    for (const name of [...SERVICES, "gateway"] as ProcessName[]) {
       ports[name] = await pickPort(DEFAULT_PORTS[name]);
       if (ports[name] !== DEFAULT_PORTS[name]) say(`port ${DEFAULT_PORTS[name]} is taken: ${name} uses ${ports[name]}`);
     }
@@ -133,12 +133,12 @@ async function main() {
       ...commonEnv({
         ports,
         redisUrl: infra.redisUrl,
-        streamPrefix: 'commerce',
+        streamPrefix: "commerce",
         internalSecret: secrets.internalSecret,
         jwtKeys: secrets.jwtKeys,
         smtpUrl: infra.smtp!.smtpUrl,
-        nodeEnv: 'development',
-        extra: { LOG_PRETTY: '1' },
+        nodeEnv: "development",
+        extra: { LOG_PRETTY: "1" },
       }),
     };
 
@@ -151,8 +151,8 @@ async function main() {
       const proc = new ManagedProcess({
         name,
         entry,
-        env: { ...env, PORT: String(ports[name]), ...(name !== 'gateway' ? { DATABASE_URL: dbs[name].url } : {}) },
-        output: { kind: 'prefix', write: (line) => console.log(`${tag(name)} ${line}`) },
+        env: { ...env, PORT: String(ports[name]), ...(name !== "gateway" ? { DATABASE_URL: dbs[name].url } : {}) },
+        output: { kind: "prefix", write: (line) => console.log(`${tag(name)} ${line}`) },
         onUnexpectedExit: (code, signal) => {
           if (shuttingDown || !up) return;
           loud(
@@ -163,11 +163,11 @@ async function main() {
       });
       proc.start();
       children.set(name, proc);
-      infra!.reaper?.set('children', { kind: 'pids', pids: [...children.values()].map((c) => c.pid!).filter(Boolean) });
+      infra!.reaper?.set("children", { kind: "pids", pids: [...children.values()].map((c) => c.pid!).filter(Boolean) });
       return proc;
     };
 
-    say(`starting subgraphs: ${SERVICES.join(', ')}`);
+    say(`starting subgraphs: ${SERVICES.join(", ")}`);
     const subgraphs = SERVICES.map((svc) => spawnOne(svc)).filter((p): p is ManagedProcess => !!p);
     await Promise.all(
       subgraphs.map(async (proc) => {
@@ -177,20 +177,20 @@ async function main() {
     );
 
     up = true;
-    const gateway = spawnOne('gateway');
+    const gateway = spawnOne("gateway");
     const gatewayUrl = `http://localhost:${ports.gateway}/graphql`;
     if (gateway) {
       await gateway.waitHealthy(`http://127.0.0.1:${ports.gateway}/health`, healthTimeout);
       say(`gateway is healthy on :${ports.gateway}`);
 
-      const seedFile = ['seed.ts', 'seed.js'].map((f) => path.join(__dirname, f)).find((f) => fs.existsSync(f));
-      if (seedFile && process.env.SKIP_SEED !== '1') {
-        say('seeding demo data…');
+      const seedFile = ["seed.ts", "seed.js"].map((f) => path.join(__dirname, f)).find((f) => fs.existsSync(f));
+      if (seedFile && process.env.SKIP_SEED !== "1") {
+        say("seeding demo data…");
         try {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
           const mod = require(seedFile);
-          if (typeof mod.seed === 'function') await mod.seed(gatewayUrl.replace('localhost', '127.0.0.1'));
-          say('seed done');
+          if (typeof mod.seed === "function") await mod.seed(gatewayUrl.replace("localhost", "127.0.0.1"));
+          say("seed done");
         } catch (err) {
           loud(`seeding failed (the platform keeps running): ${(err as Error).stack ?? err}`);
         }
@@ -198,8 +198,8 @@ async function main() {
     }
 
     const took = ((Date.now() - started) / 1000).toFixed(1);
-    console.log('');
-    console.log('='.repeat(78));
+    console.log("");
+    console.log("=".repeat(78));
     if (gateway) {
       console.log(`  The commerce platform is up (${took} s).`);
       console.log(`  GraphQL endpoint / Apollo Sandbox:  ${gatewayUrl}`);
@@ -208,10 +208,10 @@ async function main() {
       console.log(`  Infrastructure is up (${took} s), but gateway/src/main.ts does not exist yet.`);
     }
     console.log(`  Sent e-mails:                       ${infra.smtp!.apiUrl}/messages`);
-    console.log('  Demo logins:');
+    console.log("  Demo logins:");
     for (const l of DEMO_LOGINS) console.log(`    ${l.role.padEnd(9)} ${l.email.padEnd(22)} / ${l.password}`);
-    console.log('  Ctrl-C stops everything.');
-    console.log('='.repeat(78));
+    console.log("  Ctrl-C stops everything.");
+    console.log("=".repeat(78));
   } catch (err) {
     if (shuttingDown) return; // Ctrl-C during start-up: shutdown() is already under way
     loud(`npm start failed: ${(err as Error).message}`);

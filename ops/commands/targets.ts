@@ -4,11 +4,11 @@
  * otherwise what `npm start` persisted in `.data/` (COMMERCE_DATA_DIR): the superuser password in
  * `secrets.json` and the port in Postgres's own `postmaster.pid`, so the tools need no setup.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { adminUrlFor, REPO_ROOT } from '../provision';
-import { SERVICES, type ServiceName } from '../provision/platform';
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { adminUrlFor, REPO_ROOT } from "../provision";
+import { SERVICES, type ServiceName } from "../provision/platform";
 
 /** One database URL per service (any role that can read its tables). */
 export type DatabaseUrls = Record<ServiceName, string>;
@@ -23,20 +23,20 @@ export interface Targets {
 
 /** The Postgres port of an `npm start` data dir: line 4 of postmaster.pid (also where start.ts may have relocated it). */
 function persistedPgPort(dataDir: string): number | null {
-  const dir = path.join(dataDir, 'pg');
-  const hash = crypto.createHash('sha1').update(dir).digest('hex').slice(0, 10);
-  for (const candidate of [dir, path.join('/var/tmp', `commerce-pg-${hash}`)]) {
-    const pidFile = path.join(candidate, 'data', 'postmaster.pid');
+  const dir = path.join(dataDir, "pg");
+  const hash = crypto.createHash("sha1").update(dir).digest("hex").slice(0, 10);
+  for (const candidate of [dir, path.join("/var/tmp", `commerce-pg-${hash}`)]) {
+    const pidFile = path.join(candidate, "data", "postmaster.pid");
     if (!fs.existsSync(pidFile)) continue;
-    const port = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[3]);
+    const port = Number(fs.readFileSync(pidFile, "utf8").split("\n")[3]);
     if (Number.isInteger(port) && port > 0) return port;
   }
   return null;
 }
 
 export function resolveTargets(env: NodeJS.ProcessEnv = process.env): Targets {
-  const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const streamPrefix = env.STREAM_PREFIX ?? 'commerce';
+  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const streamPrefix = env.STREAM_PREFIX ?? "commerce";
   const fromEnv = SERVICES.map((svc) => env[`DATABASE_URL_${svc.toUpperCase()}`]);
   if (fromEnv.every(Boolean)) {
     return {
@@ -46,14 +46,12 @@ export function resolveTargets(env: NodeJS.ProcessEnv = process.env): Targets {
       describe: `DATABASE_URL_<SERVICE>, ${redisUrl}, prefix ${streamPrefix}`,
     };
   }
-  const dataDir = path.resolve(env.COMMERCE_DATA_DIR || path.join(REPO_ROOT, '.data'));
-  const secretsFile = path.join(dataDir, 'secrets.json');
+  const dataDir = path.resolve(env.COMMERCE_DATA_DIR || path.join(REPO_ROOT, ".data"));
+  const secretsFile = path.join(dataDir, "secrets.json");
   if (!fs.existsSync(secretsFile)) {
-    throw new Error(
-      `set DATABASE_URL_USER, _PRODUCT, _ORDER, _PAYMENT and _NOTIFICATION, or run \`npm start\` first (no ${secretsFile})`,
-    );
+    throw new Error(`set DATABASE_URL_USER, _PRODUCT, _ORDER, _PAYMENT and _NOTIFICATION, or run \`npm start\` first (no ${secretsFile})`);
   }
-  const { pgAdminPassword } = JSON.parse(fs.readFileSync(secretsFile, 'utf8')) as { pgAdminPassword: string };
+  const { pgAdminPassword } = JSON.parse(fs.readFileSync(secretsFile, "utf8")) as { pgAdminPassword: string };
   const port = Number(env.PGPORT) || persistedPgPort(dataDir) || 5432;
   const databases = Object.fromEntries(
     SERVICES.map((svc, i) => [svc, fromEnv[i] ?? adminUrlFor(port, pgAdminPassword, `commerce_${svc}`)]),

@@ -61,7 +61,10 @@ async function recomputeByProduct(from: Date, to: Date) {
     "order",
     `select id, lines from return_requests where status = 'REFUNDED'`,
   );
-  const returnRefunds = await query<{ return_id: string; amount_minor: number; created_at: Date }>("payment", `select return_id, amount_minor, created_at from return_refunds`);
+  const returnRefunds = await query<{ return_id: string; amount_minor: number; created_at: Date }>(
+    "payment",
+    `select return_id, amount_minor, created_at from return_refunds`,
+  );
   const products = await query<{ id: string; name: string; category_id: string | null; category: string | null }>(
     "product",
     `select p.id, p.name, p.category_id, c.name as category from products p left join categories c on c.id = p.category_id`,
@@ -100,7 +103,10 @@ describe("sales analytics through the gateway", () => {
       { name: `Kitchen ${Date.now()}` },
     );
     const mug = await createProduct(admin, { price: 1_500, stock: 50, name: "Analytics mug" });
-    await admin.client.request(`mutation($id: ID!, $c: ID!) { updateProduct(id: $id, input: { categoryId: $c }) { id } }`, { id: mug, c: createCategory.id });
+    await admin.client.request(`mutation($id: ID!, $c: ID!) { updateProduct(id: $id, input: { categoryId: $c }) { id } }`, {
+      id: mug,
+      c: createCategory.id,
+    });
     const lamp = await createProduct(admin, { price: 4_000, stock: 50, name: "Analytics lamp" });
     const scarce = await createProduct(admin, { price: 999, stock: 1, name: "Analytics scarce" });
     const dear = await createProduct(admin, { price: 150_000, stock: 5, name: "Analytics dear" });
@@ -110,11 +116,17 @@ describe("sales analytics through the gateway", () => {
     );
 
     const buyers = await Promise.all([0, 1, 2, 3].map(() => signUp(platform.gatewayUrl)));
-    const paid = await placeOrder(buyers[0]!, [{ productId: mug, quantity: 2 }, { productId: lamp, quantity: 1 }]);
+    const paid = await placeOrder(buyers[0]!, [
+      { productId: mug, quantity: 2 },
+      { productId: lamp, quantity: 1 },
+    ]);
     const cancelled = await placeOrder(buyers[1]!, [{ productId: mug, quantity: 1 }]);
     const outOfStock = await placeOrder(buyers[2]!, [{ productId: scarce, quantity: 5 }]);
     const unpaid = await placeOrder(buyers[2]!, [{ productId: dear, quantity: 1 }]);
-    const returned = await placeOrder(buyers[3]!, [{ productId: mug, quantity: 3 }, { productId: lamp, quantity: 2 }]);
+    const returned = await placeOrder(buyers[3]!, [
+      { productId: mug, quantity: 3 },
+      { productId: lamp, quantity: 2 },
+    ]);
     await waitForStatus(buyers[0]!, paid.id, ["CONFIRMED"]);
     await waitForStatus(buyers[1]!, cancelled.id, ["CONFIRMED"]);
     await buyers[1]!.client.request(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: cancelled.id });
@@ -124,16 +136,30 @@ describe("sales analytics through the gateway", () => {
     await staff.client.request(`mutation($id: ID!) { shipOrder(id: $id) { status } }`, { id: returned.id });
     const { requestReturn } = await buyers[3]!.client.request<{ requestReturn: { id: string } }>(
       `mutation($input: RequestReturnInput!) { requestReturn(input: $input) { id } }`,
-      { input: { orderId: returned.id, lines: [{ productId: mug, quantity: 1 }, { productId: lamp, quantity: 1 }], reason: "too many" } },
+      {
+        input: {
+          orderId: returned.id,
+          lines: [
+            { productId: mug, quantity: 1 },
+            { productId: lamp, quantity: 1 },
+          ],
+          reason: "too many",
+        },
+      },
     );
     await staff.client.request(`mutation($id: ID!) { approveReturn(id: $id) { status } }`, { id: requestReturn.id });
-    await staff.client.request(`mutation($id: ID!, $w: ID!) { receiveReturn(id: $id, warehouseId: $w) { status } }`, { id: requestReturn.id, w: createWarehouse.id });
+    await staff.client.request(`mutation($id: ID!, $w: ID!) { receiveReturn(id: $id, warehouseId: $w) { status } }`, {
+      id: requestReturn.id,
+      w: createWarehouse.id,
+    });
     await eventually(
-      async () => (await query<{ status: string }>("order", `select status from return_requests where id = $1`, [requestReturn.id]))[0]?.status === "REFUNDED",
+      async () =>
+        (await query<{ status: string }>("order", `select status from return_requests where id = $1`, [requestReturn.id]))[0]?.status === "REFUNDED",
       "the return's refund",
     );
     await eventually(
-      async () => (await query<{ status: string }>("payment", `select status from payments where order_id = $1`, [cancelled.id]))[0]?.status === "REFUNDED",
+      async () =>
+        (await query<{ status: string }>("payment", `select status from payments where order_id = $1`, [cancelled.id]))[0]?.status === "REFUNDED",
       "the cancellation's refund",
     );
     const to = new Date(Date.now() + 60_000);
@@ -148,13 +174,21 @@ describe("sales analytics through the gateway", () => {
       refunds: { amount: figures.refunds, currency: "USD" },
     }));
     // 2 mugs + lamp, 1 mug (refunded), 3 mugs + 2 lamps (1 of each returned).
-    expect(expectedRows.find((row) => row.key === mug)).toMatchObject({ orders: 3, units: 6, revenue: { amount: 9_000 }, refunds: { amount: 3_000 } });
+    expect(expectedRows.find((row) => row.key === mug)).toMatchObject({
+      orders: 3,
+      units: 6,
+      revenue: { amount: 9_000 },
+      refunds: { amount: 3_000 },
+    });
     const report = async (groupBy: string, as: Account = staff) =>
       (await as.client.request<{ salesReport: Row[] }>(REPORT, { from: from.toISOString(), to: to.toISOString(), g: groupBy })).salesReport;
     const sorted = (rows: Row[]) => [...rows].sort((a, b) => a.key.localeCompare(b.key));
 
     // The projection catches up with the events; then it answers what the owners' data says.
-    await eventually(async () => JSON.stringify(sorted(await report("PRODUCT"))) === JSON.stringify(sorted(expectedRows)), "the projection to catch up");
+    await eventually(
+      async () => JSON.stringify(sorted(await report("PRODUCT"))) === JSON.stringify(sorted(expectedRows)),
+      "the projection to catch up",
+    );
     expect(sorted(await report("PRODUCT", admin))).toEqual(sorted(expectedRows));
 
     const total = (rows: Row[], pick: (row: Row) => number) => rows.reduce((sum, row) => sum + pick(row), 0);
@@ -168,15 +202,36 @@ describe("sales analytics through the gateway", () => {
     expect(total(byDay, (row) => row.orders)).toBe(3);
     expect(byDay.every((row) => /^\d{4}-\d{2}-\d{2}$/.test(row.key) && row.label === row.key)).toBe(true);
     const kitchen = byCategory.find((row) => row.key === createCategory.id)!;
-    expect(kitchen).toMatchObject({ label: expect.stringMatching(/^Kitchen/), orders: 3, units: 6, revenue: { amount: 9_000 }, refunds: { amount: 3_000 } });
-    expect(byCategory.find((row) => row.key === "none")).toMatchObject({ label: "Uncategorised", orders: 2, units: 3, revenue: { amount: 12_000 }, refunds: { amount: 4_000 } });
+    expect(kitchen).toMatchObject({
+      label: expect.stringMatching(/^Kitchen/),
+      orders: 3,
+      units: 6,
+      revenue: { amount: 9_000 },
+      refunds: { amount: 3_000 },
+    });
+    expect(byCategory.find((row) => row.key === "none")).toMatchObject({
+      label: "Uncategorised",
+      orders: 2,
+      units: 3,
+      revenue: { amount: 12_000 },
+      refunds: { amount: 4_000 },
+    });
 
     // Order stats: counts by status now, and placement → CONFIRMED, as the order service recorded them.
-    const stats = (await staff.client.request<{ orderStats: { byStatus: { status: string; count: number }[]; confirmP50Ms: number; confirmP95Ms: number } }>(STATS, {
-      from: from.toISOString(),
-      to: to.toISOString(),
-    })).orderStats;
-    const counts = await query<{ status: string; count: string }>("order", `select status, count(*) from orders where created_at >= $1 and created_at < $2 group by status`, [from, to]);
+    const stats = (
+      await staff.client.request<{ orderStats: { byStatus: { status: string; count: number }[]; confirmP50Ms: number; confirmP95Ms: number } }>(
+        STATS,
+        {
+          from: from.toISOString(),
+          to: to.toISOString(),
+        },
+      )
+    ).orderStats;
+    const counts = await query<{ status: string; count: string }>(
+      "order",
+      `select status, count(*) from orders where created_at >= $1 and created_at < $2 group by status`,
+      [from, to],
+    );
     expect(stats.byStatus.filter((row) => row.count > 0).sort((a, b) => a.status.localeCompare(b.status))).toEqual(
       counts.map((row) => ({ status: row.status, count: Number(row.count) })).sort((a, b) => a.status.localeCompare(b.status)),
     );
@@ -222,7 +277,12 @@ describe("sales analytics through the gateway", () => {
     type Minute = { at: string; orders: number; revenue: { amount: number; currency: string }; refunds: { amount: number } };
     const watch = (token: string) => {
       const seen = { minutes: [] as Minute[], errors: [] as unknown[] };
-      const client = createClient({ url: platform.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+      const client = createClient({
+        url: platform.wsUrl,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${token}` },
+        retryAttempts: 0,
+      });
       client.subscribe<{ salesMetrics: Minute }>(
         { query: `subscription { salesMetrics { at orders revenue { amount currency } refunds { amount } } }` },
         {
@@ -250,7 +310,11 @@ describe("sales analytics through the gateway", () => {
       const { id } = await placeOrder(customer, [{ productId, quantity: 2 }]);
       await waitForStatus(customer, id, ["CONFIRMED"]);
       const confirmedAt = Date.now();
-      await eventually("a period begun after the confirmation pushed", async () => staffWatch.seen.minutes.some((m) => new Date(m.at).getTime() >= confirmedAt), 15_000);
+      await eventually(
+        "a period begun after the confirmation pushed",
+        async () => staffWatch.seen.minutes.some((m) => new Date(m.at).getTime() >= confirmedAt),
+        15_000,
+      );
       const since = staffWatch.seen.minutes.filter((m) => new Date(m.at).getTime() >= boundary);
       expect(since.reduce((sum, m) => sum + m.orders, 0)).toBe(1);
       expect(since.reduce((sum, m) => sum + m.revenue.amount, 0)).toBe(2_468);

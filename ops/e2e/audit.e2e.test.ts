@@ -6,7 +6,18 @@
 import { randomUUID } from "node:crypto";
 import { Client } from "pg";
 import { SERVICES, startPlatform, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, testCard, waitForStatus, type Account } from "@commerce/testing/e2e";
+import {
+  ADMIN,
+  createProduct,
+  eventually,
+  login,
+  placeOrder,
+  resetE2eState,
+  signUp,
+  testCard,
+  waitForStatus,
+  type Account,
+} from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
@@ -22,7 +33,12 @@ beforeAll(async () => {
 afterAll(() => platform?.stop());
 
 /** Calls the gateway as `account` with our own request id, which becomes the audit row's correlation id. */
-async function call<T = any>(account: Account, query: string, variables: Record<string, unknown> = {}, requestId = randomUUID()): Promise<{ data: T; requestId: string }> {
+async function call<T = any>(
+  account: Account,
+  query: string,
+  variables: Record<string, unknown> = {},
+  requestId = randomUUID(),
+): Promise<{ data: T; requestId: string }> {
   const response = await fetch(platform.gatewayUrl, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${account.token}`, "x-request-id": requestId },
@@ -48,7 +64,9 @@ interface Entry {
 const ENTRY = `at action targetType targetId actorKind actorId actorRole correlationId details`;
 
 async function auditLog(field: string, filter: Record<string, string>, as: Account = admin): Promise<Entry[]> {
-  const { data } = await call(as, `query($f: AuditLogFilter) { ${field}(filter: $f, first: 100) { totalCount edges { node { ${ENTRY} } } } }`, { f: filter });
+  const { data } = await call(as, `query($f: AuditLogFilter) { ${field}(filter: $f, first: 100) { totalCount edges { node { ${ENTRY} } } } }`, {
+    f: filter,
+  });
   return data[field].edges.map((edge: { node: Entry }) => edge.node);
 }
 
@@ -81,10 +99,14 @@ describe("the audit log", () => {
     const productId = await createProduct(admin, { price: 1500, stock: 0 });
     const { data } = await call(admin, `{ warehouses { id code } }`);
     const warehouse = data.warehouses[0];
-    const adjusted = await call(staff, `mutation($p: ID!, $w: ID!) { adjustStock(productId: $p, warehouseId: $w, delta: 7, reason: "delivery 42") { onHand } }`, {
-      p: productId,
-      w: warehouse.id,
-    });
+    const adjusted = await call(
+      staff,
+      `mutation($p: ID!, $w: ID!) { adjustStock(productId: $p, warehouseId: $w, delta: 7, reason: "delivery 42") { onHand } }`,
+      {
+        p: productId,
+        w: warehouse.id,
+      },
+    );
     const [stock] = await auditLog("productAuditLog", { action: "stock.adjusted", targetId: productId });
     expect(stock).toMatchObject({
       targetType: "Product",
@@ -92,13 +114,25 @@ describe("the audit log", () => {
       actorId: staff.id,
       actorRole: "STAFF",
       correlationId: adjusted.requestId,
-      details: { warehouseId: warehouse.id, warehouseCode: warehouse.code, delta: 7, reason: "delivery 42", onHandBefore: 0, onHandAfter: 7, reserved: 0 },
+      details: {
+        warehouseId: warehouse.id,
+        warehouseCode: warehouse.code,
+        delta: 7,
+        reason: "delivery 42",
+        onHandBefore: 0,
+        onHandAfter: 7,
+        reserved: 0,
+      },
     });
     expectRecent(stock, since);
 
-    const repriced = await call(admin, `mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 1800, currency: "USD" } }) { id } }`, { id: productId });
+    const repriced = await call(admin, `mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 1800, currency: "USD" } }) { id } }`, {
+      id: productId,
+    });
     // An update that leaves the price as it is records nothing.
-    await call(admin, `mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 1800, currency: "USD" }, name: "renamed" }) { id } }`, { id: productId });
+    await call(admin, `mutation($id: ID!) { updateProduct(id: $id, input: { price: { amount: 1800, currency: "USD" }, name: "renamed" }) { id } }`, {
+      id: productId,
+    });
     const prices = await auditLog("productAuditLog", { action: "product.price_changed", targetId: productId });
     expect(prices).toHaveLength(1);
     expect(prices[0]).toMatchObject({
@@ -224,12 +258,17 @@ describe("the audit log", () => {
     };
     const returned = async () => {
       const orderId = await shipped();
-      const { data } = await call(customer, `mutation($o: ID!, $p: ID!) { requestReturn(input: { orderId: $o, lines: [{ productId: $p, quantity: 1 }], reason: "too small" }) { id } }`, { o: orderId, p: productId });
+      const { data } = await call(
+        customer,
+        `mutation($o: ID!, $p: ID!) { requestReturn(input: { orderId: $o, lines: [{ productId: $p, quantity: 1 }], reason: "too small" }) { id } }`,
+        { o: orderId, p: productId },
+      );
       return { orderId, id: data.requestReturn.id as string };
     };
 
     type Step = { log: string; action: string; as?: Account; run: (as: Account) => Promise<{ requestId: string; correlationId?: string }> };
-    const byRequest = (query: string, variables: () => Promise<Record<string, unknown>> | Record<string, unknown>) => async (as: Account) => call(as, query, await variables());
+    const byRequest = (query: string, variables: () => Promise<Record<string, unknown>> | Record<string, unknown>) => async (as: Account) =>
+      call(as, query, await variables());
     const byOrder = (query: string, prepare: () => Promise<{ orderId: string; id: string }>) => async (as: Account) => {
       const { orderId, id } = await prepare();
       return { ...(await call(as, query, { id })), correlationId: orderId };
@@ -239,22 +278,82 @@ describe("the audit log", () => {
       return { orderId: id, id };
     };
     const STEPS: Record<string, Step> = {
-      setUserRole: { log: "userAuditLog", action: "user.role_changed", run: byRequest(`mutation($id: ID!) { setUserRole(userId: $id, role: STAFF) { id } }`, async () => ({ id: (await signUp(platform.gatewayUrl)).id })) },
-      createCategory: { log: "productAuditLog", action: "category.created", run: byRequest(`mutation($n: String!) { createCategory(name: $n) { id } }`, () => ({ n: `audited ${randomUUID().slice(0, 8)}` })) },
-      createWarehouse: { log: "productAuditLog", action: "warehouse.created", run: byRequest(`mutation($c: String!) { createWarehouse(code: $c, name: "Audited") { id } }`, () => ({ c: `AUD-${randomUUID().slice(0, 8)}` })) },
+      setUserRole: {
+        log: "userAuditLog",
+        action: "user.role_changed",
+        run: byRequest(`mutation($id: ID!) { setUserRole(userId: $id, role: STAFF) { id } }`, async () => ({
+          id: (await signUp(platform.gatewayUrl)).id,
+        })),
+      },
+      createCategory: {
+        log: "productAuditLog",
+        action: "category.created",
+        run: byRequest(`mutation($n: String!) { createCategory(name: $n) { id } }`, () => ({ n: `audited ${randomUUID().slice(0, 8)}` })),
+      },
+      createWarehouse: {
+        log: "productAuditLog",
+        action: "warehouse.created",
+        run: byRequest(`mutation($c: String!) { createWarehouse(code: $c, name: "Audited") { id } }`, () => ({
+          c: `AUD-${randomUUID().slice(0, 8)}`,
+        })),
+      },
       createProduct: {
         log: "productAuditLog",
         action: "product.created",
-        run: byRequest(`mutation($s: String!) { createProduct(input: { sku: $s, name: "Audited", price: { amount: 100, currency: "USD" } }) { id } }`, () => ({ s: `AUD-${randomUUID()}` })),
+        run: byRequest(
+          `mutation($s: String!) { createProduct(input: { sku: $s, name: "Audited", price: { amount: 100, currency: "USD" } }) { id } }`,
+          () => ({ s: `AUD-${randomUUID()}` }),
+        ),
       },
-      updateProduct: { log: "productAuditLog", action: "product.updated", run: byRequest(`mutation($id: ID!) { updateProduct(id: $id, input: { name: "Audited again" }) { id } }`, () => ({ id: productId })) },
-      deleteProduct: { log: "productAuditLog", action: "product.deleted", run: byRequest(`mutation($id: ID!) { deleteProduct(id: $id) }`, async () => ({ id: await createProduct(admin, { price: 100, stock: 0 }) })) },
-      adjustStock: { log: "productAuditLog", action: "stock.adjusted", as: staff, run: byRequest(`mutation($p: ID!, $w: ID!) { adjustStock(productId: $p, warehouseId: $w, delta: 3, reason: "count") { onHand } }`, () => ({ p: productId, w: warehouseId })) },
-      cancelOrder: { log: "orderAuditLog", action: "order.cancelled", as: staff, run: byOrder(`mutation($id: ID!) { cancelOrder(id: $id) { id } }`, orderStep(ordered)) },
-      shipOrder: { log: "orderAuditLog", action: "order.shipped", as: staff, run: byOrder(`mutation($id: ID!) { shipOrder(id: $id) { id } }`, orderStep(ordered)) },
-      completeOrder: { log: "orderAuditLog", action: "order.completed", as: staff, run: byOrder(`mutation($id: ID!) { completeOrder(id: $id) { id } }`, orderStep(shipped)) },
-      approveReturn: { log: "orderAuditLog", action: "return.approved", as: staff, run: byOrder(`mutation($id: ID!) { approveReturn(id: $id) { id } }`, returned) },
-      rejectReturn: { log: "orderAuditLog", action: "return.rejected", as: staff, run: byOrder(`mutation($id: ID!) { rejectReturn(id: $id, reason: "worn") { id } }`, returned) },
+      updateProduct: {
+        log: "productAuditLog",
+        action: "product.updated",
+        run: byRequest(`mutation($id: ID!) { updateProduct(id: $id, input: { name: "Audited again" }) { id } }`, () => ({ id: productId })),
+      },
+      deleteProduct: {
+        log: "productAuditLog",
+        action: "product.deleted",
+        run: byRequest(`mutation($id: ID!) { deleteProduct(id: $id) }`, async () => ({ id: await createProduct(admin, { price: 100, stock: 0 }) })),
+      },
+      adjustStock: {
+        log: "productAuditLog",
+        action: "stock.adjusted",
+        as: staff,
+        run: byRequest(`mutation($p: ID!, $w: ID!) { adjustStock(productId: $p, warehouseId: $w, delta: 3, reason: "count") { onHand } }`, () => ({
+          p: productId,
+          w: warehouseId,
+        })),
+      },
+      cancelOrder: {
+        log: "orderAuditLog",
+        action: "order.cancelled",
+        as: staff,
+        run: byOrder(`mutation($id: ID!) { cancelOrder(id: $id) { id } }`, orderStep(ordered)),
+      },
+      shipOrder: {
+        log: "orderAuditLog",
+        action: "order.shipped",
+        as: staff,
+        run: byOrder(`mutation($id: ID!) { shipOrder(id: $id) { id } }`, orderStep(ordered)),
+      },
+      completeOrder: {
+        log: "orderAuditLog",
+        action: "order.completed",
+        as: staff,
+        run: byOrder(`mutation($id: ID!) { completeOrder(id: $id) { id } }`, orderStep(shipped)),
+      },
+      approveReturn: {
+        log: "orderAuditLog",
+        action: "return.approved",
+        as: staff,
+        run: byOrder(`mutation($id: ID!) { approveReturn(id: $id) { id } }`, returned),
+      },
+      rejectReturn: {
+        log: "orderAuditLog",
+        action: "return.rejected",
+        as: staff,
+        run: byOrder(`mutation($id: ID!) { rejectReturn(id: $id, reason: "worn") { id } }`, returned),
+      },
       receiveReturn: {
         log: "orderAuditLog",
         action: "return.received",
@@ -265,7 +364,15 @@ describe("the audit log", () => {
           return request;
         }),
       },
-      topUpWallet: { log: "paymentAuditLog", action: "wallet.credited", as: staff, run: byRequest(`mutation($u: ID!) { topUpWallet(userId: $u, amount: { amount: 100, currency: "USD" }, reason: "goodwill") { balance { amount } } }`, () => ({ u: customer.id })) },
+      topUpWallet: {
+        log: "paymentAuditLog",
+        action: "wallet.credited",
+        as: staff,
+        run: byRequest(
+          `mutation($u: ID!) { topUpWallet(userId: $u, amount: { amount: 100, currency: "USD" }, reason: "goodwill") { balance { amount } } }`,
+          () => ({ u: customer.id }),
+        ),
+      },
       upsertNotificationTemplate: {
         log: "notificationAuditLog",
         action: "template.upserted",

@@ -63,7 +63,8 @@ beforeAll(async () => {
     [otherCustomer.id, othersOrder],
   ]);
   const paymentIdOf = async (id: string) =>
-    (await admin.client.request<{ order: { payment: { id: string } } }>(`query($id: ID!) { order(id: $id) { payment { id } } }`, { id })).order.payment.id;
+    (await admin.client.request<{ order: { payment: { id: string } } }>(`query($id: ID!) { order(id: $id) { payment { id } } }`, { id })).order
+      .payment.id;
   const payments = new Map([
     [customer.id, await paymentIdOf(ownOrder)],
     [otherCustomer.id, await paymentIdOf(othersOrder)],
@@ -87,7 +88,13 @@ beforeAll(async () => {
     async refreshToken() {
       const { register } = await new GraphQLClient(url).request<{ register: { refreshToken: string } }>(
         `mutation($input: RegisterInput!) { register(input: $input) { refreshToken } }`,
-        { input: { email: `refresh-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`, password: "authz-password-123", name: "Refresh" } },
+        {
+          input: {
+            email: `refresh-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`,
+            password: "authz-password-123",
+            name: "Refresh",
+          },
+        },
       );
       return register.refreshToken;
     },
@@ -119,7 +126,17 @@ function subscribeOnce(token: string | null, query: string, variables: Record<st
       { query, variables },
       {
         next: (result) => settle(result as Answer),
-        error: (error) => settle({ errors: Array.isArray(error) ? error : [{ message: String((error as { reason?: string }).reason ?? error), extensions: { code: `CLOSED_${(error as { code?: number }).code}` } }] }),
+        error: (error) =>
+          settle({
+            errors: Array.isArray(error)
+              ? error
+              : [
+                  {
+                    message: String((error as { reason?: string }).reason ?? error),
+                    extensions: { code: `CLOSED_${(error as { code?: number }).code}` },
+                  },
+                ],
+          }),
         complete: () => settle({ data: null }),
       },
     );
@@ -141,7 +158,14 @@ async function outcomeOf(row: Row, column: Column, subgraph?: Subgraph): Promise
   const variables = (await row.variables?.(target)) ?? {};
   const token = target.caller?.token ?? null;
   const answer: Answer = subgraph
-    ? await callSubgraph({ url: platform.urls[subgraph], subgraph, secret: platform.env.INTERNAL_SECRET, as: identityOf(target), query: row.query, variables })
+    ? await callSubgraph({
+        url: platform.urls[subgraph],
+        subgraph,
+        secret: platform.env.INTERNAL_SECRET,
+        as: identityOf(target),
+        query: row.query,
+        variables,
+      })
     : row.subscription
       ? await subscribeOnce(token, row.query, variables)
       : await new GraphQLClient(platform.gatewayUrl, token).raw(row.query, variables);
@@ -171,8 +195,10 @@ describe("the authorization table", () => {
   it("applies a role change at once, not when the caller's access token expires", async () => {
     const url = platform.gatewayUrl;
     const promoted = await signUp(url, fx.admin, "STAFF");
-    const setRole = (role: string) => fx.admin.client.request(`mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`, { id: promoted.id, r: role });
-    const warehouses = async () => (await promoted.client.raw<{ warehouses: unknown[] }>(`{ warehouses { id } }`)).errors?.[0]?.extensions?.code ?? "data";
+    const setRole = (role: string) =>
+      fx.admin.client.request(`mutation($id: ID!, $r: Role!) { setUserRole(userId: $id, role: $r) { id } }`, { id: promoted.id, r: role });
+    const warehouses = async () =>
+      (await promoted.client.raw<{ warehouses: unknown[] }>(`{ warehouses { id } }`)).errors?.[0]?.extensions?.code ?? "data";
     expect(await warehouses()).toBe("data");
     await setRole("CUSTOMER");
     // the same STAFF token, issued before the demotion
@@ -193,10 +219,13 @@ describe("the authorization table", () => {
     expect([...reached].sort()).toEqual([...SUBGRAPHS].sort());
   });
 
-  it.each(TABLE.filter((row) => row.direct).map((row) => [row.direct!, row.name, row] as const))("straight to %s: %s", async (subgraph, _name, row) => {
-    const results = await Promise.all(COLUMNS.map((column) => outcomeOf(row, column, subgraph)));
-    const actual = Object.fromEntries(COLUMNS.map((column, index) => [column, results[index].outcome]));
-    expect(actual).toEqual(row.expect as Record<Column, Outcome>);
-    for (const { outcome, value, target } of results) if (outcome === "data") row.verify?.(value, target);
-  });
+  it.each(TABLE.filter((row) => row.direct).map((row) => [row.direct!, row.name, row] as const))(
+    "straight to %s: %s",
+    async (subgraph, _name, row) => {
+      const results = await Promise.all(COLUMNS.map((column) => outcomeOf(row, column, subgraph)));
+      const actual = Object.fromEntries(COLUMNS.map((column, index) => [column, results[index].outcome]));
+      expect(actual).toEqual(row.expect as Record<Column, Outcome>);
+      for (const { outcome, value, target } of results) if (outcome === "data") row.verify?.(value, target);
+    },
+  );
 });

@@ -95,7 +95,14 @@ const orderField = (name: string, selection: string, expect: Record<Column, Outc
  * An entity of the owner's data (or one of its fields) asked of `subgraph` through `_entities`, as the
  * gateway asks for it: the same rule must hold as when a root field leads to it.
  */
-const entity = (subgraph: Subgraph, typename: string, selection: string, id: (t: Target) => string, expect: Record<Column, Outcome>, field?: string): Row => ({
+const entity = (
+  subgraph: Subgraph,
+  typename: string,
+  selection: string,
+  id: (t: Target) => string,
+  expect: Record<Column, Outcome>,
+  field?: string,
+): Row => ({
   name: `${subgraph}: _entities ${typename}${field ? `.${field}` : ""}`,
   query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on ${typename} { id ${selection} } } }`,
   variables: (t) => ({ r: [{ __typename: typename, id: id(t) }] }),
@@ -154,7 +161,13 @@ export const TABLE: Row[] = [
     direct: "user",
   },
   { name: "userAuditLog", query: `{ userAuditLog(first: 5) { totalCount } }`, pick: (d) => d.userAuditLog, expect: adminOnly, direct: "user" },
-  { name: "users", query: `{ users(first: 5) { totalCount edges { node { id email role } } } }`, pick: (d) => d.users, expect: staffAdmin, direct: "user" },
+  {
+    name: "users",
+    query: `{ users(first: 5) { totalCount edges { node { id email role } } } }`,
+    pick: (d) => d.users,
+    expect: staffAdmin,
+    direct: "user",
+  },
   {
     name: "logout",
     query: `mutation($r: String!) { logout(refreshToken: $r) }`,
@@ -185,7 +198,14 @@ export const TABLE: Row[] = [
   },
 
   // ── product ──────────────────────────────────────────────────────────────────────────
-  { name: "product", query: `query($id: ID!) { product(id: $id) { id available } }`, variables: (t) => ({ id: t.fx.productId }), pick: (d) => d.product, expect: everyone, direct: "product" },
+  {
+    name: "product",
+    query: `query($id: ID!) { product(id: $id) { id available } }`,
+    variables: (t) => ({ id: t.fx.productId }),
+    pick: (d) => d.product,
+    expect: everyone,
+    direct: "product",
+  },
   {
     name: "product (deleted)",
     query: `query($id: ID!) { product(id: $id) { id } }`,
@@ -194,7 +214,13 @@ export const TABLE: Row[] = [
     expect: { anonymous: "null", own: "null", other: "null", staff: "data", admin: "data" },
     direct: "product",
   },
-  { name: "products", query: `{ products(first: 5) { totalCount edges { node { id } } } }`, pick: (d) => d.products, expect: everyone, direct: "product" },
+  {
+    name: "products",
+    query: `{ products(first: 5) { totalCount edges { node { id } } } }`,
+    pick: (d) => d.products,
+    expect: everyone,
+    direct: "product",
+  },
   { name: "categories", query: `{ categories { id } }`, pick: (d) => d.categories, expect: everyone, direct: "product" },
   { name: "warehouses", query: `{ warehouses { id } }`, pick: (d) => d.warehouses, expect: staffAdmin, direct: "product" },
   {
@@ -261,7 +287,13 @@ export const TABLE: Row[] = [
     expect: staffAdmin,
     direct: "product",
   },
-  { name: "productAuditLog", query: `{ productAuditLog(first: 5) { totalCount } }`, pick: (d) => d.productAuditLog, expect: adminOnly, direct: "product" },
+  {
+    name: "productAuditLog",
+    query: `{ productAuditLog(first: 5) { totalCount } }`,
+    pick: (d) => d.productAuditLog,
+    expect: adminOnly,
+    direct: "product",
+  },
 
   // ── order ────────────────────────────────────────────────────────────────────────────
   orderField("order", "status", ownerStaffAdmin, (o) => o, "order"),
@@ -308,7 +340,9 @@ export const TABLE: Row[] = [
   {
     name: "cancelOrder",
     query: `mutation($id: ID!) { cancelOrder(id: $id, reason: "authorization table") { id status } }`,
-    variables: async (t) => ({ id: t.column === "own" || t.column === "staff" || t.column === "admin" ? await t.fx.pendingOrder(t.owner) : t.fx.orderOf(t.owner) }),
+    variables: async (t) => ({
+      id: t.column === "own" || t.column === "staff" || t.column === "admin" ? await t.fx.pendingOrder(t.owner) : t.fx.orderOf(t.owner),
+    }),
     pick: (d) => d.cancelOrder,
     expect: ownerStaffAdmin,
     direct: "order",
@@ -354,7 +388,10 @@ export const TABLE: Row[] = [
   {
     name: "receiveReturn",
     query: `mutation($id: ID!, $w: ID!) { receiveReturn(id: $id, warehouseId: $w) { id status } }`,
-    variables: async (t) => ({ id: t.column === "staff" || t.column === "admin" ? await t.fx.approvedReturn(t.owner) : randomUUID(), w: t.fx.warehouseId }),
+    variables: async (t) => ({
+      id: t.column === "staff" || t.column === "admin" ? await t.fx.approvedReturn(t.owner) : randomUUID(),
+      w: t.fx.warehouseId,
+    }),
     pick: (d) => d.receiveReturn,
     expect: staffAdmin,
   },
@@ -364,7 +401,13 @@ export const TABLE: Row[] = [
   orderField("Order.statusHistory", "statusHistory { status at }", ownerStaffAdmin, (o) => o.statusHistory, "order"),
   orderField("Order.user", "user { id email name }", ownerStaffAdmin, (o) => o.user),
   // An operator's view of the saga (event ids, actors): ADMIN only, even for the order's owner.
-  orderField("Order.timeline", "timeline { at kind description }", { anonymous: "UNAUTHENTICATED", own: "FORBIDDEN", other: "FORBIDDEN", staff: "FORBIDDEN", admin: "data" }, (o) => o.timeline, "order"),
+  orderField(
+    "Order.timeline",
+    "timeline { at kind description }",
+    { anonymous: "UNAUTHENTICATED", own: "FORBIDDEN", other: "FORBIDDEN", staff: "FORBIDDEN", admin: "data" },
+    (o) => o.timeline,
+    "order",
+  ),
   orderField("Order.user.orders", "user { id orders(first: 5) { totalCount } }", ownerStaffAdmin, (o) => o.user?.orders, "order"),
   { name: "User.orders (me)", query: `{ me { id orders(first: 5) { totalCount } } }`, pick: (d) => d.me?.orders ?? null, expect: meOnly },
   { name: "orderAuditLog", query: `{ orderAuditLog(first: 5) { totalCount } }`, pick: (d) => d.orderAuditLog, expect: adminOnly, direct: "order" },
@@ -383,24 +426,46 @@ export const TABLE: Row[] = [
   orderField("Order.user.wallet", "user { id wallet { balance { amount } } }", ownerAdmin, (o) => o.user?.wallet),
   { name: "User.wallet (me)", query: `{ me { id wallet { balance { amount currency } } } }`, pick: (d) => d.me?.wallet ?? null, expect: meOnly },
   orderField("Order.user.wallet.entries", "user { id wallet { entries(first: 5) { totalCount } } }", ownerAdmin, (o) => o.user?.wallet?.entries),
-  { name: "User.wallet.entries (me)", query: `{ me { id wallet { entries(first: 5) { totalCount } } } }`, pick: (d) => d.me?.wallet?.entries ?? null, expect: meOnly },
+  {
+    name: "User.wallet.entries (me)",
+    query: `{ me { id wallet { entries(first: 5) { totalCount } } } }`,
+    pick: (d) => d.me?.wallet?.entries ?? null,
+    expect: meOnly,
+  },
   {
     // A customer tops up with a card, their own wallet only; STAFF and ADMIN credit anyone's with a reason.
     name: "topUpWallet",
     query: `mutation($u: ID!, $card: CardInput, $reason: String) { topUpWallet(userId: $u, amount: { amount: 100, currency: "USD" }, card: $card, reason: $reason) { balance { amount } } }`,
-    variables: (t) => (t.column === "staff" || t.column === "admin" ? { u: t.owner.id, reason: "authorization table" } : { u: t.owner.id, card: testCard() }),
+    variables: (t) =>
+      t.column === "staff" || t.column === "admin" ? { u: t.owner.id, reason: "authorization table" } : { u: t.owner.id, card: testCard() },
     pick: (d) => d.topUpWallet,
     expect: ownerStaffAdmin,
     direct: "payment",
   },
-  { name: "paymentAuditLog", query: `{ paymentAuditLog(first: 5) { totalCount } }`, pick: (d) => d.paymentAuditLog, expect: adminOnly, direct: "payment" },
+  {
+    name: "paymentAuditLog",
+    query: `{ paymentAuditLog(first: 5) { totalCount } }`,
+    pick: (d) => d.paymentAuditLog,
+    expect: adminOnly,
+    direct: "payment",
+  },
 
   // ── notification ─────────────────────────────────────────────────────────────────────
   orderField("Order.notifications", "notifications { channel template status }", ownerStaffAdmin, (o) => o.notifications),
   orderField("Order.user.notifications", "user { id notifications(first: 5) { totalCount } }", ownerStaffAdmin, (o) => o.user?.notifications),
   // Preferences are the user's own business: nobody else reads them, ADMIN included.
-  orderField("Order.user.notificationPreferences", "user { id notificationPreferences { email inApp sms } }", ownerOnly, (o) => o.user?.notificationPreferences),
-  { name: "User.notifications (me)", query: `{ me { id notifications(first: 5) { totalCount } } }`, pick: (d) => d.me?.notifications ?? null, expect: meOnly },
+  orderField(
+    "Order.user.notificationPreferences",
+    "user { id notificationPreferences { email inApp sms } }",
+    ownerOnly,
+    (o) => o.user?.notificationPreferences,
+  ),
+  {
+    name: "User.notifications (me)",
+    query: `{ me { id notifications(first: 5) { totalCount } } }`,
+    pick: (d) => d.me?.notifications ?? null,
+    expect: meOnly,
+  },
   {
     name: "User.notificationPreferences (me)",
     query: `{ me { id notificationPreferences { email inApp sms } } }`,
@@ -429,7 +494,13 @@ export const TABLE: Row[] = [
     expect: staffAdmin,
     direct: "notification",
   },
-  { name: "notificationTemplates", query: `{ notificationTemplates { key channel } }`, pick: (d) => d.notificationTemplates, expect: adminOnly, direct: "notification" },
+  {
+    name: "notificationTemplates",
+    query: `{ notificationTemplates { key channel } }`,
+    pick: (d) => d.notificationTemplates,
+    expect: adminOnly,
+    direct: "notification",
+  },
   {
     name: "upsertNotificationTemplate",
     query: `mutation { upsertNotificationTemplate(key: "order_shipped", channel: SMS, body: "Order {{orderId}} is on its way.") { key } }`,
@@ -437,7 +508,13 @@ export const TABLE: Row[] = [
     expect: adminOnly,
     direct: "notification",
   },
-  { name: "notificationAuditLog", query: `{ notificationAuditLog(first: 5) { totalCount } }`, pick: (d) => d.notificationAuditLog, expect: adminOnly, direct: "notification" },
+  {
+    name: "notificationAuditLog",
+    query: `{ notificationAuditLog(first: 5) { totalCount } }`,
+    pick: (d) => d.notificationAuditLog,
+    expect: adminOnly,
+    direct: "notification",
+  },
 
   // ── straight to each subgraph, through `_entities` ───────────────────────────────────
   entity("user", "User", "email role name", userId, ownerStaffAdmin),

@@ -13,21 +13,33 @@ beforeAll(async () => {
   platform = await startPlatform();
   const admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
   customer = await signUp(platform.gatewayUrl);
-  const products = [await createProduct(admin, { price: 100, stock: 500, name: "Batch A" }), await createProduct(admin, { price: 150, stock: 500, name: "Batch B" })];
+  const products = [
+    await createProduct(admin, { price: 100, stock: 500, name: "Batch A" }),
+    await createProduct(admin, { price: 150, stock: 500, name: "Batch B" }),
+  ];
   const ids: string[] = [];
   for (let wave = 0; wave < 5; wave += 1) {
     const placed = await Promise.all(
-      Array.from({ length: 10 }, () => placeOrder(customer, products.map((productId) => ({ productId, quantity: 1 })))),
+      Array.from({ length: 10 }, () =>
+        placeOrder(
+          customer,
+          products.map((productId) => ({ productId, quantity: 1 })),
+        ),
+      ),
     );
     ids.push(...placed.map((order) => order.id));
   }
   // Let every saga finish, so payments, invoices and notifications exist to be resolved.
-  await eventually("50 confirmed and notified orders", async () => {
-    const { orders } = await customer.client.request<{ orders: { edges: { node: { status: string; notifications: unknown[] } }[] } }>(
-      `{ orders(first: 50) { edges { node { status notifications { status } } } } }`,
-    );
-    return orders.edges.length === 50 && orders.edges.every(({ node }) => node.status === "CONFIRMED" && node.notifications.length > 0);
-  }, 60_000);
+  await eventually(
+    "50 confirmed and notified orders",
+    async () => {
+      const { orders } = await customer.client.request<{ orders: { edges: { node: { status: string; notifications: unknown[] } }[] } }>(
+        `{ orders(first: 50) { edges { node { status notifications { status } } } } }`,
+      );
+      return orders.edges.length === 50 && orders.edges.every(({ node }) => node.status === "CONFIRMED" && node.notifications.length > 0);
+    },
+    60_000,
+  );
 }, 180_000);
 afterAll(() => platform?.stop());
 
@@ -53,8 +65,13 @@ async function statementsBySubgraph(operation: string): Promise<Record<ServiceNa
 }
 
 it("runs as many SQL statements per subgraph for 50 orders as for 5", async () => {
-  for (const [name, first] of [["Five", 5], ["Fifty", 50]] as const) {
-    const { orders } = await customer.client.request<{ orders: { edges: { node: { payment: { invoice: { number: string } } | null; notifications: unknown[]; items: unknown[] } }[] } }>(QUERY(name), { first });
+  for (const [name, first] of [
+    ["Five", 5],
+    ["Fifty", 50],
+  ] as const) {
+    const { orders } = await customer.client.request<{
+      orders: { edges: { node: { payment: { invoice: { number: string } } | null; notifications: unknown[]; items: unknown[] } }[] };
+    }>(QUERY(name), { first });
     expect(orders.edges).toHaveLength(first);
     expect(orders.edges.every(({ node }) => node.payment?.invoice?.number && node.items.length === 2 && node.notifications.length > 0)).toBe(true);
   }

@@ -61,7 +61,10 @@ test("an anonymous read after a committed price change shows the new price, neve
   expect(before.data.product.price.amount).toBe(1_000);
 
   for (const amount of [1_250, 1_300, 990]) {
-    await admin.client.request(`mutation($id: ID!, $a: Int!) { updateProduct(id: $id, input: { price: { amount: $a, currency: "USD" } }) { id } }`, { id, a: amount });
+    await admin.client.request(`mutation($id: ID!, $a: Int!) { updateProduct(id: $id, input: { price: { amount: $a, currency: "USD" } }) { id } }`, {
+      id,
+      a: amount,
+    });
     // The very next read, with no pause: the mutation answered only after the catalog version moved on.
     const after = await query<{ product: { price: { amount: number } } }>(PRODUCT, { id });
     expect(after.cached).toBe(false);
@@ -75,7 +78,10 @@ test("available follows adjustStock at once and a saga's reservation within a se
   expect((await cachedRead<{ product: { available: number } }>(PRODUCT, { id })).data.product.available).toBe(10);
 
   const { warehouses } = await admin.client.request<{ warehouses: { id: string }[] }>(`{ warehouses { id } }`);
-  await admin.client.request(`mutation($p: ID!, $w: ID!) { adjustStock(productId: $p, warehouseId: $w, delta: 5, reason: "cache test") { onHand } }`, { p: id, w: warehouses[0]!.id });
+  await admin.client.request(
+    `mutation($p: ID!, $w: ID!) { adjustStock(productId: $p, warehouseId: $w, delta: 5, reason: "cache test") { onHand } }`,
+    { p: id, w: warehouses[0]!.id },
+  );
   expect((await query<{ product: { available: number } }>(PRODUCT, { id })).data.product.available).toBe(15);
   expect((await cachedRead<{ product: { available: number } }>(PRODUCT, { id })).data.product.available).toBe(15);
 
@@ -86,7 +92,9 @@ test("available follows adjustStock at once and a saga's reservation within a se
   const deadline = Date.now() + 20_000;
   let reservedSeen: number | null = null;
   for (;;) {
-    const { order: now } = await customer.client.request<{ order: { status: string } }>(`query($id: ID!) { order(id: $id) { status } }`, { id: order.id });
+    const { order: now } = await customer.client.request<{ order: { status: string } }>(`query($id: ID!) { order(id: $id) { status } }`, {
+      id: order.id,
+    });
     // order leaves PENDING only after product committed the reservation (inventory.reserved)
     if (now.status !== "PENDING") {
       reservedSeen ??= Date.now();
@@ -124,7 +132,11 @@ test("signed-in callers never read or fill a shared entry, and private data is n
 
   // A customer's own data and a signed-in catalog read alike: never from the cache, never into it.
   for (let i = 0; i < 2; i++) {
-    const mine = await query<{ me: { email: string }; products: unknown }>(`{ me { email } products(first: 100) { edges { node { id name active } } } }`, {}, customer.token);
+    const mine = await query<{ me: { email: string }; products: unknown }>(
+      `{ me { email } products(first: 100) { edges { node { id name active } } } }`,
+      {},
+      customer.token,
+    );
     expect(mine.cached).toBe(false);
     expect(mine.data.me.email).toBe(customer.email);
     expect((await query<Page>(page, {}, customer.token)).cached).toBe(false);

@@ -5,7 +5,7 @@
  * are restarted. Nothing may be lost, duplicated or end in a state its customer did not cause, and
  * `reconcile` must find the books balanced. CHAOS_VERBOSE=1 prints the drill's progress.
  */
-import { formatReport, runDrill, type DrillReport } from '../chaos/drill';
+import { formatReport, runDrill, type DrillReport } from "../chaos/drill";
 
 let report: DrillReport;
 
@@ -14,14 +14,21 @@ beforeAll(async () => {
     durationMs: 50_000,
     faults: 8, // user, product, order, payment, notification replica 1; gateway 1; Redis; Postgres
     settleMs: 120_000,
-    log: process.env.CHAOS_VERBOSE === '1' ? (line) => process.stderr.write(`[chaos] ${line}\n`) : undefined,
+    log: process.env.CHAOS_VERBOSE === "1" ? (line) => process.stderr.write(`[chaos] ${line}\n`) : undefined,
   });
   process.stderr.write(`${formatReport(report)}\n`);
 }, 900_000);
 
-test('every fault of the rotation was injected while orders flowed', () => {
+test("every fault of the rotation was injected while orders flowed", () => {
   expect(report.faults).toEqual([
-    'kill user-1', 'kill product-1', 'kill order-1', 'kill payment-1', 'kill notification-1', 'kill gateway-1', 'restart redis', 'restart postgres',
+    "kill user-1",
+    "kill product-1",
+    "kill order-1",
+    "kill payment-1",
+    "kill notification-1",
+    "kill gateway-1",
+    "restart redis",
+    "restart postgres",
   ]);
   expect(report.ordersPlaced).toBeGreaterThan(30);
   // the failure paths were exercised too, not only the happy one
@@ -33,7 +40,7 @@ test('every fault of the rotation was injected while orders flowed', () => {
   expect(report.states.SHIPPED).toBeGreaterThan(0);
 });
 
-test('no order lost, no effect duplicated, no wrong outcome, no dead letter, books balanced', () => {
+test("no order lost, no effect duplicated, no wrong outcome, no dead letter, books balanced", () => {
   const outcome = {
     lost: report.ordersLost,
     duplicated: report.duplicatedEffects,

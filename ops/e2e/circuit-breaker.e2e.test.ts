@@ -52,7 +52,8 @@ describe("a killed subgraph", () => {
       expect(platform.logs("gateway", 200)).toMatch(/product is unavailable: its circuit breaker is open/);
 
       // The order service's catalog calls: orders still go through on the replica's price, and its circuit opens too.
-      for (let i = 0; i < FAILURES_TO_OPEN; i += 1) expect(await placeOrder(customer, [{ productId, quantity: 1 }])).toMatchObject({ status: "PENDING", total: { amount: 700 } });
+      for (let i = 0; i < FAILURES_TO_OPEN; i += 1)
+        expect(await placeOrder(customer, [{ productId, quantity: 1 }])).toMatchObject({ status: "PENDING", total: { amount: 700 } });
       expect(await breakerState("order", "product")).toBe(1);
       const started = performance.now();
       await placeOrder(customer, [{ productId, quantity: 1 }]);

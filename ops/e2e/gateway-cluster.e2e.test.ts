@@ -36,19 +36,32 @@ interface Health {
 interface Pinned {
   worker: number;
   health(): Promise<Health>;
-  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; data?: T; errors?: { message: string; extensions?: { code?: string } }[] }>;
+  graphql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<{ status: number; data?: T; errors?: { message: string; extensions?: { code?: string } }[] }>;
   close(): void;
 }
 
-function call(agent: http.Agent, method: "GET" | "POST", path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+function call(
+  agent: http.Agent,
+  method: "GET" | "POST",
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any }> {
   const url = new URL(platform.gatewayUrl);
   return new Promise((resolve, reject) => {
-    const request = http.request({ host: url.hostname, port: url.port, path, method, agent, headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) } }, (response) => {
-      let text = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (text += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) }));
-    });
+    const request = http.request(
+      { host: url.hostname, port: url.port, path, method, agent, headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) } },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(text) }));
+      },
+    );
     request.on("error", reject);
     request.end(body);
   });
@@ -71,7 +84,13 @@ async function pinEachWorker(count: number): Promise<Pinned[]> {
       worker,
       health,
       graphql: async (query, variables = {}, token) => {
-        const { status, json } = await call(agent, "POST", "/graphql", JSON.stringify({ query, variables }), token ? { authorization: `Bearer ${token}` } : {});
+        const { status, json } = await call(
+          agent,
+          "POST",
+          "/graphql",
+          JSON.stringify({ query, variables }),
+          token ? { authorization: `Bearer ${token}` } : {},
+        );
         // Still the same socket, so still the same worker.
         expect((await health()).worker).toBe(worker);
         return { status, ...json };
@@ -97,11 +116,18 @@ test("a sign-in on one worker holds on the other, refreshes included", async () 
   const { accessToken, refreshToken } = signedIn.data!.login;
 
   expect((await b.graphql<{ me: { email: string } }>(`{ me { email } }`, {}, accessToken)).data!.me.email).toBe(customer.email);
-  const refreshed = await b.graphql<{ refreshToken: { accessToken: string; refreshToken: string } }>(`mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`, { t: refreshToken });
+  const refreshed = await b.graphql<{ refreshToken: { accessToken: string; refreshToken: string } }>(
+    `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }`,
+    { t: refreshToken },
+  );
   expect(refreshed.errors).toBeUndefined();
-  expect((await a.graphql<{ me: { email: string } }>(`{ me { email } }`, {}, refreshed.data!.refreshToken.accessToken)).data!.me.email).toBe(customer.email);
+  expect((await a.graphql<{ me: { email: string } }>(`{ me { email } }`, {}, refreshed.data!.refreshToken.accessToken)).data!.me.email).toBe(
+    customer.email,
+  );
   // The spent refresh token is spent everywhere (past the reuse grace it would revoke the family).
-  const rotatedAgain = await a.graphql(`mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, { t: refreshed.data!.refreshToken.refreshToken });
+  const rotatedAgain = await a.graphql(`mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, {
+    t: refreshed.data!.refreshToken.refreshToken,
+  });
   expect(rotatedAgain.errors).toBeUndefined();
 });
 
@@ -129,7 +155,12 @@ test("subscriptions held by either worker see every status change, and /metrics 
   const held = async () => Promise.all(workers.map(async (worker) => (await worker.health()).subscriptions));
   for (let socket = 0; socket < 10 && (await held()).some((count) => count === 0); socket++) {
     const before = await held();
-    const client = createClient({ url: platform.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${customer.token}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: platform.wsUrl,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${customer.token}` },
+      retryAttempts: 0,
+    });
     clients.push(client);
     const seen: string[] = [];
     statuses.push(seen);
@@ -144,9 +175,12 @@ test("subscriptions held by either worker see every status change, and /metrics 
 
   await eventually("every subscriber to see CONFIRMED", async () => statuses.every((seen) => seen.includes("CONFIRMED")));
   const metrics = await (await fetch(platform.gatewayUrl.replace(/\/graphql$/, "/metrics"))).text();
-  expect(metrics.split("\n").filter((line) => line.startsWith("graphql_subscriptions"))).toEqual([`graphql_subscriptions{service="gateway"} ${statuses.length}`]);
+  expect(metrics.split("\n").filter((line) => line.startsWith("graphql_subscriptions"))).toEqual([
+    `graphql_subscriptions{service="gateway"} ${statuses.length}`,
+  ]);
 
-  for (const mutation of ["shipOrder", "completeOrder"]) await admin.client.request(`mutation($id: ID!) { ${mutation}(id: $id) { id } }`, { id: order.id });
+  for (const mutation of ["shipOrder", "completeOrder"])
+    await admin.client.request(`mutation($id: ID!) { ${mutation}(id: $id) { id } }`, { id: order.id });
   await eventually("every subscriber to see COMPLETED", async () => statuses.every((seen) => seen.at(-1) === "COMPLETED"));
   for (const seen of statuses) {
     // Once each and in order, on whichever worker the subscriber sits.

@@ -22,7 +22,8 @@ afterAll(() => platform?.stop());
 const TOP_UP = `mutation($u: ID!, $amount: Int!, $card: CardInput, $reason: String) {
   topUpWallet(userId: $u, amount: { amount: $amount, currency: "USD" }, card: $card, reason: $reason) { balance { amount } } }`;
 const balance = async (account: Account) =>
-  (await account.client.request<{ me: { wallet: { balance: { amount: number } } } }>(`{ me { wallet { balance { amount } } } }`)).me.wallet.balance.amount;
+  (await account.client.request<{ me: { wallet: { balance: { amount: number } } } }>(`{ me { wallet { balance { amount } } } }`)).me.wallet.balance
+    .amount;
 
 describe("money through the gateway", () => {
   it("a new customer has nothing to spend until a card top-up or a credit; a declined card adds nothing", async () => {
@@ -39,7 +40,9 @@ describe("money through the gateway", () => {
     // Another customer cannot fund this wallet, even with a good card; nor can a customer credit their own.
     const other = await signUp(platform.gatewayUrl);
     expect((await other.client.raw(TOP_UP, { u: customer.id, amount: 5_000, card: testCard() })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
-    expect((await customer.client.raw(TOP_UP, { u: customer.id, amount: 5_000, reason: "free money" })).errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
+    expect((await customer.client.raw(TOP_UP, { u: customer.id, amount: 5_000, reason: "free money" })).errors?.[0]?.extensions?.code).toBe(
+      "FORBIDDEN",
+    );
     expect(await balance(customer)).toBe(0);
 
     await customer.client.request(TOP_UP, { u: customer.id, amount: 5_000, card: testCard() });
@@ -70,9 +73,9 @@ describe("money through the gateway", () => {
       ],
     });
 
-    const { me } = await customer.client.request<{ me: { wallet: { balance: { amount: number }; entries: { totalCount: number; edges: { node: any }[] } } } }>(
-      `{ me { wallet { balance { amount } entries(first: 10) { totalCount edges { node { kind amount { amount } orderId reason } } } } } }`,
-    );
+    const { me } = await customer.client.request<{
+      me: { wallet: { balance: { amount: number }; entries: { totalCount: number; edges: { node: any }[] } } };
+    }>(`{ me { wallet { balance { amount } entries(first: 10) { totalCount edges { node { kind amount { amount } orderId reason } } } } } }`);
     expect(me.wallet.balance.amount).toBe(10_000 - 2_899);
     expect(me.wallet.entries.edges.map((edge) => edge.node)).toEqual([
       { kind: "CAPTURE", amount: { amount: -2_899 }, orderId: order.id, reason: null },

@@ -60,7 +60,8 @@ async function healthy(name: ServiceName): Promise<boolean> {
 }
 
 const balance = async (account: Account) =>
-  (await account.client.request<{ me: { wallet: { balance: { amount: number } } } }>(`{ me { wallet { balance { amount } } } }`)).me.wallet.balance.amount;
+  (await account.client.request<{ me: { wallet: { balance: { amount: number } } } }>(`{ me { wallet { balance { amount } } } }`)).me.wallet.balance
+    .amount;
 
 describe("a subgraph process that is down", () => {
   it("costs only its own fields, masked, and delays the orders placed meanwhile without losing them", async () => {
@@ -76,10 +77,9 @@ describe("a subgraph process that is down", () => {
       const others = await customer.client.raw<{
         order: { status: string; items: { quantity: number; product: { name: string } }[]; user: { email: string } };
         products: { totalCount: number };
-      }>(
-        `query($id: ID!) { order(id: $id) { status items { quantity product { name } } user { email } } products(first: 1) { totalCount } }`,
-        { id: placed.id },
-      );
+      }>(`query($id: ID!) { order(id: $id) { status items { quantity product { name } } user { email } } products(first: 1) { totalCount } }`, {
+        id: placed.id,
+      });
       expect(others.errors).toBeUndefined();
       expect(others.data?.order).toMatchObject({ items: [{ quantity: 2, product: { name: "Outage Lantern" } }], user: { email: customer.email } });
       expect(others.data?.products.totalCount).toBeGreaterThan(0);
@@ -105,19 +105,29 @@ describe("a subgraph process that is down", () => {
       expectMaskedSubgraphFailure(withWallet.errors, "payment");
 
       // Still waiting, not failed or expired, while payment is down.
-      const { order } = await customer.client.request<{ order: { status: string } }>(`query($id: ID!) { order(id: $id) { status } }`, { id: placed.id });
+      const { order } = await customer.client.request<{ order: { status: string } }>(`query($id: ID!) { order(id: $id) { status } }`, {
+        id: placed.id,
+      });
       expect(order.status).toBe("STOCK_RESERVED");
     } finally {
       await platform.start("payment");
     }
 
-    const ids = (await customer.client.request<{ orders: { edges: { node: { id: string } }[] } }>(`{ orders { edges { node { id } } } }`)).orders.edges;
+    const ids = (await customer.client.request<{ orders: { edges: { node: { id: string } }[] } }>(`{ orders { edges { node { id } } } }`)).orders
+      .edges;
     expect(ids).toHaveLength(1);
     const orderId = ids[0].node.id;
     await waitForStatus(customer, orderId, ["CONFIRMED"]);
     const { order } = await customer.client.request<{
-      order: { payment: { status: string; amount: { amount: number } }; user: { wallet: { balance: { amount: number } } }; statusHistory: { status: string }[] };
-    }>(`query($id: ID!) { order(id: $id) { payment { status amount { amount } } user { wallet { balance { amount } } } statusHistory { status } } }`, { id: orderId });
+      order: {
+        payment: { status: string; amount: { amount: number } };
+        user: { wallet: { balance: { amount: number } } };
+        statusHistory: { status: string }[];
+      };
+    }>(
+      `query($id: ID!) { order(id: $id) { payment { status amount { amount } } user { wallet { balance { amount } } } statusHistory { status } } }`,
+      { id: orderId },
+    );
     expect(order.payment).toEqual({ status: "CAPTURED", amount: { amount: 2468 } });
     expect(order.statusHistory.map((change) => change.status)).toEqual(["PENDING", "STOCK_RESERVED", "CONFIRMED"]);
     // Exactly one charge: the balance is down by the total once.
@@ -131,11 +141,22 @@ describe("a subgraph process that is down", () => {
 describe("malformed entries on a stream", () => {
   it("are dead-lettered by every service that consumes them, and the stream keeps flowing", async () => {
     const orderStream = streamKey(platform.streamPrefix, "order");
-    const before = Object.fromEntries(await Promise.all(SERVICES.map(async (svc) => [svc, await redis.xlen(dlqKey(platform.streamPrefix, svc))] as const)));
+    const before = Object.fromEntries(
+      await Promise.all(SERVICES.map(async (svc) => [svc, await redis.xlen(dlqKey(platform.streamPrefix, svc))] as const)),
+    );
 
     // Not JSON, under a type three services handle (product, payment and notification handle order.cancelled).
     const brokenId = randomUUID();
-    const broken = (await redis.xadd(orderStream, "*", "id", brokenId, "type", "order.cancelled", "envelope", '{"id":"' + brokenId + '","type":"order.cancel'))!;
+    const broken = (await redis.xadd(
+      orderStream,
+      "*",
+      "id",
+      brokenId,
+      "type",
+      "order.cancelled",
+      "envelope",
+      '{"id":"' + brokenId + '","type":"order.cancel',
+    ))!;
     // A well-formed order.placed of a version no consumer knows (only product handles order.placed).
     const future = event("order.placed", {
       orderId: randomUUID(),

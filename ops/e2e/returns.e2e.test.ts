@@ -51,7 +51,9 @@ const RECEIVE = `mutation($id: ID!, $w: ID!) { receiveReturn(id: $id, warehouseI
 const ORDER_RETURNS = `query($id: ID!) { order(id: $id) { returns { ${RETURN} } user { wallet { balance { amount } } } } }`;
 
 async function returnsOf(account: Account, orderId: string) {
-  return (await account.client.request<{ order: { returns: Return[]; user: { wallet: { balance: { amount: number } } } } }>(ORDER_RETURNS, { id: orderId })).order;
+  return (
+    await account.client.request<{ order: { returns: Return[]; user: { wallet: { balance: { amount: number } } } } }>(ORDER_RETURNS, { id: orderId })
+  ).order;
 }
 
 const stockIn = async (productId: string, warehouseId: string) => {
@@ -68,7 +70,14 @@ const errorOf = (body: { errors?: { extensions?: Record<string, unknown> }[] }) 
 async function shippedOrder(customer: Account) {
   const mug = await createProduct(admin, { price: 1500, stock: 10, name: "Return Mug" });
   const kettle = await createProduct(admin, { price: 2500, stock: 5, name: "Return Kettle" });
-  const placed = await placeOrder(customer, [{ productId: mug, quantity: 3 }, { productId: kettle, quantity: 1 }], { name: "return me" });
+  const placed = await placeOrder(
+    customer,
+    [
+      { productId: mug, quantity: 3 },
+      { productId: kettle, quantity: 1 },
+    ],
+    { name: "return me" },
+  );
   await waitForStatus(customer, placed.id, ["CONFIRMED"]);
   return { orderId: placed.id, mug, kettle };
 }
@@ -98,7 +107,16 @@ describe("returns through the gateway", () => {
       order: { id: orderId, status: "SHIPPED" },
     });
     // Only one mug is left to return while the first return is open.
-    const tooMany = await customer.client.raw(REQUEST, { input: { orderId, lines: [{ productId: kettle, quantity: 1 }, { productId: mug, quantity: 2 }], reason: "more" } });
+    const tooMany = await customer.client.raw(REQUEST, {
+      input: {
+        orderId,
+        lines: [
+          { productId: kettle, quantity: 1 },
+          { productId: mug, quantity: 2 },
+        ],
+        reason: "more",
+      },
+    });
     expect(errorOf(tooMany)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.lines.1.quantity" });
 
     const forbidden = await customer.client.raw(APPROVE, { id: first.id });
@@ -122,14 +140,30 @@ describe("returns through the gateway", () => {
     expect((await stockIn(mug, returnsDesk)).available).toBe(before.available + 2);
 
     // A rejected return frees its units again.
-    const second = await request(customer, orderId, [{ productId: mug, quantity: 1 }, { productId: kettle, quantity: 1 }], "changed my mind");
+    const second = await request(
+      customer,
+      orderId,
+      [
+        { productId: mug, quantity: 1 },
+        { productId: kettle, quantity: 1 },
+      ],
+      "changed my mind",
+    );
     const rejected = await step(staff, REJECT, { id: second.id, reason: "worn" });
     expect(rejected.statusHistory).toEqual([
       { status: "REQUESTED", reason: "changed my mind" },
       { status: "REJECTED", reason: "worn" },
     ]);
     expect(errorOf(await staff.client.raw(RECEIVE, { id: second.id, w: returnsDesk }))?.code).toBe("CONFLICT");
-    const third = await request(customer, orderId, [{ productId: mug, quantity: 1 }, { productId: kettle, quantity: 1 }], "second thoughts");
+    const third = await request(
+      customer,
+      orderId,
+      [
+        { productId: mug, quantity: 1 },
+        { productId: kettle, quantity: 1 },
+      ],
+      "second thoughts",
+    );
     await step(staff, APPROVE, { id: third.id });
     await step(staff, RECEIVE, { id: third.id, w: returnsDesk });
     const all = await eventually(async () => {
@@ -142,7 +176,10 @@ describe("returns through the gateway", () => {
       ["REFUNDED", 4000],
     ]);
     // Restock and refund are two services' work: the third return's units are back on the shelf too.
-    await eventually(async () => (await stockIn(mug, returnsDesk)).onHand === before.onHand + 3 && (await stockIn(kettle, returnsDesk)).onHand === 1, "the third restock");
+    await eventually(
+      async () => (await stockIn(mug, returnsDesk)).onHand === before.onHand + 3 && (await stockIn(kettle, returnsDesk)).onHand === 1,
+      "the third restock",
+    );
     // Everything bought came back: the whole capture, not a cent more.
     expect(all.user.wallet.balance.amount).toBe(100000);
     const nothingLeft = await customer.client.raw(REQUEST, { input: { orderId, lines: [{ productId: kettle, quantity: 1 }], reason: "again" } });
@@ -176,7 +213,9 @@ describe("returns through the gateway", () => {
     expect(returnSteps.filter((step) => /^product .* restocked into/.test(step))).toHaveLength(2);
     const refundSteps = returnSteps.filter((step) => /^payment .* refunded/.test(step));
     expect(refundSteps).toHaveLength(2);
-    expect(refundSteps).toEqual(expect.arrayContaining([expect.stringContaining("refunded 30.00 USD"), expect.stringContaining("refunded 40.00 USD")]));
+    expect(refundSteps).toEqual(
+      expect.arrayContaining([expect.stringContaining("refunded 30.00 USD"), expect.stringContaining("refunded 40.00 USD")]),
+    );
   });
 
   it("refuses what is not the caller's or not in the order, with the field at fault", async () => {
@@ -189,11 +228,22 @@ describe("returns through the gateway", () => {
     expect(errorOf(await stranger.client.raw(REQUEST, input([{ productId: mug, quantity: 1 }])))?.code).toBe("FORBIDDEN");
     expect(errorOf(await staff.client.raw(REQUEST, input([{ productId: mug, quantity: 1 }])))?.code).toBe("FORBIDDEN");
     expect(errorOf(await customer.client.withToken(null).raw(REQUEST, input([{ productId: mug, quantity: 1 }])))?.code).toBe("UNAUTHENTICATED");
-    expect(errorOf(await customer.client.raw(REQUEST, input([{ productId: orderId, quantity: 1 }])))).toMatchObject({ code: "BAD_USER_INPUT", field: "input.lines.0.productId" });
-    expect(errorOf(await customer.client.raw(REQUEST, input([{ productId: mug, quantity: 0 }])))).toMatchObject({ code: "BAD_USER_INPUT", field: "input.lines.0.quantity" });
+    expect(errorOf(await customer.client.raw(REQUEST, input([{ productId: orderId, quantity: 1 }])))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.lines.0.productId",
+    });
+    expect(errorOf(await customer.client.raw(REQUEST, input([{ productId: mug, quantity: 0 }])))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.lines.0.quantity",
+    });
     expect(errorOf(await customer.client.raw(REQUEST, input([])))).toMatchObject({ code: "BAD_USER_INPUT", field: "input.lines" });
-    expect(errorOf(await customer.client.raw(REQUEST, input([{ productId: mug, quantity: 1 }], "  ")))).toMatchObject({ code: "BAD_USER_INPUT", field: "input.reason" });
-    expect(errorOf(await customer.client.raw(REQUEST, { input: { orderId: "nope", lines: [{ productId: mug, quantity: 1 }], reason: "x" } }))).toMatchObject({
+    expect(errorOf(await customer.client.raw(REQUEST, input([{ productId: mug, quantity: 1 }], "  ")))).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.reason",
+    });
+    expect(
+      errorOf(await customer.client.raw(REQUEST, { input: { orderId: "nope", lines: [{ productId: mug, quantity: 1 }], reason: "x" } })),
+    ).toMatchObject({
       code: "NOT_FOUND",
       field: "input.orderId",
     });

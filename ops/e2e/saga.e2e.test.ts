@@ -38,7 +38,8 @@ interface Story {
 }
 
 const available = async (account: Account, productId: string) =>
-  (await account.client.request<{ product: { available: number } }>(`query($id: ID!) { product(id: $id) { available } }`, { id: productId })).product.available;
+  (await account.client.request<{ product: { available: number } }>(`query($id: ID!) { product(id: $id) { available } }`, { id: productId })).product
+    .available;
 
 describe("the order saga through the gateway", () => {
   it("confirms a paid order, with fields from all five subgraphs", async () => {
@@ -137,7 +138,9 @@ describe("the order saga through the gateway", () => {
     const customer = await signUp(platform.gatewayUrl);
     const stranger = await signUp(platform.gatewayUrl);
     const productId = await createProduct(admin, { price: 100, stock: 10 });
-    const zero = await customer.client.raw(`mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 0 }] }) { id } }`, { p: productId });
+    const zero = await customer.client.raw(`mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 0 }] }) { id } }`, {
+      p: productId,
+    });
     expect(zero.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT" });
     expect(String(zero.errors?.[0].extensions?.field)).toContain("quantity");
 
@@ -148,13 +151,19 @@ describe("the order saga through the gateway", () => {
     const tooMany = await customer.client.raw(`{ products(first: 101) { totalCount } }`);
     expect(tooMany.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
     // A value the schema's types refuse before any resolver runs still names its field.
-    const fractional = await customer.client.raw(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { items: [{ productId, quantity: 1.5 }] } });
+    const fractional = await customer.client.raw(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, {
+      input: { items: [{ productId, quantity: 1.5 }] },
+    });
     expect(fractional.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.0.quantity" });
     // Huge pages with nested lists: still the page cap, not the gateway's cost limit.
-    const huge = await customer.client.raw(`{ orders(first: 2147483647) { edges { node { items { product { name } } statusHistory { status } } } } }`);
+    const huge = await customer.client.raw(
+      `{ orders(first: 2147483647) { edges { node { items { product { name } } statusHistory { status } } } } }`,
+    );
     expect(huge.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "first" });
 
-    const anonymous = await customer.client.withToken(null).raw(`mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 1 }] }) { id } }`, { p: productId });
+    const anonymous = await customer.client
+      .withToken(null)
+      .raw(`mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 1 }] }) { id } }`, { p: productId });
     expect(anonymous.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
 
     const forged = await customer.client.withToken(`${customer.token.slice(0, -3)}abc`).raw(`{ me { id } }`);

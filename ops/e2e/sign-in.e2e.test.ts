@@ -97,7 +97,10 @@ it("login signs the caller in for the rest of the operation; a failed login sign
   expect(codes).toContainEqual(["login", "UNAUTHENTICATED"]);
   expect(codes?.every(([, code]) => code === "UNAUTHENTICATED")).toBe(true);
 
-  const signedIn = await anonymous.raw<{ login: { user: PrivateUser }; updateNotificationPreferences: { sms: boolean } }>(login, { e: email, p: PASSWORD });
+  const signedIn = await anonymous.raw<{ login: { user: PrivateUser }; updateNotificationPreferences: { sms: boolean } }>(login, {
+    e: email,
+    p: PASSWORD,
+  });
   expect(signedIn.errors).toBeUndefined();
   // sms still false when login's user was fetched: the failed attempt changed nothing.
   expect(signedIn.data?.login.user).toEqual(freshUser(email));

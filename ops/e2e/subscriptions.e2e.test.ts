@@ -28,7 +28,9 @@ const disposers: (() => unknown)[] = [];
 
 beforeAll(async () => {
   resetE2eState();
-  platform = await startPlatform({ serviceEnv: { gateway: { MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION), LOG_LEVEL: process.env.SUBS_GATEWAY_LOG_LEVEL ?? "warn" } } });
+  platform = await startPlatform({
+    serviceEnv: { gateway: { MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION), LOG_LEVEL: process.env.SUBS_GATEWAY_LOG_LEVEL ?? "warn" } },
+  });
   admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
   staff = await signUp(platform.gatewayUrl, admin, "STAFF");
 }, 120_000);
@@ -180,7 +182,12 @@ describe("orderStatusChanged over graphql-ws", () => {
 
   it("reaches a subscriber on another gateway replica", async () => {
     const replica: RunningGateway = await startGateway(
-      loadGatewayConfig({ ...platform.env, PORT: "0", LOG_LEVEL: "warn", SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql") }),
+      loadGatewayConfig({
+        ...platform.env,
+        PORT: "0",
+        LOG_LEVEL: "warn",
+        SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql"),
+      }),
     );
     disposers.push(() => replica.stop());
     const customer = await signUp(platform.gatewayUrl);
@@ -324,7 +331,11 @@ describe("myOrderUpdates", () => {
     const bobOrder = await placeOrder(bob, [{ productId, quantity: 1 }]);
     const path = ["PENDING", "STOCK_RESERVED", "CONFIRMED"];
     const of = (updates: Update[], id: string) => updates.filter((u) => u.myOrderUpdates.id === id).map((u) => u.myOrderUpdates.status);
-    await until(() => of(forStaff.events, aliceOrder.id).length === 3 && of(forStaff.events, bobOrder.id).length === 3, "staff to see both orders", 20_000);
+    await until(
+      () => of(forStaff.events, aliceOrder.id).length === 3 && of(forStaff.events, bobOrder.id).length === 3,
+      "staff to see both orders",
+      20_000,
+    );
     await until(() => of(forAlice.events, aliceOrder.id).length === 3, "alice to see her order");
     expect(of(forStaff.events, aliceOrder.id)).toEqual(path);
     expect(of(forStaff.events, bobOrder.id)).toEqual(path);
@@ -347,7 +358,12 @@ describe("myNotifications", () => {
 
   it("pushes each in-app notification to its owner as it is written, on every gateway replica, and to nobody else", async () => {
     const replica: RunningGateway = await startGateway(
-      loadGatewayConfig({ ...platform.env, PORT: "0", LOG_LEVEL: "warn", SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql") }),
+      loadGatewayConfig({
+        ...platform.env,
+        PORT: "0",
+        LOG_LEVEL: "warn",
+        SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql"),
+      }),
     );
     disposers.push(() => replica.stop());
     const alice = await signUp(platform.gatewayUrl);

@@ -1,27 +1,27 @@
-import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
-import { PgServer, startPostgres } from './postgres';
-import { RedisServer, shutdownRedisAt, startRedis } from './redis';
-import { SmtpSink, startSmtpSink } from './smtp-sink';
-import { freePort, Logger, redisCommand, silent } from './util';
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import { PgServer, startPostgres } from "./postgres";
+import { RedisServer, shutdownRedisAt, startRedis } from "./redis";
+import { SmtpSink, startSmtpSink } from "./smtp-sink";
+import { freePort, Logger, redisCommand, silent } from "./util";
 
-export * from './postgres';
-export * from './redis';
-export * from './smtp-sink';
-export * from './util';
-export { parseMail } from './mime';
-export * from './platform';
-export { GraphQLClient } from './graphql-client';
+export * from "./postgres";
+export * from "./redis";
+export * from "./smtp-sink";
+export * from "./util";
+export { parseMail } from "./mime";
+export * from "./platform";
+export { GraphQLClient } from "./graphql-client";
 
 export type ReaperAction =
-  | { kind: 'pids'; pids: number[] }
-  | { kind: 'redis'; port: number }
-  | { kind: 'pg'; bindir: string; dataDir: string; user: string | null }
-  | { kind: 'rm'; path: string };
+  | { kind: "pids"; pids: number[] }
+  | { kind: "redis"; port: number }
+  | { kind: "pg"; bindir: string; dataDir: string; user: string | null }
+  | { kind: "rm"; path: string };
 
 export interface Reaper {
   set(key: string, action: ReaperAction | null): void;
@@ -34,7 +34,7 @@ export interface Reaper {
  * doing it itself. Actions are keyed so they can be replaced (e.g. the pid list of a restarted child).
  */
 export function startReaper(parentPid = process.pid): Reaper {
-  const configFile = path.join(os.tmpdir(), `commerce-reaper-${parentPid}-${crypto.randomBytes(4).toString('hex')}.json`);
+  const configFile = path.join(os.tmpdir(), `commerce-reaper-${parentPid}-${crypto.randomBytes(4).toString("hex")}.json`);
   const actions = new Map<string, ReaperAction>();
   const write = () => {
     const tmp = `${configFile}.tmp`;
@@ -42,7 +42,7 @@ export function startReaper(parentPid = process.pid): Reaper {
     fs.renameSync(tmp, configFile);
   };
   write();
-  const child = spawn(process.execPath, [path.join(__dirname, 'reaper.js'), configFile], { detached: true, stdio: 'ignore' });
+  const child = spawn(process.execPath, [path.join(__dirname, "reaper.js"), configFile], { detached: true, stdio: "ignore" });
   child.unref();
   let disposed = false;
   return {
@@ -57,7 +57,7 @@ export function startReaper(parentPid = process.pid): Reaper {
       disposed = true;
       fs.rmSync(configFile, { force: true });
       try {
-        if (child.pid) process.kill(child.pid, 'SIGTERM');
+        if (child.pid) process.kill(child.pid, "SIGTERM");
       } catch {
         /* already gone */
       }
@@ -67,7 +67,7 @@ export function startReaper(parentPid = process.pid): Reaper {
 
 export interface ProvisionOptions {
   /** persistent: data kept in `dataDir` across runs (npm start); ephemeral: a temp dir removed on stop (tests) */
-  mode: 'persistent' | 'ephemeral';
+  mode: "persistent" | "ephemeral";
   /** persistent mode: the root data dir, e.g. <repo>/.data (pg/, redis/, mail/ go under it) */
   dataDir?: string;
   /** superuser password of a server we start (persistent: must stay the same across runs) */
@@ -102,13 +102,15 @@ async function checkPostgres(url: string): Promise<void> {
   const client = new Client({ connectionString: url });
   try {
     await client.connect();
-    const { rows } = await client.query<{ wal_level: string }>('show wal_level');
-    if (rows[0]?.wal_level !== 'logical') {
+    const { rows } = await client.query<{ wal_level: string }>("show wal_level");
+    if (rows[0]?.wal_level !== "logical") {
       // the outbox relays publish by logical decoding (streams/PROTOCOL.md, "Relay")
-      throw new Error(`wal_level is ${rows[0]?.wal_level}: set wal_level = logical (and max_replication_slots, max_wal_senders ≥ 5) and restart Postgres`);
+      throw new Error(
+        `wal_level is ${rows[0]?.wal_level}: set wal_level = logical (and max_replication_slots, max_wal_senders ≥ 5) and restart Postgres`,
+      );
     }
   } catch (err) {
-    throw new Error(`cannot use DATABASE_URL (${url.replace(/:[^:@/]*@/, ':***@')}): ${(err as Error).message}`);
+    throw new Error(`cannot use DATABASE_URL (${url.replace(/:[^:@/]*@/, ":***@")}): ${(err as Error).message}`);
   } finally {
     await client.end().catch(() => {});
   }
@@ -118,21 +120,21 @@ async function checkPostgres(url: string): Promise<void> {
 export async function provisionInfra(options: ProvisionOptions): Promise<Infra> {
   const log = options.log ?? silent;
   const env = options.env ?? process.env;
-  const ephemeral = options.mode === 'ephemeral';
+  const ephemeral = options.mode === "ephemeral";
   let root: string;
   let tmpDir: string | null = null;
   if (ephemeral) {
-    tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commerce-test-'));
+    tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "commerce-test-"));
     fs.chmodSync(tmpDir, 0o755); // the postgres OS user must traverse it
     root = tmpDir;
   } else {
-    if (!options.dataDir) throw new Error('provisionInfra: dataDir is required in persistent mode');
+    if (!options.dataDir) throw new Error("provisionInfra: dataDir is required in persistent mode");
     root = path.resolve(options.dataDir);
     fs.mkdirSync(root, { recursive: true });
   }
-  const ports = ephemeral ? {} : options.ports ?? {};
+  const ports = ephemeral ? {} : (options.ports ?? {});
   const reaper = options.reaper === false ? null : startReaper();
-  if (reaper && tmpDir) reaper.set('tmp', { kind: 'rm', path: tmpDir });
+  if (reaper && tmpDir) reaper.set("tmp", { kind: "rm", path: tmpDir });
 
   let postgres: PgServer | null = null;
   let redis: RedisServer | null = null;
@@ -152,49 +154,49 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra> 
   try {
     let pgAdminUrl: string;
     if (env.DATABASE_URL) {
-      log('PostgreSQL: using DATABASE_URL');
+      log("PostgreSQL: using DATABASE_URL");
       await checkPostgres(env.DATABASE_URL);
       pgAdminUrl = env.DATABASE_URL;
     } else {
-      const adminPassword = options.adminPassword ?? crypto.randomBytes(18).toString('base64url');
+      const adminPassword = options.adminPassword ?? crypto.randomBytes(18).toString("base64url");
       postgres = await startPostgres({
-        dir: path.join(root, 'pg'),
+        dir: path.join(root, "pg"),
         adminPassword,
         preferredPort: ports.postgres ?? 5432,
         port: ephemeral ? await freePort() : undefined,
         ephemeral,
         log,
       });
-      reaper?.set('pg', { kind: 'pg', bindir: postgres.bindir, dataDir: postgres.dataDir, user: postgres.user });
-      if (reaper && tmpDir && !postgres.dir.startsWith(tmpDir)) reaper.set('pgdir', { kind: 'rm', path: postgres.dir });
+      reaper?.set("pg", { kind: "pg", bindir: postgres.bindir, dataDir: postgres.dataDir, user: postgres.user });
+      if (reaper && tmpDir && !postgres.dir.startsWith(tmpDir)) reaper.set("pgdir", { kind: "rm", path: postgres.dir });
       pgAdminUrl = postgres.adminUrl;
     }
 
     let redisUrl: string;
     if (env.REDIS_URL) {
-      log('Redis: using REDIS_URL');
+      log("Redis: using REDIS_URL");
       const u = new URL(env.REDIS_URL);
-      const pong = await redisCommand(Number(u.port || 6379), 'PING', u.hostname).catch((e) => `error ${e.message}`);
+      const pong = await redisCommand(Number(u.port || 6379), "PING", u.hostname).catch((e) => `error ${e.message}`);
       if (!/PONG|NOAUTH/.test(pong)) throw new Error(`cannot reach REDIS_URL ${env.REDIS_URL}: ${pong}`);
       redisUrl = env.REDIS_URL;
     } else {
       redis = await startRedis({
-        dir: path.join(root, 'redis'),
+        dir: path.join(root, "redis"),
         preferredPort: ports.redis ?? 6379,
         port: ephemeral ? await freePort() : undefined,
         log,
       });
-      reaper?.set('redis', { kind: 'redis', port: redis.port });
+      reaper?.set("redis", { kind: "redis", port: redis.port });
       redisUrl = redis.url;
     }
 
     if (options.smtp !== false) {
       smtp = await startSmtpSink({
-        preferredSmtpPort: ephemeral ? undefined : ports.smtp ?? 2525,
-        preferredApiPort: ephemeral ? undefined : ports.smtpApi ?? 2526,
+        preferredSmtpPort: ephemeral ? undefined : (ports.smtp ?? 2525),
+        preferredApiPort: ephemeral ? undefined : (ports.smtpApi ?? 2526),
         smtpPort: ephemeral ? await freePort() : undefined,
         apiPort: ephemeral ? await freePort() : undefined,
-        mailDir: ephemeral ? undefined : path.join(root, 'mail'),
+        mailDir: ephemeral ? undefined : path.join(root, "mail"),
         log,
       });
     }

@@ -1,4 +1,4 @@
-'use strict';
+"use strict";
 /*
  * Reaper: a tiny detached watchdog. `node reaper.js <config.json>` polls the pid in the config's
  * `parentPid`; when that process is gone (killed with SIGKILL, jest interrupted, terminal closed…)
@@ -12,9 +12,9 @@
  *       { "kind": "rm", "path": "/tmp/commerce-test-xyz" } ] }
  * It exits on SIGTERM (the parent cleaned up itself) or when the config file disappears.
  */
-const fs = require('node:fs');
-const net = require('node:net');
-const { spawnSync } = require('node:child_process');
+const fs = require("node:fs");
+const net = require("node:net");
+const { spawnSync } = require("node:child_process");
 
 const configFile = process.argv[2];
 let config = null;
@@ -24,30 +24,30 @@ function alive(pid) {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return err.code === 'EPERM';
+    return err.code === "EPERM";
   }
 }
 
 function readConfig() {
   try {
-    config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+    config = JSON.parse(fs.readFileSync(configFile, "utf8"));
   } catch (err) {
-    if (err.code === 'ENOENT') process.exit(0);
+    if (err.code === "ENOENT") process.exit(0);
     /* half-written: keep the previous one */
   }
 }
 
 function redisShutdown(port) {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    const socket = net.connect({ port, host: "127.0.0.1" });
     const done = () => {
       socket.destroy();
       resolve();
     };
     socket.setTimeout(3000, done);
-    socket.once('connect', () => socket.write('SHUTDOWN\r\n'));
-    socket.once('error', done);
-    socket.once('close', done);
+    socket.once("connect", () => socket.write("SHUTDOWN\r\n"));
+    socket.once("error", done);
+    socket.once("close", done);
   });
 }
 
@@ -59,41 +59,57 @@ async function cleanup() {
   const actions = ((config && config.actions) || []).slice().sort((a, b) => (order[a.kind] ?? 9) - (order[b.kind] ?? 9));
   for (const action of actions) {
     try {
-      if (action.kind === 'pids') {
+      if (action.kind === "pids") {
         const pids = action.pids.filter(alive);
         for (const pid of pids) {
           try {
-            process.kill(-pid, 'SIGTERM'); // its process group (children are spawned detached)
+            process.kill(-pid, "SIGTERM"); // its process group (children are spawned detached)
           } catch {
-            try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+            try {
+              process.kill(pid, "SIGTERM");
+            } catch {
+              /* gone */
+            }
           }
         }
         const deadline = Date.now() + 5000;
         while (Date.now() < deadline && pids.some(alive)) await sleep(100);
         for (const pid of pids.filter(alive)) {
-          try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+          try {
+            process.kill(-pid, "SIGKILL");
+          } catch {
+            try {
+              process.kill(pid, "SIGKILL");
+            } catch {
+              /* gone */
+            }
+          }
         }
-      } else if (action.kind === 'redis') {
+      } else if (action.kind === "redis") {
         await redisShutdown(action.port);
-      } else if (action.kind === 'pg') {
-        const args = ['stop', '-D', action.dataDir, '-m', 'fast', '-w', '-t', '30'];
+      } else if (action.kind === "pg") {
+        const args = ["stop", "-D", action.dataDir, "-m", "fast", "-w", "-t", "30"];
         const pgCtl = `${action.bindir}/pg_ctl`;
-        if (action.user) spawnSync('runuser', ['-u', action.user, '--', pgCtl, ...args], { stdio: 'ignore', cwd: '/' });
-        else spawnSync(pgCtl, args, { stdio: 'ignore', cwd: '/' });
-      } else if (action.kind === 'rm') {
+        if (action.user) spawnSync("runuser", ["-u", action.user, "--", pgCtl, ...args], { stdio: "ignore", cwd: "/" });
+        else spawnSync(pgCtl, args, { stdio: "ignore", cwd: "/" });
+      } else if (action.kind === "rm") {
         fs.rmSync(action.path, { recursive: true, force: true });
       }
     } catch {
       /* best effort */
     }
   }
-  try { fs.rmSync(configFile, { force: true }); } catch { /* ignore */ }
+  try {
+    fs.rmSync(configFile, { force: true });
+  } catch {
+    /* ignore */
+  }
   process.exit(0);
 }
 
-process.on('SIGTERM', () => process.exit(0));
-process.on('SIGINT', () => {}); // a Ctrl-C in the terminal is the parent's business
-process.on('SIGHUP', () => {});
+process.on("SIGTERM", () => process.exit(0));
+process.on("SIGINT", () => {}); // a Ctrl-C in the terminal is the parent's business
+process.on("SIGHUP", () => {});
 
 readConfig();
 if (!config) process.exit(0);

@@ -1,24 +1,24 @@
-import { spawn, SpawnOptions } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import { spawn, SpawnOptions } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
 
 export type Logger = (message: string) => void;
 export const silent: Logger = () => {};
 
 /** The repository root (ops/provision → ../..). */
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+export const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0;
 
 /** A port nobody listens on right now (the OS picks it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+export function freePort(host = "127.0.0.1"): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
+    server.once("error", reject);
     server.listen(0, host, () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
@@ -26,11 +26,11 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', () => resolve(false));
+    server.once("error", () => resolve(false));
     server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
@@ -42,7 +42,7 @@ export async function pickPort(preferred?: number): Promise<number> {
 }
 
 /** true when something accepts TCP connections on host:port. */
-export function isListening(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
+export function isListening(port: number, host = "127.0.0.1", timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
     const done = (ok: boolean) => {
@@ -50,8 +50,8 @@ export function isListening(port: number, host = '127.0.0.1', timeoutMs = 1000):
       resolve(ok);
     };
     socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
   });
 }
 
@@ -76,31 +76,31 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
   return new Promise((resolve, reject) => {
     let child;
     try {
-      child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...spawnOptions });
+      child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], ...spawnOptions });
     } catch (err) {
       reject(err);
       return;
     }
-    let stdout = '';
-    let stderr = '';
+    let stdout = "";
+    let stderr = "";
     const echo = (chunk: Buffer) => {
       if (!stream) return;
       for (const line of chunk.toString().split(/\r?\n/)) if (line.trim()) stream(line);
     };
-    child.stdout?.on('data', (c: Buffer) => {
+    child.stdout?.on("data", (c: Buffer) => {
       stdout += c.toString();
       echo(c);
     });
-    child.stderr?.on('data', (c: Buffer) => {
+    child.stderr?.on("data", (c: Buffer) => {
       stderr += c.toString();
       echo(c);
     });
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
+    child.once("error", reject);
+    child.once("close", (code, signal) => {
       const result = { code, signal, stdout, stderr };
       if (code !== 0 && !allowFail) {
         const err = new Error(
-          `${command} ${args.join(' ')} exited with ${code ?? signal}\n${(stderr || stdout).trim().split('\n').slice(-20).join('\n')}`,
+          `${command} ${args.join(" ")} exited with ${code ?? signal}\n${(stderr || stdout).trim().split("\n").slice(-20).join("\n")}`,
         ) as Error & { result: RunResult };
         err.result = result;
         reject(err);
@@ -113,7 +113,7 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
 
 /** Find an executable on PATH (plus a few usual sbin dirs). */
 export function which(name: string): string | null {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).concat(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = path.join(dir, name);
@@ -139,7 +139,7 @@ export async function waitFor(check: () => Promise<boolean> | boolean, what: str
     }
     await sleep(intervalMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
 }
 
 export function isAlive(pid: number | undefined): boolean {
@@ -148,45 +148,45 @@ export function isAlive(pid: number | undefined): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
 /** The last `n` lines of a file ('' when it cannot be read). */
 export function tailFile(file: string, n = 30): string {
   try {
-    const text = fs.readFileSync(file, 'utf8');
-    return text.trimEnd().split('\n').slice(-n).join('\n');
+    const text = fs.readFileSync(file, "utf8");
+    return text.trimEnd().split("\n").slice(-n).join("\n");
   } catch {
-    return '';
+    return "";
   }
 }
 
 /** Send one inline command to a Redis server and return its first reply line. */
-export function redisCommand(port: number, command: string, host = '127.0.0.1', timeoutMs = 2000): Promise<string> {
+export function redisCommand(port: number, command: string, host = "127.0.0.1", timeoutMs = 2000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host });
-    let data = '';
+    let data = "";
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`redis ${command}: timeout`));
     }, timeoutMs);
-    socket.once('connect', () => socket.write(`${command}\r\n`));
-    socket.on('data', (chunk) => {
+    socket.once("connect", () => socket.write(`${command}\r\n`));
+    socket.on("data", (chunk) => {
       data += chunk.toString();
-      if (data.includes('\r\n')) {
+      if (data.includes("\r\n")) {
         clearTimeout(timer);
         socket.end();
-        resolve(data.split('\r\n')[0]);
+        resolve(data.split("\r\n")[0]);
       }
     });
-    socket.once('error', (err) => {
+    socket.once("error", (err) => {
       clearTimeout(timer);
       reject(err);
     });
-    socket.once('close', () => {
+    socket.once("close", () => {
       clearTimeout(timer);
-      resolve(data.split('\r\n')[0] ?? '');
+      resolve(data.split("\r\n")[0] ?? "");
     });
   });
 }

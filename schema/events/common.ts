@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from "zod";
 
 /**
  * Money on the wire: integer minor units (cents) and an ISO 4217 code.
@@ -21,8 +21,8 @@ export const IsoDateTime = z.iso.datetime({ offset: true });
  * The message names what is wrong, so an operator reading the dead-letter entry can fix the producer.
  */
 export class MalformedEventError extends Error {
-  readonly code = 'MALFORMED_EVENT';
-  override readonly name = 'MalformedEventError';
+  readonly code = "MALFORMED_EVENT";
+  override readonly name = "MalformedEventError";
   constructor(message: string) {
     super(message);
   }

@@ -1,12 +1,6 @@
-import { z } from 'zod';
-import { IsoDateTime, MalformedEventError } from './common';
-import {
-  contracts,
-  isEventType,
-  type EventPayload,
-  type EventType,
-  type EventVersion,
-} from './registry';
+import { z } from "zod";
+import { IsoDateTime, MalformedEventError } from "./common";
+import { contracts, isEventType, type EventPayload, type EventType, type EventVersion } from "./registry";
 
 /** The envelope shape every event shares, whatever its type. */
 const EnvelopeBase = z.object({
@@ -46,9 +40,7 @@ export type ParsedEvent = {
 export type EventOf<T extends EventType> = Extract<ParsedEvent, { type: T }>;
 
 function describe(error: z.ZodError, prefix: string): string {
-  return error.issues
-    .map((issue) => `${[prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${issue.message}`)
-    .join('; ');
+  return error.issues.map((issue) => `${[prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(root)"}: ${issue.message}`).join("; ");
 }
 
 /**
@@ -60,7 +52,7 @@ function describe(error: z.ZodError, prefix: string): string {
 export function parseEvent(input: unknown): ParsedEvent {
   const envelope = EnvelopeBase.safeParse(input);
   if (!envelope.success) {
-    throw new MalformedEventError(`malformed envelope: ${describe(envelope.error, '')}`);
+    throw new MalformedEventError(`malformed envelope: ${describe(envelope.error, "")}`);
   }
   const { type, version, id } = envelope.data;
   if (!isEventType(type)) {
@@ -68,14 +60,12 @@ export function parseEvent(input: unknown): ParsedEvent {
   }
   const schema = (contracts[type] as Record<number, z.ZodType>)[version];
   if (!schema) {
-    const known = Object.keys(contracts[type]).join(', ');
-    throw new MalformedEventError(
-      `unknown version ${version} of "${type}" (event ${id}); this consumer knows version(s) ${known}`,
-    );
+    const known = Object.keys(contracts[type]).join(", ");
+    throw new MalformedEventError(`unknown version ${version} of "${type}" (event ${id}); this consumer knows version(s) ${known}`);
   }
   const payload = schema.safeParse(envelope.data.payload);
   if (!payload.success) {
-    throw new MalformedEventError(`invalid ${type} v${version} (event ${id}): ${describe(payload.error, 'payload')}`);
+    throw new MalformedEventError(`invalid ${type} v${version} (event ${id}): ${describe(payload.error, "payload")}`);
   }
   const event = { ...envelope.data, payload: payload.data };
   return event as ParsedEvent;

@@ -1,9 +1,9 @@
 /**
  * Versioned event contracts (`@commerce/schema`). See `streams/PROTOCOL.md` for the wire rules.
  */
-export { Money, MalformedEventError } from './common';
-export { OrderStatus } from './order';
-export { ReturnStatus } from './returns';
+export { Money, MalformedEventError } from "./common";
+export { OrderStatus } from "./order";
+export { ReturnStatus } from "./returns";
 export {
   contracts,
   producedVersions,
@@ -15,5 +15,5 @@ export {
   type ProducedVersion,
   type EventPayload,
   type Producer,
-} from './registry';
-export { parseEvent, type EventEnvelope, type ParsedEvent, type EventOf } from './envelope';
+} from "./registry";
+export { parseEvent, type EventEnvelope, type ParsedEvent, type EventOf } from "./envelope";

@@ -1,22 +1,13 @@
-import { z } from 'zod';
-import { Id, IsoDateTime, Money } from './common';
+import { z } from "zod";
+import { Id, IsoDateTime, Money } from "./common";
 
 /** Mirrors `enum OrderStatus` of the public API. */
-export const OrderStatus = z.enum([
-  'PENDING',
-  'STOCK_RESERVED',
-  'CONFIRMED',
-  'SHIPPED',
-  'COMPLETED',
-  'CANCELLED',
-  'OUT_OF_STOCK',
-  'PAYMENT_FAILED',
-]);
+export const OrderStatus = z.enum(["PENDING", "STOCK_RESERVED", "CONFIRMED", "SHIPPED", "COMPLETED", "CANCELLED", "OUT_OF_STOCK", "PAYMENT_FAILED"]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 
 /** Contracts of the `order` stream. `correlationId` of every saga event is the order id. */
 export const orderContracts = {
-  'order.placed': {
+  "order.placed": {
     1: z.object({
       orderId: Id,
       userId: Id,
@@ -26,7 +17,7 @@ export const orderContracts = {
       name: z.string().nullable().optional(),
     }),
   },
-  'order.status_changed': {
+  "order.status_changed": {
     1: z.object({
       orderId: Id,
       userId: Id,
@@ -36,8 +27,8 @@ export const orderContracts = {
       at: IsoDateTime,
     }),
   },
-  'order.confirmed': { 1: z.object({ orderId: Id, userId: Id, total: Money }) },
-  'order.cancelled': {
+  "order.confirmed": { 1: z.object({ orderId: Id, userId: Id, total: Money }) },
+  "order.cancelled": {
     1: z.object({
       orderId: Id,
       userId: Id,
@@ -47,6 +38,6 @@ export const orderContracts = {
       expired: z.boolean(),
     }),
   },
-  'order.shipped': { 1: z.object({ orderId: Id, userId: Id }) },
-  'order.completed': { 1: z.object({ orderId: Id, userId: Id }) },
+  "order.shipped": { 1: z.object({ orderId: Id, userId: Id }) },
+  "order.completed": { 1: z.object({ orderId: Id, userId: Id }) },
 } as const;

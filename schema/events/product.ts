@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { Id, Money } from './common';
+import { z } from "zod";
+import { Id, Money } from "./common";
 
 const Quantity = z.number().int().positive();
 
@@ -9,7 +9,7 @@ const Quantity = z.number().int().positive();
  */
 export const productContracts = {
   /** Emitted on create, update and delete (`active: false`): consumers keep a local copy of what they need. */
-  'product.upserted': {
+  "product.upserted": {
     1: z.object({
       productId: Id,
       sku: z.string().min(1),
@@ -21,7 +21,7 @@ export const productContracts = {
       categoryName: z.string().nullable().optional(),
     }),
   },
-  'inventory.reserved': {
+  "inventory.reserved": {
     1: z.object({
       orderId: Id,
       userId: Id,
@@ -39,21 +39,19 @@ export const productContracts = {
         .min(1),
     }),
   },
-  'inventory.rejected': {
+  "inventory.rejected": {
     1: z.object({
       orderId: Id,
       userId: Id,
       reason: z.string(),
-      shortages: z.array(
-        z.object({ productId: Id, requested: z.number().int(), available: z.number().int() }),
-      ),
+      shortages: z.array(z.object({ productId: Id, requested: z.number().int(), available: z.number().int() })),
     }),
   },
-  'inventory.released': { 1: z.object({ orderId: Id, reason: z.string() }) },
-  'inventory.committed': { 1: z.object({ orderId: Id }) },
-  'inventory.restocked': { 1: z.object({ orderId: Id }) },
+  "inventory.released": { 1: z.object({ orderId: Id, reason: z.string() }) },
+  "inventory.committed": { 1: z.object({ orderId: Id }) },
+  "inventory.restocked": { 1: z.object({ orderId: Id }) },
   /** A received return's units are back on hand in `warehouseId` (once per return). */
-  'inventory.return_restocked': {
+  "inventory.return_restocked": {
     1: z.object({
       returnId: Id,
       orderId: Id,
@@ -61,7 +59,7 @@ export const productContracts = {
       items: z.array(z.object({ productId: Id, quantity: Quantity })).min(1),
     }),
   },
-  'inventory.low_stock': {
+  "inventory.low_stock": {
     1: z.object({
       productId: Id,
       sku: z.string().min(1),

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type Redis from "ioredis";
 
 interface Waiting {
   resolve: () => void;
@@ -52,24 +52,31 @@ export class AckBatcher {
       .filter((key) => this.deleteAfterAck.has(key))
       .map((key) => {
         const ids = [...batch.get(key)!.keys()];
-        return { key, done: this.redis.multi().xack(key, this.group, ...ids).xdel(key, ...ids).exec() };
+        return {
+          key,
+          done: this.redis
+            .multi()
+            .xack(key, this.group, ...ids)
+            .xdel(key, ...ids)
+            .exec(),
+        };
       });
     // Each stream's waiters settle on their own command's reply.
     const settle = (key: string, error: unknown) => {
-      for (const waiting of batch.get(key)!.values()) for (const w of waiting) (error ? w.reject(error) : w.resolve());
+      for (const waiting of batch.get(key)!.values()) for (const w of waiting) error ? w.reject(error) : w.resolve();
     };
     await Promise.all([
       pipelined.then(
         (results) =>
           plain.forEach((key, i) => {
             const reply = results?.[i];
-            settle(key, reply ? reply[0] : new Error('no reply to the acknowledgement'));
+            settle(key, reply ? reply[0] : new Error("no reply to the acknowledgement"));
           }),
         (error: unknown) => plain.forEach((key) => settle(key, error)),
       ),
       ...transactions.map(({ key, done }) =>
         done.then(
-          (results) => settle(key, !results ? new Error('MULTI aborted') : (results.find(([e]) => e)?.[0] ?? null)),
+          (results) => settle(key, !results ? new Error("MULTI aborted") : (results.find(([e]) => e)?.[0] ?? null)),
           (error: unknown) => settle(key, error),
         ),
       ),

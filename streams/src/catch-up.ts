@@ -1,8 +1,8 @@
-import type { Tracer } from '@opentelemetry/api';
-import type Redis from 'ioredis';
-import { Client, type ClientConfig } from 'pg';
-import type { PublicationLog } from './publication-log';
-import { xaddEntries, type OutboxEntry } from './publisher';
+import type { Tracer } from "@opentelemetry/api";
+import type Redis from "ioredis";
+import { Client, type ClientConfig } from "pg";
+import type { PublicationLog } from "./publication-log";
+import { xaddEntries, type OutboxEntry } from "./publisher";
 
 /** What {@link createSlotWithCatchUp} needs. */
 export interface CatchUpOptions {
@@ -25,21 +25,21 @@ export interface CatchUpOptions {
  * (PROTOCOL.md "Relay"). Returns null when another relay created the slot meanwhile.
  */
 export async function createSlotWithCatchUp(options: CatchUpOptions): Promise<{ republished: number } | null> {
-  const replication = new Client({ ...options.connection, replication: 'database' } as ClientConfig);
-  replication.on('error', () => undefined); // the awaited queries report failures
+  const replication = new Client({ ...options.connection, replication: "database" } as ClientConfig);
+  replication.on("error", () => undefined); // the awaited queries report failures
   await replication.connect();
   try {
     let snapshot: string;
     try {
       const { rows } = await replication.query(`CREATE_REPLICATION_SLOT "${options.slot}" LOGICAL pgoutput (SNAPSHOT 'export')`);
-      snapshot = String(rows[0]?.snapshot_name ?? '');
+      snapshot = String(rows[0]?.snapshot_name ?? "");
     } catch (error) {
-      if ((error as { code?: string }).code === '42710') return null; // created concurrently
+      if ((error as { code?: string }).code === "42710") return null; // created concurrently
       throw error;
     }
     if (!/^[0-9A-F-]+$/i.test(snapshot)) throw new Error(`unexpected exported snapshot name "${snapshot}"`);
     const reader = new Client(options.connection);
-    reader.on('error', () => undefined);
+    reader.on("error", () => undefined);
     try {
       await reader.connect();
       return { republished: await republish(reader, snapshot, options) };
@@ -58,20 +58,20 @@ export async function createSlotWithCatchUp(options: CatchUpOptions): Promise<{ 
 /** Drops `slot` if it exists, ending the session that streams from it (if any) first. */
 export async function dropSlot(connection: ClientConfig, slot: string): Promise<void> {
   const client = new Client(connection);
-  client.on('error', () => undefined);
+  client.on("error", () => undefined);
   await client.connect();
   try {
     for (let attempt = 0; ; attempt += 1) {
       const { rows } = await client.query<{ pid: number | null }>(`select active_pid as pid from pg_replication_slots where slot_name = $1`, [slot]);
       if (rows.length === 0) return;
       try {
-        if (rows[0]!.pid) await client.query('select pg_terminate_backend($1, 5000)', [rows[0]!.pid]);
-        await client.query('select pg_drop_replication_slot($1)', [slot]);
+        if (rows[0]!.pid) await client.query("select pg_terminate_backend($1, 5000)", [rows[0]!.pid]);
+        await client.query("select pg_drop_replication_slot($1)", [slot]);
         return;
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === '42704') return; // dropped meanwhile
-        if (code !== '55006' || attempt >= 20) throw error; // active again: someone reconnected
+        if (code === "42704") return; // dropped meanwhile
+        if (code !== "55006" || attempt >= 20) throw error; // active again: someone reconnected
       }
     }
   } finally {
@@ -85,7 +85,7 @@ async function republish(reader: Client, snapshot: string, options: CatchUpOptio
   };
   count(2);
   await reader.query(`begin isolation level repeatable read read only; set transaction snapshot '${snapshot}'`);
-  let last = '0';
+  let last = "0";
   let total = 0;
   for (;;) {
     count(1);
@@ -97,13 +97,23 @@ async function republish(reader: Client, snapshot: string, options: CatchUpOptio
       [last, options.batchSize],
     );
     if (rows.length === 0) break;
-    const entries: OutboxEntry[] = rows.map((r) => ({ id: r.id, eventId: r.event_id, type: r.type, stream: r.stream, envelope: r.envelope, traceparent: r.traceparent }));
+    const entries: OutboxEntry[] = rows.map((r) => ({
+      id: r.id,
+      eventId: r.event_id,
+      type: r.type,
+      stream: r.stream,
+      envelope: r.envelope,
+      traceparent: r.traceparent,
+    }));
     await xaddEntries(options.redis, options.prefix, entries, options.tracer);
-    options.log.record(entries.map((e) => e.id), new Date());
+    options.log.record(
+      entries.map((e) => e.id),
+      new Date(),
+    );
     total += entries.length;
     last = rows[rows.length - 1]!.id;
   }
   count(1);
-  await reader.query('commit');
+  await reader.query("commit");
   return total;
 }

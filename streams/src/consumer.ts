@@ -1,20 +1,20 @@
-import { performance } from 'node:perf_hooks';
-import { SpanKind, type Tracer } from '@opentelemetry/api';
-import { isEventType, parseEvent, type EventOf, type EventType, type ParsedEvent, type Producer } from '@commerce/schema';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type Redis from 'ioredis';
-import type { Logger } from 'pino';
-import { dlqKey, replayKey, streamKey } from './keys';
-import { AckBatcher } from './ack-batcher';
-import { GroupCommit, processSpanAttributes } from './group-commit';
-import { commitWithEvents, type Emit } from './outbox';
-import { PendingRecovery, type Delivery } from './recovery';
-import { crashLooped, decideRetry } from './retry-policy';
-import { SerialLanes } from './serial-lanes';
-import { backoff, sleep, Wakeup } from './timing';
-import { contextFromTraceparent, defaultStreamsTracer, inSpan } from './trace-context';
-import { isTransientInfrastructureError } from './transient';
-import { fieldsOf, type RawEntry } from './wire';
+import { performance } from "node:perf_hooks";
+import { SpanKind, type Tracer } from "@opentelemetry/api";
+import { isEventType, parseEvent, type EventOf, type EventType, type ParsedEvent, type Producer } from "@commerce/schema";
+import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import { dlqKey, replayKey, streamKey } from "./keys";
+import { AckBatcher } from "./ack-batcher";
+import { GroupCommit, processSpanAttributes } from "./group-commit";
+import { commitWithEvents, type Emit } from "./outbox";
+import { PendingRecovery, type Delivery } from "./recovery";
+import { crashLooped, decideRetry } from "./retry-policy";
+import { SerialLanes } from "./serial-lanes";
+import { backoff, sleep, Wakeup } from "./timing";
+import { contextFromTraceparent, defaultStreamsTracer, inSpan } from "./trace-context";
+import { isTransientInfrastructureError } from "./transient";
+import { fieldsOf, type RawEntry } from "./wire";
 
 /** What a handler gets besides the event. */
 export interface HandlerContext {
@@ -138,7 +138,7 @@ export class StreamConsumer {
   private readFailures = 0;
   /** Re-read this consumer's own pending entries before reading new ones (at start, after a read error). */
   private backlog = true;
-  private readonly counters: Omit<ConsumerStats, 'inFlight' | 'handlerLatencyMs' | 'shared'> = {
+  private readonly counters: Omit<ConsumerStats, "inFlight" | "handlerLatencyMs" | "shared"> = {
     processed: 0,
     duplicates: 0,
     skipped: 0,
@@ -198,9 +198,9 @@ export class StreamConsumer {
     for (const key of this.keys) {
       try {
         // From `0`, not `$`: events published before this service ever ran are still delivered.
-        await this.options.redis.xgroup('CREATE', key, this.options.service, '0', 'MKSTREAM');
+        await this.options.redis.xgroup("CREATE", key, this.options.service, "0", "MKSTREAM");
       } catch (error) {
-        if (!String(error).includes('BUSYGROUP')) throw error;
+        if (!String(error).includes("BUSYGROUP")) throw error;
       }
     }
     // No transparent resend after a reconnect: a read whose reply was lost must surface as an error, so
@@ -209,8 +209,8 @@ export class StreamConsumer {
       autoResendUnfulfilledCommands: false,
       connectionName: `${this.options.service}:${this.options.consumerName}:read`, // who is who in CLIENT LIST
     });
-    this.blocking.on('error', () => undefined); // read failures are reported by the read loop
-    this.blockingId = Number(await this.blocking.client('ID'));
+    this.blocking.on("error", () => undefined); // read failures are reported by the read loop
+    this.blockingId = Number(await this.blocking.client("ID"));
     this.running = true;
     this.loops = [this.readLoop(), this.recovery.claimLoop(this.abort.signal)];
   }
@@ -222,7 +222,7 @@ export class StreamConsumer {
     this.abort.abort();
     this.progress.wake();
     // Release the blocked XREADGROUP now instead of after `blockMs`; it returns nothing, so nothing is orphaned.
-    await this.options.redis.client('UNBLOCK', this.blockingId!).catch(() => undefined);
+    await this.options.redis.client("UNBLOCK", this.blockingId!).catch(() => undefined);
     await Promise.all(this.loops);
     while (this.inFlight.size > 0) await this.progress.wait(50);
     this.blocking?.disconnect();
@@ -255,18 +255,24 @@ export class StreamConsumer {
           this.backlog = false;
         }
         reply = (await this.blockingCall(
-          'XREADGROUP',
-          'GROUP', group, this.options.consumerName,
-          'COUNT', room,
-          'BLOCK', this.blockMs,
-          'STREAMS', ...this.keys, ...this.keys.map(() => '>'),
+          "XREADGROUP",
+          "GROUP",
+          group,
+          this.options.consumerName,
+          "COUNT",
+          room,
+          "BLOCK",
+          this.blockMs,
+          "STREAMS",
+          ...this.keys,
+          ...this.keys.map(() => ">"),
         )) as [string, RawEntry[]][] | null;
-        if (this.readFailures > 0) this.logger.info('stream reads recovered');
+        if (this.readFailures > 0) this.logger.info("stream reads recovered");
         this.readFailures = 0;
       } catch (error) {
         if (!this.running) break;
         this.backlog = true;
-        if (this.readFailures++ === 0) this.logger.error({ err: error }, 'cannot read streams; retrying with backoff');
+        if (this.readFailures++ === 0) this.logger.error({ err: error }, "cannot read streams; retrying with backoff");
         await sleep(backoff(this.readFailures, 100, 5_000), this.abort.signal);
         continue;
       }
@@ -313,7 +319,7 @@ export class StreamConsumer {
       });
     } catch (error) {
       // Left pending: the claim loop takes them back after claimIdleMs and the normal path acks them.
-      this.logger.error({ err: error }, 'could not acknowledge skipped entries; they will be redelivered');
+      this.logger.error({ err: error }, "could not acknowledge skipped entries; they will be redelivered");
     }
   }
 
@@ -327,11 +333,11 @@ export class StreamConsumer {
     const connection = this.blocking!;
     return new Promise((resolve, reject) => {
       const lost = () => reject(new Error(`the stream connection closed before ${command} returned`));
-      connection.once('close', lost);
+      connection.once("close", lost);
       connection
         .call(command, ...args)
         .then(resolve, reject)
-        .finally(() => connection.off('close', lost));
+        .finally(() => connection.off("close", lost));
     });
   }
 
@@ -341,7 +347,7 @@ export class StreamConsumer {
     this.inFlight.set(token, Date.now());
     const parsed = parse(delivery.fields);
     // Same correlationId → one after another, in stream order; unparseable entries need no order.
-    const lane = 'event' in parsed ? parsed.event.correlationId : `malformed ${token}`;
+    const lane = "event" in parsed ? parsed.event.correlationId : `malformed ${token}`;
     void this.lanes
       .run(lane, () => this.handle(delivery, parsed))
       .finally(() => {
@@ -352,7 +358,7 @@ export class StreamConsumer {
 
   private async handle(delivery: Delivery, parsed: Parsed): Promise<void> {
     try {
-      if ('error' in parsed) {
+      if ("error" in parsed) {
         return await this.deadLetter(delivery, parsed.error.message, delivery.deliveries);
       }
       const { event } = parsed;
@@ -370,7 +376,7 @@ export class StreamConsumer {
     } catch (error) {
       // Redis failed while acknowledging or dead-lettering: the entry stays pending and is claimed again
       // after claimIdleMs; the processed mark turns the redelivery into a no-op.
-      this.logger.error({ err: error, key: delivery.key, entryId: delivery.entryId }, 'could not settle a stream entry; it will be redelivered');
+      this.logger.error({ err: error, key: delivery.key, entryId: delivery.entryId }, "could not settle a stream entry; it will be redelivered");
     }
   }
 
@@ -385,17 +391,17 @@ export class StreamConsumer {
     let sharedFailure: { error: unknown } | null = null;
     if (this.group) {
       const outcome = await this.group.apply({ event, key: delivery.key, logger, handler: handler as Handler });
-      if (outcome.kind === 'applied' || outcome.kind === 'duplicate') {
-        this.counters[outcome.kind === 'applied' ? 'processed' : 'duplicates'] += 1;
+      if (outcome.kind === "applied" || outcome.kind === "duplicate") {
+        this.counters[outcome.kind === "applied" ? "processed" : "duplicates"] += 1;
         await this.ack(delivery);
-        if (outcome.kind === 'applied') {
+        if (outcome.kind === "applied") {
           this.recordLatency(outcome.ms);
           this.options.onProcessed?.(event, outcome.ms, delivery);
         }
         return;
       }
-      if (outcome.kind === 'failed') sharedFailure = { error: outcome.error };
-      else logger.debug({ err: outcome.error }, 'shared transaction rolled back; applying the event alone');
+      if (outcome.kind === "failed") sharedFailure = { error: outcome.error };
+      else logger.debug({ err: outcome.error }, "shared transaction rolled back; applying the event alone");
     }
     let outage = 0;
     for (let deliveries = delivery.deliveries; ; deliveries += 1) {
@@ -406,7 +412,7 @@ export class StreamConsumer {
           throw error;
         }
         const applied = await this.apply(delivery, event, handler, logger);
-        this.counters[applied !== null ? 'processed' : 'duplicates'] += 1;
+        this.counters[applied !== null ? "processed" : "duplicates"] += 1;
         await this.ack(delivery);
         if (applied !== null) this.options.onProcessed?.(event, applied, delivery);
         return;
@@ -418,9 +424,9 @@ export class StreamConsumer {
           { deliveries, transient, outage },
           { maxDeliveries: this.maxDeliveries, baseMs: this.retryBaseMs, maxMs: this.retryMaxMs },
         );
-        if (decision.kind === 'dead-letter') return await this.deadLetter(delivery, errorMessage(error), decision.attempts, event.type);
+        if (decision.kind === "dead-letter") return await this.deadLetter(delivery, errorMessage(error), decision.attempts, event.type);
         const delay = decision.delayMs;
-        logger.warn({ err: error, deliveries, transient, retryInMs: delay }, 'handler failed; will retry');
+        logger.warn({ err: error, deliveries, transient, retryInMs: delay }, "handler failed; will retry");
         // Retrying here, not via the claim loop, holds the correlationId's lane: later events of the same
         // order wait for this one instead of overtaking it.
         await sleep(delay, this.abort.signal);
@@ -432,7 +438,7 @@ export class StreamConsumer {
         const { redis, service, consumerName } = this.options;
         const claimed = decision.counted
           ? await redis.xclaim(key, service, consumerName, 0, entryId)
-          : await redis.xclaim(key, service, consumerName, 0, entryId, 'JUSTID');
+          : await redis.xclaim(key, service, consumerName, 0, entryId, "JUSTID");
         if (claimed.length === 0) return; // acknowledged or taken over meanwhile
         if (!decision.counted) deliveries -= 1;
       }
@@ -449,33 +455,39 @@ export class StreamConsumer {
   private async apply(delivery: Delivery, event: ParsedEvent, handler: Handler, logger: Logger): Promise<number | null> {
     const tracer = this.options.tracer ?? defaultStreamsTracer();
     const attributes = processSpanAttributes(delivery.key, this.options.service, event);
-    return inSpan(tracer, `process ${event.type}`, { kind: SpanKind.CONSUMER, attributes }, async (span) => {
-      const started = performance.now();
-      const em = this.options.orm.em.fork() as EntityManager;
-      const applied = await commitWithEvents(
-        em,
-        async (tx, emit) => {
-          // A concurrent duplicate blocks here on the primary key until the first commits (then no-op) or rolls back.
-          // The same statement bounds the transaction's statements and idleness (no extra round trip).
-          const timeout = `${this.statementTimeoutMs}ms`;
-          const marked = await tx.execute<unknown[]>(
-            `with settings as (select set_config('statement_timeout', ?, true), set_config('idle_in_transaction_session_timeout', ?, true))
+    return inSpan(
+      tracer,
+      `process ${event.type}`,
+      { kind: SpanKind.CONSUMER, attributes },
+      async (span) => {
+        const started = performance.now();
+        const em = this.options.orm.em.fork() as EntityManager;
+        const applied = await commitWithEvents(
+          em,
+          async (tx, emit) => {
+            // A concurrent duplicate blocks here on the primary key until the first commits (then no-op) or rolls back.
+            // The same statement bounds the transaction's statements and idleness (no extra round trip).
+            const timeout = `${this.statementTimeoutMs}ms`;
+            const marked = await tx.execute<unknown[]>(
+              `with settings as (select set_config('statement_timeout', ?, true), set_config('idle_in_transaction_session_timeout', ?, true))
              insert into processed_event (event_id, consumer_group) select ?::uuid, ? from settings
              on conflict do nothing returning 1 as ok`,
-            [timeout, timeout, event.id, this.options.service],
-          );
-          if (marked.length === 0) return false;
-          await handler(event, { em: tx, emit, logger });
-          return true;
-        },
-        { tracer },
-      );
-      span.setAttribute('event.duplicate', !applied);
-      if (!applied) return null;
-      const ms = performance.now() - started;
-      this.recordLatency(ms);
-      return ms;
-    }, contextFromTraceparent(event.traceparent));
+              [timeout, timeout, event.id, this.options.service],
+            );
+            if (marked.length === 0) return false;
+            await handler(event, { em: tx, emit, logger });
+            return true;
+          },
+          { tracer },
+        );
+        span.setAttribute("event.duplicate", !applied);
+        if (!applied) return null;
+        const ms = performance.now() - started;
+        this.recordLatency(ms);
+        return ms;
+      },
+      contextFromTraceparent(event.traceparent),
+    );
   }
 
   private recordLatency(ms: number): void {
@@ -492,26 +504,38 @@ export class StreamConsumer {
   private async deadLetter(delivery: Delivery, error: string, attempts: number, type?: string): Promise<void> {
     const { redis, service, consumerName, prefix } = this.options;
     const fields = delivery.fields;
-    const multi = redis.multi().xadd(
-      dlqKey(prefix, service), '*',
-      'stream', delivery.key,
-      'entryId', delivery.entryId,
-      'group', service,
-      'consumer', consumerName,
-      'type', type ?? fields.type ?? 'unknown',
-      'error', error,
-      'attempts', String(attempts),
-      'envelope', fields.envelope ?? JSON.stringify(fields),
-      'failedAt', new Date().toISOString(),
-    );
+    const multi = redis
+      .multi()
+      .xadd(
+        dlqKey(prefix, service),
+        "*",
+        "stream",
+        delivery.key,
+        "entryId",
+        delivery.entryId,
+        "group",
+        service,
+        "consumer",
+        consumerName,
+        "type",
+        type ?? fields.type ?? "unknown",
+        "error",
+        error,
+        "attempts",
+        String(attempts),
+        "envelope",
+        fields.envelope ?? JSON.stringify(fields),
+        "failedAt",
+        new Date().toISOString(),
+      );
     // Acknowledged in the same MULTI: the entry is either still pending or safely in the DLQ, never lost.
     multi.xack(delivery.key, service, delivery.entryId);
     if (delivery.key === this.replay) multi.xdel(delivery.key, delivery.entryId);
     const results = await multi.exec();
     const failure = results?.find(([err]) => err)?.[0];
-    if (!results || failure) throw failure ?? new Error('MULTI aborted');
+    if (!results || failure) throw failure ?? new Error("MULTI aborted");
     this.counters.deadLettered += 1;
-    this.logger.error({ key: delivery.key, entryId: delivery.entryId, attempts, error }, 'entry dead-lettered');
+    this.logger.error({ key: delivery.key, entryId: delivery.entryId, attempts, error }, "entry dead-lettered");
   }
 }
 
@@ -534,7 +558,7 @@ function errorMessage(error: unknown): string {
  * 0), and the sort, being stable, keeps the reply's order.
  */
 function byEntryId(a: { entryId: string }, b: { entryId: string }): number {
-  const [aMs, aSeq] = a.entryId.split('-').map(Number) as [number, number];
-  const [bMs, bSeq] = b.entryId.split('-').map(Number) as [number, number];
+  const [aMs, aSeq] = a.entryId.split("-").map(Number) as [number, number];
+  const [bMs, bSeq] = b.entryId.split("-").map(Number) as [number, number];
   return aMs - bMs || aSeq - bSeq;
 }

@@ -1,13 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import {
-  parseEvent,
-  producedVersions,
-  type EventEnvelope,
-  type EventOf,
-  type EventPayload,
-  type EventType,
-} from '@commerce/schema';
-import { activeTraceparent } from './trace-context';
+import { randomUUID } from "node:crypto";
+import { parseEvent, producedVersions, type EventEnvelope, type EventOf, type EventPayload, type EventType } from "@commerce/schema";
+import { activeTraceparent } from "./trace-context";
 
 /** Where an event comes from: its correlation and, for events emitted by a handler, the event that caused it. */
 export interface CreateEventOptions {
@@ -17,7 +10,7 @@ export interface CreateEventOptions {
    * The event being handled: becomes `causationId`; its trace context is carried on when neither
    * `traceparent` is given nor a span is active (inside a consumer the handler's span is active).
    */
-  causation?: Pick<EventEnvelope, 'id' | 'traceparent'>;
+  causation?: Pick<EventEnvelope, "id" | "traceparent">;
   /** W3C trace context to carry; by default the active span's (the request's or the handler's). */
   traceparent?: string;
 }
@@ -27,11 +20,7 @@ export interface CreateEventOptions {
  *
  * @throws MalformedEventError when the payload does not match the contract: a producer bug, caught before commit.
  */
-export function createEvent<T extends EventType>(
-  type: T,
-  payload: EventPayload<T>,
-  options: CreateEventOptions,
-): EventOf<T> {
+export function createEvent<T extends EventType>(type: T, payload: EventPayload<T>, options: CreateEventOptions): EventOf<T> {
   const traceparent = options.traceparent ?? activeTraceparent() ?? options.causation?.traceparent;
   const envelope = {
     id: randomUUID(),

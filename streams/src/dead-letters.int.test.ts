@@ -1,8 +1,8 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type Redis from 'ioredis';
-import { StreamConsumer } from './consumer';
-import { DeadLetters } from './dead-letters';
-import { replayKey, streamKey } from './keys';
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type Redis from "ioredis";
+import { StreamConsumer } from "./consumer";
+import { DeadLetters } from "./dead-letters";
+import { replayKey, streamKey } from "./keys";
 import {
   createTestDatabase,
   effects,
@@ -15,7 +15,7 @@ import {
   seqOf,
   silentLogger,
   xaddEvent,
-} from './testing/harness';
+} from "./testing/harness";
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -24,7 +24,7 @@ let orm: MikroORM;
 let redis: Redis;
 
 beforeAll(async () => {
-  db = await createTestDatabase('streams_dlq');
+  db = await createTestDatabase("streams_dlq");
   orm = await openOrm(db.url);
   await migrate(orm);
   redis = redisClient();
@@ -36,9 +36,9 @@ afterAll(async () => {
   await db.drop();
 });
 
-describe('DeadLetters', () => {
-  it('lists, shows, replays to the failed group only, and discards', async () => {
-    const prefix = randomStreamPrefix('dlq');
+describe("DeadLetters", () => {
+  it("lists, shows, replays to the failed group only, and discards", async () => {
+    const prefix = randomStreamPrefix("dlq");
     let broken = true;
     const consumerOf = (service: string, fail: boolean) =>
       new StreamConsumer({
@@ -47,14 +47,14 @@ describe('DeadLetters', () => {
         prefix,
         service,
         consumerName: `${service}-1`,
-        streams: ['order'],
+        streams: ["order"],
         logger: silentLogger(),
         maxDeliveries: 1,
         blockMs: 200,
         handlers: {
-          'order.placed': async (event, { em }) => {
-            if (fail && broken) throw new Error('template missing');
-            await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)', [
+          "order.placed": async (event, { em }) => {
+            if (fail && broken) throw new Error("template missing");
+            await em.execute("insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)", [
               event.id,
               event.correlationId,
               seqOf(event),
@@ -63,42 +63,42 @@ describe('DeadLetters', () => {
           },
         },
       });
-    const failing = consumerOf('notification', true);
-    const healthy = consumerOf('payment', false);
+    const failing = consumerOf("notification", true);
+    const healthy = consumerOf("payment", false);
     await failing.start();
     await healthy.start();
     const dlq = new DeadLetters({ redis, prefix });
     try {
-      const first = placed('o-1', 1);
-      const second = placed('o-2', 1);
+      const first = placed("o-1", 1);
+      const second = placed("o-2", 1);
       await xaddEvent(redis, prefix, first);
       await xaddEvent(redis, prefix, second);
-      await eventually('two dead letters', async () => (await dlq.list('notification')).length === 2);
-      await eventually('payment applied both', async () => (await effects(orm)).length === 2);
+      await eventually("two dead letters", async () => (await dlq.list("notification")).length === 2);
+      await eventually("payment applied both", async () => (await effects(orm)).length === 2);
 
       // The two orders are handled in parallel: their dead letters may be in either order.
-      const letters = await dlq.list('notification');
+      const letters = await dlq.list("notification");
       const one = letters.find((l) => JSON.parse(l.envelope).id === first.id);
       const two = letters.find((l) => l !== one);
-      expect(await dlq.show('notification', one!.id)).toEqual(one);
-      expect(one).toMatchObject({ group: 'notification', entryId: expect.any(String), attempts: 1, error: 'Error: template missing' });
-      expect(await dlq.list('notification', { count: 1, after: letters[0]!.id })).toEqual([letters[1]]);
+      expect(await dlq.show("notification", one!.id)).toEqual(one);
+      expect(one).toMatchObject({ group: "notification", entryId: expect.any(String), attempts: 1, error: "Error: template missing" });
+      expect(await dlq.list("notification", { count: 1, after: letters[0]!.id })).toEqual([letters[1]]);
 
       broken = false; // the operator fixed the cause
-      expect(await dlq.replay('notification', one!.id)).toBe(true);
-      await eventually('the replayed event applied', async () =>
-        (await effects(orm)).some((e) => e.consumer === 'notification' && e.event_id === first.id),
+      expect(await dlq.replay("notification", one!.id)).toBe(true);
+      await eventually("the replayed event applied", async () =>
+        (await effects(orm)).some((e) => e.consumer === "notification" && e.event_id === first.id),
       );
-      expect(await dlq.discard('notification', two!.id)).toBe(true);
-      expect(await dlq.list('notification')).toEqual([]);
-      expect(await dlq.show('notification', two!.id)).toBeNull();
-      expect(await dlq.replay('notification', two!.id)).toBe(false);
+      expect(await dlq.discard("notification", two!.id)).toBe(true);
+      expect(await dlq.list("notification")).toEqual([]);
+      expect(await dlq.show("notification", two!.id)).toBeNull();
+      expect(await dlq.replay("notification", two!.id)).toBe(false);
 
       // Only the failed group saw the replay: payment applied each event once, nothing new on the origin stream.
       const applied = await effects(orm);
-      expect(applied.filter((e) => e.consumer === 'payment')).toHaveLength(2);
-      expect(await redis.xlen(streamKey(prefix, 'order'))).toBe(2);
-      await eventually('the replay stream emptied', async () => (await redis.xlen(replayKey(prefix, 'notification'))) === 0);
+      expect(applied.filter((e) => e.consumer === "payment")).toHaveLength(2);
+      expect(await redis.xlen(streamKey(prefix, "order"))).toBe(2);
+      await eventually("the replay stream emptied", async () => (await redis.xlen(replayKey(prefix, "notification"))) === 0);
     } finally {
       await failing.stop();
       await healthy.stop();

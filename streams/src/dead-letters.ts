@@ -1,6 +1,6 @@
-import type Redis from 'ioredis';
-import { dlqKey, replayKey } from './keys';
-import { eventFields, fieldsOf, type RawEntry } from './wire';
+import type Redis from "ioredis";
+import { dlqKey, replayKey } from "./keys";
+import { eventFields, fieldsOf, type RawEntry } from "./wire";
 
 /** A dead-lettered entry: where it failed, why, and the original envelope. */
 export interface DeadLetter {
@@ -31,8 +31,8 @@ export class DeadLetters {
 
   /** The oldest `count` dead letters (default 50), or those after `after` to page on. */
   async list(service: string, { count = 50, after }: { count?: number; after?: string } = {}): Promise<DeadLetter[]> {
-    const start = after ? `(${after}` : '-';
-    const entries = (await this.options.redis.xrange(dlqKey(this.options.prefix, service), start, '+', 'COUNT', count)) as RawEntry[];
+    const start = after ? `(${after}` : "-";
+    const entries = (await this.options.redis.xrange(dlqKey(this.options.prefix, service), start, "+", "COUNT", count)) as RawEntry[];
     return entries.map(toDeadLetter);
   }
 
@@ -52,11 +52,11 @@ export class DeadLetters {
     const { redis, prefix } = this.options;
     const results = await redis
       .multi()
-      .xadd(replayKey(prefix, service), '*', ...eventFields(envelopeIdentity(letter), letter.envelope))
+      .xadd(replayKey(prefix, service), "*", ...eventFields(envelopeIdentity(letter), letter.envelope))
       .xdel(dlqKey(prefix, service), id)
       .exec();
     const failure = results?.find(([error]) => error)?.[0];
-    if (!results || failure) throw failure ?? new Error('MULTI aborted');
+    if (!results || failure) throw failure ?? new Error("MULTI aborted");
     return true;
   }
 
@@ -80,23 +80,23 @@ function toDeadLetter([id, raw]: RawEntry): DeadLetter {
   const f = fieldsOf(raw);
   return {
     id,
-    stream: f.stream ?? '',
-    entryId: f.entryId ?? '',
-    group: f.group ?? '',
-    consumer: f.consumer ?? '',
-    type: f.type ?? 'unknown',
-    error: f.error ?? '',
+    stream: f.stream ?? "",
+    entryId: f.entryId ?? "",
+    group: f.group ?? "",
+    consumer: f.consumer ?? "",
+    type: f.type ?? "unknown",
+    error: f.error ?? "",
     attempts: Number(f.attempts ?? 0),
-    envelope: f.envelope ?? '',
-    failedAt: f.failedAt ?? '',
+    envelope: f.envelope ?? "",
+    failedAt: f.failedAt ?? "",
   };
 }
 
 function envelopeIdentity(letter: DeadLetter): { id: string; type: string } {
   try {
     const parsed = JSON.parse(letter.envelope) as { id?: unknown; type?: unknown };
-    return { id: String(parsed.id ?? ''), type: String(parsed.type ?? letter.type) };
+    return { id: String(parsed.id ?? ""), type: String(parsed.type ?? letter.type) };
   } catch {
-    return { id: '', type: letter.type };
+    return { id: "", type: letter.type };
   }
 }

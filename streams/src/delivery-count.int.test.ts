@@ -5,12 +5,12 @@
  * entries after each read error, claiming idle entries) and a healthy event of a live order ended in
  * the dead letters after a Redis restart.
  */
-import { StreamConsumer, type StreamConsumerOptions } from './consumer';
-import { DeadLetters } from './dead-letters';
-import { streamKey } from './keys';
-import { effects, eventually, placed, silentLogger, useStreamsSuite, xaddEvent } from './testing/harness';
+import { StreamConsumer, type StreamConsumerOptions } from "./consumer";
+import { DeadLetters } from "./dead-letters";
+import { streamKey } from "./keys";
+import { effects, eventually, placed, silentLogger, useStreamsSuite, xaddEvent } from "./testing/harness";
 
-const suite = useStreamsSuite('delivery_count');
+const suite = useStreamsSuite("delivery_count");
 
 /** A consumer whose handler holds `order-slow` until `release()`, and records every event it applies. */
 function slowConsumer(name: string, gate: Promise<void>, options: Partial<StreamConsumerOptions> = {}) {
@@ -18,13 +18,13 @@ function slowConsumer(name: string, gate: Promise<void>, options: Partial<Stream
     redis: suite.redis,
     orm: suite.orm,
     prefix: suite.prefix,
-    service: 'svc',
+    service: "svc",
     consumerName: name,
-    streams: ['order'],
+    streams: ["order"],
     handlers: {
-      'order.placed': async (event, { em }) => {
-        if (event.correlationId === 'order-slow') await gate;
-        await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, 1, ?)', [event.id, event.correlationId, name]);
+      "order.placed": async (event, { em }) => {
+        if (event.correlationId === "order-slow") await gate;
+        await em.execute("insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, 1, ?)", [event.id, event.correlationId, name]);
       },
     },
     logger: silentLogger(),
@@ -36,50 +36,57 @@ function slowConsumer(name: string, gate: Promise<void>, options: Partial<Stream
 }
 
 async function deliveries(entryId: string): Promise<{ consumer: string; count: number }> {
-  const [[, consumer, , count]] = (await suite.redis.xpending(streamKey(suite.prefix, 'order'), 'svc', entryId, entryId, 1)) as [string, string, number, number][];
+  const [[, consumer, , count]] = (await suite.redis.xpending(streamKey(suite.prefix, "order"), "svc", entryId, entryId, 1)) as [
+    string,
+    string,
+    number,
+    number,
+  ][];
   return { consumer, count };
 }
 
-test('read errors while an entry is in flight do not count deliveries of it', async () => {
+test("read errors while an entry is in flight do not count deliveries of it", async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  await slowConsumer('c-1', gate, { blockMs: 5_000, claimIdleMs: 120_000 }).start();
-  const entryId = await xaddEvent(suite.redis, suite.prefix, placed('order-slow', 1));
-  await eventually('the entry in flight', async () => (await suite.redis.xpending(streamKey(suite.prefix, 'order'), 'svc'))[0] === 1);
+  await slowConsumer("c-1", gate, { blockMs: 5_000, claimIdleMs: 120_000 }).start();
+  const entryId = await xaddEvent(suite.redis, suite.prefix, placed("order-slow", 1));
+  await eventually("the entry in flight", async () => (await suite.redis.xpending(streamKey(suite.prefix, "order"), "svc"))[0] === 1);
 
   // Four dropped read connections, each followed by a re-read of the consumer's pending entries.
   for (let i = 0; i < 4; i += 1) {
-    const id = await eventually('the read connection blocked in XREADGROUP', async () => {
-      const line = String(await suite.redis.client('LIST')).split('\n').find((l) => l.includes('name=svc:c-1:read') && l.includes('cmd=xreadgroup'));
+    const id = await eventually("the read connection blocked in XREADGROUP", async () => {
+      const line = String(await suite.redis.client("LIST"))
+        .split("\n")
+        .find((l) => l.includes("name=svc:c-1:read") && l.includes("cmd=xreadgroup"));
       return line ? /id=(\d+)/.exec(line)![1] : null;
     });
-    await suite.redis.client('KILL', 'ID', id!);
+    await suite.redis.client("KILL", "ID", id!);
   }
-  await eventually('the read loop back', async () => String(await suite.redis.client('LIST')).includes('name=svc:c-1:read'));
-  expect(await deliveries(entryId)).toEqual({ consumer: 'c-1', count: 1 });
+  await eventually("the read loop back", async () => String(await suite.redis.client("LIST")).includes("name=svc:c-1:read"));
+  expect(await deliveries(entryId)).toEqual({ consumer: "c-1", count: 1 });
 
   release();
-  await eventually('the effect', async () => (await effects(suite.orm)).length === 1);
-  expect(await new DeadLetters({ redis: suite.redis, prefix: suite.prefix }).list('svc')).toHaveLength(0);
+  await eventually("the effect", async () => (await effects(suite.orm)).length === 1);
+  expect(await new DeadLetters({ redis: suite.redis, prefix: suite.prefix }).list("svc")).toHaveLength(0);
 });
 
-test('an entry held longer than claimIdleMs by a live consumer is neither taken over nor counted again', async () => {
+test("an entry held longer than claimIdleMs by a live consumer is neither taken over nor counted again", async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
   const timing = { claimIdleMs: 300, claimIntervalMs: 100, blockMs: 200 };
-  const holder = slowConsumer('holder', gate, timing);
+  const holder = slowConsumer("holder", gate, timing);
   await holder.start();
-  const entryId = await xaddEvent(suite.redis, suite.prefix, placed('order-slow', 1));
-  await eventually('the entry held', async () => (await suite.redis.xpending(streamKey(suite.prefix, 'order'), 'svc'))[0] === 1);
-  const other = slowConsumer('other', gate, timing);
+  const entryId = await xaddEvent(suite.redis, suite.prefix, placed("order-slow", 1));
+  await eventually("the entry held", async () => (await suite.redis.xpending(streamKey(suite.prefix, "order"), "svc"))[0] === 1);
+  const other = slowConsumer("other", gate, timing);
   await other.start();
 
   await new Promise((r) => setTimeout(r, 1_500)); // five times claimIdleMs
-  expect(await deliveries(entryId)).toEqual({ consumer: 'holder', count: 1 });
+  expect(await deliveries(entryId)).toEqual({ consumer: "holder", count: 1 });
 
   release();
-  await eventually('the effect', async () => (await effects(suite.orm)).length === 1);
+  await eventually("the effect", async () => (await effects(suite.orm)).length === 1);
   const [effect] = await effects(suite.orm);
-  expect(effect!.consumer).toBe('holder');
+  expect(effect!.consumer).toBe("holder");
   expect(other.stats()).toMatchObject({ processed: 0, duplicates: 0 });
 });

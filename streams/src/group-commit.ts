@@ -1,12 +1,12 @@
-import { performance } from 'node:perf_hooks';
-import type { EventEnvelope, ParsedEvent } from '@commerce/schema';
-import { EventType, type Transaction, type TransactionEventType } from '@mikro-orm/core';
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { ROOT_CONTEXT, SpanKind, trace, type Attributes, type SpanContext, type Tracer } from '@opentelemetry/api';
-import type { Logger } from 'pino';
-import { insertOutbox } from './outbox';
-import { contextFromTraceparent, inSpan } from './trace-context';
-import { isContentionError } from './transient';
+import { performance } from "node:perf_hooks";
+import type { EventEnvelope, ParsedEvent } from "@commerce/schema";
+import { EventType, type Transaction, type TransactionEventType } from "@mikro-orm/core";
+import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import { ROOT_CONTEXT, SpanKind, trace, type Attributes, type SpanContext, type Tracer } from "@opentelemetry/api";
+import type { Logger } from "pino";
+import { insertOutbox } from "./outbox";
+import { contextFromTraceparent, inSpan } from "./trace-context";
+import { isContentionError } from "./transient";
 
 /** What a handler is called with: see `HandlerContext` in consumer.ts. */
 export interface GroupHandlerContext {
@@ -33,10 +33,7 @@ export interface GroupItem {
  *   threw, a deadlock, the database went away); nothing of it was kept and it must be applied on its own.
  */
 export type GroupOutcome =
-  | { kind: 'applied'; ms: number }
-  | { kind: 'duplicate' }
-  | { kind: 'failed'; error: unknown }
-  | { kind: 'retry'; error: unknown };
+  { kind: "applied"; ms: number } | { kind: "duplicate" } | { kind: "failed"; error: unknown } | { kind: "retry"; error: unknown };
 
 /** Options of {@link GroupCommit}. */
 export interface GroupCommitOptions {
@@ -77,13 +74,13 @@ export interface GroupCommitOptions {
 /** The attributes of the span of one event's handling (OpenTelemetry messaging conventions). */
 export function processSpanAttributes(key: string, group: string, event: ParsedEvent): Attributes {
   return {
-    'messaging.system': 'redis',
-    'messaging.operation.type': 'process',
-    'messaging.destination.name': key,
-    'messaging.consumer.group.name': group,
-    'messaging.message.id': event.id,
-    'messaging.message.conversation_id': event.correlationId,
-    'event.type': event.type,
+    "messaging.system": "redis",
+    "messaging.operation.type": "process",
+    "messaging.destination.name": key,
+    "messaging.consumer.group.name": group,
+    "messaging.message.id": event.id,
+    "messaging.message.conversation_id": event.correlationId,
+    "event.type": event.type,
   };
 }
 
@@ -93,7 +90,8 @@ export function processSpanAttributes(key: string, group: string, event: ParsedE
  * connection, which broadcasts nothing).
  */
 async function broadcast(ems: EntityManager[], event: TransactionEventType, transaction: unknown): Promise<void> {
-  for (const em of ems) await em.getEventManager().dispatchEvent(event, { em, transaction: transaction as Transaction, uow: em.getUnitOfWork(false) });
+  for (const em of ems)
+    await em.getEventManager().dispatchEvent(event, { em, transaction: transaction as Transaction, uow: em.getUnitOfWork(false) });
 }
 
 /** The handler of `item` threw `cause`: that item failed, the others of its transaction are innocent. */
@@ -102,7 +100,7 @@ class HandlerFailed extends Error {
     readonly item: GroupItem,
     override readonly cause: unknown,
   ) {
-    super('handler failed');
+    super("handler failed");
   }
 }
 
@@ -188,18 +186,17 @@ export class GroupCommit {
         reject(new Error(`shared transaction still open after ${this.transactionTimeoutMs} ms; abandoned`));
       }, this.transactionTimeoutMs);
     });
-    const outcomes = await Promise.race([this.transaction(items, abandon), deadline]).finally(() => clearTimeout(timer)).catch((error: unknown) => {
-      this.counters.rolledBack += 1;
-      // A lock timeout, deadlock or serialization failure is nobody's fault: every event goes alone.
-      const contended = isContentionError(error instanceof HandlerFailed ? error.cause : error);
-      if (contended) this.counters.contended += 1;
-      return items.map(
-        (item): GroupOutcome =>
-          error instanceof HandlerFailed && error.item === item && !contended
-            ? { kind: 'failed', error: error.cause }
-            : { kind: 'retry', error },
-      );
-    });
+    const outcomes = await Promise.race([this.transaction(items, abandon), deadline])
+      .finally(() => clearTimeout(timer))
+      .catch((error: unknown) => {
+        this.counters.rolledBack += 1;
+        // A lock timeout, deadlock or serialization failure is nobody's fault: every event goes alone.
+        const contended = isContentionError(error instanceof HandlerFailed ? error.cause : error);
+        if (contended) this.counters.contended += 1;
+        return items.map((item): GroupOutcome =>
+          error instanceof HandlerFailed && error.item === item && !contended ? { kind: "failed", error: error.cause } : { kind: "retry", error },
+        );
+      });
     batch.forEach((w, i) => w.settle(outcomes[i]!));
   }
 
@@ -209,7 +206,7 @@ export class GroupCommit {
     // The transaction is begun on the connection, not through an EntityManager: an EntityManager's
     // begin/commit would broadcast transaction events to the ORM's global subscribers once more on top
     // of each handler's copy (below). `root` only runs this class's own statements in it.
-    const connection = orm.em.getConnection('write');
+    const connection = orm.em.getConnection("write");
     const trx = await connection.begin();
     abandon.release = () => void connection.rollback(trx).catch(() => undefined);
     const root = orm.em.fork() as EntityManager;
@@ -231,7 +228,7 @@ export class GroupCommit {
          select unnest(string_to_array(?, ',')::uuid[]), ? from settings order by 1
          on conflict do nothing returning event_id`,
         // one text parameter for the ids: knex would spread an array into a list of parameters
-        [`${this.lockTimeoutMs}ms`, `${this.statementTimeoutMs}ms`, `${this.statementTimeoutMs}ms`, ids.join(','), group],
+        [`${this.lockTimeoutMs}ms`, `${this.statementTimeoutMs}ms`, `${this.statementTimeoutMs}ms`, ids.join(","), group],
       );
       fresh = new Set(marked.map((r) => r.event_id));
       const events: EventEnvelope[] = [];
@@ -254,10 +251,10 @@ export class GroupCommit {
         const [parent, ...others] = emitters;
         await inSpan(
           tracer,
-          'outbox insert',
+          "outbox insert",
           {
             kind: SpanKind.INTERNAL,
-            attributes: { 'outbox.events': events.length, 'outbox.event_types': [...new Set(events.map((e) => e.type))] },
+            attributes: { "outbox.events": events.length, "outbox.event_types": [...new Set(events.map((e) => e.type))] },
             links: others.map((context) => ({ context })),
           },
           () => insertOutbox(root, events),
@@ -267,10 +264,10 @@ export class GroupCommit {
         // A handler that caught a failed statement left the transaction aborted, and Postgres answers
         // COMMIT with a silent ROLLBACK that knex does not report: the batch would be acknowledged with
         // nothing applied. Any statement fails on an aborted transaction; the outbox insert above is one.
-        await root.execute('select 1');
+        await root.execute("select 1");
       }
       await broadcast(handlerEms, EventType.beforeTransactionCommit, trx);
-      if (abandon.abandoned) throw new Error('abandoned after its deadline; not committed');
+      if (abandon.abandoned) throw new Error("abandoned after its deadline; not committed");
       await connection.commit(trx);
     } catch (error) {
       await connection.rollback(trx).catch(() => undefined); // a lost connection has rolled back already
@@ -281,11 +278,11 @@ export class GroupCommit {
     // reported and the others still hear the commit.
     for (const em of handlerEms) {
       await broadcast([em], EventType.afterTransactionCommit, trx).catch((error: unknown) =>
-        this.options.logger?.error({ err: error }, 'an after-commit subscriber failed; the transaction is committed'),
+        this.options.logger?.error({ err: error }, "an after-commit subscriber failed; the transaction is committed"),
       );
     }
     const ms = performance.now() - started;
-    return items.map((item): GroupOutcome => (fresh.has(item.event.id.toLowerCase()) ? { kind: 'applied', ms } : { kind: 'duplicate' }));
+    return items.map((item): GroupOutcome => (fresh.has(item.event.id.toLowerCase()) ? { kind: "applied", ms } : { kind: "duplicate" }));
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Producer } from '@commerce/schema';
+import type { Producer } from "@commerce/schema";
 
 /** The stream a producing service publishes to: `<prefix>:stream:<producer>`. */
 export function streamKey(prefix: string, producer: Producer | string): string {

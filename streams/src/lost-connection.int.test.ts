@@ -5,10 +5,21 @@
  * stream stayed undelivered (orders stuck until their saga expired). The connection is cut here with
  * CLIENT KILL, which does to one connection what a Redis restart does to all of them.
  */
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type Redis from 'ioredis';
-import type { StreamConsumer } from './consumer';
-import { createTestDatabase, effectConsumer, effects, eventually, migrate, openOrm, placed, randomStreamPrefix, redisClient, xaddEvent } from './testing/harness';
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type Redis from "ioredis";
+import type { StreamConsumer } from "./consumer";
+import {
+  createTestDatabase,
+  effectConsumer,
+  effects,
+  eventually,
+  migrate,
+  openOrm,
+  placed,
+  randomStreamPrefix,
+  redisClient,
+  xaddEvent,
+} from "./testing/harness";
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let orm: MikroORM;
@@ -16,7 +27,7 @@ let redis: Redis;
 let consumer: StreamConsumer | null = null;
 
 beforeAll(async () => {
-  db = await createTestDatabase('streams_lost_conn');
+  db = await createTestDatabase("streams_lost_conn");
   orm = await openOrm(db.url, 4);
   await migrate(orm);
   redis = redisClient();
@@ -29,29 +40,33 @@ afterAll(async () => {
   await db?.drop();
 });
 
-test('a read cut off by a dropped connection is retried: later events are still delivered', async () => {
-  const prefix = randomStreamPrefix('lost_conn');
+test("a read cut off by a dropped connection is retried: later events are still delivered", async () => {
+  const prefix = randomStreamPrefix("lost_conn");
   consumer = effectConsumer(orm, redis, prefix, {
     blockMs: 5_000, // the read is blocked in Redis when the connection goes
     claimIdleMs: 120_000, // crash recovery must not be what rescues the events
   });
   await consumer.start();
-  const first = placed('order-1', 1);
+  const first = placed("order-1", 1);
   await xaddEvent(redis, prefix, first);
-  await eventually('the first event', async () => (await effects(orm)).length === 1);
+  await eventually("the first event", async () => (await effects(orm)).length === 1);
 
   const blockingId = (consumer as unknown as { blockingId: number }).blockingId;
-  await eventually('the consumer to block in XREADGROUP', async () => {
-    const list = String(await redis.client('LIST', 'ID', blockingId));
-    return list.includes('cmd=xreadgroup');
+  await eventually("the consumer to block in XREADGROUP", async () => {
+    const list = String(await redis.client("LIST", "ID", blockingId));
+    return list.includes("cmd=xreadgroup");
   });
-  await redis.client('KILL', 'ID', String(blockingId));
+  await redis.client("KILL", "ID", String(blockingId));
 
-  const later = [placed('order-2', 1), placed('order-3', 1)];
+  const later = [placed("order-2", 1), placed("order-3", 1)];
   for (const event of later) await xaddEvent(redis, prefix, event);
-  const rows = await eventually('the events published after the connection dropped', async () => {
-    const all = await effects(orm);
-    return all.length === 3 ? all : null;
-  }, 15_000);
+  const rows = await eventually(
+    "the events published after the connection dropped",
+    async () => {
+      const all = await effects(orm);
+      return all.length === 3 ? all : null;
+    },
+    15_000,
+  );
   expect(rows.map((r) => r.event_id).sort()).toEqual([first, ...later].map((e) => e.id).sort());
 });

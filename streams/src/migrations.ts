@@ -1,4 +1,4 @@
-import { Migration } from '@mikro-orm/migrations';
+import { Migration } from "@mikro-orm/migrations";
 
 /** Creates `outbox` and `processed_event`. Hand-written so the partial index and the xid8 default are exact. */
 export class Migration20250101000000StreamsOutbox extends Migration {
@@ -73,6 +73,6 @@ export class Migration20261207000000StreamsLogicalRelay extends Migration {
 
 /** Add to every service's `migrations.migrationsList`, before the service's own migrations. */
 export const streamsMigrations = [
-  { name: 'Migration20250101000000StreamsOutbox', class: Migration20250101000000StreamsOutbox },
-  { name: 'Migration20261207000000StreamsLogicalRelay', class: Migration20261207000000StreamsLogicalRelay },
+  { name: "Migration20250101000000StreamsOutbox", class: Migration20250101000000StreamsOutbox },
+  { name: "Migration20261207000000StreamsLogicalRelay", class: Migration20261207000000StreamsLogicalRelay },
 ];

@@ -1,7 +1,7 @@
-import { parseEvent, streamForType, type EventEnvelope } from '@commerce/schema';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { SpanKind, type Tracer } from '@opentelemetry/api';
-import { defaultStreamsTracer, inSpan } from './trace-context';
+import { parseEvent, streamForType, type EventEnvelope } from "@commerce/schema";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { SpanKind, type Tracer } from "@opentelemetry/api";
+import { defaultStreamsTracer, inSpan } from "./trace-context";
 
 /** Queues an event for the outbox of the current transaction. */
 export type Emit = (event: EventEnvelope) => void;
@@ -61,8 +61,8 @@ export async function commitWithEvents<R>(
       // Its own span: the insert's time shows apart from the domain work in the request's or handler's trace.
       await inSpan(
         options.tracer ?? defaultStreamsTracer(),
-        'outbox insert',
-        { kind: SpanKind.INTERNAL, attributes: { 'outbox.events': events.length, 'outbox.event_types': [...new Set(events.map((e) => e.type))] } },
+        "outbox insert",
+        { kind: SpanKind.INTERNAL, attributes: { "outbox.events": events.length, "outbox.event_types": [...new Set(events.map((e) => e.type))] } },
         () => insertOutbox(tx, events),
       );
     } else {
@@ -70,7 +70,7 @@ export async function commitWithEvents<R>(
       // silent ROLLBACK that knex does not report: the caller (a consumer acknowledging its event, a
       // resolver answering its client) would take nothing for done. Any statement fails on an aborted
       // transaction; the outbox insert above is one, this is the other.
-      await tx.execute('select 1');
+      await tx.execute("select 1");
     }
     return value;
   });

@@ -1,4 +1,4 @@
-import type { Client } from 'pg';
+import type { Client } from "pg";
 
 /**
  * What the relay published when, kept in `outbox_publication` for people (`npm run saga`,
@@ -22,7 +22,7 @@ export class PublicationLog {
   }
 
   /** One insert of everything recorded; on failure the records stay for the next flush. */
-  async flush(client: Pick<Client, 'query'>): Promise<number> {
+  async flush(client: Pick<Client, "query">): Promise<number> {
     if (this.ids.length === 0) return 0;
     const ids = this.ids;
     const at = this.at;

@@ -1,7 +1,7 @@
-import type Redis from 'ioredis';
-import type { Logger } from 'pino';
-import { sleep } from './timing';
-import { fieldsOf, type RawEntry } from './wire';
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import { sleep } from "./timing";
+import { fieldsOf, type RawEntry } from "./wire";
 
 /** One delivery of a stream entry to this consumer. */
 export interface Delivery {
@@ -49,7 +49,7 @@ export class PendingRecovery {
         await this.renewInFlight();
         for (const key of host.keys) await this.claimIdle(key);
       } catch (error) {
-        host.logger.warn({ err: error }, 'claiming abandoned entries failed; retried at the next interval');
+        host.logger.warn({ err: error }, "claiming abandoned entries failed; retried at the next interval");
       }
     }
   }
@@ -64,9 +64,9 @@ export class PendingRecovery {
   async readBacklog(call: (command: string, ...args: (string | number)[]) => Promise<unknown>): Promise<void> {
     const { service, consumerName, keys, inFlight, redis } = this.host;
     for (const key of keys) {
-      let start = '-';
+      let start = "-";
       for (;;) {
-        const rows = (await call('XPENDING', key, service, start, '+', 100, consumerName)) as [string, string, number, number][];
+        const rows = (await call("XPENDING", key, service, start, "+", 100, consumerName)) as [string, string, number, number][];
         if (rows.length === 0) break;
         start = `(${rows[rows.length - 1]![0]}`;
         const unsettled = rows.filter(([id]) => !inFlight.has(`${key} ${id}`));
@@ -77,7 +77,7 @@ export class PendingRecovery {
           for (const [id, , idle] of unsettled) pipeline.xclaim(key, service, consumerName, idle, id);
           const replies = (await pipeline.exec()) ?? [];
           const entries = replies.flatMap(([error, claimed]) => (error ? [] : (claimed as RawEntry[])));
-          await this.dispatchCounted(key, entries, 'redelivering an unsettled entry');
+          await this.dispatchCounted(key, entries, "redelivering an unsettled entry");
         }
         if (rows.length < 100) break;
       }
@@ -97,7 +97,7 @@ export class PendingRecovery {
     for (const [token, since] of inFlight) {
       // Held this long: this consumer is stuck on it. No renewal, so another replica takes it over.
       if (now - since > maxHoldMs) continue;
-      held.push(token.split(' ') as [string, string]);
+      held.push(token.split(" ") as [string, string]);
     }
     if (held.length === 0) return;
     const pending = redis.pipeline();
@@ -107,7 +107,7 @@ export class PendingRecovery {
     held.forEach(([key, id], i) => {
       const row = (rows[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
       // Still ours; the idle time just seen as the minimum, so a takeover in between is not undone.
-      if (row && row[1] === consumerName) renew.xclaim(key, service, consumerName, row[2], id, 'JUSTID');
+      if (row && row[1] === consumerName) renew.xclaim(key, service, consumerName, row[2], id, "JUSTID");
     });
     if (renew.length > 0) await renew.exec();
   }
@@ -115,14 +115,15 @@ export class PendingRecovery {
   /** Takes over entries left pending longer than `claimIdleMs` by any consumer of the group. */
   private async claimIdle(key: string): Promise<void> {
     const { redis, service, consumerName, concurrency, claimIdleMs, maxHoldMs, inFlight } = this.host;
-    let cursor = '0-0';
+    let cursor = "0-0";
     do {
       const room = concurrency - inFlight.size;
       if (room <= 0 || !this.host.running()) return;
       // JUSTID: no delivery is counted yet, as some of these may be entries this consumer still holds.
-      const [next, ids] = (await redis.call(
-        'XAUTOCLAIM', key, service, consumerName, claimIdleMs, cursor, 'COUNT', room, 'JUSTID',
-      )) as [string, string[]];
+      const [next, ids] = (await redis.call("XAUTOCLAIM", key, service, consumerName, claimIdleMs, cursor, "COUNT", room, "JUSTID")) as [
+        string,
+        string[],
+      ];
       cursor = next;
       if (ids.length === 0) continue;
       const now = Date.now();
@@ -136,13 +137,13 @@ export class PendingRecovery {
       }
       // An entry this consumer is stuck on, taken back by its own claim, is handed back as idle as it was,
       // so that another replica takes it over at once instead of this one counting a delivery each round.
-      if (stuck.length > 0) await redis.xclaim(key, service, consumerName, 0, ...stuck, 'IDLE', claimIdleMs, 'JUSTID');
+      if (stuck.length > 0) await redis.xclaim(key, service, consumerName, 0, ...stuck, "IDLE", claimIdleMs, "JUSTID");
       if (abandoned.length === 0) continue;
       // Counts the delivery (what bounds a crash loop on a poison entry) and returns the fields. Idle since
       // the claim above, so no other replica can have taken them in between.
       const entries = (await redis.xclaim(key, service, consumerName, 0, ...abandoned)) as RawEntry[];
-      await this.dispatchCounted(key, entries, 'claimed an abandoned entry');
-    } while (cursor !== '0-0');
+      await this.dispatchCounted(key, entries, "claimed an abandoned entry");
+    } while (cursor !== "0-0");
   }
 
   /**

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import Redis from 'ioredis';
-import { StreamConsumer } from './consumer';
-import { OutboxRelay } from './relay';
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import Redis from "ioredis";
+import { StreamConsumer } from "./consumer";
+import { OutboxRelay } from "./relay";
 import {
   createTestDatabase,
   effects,
@@ -19,26 +19,39 @@ import {
   recordingLogger,
   seqOf,
   silentLogger,
-} from './testing/harness';
+} from "./testing/harness";
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
 /** A Redis of our own (the shared one serves other suites): AOF with fsync always, so a restart keeps every write. */
 class OwnRedis {
   private child: ChildProcess | null = null;
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streams-redis-'));
+  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "streams-redis-"));
   constructor(readonly port: number) {}
 
   async start(): Promise<void> {
-    const bin = process.env.TEST_REDIS_BIN ?? 'redis-server';
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
-    this.child = spawn(bin, args, { stdio: 'ignore' });
-    await eventually('redis to accept connections', async () => {
-      const probe = new Redis(this.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      probe.on('error', () => undefined);
+    const bin = process.env.TEST_REDIS_BIN ?? "redis-server";
+    const args = [
+      "--port",
+      String(this.port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      this.dir,
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+    ];
+    this.child = spawn(bin, args, { stdio: "ignore" });
+    await eventually("redis to accept connections", async () => {
+      const probe = new Redis(this.port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+      probe.on("error", () => undefined);
       try {
         await probe.connect();
-        return (await probe.ping()) === 'PONG';
+        return (await probe.ping()) === "PONG";
       } finally {
         probe.disconnect();
       }
@@ -49,8 +62,8 @@ class OwnRedis {
     const child = this.child;
     if (!child) return;
     this.child = null;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM'); // Redis flushes the AOF and exits
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM"); // Redis flushes the AOF and exits
     await exited;
   }
 
@@ -62,11 +75,11 @@ class OwnRedis {
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
-    server.on('error', reject);
+    server.on("error", reject);
   });
 }
 
@@ -74,7 +87,7 @@ let db: TestDatabase;
 let orm: MikroORM;
 
 beforeAll(async () => {
-  db = await createTestDatabase('streams_outage');
+  db = await createTestDatabase("streams_outage");
   orm = await openOrm(db.url, 12);
   await migrate(orm);
 });
@@ -84,33 +97,29 @@ afterAll(async () => {
   await db.drop();
 });
 
-it('loses and reorders nothing while Redis restarts during production', async () => {
+it("loses and reorders nothing while Redis restarts during production", async () => {
   const producers = { running: true };
   const server = new OwnRedis(await freePort());
   await server.start();
-  const redis = new Redis(server.port, '127.0.0.1');
-  redis.on('error', () => undefined);
-  const prefix = randomStreamPrefix('outage');
+  const redis = new Redis(server.port, "127.0.0.1");
+  redis.on("error", () => undefined);
+  const prefix = randomStreamPrefix("outage");
   const { logger, records } = recordingLogger();
   const relay = new OutboxRelay({ orm, redis, prefix, logger, maxBackoffMs: 200 });
   const consumer = new StreamConsumer({
     redis,
     orm,
     prefix,
-    service: 'svc',
-    consumerName: 'c1',
-    streams: ['order'],
+    service: "svc",
+    consumerName: "c1",
+    streams: ["order"],
     logger: silentLogger(),
     blockMs: 200,
     claimIdleMs: 1_000,
     claimIntervalMs: 200,
     handlers: {
-      'order.placed': async (event, { em }) => {
-        await em.execute('insert into effect (event_id, correlation_id, seq) values (?, ?, ?)', [
-          event.id,
-          event.correlationId,
-          seqOf(event),
-        ]);
+      "order.placed": async (event, { em }) => {
+        await em.execute("insert into effect (event_id, correlation_id, seq) values (?, ?, ?)", [event.id, event.correlationId, seqOf(event)]);
       },
     },
   });
@@ -133,14 +142,14 @@ it('loses and reorders nothing while Redis restarts during production', async ()
       }),
     );
 
-    await eventually('some events through', async () => (await effects(orm)).length >= 50);
+    await eventually("some events through", async () => (await effects(orm)).length >= 50);
     await server.stop();
     const producedAtStop = produced;
-    await eventually('the relay to notice the outage', () => relay.stats().failures > 0);
-    await eventually('production to go on while Redis is down', () => produced >= producedAtStop + 50);
+    await eventually("the relay to notice the outage", () => relay.stats().failures > 0);
+    await eventually("production to go on while Redis is down", () => produced >= producedAtStop + 50);
     await server.start();
     const producedAtRestart = produced;
-    await eventually('production to go on after Redis is back', () => produced >= producedAtRestart + 50);
+    await eventually("production to go on after Redis is back", () => produced >= producedAtRestart + 50);
     producers.running = false;
     await producing;
 
@@ -155,8 +164,8 @@ it('loses and reorders nothing while Redis restarts during production', async ()
       );
     }
     // One error per outage, not one per retry.
-    expect(records.filter((r) => String(r.msg).includes('cannot publish'))).toHaveLength(1);
-    expect(records.filter((r) => String(r.msg).includes('publishing again'))).toHaveLength(1);
+    expect(records.filter((r) => String(r.msg).includes("cannot publish"))).toHaveLength(1);
+    expect(records.filter((r) => String(r.msg).includes("publishing again"))).toHaveLength(1);
   } finally {
     producers.running = false;
     await consumer.stop();

@@ -5,20 +5,32 @@
  *
  * This suite runs its own Postgres (the shared test server must not be restarted under other suites).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type Redis from 'ioredis';
-import { Client } from 'pg';
-import { adminUrlFor, freePort, startPostgres, stopPostgresAt, type PgServer } from '@commerce/testing';
-import { streamKey } from './keys';
-import type { StreamConsumer } from './consumer';
-import { OutboxRelay } from './relay';
-import { effects, eventually, migrate, openOrm, placed, produce, randomStreamPrefix, effectConsumer, redisClient, seqOf, silentLogger } from './testing/harness';
-import { fieldsOf, type RawEntry } from './wire';
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type Redis from "ioredis";
+import { Client } from "pg";
+import { adminUrlFor, freePort, startPostgres, stopPostgresAt, type PgServer } from "@commerce/testing";
+import { streamKey } from "./keys";
+import type { StreamConsumer } from "./consumer";
+import { OutboxRelay } from "./relay";
+import {
+  effects,
+  eventually,
+  migrate,
+  openOrm,
+  placed,
+  produce,
+  randomStreamPrefix,
+  effectConsumer,
+  redisClient,
+  seqOf,
+  silentLogger,
+} from "./testing/harness";
+import { fieldsOf, type RawEntry } from "./wire";
 
-const PASSWORD = 'relay-restart-test-password';
+const PASSWORD = "relay-restart-test-password";
 let dir: string;
 let pg: PgServer;
 let orm: MikroORM;
@@ -27,26 +39,26 @@ let prefix: string;
 let relay: OutboxRelay | null = null;
 let consumer: StreamConsumer | null = null;
 
-const restart = () => startPostgres({ dir: path.join(dir, 'pg'), adminPassword: PASSWORD, port: pg.port, ephemeral: true });
+const restart = () => startPostgres({ dir: path.join(dir, "pg"), adminPassword: PASSWORD, port: pg.port, ephemeral: true });
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'streams-relay-restart-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "streams-relay-restart-"));
   fs.chmodSync(dir, 0o755); // the postgres OS user must traverse it when we run as root
-  pg = await startPostgres({ dir: path.join(dir, 'pg'), adminPassword: PASSWORD, port: await freePort(), ephemeral: true });
+  pg = await startPostgres({ dir: path.join(dir, "pg"), adminPassword: PASSWORD, port: await freePort(), ephemeral: true });
   // The throwaway server commits asynchronously: here a commit must be in the WAL before it returns, or
   // a crash would take committed events with it (what a production server never does).
   const admin = new Client({ connectionString: adminUrlFor(pg.port, PASSWORD) });
   await admin.connect();
-  await admin.query('alter database postgres set synchronous_commit = on');
+  await admin.query("alter database postgres set synchronous_commit = on");
   await admin.end();
   orm = await openOrm(adminUrlFor(pg.port, PASSWORD), 4);
   await migrate(orm);
-  await orm.em.getConnection().execute('checkpoint'); // the schema survives the crash below
+  await orm.em.getConnection().execute("checkpoint"); // the schema survives the crash below
   redis = redisClient();
 }, 60_000);
 
 beforeEach(() => {
-  prefix = randomStreamPrefix('relay_restart');
+  prefix = randomStreamPrefix("relay_restart");
 });
 
 afterEach(async () => {
@@ -69,7 +81,7 @@ function startRelay(): Promise<void> {
 }
 
 async function stream(): Promise<Array<{ id: string; correlationId: string; seq: number }>> {
-  const entries = (await redis.xrange(streamKey(prefix, 'order'), '-', '+')) as RawEntry[];
+  const entries = (await redis.xrange(streamKey(prefix, "order"), "-", "+")) as RawEntry[];
   return entries.map(([, fields]) => {
     const envelope = JSON.parse(fieldsOf(fields).envelope!);
     return { id: envelope.id, correlationId: envelope.correlationId, seq: seqOf(envelope) };
@@ -82,24 +94,24 @@ async function produceSeqs(orderId: string, from: number, to: number): Promise<v
   for (let seq = from; seq <= to; seq += 1) await produce(orm, [placed(orderId, seq)]);
 }
 
-test('events committed while no relay ran are published after a restart of Postgres', async () => {
+test("events committed while no relay ran are published after a restart of Postgres", async () => {
   await startRelay();
-  await eventually('the relay streaming', () => relay!.stats().leader);
-  await produceSeqs('order-r', 1, 5);
-  await eventually('the first five', async () => (await distinct()) === 5);
+  await eventually("the relay streaming", () => relay!.stats().leader);
+  await produceSeqs("order-r", 1, 5);
+  await eventually("the first five", async () => (await distinct()) === 5);
   await relay!.stop();
   relay = null;
 
-  await produceSeqs('order-r', 6, 10); // the slot is now behind by these
+  await produceSeqs("order-r", 6, 10); // the slot is now behind by these
   await pg.stop();
   pg = await restart();
   await startRelay();
-  await eventually('the five committed before the restart', async () => (await distinct()) === 10, 20_000);
+  await eventually("the five committed before the restart", async () => (await distinct()) === 10, 20_000);
   const seen = new Set<string>();
   expect((await stream()).filter((e) => !seen.has(e.id) && seen.add(e.id)).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 }, 90_000);
 
-test('after a crash the slot sends again what was published since its last checkpoint; each event is applied once', async () => {
+test("after a crash the slot sends again what was published since its last checkpoint; each event is applied once", async () => {
   consumer = effectConsumer(orm, redis, prefix, {
     blockMs: 200,
     retryBaseMs: 50,
@@ -108,19 +120,19 @@ test('after a crash the slot sends again what was published since its last check
   });
   await consumer.start();
   await startRelay();
-  await eventually('the relay streaming', () => relay!.stats().leader);
-  await produceSeqs('order-c', 1, 5);
-  await eventually('the first five', async () => (await distinct()) === 5);
-  await orm.em.getConnection().execute('checkpoint'); // the slot's position is saved here…
-  await produceSeqs('order-c', 6, 10);
-  await eventually('five more, confirmed in memory only', async () => (await distinct()) === 10);
+  await eventually("the relay streaming", () => relay!.stats().leader);
+  await produceSeqs("order-c", 1, 5);
+  await eventually("the first five", async () => (await distinct()) === 5);
+  await orm.em.getConnection().execute("checkpoint"); // the slot's position is saved here…
+  await produceSeqs("order-c", 6, 10);
+  await eventually("five more, confirmed in memory only", async () => (await distinct()) === 10);
 
-  await stopPostgresAt(pg.dataDir, pg.bindir, pg.user, 'immediate'); // …and not after: a crash
+  await stopPostgresAt(pg.dataDir, pg.bindir, pg.user, "immediate"); // …and not after: a crash
   pg = await restart();
-  await eventually('the relay streaming again', () => relay!.stats().leader, 20_000);
-  await produceSeqs('order-c', 11, 15);
+  await eventually("the relay streaming again", () => relay!.stats().leader, 20_000);
+  await produceSeqs("order-c", 11, 15);
 
-  await eventually('every event applied', async () => (await effects(orm)).length >= 15, 30_000);
+  await eventually("every event applied", async () => (await effects(orm)).length >= 15, 30_000);
   const applied = await effects(orm);
   expect(applied.map((e) => e.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
   // Events 6–10 reached the stream twice (the crash rolled the slot back), or once when the walsender

@@ -1,14 +1,14 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Tracer } from '@opentelemetry/api';
-import type Redis from 'ioredis';
-import { Client, type ClientConfig } from 'pg';
-import type { Logger } from 'pino';
-import { createSlotWithCatchUp, dropSlot } from './catch-up';
-import { PublicationLog } from './publication-log';
-import type { OutboxEntry } from './publisher';
-import { ReplicationSession } from './replication-session';
-import { bigIntToLsn, lsnToBigInt, slotNameFor, slotState } from './slot';
-import { backoff, sleep } from './timing';
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { Tracer } from "@opentelemetry/api";
+import type Redis from "ioredis";
+import { Client, type ClientConfig } from "pg";
+import type { Logger } from "pino";
+import { createSlotWithCatchUp, dropSlot } from "./catch-up";
+import { PublicationLog } from "./publication-log";
+import type { OutboxEntry } from "./publisher";
+import { ReplicationSession } from "./replication-session";
+import { bigIntToLsn, lsnToBigInt, slotNameFor, slotState } from "./slot";
+import { backoff, sleep } from "./timing";
 
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
@@ -58,7 +58,7 @@ export interface RelayStats {
 }
 
 /** How the relay's replication connection shows in `pg_stat_activity`. */
-export const RELAY_APPLICATION_NAME = 'outbox-relay';
+export const RELAY_APPLICATION_NAME = "outbox-relay";
 
 /**
  * Publishes the outbox by logical decoding: streams the database's WAL through its replication slot
@@ -92,7 +92,15 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
     const { host, port, user, password, database } = options.orm.em.getConnection().getConnectionOptions();
-    this.connection = { host, port, user, password: password as string | undefined, database, keepAlive: true, application_name: RELAY_APPLICATION_NAME };
+    this.connection = {
+      host,
+      port,
+      user,
+      password: password as string | undefined,
+      database,
+      keepAlive: true,
+      application_name: RELAY_APPLICATION_NAME,
+    };
     this.slot = slotNameFor(String(database));
   }
 
@@ -108,7 +116,7 @@ export class OutboxRelay {
     this.stopSignal = new AbortController();
     // No offline queue: while Redis is down an XADD fails at once and the session restarts after a backoff.
     this.redis = this.options.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    this.redis.on('error', () => undefined); // reported once per outage by the loop, not per reconnect attempt
+    this.redis.on("error", () => undefined); // reported once per outage by the loop, not per reconnect attempt
     this.flushTimer = setInterval(() => void this.tick(), this.options.flushIntervalMs ?? 1_000);
     this.loop = this.run();
   }
@@ -127,7 +135,7 @@ export class OutboxRelay {
     this.session?.end();
     await this.loop;
     await session?.settled(); // an XADD sent when the session ended still lands: list it
-    await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, 'publication log not written at stop'));
+    await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, "publication log not written at stop"));
     await this.side?.end().catch(() => undefined);
     this.side = null;
     this.redis?.disconnect();
@@ -156,19 +164,19 @@ export class OutboxRelay {
       } catch (error) {
         if (!this.running) break;
         const code = (error as { code?: string }).code;
-        if (code === '55006') {
+        if (code === "55006") {
           // Another replica streams from the slot: stand by, quietly.
-          if (!standby) this.options.logger.info({ slot: this.slot }, 'outbox relay standing by: another replica publishes');
+          if (!standby) this.options.logger.info({ slot: this.slot }, "outbox relay standing by: another replica publishes");
           standby = true;
           await sleep(this.options.standbyRetryMs ?? 1_000, this.stopSignal.signal);
           continue;
         }
-        if (code === '42704' && /replication slot/i.test(String((error as Error).message))) {
+        if (code === "42704" && /replication slot/i.test(String((error as Error).message))) {
           await this.createSlot().catch((e) => this.failed(e));
           continue;
         }
-        if (code === '55000' && (await this.slotLost())) {
-          this.options.logger.error({ slot: this.slot }, 'outbox relay slot lost its WAL: recreating it and republishing unlisted rows');
+        if (code === "55000" && (await this.slotLost())) {
+          this.options.logger.error({ slot: this.slot }, "outbox relay slot lost its WAL: recreating it and republishing unlisted rows");
           this.slotNeedsDrop = true;
           continue;
         }
@@ -191,11 +199,14 @@ export class OutboxRelay {
       tracer: this.options.tracer,
       onStart: () => {
         this.counters.leader = true;
-        this.options.logger.debug({ slot: this.slot }, 'outbox relay streaming');
+        this.options.logger.debug({ slot: this.slot }, "outbox relay streaming");
       },
       onPublished: async (entries) => {
         await this.options.afterXadd?.(entries);
-        this.log.record(entries.map((e) => e.id), new Date());
+        this.log.record(
+          entries.map((e) => e.id),
+          new Date(),
+        );
         this.counters.published += entries.length;
         this.counters.batches += 1;
         this.recovered();
@@ -219,7 +230,7 @@ export class OutboxRelay {
   /** Every flush interval: write the publication log, and ask an idle server for its position. */
   private async tick(): Promise<void> {
     if (this.session?.idle()) this.session.ping();
-    await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, 'publication log not written; retried at the next flush'));
+    await this.flushLog().catch((error) => this.options.logger.warn({ err: error }, "publication log not written; retried at the next flush"));
   }
 
   private async flushLog(): Promise<void> {
@@ -238,7 +249,7 @@ export class OutboxRelay {
   private async sideConnection(): Promise<Client> {
     if (this.side) return this.side;
     const client = new Client({ ...this.connection, application_name: `${RELAY_APPLICATION_NAME}-log` });
-    client.on('error', () => {
+    client.on("error", () => {
       if (this.side === client) this.side = null;
       client.end().catch(() => undefined);
     });
@@ -265,7 +276,7 @@ export class OutboxRelay {
       this.counters.slotsCreated += 1;
       this.counters.caughtUp += result.republished;
       this.counters.published += result.republished;
-      this.options.logger.info({ slot: this.slot, republished: result.republished }, 'outbox relay created its replication slot');
+      this.options.logger.info({ slot: this.slot, republished: result.republished }, "outbox relay created its replication slot");
       await this.flushLog().catch(() => undefined);
     } catch (error) {
       if ((error as { slotNeedsDrop?: boolean }).slotNeedsDrop) this.slotNeedsDrop = true;
@@ -277,7 +288,7 @@ export class OutboxRelay {
   private async slotLost(): Promise<boolean> {
     try {
       const client = await this.sideConnection();
-      return (await slotState(client, this.slot))?.walStatus === 'lost';
+      return (await slotState(client, this.slot))?.walStatus === "lost";
     } catch {
       return false;
     }
@@ -287,7 +298,7 @@ export class OutboxRelay {
   private async drain(deadline: number): Promise<void> {
     try {
       const client = await this.sideConnection();
-      const { rows } = await client.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn');
+      const { rows } = await client.query<{ lsn: string }>("select pg_current_wal_insert_lsn()::text as lsn");
       const target = lsnToBigInt(rows[0]!.lsn);
       while (Date.now() < deadline) {
         const session = this.session;
@@ -296,9 +307,10 @@ export class OutboxRelay {
         if (session.idle()) session.ping();
         await sleep(10);
       }
-      if (this.counters.leader) this.options.logger.warn('outbox relay stopped before publishing every event; the next relay of this database publishes them');
+      if (this.counters.leader)
+        this.options.logger.warn("outbox relay stopped before publishing every event; the next relay of this database publishes them");
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'outbox flush at shutdown failed; the next relay of this database publishes the events');
+      this.options.logger.warn({ err: error }, "outbox flush at shutdown failed; the next relay of this database publishes the events");
     }
   }
 
@@ -306,13 +318,13 @@ export class OutboxRelay {
     this.failuresInRow += 1;
     this.counters.failures += 1;
     if (this.failuresInRow === 1) {
-      this.options.logger.error({ err: error }, 'outbox relay cannot publish; events wait in the slot and are retried with backoff');
+      this.options.logger.error({ err: error }, "outbox relay cannot publish; events wait in the slot and are retried with backoff");
     }
   }
 
   private recovered(): void {
     if (this.failuresInRow > 0) {
-      this.options.logger.info({ attempts: this.failuresInRow }, 'outbox relay publishing again');
+      this.options.logger.info({ attempts: this.failuresInRow }, "outbox relay publishing again");
       this.failuresInRow = 0;
     }
   }

@@ -1,9 +1,9 @@
-import type { Tracer } from '@opentelemetry/api';
-import type Redis from 'ioredis';
-import type { ClientConfig } from 'pg';
-import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { xaddEntries, type OutboxEntry } from './publisher';
-import { bigIntToLsn, lsnToBigInt, OUTBOX_PUBLICATION } from './slot';
+import type { Tracer } from "@opentelemetry/api";
+import type Redis from "ioredis";
+import type { ClientConfig } from "pg";
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-logical-replication";
+import { xaddEntries, type OutboxEntry } from "./publisher";
+import { bigIntToLsn, lsnToBigInt, OUTBOX_PUBLICATION } from "./slot";
 
 /** What a {@link ReplicationSession} needs. */
 export interface ReplicationSessionOptions {
@@ -57,14 +57,14 @@ export class ReplicationSession {
       };
     });
     if (this.endRequested) return;
-    this.service.on('error', (error: Error) => this.finish(error));
-    this.service.on('start', () => this.options.onStart());
-    this.service.on('data', (_lsn: string, message: Pgoutput.Message) => this.onMessage(message));
-    this.service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => this.onHeartbeat(lsn, shouldRespond));
+    this.service.on("error", (error: Error) => this.finish(error));
+    this.service.on("start", () => this.options.onStart());
+    this.service.on("data", (_lsn: string, message: Pgoutput.Message) => this.onMessage(message));
+    this.service.on("heartbeat", (lsn: string, _time: number, shouldRespond: boolean) => this.onHeartbeat(lsn, shouldRespond));
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [OUTBOX_PUBLICATION] });
     try {
       // '0/0': start at the slot's confirmed position (a later position would skip what it did not confirm).
-      const subscribed = this.service.subscribe(plugin, this.options.slot, '0/0');
+      const subscribed = this.service.subscribe(plugin, this.options.slot, "0/0");
       await Promise.race([subscribed.then(() => this.finish()), ended]);
     } finally {
       this.ended = true;
@@ -101,15 +101,15 @@ export class ReplicationSession {
   private onMessage(message: Pgoutput.Message): void {
     if (this.ended) return;
     switch (message.tag) {
-      case 'begin':
+      case "begin":
         this.current = { entries: [], endLsn: 0n };
         break;
-      case 'insert':
+      case "insert":
         this.current?.entries.push(entryOf(message.new));
         break;
-      case 'commit':
+      case "commit":
         if (this.current) {
-          this.current.endLsn = lsnToBigInt(message.commitEndLsn ?? '0/0');
+          this.current.endLsn = lsnToBigInt(message.commitEndLsn ?? "0/0");
           this.queue.push(this.current);
           this.current = null;
           if (!this.inFlight) this.pumping = this.pump();
@@ -171,13 +171,13 @@ export class ReplicationSession {
 /** The outbox entry of a decoded insert (jsonb arrives parsed, unless a process-wide type parser says otherwise). */
 function entryOf(row: Record<string, unknown>): OutboxEntry {
   const raw = row.payload as string | { traceparent?: unknown };
-  const payload = typeof raw === 'string' ? (JSON.parse(raw) as { traceparent?: unknown }) : raw;
+  const payload = typeof raw === "string" ? (JSON.parse(raw) as { traceparent?: unknown }) : raw;
   return {
     id: String(row.id),
     eventId: String(row.event_id),
     type: String(row.type),
     stream: String(row.stream),
-    envelope: typeof raw === 'string' ? raw : JSON.stringify(raw),
-    traceparent: typeof payload.traceparent === 'string' ? payload.traceparent : null,
+    envelope: typeof raw === "string" ? raw : JSON.stringify(raw),
+    traceparent: typeof payload.traceparent === "string" ? payload.traceparent : null,
   };
 }

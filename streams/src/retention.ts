@@ -1,5 +1,5 @@
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import type { Logger } from 'pino';
+import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import type { Logger } from "pino";
 
 /** Options of {@link OutboxRetention}. */
 export interface OutboxRetentionOptions {
@@ -64,7 +64,7 @@ export class OutboxRetention {
         [processed],
       );
     } catch (error) {
-      this.options.logger.warn({ err: error }, 'outbox retention failed; retried at the next interval');
+      this.options.logger.warn({ err: error }, "outbox retention failed; retried at the next interval");
     }
   }
 }

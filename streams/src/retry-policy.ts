@@ -1,4 +1,4 @@
-import { backoff } from './timing';
+import { backoff } from "./timing";
 
 /** Settings of {@link decideRetry}. */
 export interface RetrySettings {
@@ -15,20 +15,17 @@ export interface RetrySettings {
  * - `dead-letter`: give up, the entry goes to the dead letters with `attempts`;
  * - `retry`: wait `delayMs`, then try again; `counted` says whether the next attempt counts as a delivery.
  */
-export type RetryDecision = { kind: 'dead-letter'; attempts: number } | { kind: 'retry'; delayMs: number; counted: boolean };
+export type RetryDecision = { kind: "dead-letter"; attempts: number } | { kind: "retry"; delayMs: number; counted: boolean };
 
 /**
  * The retry rule of a consumer. A handler failure counts a delivery, backs off by deliveries and ends in
  * the dead letters after `maxDeliveries`; a transient infrastructure failure (the database down) says
  * nothing about the event: it backs off by its own count (`outage`) and never dead-letters.
  */
-export function decideRetry(
-  failure: { deliveries: number; transient: boolean; outage: number },
-  settings: RetrySettings,
-): RetryDecision {
-  if (failure.transient) return { kind: 'retry', delayMs: backoff(failure.outage, settings.baseMs, settings.maxMs), counted: false };
-  if (failure.deliveries >= settings.maxDeliveries) return { kind: 'dead-letter', attempts: failure.deliveries };
-  return { kind: 'retry', delayMs: backoff(failure.deliveries, settings.baseMs, settings.maxMs), counted: true };
+export function decideRetry(failure: { deliveries: number; transient: boolean; outage: number }, settings: RetrySettings): RetryDecision {
+  if (failure.transient) return { kind: "retry", delayMs: backoff(failure.outage, settings.baseMs, settings.maxMs), counted: false };
+  if (failure.deliveries >= settings.maxDeliveries) return { kind: "dead-letter", attempts: failure.deliveries };
+  return { kind: "retry", delayMs: backoff(failure.deliveries, settings.baseMs, settings.maxMs), counted: true };
 }
 
 /**

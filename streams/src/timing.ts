@@ -40,10 +40,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const timer = setTimeout(finish, ms);
-    signal?.addEventListener('abort', finish, { once: true });
+    signal?.addEventListener("abort", finish, { once: true });
     function finish() {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', finish);
+      signal?.removeEventListener("abort", finish);
       resolve();
     }
   });

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanStatusCode, context, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, context, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from "@opentelemetry/api";
 
 /**
  * W3C trace context across the streams: an event carries the `traceparent` of the span that created it,
@@ -10,14 +10,14 @@ import { ROOT_CONTEXT, SpanStatusCode, context, trace, TraceFlags, type Context,
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The tracer of the streams package when the caller gives none (the process-wide provider, or no-op). */
-export const defaultStreamsTracer = (): Tracer => trace.getTracer('@commerce/streams');
+export const defaultStreamsTracer = (): Tracer => trace.getTracer("@commerce/streams");
 
 /** The `traceparent` of the span active in `ctx` (the current one by default), if any. */
 export function activeTraceparent(ctx: Context = context.active()): string | undefined {
   const span = trace.getSpan(ctx);
   const spanContext = span?.spanContext();
   if (!spanContext || !trace.isSpanContextValid(spanContext)) return undefined;
-  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
+  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, "0");
   return `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`;
 }
 

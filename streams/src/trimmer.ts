@@ -1,8 +1,8 @@
-import type { Producer } from '@commerce/schema';
-import type Redis from 'ioredis';
-import type { Logger } from 'pino';
-import { streamKey } from './keys';
-import { compareStreamIds, nextStreamId } from './wire';
+import type { Producer } from "@commerce/schema";
+import type Redis from "ioredis";
+import type { Logger } from "pino";
+import { streamKey } from "./keys";
+import { compareStreamIds, nextStreamId } from "./wire";
 
 /** Options of {@link StreamTrimmer}. */
 export interface StreamTrimmerOptions {
@@ -35,7 +35,7 @@ export class StreamTrimmer {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.trimAll()
-        .catch((error) => this.options.logger?.warn({ err: error }, 'stream trimming failed; retried at the next interval'))
+        .catch((error) => this.options.logger?.warn({ err: error }, "stream trimming failed; retried at the next interval"))
         .finally(() => (this.running = null));
     }, this.options.intervalMs ?? 60_000);
   }
@@ -59,7 +59,7 @@ export class StreamTrimmer {
   async trim(key: string): Promise<number> {
     const minId = await this.safeMinId(key);
     if (!minId) return 0;
-    return (await this.options.redis.xtrim(key, 'MINID', minId)) as number;
+    return (await this.options.redis.xtrim(key, "MINID", minId)) as number;
   }
 
   /**
@@ -71,9 +71,9 @@ export class StreamTrimmer {
     const { redis } = this.options;
     let groups: string[][];
     try {
-      groups = (await redis.xinfo('GROUPS', key)) as string[][];
+      groups = (await redis.xinfo("GROUPS", key)) as string[][];
     } catch (error) {
-      if (String(error).includes('no such key')) return null;
+      if (String(error).includes("no such key")) return null;
       throw error;
     }
     if (groups.length === 0) {
@@ -84,14 +84,15 @@ export class StreamTrimmer {
     for (const raw of groups) {
       const group: Record<string, string> = {};
       for (let i = 0; i + 1 < raw.length; i += 2) group[String(raw[i])] = String(raw[i + 1]);
-      const needed = Number(group.pending) > 0
-        ? ((await redis.xpending(key, group.name!)) as [number, string, string, unknown])[1]
-        : nextStreamId(group['last-delivered-id']!);
+      const needed =
+        Number(group.pending) > 0
+          ? ((await redis.xpending(key, group.name!)) as [number, string, string, unknown])[1]
+          : nextStreamId(group["last-delivered-id"]!);
       if (!min || compareStreamIds(needed, min) < 0) min = needed;
     }
     const keep = this.options.keepRecent ?? 0;
     if (keep > 0 && min) {
-      const recent = (await redis.xrevrange(key, '+', '-', 'COUNT', keep)) as [string, string[]][];
+      const recent = (await redis.xrevrange(key, "+", "-", "COUNT", keep)) as [string, string[]][];
       const oldestKept = recent[recent.length - 1]?.[0];
       if (oldestKept && compareStreamIds(oldestKept, min) < 0) min = oldestKept;
     }

@@ -16,19 +16,19 @@ export function fieldsOf(fields: readonly string[] | null): Record<string, strin
 
 /** The fields of an event entry, for XADD. */
 export function eventFields(envelope: { id: string; type: string }, json: string): string[] {
-  return ['id', envelope.id, 'type', envelope.type, 'envelope', json];
+  return ["id", envelope.id, "type", envelope.type, "envelope", json];
 }
 
 /** The smallest stream id greater than `id` (`ms-seq` → `ms-(seq+1)`). */
 export function nextStreamId(id: string): string {
-  const [ms, seq = '0'] = id.split('-');
+  const [ms, seq = "0"] = id.split("-");
   return `${ms}-${BigInt(seq) + 1n}`;
 }
 
 /** Orders stream ids numerically (string order is wrong: `9-0` < `10-0`). */
 export function compareStreamIds(a: string, b: string): number {
-  const [am, as = '0'] = a.split('-');
-  const [bm, bs = '0'] = b.split('-');
+  const [am, as = "0"] = a.split("-");
+  const [bm, bs = "0"] = b.split("-");
   const ms = BigInt(am!) - BigInt(bm!);
   if (ms !== 0n) return ms < 0n ? -1 : 1;
   const seq = BigInt(as) - BigInt(bs);

@@ -94,8 +94,7 @@ export class EventFeed<T extends EventType> {
     while (this.running) {
       try {
         const response = (await this.redis.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", key, this.lastId)) as
-          | [string, [string, string[]][]][]
-          | null;
+          [string, [string, string[]][]][] | null;
         backoff = 100;
         for (const [, entries] of response ?? []) {
           for (const [id, fields] of entries) {

@@ -89,7 +89,12 @@ export function planSubscription(
   if (field === "orderStatusChanged") {
     const argument = root.arguments?.find((arg) => arg.name.value === "orderId");
     if (!argument) return [new BadUserInputError("orderId is required.", "orderId")];
-    const value = argument.value.kind === Kind.VARIABLE ? vars[argument.value.name.value] : argument.value.kind === Kind.STRING ? argument.value.value : undefined;
+    const value =
+      argument.value.kind === Kind.VARIABLE
+        ? vars[argument.value.name.value]
+        : argument.value.kind === Kind.STRING
+          ? argument.value.value
+          : undefined;
     if (typeof value !== "string" || !value) return [new BadUserInputError("orderId must be a non-empty ID.", "orderId")];
     // The feed keys orders by id as Postgres writes it (lower case); a UUID is the same in any case.
     orderId = canonicalId(value);
@@ -157,7 +162,12 @@ export function planSubscription(
 const documents = new WeakMap<GraphQLSchema, Map<string, DocumentNode>>();
 const MAX_CACHED_DOCUMENTS = 1000;
 
-function validated(schema: GraphQLSchema, source: string, maxTokens: number | undefined, onTooComplex: (rule: string) => void): DocumentNode | readonly GraphQLError[] {
+function validated(
+  schema: GraphQLSchema,
+  source: string,
+  maxTokens: number | undefined,
+  onTooComplex: (rule: string) => void,
+): DocumentNode | readonly GraphQLError[] {
   let cache = documents.get(schema);
   const cached = cache?.get(source);
   if (cached) return cached;
@@ -169,7 +179,9 @@ function validated(schema: GraphQLSchema, source: string, maxTokens: number | un
   }
   const errors = validate(schema, document);
   if (errors.length) {
-    return literalInputErrors(document, errors).map((error) => refusal(error.extensions.code ? error : withCode(error, "GRAPHQL_VALIDATION_FAILED"), onTooComplex));
+    return literalInputErrors(document, errors).map((error) =>
+      refusal(error.extensions.code ? error : withCode(error, "GRAPHQL_VALIDATION_FAILED"), onTooComplex),
+    );
   }
   if (!cache) documents.set(schema, (cache = new Map()));
   if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
@@ -192,7 +204,12 @@ function tooComplex(message: string): GraphQLError {
 
 /** graphql-js leaves the code out; over HTTP Apollo Server adds it, and so do we over the socket. */
 function withCode(error: GraphQLError, code: string): GraphQLError {
-  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code },
+  });
 }
 
 function withHiddenFields(selectionSet: SelectionSetNode | undefined): SelectionSetNode {
@@ -206,16 +223,17 @@ function withHiddenFields(selectionSet: SelectionSetNode | undefined): Selection
   });
   return {
     kind: Kind.SELECTION_SET,
-    selections: [
-      ...(selectionSet?.selections ?? []),
-      hidden(HIDDEN_STATUS, "status"),
-      hidden(HIDDEN_HISTORY, "statusHistory", ["status", "at"]),
-    ],
+    selections: [...(selectionSet?.selections ?? []), hidden(HIDDEN_STATUS, "status"), hidden(HIDDEN_HISTORY, "statusHistory", ["status", "at"])],
   };
 }
 
 /** Response keys under which the client selected `field` at the top level of the order. */
-function responseKeys(selectionSet: SelectionSetNode | undefined, fragments: FragmentDefinitionNode[], field: string, seen = new Set<string>()): string[] {
+function responseKeys(
+  selectionSet: SelectionSetNode | undefined,
+  fragments: FragmentDefinitionNode[],
+  field: string,
+  seen = new Set<string>(),
+): string[] {
   const keys: string[] = [];
   for (const selection of selectionSet?.selections ?? []) {
     if (selection.kind === Kind.FIELD && selection.name.value === field) keys.push(selection.alias?.value ?? field);

@@ -76,7 +76,10 @@ export abstract class QueuedSubscription<E> {
   protected unlisten: () => void = () => undefined;
   protected closed = false;
 
-  constructor(capacity: number, private readonly hooks: SocketHooks) {
+  constructor(
+    capacity: number,
+    private readonly hooks: SocketHooks,
+  ) {
     this.queue = new BoundedQueue<E>(capacity);
   }
 

@@ -36,7 +36,12 @@ interface OrderState {
 }
 
 const prefix = `t_subs_${randomUUID().slice(0, 8)}`;
-const config = loadGatewayConfig({ NODE_ENV: "test", REDIS_URL: process.env.TEST_REDIS_URL, STREAM_PREFIX: prefix, MAX_SUBSCRIPTIONS_PER_CONNECTION: "10" });
+const config = loadGatewayConfig({
+  NODE_ENV: "test",
+  REDIS_URL: process.env.TEST_REDIS_URL,
+  STREAM_PREFIX: prefix,
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: "10",
+});
 const orders = new Map<string, OrderState>();
 let blob = "";
 let httpServer: Server;
@@ -54,7 +59,10 @@ const runs: { identity: Identity | null; variables: Record<string, unknown> }[] 
 let duringRun: ((identity: Identity | null) => Promise<void>) | null = null;
 
 const token = (role: "CUSTOMER" | "STAFF" | "ADMIN", userId = randomUUID(), ttlSeconds = 600) =>
-  signAccessToken({ sub: userId, role, email: `${userId}@example.com` }, { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds }).token;
+  signAccessToken(
+    { sub: userId, role, email: `${userId}@example.com` },
+    { keys: config.jwt.keys, issuer: config.jwt.issuer, audience: config.jwt.audience, ttlSeconds },
+  ).token;
 
 beforeAll(async () => {
   redis = new Redis(config.redisUrl);
@@ -124,7 +132,13 @@ function newOrder(): OrderState {
 }
 
 function client(bearer: string, closeCodes: number[] = []) {
-  const created = createClient({ url, webSocketImpl: WebSocket, connectionParams: { Authorization: `Bearer ${bearer}` }, retryAttempts: 0, on: { closed: (e) => void closeCodes.push((e as { code: number }).code) } });
+  const created = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: { Authorization: `Bearer ${bearer}` },
+    retryAttempts: 0,
+    on: { closed: (e) => void closeCodes.push((e as { code: number }).code) },
+  });
   clients.push(created);
   return created;
 }
@@ -133,7 +147,11 @@ function watch(subscriber: Client, orderId: string) {
   const seen = { statuses: [] as string[], errors: [] as unknown[], completed: false, stop: () => undefined as void };
   seen.stop = subscriber.subscribe<{ orderStatusChanged: { status: string } }>(
     { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status } }`, variables: { id: orderId } },
-    { next: (r) => void (r.data && seen.statuses.push(r.data.orderStatusChanged.status)), error: (e) => void seen.errors.push(e), complete: () => void (seen.completed = true) },
+    {
+      next: (r) => void (r.data && seen.statuses.push(r.data.orderStatusChanged.status)),
+      error: (e) => void seen.errors.push(e),
+      complete: () => void (seen.completed = true),
+    },
   );
   return seen;
 }
@@ -167,7 +185,10 @@ it("shows each change's own history, even when the read already sees a later cha
   const messages: Message[] = [];
   let completed = false;
   client(token("STAFF")).subscribe<{ orderStatusChanged: Message }>(
-    { query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status failureReason h: statusHistory { status } } }`, variables: { id: order.id } },
+    {
+      query: `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status failureReason h: statusHistory { status } } }`,
+      variables: { id: order.id },
+    },
     { next: (r) => void (r.data && messages.push(r.data.orderStatusChanged)), error: () => undefined, complete: () => void (completed = true) },
   );
   await until(() => messages.length === 1, "the initial state");
@@ -175,14 +196,21 @@ it("shows each change's own history, even when the read already sees a later cha
   const t = Date.now();
   order.status = "PAYMENT_FAILED";
   order.failureReason = "insufficient funds";
-  order.statusHistory.push({ status: "STOCK_RESERVED", at: new Date(t).toISOString() }, { status: "PAYMENT_FAILED", at: new Date(t + 1).toISOString() });
+  order.statusHistory.push(
+    { status: "STOCK_RESERVED", at: new Date(t).toISOString() },
+    { status: "PAYMENT_FAILED", at: new Date(t + 1).toISOString() },
+  );
   await change(order, "STOCK_RESERVED", new Date(t), { publishOnly: true });
   await change(order, "PAYMENT_FAILED", new Date(t + 1), { publishOnly: true });
   await until(() => completed, "completion");
   expect(messages).toEqual([
     { status: "PENDING", failureReason: null, h: [{ status: "PENDING" }] },
     { status: "STOCK_RESERVED", failureReason: null, h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }] },
-    { status: "PAYMENT_FAILED", failureReason: "insufficient funds", h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }, { status: "PAYMENT_FAILED" }] },
+    {
+      status: "PAYMENT_FAILED",
+      failureReason: "insufficient funds",
+      h: [{ status: "PENDING" }, { status: "STOCK_RESERVED" }, { status: "PAYMENT_FAILED" }],
+    },
   ]);
 });
 
@@ -253,7 +281,9 @@ it("refuses subscriptions beyond the per-connection limit and keeps the connecti
   const subscriber = client(token("STAFF"), codes);
   const all = Array.from({ length: 11 }, () => watch(subscriber, order.id));
   await until(() => all.every((s) => s.statuses.length + s.errors.length > 0), "every answer");
-  expect(all.filter((s) => s.errors.length).map((s) => (s.errors[0] as { extensions: { code: string } }[])[0].extensions.code)).toEqual(["RATE_LIMITED"]);
+  expect(all.filter((s) => s.errors.length).map((s) => (s.errors[0] as { extensions: { code: string } }[])[0].extensions.code)).toEqual([
+    "RATE_LIMITED",
+  ]);
   expect(codes).toEqual([]);
 });
 
@@ -394,11 +424,7 @@ it("answers a subscription that does not parse or validate with the same codes a
     );
   }
   const extensions = answers.map((errors) => (errors as { extensions?: { code?: string; field?: string } }[])[0]?.extensions);
-  expect(extensions).toEqual([
-    { code: "GRAPHQL_PARSE_FAILED" },
-    { code: "GRAPHQL_VALIDATION_FAILED" },
-    { code: "BAD_USER_INPUT", field: "orderId" },
-  ]);
+  expect(extensions).toEqual([{ code: "GRAPHQL_PARSE_FAILED" }, { code: "GRAPHQL_VALIDATION_FAILED" }, { code: "BAD_USER_INPUT", field: "orderId" }]);
 });
 
 it("holds a subscription to the size, depth, cost and alias limits of an HTTP operation", async () => {
@@ -411,7 +437,10 @@ it("holds a subscription to the size, depth, cost and alias limits of an HTTP op
   tooComplexRules.length = 0;
   for (const query of queries) {
     await new Promise<void>((resolve) =>
-      subscriber.subscribe({ query }, { next: () => undefined, error: (e) => void (answers.push((e as typeof answers)[0]!), resolve()), complete: () => resolve() }),
+      subscriber.subscribe(
+        { query },
+        { next: () => undefined, error: (e) => void (answers.push((e as typeof answers)[0]!), resolve()), complete: () => resolve() },
+      ),
     );
   }
   expect(answers.map((answer) => answer.extensions?.code)).toEqual(["QUERY_TOO_COMPLEX", "QUERY_TOO_COMPLEX"]);
@@ -426,7 +455,18 @@ describe("myNotifications", () => {
     const at = new Date().toISOString();
     const event = createEvent(
       "notification.created",
-      { notificationId: randomUUID(), userId, orderId: null, channel: "IN_APP", template: "order_shipped", subject: null, body, status: "SENT", createdAt: at, sentAt: at },
+      {
+        notificationId: randomUUID(),
+        userId,
+        orderId: null,
+        channel: "IN_APP",
+        template: "order_shipped",
+        subject: null,
+        body,
+        status: "SENT",
+        createdAt: at,
+        sentAt: at,
+      },
       { correlationId: userId },
     );
     await redis.xadd(streamKey(prefix, "notification"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
@@ -441,7 +481,10 @@ describe("myNotifications", () => {
       { next: (r) => void received.push(r.data), error: () => undefined, complete: () => undefined },
     );
     const staffSaw: unknown[] = [];
-    client(token("STAFF")).subscribe({ query: `subscription { myNotifications { body } }` }, { next: (r) => void staffSaw.push(r.data), error: () => undefined, complete: () => undefined });
+    client(token("STAFF")).subscribe(
+      { query: `subscription { myNotifications { body } }` },
+      { next: (r) => void staffSaw.push(r.data), error: () => undefined, complete: () => undefined },
+    );
     await until(() => subscriptions.count() === 2, "both subscriptions");
 
     const first = await written(me, "Your order shipped");
@@ -461,7 +504,10 @@ describe("myNotifications", () => {
     const anonymous = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
     clients.push(anonymous);
     const errors: unknown[] = [];
-    anonymous.subscribe({ query: `subscription { myNotifications { id } }` }, { next: () => undefined, error: (e) => void errors.push(e), complete: () => undefined });
+    anonymous.subscribe(
+      { query: `subscription { myNotifications { id } }` },
+      { next: () => undefined, error: (e) => void errors.push(e), complete: () => undefined },
+    );
     await until(() => errors.length === 1, "the refusal");
     expect((errors[0] as { extensions?: { code?: string } }[])[0]?.extensions?.code).toBe("UNAUTHENTICATED");
   });
@@ -475,7 +521,11 @@ describe("fan-out: one execution per change, selection and authorization scope",
     const seen = { messages: [] as Message[], errors: [] as unknown[] };
     subscriber.subscribe<{ orderStatusChanged: Message }>(
       { query, variables: { id: orderId } },
-      { next: (r) => void (r.data && seen.messages.push(r.data.orderStatusChanged)), error: (e) => void seen.errors.push(e), complete: () => undefined },
+      {
+        next: (r) => void (r.data && seen.messages.push(r.data.orderStatusChanged)),
+        error: (e) => void seen.errors.push(e),
+        complete: () => undefined,
+      },
     );
     return seen;
   }
@@ -511,7 +561,11 @@ describe("fan-out: one execution per change, selection and authorization scope",
     const staffOwner = watchViewer(client(token("STAFF", ownerId)), order.id);
     const admin = watchViewer(client(token("ADMIN")), order.id);
     const staff = watchViewer(client(token("STAFF")), order.id);
-    const otherSelection = watchViewer(client(token("STAFF")), order.id, `subscription($id: ID!) { orderStatusChanged(orderId: $id) { viewer status blob } }`);
+    const otherSelection = watchViewer(
+      client(token("STAFF")),
+      order.id,
+      `subscription($id: ID!) { orderStatusChanged(orderId: $id) { viewer status blob } }`,
+    );
     const all = [staffOwner, admin, staff, otherSelection];
     await until(() => all.every((s) => s.messages.length === 1), "every initial state");
     const before = runsOf(order.id).length;

@@ -204,10 +204,13 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         // granted may have been taken away since) the socket must not go on serving them. The client
         // reconnects with a fresh token, which is checked again.
         if (expiresAt !== null) {
-          connection.expiry = setTimeout(() => {
-            logger.info({ identity }, "access token expired: closing its subscription socket");
-            socket.close(CLOSE_TOKEN_EXPIRED, "Access token expired; reconnect with a fresh one");
-          }, Math.max(0, expiresAt - Date.now()));
+          connection.expiry = setTimeout(
+            () => {
+              logger.info({ identity }, "access token expired: closing its subscription socket");
+              socket.close(CLOSE_TOKEN_EXPIRED, "Access token expired; reconnect with a fresh one");
+            },
+            Math.max(0, expiresAt - Date.now()),
+          );
           connection.expiry.unref();
         }
         connections.set(ctx.extra, connection);
@@ -230,7 +233,11 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         const refused = await deps.admit?.(connection.identity, ctx.extra.request);
         if (refused) return [refused];
         if (connection.active.size >= config.maxSubscriptionsPerConnection) {
-          return [limitError(`At most ${config.maxSubscriptionsPerConnection} subscriptions per connection: complete one first, or open another connection.`)];
+          return [
+            limitError(
+              `At most ${config.maxSubscriptionsPerConnection} subscriptions per connection: complete one first, or open another connection.`,
+            ),
+          ];
         }
         if (total >= config.maxSubscriptions) return [limitError("This gateway is at its subscription limit; retry later.")];
 
@@ -253,24 +260,29 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
         };
         const subscription: LiveSubscription =
           ready.field === "myNotifications"
-            ? new NotificationSubscription(ready, connection.identity, { ...common, feed: deps.notifications, schema, operationName: payload.operationName })
-            : ready.field === "salesMetrics"
-            ? new SalesMetricsSubscription(ready, connection.identity, {
+            ? new NotificationSubscription(ready, connection.identity, {
                 ...common,
+                feed: deps.notifications,
                 schema,
                 operationName: payload.operationName,
-                run: deps.run,
-                intervalMs: config.salesMetricsIntervalMs,
-                currency: config.walletCurrency,
-                currentRole,
               })
-            : new OrderSubscription(ready, connection.identity, {
-                ...common,
-                feed,
-                run,
-                scopeOf: (identity, ownerId) => scopeOf(identity, ownerId, currentRole),
-                logger,
-              });
+            : ready.field === "salesMetrics"
+              ? new SalesMetricsSubscription(ready, connection.identity, {
+                  ...common,
+                  schema,
+                  operationName: payload.operationName,
+                  run: deps.run,
+                  intervalMs: config.salesMetricsIntervalMs,
+                  currency: config.walletCurrency,
+                  currentRole,
+                })
+              : new OrderSubscription(ready, connection.identity, {
+                  ...common,
+                  feed,
+                  run,
+                  scopeOf: (identity, ownerId) => scopeOf(identity, ownerId, currentRole),
+                  logger,
+                });
         connection.active.set(id, subscription);
         const errors = await subscription.open();
         if (errors) return [...errors];
@@ -296,17 +308,20 @@ export function attachSubscriptions(deps: SubscriptionDeps) {
     unanswered.set(socket, 0);
     socket.on("pong", () => unanswered.set(socket, 0));
   });
-  const heartbeat = setInterval(() => {
-    for (const socket of wss.clients) {
-      const missed = unanswered.get(socket) ?? 0;
-      if (missed >= 2) {
-        socket.terminate();
-        continue;
+  const heartbeat = setInterval(
+    () => {
+      for (const socket of wss.clients) {
+        const missed = unanswered.get(socket) ?? 0;
+        if (missed >= 2) {
+          socket.terminate();
+          continue;
+        }
+        unanswered.set(socket, missed + 1);
+        if (socket.readyState === socket.OPEN) socket.ping();
       }
-      unanswered.set(socket, missed + 1);
-      if (socket.readyState === socket.OPEN) socket.ping();
-    }
-  }, config.nodeEnv === "test" ? KEEP_ALIVE_TEST_MS : KEEP_ALIVE_MS);
+    },
+    config.nodeEnv === "test" ? KEEP_ALIVE_TEST_MS : KEEP_ALIVE_MS,
+  );
   heartbeat.unref();
 
   return {

@@ -25,7 +25,13 @@ export interface QueryResult {
  * `shareKey` may share one execution (several subscribers of one change in
  * one authorization scope); null means "do not share".
  */
-export type SharedRun = (shareKey: string | null, scope: Scope, query: string, variables: Record<string, unknown>, identity: Identity) => Promise<QueryResult>;
+export type SharedRun = (
+  shareKey: string | null,
+  scope: Scope,
+  query: string,
+  variables: Record<string, unknown>,
+  identity: Identity,
+) => Promise<QueryResult>;
 
 export interface SubscriptionEnv {
   feed: OrderEventFeed;

@@ -49,7 +49,8 @@ const dateTime = new GraphQLScalarType({
   serialize: (value) => (value as Date).toISOString(),
   parseValue: (value) => {
     const date = new Date(String(value));
-    if (typeof value !== "string" || Number.isNaN(date.getTime())) throw new TypeError(`DateTime cannot represent an invalid date-time-string ${String(value)}.`);
+    if (typeof value !== "string" || Number.isNaN(date.getTime()))
+      throw new TypeError(`DateTime cannot represent an invalid date-time-string ${String(value)}.`);
     return date;
   },
   parseLiteral: (ast) => {

@@ -3,11 +3,11 @@
  * from day to day (the same 2-core kind has measured 3,500 and 16,000 bare transactions a second), so a
  * figure means little without the calibration taken in the same run.
  */
-import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import Redis from 'ioredis';
-import { Client } from 'pg';
-import { percentile } from './stats';
+import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import Redis from "ioredis";
+import { Client } from "pg";
+import { percentile } from "./stats";
 
 /** Bare one-insert transactions (begin, insert, commit) from 8 clients for 2 s: what the database sustains. */
 export async function rawTxPerSecond(adminUrl: string): Promise<number> {
@@ -18,16 +18,16 @@ export async function rawTxPerSecond(adminUrl: string): Promise<number> {
       return c;
     }),
   );
-  const table = `calibration_${randomBytes(3).toString('hex')}`;
+  const table = `calibration_${randomBytes(3).toString("hex")}`;
   await clients[0]!.query(`create table ${table} (id bigserial primary key, v jsonb)`);
   const end = performance.now() + 2_000;
   let n = 0;
   await Promise.all(
     clients.map(async (c) => {
       while (performance.now() < end) {
-        await c.query('begin');
+        await c.query("begin");
         await c.query(`insert into ${table} (v) values ('{}')`);
-        await c.query('commit');
+        await c.query("commit");
         n += 1;
       }
     }),
@@ -69,7 +69,7 @@ export async function roundTripCosts(adminUrl: string, redisUrl: string): Promis
   await pg.connect();
   const redis = new Redis(redisUrl);
   try {
-    return { postgres: await roundTrips(() => pg.query('select 1')), redis: await roundTrips(() => redis.ping()) };
+    return { postgres: await roundTrips(() => pg.query("select 1")), redis: await roundTrips(() => redis.ping()) };
   } finally {
     await pg.end();
     redis.disconnect();

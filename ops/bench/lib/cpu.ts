@@ -3,7 +3,7 @@
  * swing with the neighbours' load; CPU milliseconds per order do not, and bound the throughput:
  * at most (cores × 1000) / (CPU ms per order) orders per second.
  */
-import fs from 'node:fs';
+import fs from "node:fs";
 
 const TICK_MS = 10; // USER_HZ is 100 on every Linux we run on
 
@@ -15,9 +15,9 @@ interface Stat {
 
 function readStat(pid: number): Stat | null {
   try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     // the command name may hold spaces and parentheses: fields start after the last ')'
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
     const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
     return { ppid: Number(fields[1]), cpuMs: ticks * TICK_MS };
   } catch {
@@ -27,9 +27,9 @@ function readStat(pid: number): Stat | null {
 
 /** CPU ms of each root and all its live descendants (plus what reaped children left in the parent). */
 export function treeCpuMs(roots: Record<string, number | undefined>): Record<string, number> {
-  if (process.platform !== 'linux') return {};
+  if (process.platform !== "linux") return {};
   const stats = new Map<number, Stat>();
-  for (const entry of fs.readdirSync('/proc')) {
+  for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
     if (stat) stats.set(Number(entry), stat);

@@ -3,7 +3,7 @@
  * answered. A closed loop (send, wait, send) slows down with the system and hides its queueing; this
  * one keeps offering the rate, so a saturated system shows up as growing latency and backlog.
  */
-import { performance } from 'node:perf_hooks';
+import { performance } from "node:perf_hooks";
 
 export interface OpenLoopResult {
   /** calls started */

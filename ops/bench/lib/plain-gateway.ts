@@ -23,7 +23,8 @@ const config = loadGatewayConfig();
 /** Signs each fetch for its subgraph over the body sent, as the subgraphs require (kit/src/auth.ts). */
 class SigningDataSource extends RemoteGraphQLDataSource<PlainContext> {
   constructor(name: string, url: string) {
-    const signedFetch = (target: string, init: RequestInit & { headers: Record<string, string>; body?: string }) => fetch(target, signRequestInit(config.internalSecret, name, init));
+    const signedFetch = (target: string, init: RequestInit & { headers: Record<string, string>; body?: string }) =>
+      fetch(target, signRequestInit(config.internalSecret, name, init));
     super({ url, fetcher: signedFetch as unknown as RemoteGraphQLDataSource["fetcher"] });
   }
 

@@ -4,12 +4,21 @@
  * (ops/provision/platform.ts), all on this machine. The same recipe as `startPlatform()` in @commerce/testing,
  * minus jest's globalSetup.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { Client } from 'pg';
-import { createServiceDatabases, freePort, provisionInfra, type Infra } from '../../provision';
-import { baseEnv, entryOf, ManagedProcess, SERVICES, throwawayEnv, uniqueStreamPrefix, type ProcessName, type ServiceName } from '../../provision/platform';
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Client } from "pg";
+import { createServiceDatabases, freePort, provisionInfra, type Infra } from "../../provision";
+import {
+  baseEnv,
+  entryOf,
+  ManagedProcess,
+  SERVICES,
+  throwawayEnv,
+  uniqueStreamPrefix,
+  type ProcessName,
+  type ServiceName,
+} from "../../provision/platform";
 
 export interface BenchPlatformOptions {
   /** extra env for every process (rate limits, deadlines…) */
@@ -56,11 +65,11 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
   const healthTimeout = options.healthTimeoutMs ?? 180_000;
   // REDIS_URL / DATABASE_URL of the caller would make provisionInfra reuse servers shared with others.
   // (its own log would echo every e-mail the sink receives: thousands during a run)
-  const infra: Infra = await provisionInfra({ mode: 'ephemeral', env: {} });
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'commerce-bench-'));
+  const infra: Infra = await provisionInfra({ mode: "ephemeral", env: {} });
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "commerce-bench-"));
   const procs: ManagedProcess[] = [];
   const stop = async () => {
-    const gateway = procs.find((p) => p.name === 'gateway');
+    const gateway = procs.find((p) => p.name === "gateway");
     await gateway?.stop();
     await Promise.all(procs.map((p) => p.stop()));
     await infra.stop();
@@ -69,8 +78,8 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
     if (options.durable !== false) await makeDurable(infra.pgAdminUrl);
     const databases = await createServiceDatabases(infra.pgAdminUrl, SERVICES);
     const ports = {} as Record<ProcessName, number>;
-    for (const name of [...SERVICES, 'gateway'] as ProcessName[]) ports[name] = await freePort();
-    const streamPrefix = uniqueStreamPrefix('bench');
+    for (const name of [...SERVICES, "gateway"] as ProcessName[]) ports[name] = await freePort();
+    const streamPrefix = uniqueStreamPrefix("bench");
     const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtp!.smtpUrl, extra: options.env });
     const start = async (name: ProcessName) => {
       const proc = new ManagedProcess({
@@ -80,22 +89,22 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
           ...baseEnv(),
           ...env,
           PORT: String(ports[name]),
-          ...(name !== 'gateway' ? { DATABASE_URL: databases[name as ServiceName]!.url } : {}),
+          ...(name !== "gateway" ? { DATABASE_URL: databases[name as ServiceName]!.url } : {}),
           ...(options.profile?.includes(name)
-            ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'profile-preload.js')}`, BENCH_PROFILE_DIR: logDir, BENCH_PROFILE_NAME: name }
+            ? { NODE_OPTIONS: `--require ${path.join(__dirname, "profile-preload.js")}`, BENCH_PROFILE_DIR: logDir, BENCH_PROFILE_NAME: name }
             : {}),
         },
-        output: { kind: 'file', path: path.join(logDir, `${name}.log`) },
+        output: { kind: "file", path: path.join(logDir, `${name}.log`) },
       });
       procs.push(proc);
       proc.start();
       // the reaper (started by provisionInfra) kills our children if this process dies without stop()
-      infra.reaper?.set('children', { kind: 'pids', pids: procs.map((p) => p.pid!).filter(Boolean) });
+      infra.reaper?.set("children", { kind: "pids", pids: procs.map((p) => p.pid!).filter(Boolean) });
       await proc.waitHealthy(`http://127.0.0.1:${ports[name]}/health`, healthTimeout);
       log(`${name} is up on :${ports[name]}`);
     };
     await Promise.all(SERVICES.map(start));
-    await start('gateway');
+    await start("gateway");
     const adminUrls = {} as Record<ServiceName, string>;
     for (const svc of SERVICES) {
       const url = new URL(infra.pgAdminUrl);
@@ -108,21 +117,41 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
       redis: infra.redis?.pid,
     });
     const toggleProfiles = () => {
-      for (const p of procs) if (options.profile?.includes(p.name) && p.pid) process.kill(p.pid, 'SIGUSR2');
+      for (const p of procs) if (options.profile?.includes(p.name) && p.pid) process.kill(p.pid, "SIGUSR2");
     };
     const startExtra = async (name: string, entry: string, extra: Record<string, string> = {}) => {
       const port = await freePort();
-      const proc = new ManagedProcess({ name, entry, env: { ...baseEnv(), ...env, ...extra, PORT: String(port) }, output: { kind: 'file', path: path.join(logDir, `${name}.log`) } });
+      const proc = new ManagedProcess({
+        name,
+        entry,
+        env: { ...baseEnv(), ...env, ...extra, PORT: String(port) },
+        output: { kind: "file", path: path.join(logDir, `${name}.log`) },
+      });
       procs.push(proc);
       proc.start();
-      infra.reaper?.set('children', { kind: 'pids', pids: procs.map((p) => p.pid!).filter(Boolean) });
+      infra.reaper?.set("children", { kind: "pids", pids: procs.map((p) => p.pid!).filter(Boolean) });
       await proc.waitHealthy(`http://127.0.0.1:${port}/health`, healthTimeout);
       log(`${name} is up on :${port}`);
       return `http://127.0.0.1:${port}`;
     };
     const subgraphUrls = Object.fromEntries(SERVICES.map((svc) => [svc, `http://127.0.0.1:${ports[svc]}/graphql`])) as Record<ServiceName, string>;
     const metricsUrls = Object.fromEntries(SERVICES.map((svc) => [svc, `http://127.0.0.1:${ports[svc]}/metrics`])) as Record<ServiceName, string>;
-    return { gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`, env, subgraphUrls, startExtra, redisUrl: infra.redisUrl, streamPrefix, adminUrls, pgAdminUrl: infra.pgAdminUrl, pgLogFile: infra.postgres!.logFile, logDir, metricsUrls, pids, toggleProfiles, stop };
+    return {
+      gatewayUrl: `http://127.0.0.1:${ports.gateway}/graphql`,
+      env,
+      subgraphUrls,
+      startExtra,
+      redisUrl: infra.redisUrl,
+      streamPrefix,
+      adminUrls,
+      pgAdminUrl: infra.pgAdminUrl,
+      pgLogFile: infra.postgres!.logFile,
+      logDir,
+      metricsUrls,
+      pids,
+      toggleProfiles,
+      stop,
+    };
   } catch (error) {
     await stop().catch(() => undefined);
     throw new Error(`${(error as Error).message}\n(logs: ${logDir})`);
@@ -134,8 +163,8 @@ export async function makeDurable(adminUrl: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    for (const setting of ['fsync = on', 'synchronous_commit = on', 'full_page_writes = on']) await client.query(`alter system set ${setting}`);
-    await client.query('select pg_reload_conf()');
+    for (const setting of ["fsync = on", "synchronous_commit = on", "full_page_writes = on"]) await client.query(`alter system set ${setting}`);
+    await client.query("select pg_reload_conf()");
   } finally {
     await client.end();
   }

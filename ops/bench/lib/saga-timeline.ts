@@ -5,10 +5,10 @@
  * `processed_event` row (`processed_at` = start of the handler's transaction). Timestamps come from
  * Postgres and the services' clocks: one machine, one clock.
  */
-import type Redis from 'ioredis';
-import { Client } from 'pg';
-import { PUBLISHED_AT_SQL, streamKey } from '@commerce/streams';
-import type { ServiceName } from '../../provision/platform';
+import type Redis from "ioredis";
+import { Client } from "pg";
+import { PUBLISHED_AT_SQL, streamKey } from "@commerce/streams";
+import type { ServiceName } from "../../provision/platform";
 
 /** Epoch ms (µs precision) of each step of one order's happy path; undefined where it did not happen. */
 export interface SagaTimes {
@@ -25,13 +25,13 @@ export interface SagaTimes {
 
 /** The hops, as [label, from, to] over {@link SagaTimes}. */
 export const HOPS: readonly [string, keyof SagaTimes, keyof SagaTimes][] = [
-  ['order.placed: placement tx start → relay publishes', 'placedTx', 'placedPublished'],
-  ['  → product handler tx start', 'placedPublished', 'productTx'],
-  ['product tx start → inventory.reserved published', 'productTx', 'reservedPublished'],
-  ['  → payment handler tx start', 'reservedPublished', 'paymentTx'],
-  ['payment tx start → payment.captured published', 'paymentTx', 'capturedPublished'],
-  ['  → order handler tx start', 'capturedPublished', 'orderTx'],
-  ['order tx start → CONFIRMED written', 'orderTx', 'confirmedAt'],
+  ["order.placed: placement tx start → relay publishes", "placedTx", "placedPublished"],
+  ["  → product handler tx start", "placedPublished", "productTx"],
+  ["product tx start → inventory.reserved published", "productTx", "reservedPublished"],
+  ["  → payment handler tx start", "reservedPublished", "paymentTx"],
+  ["payment tx start → payment.captured published", "paymentTx", "capturedPublished"],
+  ["  → order handler tx start", "capturedPublished", "orderTx"],
+  ["order tx start → CONFIRMED written", "orderTx", "confirmedAt"],
 ];
 
 async function query<T>(url: string, sql: string, params: unknown[]): Promise<T[]> {
@@ -66,39 +66,43 @@ export async function sagaTimes(adminUrls: Record<ServiceName, string>, orderIds
     return marks.map((mark) => ({ orderId: byEvent.get(mark.eventId)!, at: mark.at }));
   };
 
-  const placed = await outbox('order', 'order.placed');
+  const placed = await outbox("order", "order.placed");
   for (const row of placed) {
-    set(row.orderId, 'placedTx', row.created);
-    set(row.orderId, 'placedPublished', row.published);
+    set(row.orderId, "placedTx", row.created);
+    set(row.orderId, "placedPublished", row.published);
   }
-  for (const mark of await processed('product', placed)) set(mark.orderId, 'productTx', mark.at);
-  const reserved = await outbox('product', 'inventory.reserved');
-  for (const row of reserved) set(row.orderId, 'reservedPublished', row.published);
-  for (const mark of await processed('payment', reserved)) set(mark.orderId, 'paymentTx', mark.at);
-  const captured = await outbox('payment', 'payment.captured');
-  for (const row of captured) set(row.orderId, 'capturedPublished', row.published);
-  for (const mark of await processed('order', captured)) set(mark.orderId, 'orderTx', mark.at);
+  for (const mark of await processed("product", placed)) set(mark.orderId, "productTx", mark.at);
+  const reserved = await outbox("product", "inventory.reserved");
+  for (const row of reserved) set(row.orderId, "reservedPublished", row.published);
+  for (const mark of await processed("payment", reserved)) set(mark.orderId, "paymentTx", mark.at);
+  const captured = await outbox("payment", "payment.captured");
+  for (const row of captured) set(row.orderId, "capturedPublished", row.published);
+  for (const mark of await processed("order", captured)) set(mark.orderId, "orderTx", mark.at);
   const confirmed = await query<{ orderId: string; at: number }>(
     adminUrls.order,
     `select order_id as "orderId", extract(epoch from at) * 1000 as "at"
        from order_status_changes where status = 'CONFIRMED' and order_id = any($1::uuid[])`,
     [orderIds],
   );
-  for (const row of confirmed) set(row.orderId, 'confirmedAt', row.at);
+  for (const row of confirmed) set(row.orderId, "confirmedAt", row.at);
   return times;
 }
 
 /** Status of each order (the order service's own view). */
 export async function orderStatuses(orderUrl: string, orderIds: string[]): Promise<Map<string, string>> {
-  const rows = await query<{ id: string; status: string }>(orderUrl, 'select id, status from orders where id = any($1::uuid[])', [orderIds]);
+  const rows = await query<{ id: string; status: string }>(orderUrl, "select id, status from orders where id = any($1::uuid[])", [orderIds]);
   return new Map(rows.map((row) => [row.id, row.status]));
 }
 
 /** Per stream and consumer group: entries not yet delivered (`lag`) and delivered but not acknowledged (`pending`). */
-export async function consumerLag(redis: Redis, prefix: string, producers: readonly string[]): Promise<{ stream: string; group: string; lag: number; pending: number }[]> {
+export async function consumerLag(
+  redis: Redis,
+  prefix: string,
+  producers: readonly string[],
+): Promise<{ stream: string; group: string; lag: number; pending: number }[]> {
   const out: { stream: string; group: string; lag: number; pending: number }[] = [];
   for (const producer of producers) {
-    const groups = (await redis.call('XINFO', 'GROUPS', streamKey(prefix, producer)).catch(() => [])) as unknown[][];
+    const groups = (await redis.call("XINFO", "GROUPS", streamKey(prefix, producer)).catch(() => [])) as unknown[][];
     for (const flat of groups) {
       const info: Record<string, unknown> = {};
       for (let i = 0; i < flat.length; i += 2) info[String(flat[i])] = flat[i + 1];

@@ -2,9 +2,9 @@
  * A shop to benchmark against, set up through the gateway as a client would: products with plenty of
  * stock in one warehouse, and customers whose wallets hold enough for every order they will place.
  */
-import { randomUUID } from 'node:crypto';
-import { GraphQLClient } from '../../provision/graphql-client';
-import { DEMO_LOGINS } from '../../provision/platform';
+import { randomUUID } from "node:crypto";
+import { GraphQLClient } from "../../provision/graphql-client";
+import { DEMO_LOGINS } from "../../provision/platform";
 
 export interface Shop {
   admin: GraphQLClient;
@@ -51,25 +51,41 @@ export async function setUpShop(gatewayUrl: string, options: ShopOptions): Promi
     `mutation($code: String!) { createWarehouse(code: $code, name: "Bench warehouse") { id } }`,
     { code: `BENCH-${randomUUID().slice(0, 6)}` },
   );
-  const productIds = await pool(Array.from({ length: options.products }, (_, i) => i), 4, async (i) => {
-    const { createProduct } = await adminClient.request<{ createProduct: { id: string } }>(
-      `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`,
-      { input: { sku: `BENCH-${randomUUID().slice(0, 8)}`, name: `Bench product ${i}`, price: { amount: options.price, currency: 'USD' }, attributes: [], lowStockThreshold: 0 } },
-    );
-    await adminClient.request(
-      `mutation($p: ID!, $w: ID!, $d: Int!) { adjustStock(productId: $p, warehouseId: $w, delta: $d, reason: "benchmark") { onHand } }`,
-      { p: createProduct.id, w: createWarehouse.id, d: options.stockPerProduct },
-    );
-    return createProduct.id;
-  });
+  const productIds = await pool(
+    Array.from({ length: options.products }, (_, i) => i),
+    4,
+    async (i) => {
+      const { createProduct } = await adminClient.request<{ createProduct: { id: string } }>(
+        `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`,
+        {
+          input: {
+            sku: `BENCH-${randomUUID().slice(0, 8)}`,
+            name: `Bench product ${i}`,
+            price: { amount: options.price, currency: "USD" },
+            attributes: [],
+            lowStockThreshold: 0,
+          },
+        },
+      );
+      await adminClient.request(
+        `mutation($p: ID!, $w: ID!, $d: Int!) { adjustStock(productId: $p, warehouseId: $w, delta: $d, reason: "benchmark") { onHand } }`,
+        { p: createProduct.id, w: createWarehouse.id, d: options.stockPerProduct },
+      );
+      return createProduct.id;
+    },
+  );
   log(`${productIds.length} products with ${options.stockPerProduct} units each`);
-  const customers = await pool(Array.from({ length: options.customers }, (_, i) => i), 4, async () => {
-    const { register } = await anonymous.request<{ register: { accessToken: string; user: { id: string } } }>(
-      `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`,
-      { input: { email: `bench-${randomUUID().slice(0, 12)}@example.com`, password: 'bench-password-123', name: 'Bench Customer' } },
-    );
-    return { id: register.user.id, client: anonymous.withToken(register.accessToken) };
-  });
+  const customers = await pool(
+    Array.from({ length: options.customers }, (_, i) => i),
+    4,
+    async () => {
+      const { register } = await anonymous.request<{ register: { accessToken: string; user: { id: string } } }>(
+        `mutation($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }`,
+        { input: { email: `bench-${randomUUID().slice(0, 12)}@example.com`, password: "bench-password-123", name: "Bench Customer" } },
+      );
+      return { id: register.user.id, client: anonymous.withToken(register.accessToken) };
+    },
+  );
   log(`${customers.length} customers registered`);
   // Wallets open on user.registered: wait until each holds the balance the run needs.
   const deadline = Date.now() + 60_000;

@@ -2,21 +2,21 @@
  * Test harness of the streams suites (streams-specific; the generic helpers come from @commerce/testing).
  * Every suite gets a throwaway database and a random stream prefix.
  */
-import { Migrator } from '@mikro-orm/migrations';
-import { MikroORM } from '@mikro-orm/postgresql';
-import type Redis from 'ioredis';
-import { createEvent } from '../create-event';
-import { streamsEntities } from '../entities';
-import { streamKey } from '../keys';
-import { streamsMigrations } from '../migrations';
-import { StreamConsumer, type Handler, type StreamConsumerOptions } from '../consumer';
-import { commitWithEvents } from '../outbox';
-import { eventFields } from '../wire';
-import type { EventEnvelope } from '@commerce/schema';
+import { Migrator } from "@mikro-orm/migrations";
+import { MikroORM } from "@mikro-orm/postgresql";
+import type Redis from "ioredis";
+import { createEvent } from "../create-event";
+import { streamsEntities } from "../entities";
+import { streamKey } from "../keys";
+import { streamsMigrations } from "../migrations";
+import { StreamConsumer, type Handler, type StreamConsumerOptions } from "../consumer";
+import { commitWithEvents } from "../outbox";
+import { eventFields } from "../wire";
+import type { EventEnvelope } from "@commerce/schema";
 
-import { createTestDatabase, randomStreamPrefix, redisClient, silentLogger } from '@commerce/testing';
+import { createTestDatabase, randomStreamPrefix, redisClient, silentLogger } from "@commerce/testing";
 
-export { createTestDatabase, eventually, memoryLogger as recordingLogger, randomStreamPrefix, redisClient, silentLogger } from '@commerce/testing';
+export { createTestDatabase, eventually, memoryLogger as recordingLogger, randomStreamPrefix, redisClient, silentLogger } from "@commerce/testing";
 
 /** One ORM per simulated process (its own pool), on the database at `url`. */
 export async function openOrm(url: string, poolMax = 8): Promise<MikroORM> {
@@ -46,12 +46,12 @@ export async function migrate(orm: MikroORM): Promise<void> {
 /** A valid `order.placed` whose first item quantity carries `seq`, to check ordering per order. */
 export function placed(orderId: string, seq: number): EventEnvelope {
   return createEvent(
-    'order.placed',
+    "order.placed",
     {
       orderId,
-      userId: 'user-1',
-      items: [{ productId: 'product-1', quantity: seq, unitPrice: { amount: 100, currency: 'EUR' } }],
-      total: { amount: 100 * seq, currency: 'EUR' },
+      userId: "user-1",
+      items: [{ productId: "product-1", quantity: seq, unitPrice: { amount: 100, currency: "EUR" } }],
+      total: { amount: 100 * seq, currency: "EUR" },
     },
     { correlationId: orderId },
   );
@@ -63,7 +63,7 @@ export function seqOf(event: EventEnvelope): number {
 
 /** Publishes straight to the stream (bypassing the outbox) so tests can craft duplicates and garbage. */
 export async function xaddEvent(redis: Redis, prefix: string, event: EventEnvelope): Promise<string> {
-  return (await redis.xadd(streamKey(prefix, 'order'), '*', ...eventFields(event, JSON.stringify(event))))!;
+  return (await redis.xadd(streamKey(prefix, "order"), "*", ...eventFields(event, JSON.stringify(event))))!;
 }
 
 /** Commits `events` through the outbox, in one transaction. */
@@ -73,7 +73,7 @@ export async function produce(orm: MikroORM, events: EventEnvelope[]): Promise<v
 
 /** Rows of `effect`, in the order they were applied. */
 export async function effects(orm: MikroORM): Promise<Array<{ event_id: string; correlation_id: string; seq: number; consumer: string }>> {
-  return orm.em.getConnection().execute('select event_id, correlation_id, seq, consumer from effect order by n');
+  return orm.em.getConnection().execute("select event_id, correlation_id, seq, consumer from effect order by n");
 }
 
 /** What a suite of {@link useStreamsSuite} works with; fields are set by its hooks. */
@@ -90,7 +90,10 @@ export interface StreamsSuite {
  * Registers the usual hooks of a streams suite: a throwaway database (migrated, `setup` run once), a
  * Redis client, a fresh prefix and empty tables before each test, consumers stopped after each.
  */
-export function useStreamsSuite(label: string, { poolMax = 8, setup }: { poolMax?: number; setup?: (orm: MikroORM) => Promise<void> } = {}): StreamsSuite {
+export function useStreamsSuite(
+  label: string,
+  { poolMax = 8, setup }: { poolMax?: number; setup?: (orm: MikroORM) => Promise<void> } = {},
+): StreamsSuite {
   const suite = { consumers: [] } as unknown as StreamsSuite;
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   beforeAll(async () => {
@@ -102,7 +105,7 @@ export function useStreamsSuite(label: string, { poolMax = 8, setup }: { poolMax
   });
   beforeEach(async () => {
     suite.prefix = randomStreamPrefix(label);
-    await suite.orm.em.getConnection().execute('truncate effect, processed_event, outbox');
+    await suite.orm.em.getConnection().execute("truncate effect, processed_event, outbox");
   });
   afterEach(async () => {
     await Promise.all(suite.consumers.splice(0).map((c) => c.stop()));
@@ -117,9 +120,9 @@ export function useStreamsSuite(label: string, { poolMax = 8, setup }: { poolMax
 
 /** The effect under test: one `effect` row per application of an event, tagged with `consumer`. */
 export const recordEffect =
-  (consumer = ''): Handler =>
+  (consumer = ""): Handler =>
   async (event, { em }) => {
-    await em.execute('insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)', [
+    await em.execute("insert into effect (event_id, correlation_id, seq, consumer) values (?, ?, ?, ?)", [
       event.id,
       event.correlationId,
       seqOf(event),
@@ -133,10 +136,10 @@ export function effectConsumer(orm: MikroORM, redis: Redis, prefix: string, opti
     redis,
     orm,
     prefix,
-    service: 'svc',
-    consumerName: 'c-1',
-    streams: ['order'],
-    handlers: { 'order.placed': recordEffect() },
+    service: "svc",
+    consumerName: "c-1",
+    streams: ["order"],
+    handlers: { "order.placed": recordEffect() },
     logger: silentLogger(),
     ...options,
   });

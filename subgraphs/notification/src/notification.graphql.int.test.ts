@@ -24,7 +24,13 @@ async function seed(userId: string, count: number): Promise<string[]> {
   const orderIds = Array.from({ length: count }, () => randomUUID());
   for (const orderId of orderIds) {
     await em().transactional((tx) =>
-      notify(tx as EntityManager, { eventId: randomUUID(), template: "order_shipped", userIds: [userId], orderId, data: () => ({ name: "Ann", orderId }) }),
+      notify(tx as EntityManager, {
+        eventId: randomUUID(),
+        template: "order_shipped",
+        userIds: [userId],
+        orderId,
+        data: () => ({ name: "Ann", orderId }),
+      }),
     );
   }
   return orderIds;
@@ -52,7 +58,8 @@ describe("Order.notifications", () => {
         },
       ],
     });
-    for (const role of ["STAFF", "ADMIN"] as const) expect((await service.gql(ORDER, orders(orderId), asUser(randomUUID(), role))).errors).toBeUndefined();
+    for (const role of ["STAFF", "ADMIN"] as const)
+      expect((await service.gql(ORDER, orders(orderId), asUser(randomUUID(), role))).errors).toBeUndefined();
     expect(codeOf(await service.gql(ORDER, orders(orderId), asUser(randomUUID())))).toBe("FORBIDDEN");
     expect(codeOf(await service.gql(ORDER, orders(orderId), null))).toBe("UNAUTHENTICATED");
   });
@@ -62,7 +69,11 @@ describe("User.notifications", () => {
   it("pages the user's own notifications newest first, with cursors and a total", async () => {
     const userId = await (async () => randomUUID())();
     await seed(userId, 3); // 6 notifications
-    const first = await service.gql<{ _entities: { notifications: { totalCount: number; edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }[] }>(USER, { ...users(userId), first: 4 }, asUser(userId));
+    const first = await service.gql<{
+      _entities: {
+        notifications: { totalCount: number; edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } };
+      }[];
+    }>(USER, { ...users(userId), first: 4 }, asUser(userId));
     expect(first.errors).toBeUndefined();
     const page1 = first.data!._entities[0].notifications;
     expect(page1.totalCount).toBe(6);
@@ -79,7 +90,8 @@ describe("User.notifications", () => {
   it("lets STAFF and ADMIN read anyone's, refuses other customers and anonymous callers, and caps first at 100", async () => {
     const userId = randomUUID();
     await seed(userId, 1);
-    for (const role of ["STAFF", "ADMIN"] as const) expect((await service.gql(USER, users(userId), asUser(randomUUID(), role))).errors).toBeUndefined();
+    for (const role of ["STAFF", "ADMIN"] as const)
+      expect((await service.gql(USER, users(userId), asUser(randomUUID(), role))).errors).toBeUndefined();
     expect(codeOf(await service.gql(USER, users(userId), asUser(randomUUID())))).toBe("FORBIDDEN");
     expect(codeOf(await service.gql(USER, users(userId), null))).toBe("UNAUTHENTICATED");
     const tooMany = await service.gql(USER, { ...users(userId), first: 101 }, asUser(userId));
@@ -114,10 +126,14 @@ describe("User.notifications", () => {
 describe("preferences", () => {
   it("shows defaults, then the user's own changes, and only to the user", async () => {
     const userId = randomUUID();
-    expect((await service.gql(PREFS, users(userId), asUser(userId))).data).toEqual({ _entities: [{ notificationPreferences: { email: true, inApp: true, sms: false } }] });
+    expect((await service.gql(PREFS, users(userId), asUser(userId))).data).toEqual({
+      _entities: [{ notificationPreferences: { email: true, inApp: true, sms: false } }],
+    });
     const updated = await service.gql(`mutation { updateNotificationPreferences(inApp: false) { email inApp sms } }`, {}, asUser(userId));
     expect(updated.data).toEqual({ updateNotificationPreferences: { email: true, inApp: false, sms: false } });
-    expect((await service.gql(PREFS, users(userId), asUser(userId))).data).toEqual({ _entities: [{ notificationPreferences: { email: true, inApp: false, sms: false } }] });
+    expect((await service.gql(PREFS, users(userId), asUser(userId))).data).toEqual({
+      _entities: [{ notificationPreferences: { email: true, inApp: false, sms: false } }],
+    });
     expect(codeOf(await service.gql(PREFS, users(userId), asUser(randomUUID(), "ADMIN")))).toBe("FORBIDDEN");
     expect(codeOf(await service.gql(`mutation { updateNotificationPreferences(sms: true) { sms } }`, {}, null))).toBe("UNAUTHENTICATED");
   });
@@ -128,16 +144,32 @@ describe("templates", () => {
     upsertNotificationTemplate(key: $key, channel: $channel, subject: $subject, body: $body) { key channel subject body } }`;
 
   it("lists the seeded defaults to ADMIN only", async () => {
-    const listed = await service.gql<{ notificationTemplates: { key: string; channel: string }[] }>(`{ notificationTemplates { key channel subject body } }`, {}, asUser(randomUUID(), "ADMIN"));
+    const listed = await service.gql<{ notificationTemplates: { key: string; channel: string }[] }>(
+      `{ notificationTemplates { key channel subject body } }`,
+      {},
+      asUser(randomUUID(), "ADMIN"),
+    );
     const keys = new Set(listed.data!.notificationTemplates.map((t) => t.key));
-    for (const key of ["welcome", "order_confirmed", "payment_failed", "out_of_stock", "order_cancelled", "order_shipped", "order_completed", "low_stock"]) expect(keys).toContain(key);
+    for (const key of [
+      "welcome",
+      "order_confirmed",
+      "payment_failed",
+      "out_of_stock",
+      "order_cancelled",
+      "order_shipped",
+      "order_completed",
+      "low_stock",
+    ])
+      expect(keys).toContain(key);
     expect(codeOf(await service.gql(`{ notificationTemplates { key } }`, {}, asUser(randomUUID(), "STAFF")))).toBe("FORBIDDEN");
   });
 
   it("lets an ADMIN replace a template, used for the next notifications", async () => {
     const admin = asUser(randomUUID(), "ADMIN");
     const saved = await service.gql(UPSERT, { key: "order_shipped", channel: "IN_APP", body: "Shipped: {{ orderId }}!" }, admin);
-    expect(saved.data).toEqual({ upsertNotificationTemplate: { key: "order_shipped", channel: "IN_APP", subject: null, body: "Shipped: {{ orderId }}!" } });
+    expect(saved.data).toEqual({
+      upsertNotificationTemplate: { key: "order_shipped", channel: "IN_APP", subject: null, body: "Shipped: {{ orderId }}!" },
+    });
     const userId = randomUUID();
     const [orderId] = await seed(userId, 1);
     const shown = await service.gql<{ _entities: { notifications: { channel: string; body: string }[] }[] }>(ORDER, orders(orderId), asUser(userId));
@@ -171,7 +203,12 @@ describe("templates", () => {
   });
 
   it("accepts adjacent placeholders and single braces", async () => {
-    const variables = { key: "order_confirmed", channel: "EMAIL", subject: "{{orderId}}{{total}}", body: "<style>p { margin: 0 }</style><p>{ {{name}} }</p>" };
+    const variables = {
+      key: "order_confirmed",
+      channel: "EMAIL",
+      subject: "{{orderId}}{{total}}",
+      body: "<style>p { margin: 0 }</style><p>{ {{name}} }</p>",
+    };
     const saved = await service.gql(UPSERT, variables, asUser(randomUUID(), "ADMIN"));
     expect(saved.errors).toBeUndefined();
     expect(saved.data).toEqual({ upsertNotificationTemplate: variables });

@@ -28,7 +28,15 @@ export const orderSubgraph: SubgraphModule<OrderSettings> = {
   entities: [Order, OrderItem, OrderStatusChange, CatalogProduct, ReturnRequest, ReturnStatusChange],
   migrations,
   // Subscriptions are declared here for composition; the gateway serves them (see order.subscription.ts).
-  resolvers: [OrderResolver, UserOrdersResolver, OrderSubscriptionResolver, OrderTimelineResolver, ReturnResolver, OrderReturnsResolver, auditLogResolver("orderAuditLog", "order")],
+  resolvers: [
+    OrderResolver,
+    UserOrdersResolver,
+    OrderSubscriptionResolver,
+    OrderTimelineResolver,
+    ReturnResolver,
+    OrderReturnsResolver,
+    auditLogResolver("orderAuditLog", "order"),
+  ],
   orphanedTypes: [UserRef, ProductRef],
   referenceResolvers: { Order: orderReference },
   settings: readSettings,

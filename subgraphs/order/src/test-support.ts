@@ -80,11 +80,9 @@ export async function placeOrder(
 
 /** The order's status and history, read directly (as STAFF). */
 export async function statusOf(subgraph: OrderTestSubgraph, id: string) {
-  const result = await subgraph.gql<{ order: { status: string; failureReason: string | null; statusHistory: { status: string; reason: string | null }[] } }>(
-    ORDER,
-    { id },
-    asUser(randomUUID(), "STAFF"),
-  );
+  const result = await subgraph.gql<{
+    order: { status: string; failureReason: string | null; statusHistory: { status: string; reason: string | null }[] };
+  }>(ORDER, { id }, asUser(randomUUID(), "STAFF"));
   if (result.errors?.length || !result.data?.order) throw new Error(`order(${id}) failed: ${JSON.stringify(result.errors)}`);
   return result.data.order;
 }

@@ -37,7 +37,8 @@ beforeAll(async () => {
     WALLET_OPENING_BALANCE: "5000",
     TOP_UP_MAX: "20000",
     TOP_UP_DAILY_MAX: "50000",
-    SUBGRAPH_USER_URL: `http://127.0.0.1:${port}/graphql` });
+    SUBGRAPH_USER_URL: `http://127.0.0.1:${port}/graphql`,
+  });
 });
 afterAll(async () => {
   await payment?.stop();
@@ -87,7 +88,11 @@ describe("topUpWallet", () => {
       ["TOP_UP", 1_234, userId],
     ]);
     const [row] = await auditRows(userId);
-    expect(row).toMatchObject({ action: "wallet.topped_up", actor_id: userId, details: { amount: { amount: 1_234, currency: "USD" }, cardLast4: "4242" } });
+    expect(row).toMatchObject({
+      action: "wallet.topped_up",
+      actor_id: userId,
+      details: { amount: { amount: 1_234, currency: "USD" }, cardLast4: "4242" },
+    });
     expect(JSON.stringify(row.details)).not.toContain("4242424242424242");
   });
 
@@ -99,7 +104,10 @@ describe("topUpWallet", () => {
     // A customer cannot turn a top-up of their own wallet into a credit by giving a reason.
     expect(codeOf(await payment.gql(TOP_UP, { userId, amount: { amount: 100 }, reason: "goodwill" }, asUser(userId)))).toBe("FORBIDDEN");
     const needs = async (vars: Record<string, unknown>, caller: ReturnType<typeof asUser>, field: string) =>
-      expect((await payment.gql(TOP_UP, { userId, amount: { amount: 100 }, ...vars }, caller)).errors?.[0]?.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
+      expect((await payment.gql(TOP_UP, { userId, amount: { amount: 100 }, ...vars }, caller)).errors?.[0]?.extensions).toMatchObject({
+        code: "BAD_USER_INPUT",
+        field,
+      });
     await needs({}, asUser(userId), "card");
     await needs({ card: card() }, asUser(randomUUID(), "ADMIN"), "reason");
     await needs({ reason: "goodwill", card: card() }, asUser(randomUUID(), "STAFF"), "card");
@@ -128,7 +136,12 @@ describe("topUpWallet", () => {
     expect((await auditRows(userId))[0]).toMatchObject({
       action: "wallet.credited",
       actor_id: staff,
-      details: { amount: { amount: 100, currency: "USD" }, reason: "refund of a lost parcel", balanceBefore: { amount: 5_000 }, balanceAfter: { amount: 5_100 } },
+      details: {
+        amount: { amount: 100, currency: "USD" },
+        reason: "refund of a lost parcel",
+        balanceBefore: { amount: 5_000 },
+        balanceAfter: { amount: 5_100 },
+      },
     });
   });
 
@@ -175,7 +188,10 @@ describe("topUpWallet", () => {
     const vars = { userId, amount: { amount: 700 }, card: card(), key: "top-up-1" };
     const results = await Promise.all(Array.from({ length: 5 }, () => payment.gql(TOP_UP, vars, asUser(userId))));
     for (const result of results) expect(result.data).toEqual({ topUpWallet: { balance: { amount: 5_700, currency: "USD" } } });
-    for (const changed of [{ ...vars, amount: { amount: 701 } }, { ...vars, card: card(TEST_CARDS.approved, { expMonth: 11 }) }]) {
+    for (const changed of [
+      { ...vars, amount: { amount: 701 } },
+      { ...vars, card: card(TEST_CARDS.approved, { expMonth: 11 }) },
+    ]) {
       const result = await payment.gql(TOP_UP, changed, asUser(userId));
       expect(result.data).toBeNull();
       expect(result.errors?.[0]?.extensions).toMatchObject({ code: "CONFLICT", field: "idempotencyKey" });
@@ -315,8 +331,12 @@ describe("User.wallet", () => {
   it("shows the wallet to its owner and ADMIN only (a customer reading another user's wallet is FORBIDDEN)", async () => {
     const owner = randomUUID();
     await payment.gql(TOP_UP, { userId: owner, amount: { amount: 1 }, card: card() }, asUser(owner));
-    expect((await payment.gql(WALLET, users(owner), asUser(owner))).data).toEqual({ _entities: [{ wallet: { balance: { amount: 5_001, currency: "USD" } } }] });
-    expect((await payment.gql(WALLET, users(owner), asUser(randomUUID(), "ADMIN"))).data).toEqual({ _entities: [{ wallet: { balance: { amount: 5_001, currency: "USD" } } }] });
+    expect((await payment.gql(WALLET, users(owner), asUser(owner))).data).toEqual({
+      _entities: [{ wallet: { balance: { amount: 5_001, currency: "USD" } } }],
+    });
+    expect((await payment.gql(WALLET, users(owner), asUser(randomUUID(), "ADMIN"))).data).toEqual({
+      _entities: [{ wallet: { balance: { amount: 5_001, currency: "USD" } } }],
+    });
     expect(codeOf(await payment.gql(WALLET, users(owner), asUser(randomUUID())))).toBe("FORBIDDEN");
     expect(codeOf(await payment.gql(WALLET, users(owner), asUser(randomUUID(), "STAFF")))).toBe("FORBIDDEN");
     expect(codeOf(await payment.gql(WALLET, users(owner), null))).toBe("UNAUTHENTICATED");
@@ -324,7 +344,9 @@ describe("User.wallet", () => {
 
   it("shows the opening balance before the wallet is opened", async () => {
     const userId = randomUUID();
-    expect((await payment.gql(WALLET, users(userId), asUser(userId))).data).toEqual({ _entities: [{ wallet: { balance: { amount: 5_000, currency: "USD" } } }] });
+    expect((await payment.gql(WALLET, users(userId), asUser(userId))).data).toEqual({
+      _entities: [{ wallet: { balance: { amount: 5_000, currency: "USD" } } }],
+    });
   });
 });
 
@@ -350,8 +372,20 @@ describe("Order.payment", () => {
     expect(mine.errors).toBeUndefined();
     expect(mine.data).toEqual({
       _entities: [
-        { id: captured, payment: { id: expect.any(String), status: "CAPTURED", amount: { amount: 10 }, failureReason: null, invoice: { number: `TEST-${captured}`, amount: { amount: 10 } } } },
-        { id: failed, payment: { id: expect.any(String), status: "FAILED", amount: { amount: 12 }, failureReason: "insufficient funds", invoice: null } },
+        {
+          id: captured,
+          payment: {
+            id: expect.any(String),
+            status: "CAPTURED",
+            amount: { amount: 10 },
+            failureReason: null,
+            invoice: { number: `TEST-${captured}`, amount: { amount: 10 } },
+          },
+        },
+        {
+          id: failed,
+          payment: { id: expect.any(String), status: "FAILED", amount: { amount: 12 }, failureReason: "insufficient funds", invoice: null },
+        },
         { id: unpaid, payment: null },
       ],
     });

@@ -41,7 +41,9 @@ export async function failure(
 }
 
 export async function createWarehouse(service: ProductTestSubgraph, code = `W-${randomUUID().slice(0, 8)}`): Promise<string> {
-  const data = await ok<{ createWarehouse: { id: string } }>(service, `mutation($c: String!) { createWarehouse(code: $c, name: "Depot") { id } }`, { c: code });
+  const data = await ok<{ createWarehouse: { id: string } }>(service, `mutation($c: String!) { createWarehouse(code: $c, name: "Depot") { id } }`, {
+    c: code,
+  });
   return data.createWarehouse.id;
 }
 
@@ -96,15 +98,32 @@ const USD = (amount: number) => ({ amount, currency: "USD" });
 export const orderPlaced = (items: { productId: string; quantity: number }[], orderId: string = randomUUID(), userId: string = randomUUID()) =>
   createEvent(
     "order.placed",
-    { orderId, userId, items: items.map((item) => ({ ...item, unitPrice: USD(100) })), total: USD(100 * items.reduce((sum, item) => sum + item.quantity, 0)) },
+    {
+      orderId,
+      userId,
+      items: items.map((item) => ({ ...item, unitPrice: USD(100) })),
+      total: USD(100 * items.reduce((sum, item) => sum + item.quantity, 0)),
+    },
     { correlationId: orderId },
   );
 
 export const paymentCaptured = (orderId: string) =>
-  createEvent("payment.captured", { orderId, userId: randomUUID(), paymentId: randomUUID(), amount: USD(100), invoiceNumber: "INV-1" }, { correlationId: orderId });
+  createEvent(
+    "payment.captured",
+    { orderId, userId: randomUUID(), paymentId: randomUUID(), amount: USD(100), invoiceNumber: "INV-1" },
+    { correlationId: orderId },
+  );
 
 export const paymentFailed = (orderId: string) =>
-  createEvent("payment.failed", { orderId, userId: randomUUID(), paymentId: randomUUID(), amount: USD(100), reason: "insufficient funds" }, { correlationId: orderId });
+  createEvent(
+    "payment.failed",
+    { orderId, userId: randomUUID(), paymentId: randomUUID(), amount: USD(100), reason: "insufficient funds" },
+    { correlationId: orderId },
+  );
 
 export const orderCancelled = (orderId: string, previousStatus: "PENDING" | "STOCK_RESERVED" | "CONFIRMED" = "STOCK_RESERVED") =>
-  createEvent("order.cancelled", { orderId, userId: randomUUID(), reason: "changed my mind", previousStatus, expired: false }, { correlationId: orderId });
+  createEvent(
+    "order.cancelled",
+    { orderId, userId: randomUUID(), reason: "changed my mind", previousStatus, expired: false },
+    { correlationId: orderId },
+  );

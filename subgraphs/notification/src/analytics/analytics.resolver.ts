@@ -18,7 +18,7 @@ const MAX_RANGE_DAYS = 366;
 
 @ObjectType({ description: "Sales of one day, product or category." })
 class SalesRow {
-  @Field({ description: "The day (YYYY-MM-DD, UTC), product id or category id (\"none\" for products without one)." })
+  @Field({ description: 'The day (YYYY-MM-DD, UTC), product id or category id ("none" for products without one).' })
   key: string;
   @Field()
   label: string;
@@ -52,7 +52,8 @@ class OrderStats {
 
 function checkRange(from: Date, to: Date): void {
   if (!(to.getTime() > from.getTime())) throw new BadUserInputError("to must be after from.", "to");
-  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * 86_400_000) throw new BadUserInputError(`A range covers at most ${MAX_RANGE_DAYS} days.`, "to");
+  if (to.getTime() - from.getTime() > MAX_RANGE_DAYS * 86_400_000)
+    throw new BadUserInputError(`A range covers at most ${MAX_RANGE_DAYS} days.`, "to");
 }
 
 /** Reads of the sales projection (STAFF, ADMIN); its tables are kept by the `analytics` consumer group. */
@@ -100,7 +101,10 @@ class SalesMinute {
  */
 @Resolver(() => SalesMinute)
 export class SalesMetricsSubscriptionResolver {
-  @Subscription(() => SalesMinute, { topics: "SALES_METRICS", description: "STAFF, ADMIN: each minute's paid orders, revenue and refunds, once it has ended; the last ended minute first." })
+  @Subscription(() => SalesMinute, {
+    topics: "SALES_METRICS",
+    description: "STAFF, ADMIN: each minute's paid orders, revenue and refunds, once it has ended; the last ended minute first.",
+  })
   salesMetrics(@Root() minute: SalesMinute): SalesMinute {
     return minute;
   }

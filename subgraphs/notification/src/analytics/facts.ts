@@ -36,10 +36,12 @@ export async function recordPlaced(
     [order.orderId, order.userId, order.placedAt, order.total, order.currency],
   );
   for (const line of merged(order.lines)) {
-    await em.execute(
-      `insert into analytics_order_lines (order_id, product_id, quantity, unit_amount) values (?, ?, ?, ?) on conflict do nothing`,
-      [order.orderId, line.productId, line.quantity, Math.round(line.unitAmount)],
-    );
+    await em.execute(`insert into analytics_order_lines (order_id, product_id, quantity, unit_amount) values (?, ?, ?, ?) on conflict do nothing`, [
+      order.orderId,
+      line.productId,
+      line.quantity,
+      Math.round(line.unitAmount),
+    ]);
   }
 }
 
@@ -74,10 +76,12 @@ export async function recordMoney(
 
 export async function recordReturnLines(em: Sql, returnId: string, lines: LineFact[]): Promise<void> {
   for (const line of merged(lines)) {
-    await em.execute(
-      `insert into analytics_return_lines (return_id, product_id, quantity, unit_amount) values (?, ?, ?, ?) on conflict do nothing`,
-      [returnId, line.productId, line.quantity, Math.round(line.unitAmount)],
-    );
+    await em.execute(`insert into analytics_return_lines (return_id, product_id, quantity, unit_amount) values (?, ?, ?, ?) on conflict do nothing`, [
+      returnId,
+      line.productId,
+      line.quantity,
+      Math.round(line.unitAmount),
+    ]);
   }
 }
 

@@ -17,12 +17,26 @@ const statusChanged: EventHandler<"order.status_changed"> = async (event, { em }
 
 const captured: EventHandler<"payment.captured"> = async (event, { em }) => {
   const { orderId, paymentId, amount } = event.payload;
-  await recordMoney(em, { key: `capture:${paymentId}`, kind: "CAPTURE", orderId, amount: amount.amount, currency: amount.currency, at: new Date(event.occurredAt) });
+  await recordMoney(em, {
+    key: `capture:${paymentId}`,
+    kind: "CAPTURE",
+    orderId,
+    amount: amount.amount,
+    currency: amount.currency,
+    at: new Date(event.occurredAt),
+  });
 };
 
 const refunded: EventHandler<"payment.refunded"> = async (event, { em }) => {
   const { orderId, paymentId, amount } = event.payload;
-  await recordMoney(em, { key: `refund:${paymentId}`, kind: "REFUND", orderId, amount: amount.amount, currency: amount.currency, at: new Date(event.occurredAt) });
+  await recordMoney(em, {
+    key: `refund:${paymentId}`,
+    kind: "REFUND",
+    orderId,
+    amount: amount.amount,
+    currency: amount.currency,
+    at: new Date(event.occurredAt),
+  });
 };
 
 const returnReceived: EventHandler<"return.received"> = async (event, { em }) => {
@@ -33,7 +47,15 @@ const returnReceived: EventHandler<"return.received"> = async (event, { em }) =>
 const returnRefunded: EventHandler<"payment.return_refunded"> = async (event, { em }) => {
   const { returnId, orderId, amount } = event.payload;
   if (amount.amount === 0) return;
-  await recordMoney(em, { key: `return:${returnId}`, kind: "REFUND", orderId, returnId, amount: amount.amount, currency: amount.currency, at: new Date(event.occurredAt) });
+  await recordMoney(em, {
+    key: `return:${returnId}`,
+    kind: "REFUND",
+    orderId,
+    returnId,
+    amount: amount.amount,
+    currency: amount.currency,
+    at: new Date(event.occurredAt),
+  });
 };
 
 const productUpserted: EventHandler<"product.upserted"> = async (event, { em }) => {

@@ -19,7 +19,12 @@ async function connect(url: string): Promise<Client> {
 const sqlOn = (client: Client) => ({
   execute: async (sql: string, params: unknown[] = []) => {
     let n = 0;
-    return (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows;
+    return (
+      await client.query(
+        sql.replace(/\?/g, () => `$${++n}`),
+        params,
+      )
+    ).rows;
   },
 });
 
@@ -34,7 +39,9 @@ export async function rebuildAnalytics(sources: RebuildSources): Promise<{ order
   const [order, payment, product] = await Promise.all([connect(sources.order), connect(sources.payment), connect(sources.product)]);
   try {
     await target.query("begin");
-    await target.query("lock table analytics_orders, analytics_order_lines, analytics_return_lines, analytics_money, analytics_products in access exclusive mode");
+    await target.query(
+      "lock table analytics_orders, analytics_order_lines, analytics_return_lines, analytics_money, analytics_products in access exclusive mode",
+    );
     await target.query("truncate analytics_orders, analytics_order_lines, analytics_return_lines, analytics_money, analytics_products");
     const sql = sqlOn(target);
 
@@ -44,37 +51,80 @@ export async function rebuildAnalytics(sources: RebuildSources): Promise<{ order
       )
     ).rows;
     const lines = new Map<string, LineFact[]>();
-    for (const row of (await order.query<{ order_id: string; product_id: string; quantity: number; unit_price_amount: number }>(
-      `select order_id, product_id, quantity, unit_price_amount from order_items order by order_id, line`,
-    )).rows) {
+    for (const row of (
+      await order.query<{ order_id: string; product_id: string; quantity: number; unit_price_amount: number }>(
+        `select order_id, product_id, quantity, unit_price_amount from order_items order by order_id, line`,
+      )
+    ).rows) {
       const list = lines.get(row.order_id) ?? [];
       list.push({ productId: row.product_id, quantity: row.quantity, unitAmount: row.unit_price_amount });
       lines.set(row.order_id, list);
     }
     const users = new Map(orders.map((row) => [row.id, row.user_id]));
     for (const row of orders) {
-      await recordPlaced(sql, { orderId: row.id, userId: row.user_id, placedAt: row.created_at, total: row.total_amount, currency: row.total_currency, lines: lines.get(row.id) ?? [] });
+      await recordPlaced(sql, {
+        orderId: row.id,
+        userId: row.user_id,
+        placedAt: row.created_at,
+        total: row.total_amount,
+        currency: row.total_currency,
+        lines: lines.get(row.id) ?? [],
+      });
     }
-    for (const change of (await order.query<{ order_id: string; status: string; previous_status: string | null; at: Date }>(
-      `select order_id, status, previous_status, at from order_status_changes order by id`,
-    )).rows) {
-      await recordStatus(sql, { orderId: change.order_id, userId: users.get(change.order_id)!, status: change.status, previousStatus: change.previous_status, at: change.at });
+    for (const change of (
+      await order.query<{ order_id: string; status: string; previous_status: string | null; at: Date }>(
+        `select order_id, status, previous_status, at from order_status_changes order by id`,
+      )
+    ).rows) {
+      await recordStatus(sql, {
+        orderId: change.order_id,
+        userId: users.get(change.order_id)!,
+        status: change.status,
+        previousStatus: change.previous_status,
+        at: change.at,
+      });
     }
-    for (const row of (await order.query<{ id: string; lines: { productId: string; quantity: number; unitPriceAmount: number }[] }>(
-      `select id, lines from return_requests where status in ('RECEIVED', 'REFUNDED')`,
-    )).rows) {
-      await recordReturnLines(sql, row.id, row.lines.map((line) => ({ productId: line.productId, quantity: line.quantity, unitAmount: line.unitPriceAmount })));
+    for (const row of (
+      await order.query<{ id: string; lines: { productId: string; quantity: number; unitPriceAmount: number }[] }>(
+        `select id, lines from return_requests where status in ('RECEIVED', 'REFUNDED')`,
+      )
+    ).rows) {
+      await recordReturnLines(
+        sql,
+        row.id,
+        row.lines.map((line) => ({ productId: line.productId, quantity: line.quantity, unitAmount: line.unitPriceAmount })),
+      );
     }
 
     const payments = (
-      await payment.query<{ id: string; order_id: string; amount_minor: number; currency: string; status: string; created_at: Date; refunded_at: Date | null }>(
-        `select id, order_id, amount_minor, currency, status, created_at, refunded_at from payments where status in ('CAPTURED', 'REFUNDED')`,
-      )
+      await payment.query<{
+        id: string;
+        order_id: string;
+        amount_minor: number;
+        currency: string;
+        status: string;
+        created_at: Date;
+        refunded_at: Date | null;
+      }>(`select id, order_id, amount_minor, currency, status, created_at, refunded_at from payments where status in ('CAPTURED', 'REFUNDED')`)
     ).rows;
     for (const row of payments) {
-      await recordMoney(sql, { key: `capture:${row.id}`, kind: "CAPTURE", orderId: row.order_id, amount: row.amount_minor, currency: row.currency, at: row.created_at });
+      await recordMoney(sql, {
+        key: `capture:${row.id}`,
+        kind: "CAPTURE",
+        orderId: row.order_id,
+        amount: row.amount_minor,
+        currency: row.currency,
+        at: row.created_at,
+      });
       if (row.status === "REFUNDED") {
-        await recordMoney(sql, { key: `refund:${row.id}`, kind: "REFUND", orderId: row.order_id, amount: row.amount_minor, currency: row.currency, at: row.refunded_at ?? row.created_at });
+        await recordMoney(sql, {
+          key: `refund:${row.id}`,
+          kind: "REFUND",
+          orderId: row.order_id,
+          amount: row.amount_minor,
+          currency: row.currency,
+          at: row.refunded_at ?? row.created_at,
+        });
       }
     }
     const returnRefunds = (
@@ -83,7 +133,15 @@ export async function rebuildAnalytics(sources: RebuildSources): Promise<{ order
       )
     ).rows;
     for (const row of returnRefunds) {
-      await recordMoney(sql, { key: `return:${row.return_id}`, kind: "REFUND", orderId: row.order_id, returnId: row.return_id, amount: row.amount_minor, currency: row.currency, at: row.created_at });
+      await recordMoney(sql, {
+        key: `return:${row.return_id}`,
+        kind: "REFUND",
+        orderId: row.order_id,
+        returnId: row.return_id,
+        amount: row.amount_minor,
+        currency: row.currency,
+        at: row.created_at,
+      });
     }
 
     const products = (
@@ -92,7 +150,13 @@ export async function rebuildAnalytics(sources: RebuildSources): Promise<{ order
       )
     ).rows;
     for (const row of products) {
-      await recordProduct(sql, { productId: row.id, name: row.name, categoryId: row.category_id, categoryName: row.category_name, at: row.updated_at });
+      await recordProduct(sql, {
+        productId: row.id,
+        name: row.name,
+        categoryId: row.category_id,
+        categoryName: row.category_name,
+        at: row.updated_at,
+      });
     }
     await target.query("commit");
     return { orders: orders.length, money: payments.length + returnRefunds.length, products: products.length };

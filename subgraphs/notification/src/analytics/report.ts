@@ -101,7 +101,10 @@ export async function salesReport(em: Sql, range: { from: Date; to: Date; curren
     refund.lines.push({ productId: row.product_id, weight: row.quantity * Number(row.unit_amount) });
   }
   for (const refund of refunds.values()) {
-    const shares = allocate(refund.amount, refund.lines.map((line) => line.weight));
+    const shares = allocate(
+      refund.amount,
+      refund.lines.map((line) => line.weight),
+    );
     refund.lines.forEach((line, index) => (figuresOf(line.productId).refunds += shares[index]!));
   }
 

@@ -29,7 +29,11 @@ afterAll(async () => {
 });
 
 async function processed(envelope: ParsedEvent): Promise<void> {
-  await eventually(`${envelope.type} to be processed`, async () => (await em().execute(`select 1 from processed_event where event_id = ? and consumer_group = 'notification'`, [envelope.id])).length > 0);
+  await eventually(
+    `${envelope.type} to be processed`,
+    async () =>
+      (await em().execute(`select 1 from processed_event where event_id = ? and consumer_group = 'notification'`, [envelope.id])).length > 0,
+  );
 }
 
 async function register(role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER", name = "Ann") {
@@ -84,10 +88,18 @@ describe("order names", () => {
     const named = randomUUID();
     const unnamed = randomUUID();
     const items = [{ productId: randomUUID(), quantity: 1, unitPrice: { amount: 500, currency: "USD" } }];
-    const placed = event("order.placed", { orderId: named, userId, items, total: { amount: 500, currency: "USD" }, name: "  Birthday gifts " }, named);
+    const placed = event(
+      "order.placed",
+      { orderId: named, userId, items, total: { amount: 500, currency: "USD" }, name: "  Birthday gifts " },
+      named,
+    );
     const placedUnnamed = event("order.placed", { orderId: unnamed, userId, items, total: { amount: 500, currency: "USD" } }, unnamed);
     const confirmed = event("order.confirmed", { orderId: named, userId, total: { amount: 500, currency: "USD" } }, named);
-    const failed = event("payment.failed", { orderId: unnamed, userId, paymentId: randomUUID(), amount: { amount: 500, currency: "USD" }, reason: "insufficient balance" }, unnamed);
+    const failed = event(
+      "payment.failed",
+      { orderId: unnamed, userId, paymentId: randomUUID(), amount: { amount: 500, currency: "USD" }, reason: "insufficient balance" },
+      unnamed,
+    );
     for (const e of [placed, placedUnnamed, confirmed, failed]) await send(e);
     await processed(failed);
     await processed(confirmed);
@@ -96,7 +108,12 @@ describe("order names", () => {
     expect(inApp("order_confirmed")).toBe("Order Birthday gifts is confirmed ($5.00).");
     expect(inApp("payment_failed")).toBe(`Payment of $5.00 for order ${unnamed} failed: insufficient balance.`);
     // The order.placed entries themselves tell the customer nothing.
-    expect(rows.filter((n) => n.orderId === named).map((n) => n.template).sort()).toEqual(["order_confirmed", "order_confirmed"]);
+    expect(
+      rows
+        .filter((n) => n.orderId === named)
+        .map((n) => n.template)
+        .sort(),
+    ).toEqual(["order_confirmed", "order_confirmed"]);
   });
 });
 
@@ -141,8 +158,16 @@ describe("low stock", () => {
     const demoted = await register("STAFF", "Dan");
     const customer = await register("CUSTOMER");
     const admin = await register("ADMIN");
-    const promote = event("user.role_changed", { userId: promoted.userId, email: promoted.email, name: "Pat", role: "STAFF", previousRole: "CUSTOMER" }, promoted.userId);
-    const demote = event("user.role_changed", { userId: demoted.userId, email: demoted.email, name: "Dan", role: "CUSTOMER", previousRole: "STAFF" }, demoted.userId);
+    const promote = event(
+      "user.role_changed",
+      { userId: promoted.userId, email: promoted.email, name: "Pat", role: "STAFF", previousRole: "CUSTOMER" },
+      promoted.userId,
+    );
+    const demote = event(
+      "user.role_changed",
+      { userId: demoted.userId, email: demoted.email, name: "Dan", role: "CUSTOMER", previousRole: "STAFF" },
+      demoted.userId,
+    );
     await send(promote);
     await send(demote);
     await processed(demote);
@@ -174,8 +199,16 @@ describe("SMS", () => {
     await processed(registered);
     const [rejectedId, cancelledId] = [randomUUID(), randomUUID()];
     const rejected = event("inventory.rejected", { orderId: rejectedId, userId, reason: "not enough stock", shortages: [] }, rejectedId);
-    const cancelled = event("order.cancelled", { orderId: cancelledId, userId, reason: "changed my mind", previousStatus: "CONFIRMED", expired: false }, cancelledId);
-    const refunded = event("payment.refunded", { orderId: cancelledId, userId, paymentId: randomUUID(), amount: { amount: 4_200, currency: "USD" } }, cancelledId);
+    const cancelled = event(
+      "order.cancelled",
+      { orderId: cancelledId, userId, reason: "changed my mind", previousStatus: "CONFIRMED", expired: false },
+      cancelledId,
+    );
+    const refunded = event(
+      "payment.refunded",
+      { orderId: cancelledId, userId, paymentId: randomUUID(), amount: { amount: 4_200, currency: "USD" } },
+      cancelledId,
+    );
     for (const envelope of [rejected, cancelled, refunded]) {
       await send(envelope);
       await processed(envelope);
@@ -227,7 +260,9 @@ describe("delivery failures", () => {
 describe("recording outcomes", () => {
   it("records e-mails that finish together in shared transactions, each exactly once", async () => {
     const users = Array.from({ length: 40 }, () => randomUUID());
-    const registered = users.map((userId) => event("user.registered", { userId, email: `${userId.slice(0, 8)}@example.com`, name: "Ann", role: "CUSTOMER" }, userId));
+    const registered = users.map((userId) =>
+      event("user.registered", { userId, email: `${userId.slice(0, 8)}@example.com`, name: "Ann", role: "CUSTOMER" }, userId),
+    );
     await Promise.all(registered.map(send));
     const emails = await eventually("every e-mail to be SENT", async () => {
       const rows = await em().find(Notification, { userId: { $in: users }, channel: "EMAIL" });
@@ -257,7 +292,12 @@ describe("duplicates", () => {
     await processed(marker);
     // Bypass the consumer's processed-event record: the dedupe key alone must hold.
     await em().transactional((tx) =>
-      notify(tx as EntityManager, { eventId: registered.id, template: "welcome", userIds: [userId], data: () => ({ name: "Ann", email: "x@example.com" }) }),
+      notify(tx as EntityManager, {
+        eventId: registered.id,
+        template: "welcome",
+        userIds: [userId],
+        data: () => ({ name: "Ann", email: "x@example.com" }),
+      }),
     );
     const welcome = (await notificationsOf(userId)).filter((n) => n.template === "welcome");
     expect(welcome.map((n) => n.channel)).toEqual(["EMAIL", "IN_APP"]);
@@ -332,6 +372,8 @@ describe("cancellation and refund, in either order", () => {
     const second = cancelled(orderId, userId);
     await send(second);
     await processed(second);
-    expect(await inApp(orderId)).toEqual([["order_cancelled", `Order ${orderId} was cancelled: changed my mind. We refunded $42.00 to your wallet.`]]);
+    expect(await inApp(orderId)).toEqual([
+      ["order_cancelled", `Order ${orderId} was cancelled: changed my mind. We refunded $42.00 to your wallet.`],
+    ]);
   });
 });

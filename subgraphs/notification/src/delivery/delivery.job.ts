@@ -58,7 +58,10 @@ export class DeliveryJob implements Job {
   private readonly finished: Finished[] = [];
   private recording: Promise<void> | null = null;
 
-  constructor(private readonly runtime: Runtime<NotificationSettings>, private readonly channels: Channels) {
+  constructor(
+    private readonly runtime: Runtime<NotificationSettings>,
+    private readonly channels: Channels,
+  ) {
     this.logger = runtime.logger.child({ component: "delivery" });
     this.policy = retryPolicy(runtime.settings);
     this.delivered = runtime.metrics.counter("notification_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]);
@@ -160,7 +163,11 @@ export class DeliveryJob implements Job {
       this.recording ??= this.recordFinished();
     });
     if (outcome) this.delivered.inc({ channel: notification.channel, outcome });
-    if (error) this.logger.warn({ notificationId: notification.id, channel: notification.channel, attempts: notification.attempts + 1, outcome, error }, "delivery failed");
+    if (error)
+      this.logger.warn(
+        { notificationId: notification.id, channel: notification.channel, attempts: notification.attempts + 1, outcome, error },
+        "delivery failed",
+      );
     return outcome;
   }
 
@@ -198,7 +205,10 @@ export class DeliveryJob implements Job {
 
   /** The lease brings the rows back: nothing is lost, they are only late (and sent again). */
   private unrecorded(batch: readonly Finished[], error: unknown): null {
-    this.logger.error({ err: error, notificationIds: batch.map((f) => f.notification.id) }, "could not record a delivery; it will be retried after its lease");
+    this.logger.error(
+      { err: error, notificationIds: batch.map((f) => f.notification.id) },
+      "could not record a delivery; it will be retried after its lease",
+    );
     return null;
   }
 

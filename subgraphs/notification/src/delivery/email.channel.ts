@@ -7,7 +7,10 @@ import type { Channel } from "./channel";
 export class EmailChannel implements Channel {
   private readonly transport: Transporter;
 
-  constructor(smtpUrl: string, private readonly from: string) {
+  constructor(
+    smtpUrl: string,
+    private readonly from: string,
+  ) {
     // Timeouts well under the delivery lease: a hung server fails the attempt instead of holding it.
     // Pooled: one SMTP handshake per connection instead of per message (closed by `close`).
     this.transport = nodemailer.createTransport({

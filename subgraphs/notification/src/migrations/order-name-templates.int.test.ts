@@ -21,7 +21,9 @@ async function runMigration(direction: "up" | "down" = "up"): Promise<void> {
 
 it("moves unedited old default templates to {{orderName}} and leaves an ADMIN's edits alone", async () => {
   // An installation from before: its seeded defaults said {{orderId}}; an ADMIN rewrote one of them.
-  await em().execute(`update templates set subject = 'Order {{orderId}} confirmed', body = '<p>Hi {{name}},</p><p>We received your payment of {{total}}; order {{orderId}} is confirmed.</p>' where key = 'order_confirmed' and channel = 'EMAIL'`);
+  await em().execute(
+    `update templates set subject = 'Order {{orderId}} confirmed', body = '<p>Hi {{name}},</p><p>We received your payment of {{total}}; order {{orderId}} is confirmed.</p>' where key = 'order_confirmed' and channel = 'EMAIL'`,
+  );
   await em().execute(`update templates set body = 'Order {{orderId}} has shipped.' where key = 'order_shipped' and channel = 'IN_APP'`);
   await em().execute(`update templates set body = 'Yours, {{orderId}}, is on its way!' where key = 'order_shipped' and channel = 'SMS'`);
   await runMigration();

@@ -85,7 +85,15 @@ export class Notification {
   @Property({ type: "text", unique: true })
   dedupeKey: string;
 
-  constructor(init: { userId: string; orderId: string | null; channel: Channel; template: string; subject: string | null; body: string; eventId: string }) {
+  constructor(init: {
+    userId: string;
+    orderId: string | null;
+    channel: Channel;
+    template: string;
+    subject: string | null;
+    body: string;
+    eventId: string;
+  }) {
     this.userId = init.userId;
     this.orderId = init.orderId;
     this.channel = init.channel;

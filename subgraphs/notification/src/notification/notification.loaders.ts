@@ -21,22 +21,19 @@ interface PageKey {
  * so a list of users does not cost a query per user.
  */
 export const notificationPages = (ctx: Context) =>
-  ctx.loader<PageKey, ConnectionShape<Notification>>(
-    "notificationPages",
-    async (keys) => {
-      const groups = new Map<string, PageKey[]>();
-      for (const key of keys) {
-        const group = `${key.size}|${key.after?.key ?? ""}|${key.after?.id ?? ""}`;
-        groups.set(group, [...(groups.get(group) ?? []), key]);
-      }
-      const pages = new Map<PageKey, ConnectionShape<Notification>>();
-      for (const group of groups.values()) {
-        const found = await pageOf(ctx.em, [...new Set(group.map((k) => k.userId))], group[0].size, group[0].after);
-        for (const key of group) pages.set(key, found.get(key.userId)!);
-      }
-      return keys.map((key) => pages.get(key)!);
-    },
-  );
+  ctx.loader<PageKey, ConnectionShape<Notification>>("notificationPages", async (keys) => {
+    const groups = new Map<string, PageKey[]>();
+    for (const key of keys) {
+      const group = `${key.size}|${key.after?.key ?? ""}|${key.after?.id ?? ""}`;
+      groups.set(group, [...(groups.get(group) ?? []), key]);
+    }
+    const pages = new Map<PageKey, ConnectionShape<Notification>>();
+    for (const group of groups.values()) {
+      const found = await pageOf(ctx.em, [...new Set(group.map((k) => k.userId))], group[0].size, group[0].after);
+      for (const key of group) pages.set(key, found.get(key.userId)!);
+    }
+    return keys.map((key) => pages.get(key)!);
+  });
 
 async function pageOf(em: EntityManager, userIds: string[], size: number, after: Cursor | null): Promise<Map<string, ConnectionShape<Notification>>> {
   const afterAt = after ? new Date(after.key) : null;

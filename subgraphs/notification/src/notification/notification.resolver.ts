@@ -1,5 +1,15 @@
 import { Arg, Ctx, FieldResolver, Int, Resolver, Root } from "type-graphql";
-import { ForbiddenError, UnauthenticatedError, connectionType, decodeCursor, isStaff, pageSize, requireOwnerOrStaff, type Context, type ConnectionShape } from "@commerce/kit";
+import {
+  ForbiddenError,
+  UnauthenticatedError,
+  connectionType,
+  decodeCursor,
+  isStaff,
+  pageSize,
+  requireOwnerOrStaff,
+  type Context,
+  type ConnectionShape,
+} from "@commerce/kit";
 import { OrderRef, UserRef } from "../federation/stubs";
 import { Notification } from "./notification.entity";
 import { notificationPages, notificationsByOrderId } from "./notification.loaders";

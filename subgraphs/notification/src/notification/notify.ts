@@ -107,7 +107,11 @@ export async function notify<K extends TemplateKey>(em: EntityManager, request: 
   // In-app messages are announced in the same transaction: the gateway pushes them to `myNotifications`.
   const written = new Set(inserted.map((row) => row.id));
   const inApp = rows.filter((n) => n.channel === "IN_APP" && written.has(n.id));
-  if (inApp.length) await insertOutbox(em, inApp.map((n) => createdEvent(n, request.eventId)));
+  if (inApp.length)
+    await insertOutbox(
+      em,
+      inApp.map((n) => createdEvent(n, request.eventId)),
+    );
   return inserted.length;
 }
 

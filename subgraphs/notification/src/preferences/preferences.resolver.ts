@@ -9,7 +9,8 @@ export class UserPreferencesResolver {
   @FieldResolver(() => Preferences, { description: "Which channels the user wants (the user themself only)." })
   notificationPreferences(@Root() user: UserRef, @Ctx() ctx: Context): Promise<Preferences> {
     if (!ctx.identity) throw new UnauthenticatedError();
-    if (ctx.identity.kind === "user" && ctx.identity.userId !== user.id) throw new ForbiddenError("You can only see your own notification preferences.");
+    if (ctx.identity.kind === "user" && ctx.identity.userId !== user.id)
+      throw new ForbiddenError("You can only see your own notification preferences.");
     return ctx.loader<string, Preferences>("preferencesByUserId", (ids) => preferencesOf(ctx.em, ids)).load(user.id);
   }
 }
@@ -28,7 +29,10 @@ export class PreferencesResolver {
     const { userId } = requireUser(ctx);
     return this.runtime.commit(ctx.em, async (tx) => {
       // Insert-or-nothing then lock: two first-time updates cannot both insert.
-      await tx.execute(`insert into preferences (user_id, email, in_app, sms, updated_at) values (?, true, true, false, now()) on conflict do nothing`, [userId]);
+      await tx.execute(
+        `insert into preferences (user_id, email, in_app, sms, updated_at) values (?, true, true, false, now()) on conflict do nothing`,
+        [userId],
+      );
       const preferences = await tx.findOneOrFail(Preferences, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
       preferences.update({ email, inApp, sms });
       return preferences;

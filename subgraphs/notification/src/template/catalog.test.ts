@@ -12,7 +12,11 @@ describe("default templates", () => {
   it("use only the placeholders their key provides", () => {
     for (const t of DEFAULT_TEMPLATES) {
       const known: readonly string[] = TEMPLATE_VARIABLES[t.key];
-      expect({ key: t.key, channel: t.channel, unknown: placeholders(`${t.subject ?? ""} ${t.body}`).filter((name) => !known.includes(name)) }).toEqual({ key: t.key, channel: t.channel, unknown: [] });
+      expect({
+        key: t.key,
+        channel: t.channel,
+        unknown: placeholders(`${t.subject ?? ""} ${t.body}`).filter((name) => !known.includes(name)),
+      }).toEqual({ key: t.key, channel: t.channel, unknown: [] });
     }
   });
 });

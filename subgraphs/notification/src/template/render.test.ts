@@ -27,8 +27,10 @@ describe("render", () => {
   });
 
   it("finds a double brace that is not exactly a placeholder's, and lets single braces be", () => {
-    for (const stray of ["Hi {{name", "Hi name}}", "Hi {{{name}}}", "{{{name}}", "{{name}}}", "{{{{name}}}}", "{{ {name} }}", "{{}}", "{{name}}{{"]) expect([stray, hasStrayBraces(stray)]).toEqual([stray, true]);
-    for (const fine of ["Hi {{name}}", "{{ name }}!", "{{a}}{{b.c}}", "<style>p { color: red }</style>{{name}}", "{ {{name}} }", "}{{name}}{"]) expect([fine, hasStrayBraces(fine)]).toEqual([fine, false]);
+    for (const stray of ["Hi {{name", "Hi name}}", "Hi {{{name}}}", "{{{name}}", "{{name}}}", "{{{{name}}}}", "{{ {name} }}", "{{}}", "{{name}}{{"])
+      expect([stray, hasStrayBraces(stray)]).toEqual([stray, true]);
+    for (const fine of ["Hi {{name}}", "{{ name }}!", "{{a}}{{b.c}}", "<style>p { color: red }</style>{{name}}", "{ {{name}} }", "}{{name}}{"])
+      expect([fine, hasStrayBraces(fine)]).toEqual([fine, false]);
   });
 
   it("escapes every HTML-significant character", () => {

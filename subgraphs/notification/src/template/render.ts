@@ -31,7 +31,9 @@ export function placeholders(template: string): string[] {
  */
 export function render(template: string, data: Record<string, unknown>, { html = false } = {}): string {
   const rendered = template.replace(PLACEHOLDER, (_match, path: string) => {
-    const value = path.split(".").reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), data);
+    const value = path
+      .split(".")
+      .reduce<unknown>((node, key) => (node && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined), data);
     const text = value === undefined || value === null ? "" : String(value);
     return html ? escapeHtml(text) : text;
   });

@@ -15,7 +15,10 @@ function validate(key: string, channel: Channel, subject: string | null, body: s
   if (subject !== null && subject.length > MAX_SUBJECT) throw new BadUserInputError(`subject must be at most ${MAX_SUBJECT} characters.`, "subject");
   if (!body.trim() || body.length > MAX_BODY) throw new BadUserInputError(`body must be 1 to ${MAX_BODY} characters.`, "body");
   const known: readonly string[] = TEMPLATE_VARIABLES[key];
-  for (const [field, text] of [["subject", subject ?? ""], ["body", body]] as const) {
+  for (const [field, text] of [
+    ["subject", subject ?? ""],
+    ["body", body],
+  ] as const) {
     if (hasStrayBraces(text)) {
       throw new BadUserInputError(`${field} has an unclosed or malformed placeholder or a stray "{{"/"}}"; write placeholders as {{name}}.`, field);
     }
@@ -47,7 +50,10 @@ export class TemplateResolver {
     requireRole(ctx, "ADMIN");
     validate(key, channel, subject ?? null, body);
     return this.runtime.commit(ctx.em, async (tx) => {
-      const [before] = await tx.execute<{ subject: string | null; body: string }[]>(`select subject, body from templates where key = ? and channel = ? for update`, [key, channel]);
+      const [before] = await tx.execute<{ subject: string | null; body: string }[]>(
+        `select subject, body from templates where key = ? and channel = ? for update`,
+        [key, channel],
+      );
       // One statement, so two ADMINs saving the same template at once cannot collide.
       await tx.execute(
         `insert into templates (key, channel, subject, body, updated_at) values (?, ?, ?, ?, now())

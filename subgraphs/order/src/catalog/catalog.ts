@@ -38,7 +38,10 @@ const CATALOG_QUERY = `query OrderCatalog($ids: [ID!]!) {
 /** Raised when products are unknown locally and the product subgraph cannot be asked. */
 export class CatalogUnavailableError extends Error {
   override name = "CatalogUnavailableError";
-  constructor(message: string, readonly missingIds: string[]) {
+  constructor(
+    message: string,
+    readonly missingIds: string[],
+  ) {
     super(message);
   }
 }
@@ -78,7 +81,7 @@ export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, 
   try {
     const data = await internalGraphQL<{ _catalogProducts: CatalogEntry[] }>({
       service: "product",
-    url: runtime.config.subgraphUrls.product,
+      url: runtime.config.subgraphUrls.product,
       secret: runtime.config.internalSecret,
       as: { kind: "service", service: "order" },
       query: CATALOG_QUERY,
@@ -109,7 +112,5 @@ function entryOf(product: CatalogProduct): CatalogEntry {
 }
 
 function sameEntry(a: CatalogEntry, b: CatalogEntry): boolean {
-  return (
-    a.sku === b.sku && a.name === b.name && a.active === b.active && a.price.amount === b.price.amount && a.price.currency === b.price.currency
-  );
+  return a.sku === b.sku && a.name === b.name && a.active === b.active && a.price.amount === b.price.amount && a.price.currency === b.price.currency;
 }

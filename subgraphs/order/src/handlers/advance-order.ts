@@ -37,7 +37,14 @@ export async function advanceOrder(event: ParsedEvent, orderId: string, triggers
       order.id,
       order.id,
       JSON.stringify(
-        entries.map((e) => ({ status: e.status, previous_status: e.previousStatus, at: e.at.toISOString(), reason: e.reason, cause_event_id: e.causeEventId, actor: e.actor })),
+        entries.map((e) => ({
+          status: e.status,
+          previous_status: e.previousStatus,
+          at: e.at.toISOString(),
+          reason: e.reason,
+          cause_event_id: e.causeEventId,
+          actor: e.actor,
+        })),
       ),
     ],
   );

@@ -12,7 +12,16 @@ afterAll(() => subgraph?.stop());
 
 /** Publishes like another service's relay would: one entry on the producer's stream. */
 async function publish(producer: "product" | "payment", envelope: EventEnvelope): Promise<void> {
-  await subgraph.runtime.redis.xadd(streamKey(subgraph.streamPrefix, producer), "*", "id", envelope.id, "type", envelope.type, "envelope", JSON.stringify(envelope));
+  await subgraph.runtime.redis.xadd(
+    streamKey(subgraph.streamPrefix, producer),
+    "*",
+    "id",
+    envelope.id,
+    "type",
+    envelope.type,
+    "envelope",
+    JSON.stringify(envelope),
+  );
 }
 
 const money = { amount: 900, currency: "USD" };
@@ -37,7 +46,10 @@ test("product.upserted from the stream updates the replica; an older update arri
   const productId = randomUUID();
   const base = { productId, sku: "LATE-1", name: "Lamp", active: true };
   const newer = event("product.upserted", { ...base, price: { amount: 2000, currency: "USD" } }, productId);
-  const older = { ...event("product.upserted", { ...base, price: { amount: 1500, currency: "USD" } }, productId), occurredAt: new Date(Date.parse(newer.occurredAt) - 60_000).toISOString() };
+  const older = {
+    ...event("product.upserted", { ...base, price: { amount: 1500, currency: "USD" } }, productId),
+    occurredAt: new Date(Date.parse(newer.occurredAt) - 60_000).toISOString(),
+  };
   await publish("product", newer);
   const em = () => subgraph.runtime.orm.em.fork();
   await eventually("the product in the replica", () => em().findOne(CatalogProduct, { id: productId }));
@@ -46,7 +58,9 @@ test("product.upserted from the stream updates the replica; an older update arri
   expect(stored.priceAmount).toBe(2000);
   // And a placement prices from the newer state.
   const orderId = await placeOrder(subgraph, randomUUID(), [productId]);
-  const [row] = await subgraph.runtime.orm.em.getConnection().execute<{ total_amount: number }[]>(`select total_amount from orders where id = ?`, [orderId]);
+  const [row] = await subgraph.runtime.orm.em
+    .getConnection()
+    .execute<{ total_amount: number }[]>(`select total_amount from orders where id = ?`, [orderId]);
   expect(row.total_amount).toBe(2000);
 });
 

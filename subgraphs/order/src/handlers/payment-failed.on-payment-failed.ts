@@ -6,6 +6,9 @@ export const markPaymentFailedOnPaymentFailed: EventHandler<"payment.failed"> = 
   advanceOrder(
     event,
     event.payload.orderId,
-    [{ type: "stock_reserved", reason: "implied by payment.failed (arrived before inventory.reserved)" }, { type: "payment_failed", reason: event.payload.reason }],
+    [
+      { type: "stock_reserved", reason: "implied by payment.failed (arrived before inventory.reserved)" },
+      { type: "payment_failed", reason: event.payload.reason },
+    ],
     ctx,
   );

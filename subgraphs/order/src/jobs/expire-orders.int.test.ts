@@ -21,7 +21,10 @@ describe("the saga deadline job", () => {
     const confirmed = await placeOrder(subgraph, userId, [productId]);
     const fresh = await placeOrder(subgraph, userId, [productId]);
     await deliver(subgraph, event("inventory.reserved", { orderId: reserved, userId, total: money, items: [{ productId, quantity: 1 }] }, reserved));
-    await deliver(subgraph, event("payment.captured", { orderId: confirmed, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "I-1" }, confirmed));
+    await deliver(
+      subgraph,
+      event("payment.captured", { orderId: confirmed, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "I-1" }, confirmed),
+    );
     await subgraph.runtime.orm.em
       .getConnection()
       .execute(`update orders set created_at = now() - interval '2 minutes' where id in (?, ?, ?)`, [pending, reserved, confirmed]);
@@ -45,7 +48,10 @@ describe("the saga deadline job", () => {
     // The audit log names the job as the actor, correlated by the order id.
     const audited = await subgraph.runtime.orm.em
       .getConnection()
-      .execute<Record<string, unknown>[]>(`select action, target_type, actor_kind, actor_id, actor_role, correlation_id, details, at from audit_log where target_id = ?`, [reserved]);
+      .execute<Record<string, unknown>[]>(
+        `select action, target_type, actor_kind, actor_id, actor_role, correlation_id, details, at from audit_log where target_id = ?`,
+        [reserved],
+      );
     expect(Date.now() - Date.parse(String(audited[0]?.at))).toBeLessThan(60_000);
     expect(audited).toEqual([
       {
@@ -90,7 +96,10 @@ describe("expireStaleOrders", () => {
     const counts = await Promise.all([1, 2, 3].map(() => expireStaleOrders(subgraph.runtime, fork(), later())));
     // Other tests' open orders are swept too: every open order once, none twice.
     expect(counts.reduce((a, b) => a + b, 0)).toBe(Number(open));
-    const [{ n }] = await conn.execute<{ n: string }[]>(`select count(*) as n from order_status_changes c join orders o on o.id = c.order_id where o.user_id = ? and c.status = 'CANCELLED'`, [userId]);
+    const [{ n }] = await conn.execute<{ n: string }[]>(
+      `select count(*) as n from order_status_changes c join orders o on o.id = c.order_id where o.user_id = ? and c.status = 'CANCELLED'`,
+      [userId],
+    );
     expect(Number(n)).toBe(12);
   });
 

@@ -29,13 +29,18 @@ export async function expireStaleOrders(runtime: Runtime<OrderSettings>, em: Ent
     const orders = rows.map((row) => tx.map(Order, row));
     const expired = orders.filter((order) => {
       const previousStatus = order.status;
-      if (!transition(tx, emit, order, { type: "cancel", reason: EXPIRY_REASON, expired: true }, { actor: "system:saga-deadline", at: now })) return false;
-      audit(tx, { job: "saga-deadline", correlationId: order.id }, {
-        action: "order.cancelled",
-        targetType: "Order",
-        targetId: order.id,
-        details: { reason: EXPIRY_REASON, previousStatus, ownerId: order.userId, expired: true },
-      });
+      if (!transition(tx, emit, order, { type: "cancel", reason: EXPIRY_REASON, expired: true }, { actor: "system:saga-deadline", at: now }))
+        return false;
+      audit(
+        tx,
+        { job: "saga-deadline", correlationId: order.id },
+        {
+          action: "order.cancelled",
+          targetType: "Order",
+          targetId: order.id,
+          details: { reason: EXPIRY_REASON, previousStatus, ownerId: order.userId, expired: true },
+        },
+      );
       return true;
     });
     if (expired.length) runtime.logger.info({ orderIds: expired.map((o) => o.id) }, "expired orders past the saga deadline");

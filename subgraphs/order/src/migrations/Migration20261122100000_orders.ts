@@ -63,7 +63,11 @@ export class Migration20261122100000_orders extends Migration {
         "actor" text null
       );`);
     this.addSql(`create index "order_status_changes_order_id_index" on "order_status_changes" ("order_id");`);
-    this.addSql(`alter table "order_items" add constraint "order_items_order_id_foreign" foreign key ("order_id") references "orders" ("id") on update cascade on delete cascade;`);
-    this.addSql(`alter table "order_status_changes" add constraint "order_status_changes_order_id_foreign" foreign key ("order_id") references "orders" ("id") on update cascade on delete cascade;`);
+    this.addSql(
+      `alter table "order_items" add constraint "order_items_order_id_foreign" foreign key ("order_id") references "orders" ("id") on update cascade on delete cascade;`,
+    );
+    this.addSql(
+      `alter table "order_status_changes" add constraint "order_status_changes_order_id_foreign" foreign key ("order_id") references "orders" ("id") on update cascade on delete cascade;`,
+    );
   }
 }

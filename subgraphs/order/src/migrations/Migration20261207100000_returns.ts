@@ -34,7 +34,9 @@ export class Migration20261207100000_returns extends Migration {
         "actor" text null
       );`);
     this.addSql(`create index "return_status_changes_return_id_index" on "return_status_changes" ("return_id");`);
-    this.addSql(`alter table "return_requests" add constraint "return_requests_order_id_foreign" foreign key ("order_id") references "orders" ("id") on update cascade on delete cascade;`);
+    this.addSql(
+      `alter table "return_requests" add constraint "return_requests_order_id_foreign" foreign key ("order_id") references "orders" ("id") on update cascade on delete cascade;`,
+    );
     this.addSql(
       `alter table "return_status_changes" add constraint "return_status_changes_return_id_foreign" foreign key ("return_id") references "return_requests" ("id") on update cascade on delete cascade;`,
     );

@@ -65,15 +65,21 @@ describe("saga transitions", () => {
       "completed by staff",
     ]);
     expect(await outboxTypes(orderId)).toEqual([
-      "order.placed", "order.status_changed",
+      "order.placed",
       "order.status_changed",
-      "order.status_changed", "order.confirmed",
-      "order.status_changed", "order.shipped",
-      "order.status_changed", "order.completed",
+      "order.status_changed",
+      "order.status_changed",
+      "order.confirmed",
+      "order.status_changed",
+      "order.shipped",
+      "order.status_changed",
+      "order.completed",
     ]);
     const [cause] = await subgraph.runtime.orm.em
       .getConnection()
-      .execute<{ cause_event_id: string }[]>(`select cause_event_id from order_status_changes where order_id = ? and status = 'STOCK_RESERVED'`, [orderId]);
+      .execute<{ cause_event_id: string }[]>(`select cause_event_id from order_status_changes where order_id = ? and status = 'STOCK_RESERVED'`, [
+        orderId,
+      ]);
     expect(cause.cause_event_id).toBe(reservation.id);
     const [changed] = await subgraph.runtime.orm.em
       .getConnection()

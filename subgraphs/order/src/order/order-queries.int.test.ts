@@ -10,11 +10,16 @@ beforeAll(async () => {
 });
 afterAll(() => subgraph?.stop());
 
-type Page = { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: { id: string; name: string | null; status: string } }[] };
+type Page = {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: { node: { id: string; name: string | null; status: string } }[];
+};
 const ORDERS = `query($filter: OrderFilter, $first: Int, $after: String) {
   orders(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name status } } }
 }`;
-const listAs = (as: ReturnType<typeof asUser> | null, variables: Record<string, unknown> = {}) => subgraph.gql<{ orders: Page }>(ORDERS, variables, as);
+const listAs = (as: ReturnType<typeof asUser> | null, variables: Record<string, unknown> = {}) =>
+  subgraph.gql<{ orders: Page }>(ORDERS, variables, as);
 
 describe("order(id)", () => {
   test("owner, STAFF and ADMIN read it; another customer is FORBIDDEN; unknown is null", async () => {
@@ -33,7 +38,11 @@ describe("order(id)", () => {
   test("a UUID in upper case names the same order, for reads as for changes", async () => {
     const owner = randomUUID();
     const id = await placeOrder(subgraph, owner, [productId.toUpperCase()]);
-    const read = await subgraph.gql<{ order: { id: string } | null }>(`query($id: ID!) { order(id: $id) { id } }`, { id: id.toUpperCase() }, asUser(owner));
+    const read = await subgraph.gql<{ order: { id: string } | null }>(
+      `query($id: ID!) { order(id: $id) { id } }`,
+      { id: id.toUpperCase() },
+      asUser(owner),
+    );
     expect(read.data?.order?.id).toBe(id);
     const cancelled = await subgraph.gql<{ cancelOrder: { id: string; status: string } }>(
       `mutation($id: ID!) { cancelOrder(id: $id) { id status } }`,
@@ -53,7 +62,10 @@ describe("statusHistory", () => {
     await subgraph.runtime.orm.em
       .fork()
       .getConnection()
-      .execute(`insert into order_status_changes (order_id, status, previous_status, at, reason) values (?, 'STOCK_RESERVED', 'PENDING', now(), 'stock held')`, [id]);
+      .execute(
+        `insert into order_status_changes (order_id, status, previous_status, at, reason) values (?, 'STOCK_RESERVED', 'PENDING', now(), 'stock held')`,
+        [id],
+      );
     const query = `query($id: ID!) { order(id: $id) { status statusHistory { status } } }`;
     const order = (await subgraph.gql<{ order: { status: string; statusHistory: { status: string }[] } }>(query, { id }, asUser(owner))).data!.order;
     expect(order.status).toBe("PENDING");
@@ -77,7 +89,14 @@ describe("orders", () => {
       aliceIds.push(await placeOrder(subgraph, alice, [productId], { name }));
     }
     await placeOrder(subgraph, bob, [productId], { name: "Bob's garden" });
-    await deliver(subgraph, event("inventory.reserved", { orderId: aliceIds[1], userId: alice, total: { amount: 250, currency: "USD" }, items: [{ productId, quantity: 1 }] }, aliceIds[1]));
+    await deliver(
+      subgraph,
+      event(
+        "inventory.reserved",
+        { orderId: aliceIds[1], userId: alice, total: { amount: 250, currency: "USD" }, items: [{ productId, quantity: 1 }] },
+        aliceIds[1],
+      ),
+    );
   });
 
   test("a customer sees only their own orders, newest first, paged by cursor with totalCount", async () => {
@@ -120,7 +139,10 @@ describe("orders", () => {
     expect(earlier.data!.orders.edges.map((e) => e.node.id)).toEqual([aliceIds[1], aliceIds[0]]);
     expect((await listAs(asUser(alice), { filter: { userId: alice } })).data!.orders.totalCount).toBe(5);
     expect((await listAs(asUser(alice), { filter: { userId: bob } })).errors?.[0].extensions?.code).toBe("FORBIDDEN");
-    expect((await listAs(staff, { filter: { userId: "nobody" } })).errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.userId" });
+    expect((await listAs(staff, { filter: { userId: "nobody" } })).errors?.[0].extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "filter.userId",
+    });
     const backwards = await listAs(staff, { filter: { createdFrom: "2026-02-01T00:00:00Z", createdTo: "2026-01-01T00:00:00Z" } });
     expect(backwards.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.createdFrom" });
   });
@@ -163,9 +185,17 @@ describe("User.orders and Order references", () => {
   test("lists a user's orders batched across users; a customer may list only their own", async () => {
     const carol = randomUUID();
     const dave = randomUUID();
-    const carols = [await placeOrder(subgraph, carol, [productId]), await placeOrder(subgraph, carol, [productId]), await placeOrder(subgraph, carol, [productId])];
+    const carols = [
+      await placeOrder(subgraph, carol, [productId]),
+      await placeOrder(subgraph, carol, [productId]),
+      await placeOrder(subgraph, carol, [productId]),
+    ];
     const daves = [await placeOrder(subgraph, dave, [productId])];
-    const reps = [{ __typename: "User", id: carol }, { __typename: "User", id: dave }, { __typename: "User", id: randomUUID() }];
+    const reps = [
+      { __typename: "User", id: carol },
+      { __typename: "User", id: dave },
+      { __typename: "User", id: randomUUID() },
+    ];
     const result = await subgraph.gql<{ _entities: { id: string; orders: { totalCount: number; edges: { node: { id: string } }[] } }[] }>(
       ENTITIES,
       { reps },
@@ -187,7 +217,16 @@ describe("User.orders and Order references", () => {
   test("resolves Order references for the gateway", async () => {
     const userId = randomUUID();
     const id = await placeOrder(subgraph, userId, [productId]);
-    const result = await subgraph.gql<{ _entities: unknown[] }>(ENTITIES, { reps: [{ __typename: "Order", id }, { __typename: "Order", id: id.toUpperCase() }] }, asUser(userId));
+    const result = await subgraph.gql<{ _entities: unknown[] }>(
+      ENTITIES,
+      {
+        reps: [
+          { __typename: "Order", id },
+          { __typename: "Order", id: id.toUpperCase() },
+        ],
+      },
+      asUser(userId),
+    );
     expect(result.data?._entities).toEqual([
       { id, status: "PENDING", user: { id: userId } },
       { id, status: "PENDING", user: { id: userId } }, // the same order, whatever the case of its id

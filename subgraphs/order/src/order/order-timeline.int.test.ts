@@ -24,7 +24,11 @@ interface Entry {
 async function reservedOrder() {
   const userId = randomUUID();
   const orderId = await placeOrder(subgraph, userId, [productId]);
-  const reserved = event("inventory.reserved", { orderId, userId, total: { amount: 700, currency: "USD" }, items: [{ productId, quantity: 1 }] }, orderId);
+  const reserved = event(
+    "inventory.reserved",
+    { orderId, userId, total: { amount: 700, currency: "USD" }, items: [{ productId, quantity: 1 }] },
+    orderId,
+  );
   await deliver(subgraph, reserved);
   await subgraph.runtime.orm.em.getConnection().execute(`insert into processed_event (event_id, consumer_group) values (?, 'order')`, [reserved.id]);
   return { userId, orderId, reservedId: reserved.id };
@@ -45,7 +49,9 @@ describe("Order.timeline", () => {
     expect(timeline.filter((e) => e.kind === "EVENT_EMITTED").map((e) => e.eventType)).toEqual(
       expect.arrayContaining(["order.placed", "order.status_changed"]),
     );
-    expect(timeline.filter((e) => e.kind === "EVENT_HANDLED")).toEqual([expect.objectContaining({ eventId: reservedId, description: "applied event → STOCK_RESERVED" })]);
+    expect(timeline.filter((e) => e.kind === "EVENT_HANDLED")).toEqual([
+      expect.objectContaining({ eventId: reservedId, description: "applied event → STOCK_RESERVED" }),
+    ]);
   });
 
   test("customers and STAFF may not read it", async () => {
@@ -64,7 +70,10 @@ describe("Order.timeline", () => {
       return statements(name);
     };
     const one = await counted([orders[0].orderId], "TimelineOfOne");
-    const three = await counted(orders.map((o) => o.orderId), "TimelineOfThree");
+    const three = await counted(
+      orders.map((o) => o.orderId),
+      "TimelineOfThree",
+    );
     expect(one).toBeGreaterThan(0);
     expect(three).toBe(one);
   });

@@ -84,7 +84,11 @@ export class OrderTimelineResolver {
       entries.push(Object.assign(new TimelineEntry(), { at: new Date(at), kind, description, eventType, eventId }));
     for (const change of history) {
       const by = change.actor ? ` by ${change.actor}` : change.causeEventId ? ` on event ${change.causeEventId}` : "";
-      add(change.at, TimelineKind.STATUS_CHANGED, `${change.previousStatus ?? "∅"} → ${change.status}${change.reason ? ` (${change.reason})` : ""}${by}`);
+      add(
+        change.at,
+        TimelineKind.STATUS_CHANGED,
+        `${change.previousStatus ?? "∅"} → ${change.status}${change.reason ? ` (${change.reason})` : ""}${by}`,
+      );
     }
     for (const row of events.emitted) {
       add(row.created_at, TimelineKind.EVENT_EMITTED, `emitted ${row.type}`, row.type, row.event_id);

@@ -17,9 +17,27 @@ function fieldOf(run: () => unknown): string | undefined {
 test.each([
   ["no lines", input({ items: [] }), "input.items"],
   ["101 lines", input({ items: Array.from({ length: 101 }, (_, i) => ({ productId: id(i), quantity: 1 })) }), "input.items"],
-  ["quantity 0", input({ items: [{ productId: id(1), quantity: 1 }, { productId: id(2), quantity: 0 }] }), "input.items.1.quantity"],
+  [
+    "quantity 0",
+    input({
+      items: [
+        { productId: id(1), quantity: 1 },
+        { productId: id(2), quantity: 0 },
+      ],
+    }),
+    "input.items.1.quantity",
+  ],
   ["quantity 1001", input({ items: [{ productId: id(1), quantity: 1001 }] }), "input.items.0.quantity"],
-  ["duplicate product", input({ items: [{ productId: id(1), quantity: 1 }, { productId: id(1), quantity: 2 }] }), "input.items"],
+  [
+    "duplicate product",
+    input({
+      items: [
+        { productId: id(1), quantity: 1 },
+        { productId: id(1), quantity: 2 },
+      ],
+    }),
+    "input.items",
+  ],
   ["name of 201 chars", input({ name: "n".repeat(201) }), "input.name"],
   ["key of 201 chars", input({ idempotencyKey: "k".repeat(201) }), "input.idempotencyKey"],
   ["empty key", input({ idempotencyKey: "" }), "input.idempotencyKey"],

@@ -1,14 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import {
-  afterDateCursor,
-  countWhenAsked,
-  decodeCursor,
-  pageSize,
-  toConnection,
-  type ConnectionShape,
-  type Context,
-  isUuid,
-} from "@commerce/kit";
+import { afterDateCursor, countWhenAsked, decodeCursor, pageSize, toConnection, type ConnectionShape, type Context, isUuid } from "@commerce/kit";
 import { Order, type OrderStatus } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import { OrderStatusChange } from "./order-status-change.entity";
@@ -38,12 +29,23 @@ function whereOf(filter: OrderListFilter): Record<string, unknown> {
 }
 
 /** One page of orders, newest first, with the count of all matching orders. */
-export async function listOrders(em: EntityManager, filter: OrderListFilter, first?: number | null, after?: string | null): Promise<ConnectionShape<Order>> {
+export async function listOrders(
+  em: EntityManager,
+  filter: OrderListFilter,
+  first?: number | null,
+  after?: string | null,
+): Promise<ConnectionShape<Order>> {
   const size = pageSize(first);
   const where = whereOf(filter);
   const cursor = afterDateCursor(decodeCursor(after, "orders"));
   const rows = await em.find(Order, { ...where, ...cursor }, { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 });
-  return toConnection(rows, size, countWhenAsked(() => em.count(Order, where)), "orders", cursorOf);
+  return toConnection(
+    rows,
+    size,
+    countWhenAsked(() => em.count(Order, where)),
+    "orders",
+    cursorOf,
+  );
 }
 
 /**
@@ -66,7 +68,13 @@ export function userOrdersLoader(ctx: Context, first?: number | null, after?: st
         if (cursor) query.whereRaw("(created_at, id) < (?, ?)", [at, cursor.id]);
       });
     const [rows, counts] = await Promise.all([
-      ctx.em.execute<Record<string, unknown>[]>(knex.select("*").from(page.as("page")).where("position", "<=", size + 1).orderBy("position")),
+      ctx.em.execute<Record<string, unknown>[]>(
+        knex
+          .select("*")
+          .from(page.as("page"))
+          .where("position", "<=", size + 1)
+          .orderBy("position"),
+      ),
       ctx.em.execute<{ user_id: string; total: string }[]>(
         knex("orders").select("user_id").count("* as total").whereIn("user_id", valid).groupBy("user_id"),
       ),

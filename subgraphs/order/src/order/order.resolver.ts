@@ -54,12 +54,7 @@ export class OrderResolver {
     if (filter?.createdFrom && filter.createdTo && filter.createdFrom > filter.createdTo) {
       throw new BadUserInputError("createdFrom must not be after createdTo.", "filter.createdFrom");
     }
-    return listOrders(
-      ctx.em,
-      { ...filter, userId: isStaff(user) ? userId : user.userId },
-      first,
-      after,
-    );
+    return listOrders(ctx.em, { ...filter, userId: isStaff(user) ? userId : user.userId }, first, after);
   }
 
   @Mutation(() => Order, { description: "Returns the order PENDING at once; the saga runs on. Same idempotencyKey, same order." })

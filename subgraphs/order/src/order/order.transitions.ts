@@ -41,7 +41,13 @@ export interface StatusRecord {
 }
 
 /** Emits `order.status_changed` for `change` and returns its history entry (the caller writes it). */
-function announce(emit: Emit, order: Order, change: { status: OrderStatus; previousStatus: OrderStatus | null; reason: string | null }, cause: Cause, at: Date): StatusRecord {
+function announce(
+  emit: Emit,
+  order: Order,
+  change: { status: OrderStatus; previousStatus: OrderStatus | null; reason: string | null },
+  cause: Cause,
+  at: Date,
+): StatusRecord {
   emit(
     createEvent(
       "order.status_changed",
@@ -118,7 +124,9 @@ export function applyTrigger(tx: EntityManager, emit: Emit, order: Order, trigge
       emit(createEvent("order.confirmed", { ...base, total: order.total }, options));
       break;
     case "cancel":
-      emit(createEvent("order.cancelled", { ...base, reason: trigger.reason, previousStatus: change.previousStatus, expired: trigger.expired }, options));
+      emit(
+        createEvent("order.cancelled", { ...base, reason: trigger.reason, previousStatus: change.previousStatus, expired: trigger.expired }, options),
+      );
       break;
     case "ship":
       emit(createEvent("order.shipped", base, options));

@@ -31,11 +31,9 @@ afterAll(async () => {
 });
 
 const place = (userId: string | null, input: Record<string, unknown>) =>
-  subgraph.gql<{ placeOrder: { id: string; status: string; total: { amount: number; currency: string }; items: { unitPrice: { amount: number } }[] } }>(
-    PLACE,
-    { input },
-    userId ? asUser(userId) : null,
-  );
+  subgraph.gql<{
+    placeOrder: { id: string; status: string; total: { amount: number; currency: string }; items: { unitPrice: { amount: number } }[] };
+  }>(PLACE, { input }, userId ? asUser(userId) : null);
 
 describe("placeOrder", () => {
   test("needs a signed-in user", async () => {
@@ -51,7 +49,15 @@ describe("placeOrder", () => {
     const result = await subgraph.gql<{ placeOrder: Record<string, any> }>(
       PLACE,
       // unitPrice is not even part of the input: a client cannot set a price.
-      { input: { items: [{ productId: a, quantity: 2 }, { productId: b, quantity: 3 }], name: "Birthday" } },
+      {
+        input: {
+          items: [
+            { productId: a, quantity: 2 },
+            { productId: b, quantity: 3 },
+          ],
+          name: "Birthday",
+        },
+      },
       asUser(userId),
     );
     expect(result.errors).toBeUndefined();
@@ -96,7 +102,12 @@ describe("placeOrder", () => {
     const userId = randomUUID();
     const active = await seedProduct(subgraph);
     const inactive = await seedProduct(subgraph, { active: false });
-    const unknown = await place(userId, { items: [{ productId: active, quantity: 1 }, { productId: randomUUID(), quantity: 1 }] });
+    const unknown = await place(userId, {
+      items: [
+        { productId: active, quantity: 1 },
+        { productId: randomUUID(), quantity: 1 },
+      ],
+    });
     expect(unknown.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
     const notUuid = await place(userId, { items: [{ productId: "nope", quantity: 1 }] });
     expect(notUuid.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.0.productId" });
@@ -110,11 +121,24 @@ describe("placeOrder", () => {
     const unknown = randomUUID();
     const active = await seedProduct(subgraph);
     const refusal = async (productId: string, role: "CUSTOMER" | "STAFF" | "ADMIN" = "CUSTOMER") => {
-      const result = await subgraph.gql(PLACE, { input: { items: [{ productId: active, quantity: 1 }, { productId, quantity: 1 }] } }, asUser(randomUUID(), role));
+      const result = await subgraph.gql(
+        PLACE,
+        {
+          input: {
+            items: [
+              { productId: active, quantity: 1 },
+              { productId, quantity: 1 },
+            ],
+          },
+        },
+        asUser(randomUUID(), role),
+      );
       const [error] = result.errors!;
       return { message: error.message.replace(productId, "<id>"), extensions: error.extensions };
     };
-    const [sku] = await subgraph.runtime.orm.em.getConnection().execute<{ sku: string }[]>(`select sku from catalog_products where id = ?`, [deleted]);
+    const [sku] = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ sku: string }[]>(`select sku from catalog_products where id = ?`, [deleted]);
     const asDeleted = await refusal(deleted);
     expect(asDeleted).toEqual(await refusal(unknown));
     expect(asDeleted.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
@@ -134,7 +158,15 @@ describe("placeOrder", () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ items: [] }, "input.items"],
       [{ items: [{ productId, quantity: 0 }] }, "input.items.0.quantity"],
-      [{ items: [{ productId, quantity: 1 }, { productId, quantity: 1 }] }, "input.items"],
+      [
+        {
+          items: [
+            { productId, quantity: 1 },
+            { productId, quantity: 1 },
+          ],
+        },
+        "input.items",
+      ],
       [{ items: [{ productId, quantity: 1 }], name: "x".repeat(201) }, "input.name"],
       // Order names reach e-mail subjects: no line breaks, no bidirectional overrides.
       [{ items: [{ productId, quantity: 1 }], name: "gifts\u202Etxt.exe" }, "input.name"],
@@ -155,11 +187,18 @@ describe("placeOrder", () => {
     expect(atTheLimit.errors).toBeUndefined();
     expect(atTheLimit.data!.placeOrder.total.amount).toBe(2 ** 31 - 1);
 
-    const over = await place(userId, { items: [{ productId: priciest, quantity: 1 }, { productId: cheap, quantity: 1 }] });
+    const over = await place(userId, {
+      items: [
+        { productId: priciest, quantity: 1 },
+        { productId: cheap, quantity: 1 },
+      ],
+    });
     expect(over.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items" });
     const huge = await place(userId, { items: [{ productId: priciest, quantity: 1000 }] });
     expect(huge.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items" });
-    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    const [{ n }] = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
     expect(Number(n)).toBe(1);
   });
 
@@ -167,11 +206,19 @@ describe("placeOrder", () => {
     const usd = await seedProduct(subgraph, { currency: "USD" });
     const eur = await seedProduct(subgraph, { currency: "EUR" });
     const userId = randomUUID();
-    for (const items of [[{ productId: eur, quantity: 1 }], [{ productId: usd, quantity: 1 }, { productId: eur, quantity: 1 }]]) {
+    for (const items of [
+      [{ productId: eur, quantity: 1 }],
+      [
+        { productId: usd, quantity: 1 },
+        { productId: eur, quantity: 1 },
+      ],
+    ]) {
       const result = await place(userId, { items });
       expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: `input.items.${items.length - 1}.productId` });
     }
-    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    const [{ n }] = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
     expect(Number(n)).toBe(0);
   });
 
@@ -208,7 +255,12 @@ describe("placeOrder", () => {
     const closed = new Promise((resolve) => catalogServer.close(resolve));
     await closed;
     const known = await seedProduct(subgraph);
-    const result = await place(randomUUID(), { items: [{ productId: known, quantity: 1 }, { productId: randomUUID(), quantity: 1 }] });
+    const result = await place(randomUUID(), {
+      items: [
+        { productId: known, quantity: 1 },
+        { productId: randomUUID(), quantity: 1 },
+      ],
+    });
     expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.items.1.productId" });
     expect(result.errors?.[0].message).toMatch(/catalog could not be reached/);
     // Known products still sell while the product subgraph is down, at the replica's price.
@@ -234,12 +286,25 @@ describe("idempotency", () => {
     const a = await seedProduct(subgraph);
     const b = await seedProduct(subgraph);
     const userId = randomUUID();
-    const input = { items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 2 }], name: "Gift", idempotencyKey: "checkout-2" };
+    const input = {
+      items: [
+        { productId: a, quantity: 1 },
+        { productId: b, quantity: 2 },
+      ],
+      name: "Gift",
+      idempotencyKey: "checkout-2",
+    };
     const first = await place(userId, input);
     expect(first.errors).toBeUndefined();
     for (const changed of [
       { ...input, items: [{ productId: a, quantity: 1 }] },
-      { ...input, items: [{ productId: a, quantity: 1 }, { productId: b, quantity: 3 }] },
+      {
+        ...input,
+        items: [
+          { productId: a, quantity: 1 },
+          { productId: b, quantity: 3 },
+        ],
+      },
       { ...input, name: "Another gift" },
     ]) {
       const result = await place(userId, changed);
@@ -248,7 +313,9 @@ describe("idempotency", () => {
     }
     const again = await place(userId, { ...input, items: [...input.items].reverse() });
     expect(again.data?.placeOrder.id).toBe(first.data!.placeOrder.id);
-    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    const [{ n }] = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
     expect(Number(n)).toBe(1);
   });
 
@@ -259,7 +326,9 @@ describe("idempotency", () => {
       const result = await place(userId, { items: [{ productId, quantity: 1 }], idempotencyKey });
       expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.idempotencyKey" });
     }
-    const [{ n }] = await subgraph.runtime.orm.em.getConnection().execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
+    const [{ n }] = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ n: string }[]>(`select count(*) as n from orders where user_id = ?`, [userId]);
     expect(Number(n)).toBe(0);
   });
 

@@ -62,7 +62,10 @@ async function findByKey(em: EntityManager, userId: string, request: PlaceOrderR
   if (!order) return null;
   const items = await fork.find(OrderItem, { order: order.id }, { orderBy: { line: "asc" } });
   const lines = (list: { productId: string; quantity: number }[]) =>
-    list.map((item) => `${item.productId.toLowerCase()}x${item.quantity}`).sort().join(",");
+    list
+      .map((item) => `${item.productId.toLowerCase()}x${item.quantity}`)
+      .sort()
+      .join(",");
   if (lines(items) !== lines(request.items) || order.name !== request.name) {
     throw new ConflictError(
       "This idempotencyKey was already used for a different order: send a new key for a new checkout, or repeat the first request exactly.",

@@ -26,10 +26,17 @@ test("saga_outcomes_total counts each order once when it reaches an outcome, not
 
   await deliver(subgraph, event("inventory.reserved", { orderId: confirmed, userId, total: money, items: [{ productId, quantity: 1 }] }, confirmed));
   expect(await outcomes()).toEqual({}); // STOCK_RESERVED is on the way, not an outcome
-  const captured = event("payment.captured", { orderId: confirmed, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "INV-1" }, confirmed);
+  const captured = event(
+    "payment.captured",
+    { orderId: confirmed, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "INV-1" },
+    confirmed,
+  );
   await deliver(subgraph, captured);
   await deliver(subgraph, captured); // a duplicate changes nothing, so counts nothing
-  await deliver(subgraph, event("inventory.rejected", { orderId: rejected, userId, reason: "no stock", shortages: [{ productId, requested: 1, available: 0 }] }, rejected));
+  await deliver(
+    subgraph,
+    event("inventory.rejected", { orderId: rejected, userId, reason: "no stock", shortages: [{ productId, requested: 1, available: 0 }] }, rejected),
+  );
   expect(await outcomes()).toEqual({ CONFIRMED: 1, OUT_OF_STOCK: 1 });
 
   // A handler whose transaction rolls back after the transition counts nothing.

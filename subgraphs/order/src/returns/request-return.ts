@@ -1,6 +1,16 @@
 import { LockMode, ref } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { ConflictError, ForbiddenError, NotFoundError, BadUserInputError, audit, isUuid, type Context, type Runtime, type UserIdentity } from "@commerce/kit";
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  BadUserInputError,
+  audit,
+  isUuid,
+  type Context,
+  type Runtime,
+  type UserIdentity,
+} from "@commerce/kit";
 import { Order } from "../order/order.entity";
 import { OrderItem } from "../order/order-item.entity";
 import { OrderStatusChange } from "../order/order-status-change.entity";
@@ -26,7 +36,9 @@ async function unitsBeingReturned(tx: EntityManager, orderId: string): Promise<M
  */
 export function requestReturn(runtime: Runtime<OrderSettings>, ctx: Context, user: UserIdentity, input: ReturnRequestInput): Promise<ReturnRequest> {
   return runtime.commit(ctx.em, async (tx, emit) => {
-    const order = isUuid(input.orderId) ? await tx.findOne(Order, { id: input.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }) : null;
+    const order = isUuid(input.orderId)
+      ? await tx.findOne(Order, { id: input.orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true })
+      : null;
     if (!order) throw new NotFoundError("Order", input.orderId, "input.orderId");
     if (order.userId !== user.userId) throw new ForbiddenError("Only the customer who placed an order may return it.");
     if (order.status !== "SHIPPED" && order.status !== "COMPLETED") {
@@ -36,9 +48,12 @@ export function requestReturn(runtime: Runtime<OrderSettings>, ctx: Context, use
     const windowDays = runtime.settings.returnWindowDays;
     const shippedAt = shipped?.at ?? order.updatedAt;
     if (Date.now() - shippedAt.getTime() > windowDays * DAY_MS) {
-      throw new ConflictError(`Order ${order.id} shipped on ${shippedAt.toISOString().slice(0, 10)}: returns are accepted for ${windowDays} days after shipping.`, {
-        status: order.status,
-      });
+      throw new ConflictError(
+        `Order ${order.id} shipped on ${shippedAt.toISOString().slice(0, 10)}: returns are accepted for ${windowDays} days after shipping.`,
+        {
+          status: order.status,
+        },
+      );
     }
     const items = await tx.find(OrderItem, { order: order.id });
     const taken = await unitsBeingReturned(tx, order.id);

@@ -42,7 +42,8 @@ export interface ReturnRequestInput {
 export function validReason(reason: string, field: string): string {
   const text = reason.trim();
   if (!text) throw new BadUserInputError("Say why, in a few words.", field);
-  if (text.length > MAX_REASON_LENGTH) throw new BadUserInputError(`${field.split(".").pop()} must be at most ${MAX_REASON_LENGTH} characters.`, field);
+  if (text.length > MAX_REASON_LENGTH)
+    throw new BadUserInputError(`${field.split(".").pop()} must be at most ${MAX_REASON_LENGTH} characters.`, field);
   return text;
 }
 
@@ -56,9 +57,16 @@ export function validateRequestReturn(input: RequestReturnInput): ReturnRequestI
       throw new BadUserInputError(`quantity must be at least 1; got ${line.quantity}.`, `input.lines.${index}.quantity`);
     }
     if (seen.has(line.productId)) {
-      throw new BadUserInputError(`Product ${line.productId} appears twice: put it on one line with the summed quantity.`, `input.lines.${index}.productId`);
+      throw new BadUserInputError(
+        `Product ${line.productId} appears twice: put it on one line with the summed quantity.`,
+        `input.lines.${index}.productId`,
+      );
     }
     seen.add(line.productId);
   });
-  return { orderId: input.orderId, lines: lines.map(({ productId, quantity }) => ({ productId, quantity })), reason: validReason(input.reason, "input.reason") };
+  return {
+    orderId: input.orderId,
+    lines: lines.map(({ productId, quantity }) => ({ productId, quantity })),
+    reason: validReason(input.reason, "input.reason"),
+  };
 }

@@ -5,12 +5,23 @@ import { ReturnRequest, ReturnStatusChange, type ReturnStatus } from "./return-r
 const cursorOf = (request: ReturnRequest) => ({ key: request.createdAt.toISOString(), id: request.id });
 
 /** One page of returns, newest first, with the count of all matching returns. */
-export async function listReturns(em: EntityManager, filter: { status?: ReturnStatus | null }, first?: number | null, after?: string | null): Promise<ConnectionShape<ReturnRequest>> {
+export async function listReturns(
+  em: EntityManager,
+  filter: { status?: ReturnStatus | null },
+  first?: number | null,
+  after?: string | null,
+): Promise<ConnectionShape<ReturnRequest>> {
   const size = pageSize(first);
   const where = filter.status ? { status: filter.status } : {};
   const cursor = afterDateCursor(decodeCursor(after, "returns"));
   const rows = await em.find(ReturnRequest, { ...where, ...cursor }, { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 });
-  return toConnection(rows, size, countWhenAsked(() => em.count(ReturnRequest, where)), "returns", cursorOf);
+  return toConnection(
+    rows,
+    size,
+    countWhenAsked(() => em.count(ReturnRequest, where)),
+    "returns",
+    cursorOf,
+  );
 }
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {

@@ -48,9 +48,14 @@ export class ReturnResolver {
   }
 
   @Mutation(() => ReturnRequest, {
-    description: "STAFF or ADMIN, from APPROVED: the goods are back in the warehouse. Restocks them and refunds their price; REFUNDED when the refund lands.",
+    description:
+      "STAFF or ADMIN, from APPROVED: the goods are back in the warehouse. Restocks them and refunds their price; REFUNDED when the refund lands.",
   })
-  async receiveReturn(@Arg("id", () => ID) id: string, @Arg("warehouseId", () => ID) warehouseId: string, @Ctx() ctx: Context): Promise<ReturnRequest> {
+  async receiveReturn(
+    @Arg("id", () => ID) id: string,
+    @Arg("warehouseId", () => ID) warehouseId: string,
+    @Ctx() ctx: Context,
+  ): Promise<ReturnRequest> {
     requireRole(ctx, "STAFF", "ADMIN");
     await assertWarehouseExists(this.runtime, warehouseId);
     return this.change(ctx, id, { type: "receive", warehouseId });

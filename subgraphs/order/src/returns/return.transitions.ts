@@ -10,10 +10,7 @@ type Emit = (event: EventEnvelope) => void;
 
 /** What can happen to a return: STAFF decide and receive, payment's refund settles it. */
 export type ReturnTrigger =
-  | { type: "approve" }
-  | { type: "reject"; reason: string }
-  | { type: "receive"; warehouseId: string }
-  | { type: "refund"; amount: Money };
+  { type: "approve" } | { type: "reject"; reason: string } | { type: "receive"; warehouseId: string } | { type: "refund"; amount: Money };
 
 /** The status `trigger` moves a return in `from` to, or null when it does not apply (a CONFLICT, or a late event ignored). */
 export function nextReturnStatus(from: ReturnStatus, trigger: ReturnTrigger): ReturnStatus | null {
@@ -39,9 +36,25 @@ const lineOf = (line: ReturnRequest["storedLines"][number]) => ({
   unitPrice: { amount: line.unitPriceAmount, currency: line.unitPriceCurrency },
 });
 
-function record(tx: EntityManager, request: ReturnRequest, status: ReturnStatus, previousStatus: ReturnStatus | null, reason: string | null, cause: Cause, at: Date) {
+function record(
+  tx: EntityManager,
+  request: ReturnRequest,
+  status: ReturnStatus,
+  previousStatus: ReturnStatus | null,
+  reason: string | null,
+  cause: Cause,
+  at: Date,
+) {
   tx.persist(
-    new ReturnStatusChange({ returnRequest: ref(request), status, previousStatus, at, reason, causeEventId: cause.event?.id ?? null, actor: cause.actor ?? null }),
+    new ReturnStatusChange({
+      returnRequest: ref(request),
+      status,
+      previousStatus,
+      at,
+      reason,
+      causeEventId: cause.event?.id ?? null,
+      actor: cause.actor ?? null,
+    }),
   );
 }
 
@@ -50,7 +63,9 @@ export function recordReturnRequest(tx: EntityManager, emit: Emit, request: Retu
   tx.persist(request);
   record(tx, request, "REQUESTED", null, request.reason, cause, request.createdAt);
   const base = { returnId: request.id, orderId: request.orderId, userId: request.userId };
-  emit(createEvent("return.requested", { ...base, lines: request.storedLines.map(lineOf), reason: request.reason }, { correlationId: request.orderId }));
+  emit(
+    createEvent("return.requested", { ...base, lines: request.storedLines.map(lineOf), reason: request.reason }, { correlationId: request.orderId }),
+  );
 }
 
 /**
@@ -78,7 +93,13 @@ export function transitionReturn(tx: EntityManager, emit: Emit, request: ReturnR
     case "receive":
       request.warehouseId = trigger.warehouseId;
       record(tx, request, next, previous, null, cause, at);
-      emit(createEvent("return.received", { ...base, warehouseId: trigger.warehouseId, lines: request.storedLines.map(lineOf), refund: request.value }, options));
+      emit(
+        createEvent(
+          "return.received",
+          { ...base, warehouseId: trigger.warehouseId, lines: request.storedLines.map(lineOf), refund: request.value },
+          options,
+        ),
+      );
       break;
     case "refund":
       request.refundAmount = trigger.amount.amount;

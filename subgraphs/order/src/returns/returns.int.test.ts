@@ -26,7 +26,11 @@ async function shippedOrder() {
 }
 
 const requestReturn = (orderId: string, userId: string, quantity: number) =>
-  subgraph.gql<{ requestReturn: { id: string; status: string } }>(REQUEST, { input: { orderId, lines: [{ productId, quantity }], reason: "broken" } }, asUser(userId));
+  subgraph.gql<{ requestReturn: { id: string; status: string } }>(
+    REQUEST,
+    { input: { orderId, lines: [{ productId, quantity }], reason: "broken" } },
+    asUser(userId),
+  );
 
 test("returns are accepted for RETURN_WINDOW_DAYS after shipping, not after", async () => {
   const { orderId, userId } = await shippedOrder();
@@ -55,7 +59,11 @@ test("receiving checks the warehouse with the product subgraph and asks for a re
   const { data } = await requestReturn(orderId, userId, 1);
   const id = data!.requestReturn.id;
   await subgraph.gql(`mutation($id: ID!) { approveReturn(id: $id) { status } }`, { id }, staff());
-  const received = await subgraph.gql(`mutation($id: ID!, $w: ID!) { receiveReturn(id: $id, warehouseId: $w) { status } }`, { id, w: randomUUID() }, staff());
+  const received = await subgraph.gql(
+    `mutation($id: ID!, $w: ID!) { receiveReturn(id: $id, warehouseId: $w) { status } }`,
+    { id, w: randomUUID() },
+    staff(),
+  );
   expect(received.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "warehouseId" });
   const [row] = await sql<{ status: string }>(`select status from return_requests where id = ?`, [id]);
   expect(row.status).toBe("APPROVED");
@@ -74,6 +82,9 @@ test("the refund moves a RECEIVED return to REFUNDED once, however often it is d
   expect(row).toEqual({ status: "REFUNDED", refund_amount: 1000 });
   const history = await sql<{ status: string }>(`select status from return_status_changes where return_id = ? order by id`, [returnId]);
   expect(history.map((change) => change.status)).toEqual(["REQUESTED", "REFUNDED"]);
-  const events = await sql<{ type: string }>(`select type from outbox where type like 'return.%' and payload->'payload'->>'returnId' = ? order by id`, [returnId]);
+  const events = await sql<{ type: string }>(
+    `select type from outbox where type like 'return.%' and payload->'payload'->>'returnId' = ? order by id`,
+    [returnId],
+  );
   expect(events.map((e) => e.type)).toEqual(["return.requested", "return.refunded"]);
 });

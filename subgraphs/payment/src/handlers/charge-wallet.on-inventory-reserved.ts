@@ -40,13 +40,7 @@ export const chargeWalletOnInventoryReserved: EventHandler<"inventory.reserved",
       // Allocated last: the counter row stays locked until commit, so keep that window short.
       const invoice = new Invoice(payment, await allocateInvoiceNumber(em), invoiceLines(event.payload.items));
       em.persist([payment, outcome.entry, invoice]);
-      emit(
-        createEvent(
-          "payment.captured",
-          { orderId, userId, paymentId: payment.id, amount: total, invoiceNumber: invoice.number },
-          causation,
-        ),
-      );
+      emit(createEvent("payment.captured", { orderId, userId, paymentId: payment.id, amount: total, invoiceNumber: invoice.number }, causation));
       return;
     }
     case "refused": {

@@ -30,7 +30,11 @@ const balanceOf = async (userId: string) => (await em().findOneOrFail(Wallet, { 
 async function registered(): Promise<string> {
   const userId = randomUUID();
   await send(event("user.registered", { userId, email: `${userId}@example.com`, name: "Ann", role: "CUSTOMER" }, userId));
-  await eventually("the wallet to open", () => em().findOne(Wallet, { userId }).then((w) => w ?? undefined));
+  await eventually("the wallet to open", () =>
+    em()
+      .findOne(Wallet, { userId })
+      .then((w) => w ?? undefined),
+  );
   return userId;
 }
 
@@ -59,7 +63,13 @@ describe("charging a wallet on inventory.reserved", () => {
     const [captured] = await eventually("payment.captured", async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId));
     expect(captured.type).toBe("payment.captured");
     const stored = await em().findOneOrFail(Payment, { orderId });
-    expect(captured.payload).toEqual({ orderId, userId, paymentId: stored.id, amount: usd(2_500), invoiceNumber: expect.stringMatching(/^INV-\d{6}$/) });
+    expect(captured.payload).toEqual({
+      orderId,
+      userId,
+      paymentId: stored.id,
+      amount: usd(2_500),
+      invoiceNumber: expect.stringMatching(/^INV-\d{6}$/),
+    });
     expect(captured.causationId).not.toBeNull();
     expect(stored.status).toBe("CAPTURED");
     const invoice = await em().findOneOrFail(Invoice, { payment: stored.id });
@@ -125,7 +135,12 @@ describe("charging a wallet on inventory.reserved", () => {
 
     const [failed] = await eventually("payment.failed", async () => (await paymentEvents(orderId)).length > 0 && paymentEvents(orderId));
     expect(failed.type).toBe("payment.failed");
-    expect(failed.payload).toMatchObject({ orderId, userId, amount: usd(150_000), reason: "insufficient funds: the order needs $1,500.00, more than the wallet holds" });
+    expect(failed.payload).toMatchObject({
+      orderId,
+      userId,
+      amount: usd(150_000),
+      reason: "insufficient funds: the order needs $1,500.00, more than the wallet holds",
+    });
     expect((failed.payload as { reason: string }).reason).not.toContain("1,000"); // the balance stays private
     const stored = await em().findOneOrFail(Payment, { orderId });
     expect(stored.status).toBe("FAILED");
@@ -254,7 +269,9 @@ describe("reconciliation", () => {
     expect(await balanceOf(userId)).toBe(100_000 + 7_000 - 30_000 - 50_000 + 30_000);
 
     // And across every wallet of the run, from the ledger and from the payments independently.
-    const rows = await em().execute<{ user_id: string; balance: string; opening: string; top_ups: string; captures: string; refunds: string; paid: string; refunded: string }[]>(`
+    const rows = await em().execute<
+      { user_id: string; balance: string; opening: string; top_ups: string; captures: string; refunds: string; paid: string; refunded: string }[]
+    >(`
       select w.user_id, w.balance_amount as balance,
         coalesce(sum(e.amount) filter (where e.kind = 'OPENING'), 0) as opening,
         coalesce(sum(e.amount) filter (where e.kind = 'TOP_UP'), 0) as top_ups,

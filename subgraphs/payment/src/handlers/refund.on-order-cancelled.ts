@@ -21,12 +21,16 @@ export const refundOnOrderCancelled: EventHandler<"order.cancelled", PaymentSett
   em.persist(wallet.refund(payment.amount, { orderId, paymentId: payment.id, by }));
   // The actor is the cancellation event; the order service's audit row of the same correlation id says who cancelled.
   const { reason, expired, previousStatus } = event.payload;
-  audit(em, { event }, {
-    action: "payment.refunded",
-    targetType: "Payment",
-    targetId: payment.id,
-    details: { orderId, userId: payment.userId, amount: payment.amount, cancellation: { eventId: event.id, reason, expired, previousStatus } },
-  });
+  audit(
+    em,
+    { event },
+    {
+      action: "payment.refunded",
+      targetType: "Payment",
+      targetId: payment.id,
+      details: { orderId, userId: payment.userId, amount: payment.amount, cancellation: { eventId: event.id, reason, expired, previousStatus } },
+    },
+  );
   emit(
     createEvent(
       "payment.refunded",

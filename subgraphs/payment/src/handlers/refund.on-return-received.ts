@@ -27,12 +27,16 @@ export const refundOnReturnReceived: EventHandler<"return.received", PaymentSett
     const by = `event:${event.id}`;
     const wallet = await lockWallet(em, payment.userId, settings, by);
     em.persist(wallet.refund(Money.of(amount, refund.currency), { orderId, paymentId: payment.id, returnId, by }));
-    audit(em, { event }, {
-      action: "payment.return_refunded",
-      targetType: "Payment",
-      targetId: payment.id,
-      details: { orderId, returnId, userId: payment.userId, asked: refund, amount: Money.of(amount, refund.currency) },
-    });
+    audit(
+      em,
+      { event },
+      {
+        action: "payment.return_refunded",
+        targetType: "Payment",
+        targetId: payment.id,
+        details: { orderId, returnId, userId: payment.userId, asked: refund, amount: Money.of(amount, refund.currency) },
+      },
+    );
   }
   emit(
     createEvent(

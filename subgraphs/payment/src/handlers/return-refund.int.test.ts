@@ -27,13 +27,23 @@ const refundsOf = async (orderId: string) =>
 function received(orderId: string, userId: string, returnId: string, asked: number) {
   return event(
     "return.received",
-    { returnId, orderId, userId, warehouseId: randomUUID(), lines: [{ productId: randomUUID(), quantity: 1, unitPrice: usd(asked) }], refund: usd(asked) },
+    {
+      returnId,
+      orderId,
+      userId,
+      warehouseId: randomUUID(),
+      lines: [{ productId: randomUUID(), quantity: 1, unitPrice: usd(asked) }],
+      refund: usd(asked),
+    },
     orderId,
   );
 }
 
 async function processed(envelope: ParsedEvent): Promise<void> {
-  await eventually(async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0, `${envelope.type} to be processed`);
+  await eventually(
+    async () => (await em().execute(`select 1 from processed_event where event_id = ?`, [envelope.id])).length > 0,
+    `${envelope.type} to be processed`,
+  );
 }
 
 test("returns refund their price once each, and never more than the order's capture in all", async () => {
@@ -64,7 +74,10 @@ test("returns refund their price once each, and never more than the order's capt
     [(second.payload as EventPayload<"return.received">).returnId, 1_000],
   ]);
   expect(await balanceOf(userId)).toBe(100_000);
-  const ledger = await em().execute<{ kind: string; amount: string }[]>(`select kind, amount from wallet_entries where order_id = ? order by created_at`, [orderId]);
+  const ledger = await em().execute<{ kind: string; amount: string }[]>(
+    `select kind, amount from wallet_entries where order_id = ? order by created_at`,
+    [orderId],
+  );
   expect(ledger.map((row) => [row.kind, Number(row.amount)])).toEqual([
     ["CAPTURE", -3_000],
     ["REFUND", 2_000],

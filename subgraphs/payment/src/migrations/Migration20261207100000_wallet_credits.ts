@@ -15,7 +15,9 @@ export class Migration20261207100000_wallet_credits extends Migration {
         add column request_hash text null,
         add constraint wallet_entries_credit_reason check (kind <> 'CREDIT' or reason is not null),
         add constraint wallet_entries_key_hash check ((idempotency_key is null) = (request_hash is null));`);
-    this.addSql(`create unique index wallet_entries_created_by_idempotency_key on wallet_entries (created_by, idempotency_key) where idempotency_key is not null;`);
+    this.addSql(
+      `create unique index wallet_entries_created_by_idempotency_key on wallet_entries (created_by, idempotency_key) where idempotency_key is not null;`,
+    );
   }
 
   override async down(): Promise<void> {

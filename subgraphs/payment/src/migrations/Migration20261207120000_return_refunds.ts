@@ -19,7 +19,9 @@ export class Migration20261207120000_return_refunds extends Migration {
     this.addSql(`create index "return_refunds_order_id_index" on "return_refunds" ("order_id");`);
     this.addSql(`alter table wallet_entries add column return_id uuid null;`);
     this.addSql(`drop index wallet_entries_one_per_order_kind;`);
-    this.addSql(`create unique index wallet_entries_one_per_order_kind on wallet_entries (order_id, kind) where order_id is not null and return_id is null;`);
+    this.addSql(
+      `create unique index wallet_entries_one_per_order_kind on wallet_entries (order_id, kind) where order_id is not null and return_id is null;`,
+    );
     this.addSql(`create unique index wallet_entries_one_per_return on wallet_entries (return_id) where return_id is not null;`);
   }
 

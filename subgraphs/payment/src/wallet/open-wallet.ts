@@ -20,7 +20,8 @@ export async function openWallet(em: EntityManager, userId: string, settings: Pa
   );
   if (!inserted.length) return false;
   // A zero opening balance moves nothing, so it leaves no ledger line.
-  if (opening.amount > 0) em.persist(new WalletEntry({ walletId: userId, kind: "OPENING", amount: opening.amount, currency: opening.currency, createdBy: by }));
+  if (opening.amount > 0)
+    em.persist(new WalletEntry({ walletId: userId, kind: "OPENING", amount: opening.amount, currency: opening.currency, createdBy: by }));
   return true;
 }
 

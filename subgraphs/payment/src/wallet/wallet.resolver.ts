@@ -62,7 +62,8 @@ type Funding = { kind: "card"; card: Card } | { kind: "credit"; reason: string }
 function authorizeFunding(caller: UserIdentity, userId: string, card: CardInput | null, reason: string | null): Funding {
   if (reason !== null) {
     if (!isStaff(caller)) throw new ForbiddenError("Only STAFF and ADMIN credit a wallet with a reason: top up your own wallet with a card.");
-    if (caller.userId.toLowerCase() === userId.toLowerCase()) throw new ForbiddenError("Nobody credits their own wallet: ask another STAFF or ADMIN, or top it up with a card.");
+    if (caller.userId.toLowerCase() === userId.toLowerCase())
+      throw new ForbiddenError("Nobody credits their own wallet: ask another STAFF or ADMIN, or top it up with a card.");
     if (card) throw new BadUserInputError("A credit takes a reason and no card: leave card out.", "card");
     const trimmed = reason.trim();
     if (!trimmed || trimmed.length > MAX_REASON_LENGTH) {
@@ -80,8 +81,11 @@ function authorizeFunding(caller: UserIdentity, userId: string, card: CardInput 
 
 /** What an idempotency key stands for: the same key with another fingerprint is another request. Card digits stay out but the last four. */
 function fingerprint(userId: string, amount: MoneyInput, funding: Funding): string {
-  const how = funding.kind === "card" ? ["card", funding.card.number.slice(-4), funding.card.expMonth, funding.card.expYear] : ["credit", funding.reason];
-  return createHash("sha256").update(JSON.stringify([userId.toLowerCase(), amount.amount, amount.currency, how])).digest("hex");
+  const how =
+    funding.kind === "card" ? ["card", funding.card.number.slice(-4), funding.card.expMonth, funding.card.expYear] : ["credit", funding.reason];
+  return createHash("sha256")
+    .update(JSON.stringify([userId.toLowerCase(), amount.amount, amount.currency, how]))
+    .digest("hex");
 }
 
 /**
@@ -129,10 +133,14 @@ export class WalletResolver {
     // A zero opening balance moved nothing: it is no line of the ledger a person reads.
     const where = { walletId: wallet.userId, $not: { kind: "OPENING", amount: 0 } } as const;
     const [rows, total] = await Promise.all([
-      ctx.em.find(WalletEntry, { $and: [where, afterDateCursor(decodeCursor(after, "walletEntries"))] }, {
-        orderBy: { createdAt: "desc", id: "desc" },
-        limit: size + 1,
-      }),
+      ctx.em.find(
+        WalletEntry,
+        { $and: [where, afterDateCursor(decodeCursor(after, "walletEntries"))] },
+        {
+          orderBy: { createdAt: "desc", id: "desc" },
+          limit: size + 1,
+        },
+      ),
       ctx.em.count(WalletEntry, where),
     ]);
     return toConnection(rows, size, total, "walletEntries", (entry) => ({ key: entry.createdAt.toISOString(), id: entry.id }));
@@ -212,7 +220,13 @@ export class WalletResolver {
           action: "wallet.topped_up",
           targetType: "Wallet",
           targetId: userId,
-          details: { amount: money, balanceBefore, balanceAfter: wallet.balance, cardLast4: funding.card.number.slice(-4), processorReference: charge.reference },
+          details: {
+            amount: money,
+            balanceBefore,
+            balanceAfter: wallet.balance,
+            cardLast4: funding.card.number.slice(-4),
+            processorReference: charge.reference,
+          },
         });
         return wallet;
       });

@@ -1,5 +1,15 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { BadUserInputError, CATALOG_CACHE_HINT, ConflictError, NotFoundError, audit, requireRole, type Context, type Runtime, isUuid } from "@commerce/kit";
+import {
+  BadUserInputError,
+  CATALOG_CACHE_HINT,
+  ConflictError,
+  NotFoundError,
+  audit,
+  requireRole,
+  type Context,
+  type Runtime,
+  isUuid,
+} from "@commerce/kit";
 import { categoryById } from "../product/product.loaders";
 import { Category } from "./category.entity";
 
@@ -26,7 +36,8 @@ export class CategoryResolver {
   ): Promise<Category> {
     requireRole(ctx, "ADMIN");
     if (!name.trim() || name.trim().length > 100) throw new BadUserInputError("name must be 1 to 100 characters long.", "name");
-    const taken = () => new ConflictError(`A category named ${name.trim()} already exists there (names are compared ignoring case).`, { field: "name" });
+    const taken = () =>
+      new ConflictError(`A category named ${name.trim()} already exists there (names are compared ignoring case).`, { field: "name" });
     return this.runtime
       .commit(ctx.em, async (tx) => {
         let parent: Category | null = null;
@@ -36,7 +47,12 @@ export class CategoryResolver {
         }
         const category = new Category(name, parent);
         tx.persist(category);
-        audit(tx, ctx, { action: "category.created", targetType: "Category", targetId: category.id, details: { name: category.name, parentId: parent?.id ?? null } });
+        audit(tx, ctx, {
+          action: "category.created",
+          targetType: "Category",
+          targetId: category.id,
+          details: { name: category.name, parentId: parent?.id ?? null },
+        });
         return category;
       })
       .catch((error) => {

@@ -61,7 +61,12 @@ export const reserveStockOnOrderPlaced: EventHandler<"order.placed"> = async (ev
         orderId,
         userId,
         total,
-        items: [...wanted].map(([productId, quantity]) => ({ productId, quantity, unitPrice: unitPrices.get(productId), name: names.get(productId) })),
+        items: [...wanted].map(([productId, quantity]) => ({
+          productId,
+          quantity,
+          unitPrice: unitPrices.get(productId),
+          name: names.get(productId),
+        })),
       },
       meta,
     ),

@@ -36,7 +36,10 @@ async function stocked(units: { w1?: number; w2?: number }, input: Record<string
 }
 
 const reservationStatus = async (orderId: string) => {
-  const rows: { status: string }[] = await service.runtime.orm.em.fork().getConnection().execute(`select status from reservations where order_id = ?`, [orderId]);
+  const rows: { status: string }[] = await service.runtime.orm.em
+    .fork()
+    .getConnection()
+    .execute(`select status from reservations where order_id = ?`, [orderId]);
   return rows[0]?.status ?? null;
 };
 
@@ -70,7 +73,10 @@ describe("reserve-stock.on-order-placed", () => {
   it("is all or nothing across lines: one short line reserves nothing", async () => {
     const plenty = await stocked({ w1: 10 });
     const scarce = await stocked({ w2: 1 });
-    const event = orderPlaced([{ productId: plenty, quantity: 3 }, { productId: scarce, quantity: 2 }]);
+    const event = orderPlaced([
+      { productId: plenty, quantity: 3 },
+      { productId: scarce, quantity: 2 },
+    ]);
     const out = await handle(service, event);
     expect(out.map((e) => e.type)).toEqual(["inventory.rejected"]);
     expect(out[0].payload).toMatchObject({ orderId: event.payload.orderId, shortages: [{ productId: scarce, requested: 2, available: 1 }] });
@@ -81,7 +87,14 @@ describe("reserve-stock.on-order-placed", () => {
   it("rejects unknown and deleted products", async () => {
     const deleted = await stocked({ w1: 5 });
     await ok(service, `mutation($id: ID!) { deleteProduct(id: $id) }`, { id: deleted });
-    const out = await handle(service, orderPlaced([{ productId: deleted, quantity: 1 }, { productId: randomUUID(), quantity: 1 }, { productId: "not-a-uuid", quantity: 1 }]));
+    const out = await handle(
+      service,
+      orderPlaced([
+        { productId: deleted, quantity: 1 },
+        { productId: randomUUID(), quantity: 1 },
+        { productId: "not-a-uuid", quantity: 1 },
+      ]),
+    );
     expect(out.map((e) => e.type)).toEqual(["inventory.rejected"]);
     expect((out[0].payload as { shortages: unknown[] }).shortages).toHaveLength(3);
     expect(await stockOf(service, deleted)).toEqual({ [w1]: { onHand: 5, reserved: 0 } });
@@ -197,7 +210,8 @@ describe("late and out-of-order events", () => {
 describe("inventory.low_stock", () => {
   it("is emitted once per crossing, from reservations and from adjustStock, and re-armed above the threshold", async () => {
     const productId = await stocked({ w1: 10 }, { lowStockThreshold: 3 });
-    const lowStock = async () => (await outbox(service, "inventory.low_stock")).filter((e) => (e.payload as { productId: string }).productId === productId);
+    const lowStock = async () =>
+      (await outbox(service, "inventory.low_stock")).filter((e) => (e.payload as { productId: string }).productId === productId);
 
     await handle(service, orderPlaced([{ productId, quantity: 6 }])); // 4 left: above
     expect(await lowStock()).toHaveLength(0);

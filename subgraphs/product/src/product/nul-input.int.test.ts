@@ -41,19 +41,33 @@ describe("a NUL character in an argument is BAD_USER_INPUT naming the field", ()
   });
 
   it("in an item of a nested list of an input", async () => {
-    const attributes = [{ name: "colour", value: "red" }, { name: "size", value: `X${NUL}L` }];
-    expect(await refused(CREATE, { input: productInput({ attributes }) })).toMatchObject({ code: "BAD_USER_INPUT", field: "input.attributes.1.value" });
+    const attributes = [
+      { name: "colour", value: "red" },
+      { name: "size", value: `X${NUL}L` },
+    ];
+    expect(await refused(CREATE, { input: productInput({ attributes }) })).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.attributes.1.value",
+    });
   });
 
   it("in top-level fields of an input and in scalar arguments", async () => {
     expect(await refused(CREATE, { input: productInput({ name: `La${NUL}mp` }) })).toMatchObject({ field: "input.name" });
     expect(await refused(CREATE, { input: productInput({ description: NUL }) })).toMatchObject({ field: "input.description" });
-    expect(await refused(`mutation($n: String!) { createCategory(name: $n) { id } }`, { n: `Gar${NUL}den` })).toMatchObject({ code: "BAD_USER_INPUT", field: "name" });
-    expect(await refused(`mutation($n: String!) { createWarehouse(code: "W-${randomUUID().slice(0, 8)}", name: $n) { id } }`, { n: NUL })).toMatchObject({ field: "name" });
+    expect(await refused(`mutation($n: String!) { createCategory(name: $n) { id } }`, { n: `Gar${NUL}den` })).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "name",
+    });
+    expect(
+      await refused(`mutation($n: String!) { createWarehouse(code: "W-${randomUUID().slice(0, 8)}", name: $n) { id } }`, { n: NUL }),
+    ).toMatchObject({ field: "name" });
     const product = await createProduct(service);
     const warehouse = await createWarehouse(service);
     const adjust = `mutation($p: ID!, $w: ID!, $r: String!) { adjustStock(productId: $p, warehouseId: $w, delta: 1, reason: $r) { onHand } }`;
-    expect(await refused(adjust, { p: product.id, w: warehouse, r: `restock${NUL}` }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "reason" });
+    expect(await refused(adjust, { p: product.id, w: warehouse, r: `restock${NUL}` }, STAFF)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "reason",
+    });
     expect(await refused(`query($id: ID!) { product(id: $id) { id } }`, { id: `${product.id}${NUL}` }, CUSTOMER)).toMatchObject({ field: "id" });
   });
 
@@ -75,7 +89,13 @@ describe("a federation reference holding a NUL character", () => {
     const product = await createProduct(service);
     const result = await service.gql<{ _entities: ({ id: string } | null)[] }>(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id } } }`,
-      { r: [{ __typename: "Product", id: `${product.id}${NUL}` }, { __typename: "Product", id: product.id }, { __typename: "Product", id: NUL }] },
+      {
+        r: [
+          { __typename: "Product", id: `${product.id}${NUL}` },
+          { __typename: "Product", id: product.id },
+          { __typename: "Product", id: NUL },
+        ],
+      },
       STAFF,
     );
     expect(result.errors).toBeUndefined();

@@ -115,6 +115,13 @@ export class Product {
   /** The category must be loaded when set (`populate(product, ["category"])`): consumers learn its name from here. */
   toUpsertedPayload() {
     const category = this.category ? { categoryId: this.category.id, categoryName: this.category.name } : { categoryId: null, categoryName: null };
-    return { productId: this.id, sku: this.sku, name: this.name, price: { amount: this.priceAmount, currency: this.priceCurrency }, active: this.active, ...category };
+    return {
+      productId: this.id,
+      sku: this.sku,
+      name: this.name,
+      price: { amount: this.priceAmount, currency: this.priceCurrency },
+      active: this.active,
+      ...category,
+    };
   }
 }

@@ -29,15 +29,44 @@ const PRODUCT = `query($id: ID!) { product(id: $id) { id name active } }`;
 describe("catalog CRUD and authorization", () => {
   it("lets an ADMIN create a product with category and attributes, and announces it", async () => {
     const { createCategory: parent } = await ok(service, `mutation { createCategory(name: "Tools") { id } }`);
-    const { createCategory: child } = await ok(service, `mutation($p: ID) { createCategory(name: "Hammers", parentId: $p) { id parent { id name } } }`, { p: parent.id });
+    const { createCategory: child } = await ok(
+      service,
+      `mutation($p: ID) { createCategory(name: "Hammers", parentId: $p) { id parent { id name } } }`,
+      { p: parent.id },
+    );
     expect(child.parent).toEqual({ id: parent.id, name: "Tools" });
     const sku = `HAM-${randomUUID().slice(0, 6)}`;
     const { createProduct: product } = await ok(service, CREATE, {
-      input: { sku, name: "Claw hammer", description: "Steel", price: { amount: 2499 }, categoryId: child.id, attributes: [{ name: "weight", value: "500g" }], lowStockThreshold: 4 },
+      input: {
+        sku,
+        name: "Claw hammer",
+        description: "Steel",
+        price: { amount: 2499 },
+        categoryId: child.id,
+        attributes: [{ name: "weight", value: "500g" }],
+        lowStockThreshold: 4,
+      },
     });
-    expect(product).toMatchObject({ sku, price: { amount: 2499, currency: "USD" }, attributes: [{ name: "weight", value: "500g" }], lowStockThreshold: 4, available: 0, category: { id: child.id, name: "Hammers" } });
+    expect(product).toMatchObject({
+      sku,
+      price: { amount: 2499, currency: "USD" },
+      attributes: [{ name: "weight", value: "500g" }],
+      lowStockThreshold: 4,
+      available: 0,
+      category: { id: child.id, name: "Hammers" },
+    });
     const events = await outbox(service, "product.upserted", product.id);
-    expect(events.map((event) => event.payload)).toEqual([{ productId: product.id, sku, name: "Claw hammer", price: { amount: 2499, currency: "USD" }, active: true, categoryId: child.id, categoryName: "Hammers" }]);
+    expect(events.map((event) => event.payload)).toEqual([
+      {
+        productId: product.id,
+        sku,
+        name: "Claw hammer",
+        price: { amount: 2499, currency: "USD" },
+        active: true,
+        categoryId: child.id,
+        categoryName: "Hammers",
+      },
+    ]);
   });
 
   it("refuses catalog changes to customers, staff and anonymous callers", async () => {
@@ -52,26 +81,44 @@ describe("catalog CRUD and authorization", () => {
   });
 
   it("validates input and names the field", async () => {
-    expect(await failure(service, CREATE, { input: { sku: "bad sku!", name: "X", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: expect.stringMatching(/(^|\.)sku$/) });
-    expect(await failure(service, CREATE, { input: { sku: "OK-1", name: "X", price: { amount: -1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: expect.stringMatching(/(^|\.)price\.amount$/) });
-    expect(await failure(service, CREATE, { input: { sku: "OK-2", name: "X", price: { amount: 1 }, categoryId: randomUUID() } }, ADMIN)).toMatchObject({ code: "NOT_FOUND", field: "input.categoryId" });
+    expect(await failure(service, CREATE, { input: { sku: "bad sku!", name: "X", price: { amount: 1 } } }, ADMIN)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: expect.stringMatching(/(^|\.)sku$/),
+    });
+    expect(await failure(service, CREATE, { input: { sku: "OK-1", name: "X", price: { amount: -1 } } }, ADMIN)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: expect.stringMatching(/(^|\.)price\.amount$/),
+    });
+    expect(
+      await failure(service, CREATE, { input: { sku: "OK-2", name: "X", price: { amount: 1 }, categoryId: randomUUID() } }, ADMIN),
+    ).toMatchObject({ code: "NOT_FOUND", field: "input.categoryId" });
     // A reference to something that does not exist names the argument that holds it, like bad input does.
-    expect(await failure(service, `mutation($p: ID) { createCategory(name: "Orphan", parentId: $p) { id } }`, { p: randomUUID() }, ADMIN)).toMatchObject({ code: "NOT_FOUND", field: "parentId" });
+    expect(
+      await failure(service, `mutation($p: ID) { createCategory(name: "Orphan", parentId: $p) { id } }`, { p: randomUUID() }, ADMIN),
+    ).toMatchObject({ code: "NOT_FOUND", field: "parentId" });
     const { sku } = await createProduct(service);
-    expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
+    expect(await failure(service, CREATE, { input: { sku, name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({
+      code: "CONFLICT",
+      field: "input.sku",
+    });
   });
 
   it("takes prices in ISO 4217 currencies only, on create and on update, naming input.price.currency", async () => {
     const price = (currency: string) => ({ amount: 100, currency });
     for (const currency of ["ZZZ", "ABC", "XYZ"]) {
       expect(Intl.supportedValuesOf("currency")).not.toContain(currency);
-      expect(await failure(service, CREATE, { input: { sku: `CUR-${randomUUID().slice(0, 6)}`, name: "X", price: price(currency) } }, ADMIN)).toMatchObject({
+      expect(
+        await failure(service, CREATE, { input: { sku: `CUR-${randomUUID().slice(0, 6)}`, name: "X", price: price(currency) } }, ADMIN),
+      ).toMatchObject({
         code: "BAD_USER_INPUT",
         field: "input.price.currency",
       });
     }
     const product = await createProduct(service, { price: price("USD") });
-    expect(await failure(service, UPDATE, { id: product.id, input: { price: price("ZZZ") } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.price.currency" });
+    expect(await failure(service, UPDATE, { id: product.id, input: { price: price("ZZZ") } }, ADMIN)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.price.currency",
+    });
     expect((await ok(service, `query($id: ID!) { product(id: $id) { price { currency } } }`, { id: product.id })).product.price.currency).toBe("USD");
   });
 
@@ -80,12 +127,20 @@ describe("catalog CRUD and authorization", () => {
     const product = await createProduct(service, { price: price("USD") });
     for (const currency of ["JPY", "EUR", "BRL"]) {
       const sku = `CUR-${randomUUID().slice(0, 6)}`;
-      expect(await failure(service, CREATE, { input: { sku, name: "X", price: price(currency) } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.price.currency" });
-      expect(await failure(service, UPDATE, { id: product.id, input: { price: price(currency) } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.price.currency" });
+      expect(await failure(service, CREATE, { input: { sku, name: "X", price: price(currency) } }, ADMIN)).toMatchObject({
+        code: "BAD_USER_INPUT",
+        field: "input.price.currency",
+      });
+      expect(await failure(service, UPDATE, { id: product.id, input: { price: price(currency) } }, ADMIN)).toMatchObject({
+        code: "BAD_USER_INPUT",
+        field: "input.price.currency",
+      });
       expect(await service.runtime.orm.em.fork().getConnection().execute(`select id from products where sku = ?`, [sku])).toEqual([]);
     }
     expect((await ok(service, `query($id: ID!) { product(id: $id) { price { currency } } }`, { id: product.id })).product.price.currency).toBe("USD");
-    expect((await outbox(service, "product.upserted", product.id)).map((event) => (event.payload as { price: unknown }).price)).toEqual([price("USD")]);
+    expect((await outbox(service, "product.upserted", product.id)).map((event) => (event.payload as { price: unknown }).price)).toEqual([
+      price("USD"),
+    ]);
   });
 
   it("keeps sibling category names unique whatever their case; other parents may reuse them", async () => {
@@ -99,9 +154,15 @@ describe("catalog CRUD and authorization", () => {
   });
 
   it("refuses a blank name, measured after trimming, on create and on update", async () => {
-    expect(await failure(service, CREATE, { input: { sku: "BLANK-1", name: "   ", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    expect(await failure(service, CREATE, { input: { sku: "BLANK-1", name: "   ", price: { amount: 1 } } }, ADMIN)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.name",
+    });
     const product = await createProduct(service);
-    expect(await failure(service, UPDATE, { id: product.id, input: { name: " \t " } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    expect(await failure(service, UPDATE, { id: product.id, input: { name: " \t " } }, ADMIN)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.name",
+    });
     const renamed = await ok<{ updateProduct: { name: string } }>(service, UPDATE, { id: product.id, input: { name: "  Padded  " } }, ADMIN);
     expect(renamed.updateProduct.name).toBe("Padded");
   });
@@ -126,15 +187,24 @@ describe("catalog CRUD and authorization", () => {
     const longest = "d".repeat(5000);
     await update(padded.id, `  ${longest}  `);
     expect(await stored(padded.id)).toBe(longest);
-    expect(await failure(service, UPDATE, { id: padded.id, input: { description: `${longest}d` } }, ADMIN)).toMatchObject({ code: "BAD_USER_INPUT", field: "input.description" });
+    expect(await failure(service, UPDATE, { id: padded.id, input: { description: `${longest}d` } }, ADMIN)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "input.description",
+    });
   });
 
   it("treats SKUs that differ only in case as the same SKU, on create and on update", async () => {
     const sku = `SSD-${randomUUID().slice(0, 6).toUpperCase()}`;
     const original = await createProduct(service, { sku });
-    expect(await failure(service, CREATE, { input: { sku: sku.toLowerCase(), name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
+    expect(await failure(service, CREATE, { input: { sku: sku.toLowerCase(), name: "Twin", price: { amount: 1 } } }, ADMIN)).toMatchObject({
+      code: "CONFLICT",
+      field: "input.sku",
+    });
     const other = await createProduct(service);
-    expect(await failure(service, UPDATE, { id: other.id, input: { sku: sku.toLowerCase() } }, ADMIN)).toMatchObject({ code: "CONFLICT", field: "input.sku" });
+    expect(await failure(service, UPDATE, { id: other.id, input: { sku: sku.toLowerCase() } }, ADMIN)).toMatchObject({
+      code: "CONFLICT",
+      field: "input.sku",
+    });
     // A product may change the case of its own SKU.
     const SKU_OF = `query($id: ID!) { product(id: $id) { sku } }`;
     await ok(service, UPDATE, { id: original.id, input: { sku: sku.toLowerCase() } });
@@ -144,7 +214,10 @@ describe("catalog CRUD and authorization", () => {
       service.runtime.orm.em
         .fork()
         .getConnection()
-        .execute(`insert into products (id, sku, name, price_amount, price_currency, attributes, low_stock_threshold, active, created_at, updated_at) values (?, ?, 'Raw', 1, 'USD', '[]', 0, true, now(), now())`, [id, variant]);
+        .execute(
+          `insert into products (id, sku, name, price_amount, price_currency, attributes, low_stock_threshold, active, created_at, updated_at) values (?, ?, 'Raw', 1, 'USD', '[]', 0, true, now(), now())`,
+          [id, variant],
+        );
     await expect(insert(randomUUID(), sku)).rejects.toMatchObject({ code: "23505" });
   });
 
@@ -167,9 +240,14 @@ describe("catalog CRUD and authorization", () => {
     const search = `query($s: String) { products(filter: { search: $s }) { totalCount } }`;
     expect((await ok(service, search, { s: product.sku }, CUSTOMER)).products.totalCount).toBe(0);
     expect((await ok(service, search, { s: product.sku }, STAFF)).products.totalCount).toBe(1);
-    const entities = await ok(service, `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name active } } }`, {
-      r: [{ __typename: "Product", id: product.id }],
-    }, SERVICE);
+    const entities = await ok(
+      service,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name active } } }`,
+      {
+        r: [{ __typename: "Product", id: product.id }],
+      },
+      SERVICE,
+    );
     expect(entities._entities).toEqual([{ id: product.id, name: product.name, active: false }]);
     expect((await outbox(service, "product.upserted", product.id)).at(-1)!.payload).toMatchObject({ active: false });
     expect((await ok(service, PRODUCT, { id: "not-a-uuid" }, CUSTOMER)).product).toBeNull();
@@ -179,7 +257,9 @@ describe("catalog CRUD and authorization", () => {
     const product = await createProduct(service, { price: { amount: 123, currency: "USD" } });
     const query = `query($ids: [ID!]!) { _catalogProducts(ids: $ids) { id sku name price { amount currency } active } }`;
     const data = await ok(service, query, { ids: [product.id, randomUUID(), "junk"] }, SERVICE);
-    expect(data._catalogProducts).toEqual([{ id: product.id, sku: product.sku, name: product.name, price: { amount: 123, currency: "USD" }, active: true }]);
+    expect(data._catalogProducts).toEqual([
+      { id: product.id, sku: product.sku, name: product.name, price: { amount: 123, currency: "USD" }, active: true },
+    ]);
     expect(await failure(service, query, { ids: [product.id] }, ADMIN)).toMatchObject({ code: "FORBIDDEN" });
     expect(await failure(service, query, { ids: [product.id] }, null)).toMatchObject({ code: "FORBIDDEN" });
     const sdl = (await ok(service, `{ _service { sdl } }`, {}, SERVICE))._service.sdl as string;
@@ -195,10 +275,17 @@ describe("stock", () => {
     await handle(service, orderPlaced([{ productId: product.id, quantity: 3 }]));
     const adjust = `mutation($p: ID!, $w: ID!, $d: Int!) { adjustStock(productId: $p, warehouseId: $w, delta: $d, reason: "count") { onHand reserved warehouse { id } } }`;
     expect(await failure(service, adjust, { p: product.id, w: warehouse, d: -3 }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
-    expect((await ok(service, adjust, { p: product.id, w: warehouse, d: -2 }, STAFF)).adjustStock).toEqual({ onHand: 3, reserved: 3, warehouse: { id: warehouse } });
+    expect((await ok(service, adjust, { p: product.id, w: warehouse, d: -2 }, STAFF)).adjustStock).toEqual({
+      onHand: 3,
+      reserved: 3,
+      warehouse: { id: warehouse },
+    });
     expect(await failure(service, adjust, { p: product.id, w: warehouse, d: 1 }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
     expect(await failure(service, adjust, { p: randomUUID(), w: warehouse, d: 1 }, STAFF)).toMatchObject({ code: "NOT_FOUND", field: "productId" });
-    expect(await failure(service, adjust, { p: product.id, w: randomUUID(), d: 1 }, STAFF)).toMatchObject({ code: "NOT_FOUND", field: "warehouseId" });
+    expect(await failure(service, adjust, { p: product.id, w: randomUUID(), d: 1 }, STAFF)).toMatchObject({
+      code: "NOT_FOUND",
+      field: "warehouseId",
+    });
   });
 
   it("a raised lowStockThreshold that puts the product below it alerts once", async () => {
@@ -209,7 +296,9 @@ describe("stock", () => {
     await raise(8);
     await raise(9);
     const alerts = await outbox(service, "inventory.low_stock", product.id);
-    expect(alerts.map((event) => event.payload)).toEqual([{ productId: product.id, sku: product.sku, name: product.name, available: 5, threshold: 8 }]);
+    expect(alerts.map((event) => event.payload)).toEqual([
+      { productId: product.id, sku: product.sku, name: product.name, available: 5, threshold: 8 },
+    ]);
   });
 
   it("shows available to everyone and per-warehouse stock to STAFF/ADMIN only", async () => {

@@ -81,7 +81,12 @@ export class ProductResolver {
         product.attributes = attributes;
         product.lowStockThreshold = input.lowStockThreshold ?? 0;
         tx.persist(product);
-        audit(tx, ctx, { action: "product.created", targetType: "Product", targetId: product.id, details: { sku: product.sku, name: product.name, price: product.price } });
+        audit(tx, ctx, {
+          action: "product.created",
+          targetType: "Product",
+          targetId: product.id,
+          details: { sku: product.sku, name: product.name, price: product.price },
+        });
         emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
         return product;
       })
@@ -114,7 +119,8 @@ export class ProductResolver {
         if (input.categoryId !== undefined) product.category = await findCategory(tx, input.categoryId, "input.categoryId");
         if (attributes) product.attributes = attributes;
         if (input.active !== undefined && input.active !== null) product.active = input.active;
-        const thresholdChanged = input.lowStockThreshold !== undefined && input.lowStockThreshold !== null && input.lowStockThreshold !== product.lowStockThreshold;
+        const thresholdChanged =
+          input.lowStockThreshold !== undefined && input.lowStockThreshold !== null && input.lowStockThreshold !== product.lowStockThreshold;
         if (thresholdChanged) product.lowStockThreshold = input.lowStockThreshold!;
         if (thresholdChanged) {
           // A raised threshold can put the product below it right now: that is a crossing too.
@@ -122,7 +128,8 @@ export class ProductResolver {
         }
         await tx.populate(product, ["category"]);
         const changed = Object.keys(input).filter((key) => (input as unknown as Record<string, unknown>)[key] !== undefined && key !== "price");
-        if (changed.length) audit(tx, ctx, { action: "product.updated", targetType: "Product", targetId: product.id, details: { sku: product.sku, fields: changed } });
+        if (changed.length)
+          audit(tx, ctx, { action: "product.updated", targetType: "Product", targetId: product.id, details: { sku: product.sku, fields: changed } });
         emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
         return product;
       })
@@ -172,7 +179,10 @@ async function assertSkuFree(em: EntityManager, sku: string, exceptId?: string):
 }
 
 const skuConflict = (sku: string) =>
-  new ConflictError(`A product with sku ${sku.trim()} already exists (SKUs are unique whatever their case): choose another sku or update that product.`, { field: "input.sku" });
+  new ConflictError(
+    `A product with sku ${sku.trim()} already exists (SKUs are unique whatever their case): choose another sku or update that product.`,
+    { field: "input.sku" },
+  );
 
 /** Two creations racing for one SKU: the unique index decides, and the loser gets the same CONFLICT. */
 const skuTaken = (sku: string | null | undefined) => (error: unknown) => {
@@ -190,4 +200,3 @@ function checkAttributes(attributes: { name: string; value: string }[], field: s
     return { name, value: attribute.value };
   });
 }
-

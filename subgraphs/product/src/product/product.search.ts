@@ -1,4 +1,13 @@
-import { BadUserInputError, countWhenAsked, type Context, decodeCursor, toConnection, type ConnectionShape, type CursorKey, isUuid } from "@commerce/kit";
+import {
+  BadUserInputError,
+  countWhenAsked,
+  type Context,
+  decodeCursor,
+  toConnection,
+  type ConnectionShape,
+  type CursorKey,
+  isUuid,
+} from "@commerce/kit";
 import { Product, SEARCH_DOCUMENT } from "./product.entity";
 import { withAvailable } from "./product.loaders";
 import { ProductSort, type ProductFilter } from "./product.inputs";
@@ -15,12 +24,13 @@ function searchWords(search: string | null | undefined): string[] {
 const MAX_SEARCH_WORDS = 10;
 
 /** Per sort: the column, its direction, the cursor key it stores, and that key read from a product. */
-const SORTS: Record<ProductSort, { column: string; property: keyof Product; order: "asc" | "desc"; key: CursorKey; keyOf: (p: Product) => string }> = {
-  [ProductSort.NAME]: { column: "name", property: "name", order: "asc", key: "text", keyOf: (p) => p.name },
-  [ProductSort.PRICE_ASC]: { column: "price_amount", property: "priceAmount", order: "asc", key: "integer", keyOf: (p) => String(p.priceAmount) },
-  [ProductSort.PRICE_DESC]: { column: "price_amount", property: "priceAmount", order: "desc", key: "integer", keyOf: (p) => String(p.priceAmount) },
-  [ProductSort.NEWEST]: { column: "created_at", property: "createdAt", order: "desc", key: "timestamp", keyOf: (p) => p.createdAt.toISOString() },
-};
+const SORTS: Record<ProductSort, { column: string; property: keyof Product; order: "asc" | "desc"; key: CursorKey; keyOf: (p: Product) => string }> =
+  {
+    [ProductSort.NAME]: { column: "name", property: "name", order: "asc", key: "text", keyOf: (p) => p.name },
+    [ProductSort.PRICE_ASC]: { column: "price_amount", property: "priceAmount", order: "asc", key: "integer", keyOf: (p) => String(p.priceAmount) },
+    [ProductSort.PRICE_DESC]: { column: "price_amount", property: "priceAmount", order: "desc", key: "integer", keyOf: (p) => String(p.priceAmount) },
+    [ProductSort.NEWEST]: { column: "created_at", property: "createdAt", order: "desc", key: "timestamp", keyOf: (p) => p.createdAt.toISOString() },
+  };
 
 /** A cursor names its sort too: resuming a price-ordered page in name order would skip products. */
 const listOf = (sort: ProductSort) => (sort === ProductSort.NAME ? "products" : `products:${sort}`);
@@ -61,9 +71,7 @@ export async function searchProducts(
     );
   }
   if (filter?.inStock !== undefined && filter.inStock !== null) {
-    qb.andWhere(
-      `(select coalesce(sum(s.on_hand - s.reserved), 0) from stock_levels s where s.product_id = p.id) ${filter.inStock ? ">" : "<="} 0`,
-    );
+    qb.andWhere(`(select coalesce(sum(s.on_hand - s.reserved), 0) from stock_levels s where s.product_id = p.id) ${filter.inStock ? ">" : "<="} 0`);
   }
   if (filter?.minPrice != null && filter.maxPrice != null && filter.minPrice > filter.maxPrice) {
     throw new BadUserInputError("minPrice must not be above maxPrice.", "filter.minPrice");

@@ -19,7 +19,15 @@ describe("planReservation", () => {
   });
 
   it("reserves nothing when any line is short, and lists every shortage", () => {
-    const plan = planReservation(new Map([["p1", 2], ["p2", 2], ["p3", 1]]), new Set(["p1", "p2"]), stock);
+    const plan = planReservation(
+      new Map([
+        ["p1", 2],
+        ["p2", 2],
+        ["p3", 1],
+      ]),
+      new Set(["p1", "p2"]),
+      stock,
+    );
     expect(plan).toEqual({
       ok: false,
       shortages: [
@@ -37,7 +45,13 @@ describe("planReservation", () => {
   });
 
   it("adds up an order's lines of the same product", () => {
-    expect([...unitsByProduct([{ productId: "a", quantity: 2 }, { productId: "b", quantity: 1 }, { productId: "a", quantity: 3 }])]).toEqual([
+    expect([
+      ...unitsByProduct([
+        { productId: "a", quantity: 2 },
+        { productId: "b", quantity: 1 },
+        { productId: "a", quantity: 3 },
+      ]),
+    ]).toEqual([
       ["a", 5],
       ["b", 1],
     ]);

@@ -16,7 +16,14 @@ const received = (returnId: string, warehouseId: string, lines: { productId: str
   const orderId = randomUUID();
   return createEvent(
     "return.received",
-    { returnId, orderId, userId: randomUUID(), warehouseId, lines: lines.map((line) => ({ ...line, unitPrice: { amount: 100, currency: "USD" } })), refund: { amount: 100, currency: "USD" } },
+    {
+      returnId,
+      orderId,
+      userId: randomUUID(),
+      warehouseId,
+      lines: lines.map((line) => ({ ...line, unitPrice: { amount: 100, currency: "USD" } })),
+      refund: { amount: 100, currency: "USD" },
+    },
     { correlationId: orderId },
   );
 };
@@ -28,11 +35,33 @@ test("a received return goes back on hand in the receiving warehouse once, even 
   await adjustStock(service, kettle, w1, 5);
   const returnId = randomUUID();
   // The kettle never had stock in w2: receiving it there opens its row.
-  const first = await handle(service, received(returnId, w2, [{ productId: mug, quantity: 2 }, { productId: kettle, quantity: 1 }]));
+  const first = await handle(
+    service,
+    received(returnId, w2, [
+      { productId: mug, quantity: 2 },
+      { productId: kettle, quantity: 1 },
+    ]),
+  );
   expect(first.map((event) => [event.type, event.payload])).toEqual([
-    ["inventory.return_restocked", expect.objectContaining({ returnId, warehouseId: w2, items: [{ productId: mug, quantity: 2 }, { productId: kettle, quantity: 1 }] })],
+    [
+      "inventory.return_restocked",
+      expect.objectContaining({
+        returnId,
+        warehouseId: w2,
+        items: [
+          { productId: mug, quantity: 2 },
+          { productId: kettle, quantity: 1 },
+        ],
+      }),
+    ],
   ]);
-  const again = await handle(service, received(returnId, w2, [{ productId: mug, quantity: 2 }, { productId: kettle, quantity: 1 }]));
+  const again = await handle(
+    service,
+    received(returnId, w2, [
+      { productId: mug, quantity: 2 },
+      { productId: kettle, quantity: 1 },
+    ]),
+  );
   expect(again).toEqual([]);
   expect(await stockOf(service, mug)).toMatchObject({ [w1]: { onHand: 5, reserved: 0 }, [w2]: { onHand: 2, reserved: 0 } });
   expect(await stockOf(service, kettle)).toMatchObject({ [w1]: { onHand: 5, reserved: 0 }, [w2]: { onHand: 1, reserved: 0 } });

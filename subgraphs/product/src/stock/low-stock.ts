@@ -39,9 +39,7 @@ export async function checkLowStock(
   for (const marker of markers) {
     const product = products.get(marker.productId);
     if (!product) continue;
-    const available = levels
-      .filter((level) => level.product.id === product.id)
-      .reduce((sum, level) => sum + level.available, 0);
+    const available = levels.filter((level) => level.product.id === product.id).reduce((sum, level) => sum + level.available, 0);
     if (marker.observe(available, product.lowStockThreshold)) {
       emit(
         createEvent(

@@ -65,9 +65,7 @@ describe("adjustStock stays within a 32-bit stock count", () => {
     for (let round = 0; round < 3; round++) {
       const [a, b] = [await createWarehouse(service), await createWarehouse(service)];
       const product = await createProduct(service);
-      const results = await Promise.all(
-        [a, b].map((warehouse) => service.gql(ADJUST, { p: product.id, w: warehouse, d: 600_000_000 }, STAFF)),
-      );
+      const results = await Promise.all([a, b].map((warehouse) => service.gql(ADJUST, { p: product.id, w: warehouse, d: 600_000_000 }, STAFF)));
       expect(results.filter((result) => !result.errors).length).toBe(1);
       expect(results.find((result) => result.errors)!.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "delta" });
       const total = Object.values(await stockOf(service, product.id)).reduce((sum, level) => sum + level.onHand, 0);

@@ -50,7 +50,15 @@ export class StockResolver {
         action: "stock.adjusted",
         targetType: "Product",
         targetId: productId,
-        details: { warehouseId, warehouseCode: warehouse.code, delta, reason: reason.trim(), onHandBefore, onHandAfter: level.onHand, reserved: level.reserved },
+        details: {
+          warehouseId,
+          warehouseCode: warehouse.code,
+          delta,
+          reason: reason.trim(),
+          onHandBefore,
+          onHandAfter: level.onHand,
+          reserved: level.reserved,
+        },
       });
       tx.persist(new StockAdjustment({ productId, warehouseId, delta, reason: reason.trim(), actor: actorOf(ctx) }));
       await checkLowStock(tx, [productId], levels, emit);

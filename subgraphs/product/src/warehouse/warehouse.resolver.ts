@@ -29,7 +29,12 @@ export class WarehouseResolver {
       .commit(ctx.em, async (tx) => {
         const warehouse = new Warehouse(normalised, name);
         tx.persist(warehouse);
-        audit(tx, ctx, { action: "warehouse.created", targetType: "Warehouse", targetId: warehouse.id, details: { code: warehouse.code, name: warehouse.name } });
+        audit(tx, ctx, {
+          action: "warehouse.created",
+          targetType: "Warehouse",
+          targetId: warehouse.id,
+          details: { code: warehouse.code, name: warehouse.name },
+        });
         return warehouse;
       })
       .catch((error) => {

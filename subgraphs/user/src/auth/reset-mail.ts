@@ -10,8 +10,16 @@ import type { UserSettings } from "../settings";
 export class ResetMailer {
   private readonly transport: Transporter;
 
-  constructor(private readonly settings: UserSettings, private readonly logger: Logger) {
-    this.transport = nodemailer.createTransport({ url: settings.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 } as nodemailer.TransportOptions);
+  constructor(
+    private readonly settings: UserSettings,
+    private readonly logger: Logger,
+  ) {
+    this.transport = nodemailer.createTransport({
+      url: settings.smtpUrl,
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 20_000,
+    } as nodemailer.TransportOptions);
   }
 
   /** Sends in the background: how long the request takes must not tell whether the account exists. */

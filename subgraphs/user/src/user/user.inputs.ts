@@ -5,7 +5,10 @@ import { RoleEnum, User } from "./user.entity";
 
 /** Checks the address as it will be stored (`normaliseEmail` trims it), so a padded address registers as login finds it. */
 function IsTrimmedEmail(options: ValidationOptions): PropertyDecorator {
-  return ValidateBy({ name: "isTrimmedEmail", validator: { validate: (value: unknown) => typeof value === "string" && isEmail(value.trim()) } }, options);
+  return ValidateBy(
+    { name: "isTrimmedEmail", validator: { validate: (value: unknown) => typeof value === "string" && isEmail(value.trim()) } },
+    options,
+  );
 }
 
 @InputType()

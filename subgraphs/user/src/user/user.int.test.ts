@@ -16,7 +16,11 @@ let service: TestSubgraph<UserSettings>;
 
 beforeAll(async () => {
   // A long reuse grace: the tests that present one token several times must not depend on the machine's speed.
-  service = await startTestSubgraph(userSubgraph, { ADMIN_EMAIL: "root@example.com", ADMIN_PASSWORD: "root-password-123", REFRESH_TOKEN_REUSE_GRACE: "60" });
+  service = await startTestSubgraph(userSubgraph, {
+    ADMIN_EMAIL: "root@example.com",
+    ADMIN_PASSWORD: "root-password-123",
+    REFRESH_TOKEN_REUSE_GRACE: "60",
+  });
 });
 afterAll(() => service?.stop());
 
@@ -47,7 +51,10 @@ describe("user subgraph", () => {
 
   it("writes user.registered to the outbox in the registering transaction", async () => {
     const { user } = await register();
-    const rows = await service.runtime.orm.em.fork().getConnection().execute<{ type: string }[]>(`select type, payload from outbox where correlation_id = ?`, [user.id]);
+    const rows = await service.runtime.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ type: string }[]>(`select type, payload from outbox where correlation_id = ?`, [user.id]);
     expect(rows.map((row) => row.type)).toEqual(["user.registered"]);
   });
 
@@ -99,7 +106,20 @@ describe("user subgraph", () => {
   });
 
   it("refuses control characters inside a name, and trims surrounding line breaks as other spaces", async () => {
-    for (const name of ["Bob\r\nBcc: x@y", "Bob\nSmith", "Ada\tLovelace", "Ada\u0007", "\u001b[31mAda", "Ada\u007f", "Ada\u0085Byron", "Ada\u2028Byron", "Ada\u202Enorcyb", "\u2066Ada\u2069", "Ada\u200F", "Ada\u061C"]) {
+    for (const name of [
+      "Bob\r\nBcc: x@y",
+      "Bob\nSmith",
+      "Ada\tLovelace",
+      "Ada\u0007",
+      "\u001b[31mAda",
+      "Ada\u007f",
+      "Ada\u0085Byron",
+      "Ada\u2028Byron",
+      "Ada\u202Enorcyb",
+      "\u2066Ada\u2069",
+      "Ada\u200F",
+      "Ada\u061C",
+    ]) {
       const result = await service.gql(REGISTER, { input: { email: email(), password: "correct horse", name } });
       expect(result.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
     }
@@ -108,7 +128,9 @@ describe("user subgraph", () => {
     });
     expect(padded.errors).toBeUndefined();
     expect(padded.data?.register.user.name).toBe("Ada Lovelace-Byron");
-    const unicode = await service.gql<{ register: { user: { name: string } } }>(REGISTER, { input: { email: email(), password: "correct horse", name: "Zoë 李 👩‍💻" } });
+    const unicode = await service.gql<{ register: { user: { name: string } } }>(REGISTER, {
+      input: { email: email(), password: "correct horse", name: "Zoë 李 👩‍💻" },
+    });
     expect(unicode.data?.register.user.name).toBe("Zoë 李 👩‍💻");
   });
 
@@ -144,7 +166,10 @@ describe("user subgraph", () => {
   async function spentLongAgo(token: string) {
     const seconds = service.runtime.settings.refreshTokenReuseGraceSeconds + 60;
     const hash = createHash("sha256").update(token).digest("hex");
-    await service.runtime.orm.em.fork().getConnection().execute(`update refresh_tokens set used_at = used_at - ? * interval '1 second' where token_hash = ?`, [seconds, hash]);
+    await service.runtime.orm.em
+      .fork()
+      .getConnection()
+      .execute(`update refresh_tokens set used_at = used_at - ? * interval '1 second' where token_hash = ?`, [seconds, hash]);
   }
 
   const refresh = (token: string) => service.gql<{ refreshToken: { accessToken: string; refreshToken: string } }>(REFRESH, { t: token });
@@ -197,7 +222,8 @@ describe("user subgraph", () => {
     for (let i = 0; i < 1 + MAX_REUSE_ANSWERS; i++) answers.push(await refresh(first.refreshToken));
     for (const answer of answers) expect(answer.errors).toBeUndefined();
     expect((await refresh(first.refreshToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
-    for (const answer of answers) expect((await refresh(answer.data!.refreshToken.refreshToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
+    for (const answer of answers)
+      expect((await refresh(answer.data!.refreshToken.refreshToken)).errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
   });
 
   it("revokes a token that a sibling's rotation issues while the family is being revoked", async () => {
@@ -221,10 +247,13 @@ describe("user subgraph", () => {
     });
     // Commit only once the replay is waiting on a lock (the family's, or a row the rotation holds).
     const waiting = async () =>
-      (await service.runtime.orm.em.fork().getConnection().execute<{ n: number }[]>(
-        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-      ))[0]!.n > 0;
-    for (const deadline = Date.now() + 10_000; !(await waiting()); ) {
+      (
+        await service.runtime.orm.em
+          .fork()
+          .getConnection()
+          .execute<{ n: number }[]>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)
+      )[0]!.n > 0;
+    for (const deadline = Date.now() + 10_000; !(await waiting());) {
       if (Date.now() > deadline) throw new Error("the replay never waited for the rotation");
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -233,7 +262,9 @@ describe("user subgraph", () => {
     const [row] = await service.runtime.orm.em
       .fork()
       .getConnection()
-      .execute<{ revoked: boolean }[]>(`select revoked_at is not null as revoked from refresh_tokens where token_hash = ?`, [RefreshToken.hash(successor.token)]);
+      .execute<{ revoked: boolean }[]>(`select revoked_at is not null as revoked from refresh_tokens where token_hash = ?`, [
+        RefreshToken.hash(successor.token),
+      ]);
     expect(row!.revoked).toBe(true);
   });
 
@@ -263,7 +294,11 @@ describe("user subgraph", () => {
     expect(byCustomer.errors?.[0].extensions?.code).toBe("FORBIDDEN");
     const anonymous = await service.gql(query, { id: user.id });
     expect(anonymous.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
-    const byAdmin = await service.gql<{ setUserRole: { role: string } }>(query, { id: user.id }, asUser("00000000-0000-4000-8000-000000000000", "ADMIN"));
+    const byAdmin = await service.gql<{ setUserRole: { role: string } }>(
+      query,
+      { id: user.id },
+      asUser("00000000-0000-4000-8000-000000000000", "ADMIN"),
+    );
     expect(byAdmin.data?.setUserRole.role).toBe("STAFF");
   });
 
@@ -282,11 +317,20 @@ describe("user subgraph", () => {
   });
 
   it("refuses requests that do not carry the gateway's signature", async () => {
-    const response = await fetch(service.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ me { id } }" }) });
+    const response = await fetch(service.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ me { id } }" }),
+    });
     expect(response.status).toBe(401);
     const forged = await fetch(service.url, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-commerce-identity": Buffer.from(JSON.stringify(asUser("x", "ADMIN"))).toString("base64url"), "x-commerce-timestamp": String(Math.floor(Date.now() / 1000)), "x-commerce-signature": "forged" },
+      headers: {
+        "content-type": "application/json",
+        "x-commerce-identity": Buffer.from(JSON.stringify(asUser("x", "ADMIN"))).toString("base64url"),
+        "x-commerce-timestamp": String(Math.floor(Date.now() / 1000)),
+        "x-commerce-signature": "forged",
+      },
       body: JSON.stringify({ query: "{ me { id } }" }),
     });
     expect(forged.status).toBe(401);
@@ -306,7 +350,8 @@ describe("user subgraph", () => {
   it("answers a User reference only to the user, STAFF, ADMIN and our services", async () => {
     const { user } = await register();
     const ENTITY = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email role } } }`;
-    const ask = (as: Parameters<typeof service.gql>[2]) => service.gql<{ _entities: ({ id: string } | null)[] }>(ENTITY, { r: [{ __typename: "User", id: user.id }] }, as);
+    const ask = (as: Parameters<typeof service.gql>[2]) =>
+      service.gql<{ _entities: ({ id: string } | null)[] }>(ENTITY, { r: [{ __typename: "User", id: user.id }] }, as);
     const outcome = async (as: Parameters<typeof service.gql>[2]) => {
       const result = await ask(as);
       return result.errors?.[0].extensions?.code ?? (result.data?._entities[0] ? "data" : "null");
@@ -323,7 +368,12 @@ describe("user subgraph", () => {
     const { user } = await register();
     const result = await service.gql<{ _entities: ({ id: string } | null)[] }>(
       `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }`,
-      { r: [{ __typename: "User", id: "xx" }, { __typename: "User", id: user.id }] },
+      {
+        r: [
+          { __typename: "User", id: "xx" },
+          { __typename: "User", id: user.id },
+        ],
+      },
       STAFF,
     );
     expect(result.errors).toBeUndefined();

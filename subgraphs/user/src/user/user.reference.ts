@@ -11,4 +11,7 @@ const userById = (ctx: Context) =>
   });
 
 /** Resolves `User` entities (e-mail, role, name), batched per request, for the user themself, STAFF and ADMIN. */
-export const userReference = ownedReference((id, ctx) => userById(ctx).load(id), (user) => user.id);
+export const userReference = ownedReference(
+  (id, ctx) => userById(ctx).load(id),
+  (user) => user.id,
+);

@@ -81,17 +81,20 @@ export class UserResolver {
       throw new ConflictError("An account with this email already exists: sign in instead.", { field: "input.email" });
     }
     const passwordHash = await hashPassword(input.password);
-    const session = await this.runtime.commit(ctx.em, async (tx, emit) => {
-      const user = new User(email, input.name, passwordHash);
-      // The user row must exist before its refresh token references it.
-      await tx.persist(user).flush();
-      emit(createEvent("user.registered", { userId: user.id, email: user.email, name: user.name, role: user.role }, { correlationId: user.id }));
-      return openSession(this.runtime, tx, user);
-    }).catch((error) => {
-      // Two registrations racing for one email: the unique index decides.
-      if ((error as { code?: string }).code === "23505") throw new ConflictError("An account with this email already exists: sign in instead.", { field: "input.email" });
-      throw error;
-    });
+    const session = await this.runtime
+      .commit(ctx.em, async (tx, emit) => {
+        const user = new User(email, input.name, passwordHash);
+        // The user row must exist before its refresh token references it.
+        await tx.persist(user).flush();
+        emit(createEvent("user.registered", { userId: user.id, email: user.email, name: user.name, role: user.role }, { correlationId: user.id }));
+        return openSession(this.runtime, tx, user);
+      })
+      .catch((error) => {
+        // Two registrations racing for one email: the unique index decides.
+        if ((error as { code?: string }).code === "23505")
+          throw new ConflictError("An account with this email already exists: sign in instead.", { field: "input.email" });
+        throw error;
+      });
     return signIn(ctx, session);
   }
 
@@ -126,14 +129,20 @@ export class UserResolver {
     return signIn(ctx, session);
   }
 
-  @Mutation(() => Boolean, { description: "Ends the sign-in this refresh token belongs to: none of its refresh tokens works any more. True even for an unknown token." })
+  @Mutation(() => Boolean, {
+    description: "Ends the sign-in this refresh token belongs to: none of its refresh tokens works any more. True even for an unknown token.",
+  })
   async logout(@Arg("refreshToken") refreshToken: string, @Ctx() ctx: Context): Promise<boolean> {
     await this.runtime.commit(ctx.em, (tx) => revokeSessionOf(tx, refreshToken));
     return true;
   }
 
   @Mutation(() => Boolean, { description: "The signed-in user's own password; every other sign-in of theirs is ended." })
-  async changePassword(@Arg("currentPassword") currentPassword: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<boolean> {
+  async changePassword(
+    @Arg("currentPassword") currentPassword: string,
+    @Arg("newPassword") newPassword: string,
+    @Ctx() ctx: Context,
+  ): Promise<boolean> {
     const caller = requireUser(ctx);
     const user = await ctx.em.findOne(User, { id: caller.userId }, { populate: ["passwordHash"] });
     if (!user) throw new UnauthenticatedError();
@@ -149,7 +158,9 @@ export class UserResolver {
     return true;
   }
 
-  @Mutation(() => Boolean, { description: "Mails a single-use reset token to the address if it has an account. Always true: it tells no one whether it has." })
+  @Mutation(() => Boolean, {
+    description: "Mails a single-use reset token to the address if it has an account. Always true: it tells no one whether it has.",
+  })
   async requestPasswordReset(@Arg("email") email: string, @Ctx() ctx: Context): Promise<boolean> {
     if (!email.trim()) throw new BadUserInputError("email must not be empty: enter the address you registered with.", "email");
     const user = await ctx.em.findOne(User, { email: normaliseEmail(email) });
@@ -168,7 +179,9 @@ export class UserResolver {
     return true;
   }
 
-  @Mutation(() => AuthPayload, { description: "Sets a new password with a mailed reset token, signs in, and ends every other sign-in of the account." })
+  @Mutation(() => AuthPayload, {
+    description: "Sets a new password with a mailed reset token, signs in, and ends every other sign-in of the account.",
+  })
   async resetPassword(@Arg("token") token: string, @Arg("newPassword") newPassword: string, @Ctx() ctx: Context): Promise<AuthPayload> {
     const found = token ? await ctx.em.findOne(PasswordResetToken, { tokenHash: PasswordResetToken.hash(token) }) : null;
     if (!found || found.usedAt || found.expiresAt <= new Date()) throw new BadUserInputError(RESET_INVALID, "token");
@@ -190,11 +203,7 @@ export class UserResolver {
   }
 
   @Mutation(() => User, { description: "ADMIN only." })
-  async setUserRole(
-    @Arg("userId", () => ID) userId: string,
-    @Arg("role", () => RoleEnum) role: Role,
-    @Ctx() ctx: Context,
-  ): Promise<User> {
+  async setUserRole(@Arg("userId", () => ID) userId: string, @Arg("role", () => RoleEnum) role: Role, @Ctx() ctx: Context): Promise<User> {
     const admin = requireRole(ctx, "ADMIN");
     if (admin.userId === userId && role !== "ADMIN") {
       throw new BadUserInputError("An admin cannot demote themself; ask another admin.", "role");
@@ -205,7 +214,12 @@ export class UserResolver {
       const previousRole = user.role;
       if (previousRole !== role) {
         user.role = role;
-        audit(tx, ctx, { action: "user.role_changed", targetType: "User", targetId: userId, details: { before: previousRole, after: role, email: user.email } });
+        audit(tx, ctx, {
+          action: "user.role_changed",
+          targetType: "User",
+          targetId: userId,
+          details: { before: previousRole, after: role, email: user.email },
+        });
         emit(createEvent("user.role_changed", { userId, email: user.email, name: user.name, role, previousRole }, { correlationId: userId }));
       }
       return user;
