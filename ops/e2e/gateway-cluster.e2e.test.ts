@@ -67,10 +67,16 @@ function call(
   });
 }
 
-/** One pinned client per worker: new sockets until each worker has answered one (the primary deals sockets round robin). */
+/**
+ * One pinned client per worker: new sockets until each worker has answered one (the primary deals sockets
+ * round robin). Workers start independently, so the platform is healthy once the first listens: keep
+ * trying until the others have started too.
+ */
 async function pinEachWorker(count: number): Promise<Pinned[]> {
   const found = new Map<number, Pinned>();
-  for (let attempt = 0; attempt < 20 && found.size < count; attempt++) {
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 0; found.size < count && Date.now() < deadline; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const health = async () => (await call(agent, "GET", "/health")).json as Health;
     const { worker } = await health();
