@@ -220,7 +220,7 @@ export interface VerifiedRequest {
   requestId: string;
   /** Single use: the verifier must refuse a second request with it until `expiresAt`. */
   nonce: string;
-  /** Epoch ms after which the signature no longer verifies. */
+  /** Epoch ms after which the signature is refused. */
   expiresAt: number;
 }
 

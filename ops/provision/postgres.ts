@@ -217,45 +217,25 @@ export async function startPostgres(options: StartPostgresOptions): Promise<PgSe
     const pwFile = path.join(dir, ".pwfile");
     fs.writeFileSync(pwFile, options.adminPassword + "\n", { mode: 0o600 });
     if (user) await run("chown", [`${user}:`, pwFile]);
+    const initdb = path.join(bins.bindir, "initdb");
+    const args = [
+      "-D",
+      dataDir,
+      "-U",
+      "postgres",
+      `--pwfile=${pwFile}`,
+      "--auth-local=scram-sha-256",
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+      "--no-locale",
+    ];
     try {
-      await runAs(
-        user,
-        path.join(bins.bindir, "initdb"),
-        [
-          "-D",
-          dataDir,
-          "-U",
-          "postgres",
-          `--pwfile=${pwFile}`,
-          "--auth-local=scram-sha-256",
-          "--auth-host=scram-sha-256",
-          "-E",
-          "UTF8",
-          "--no-locale",
-          "--no-instructions",
-        ],
-        { cwd: dir },
-      ).catch(async (err) => {
-        // --no-instructions exists since PG 14; retry without it for older servers
+      // --no-instructions exists since PG 14; retry without it for older servers
+      await runAs(user, initdb, [...args, "--no-instructions"], { cwd: dir }).catch(async (err) => {
         if (!/no-instructions/.test(String(err))) throw err;
         fs.rmSync(dataDir, { recursive: true, force: true });
-        await runAs(
-          user,
-          path.join(bins.bindir, "initdb"),
-          [
-            "-D",
-            dataDir,
-            "-U",
-            "postgres",
-            `--pwfile=${pwFile}`,
-            "--auth-local=scram-sha-256",
-            "--auth-host=scram-sha-256",
-            "-E",
-            "UTF8",
-            "--no-locale",
-          ],
-          { cwd: dir },
-        );
+        await runAs(user, initdb, args, { cwd: dir });
       });
     } finally {
       fs.rmSync(pwFile, { force: true });

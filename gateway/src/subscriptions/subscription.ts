@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { NotFoundError, isStaff, upToStatus, type Identity } from "@commerce/kit";
 import type { OrderEventFeed, StatusChange } from "./order-events";
 import { HIDDEN_HISTORY, HIDDEN_STATUS, ORDER_ID_VARIABLE, type SubscriptionPlan } from "./plan";
-import { BoundedQueue } from "./queue";
+import { BoundedQueue, closable } from "./queue";
 import { ownScope, type Scope } from "./scope";
 import { StatusCursor, TERMINAL_STATUSES, type StatusPoint } from "./status-cursor";
 
@@ -101,28 +101,9 @@ export class OrderSubscription {
     return null;
   }
 
-  /**
-   * The stream graphql-ws sends from. `return()` (client completes, socket
-   * closes) ends it at once, even while it waits for the next change, which
-   * a plain async generator cannot do.
-   */
+  /** The stream graphql-ws sends from; `return()` ends it at once. */
   iterator(): AsyncIterableIterator<ExecutionResult> {
-    const generator = this.events();
-    const close = () => this.close();
-    return {
-      next: () => generator.next(),
-      return: (value?: unknown) => {
-        close();
-        return generator.return(value as undefined);
-      },
-      throw: (error?: unknown) => {
-        close();
-        return generator.throw(error);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return closable(this.events(), () => this.close());
   }
 
   /** Stops listening and releases the subscription's slot; safe to call more than once. */

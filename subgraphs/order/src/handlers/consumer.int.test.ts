@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { streamKey } from "@commerce/streams";
-import type { EventEnvelope } from "@commerce/schema";
+import { publish as publishEvent } from "@commerce/testing/events";
+import type { ParsedEvent } from "@commerce/schema";
 import { deliver, event, eventually, placeOrder, seedProduct, statusOf, startOrderSubgraph, type OrderTestSubgraph } from "../test-support";
 import { CatalogProduct } from "../catalog/catalog-product.entity";
 
@@ -11,18 +11,7 @@ beforeAll(async () => {
 afterAll(() => subgraph?.stop());
 
 /** Publishes like another service's relay would: one entry on the producer's stream. */
-async function publish(producer: "product" | "payment", envelope: EventEnvelope): Promise<void> {
-  await subgraph.runtime.redis.xadd(
-    streamKey(subgraph.streamPrefix, producer),
-    "*",
-    "id",
-    envelope.id,
-    "type",
-    envelope.type,
-    "envelope",
-    JSON.stringify(envelope),
-  );
-}
+const publish = (envelope: ParsedEvent) => publishEvent(subgraph.runtime.redis, subgraph.streamPrefix, envelope);
 
 const money = { amount: 900, currency: "USD" };
 
@@ -31,10 +20,10 @@ test("events on the product and payment streams drive the order to CONFIRMED, ea
   const userId = randomUUID();
   const orderId = await placeOrder(subgraph, userId, [productId]);
   const reserved = event("inventory.reserved", { orderId, userId, total: money, items: [{ productId, quantity: 1 }] }, orderId);
-  await publish("product", reserved);
-  await publish("product", reserved); // redelivered duplicate
+  await publish(reserved);
+  await publish(reserved); // redelivered duplicate
   await eventually("STOCK_RESERVED", async () => (await statusOf(subgraph, orderId)).status === "STOCK_RESERVED");
-  await publish("payment", event("payment.captured", { orderId, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "INV-9" }, orderId));
+  await publish(event("payment.captured", { orderId, userId, paymentId: randomUUID(), amount: money, invoiceNumber: "INV-9" }, orderId));
   const order = await eventually("CONFIRMED", async () => {
     const found = await statusOf(subgraph, orderId);
     return found.status === "CONFIRMED" && found;
@@ -50,7 +39,7 @@ test("product.upserted from the stream updates the replica; an older update arri
     ...event("product.upserted", { ...base, price: { amount: 1500, currency: "USD" } }, productId),
     occurredAt: new Date(Date.parse(newer.occurredAt) - 60_000).toISOString(),
   };
-  await publish("product", newer);
+  await publish(newer);
   const em = () => subgraph.runtime.orm.em.fork();
   await eventually("the product in the replica", () => em().findOne(CatalogProduct, { id: productId }));
   await deliver(subgraph, older);
