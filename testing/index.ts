@@ -24,12 +24,16 @@ import {
   SinkMessage,
   sleep,
   startReaper,
+  startRedisCluster,
+  type RedisClusterServer,
+  type StartRedisClusterOptions,
   waitRedisReady,
 } from "@commerce/ops";
 import { baseEnv, throwawayEnv, entryOf, ManagedProcess, ProcessName, randomSecret, SERVICES, ServiceName } from "@commerce/ops";
 import { spawn } from "node:child_process";
 
 export { freePort, SERVICES };
+export type { RedisClusterServer };
 export { adminUrlFor, startPostgres, stopPostgresAt, type PgServer } from "@commerce/ops";
 export type { ServiceName, ProcessName, SinkMessage, ServiceDatabase };
 
@@ -236,6 +240,26 @@ export async function restartRedis(options: { downtimeMs?: number } = {}): Promi
   await stopRedis();
   if (options.downtimeMs) await sleep(options.downtimeMs);
   await startRedis();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real Redis Cluster, for the suites that need one
+
+/**
+ * Starts a local Redis Cluster (3 masters, a replica each) for one suite; `stop()` it in `afterAll`.
+ * Its `url` is a `redis+cluster://` URL that `createRedis` and every process's `REDIS_URL` accept.
+ */
+export async function startTestRedisCluster(options: Omit<StartRedisClusterOptions, "dir"> = {}): Promise<RedisClusterServer> {
+  const root = process.env.TEST_INFRA_DIR ?? os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(root, "redis-cluster-"));
+  const cluster = await startRedisCluster({ dir, ...options });
+  return {
+    ...cluster,
+    async stop() {
+      await cluster.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * A missing or malformed variable stops the process with a message naming it.
  */
 
+import { isClusterUrl, parseClusterUrl, redisUrlFromEnv } from "@commerce/streams";
 import { DEFAULT_PORTS, SUBGRAPHS, type SubgraphName } from "./services";
 
 export class ConfigError extends Error {
@@ -120,6 +121,19 @@ export function parseJwtKeys(variable: string, value: string): JwtKey[] {
   return keys;
 }
 
+/** `REDIS_CLUSTER_NODES` (seeds `host:port,…`, a cluster) else `REDIS_URL` (`redis://…` or `redis+cluster://…`). */
+export function readRedisUrl(env: Env): string {
+  const url = redisUrlFromEnv(env);
+  const variable = env.REDIS_CLUSTER_NODES?.trim() ? "REDIS_CLUSTER_NODES" : "REDIS_URL";
+  try {
+    if (isClusterUrl(url)) parseClusterUrl(url);
+    else new URL(url);
+  } catch (error) {
+    throw new ConfigError(variable, `must be a Redis URL or cluster seeds, got "${env[variable]}" (${(error as Error).message})`);
+  }
+  return url;
+}
+
 /** `WALLET_CURRENCY` (default USD): a 3-letter ISO 4217 code. */
 export function readWalletCurrency(read: EnvReader): string {
   const currency = read.string("WALLET_CURRENCY", "USD");
@@ -147,7 +161,7 @@ export function loadBaseConfig(env: Env = process.env): BaseConfig {
     metricsToken: read.optionalString("METRICS_TOKEN"),
     logLevel: read.oneOf("LOG_LEVEL", ["fatal", "error", "warn", "info", "debug", "trace", "silent"], nodeEnv === "test" ? "warn" : "info"),
     logPretty: read.bool("LOG_PRETTY", false),
-    redisUrl: read.url("REDIS_URL", "redis://127.0.0.1:6379"),
+    redisUrl: readRedisUrl(env),
     streamPrefix: read.string("STREAM_PREFIX", "commerce"),
     internalSecret,
     jwt: {

@@ -11,6 +11,7 @@ import { freePort, Logger, redisCommand, silent } from "./util";
 
 export * from "./postgres";
 export * from "./redis";
+export * from "./redis-cluster";
 export * from "./smtp-sink";
 export * from "./util";
 export { parseMail } from "./mime";

@@ -17,3 +17,4 @@ export { activeTraceparent, contextFromTraceparent, inSpan } from "./trace-conte
 export { StreamConsumer, type StreamConsumerOptions, type Handler, type Handlers, type HandlerContext, type ConsumerStats } from "./consumer";
 export { DeadLetters, type DeadLetter } from "./dead-letters";
 export { StreamTrimmer, type StreamTrimmerOptions } from "./trimmer";
+export { createRedis, redisUrlFromEnv, isClusterUrl, parseClusterUrl, dataNodes, hashTag, type RedisClient } from "./redis-client";

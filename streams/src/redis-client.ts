@@ -1,0 +1,86 @@
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
+
+/** A connection to one Redis or to a Redis Cluster: the commands the platform uses exist on both. */
+export type RedisClient = Redis | Cluster;
+
+const CLUSTER_SCHEME = "redis+cluster:";
+
+/**
+ * The Redis URL of a deployment: `REDIS_CLUSTER_NODES` (comma-separated `host:port` seeds) wins and
+ * becomes `redis+cluster://host:port,host:port`; else `REDIS_URL`; else the local default.
+ */
+export function redisUrlFromEnv(env: Record<string, string | undefined> = process.env, fallback = "redis://127.0.0.1:6379"): string {
+  const nodes = env.REDIS_CLUSTER_NODES?.trim();
+  if (nodes)
+    return `redis+cluster://${nodes
+      .split(",")
+      .map((node) => node.trim())
+      .filter(Boolean)
+      .join(",")}`;
+  return env.REDIS_URL?.trim() || fallback;
+}
+
+export function isClusterUrl(url: string): boolean {
+  return url.startsWith(`${CLUSTER_SCHEME}//`);
+}
+
+/** The seed nodes of a `redis+cluster://[user:pass@]host:port,host:port` URL, and its credentials. */
+export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } {
+  if (!isClusterUrl(url)) throw new Error(`not a redis+cluster:// URL: ${url}`);
+  let rest = url.slice(CLUSTER_SCHEME.length + 2).replace(/\/.*$/, "");
+  let username: string | undefined;
+  let password: string | undefined;
+  const at = rest.lastIndexOf("@");
+  if (at >= 0) {
+    const auth = rest.slice(0, at);
+    rest = rest.slice(at + 1);
+    const colon = auth.indexOf(":");
+    username = colon >= 0 ? decodeURIComponent(auth.slice(0, colon)) || undefined : undefined;
+    password = decodeURIComponent(colon >= 0 ? auth.slice(colon + 1) : auth) || undefined;
+  }
+  const nodes = rest
+    .split(",")
+    .filter(Boolean)
+    .map((node) => {
+      const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(node) ?? /^\[?([^\]]+?)\]?$/.exec(node);
+      if (!match) throw new Error(`bad cluster node "${node}" in ${url}`);
+      return { host: match[1]!, port: match[2] ? Number(match[2]) : 6379 };
+    });
+  if (nodes.length === 0) throw new Error(`no nodes in ${url}`);
+  return { nodes, username, password };
+}
+
+/**
+ * A client for `url`: `redis://…` gives one connection, `redis+cluster://…` a cluster client that follows
+ * MOVED/ASK and fail-overs. `options` are per connection (timeouts, offline queue, retries) in both cases.
+ */
+export function createRedis(url: string, options: RedisOptions = {}, cluster: Omit<ClusterOptions, "redisOptions"> = {}): RedisClient {
+  if (!isClusterUrl(url)) return new Redis(url, options);
+  const { nodes, username, password } = parseClusterUrl(url);
+  return new Cluster(nodes, {
+    // Fail-over: retry the command on the new master once the slots are re-read, instead of failing it.
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2000,
+    lazyConnect: options.lazyConnect,
+    enableOfflineQueue: options.enableOfflineQueue,
+    enableReadyCheck: true,
+    ...cluster,
+    redisOptions: { ...options, username: username ?? options.username, password: password ?? options.password },
+  });
+}
+
+/** The nodes holding data: every master of a cluster, or the one server. Used for SCAN and per-node commands. */
+export function dataNodes(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes("master") : [client];
+}
+
+/**
+ * `{tag}` makes every key containing it live in one cluster slot (Redis hashes only the text between the first
+ * braces). Keys that one command or script touches together share a tag; unrelated keys get different tags so
+ * they spread over the masters.
+ */
+export function hashTag(tag: string): string {
+  return `{${tag}}`;
+}
