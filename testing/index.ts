@@ -309,6 +309,8 @@ export interface Platform {
   kill(name: ProcessName, signal?: NodeJS.Signals): Promise<void>;
   /** start a killed/stopped process again; resolves when healthy */
   start(name: ProcessName): Promise<void>;
+  /** send `signal` and return at once: SIGSTOP freezes a process (an overloaded one, to its callers), SIGCONT resumes it */
+  signal(name: ProcessName, signal: NodeJS.Signals): void;
 }
 
 /**
@@ -407,6 +409,9 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
     },
     async kill(name, signal = "SIGKILL") {
       await get(name).kill(signal);
+    },
+    signal(name, signal) {
+      get(name).signal(signal);
     },
     async start(name) {
       const proc = get(name);
