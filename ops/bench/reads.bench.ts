@@ -18,7 +18,7 @@ import autocannon from "autocannon";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { signIdentityHeaders } from "@commerce/kit";
-import { ADMIN, createProduct, login, placeOrder, signUp, waitForStatus } from "@commerce/testing/e2e";
+import { ADMIN, createProduct, login, placeOrder, signUp, waitForStatus } from "../provision";
 import { cpuDelta, treeCpuMs } from "./lib/cpu";
 import { startBenchPlatform } from "./lib/platform";
 import { runBench } from "./lib/run";

@@ -3,8 +3,8 @@
  *
  *   node -r @swc-node/register ops/bench/subscriptions.bench.ts
  *
- * Starts its own platform (the five subgraphs + gateway as processes, like `startPlatform()` in the
- * e2e tests) on the TEST_* infrastructure when set, else on a Postgres/Redis/SMTP sink it provisions.
+ * Starts its own Postgres, Redis, SMTP sink and platform (the five subgraphs + gateway as processes,
+ * ops/bench/lib/platform.ts), without durable commits.
  *   BENCH_SUBSCRIBERS  subscriptions on the gateway (default 5,000)
  *   BENCH_PER_SOCKET   subscriptions per WebSocket (default 50; the gateway's per-connection limit)
  *   BENCH_ORDERS       orders they watch (default 300), owned by BENCH_CUSTOMERS customers (default 20)
@@ -17,9 +17,8 @@
  */
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { provisionInfra, type Infra } from "../provision";
-import { startPlatform, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "@commerce/testing/e2e";
+import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "../provision";
+import { startBenchPlatform, type BenchPlatform } from "./lib/platform";
 import { runBench } from "./lib/run";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5_000);
@@ -77,7 +76,7 @@ async function until(probe: () => boolean | Promise<boolean>, what: string, time
   return false;
 }
 
-async function gatewayRss(platform: Platform): Promise<number> {
+async function gatewayRss(platform: BenchPlatform): Promise<number> {
   const text = await (await fetch(platform.gatewayUrl.replace(/\/graphql$/, "/metrics"))).text();
   return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
@@ -87,35 +86,20 @@ const countBy = (values: string[]) =>
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
-async function provision(): Promise<Infra | null> {
-  if (process.env.TEST_PG_ADMIN_URL && process.env.TEST_REDIS_URL && process.env.TEST_SMTP_API) return null;
-  console.log("starting Postgres, Redis and the SMTP sink for the benchmark…");
-  const infra = await provisionInfra({ mode: "ephemeral", env: {} });
-  Object.assign(process.env, {
-    TEST_PG_ADMIN_URL: infra.pgAdminUrl,
-    TEST_REDIS_URL: infra.redisUrl,
-    TEST_SMTP_PORT: String(infra.smtp!.smtpPort),
-    TEST_SMTP_URL: infra.smtp!.smtpUrl,
-    TEST_SMTP_API: infra.smtp!.apiUrl,
-  });
-  return infra;
-}
-
 async function main(): Promise<void> {
-  const infra = await provision();
-  console.log("starting the platform…");
-  const platform = await startPlatform({
-    serviceEnv: {
-      // The bench drives everything from one IP: lift the HTTP rate limits, keep the subscription limits.
-      gateway: {
-        RATE_LIMIT_PER_MINUTE: "1000000",
-        RATE_LIMIT_IP_PER_MINUTE: "1000000",
-        AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
-        MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_SOCKET),
-        MAX_SUBSCRIPTIONS: String(Math.max(20_000, SUBSCRIBERS)),
-      },
+  console.log("starting Postgres, Redis, the SMTP sink and the platform…");
+  const platform = await startBenchPlatform({
+    durable: false,
+    // The bench drives everything from one IP: lift the HTTP rate limits, keep the subscription limits.
+    env: {
+      RATE_LIMIT_PER_MINUTE: "1000000",
+      RATE_LIMIT_IP_PER_MINUTE: "1000000",
+      AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_SOCKET),
+      MAX_SUBSCRIPTIONS: String(Math.max(20_000, SUBSCRIBERS)),
     },
   });
+  const wsUrl = platform.gatewayUrl.replace(/^http/, "ws");
   const clients: Client[] = [];
   try {
     const admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
@@ -157,7 +141,7 @@ async function main(): Promise<void> {
       const owner = customers[s % CUSTOMERS];
       const own = ordersOf.get(owner) ?? [];
       const client = createClient({
-        url: platform.wsUrl,
+        url: wsUrl,
         webSocketImpl: WebSocket,
         connectionParams: { authorization: `Bearer ${owner.token}` },
         retryAttempts: 0,
@@ -239,7 +223,6 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
     await platform.stop();
-    await infra?.stop();
   }
 }
 
