@@ -28,17 +28,16 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Migrator } from "@mikro-orm/migrations";
-import { MikroORM } from "@mikro-orm/postgresql";
 import Redis from "ioredis";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations, type ConsumerStats } from "@commerce/streams";
+import { commitWithEvents, OutboxRelay, type ConsumerStats } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from "./lib/calibrate";
 import { dropDatabases } from "../provision";
 import { makeDurable } from "./lib/platform";
 import { benchServers, runBench } from "./lib/run";
+import { openStreamsOrm, orderPlaced } from "./lib/streams-db";
 import { percentile } from "./lib/stats";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -50,30 +49,6 @@ const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 32);
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 /** Wall-clock milliseconds with sub-millisecond precision, comparable with the replicas' clocks. */
 const now = () => performance.timeOrigin + performance.now();
-
-async function openOrm(url: string, poolMax: number): Promise<MikroORM> {
-  return MikroORM.init({
-    clientUrl: url,
-    entities: streamsEntities,
-    extensions: [Migrator],
-    migrations: { migrationsList: streamsMigrations, silent: true },
-    pool: { min: 0, max: poolMax },
-    debug: false,
-  });
-}
-
-function event(orderId: string): EventEnvelope {
-  return createEvent(
-    "order.placed",
-    {
-      orderId,
-      userId: "bench-user",
-      items: [{ productId: "bench-product", quantity: 1, unitPrice: { amount: 990, currency: "EUR" } }],
-      total: { amount: 990, currency: "EUR" },
-    },
-    { correlationId: orderId },
-  );
-}
 
 async function main(): Promise<void> {
   const { adminUrl, redisUrl, infra } = await benchServers();
@@ -88,7 +63,7 @@ async function main(): Promise<void> {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
 
-  const producerOrm = await openOrm(url.toString(), 16);
+  const producerOrm = await openStreamsOrm(url.toString(), 16);
   await producerOrm.getMigrator().up();
   await producerOrm.em.getConnection().execute("create table bench_effect (event_id uuid primary key, order_id text not null)");
   const redis = new Redis(redisUrl);
@@ -174,7 +149,7 @@ async function main(): Promise<void> {
   {
     reset();
     for (let i = 0; i < IDLE; i += 1) {
-      const e = event(`idle-${i}`);
+      const e = orderPlaced(`idle-${i}`);
       await commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => emit(e));
       committedAt.set(e.id, now());
       await new Promise((r) => setTimeout(r, 20));
@@ -198,7 +173,7 @@ async function main(): Promise<void> {
       Array.from({ length: producers }, async () => {
         while (next < EVENTS) {
           const batch: EventEnvelope[] = [];
-          for (let i = 0; i < perTx && next < EVENTS; i += 1, next += 1) batch.push(event(`order-${next % 2000}`));
+          for (let i = 0; i < perTx && next < EVENTS; i += 1, next += 1) batch.push(orderPlaced(`order-${next % 2000}`));
           await commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => batch.forEach(emit));
         }
       }),
@@ -232,7 +207,7 @@ async function main(): Promise<void> {
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       for (let i = 0; i < perTick && sent < total; i += 1, sent += 1) {
-        const e = event(`latency-${sent % 500}`);
+        const e = orderPlaced(`latency-${sent % 500}`);
         inflight.push(
           commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => emit(e)).then(() => {
             committedAt.set(e.id, now());

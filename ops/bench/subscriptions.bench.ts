@@ -16,6 +16,7 @@
  * Prints figures; never fails on them.
  */
 import { createClient, type Client } from "graphql-ws";
+import pLimit from "p-limit";
 import WebSocket from "ws";
 import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "../provision";
 import { startBenchPlatform, type BenchPlatform } from "./lib/platform";
@@ -56,14 +57,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await task(items[next++]);
-    }),
-  );
+/** Runs `task` over `items` with at most `concurrency` in flight. */
+async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  const limit = pLimit(concurrency);
+  await Promise.all(items.map((item) => limit(() => task(item))));
 }
 
 async function until(probe: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<boolean> {

@@ -38,20 +38,25 @@ export async function signUp(gatewayUrl: string, admin?: Account, role?: "STAFF"
   return { id: register.user.id, email, token: register.accessToken, client: anonymous.withToken(register.accessToken) };
 }
 
-let warehouseId: string | null = null;
+let warehouse: Promise<string> | null = null;
 
-/** Creates a product (ADMIN) with `stock` units in one warehouse. */
+/** Creates a product (ADMIN) with `stock` units in the one warehouse these helpers create. */
 export async function createProduct(
   admin: Account,
   options: { price: number; stock: number; name?: string; lowStockThreshold?: number },
 ): Promise<string> {
-  if (!warehouseId) {
-    const { createWarehouse } = await admin.client.request<{ createWarehouse: { id: string } }>(
-      `mutation($code: String!) { createWarehouse(code: $code, name: "E2E warehouse") { id } }`,
-      { code: `E2E-${randomUUID().slice(0, 6)}` },
+  warehouse ??= admin.client
+    .request<{ createWarehouse: { id: string } }>(`mutation($code: String!) { createWarehouse(code: $code, name: "E2E warehouse") { id } }`, {
+      code: `E2E-${randomUUID().slice(0, 6)}`,
+    })
+    .then(
+      ({ createWarehouse }) => createWarehouse.id,
+      (error: unknown) => {
+        warehouse = null;
+        throw error;
+      },
     );
-    warehouseId = createWarehouse.id;
-  }
+  const warehouseId = await warehouse;
   const { createProduct } = await admin.client.request<{ createProduct: { id: string } }>(
     `mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`,
     {
@@ -75,7 +80,7 @@ export async function createProduct(
 }
 
 export function resetE2eState(): void {
-  warehouseId = null;
+  warehouse = null;
 }
 
 export async function placeOrder(
