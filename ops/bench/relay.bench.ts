@@ -1,13 +1,6 @@
 /**
- * Outbox relay cost per batch, the relay's share of a saga: in the saga each commit is followed by a
- * batch of one or two rows, so what a batch costs in CPU matters more than how many rows one can carry.
- *
- *   node -r @swc-node/register ops/bench/relay.bench.ts      (or: npm run bench -- relay)
- *
- * One process, its own Postgres and Redis (or TEST_PG_ADMIN_URL / TEST_REDIS_URL): BENCH_BATCHES
- * (default 1,500) times, commit one event through the outbox and wait until the relay has published
- * it, so every batch carries one row. The relay's CPU per batch is this process's CPU per round minus
- * the same commits without a relay. Prints figures; never fails on them.
+ * Outbox relay cost per batch, the relay's share of a saga.
+ * `npm run bench -- relay`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import { randomBytes } from "node:crypto";
 import Redis from "ioredis";

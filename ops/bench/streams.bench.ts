@@ -1,28 +1,6 @@
 /**
  * Event backbone benchmark: outbox commit → relay → Redis Streams → consumer group → handler commit.
- *
- *   node -r @swc-node/register ops/bench/streams.bench.ts      (or: npm run bench -- streams)
- *
- * Uses TEST_PG_ADMIN_URL / TEST_REDIS_URL when set, else starts its own Postgres and Redis.
- * Laid out as deployed: this process is the producing service (producers and its outbox relay); the two
- * consumer replicas are processes of their own (streams-replica.ts), each with its pool and Redis
- * connections. All of it shares the machine's cores with Postgres and Redis. Prints figures; never fails on them.
- *   1. idle hop: BENCH_IDLE (default 200) single-event commits 20 ms apart: commit → XADD acknowledged
- *      (the relay's hop) and commit → handled;
- *   2. throughput: N events (BENCH_EVENTS, default 20,000) from first outbox commit to last handler commit;
- *   3. latency at a fixed rate: BENCH_RATE events/s (default: a tenth of the throughput just measured) for
- *      BENCH_SECONDS (default 10 s), commit of the producing transaction → handler transaction committed and
- *      entry acknowledged.
- * Then the calibration (bare `pg` transactions, same run) and the ratios issue 15 sets goals for.
- * BENCH_CONCURRENCY (default 64) and BENCH_MAX_BATCH (default 32) set each replica's in-flight bound and
- * group-commit size (BENCH_MAX_BATCH=1: a transaction per event, as before group commit).
- * BENCH_CPU_PROF=<dir> writes a CPU profile of each replica there (open in Chrome DevTools; socket
- * writes look expensive in it because the profiler samples wall time while Postgres preempts us).
- * The server commits durably (fsync, synchronous_commit), as in production; BENCH_DURABLE=0 keeps the
- * throwaway server's shortcuts (the relay then waits for the WAL writer: logical decoding sends only
- * flushed WAL). BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
- * code's ceiling when fsync is not the bottleneck (never a production setting: an acknowledged entry
- * whose effects were not yet durable would be lost in a database crash).
+ * `npm run bench -- streams`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";

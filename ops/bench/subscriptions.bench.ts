@@ -1,19 +1,6 @@
 /**
  * Live order status benchmark: many graphql-ws subscribers on one gateway while orders change.
- *
- *   node -r @swc-node/register ops/bench/subscriptions.bench.ts
- *
- * Starts its own Postgres, Redis, SMTP sink and platform (the five subgraphs + gateway as processes,
- * ops/bench/lib/platform.ts), without durable commits.
- *   BENCH_SUBSCRIBERS  subscriptions on the gateway (default 5,000)
- *   BENCH_PER_SOCKET   subscriptions per WebSocket (default 50; the gateway's per-connection limit)
- *   BENCH_ORDERS       orders they watch (default 300), owned by BENCH_CUSTOMERS customers (default 20)
- *   BENCH_CONCURRENCY  mutations in flight while driving the orders (default 8)
- * Every order is CONFIRMED before the subscribers arrive; then each is shipped and completed through the
- * gateway, so every subscription expects 3 events (its initial state, SHIPPED, COMPLETED) and then completes.
- * Reports: subscribe time, latency from the status change's commit (`statusHistory.at`, the event's `at`)
- * to each client's receipt (p50/p99/max), gateway RSS (from its /metrics), expected vs received events.
- * Prints figures; never fails on them.
+ * `npm run bench -- subscriptions`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import { createClient, type Client } from "graphql-ws";
 import pLimit from "p-limit";
