@@ -27,6 +27,9 @@ export class EventFeed<T extends EventType> {
   private readonly byKey = new Map<string, Set<(event: EventOf<T>) => void>>();
   private readonly all = new Set<(event: EventOf<T>) => void>();
   private running = false;
+  /** Resolved by stop(): ends a read the client may never settle (a cluster client mid fail-over). */
+  private stopped: () => void = () => undefined;
+  private readonly whenStopped = new Promise<null>((resolve) => (this.stopped = () => resolve(null)));
   private loop: Promise<void> | null = null;
   private lastId = "$";
   /** Ids of recently dispatched events: the relay delivers at least once, subscribers see each change once. */
@@ -54,6 +57,7 @@ export class EventFeed<T extends EventType> {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped();
     this.redis.disconnect();
     await this.loop?.catch(() => undefined);
   }
@@ -95,7 +99,7 @@ export class EventFeed<T extends EventType> {
     let backoff = 100;
     while (this.running) {
       try {
-        const response = (await this.redis.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", key, this.lastId)) as
+        const response = (await Promise.race([this.redis.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", key, this.lastId), this.whenStopped])) as
           [string, [string, string[]][]][] | null;
         backoff = 100;
         for (const [, entries] of response ?? []) {

@@ -688,4 +688,19 @@ describe("on a Redis Cluster", () => {
     expect(seen.statuses).toEqual(["PENDING", "STOCK_RESERVED", "CONFIRMED", "SHIPPED"]);
     expect(seen.errors).toEqual([]);
   }, 60_000);
+
+  it("reads on once a replica replaces a killed master of the order stream", async () => {
+    const order = newOrder();
+    const seen = watch(client(token("STAFF"), [], clusterUrl), order.id);
+    await until(() => seen.statuses.length === 1, "the initial state");
+    const master = await orderStreamMaster();
+    cluster.kill(master);
+    await cluster.waitHealthy(60_000);
+    await change(order, "CONFIRMED", new Date(), { on: clusterRedis });
+    await until(() => seen.statuses.length === 2, "the change after the master died", 20_000);
+    expect(seen.statuses).toEqual(["PENDING", "CONFIRMED"]);
+    expect(seen.errors).toEqual([]);
+    await cluster.restart(master);
+    await cluster.waitHealthy(60_000);
+  }, 90_000);
 });
