@@ -1,8 +1,8 @@
 import { HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { createHash } from "node:crypto";
 import { Kind, valueFromASTUntyped, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
-import Redis from "ioredis";
 import { RateLimitedError, type Identity, type Logger } from "@commerce/kit";
+import { createRedis, type RedisClient } from "@commerce/streams";
 import type { RateLimitConfig } from "./config";
 import type { GatewayContext } from "./context";
 
@@ -35,7 +35,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], 
 return 0
 `;
 
-type RedisWithScript = Redis & {
+type RedisWithScript = RedisClient & {
   refundWindow(key: string, weight: number): Promise<number>;
   slidingWindow(
     current: string,
@@ -67,7 +67,7 @@ export class RateLimiter {
    * switch the limiter off. Start-up does not wait for Redis either.
    */
   static async connect(redisUrl: string, prefix: string, windowMs: number, logger: Logger, onError?: () => void): Promise<RateLimiter> {
-    const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
+    const redis = createRedis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
     // Failed checks are logged by take(); connection churn would only repeat them.
     redis.on("error", (error) => logger.debug({ err: error }, "rate limiter redis error"));
     await redis
@@ -80,7 +80,7 @@ export class RateLimiter {
   private lastFailureLog = 0;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly windowMs: number,
     private readonly logger: Logger,

@@ -12,7 +12,6 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
 import {
@@ -31,6 +30,7 @@ import {
   type Identity,
   type Logger,
 } from "@commerce/kit";
+import { createRedis } from "@commerce/streams";
 import { jsonBody, jsonErrors } from "./body";
 import { catalogCachePlugin } from "./catalog-cache";
 import { metricsText } from "./cluster";
@@ -136,7 +136,7 @@ export async function startGateway(
   // In a cluster, which worker answered and the subscriptions it holds (each WebSocket lives on one worker).
   const workerInfo = () => (cluster.isWorker ? { worker: cluster.worker?.id, subscriptions: subscriptions?.count() ?? 0 } : {});
   app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway", ...workerInfo() }));
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
   // Set when stop() begins: a load balancer stops sending work before the server closes.
   let draining = false;
@@ -184,12 +184,12 @@ export async function startGateway(
   app.use(jsonErrors(config.maxBodyBytes, logger, () => refusals.inc({ reason: "too_large", rule: "body" })));
 
   const feed = new OrderEventFeed(
-    new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
     config.streamPrefix,
     logger.child({ component: "order-feed" }),
   );
   const notifications = new NotificationFeed(
-    new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
     config.streamPrefix,
     logger.child({ component: "notification-feed" }),
   );

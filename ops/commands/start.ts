@@ -4,8 +4,29 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { createServiceDatabases, Infra, pickPort, provisionInfra, REPO_ROOT } from "../provision";
-import { baseEnv, commonEnv, DEFAULT_PORTS, DEMO_LOGINS, entryOf, ManagedProcess, ProcessName, randomSecret, SERVICES } from "../provision/platform";
+import {
+  databaseUrlOn,
+  Infra,
+  InfraWithoutPostgres,
+  pickPort,
+  provisionInfra,
+  provisionServiceDatabases,
+  redactUrl,
+  REPO_ROOT,
+  serviceDatabaseUrlsFromEnv,
+} from "../provision";
+import {
+  baseEnv,
+  commonEnv,
+  DEFAULT_PORTS,
+  DEMO_LOGINS,
+  entryOf,
+  ManagedProcess,
+  ProcessName,
+  randomSecret,
+  SERVICES,
+  type ServiceName,
+} from "../provision/platform";
 
 const COLORS: Record<string, number> = { gateway: 35, user: 36, product: 32, order: 33, payment: 34, notification: 95, infra: 90 };
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -54,7 +75,7 @@ async function main() {
   }
   const secrets = loadSecrets(dataDir);
 
-  let infra: Infra | null = null;
+  let infra: Infra | InfraWithoutPostgres | null = null;
   const children = new Map<ProcessName, ManagedProcess>();
   let shuttingDown = false;
   let up = false; // before that, a child that dies fails the start-up (waitHealthy reports it)
@@ -97,23 +118,26 @@ async function main() {
   process.on("SIGHUP", onSignal);
 
   try {
+    const placed = serviceDatabaseUrlsFromEnv(SERVICES);
+    const onDefaultServer = SERVICES.filter((svc) => !placed[svc]);
     infra = await provisionInfra({
       mode: "persistent",
       dataDir,
       adminPassword: secrets.pgAdminPassword,
       ports: { postgres: 5432, redis: 6379, smtp: 2525, smtpApi: 2526 },
+      postgres: onDefaultServer.length > 0,
       log: say,
     });
-    say(`PostgreSQL ${infra.pgAdminUrl.replace(/:[^:@/]*@/, ":***@")}`);
+    const pgAdminUrl = infra.pgAdminUrl;
+    if (pgAdminUrl) say(`PostgreSQL ${redactUrl(pgAdminUrl)}${Object.keys(placed).length ? ` (${onDefaultServer.join(", ")})` : ""}`);
     say(`Redis      ${infra.redisUrl}`);
     say(`SMTP sink  ${infra.smtp!.smtpUrl}  (messages: ${infra.smtp!.apiUrl}/messages)`);
 
-    const dbs = await createServiceDatabases(infra.pgAdminUrl, SERVICES, { passwordSecret: secrets.dbPasswordSecret });
-    say(
-      `databases: ${Object.values(dbs)
-        .map((d) => `${d.database} (role ${d.role})`)
-        .join(", ")}`,
-    );
+    const urls = Object.fromEntries(SERVICES.map((svc) => [svc, placed[svc] ?? databaseUrlOn(pgAdminUrl!, `commerce_${svc}`)])) as Record<
+      ServiceName,
+      string
+    >;
+    const dbs = await provisionServiceDatabases(urls, { passwordSecret: secrets.dbPasswordSecret, log: say });
 
     const ports = {} as Record<ProcessName, number>;
     for (const name of [...SERVICES, "gateway"] as ProcessName[]) {
