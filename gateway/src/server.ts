@@ -55,14 +55,9 @@ export interface RunningGateway {
 }
 
 /**
- * The one public endpoint: Apollo Gateway over the five subgraphs on
- * `/graphql` (HTTP for queries and mutations, graphql-ws for subscriptions),
- * Apollo Sandbox on a browser GET, `/health`, `/ready`, `/metrics`.
- *
- * Every request passes, in order: its trace span and request id, CORS (a
- * foreign browser origin is refused, with that request id), the body size cap, CSRF prevention, token verification, then, once the
- * operation is parsed and validated and before any subgraph is called, the
- * Redis rate limits and the depth/cost/alias limits.
+ * The one public endpoint: Apollo Gateway on `/graphql` (HTTP and graphql-ws), Apollo Sandbox on a
+ * browser GET, `/health`, `/ready`, `/metrics`; every limit applies before any subgraph is called, in
+ * the order of docs/GATEWAY.md, "The request pipeline".
  */
 export async function startGateway(
   config: GatewayConfig,
