@@ -20,6 +20,8 @@ export interface RedisClusterServer {
   nodes: ClusterNode[];
   /** The ports of the current masters, and of each master's replicas. */
   topology(): Promise<{ master: number; replicas: number[] }[]>;
+  /** The port of the master serving `key`'s slot. */
+  masterOf(key: string): Promise<number>;
   /** Promotes a replica of the master on `masterPort` with `CLUSTER FAILOVER` (no data lost); resolves when it serves. */
   failover(masterPort: number): Promise<number>;
   /** SIGKILLs the node on `port`. */
@@ -52,6 +54,10 @@ function clusterArgs(port: number, dir: string, nodeTimeoutMs: number): string[]
     // A lone surviving replica may serve its slots while the rest of the cluster is unreachable.
     "--cluster-require-full-coverage",
     "no",
+    // A replica's first sync starts at once: the default 5 s wait outlasts its 5 s PSYNC timeout, and a
+    // replica that never synced cannot be elected.
+    "--repl-diskless-sync-delay",
+    "0",
   ];
 }
 
@@ -62,6 +68,22 @@ async function nodeCommand(port: number, ...args: string[]): Promise<string> {
   try {
     await redis.connect();
     return String(await redis.call(args[0]!, ...args.slice(1)));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The master port of `key`'s slot, as the node on `port` sees the slot map. */
+async function masterOfKey(port: number, key: string): Promise<number> {
+  const redis = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    const slot = Number(await redis.call("CLUSTER", "KEYSLOT", key));
+    const ranges = (await redis.call("CLUSTER", "SLOTS")) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+    const range = ranges.find(([start, end]) => slot >= start && slot <= end);
+    if (!range) throw new Error(`no master serves slot ${slot} of ${key}`);
+    return Number(range[2][1]);
   } finally {
     redis.disconnect();
   }
@@ -195,7 +217,11 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
         const live = new Set(alive().map((n) => String(n.port)));
         const agreed = masterSets.every((set) => set === masterSets[0]);
         const ports = masterSets[0]!.split(",");
-        return agreed && ports.length === masters && ports.every((port) => live.has(port));
+        if (!agreed || ports.length !== masters || !ports.every((port) => live.has(port))) return false;
+        // and every live replica is in sync with its master (one that is not cannot take over)
+        const replicas = alive().filter((n) => !ports.includes(String(n.port)));
+        const links = await Promise.all(replicas.map((n) => nodeCommand(n.port, "INFO", "replication").catch(() => "")));
+        return links.every((info) => info.includes("master_link_status:up"));
       },
       "the Redis Cluster to be healthy",
       timeoutMs,
@@ -213,6 +239,7 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
     nodes,
     topology,
     waitHealthy,
+    masterOf: (key) => masterOfKey(alive()[0]!.port, key),
     async failover(masterPort) {
       const group = (await topology()).find((g) => g.master === masterPort);
       const replica = group?.replicas[0];
