@@ -15,7 +15,8 @@ import type { Tracer } from "@opentelemetry/api";
 import { OutboxRelay, OutboxRetention, StreamConsumer, StreamTrimmer, commitWithEvents, streamsEntities, streamsMigrations } from "@commerce/streams";
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
-import { TokenError, bodyHash, verifyIdentityHeaders, type VerifiedRequest } from "./auth";
+import { OverloadedError, TokenError, bodyHash, verifyIdentityHeaders, type VerifiedRequest } from "./auth";
+import { OVERLOADED_HEADER, RETRY_AFTER_SECONDS, overloadedBody } from "./overload";
 import { ReplayGuard } from "./replay";
 import { literalInputPlugin } from "./literal-input";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig } from "./config";
@@ -218,11 +219,9 @@ export async function startSubgraph<Settings>(
       // Only the gateway (and our own services) may call a subgraph: the identity headers must carry a
       // valid signature made with INTERNAL_SECRET, for this subgraph, this method and body, used once.
       const refuse = (reason: string) =>
-        void res
-          .status(401)
-          .json({
-            errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }],
-          });
+        void res.status(401).json({
+          errors: [{ message: `Subgraphs accept only signed requests from the gateway (${reason}).`, extensions: { code: "UNAUTHENTICATED" } }],
+        });
       let verified: VerifiedRequest;
       try {
         verified = verifyIdentityHeaders(req.headers, config.internalSecret, {
@@ -231,6 +230,13 @@ export async function startSubgraph<Settings>(
           bodyHash: (req as { rawBodyHash?: string }).rawBodyHash ?? bodyHash(undefined),
         });
       } catch (error) {
+        if (error instanceof OverloadedError) {
+          logger.warn({ waitedMs: error.waitedMs }, "request refused unexecuted: it queued past its signature's validity");
+          return void res
+            .status(503)
+            .set({ [OVERLOADED_HEADER]: "1", "retry-after": String(RETRY_AFTER_SECONDS) })
+            .json(overloadedBody());
+        }
         return refuse(error instanceof TokenError ? error.message : "invalid credentials");
       }
       if (!(await replays.firstUse(verified.nonce, verified.expiresAt))) return refuse("replayed gateway credentials");

@@ -22,6 +22,8 @@ export * from "./util";
 export { parseMail } from "./mime";
 export * from "./platform";
 export { GraphQLClient } from "./graphql-client";
+export * from "./storefront";
+export { loadSubgraphModule } from "./subgraph-modules";
 
 export type ReaperAction =
   | { kind: "pids"; pids: number[] }
