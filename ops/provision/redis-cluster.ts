@@ -20,7 +20,7 @@ export interface RedisClusterServer {
   nodes: ClusterNode[];
   /** The ports of the current masters, and of each master's replicas. */
   topology(): Promise<{ master: number; replicas: number[] }[]>;
-  /** The port of the master serving `key`'s slot. */
+  /** The port of the master serving `key` now (e.g. a stream's, to fail it over). */
   masterOf(key: string): Promise<number>;
   /** Promotes a replica of the master on `masterPort` with `CLUSTER FAILOVER` (no data lost); resolves when it serves. */
   failover(masterPort: number): Promise<number>;
@@ -73,32 +73,24 @@ async function nodeCommand(port: number, ...args: string[]): Promise<string> {
   }
 }
 
-/** The master port of `key`'s slot, as the node on `port` sees the slot map. */
-async function masterOfKey(port: number, key: string): Promise<number> {
-  const redis = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    const slot = Number(await redis.call("CLUSTER", "KEYSLOT", key));
-    const ranges = (await redis.call("CLUSTER", "SLOTS")) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
-    const range = ranges.find(([start, end]) => slot >= start && slot <= end);
-    if (!range) throw new Error(`no master serves slot ${slot} of ${key}`);
-    return Number(range[2][1]);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 /** `CLUSTER NODES` of the node on `port`, parsed. */
-async function clusterNodes(port: number): Promise<{ id: string; port: number; master: boolean; masterId: string; failed: boolean }[]> {
+async function clusterNodes(
+  port: number,
+): Promise<{ id: string; port: number; master: boolean; masterId: string; failed: boolean; slots: [number, number][] }[]> {
   const text = await nodeCommand(port, "CLUSTER", "NODES");
   return text
     .split("\n")
     .map((line) => line.trim())
     .filter(Boolean)
     .map((line) => {
-      const [id, address, flags, masterId] = line.split(" ");
+      const [id, address, flags, masterId, , , , , ...ranges] = line.split(" ");
+      // Served slots are `from-to` or one `slot`; `[slot->-id]` marks a slot being migrated.
+      const slots = ranges
+        .filter((range) => !range.startsWith("["))
+        .map((range) => range.split("-").map(Number))
+        .map(([from, to]) => [from!, to ?? from!] as [number, number]);
       return {
+        slots,
         id: id!,
         port: Number(address!.split("@")[0]!.split(":").pop()),
         master: flags!.split(",").includes("master"),
@@ -239,7 +231,13 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
     nodes,
     topology,
     waitHealthy,
-    masterOf: (key) => masterOfKey(alive()[0]!.port, key),
+    async masterOf(key) {
+      const port = alive()[0]!.port;
+      const slot = Number(await nodeCommand(port, "CLUSTER", "KEYSLOT", key));
+      const master = (await clusterNodes(port)).find((n) => n.master && !n.failed && n.slots.some(([from, to]) => from <= slot && slot <= to));
+      if (!master) throw new Error(`no master serves slot ${slot} of ${key}`);
+      return master.port;
+    },
     async failover(masterPort) {
       const group = (await topology()).find((g) => g.master === masterPort);
       const replica = group?.replicas[0];
