@@ -54,6 +54,10 @@ function clusterArgs(port: number, dir: string, nodeTimeoutMs: number): string[]
     // A lone surviving replica may serve its slots while the rest of the cluster is unreachable.
     "--cluster-require-full-coverage",
     "no",
+    // A replica's first sync starts at once: the default 5 s wait outlasts its 5 s PSYNC timeout, and a
+    // replica that never synced cannot be elected.
+    "--repl-diskless-sync-delay",
+    "0",
   ];
 }
 
@@ -205,7 +209,11 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
         const live = new Set(alive().map((n) => String(n.port)));
         const agreed = masterSets.every((set) => set === masterSets[0]);
         const ports = masterSets[0]!.split(",");
-        return agreed && ports.length === masters && ports.every((port) => live.has(port));
+        if (!agreed || ports.length !== masters || !ports.every((port) => live.has(port))) return false;
+        // and every live replica is in sync with its master (one that is not cannot take over)
+        const replicas = alive().filter((n) => !ports.includes(String(n.port)));
+        const links = await Promise.all(replicas.map((n) => nodeCommand(n.port, "INFO", "replication").catch(() => "")));
+        return links.every((info) => info.includes("master_link_status:up"));
       },
       "the Redis Cluster to be healthy",
       timeoutMs,
