@@ -322,6 +322,8 @@ export interface StartPlatformOptions {
   serviceEnv?: Partial<Record<ProcessName, Record<string, string>>>;
   /** default: a random `t_e2e_<hex>` */
   streamPrefix?: string;
+  /** Redis of every process, e.g. `startTestRedisCluster().url` (default: the shared test Redis) */
+  redisUrl?: string;
   /** folder holding subgraphs/<svc>/src/main.ts and gateway/src/main.ts (default: the repo) */
   appRoot?: string;
   /** per process (default 90 s: on 2 cores six processes compile TypeScript at once) */
@@ -383,7 +385,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
     Object.fromEntries(services.map((svc) => [svc, databaseUrlOn(serverOf(svc), `commerce_${svc}_e${id}`)])) as Record<ServiceName, string>,
     { roleSuffix: `_e${id}` },
   );
-  const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtpUrl, extra: options.env });
+  const env = throwawayEnv({ ports, redisUrl: options.redisUrl ?? infra.redisUrl, streamPrefix, smtpUrl: infra.smtpUrl, extra: options.env });
 
   const procs = new Map<ProcessName, ManagedProcess>();
   let reaper: Reaper | null = null;

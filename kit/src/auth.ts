@@ -113,13 +113,8 @@ export function verifyAccessToken(
 export const SIGNED_IN_EXTENSION = "commerceSignedIn";
 
 // ---------------------------------------------------------------------------
-// Gateway → subgraph identity. The gateway verifies the token once and forwards
-// the identity in headers signed with INTERNAL_SECRET; a subgraph refuses any
-// request whose signature does not verify, so clients cannot forge identities
-// by calling a subgraph directly. The signature covers the target subgraph, the
-// method, the body's SHA-256, the identity and the request id, with a timestamp
-// and a nonce: a captured request is good for that one subgraph and body, once
-// (the subgraph remembers nonces, replay.ts), for SIGNATURE_TTL_MS.
+// Gateway → subgraph identity: headers signed with INTERNAL_SECRET, bound to the target, method and
+// body, single use, SIGNATURE_TTL_MS; a subgraph refuses any other (docs/AUTHORIZATION.md, "Signed identity").
 // ---------------------------------------------------------------------------
 
 export const IDENTITY_HEADER = "x-commerce-identity";

@@ -1,28 +1,6 @@
 /**
  * Saga benchmark: orders placed through the gateway at fixed rates, timed until CONFIRMED.
- *
- *   npm run bench -- saga            (or: node -r @swc-node/register ops/bench/saga.bench.ts)
- *
- * Provisions its own Postgres (durable commits, as in production), Redis and SMTP sink, starts the five
- * subgraphs and the gateway as child processes on this machine, seeds products and customers through the
- * gateway, then runs one step per rate: orders are sent open-loop (on schedule, never waiting for earlier
- * answers), one line of one random product each, from many customers (so per-user limits never bite).
- * Per step it prints the rate achieved, placeOrder latency, placement → CONFIRMED latency (the CONFIRMED
- * entry of the order's status history minus the client's send time, read after the fact: no polling
- * load), the backlog left BENCH_GRACE_SECONDS after the step, consumer lag, and where the time went hop by
- * hop. Prints figures; never fails on them.
- *
- * Before the rate steps it takes the bare-`pg` calibration (what this database sustains now: figures are
- * printed as a ratio to it) and an idle step (single orders one second apart). The summary prints the
- * highest sustained rate as a ratio to the calibration, p99 send → CONFIRMED at that rate and at 20/s, and
- * SQL statements and CPU ms per order.
- *
- * Knobs: BENCH_RATES (orders/s, default 20,50,100,200,300), BENCH_STEP_SECONDS (15), BENCH_CUSTOMERS (200),
- * BENCH_IDLE_ORDERS (10; 0 skips the idle step),
- * BENCH_PRODUCTS (50), BENCH_GRACE_SECONDS (2), BENCH_DURABLE (1; 0 = the test server's fsync=off),
- * BENCH_LOG_LEVEL (info), BENCH_KEEP=1 keeps the platform up at the end until Ctrl-C, BENCH_PROFILE=order,product
- * profiles those processes over each step (.cpuprofile files in the printed log dir; open in Chrome DevTools),
- * BENCH_LOG_SQL=1 prints the SQL statements per order by database and shape.
+ * `npm run bench -- saga`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import os from "node:os";
 import Redis from "ioredis";

@@ -1,15 +1,6 @@
 /**
- * `npm start`: provision Postgres + Redis + the SMTP sink in <repo>/.data (kept across runs), create
- * the five service databases, start the five subgraphs, then the gateway, seed, and print where to go.
- * Ctrl-C (SIGINT/SIGTERM) stops the gateway, the subgraphs, then the SMTP sink, Redis and Postgres.
- *
- * A child that crashes after start-up is reported loudly and the others keep running (restart
- * `npm start` to bring it back); a child that fails to come up stops everything with its last log lines.
- *
- * Env knobs: COMMERCE_DATA_DIR (default <repo>/.data), COMMERCE_APP_ROOT (where subgraphs/ and gateway/
- * are, default the repo), HEALTH_TIMEOUT_MS (default 120000), DATABASE_URL / REDIS_URL (use existing
- * servers), DATABASE_URL_<SERVICE> (that service's database on a server of its own, see
- * provision/service-databases.ts), SKIP_SEED=1.
+ * `npm start`: Postgres, Redis and the SMTP sink in <repo>/.data, the five subgraphs, the gateway and the
+ * seed; Ctrl-C stops them in reverse order. Knobs and failure handling: ops/README.md.
  */
 import fs from "node:fs";
 import path from "node:path";

@@ -6,16 +6,14 @@
  */
 import Redis from "ioredis";
 import { catalogRevisionsKey, FAILURES_TO_OPEN } from "@commerce/kit";
-import { startPlatform, testInfra, type Platform, type ProcessName } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "@commerce/testing/e2e";
+import { testInfra, type Platform, type ProcessName } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin());
 }, 120_000);
 afterAll(() => platform?.stop());
 

@@ -8,9 +8,9 @@ import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { DeadLetters, dlqKey, streamKey, type DeadLetter } from "@commerce/streams";
 import { SIGNATURE_TTL_MS } from "@commerce/kit";
-import { startPlatform, testInfra, smtpSink, SERVICES, type Platform, type ServiceName } from "@commerce/testing";
+import { testInfra, smtpSink, SERVICES, type Platform, type ServiceName } from "@commerce/testing";
 import { event, publish } from "@commerce/testing/events";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 const OPENING_BALANCE = 100000; // WALLET_OPENING_BALANCE of every throwaway platform
 
@@ -20,9 +20,7 @@ let redis: Redis;
 let deadLetters: DeadLetters;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin());
   redis = new Redis(testInfra().redisUrl, { maxRetriesPerRequest: 2 });
   deadLetters = new DeadLetters({ redis, prefix: platform.streamPrefix });
 }, 120_000);

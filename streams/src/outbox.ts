@@ -46,13 +46,7 @@ export interface CommitOptions {
  * Runs `fn` in one database transaction and writes the events it emits to the outbox in that same
  * transaction, after flushing its domain changes: the state change and its events commit together or
  * not at all. The only way a service publishes events.
- *
- * @example
- * await commitWithEvents(em, async (tx, emit) => {
- *   const order = await tx.findOneOrFail(Order, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
- *   order.cancel(reason);
- *   emit(createEvent('order.cancelled', { ... }, { correlationId: order.id }));
- * });
+ * @example await commitWithEvents(em, async (tx, emit) => { order.cancel(reason); emit(createEvent("order.cancelled", …)); });
  */
 export async function commitWithEvents<R>(
   em: EntityManager,
