@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient } from "@commerce/streams";
 import type { EventSubscriber, TransactionEventArgs } from "@mikro-orm/core";
 import type { Logger } from "./logger";
 
@@ -28,7 +28,7 @@ export const INHERIT_CACHE_HINT = "@cacheControl(inheritMaxAge: true)";
  * in Redis, for up to {@link BUMP_WAIT_MS}: past that (Redis away) the commit goes on and the bump stays
  * queued on `redis` until Redis is back, while the gateway, unable to read the version, skips the cache.
  */
-export function bumpCatalogVersionOnCommit(redis: Redis, prefix: string, logger: Logger): EventSubscriber {
+export function bumpCatalogVersionOnCommit(redis: RedisClient, prefix: string, logger: Logger): EventSubscriber {
   const bumped = new WeakSet<object>();
   return {
     afterTransactionCommit: async ({ transaction }: TransactionEventArgs) => {

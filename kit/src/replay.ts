@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient } from "@commerce/streams";
 import type { Logger } from "pino";
 
 /** Past this, Redis is taken for down and nonces are remembered in this process only. */
@@ -15,7 +15,7 @@ export class ReplayGuard {
   private readonly local = new Map<string, number>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly onFallback: () => void = () => undefined,

@@ -1,4 +1,4 @@
-import type Redis from "ioredis";
+import type { RedisClient } from "@commerce/streams";
 import type { Logger } from "pino";
 import { ROLES, type Identity, type Role } from "./auth";
 
@@ -22,12 +22,12 @@ const SKEW_SECONDS = 60;
 const roleKey = (prefix: string, userId: string) => `${prefix}:auth:role:${userId}`;
 
 /** Publishes `userId`'s current role; call after the change committed. */
-export async function publishRole(redis: Redis, prefix: string, userId: string, role: Role, accessTokenTtlSeconds: number): Promise<void> {
+export async function publishRole(redis: RedisClient, prefix: string, userId: string, role: Role, accessTokenTtlSeconds: number): Promise<void> {
   await redis.set(roleKey(prefix, userId), role, "EX", accessTokenTtlSeconds + SKEW_SECONDS);
 }
 
 /** The caller with their current role when one was published since their token was issued. */
-export async function withCurrentRole(redis: Redis, prefix: string, identity: Identity | null, logger: Logger): Promise<Identity | null> {
+export async function withCurrentRole(redis: RedisClient, prefix: string, identity: Identity | null, logger: Logger): Promise<Identity | null> {
   if (identity?.kind !== "user") return identity;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((resolve) => {

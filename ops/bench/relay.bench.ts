@@ -12,10 +12,9 @@
 import { randomBytes } from "node:crypto";
 import { Migrator } from "@mikro-orm/migrations";
 import { MikroORM } from "@mikro-orm/postgresql";
-import Redis from "ioredis";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations } from "@commerce/streams";
+import { commitWithEvents, createEvent, createRedis, OutboxRelay, streamsEntities, streamsMigrations } from "@commerce/streams";
 import { dropDatabases } from "../provision";
 import { benchServers, runBench } from "./lib/run";
 
@@ -59,7 +58,7 @@ async function main(): Promise<void> {
     pool: { min: 0, max: 8 },
     debug: false,
   });
-  const redis = new Redis(redisUrl);
+  const redis = createRedis(redisUrl);
   try {
     await orm.getMigrator().up();
     const produce = (i: number) => commitWithEvents(orm.em.fork(), async (_tx, emit) => emit(placed(`order-${i}`)));

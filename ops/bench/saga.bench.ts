@@ -25,7 +25,7 @@
  * BENCH_LOG_SQL=1 prints the SQL statements per order by database and shape.
  */
 import os from "node:os";
-import Redis from "ioredis";
+import { createRedis, type RedisClient } from "@commerce/streams";
 import { performance } from "node:perf_hooks";
 import { rawTxPerSecond } from "./lib/calibrate";
 import { cpuDelta, treeCpuMs } from "./lib/cpu";
@@ -115,7 +115,7 @@ async function drain(platform: BenchPlatform, ids: string[], timeoutMs: number):
   }
 }
 
-async function runStep(platform: BenchPlatform, redis: Redis, shop: Shop, rate: number, seconds: number): Promise<StepReport> {
+async function runStep(platform: BenchPlatform, redis: RedisClient, shop: Shop, rate: number, seconds: number): Promise<StepReport> {
   const placed: Placement[] = [];
   const pending: Promise<void>[] = [];
   const queriesStart = await sqlStatements(platform);
@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     log: say,
     profile: process.env.BENCH_PROFILE?.split(",").filter(Boolean),
   });
-  const redis = new Redis(platform.redisUrl);
+  const redis = createRedis(platform.redisUrl);
   try {
     say(`platform up in ${Math.round((performance.now() - started) / 1000)} s (logs: ${platform.logDir})`);
     const shop = await setUpShop(platform.gatewayUrl, {

@@ -30,10 +30,9 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Migrator } from "@mikro-orm/migrations";
 import { MikroORM } from "@mikro-orm/postgresql";
-import Redis from "ioredis";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, createEvent, OutboxRelay, streamsEntities, streamsMigrations, type ConsumerStats } from "@commerce/streams";
+import { commitWithEvents, createEvent, createRedis, OutboxRelay, streamsEntities, streamsMigrations, type ConsumerStats } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from "./lib/calibrate";
 import { dropDatabases } from "../provision";
@@ -91,7 +90,7 @@ async function main(): Promise<void> {
   const producerOrm = await openOrm(url.toString(), 16);
   await producerOrm.getMigrator().up();
   await producerOrm.em.getConnection().execute("create table bench_effect (event_id uuid primary key, order_id text not null)");
-  const redis = new Redis(redisUrl);
+  const redis = createRedis(redisUrl);
   const prefix = `bench_${randomBytes(3).toString("hex")}`;
 
   const committedAt = new Map<string, number>();

@@ -5,10 +5,9 @@
  * drill waits (bounded) for every order to reach the state it must end in, and checks the books:
  * `reconcile()` must find nothing, no order may be lost, no effect may have happened twice.
  */
-import Redis from "ioredis";
 import { Client } from "pg";
 import { setTimeout as sleep } from "node:timers/promises";
-import { dlqKey } from "@commerce/streams";
+import { createRedis, dlqKey } from "@commerce/streams";
 import { SERVICES } from "../provision/platform";
 import { reconcile, type Violation } from "../commands/reconcile";
 import { formatStory, orderStory } from "../commands/saga";
@@ -268,7 +267,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     }
     const drift = await stockDrift(cluster, shop);
     problems.push(...drift);
-    const redis = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
+    const redis = createRedis(cluster.redisUrl, { maxRetriesPerRequest: 3 });
     const deadLetters = (await Promise.all(SERVICES.map((svc) => redis.xlen(dlqKey(cluster.streamPrefix, svc))))).reduce((a, b) => a + b, 0);
     redis.disconnect();
 

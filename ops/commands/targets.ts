@@ -1,12 +1,13 @@
 /**
  * Where the operator tools (`npm run saga`, `npm run reconcile`) find the platform: each service's
- * database and Redis. Explicit env wins (`DATABASE_URL_<SERVICE>`, `REDIS_URL`, `STREAM_PREFIX`);
+ * database and Redis. Explicit env wins (`DATABASE_URL_<SERVICE>`, `REDIS_CLUSTER_NODES` or `REDIS_URL`, `STREAM_PREFIX`);
  * otherwise what `npm start` persisted in `.data/` (COMMERCE_DATA_DIR): the superuser password in
  * `secrets.json` and the port in Postgres's own `postmaster.pid`, so the tools need no setup.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { redisUrlFromEnv } from "@commerce/streams";
 import { adminUrlFor, REPO_ROOT } from "../provision";
 import { SERVICES, type ServiceName } from "../provision/platform";
 
@@ -35,7 +36,7 @@ function persistedPgPort(dataDir: string): number | null {
 }
 
 export function resolveTargets(env: NodeJS.ProcessEnv = process.env): Targets {
-  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const redisUrl = redisUrlFromEnv(env);
   const streamPrefix = env.STREAM_PREFIX ?? "commerce";
   const fromEnv = SERVICES.map((svc) => env[`DATABASE_URL_${svc.toUpperCase()}`]);
   if (fromEnv.every(Boolean)) {

@@ -1,3 +1,4 @@
+import calculateSlot from "cluster-key-slot";
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
 
 /** A connection to one Redis or to a Redis Cluster: the commands the platform uses exist on both. */
@@ -83,4 +84,54 @@ export function dataNodes(client: RedisClient): Redis[] {
  */
 export function hashTag(tag: string): string {
   return `{${tag}}`;
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** The cluster slot of `key` (what `CLUSTER KEYSLOT` answers): keys sharing a hash tag share it. */
+export function slotOf(key: string): number {
+  return calculateSlot(key);
+}
+
+/**
+ * `items` split into the groups one pipeline or MULTI may carry: on a cluster one group per slot of
+ * `keyOf(item)` (order kept within a group), on one Redis a single group.
+ */
+export function groupBySlot<T>(client: RedisClient, items: readonly T[], keyOf: (item: T) => string): T[][] {
+  if (!isCluster(client)) return items.length > 0 ? [[...items]] : [];
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const slot = slotOf(keyOf(item));
+    const group = groups.get(slot);
+    if (group) group.push(item);
+    else groups.set(slot, [item]);
+  }
+  return [...groups.values()];
+}
+
+/** Another client to the same Redis or cluster, with `options` overriding the connection options. */
+export function duplicateRedis(client: RedisClient, options: RedisOptions = {}): RedisClient {
+  if (!isCluster(client)) return client.duplicate(options);
+  return client.duplicate([], {
+    redisOptions: { ...client.options.redisOptions, ...options },
+    ...(options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue }),
+  });
+}
+
+/**
+ * Replicas a write must reach before it counts as durable (`WAIT n`): 1 on a cluster, where an
+ * acknowledged write a master loses before replicating would vanish in a fail-over; 0 on one Redis.
+ */
+export function defaultReplicaAcks(client: RedisClient): number {
+  return isCluster(client) ? 1 : 0;
+}
+
+/** A write Redis accepted but fewer replicas than required acknowledged in time: treated as not written. */
+export class NotReplicatedError extends Error {
+  constructor(acked: number, wanted: number) {
+    super(`write reached ${acked} of ${wanted} required replica(s) in time`);
+    this.name = "NotReplicatedError";
+  }
 }
