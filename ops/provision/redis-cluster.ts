@@ -195,7 +195,14 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
         const live = new Set(alive().map((n) => String(n.port)));
         const agreed = masterSets.every((set) => set === masterSets[0]);
         const ports = masterSets[0]!.split(",");
-        return agreed && ports.length === masters && ports.every((port) => live.has(port));
+        if (!agreed || ports.length !== masters || !ports.every((port) => live.has(port))) return false;
+        // Every live replica has finished its sync: until then a master's WAIT counts no replica.
+        for (const { master, replicas } of await topology()) {
+          const info = await nodeCommand(master, "INFO", "replication").catch(() => "");
+          const online = (info.match(/^slave\d+:.*state=online/gm) ?? []).length;
+          if (online < replicas.filter((port) => live.has(String(port))).length) return false;
+        }
+        return true;
       },
       "the Redis Cluster to be healthy",
       timeoutMs,

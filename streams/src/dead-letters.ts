@@ -1,5 +1,5 @@
 import { dlqIndexKey, dlqKey, replayKey } from "./keys";
-import { NotReplicatedError, type RedisClient } from "./redis-client";
+import { followRedirection, NotReplicatedError, type RedisClient } from "./redis-client";
 import { eventFields, fieldsOf, type RawEntry } from "./wire";
 
 /** A dead-lettered entry: where it failed, why, and the original envelope. */
@@ -179,6 +179,7 @@ export async function writeDeadLetter(
   if (durability.replicaAcks > 0) pipeline.wait(durability.replicaAcks, durability.replicaAckTimeoutMs);
   const results = await pipeline.exec();
   const failure = results?.find(([error]) => error)?.[0];
+  if (failure) followRedirection(redis, failure);
   if (!results || failure) throw failure ?? new Error("dead-letter pipeline returned no results");
   if (durability.replicaAcks > 0) {
     const acked = Number(results[1]![1]);

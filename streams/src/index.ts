@@ -30,5 +30,6 @@ export {
   duplicateRedis,
   defaultReplicaAcks,
   NotReplicatedError,
+  followRedirection,
   type RedisClient,
 } from "./redis-client";

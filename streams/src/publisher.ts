@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import { streamKey } from "./keys";
-import { groupBySlot, NotReplicatedError, type RedisClient } from "./redis-client";
+import { followRedirection, groupBySlot, NotReplicatedError, type RedisClient } from "./redis-client";
 import { contextFromTraceparent, defaultStreamsTracer } from "./trace-context";
 
 /** One outbox row, as the relay publishes it. */
@@ -68,6 +68,7 @@ export async function xaddEntries(
     const results = (await pipeline.exec()) ?? [];
     const failure = results.find(([error]) => error);
     const expected = group.length + (replicaAcks > 0 ? 1 : 0);
+    if (failure) followRedirection(redis, failure[0]);
     if (failure || results.length !== expected) throw failure?.[0] ?? new Error("XADD pipeline returned no results");
     if (replicaAcks > 0) {
       const acked = Number(results[results.length - 1]![1]);

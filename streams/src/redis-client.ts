@@ -64,6 +64,8 @@ export function createRedis(url: string, options: RedisOptions = {}, cluster: Om
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: 2000,
+    // A redirection ioredis does not follow (see followRedirection) is corrected by the next refresh at the latest.
+    slotsRefreshInterval: 5000,
     lazyConnect: options.lazyConnect,
     enableOfflineQueue: options.enableOfflineQueue,
     enableReadyCheck: true,
@@ -126,6 +128,15 @@ export function duplicateRedis(client: RedisClient, options: RedisOptions = {}):
  */
 export function defaultReplicaAcks(client: RedisClient): number {
   return isCluster(client) ? 1 : 0;
+}
+
+/**
+ * After a pipeline failed with `MOVED`/`ASK`/`CLUSTERDOWN`: ioredis follows a redirection only when every
+ * command of the pipeline got it, so a pipeline ending in a keyless `WAIT` (which answers) fails instead;
+ * refreshing the slot map sends the caller's retry to the slot's new master.
+ */
+export function followRedirection(client: RedisClient, error: unknown): void {
+  if (isCluster(client) && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/.test(String((error as Error)?.message ?? ""))) client.refreshSlotsCache();
 }
 
 /** A write Redis accepted but fewer replicas than required acknowledged in time: treated as not written. */
