@@ -14,6 +14,7 @@ import { dlqIndexKey, dlqKey, replayKey, streamKey } from "./keys";
 import { dropSlot } from "./catch-up";
 import { createRedis, slotOf, type RedisClient } from "./redis-client";
 import { slotNameFor } from "./slot";
+import { StreamTrimmer } from "./trimmer";
 import { OutboxRelay } from "./relay";
 import {
   createTestDatabase,
@@ -162,6 +163,8 @@ describe("the event backbone on a Redis Cluster", () => {
     await eventually("every event applied", async () => (await effects(orm)).length === events.length);
     await expectEachOnce(events);
     for (const producer of STREAMS) await eventually(`${producer} acknowledged`, async () => (await pending(streamKey(prefix, producer))) === 0);
+    // Everything is acknowledged: the trimmer may cut every stream down to nothing.
+    expect(await new StreamTrimmer({ redis, prefix, producers: [...STREAMS] }).trimAll()).toEqual({ order: 20, product: 20, payment: 20 });
   }, 30_000);
 
   it("dead-letters once per entry without a cross-slot transaction, and replays through the group's replay stream", async () => {
