@@ -10,6 +10,12 @@ export function event<T extends EventType>(type: T, payload: EventPayload<T>, co
   return createEvent(type, payload, { correlationId });
 }
 
+/** An `order.placed` of one item at `amount` minor units (EUR), correlated by its order id. */
+export function orderPlaced(orderId: string, amount = 100): EventOf<"order.placed"> {
+  const price = { amount, currency: "EUR" };
+  return event("order.placed", { orderId, userId: "u-1", items: [{ productId: "p-1", quantity: 1, unitPrice: price }], total: price }, orderId);
+}
+
 /** Appends an event to its producer's stream, exactly as the outbox relay does. */
 export async function publish(redis: RedisClient, prefix: string, envelope: ParsedEvent): Promise<void> {
   await redis.xadd(

@@ -1,14 +1,6 @@
 /**
- * jest globalSetup: ONE throwaway PostgreSQL + Redis + SMTP sink for the whole run, on random free
- * ports in a temp dir (DATABASE_URL / REDIS_URL, when set, are used instead of starting servers).
- * Tests read them from process.env (inherited by the workers):
- *   TEST_PG_ADMIN_URL   superuser URL (database `postgres`)
- *   TEST_REDIS_URL      redis://127.0.0.1:<port>
- *   TEST_REDIS_PORT, TEST_REDIS_DIR, TEST_REDIS_BIN   (only when we started Redis: restartRedis() needs them)
- *   TEST_SMTP_PORT      SMTP port of the sink;  TEST_SMTP_URL smtp://127.0.0.1:<port>
- *   TEST_SMTP_API       http://127.0.0.1:<port> (GET /messages?to=, DELETE /messages, POST /fail)
- *   TEST_PG_DATA_DIR, TEST_PG_BINDIR, TEST_PG_OS_USER, TEST_INFRA_DIR   (for teardown / debugging)
- * TEST_INFRA=none skips it all (unit-only runs).
+ * jest globalSetup: ONE throwaway PostgreSQL + Redis + SMTP sink for the whole run, on random free ports,
+ * passed to the workers as TEST_* variables (ops/README.md, "Test helpers"); TEST_INFRA=none skips it.
  */
 import { provisionInfra } from "@commerce/ops";
 

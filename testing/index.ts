@@ -11,7 +11,7 @@ import Redis from "ioredis";
 import { Client } from "pg";
 import pino, { type Logger } from "pino";
 import {
-  createServiceDatabases,
+  databaseUrlOn,
   dropDatabases,
   ensureOwnedDatabase,
   freePort,
@@ -24,7 +24,10 @@ import {
   SinkMessage,
   sleep,
   startReaper,
+  startPostgres,
   startRedisCluster,
+  provisionServiceDatabases,
+  type PgServer,
   type RedisClusterServer,
   type StartRedisClusterOptions,
   waitRedisReady,
@@ -263,6 +266,44 @@ export async function startTestRedisCluster(options: Omit<StartRedisClusterOptio
 }
 
 // ---------------------------------------------------------------------------------------------
+// Another Postgres server, for the suites that spread databases over servers
+
+/**
+ * Starts a throwaway Postgres server (besides the shared one) for one suite; `stop()` it in `afterAll`.
+ * `settings` override its postgresql.conf (e.g. `{ wal_level: "replica" }`, a server relays cannot use).
+ */
+export async function startTestPostgres(options: { settings?: Record<string, string> } = {}): Promise<PgServer> {
+  const root = process.env.TEST_INFRA_DIR ?? os.tmpdir();
+  const dir = fs.mkdtempSync(path.join(root, "pg-"));
+  fs.chmodSync(dir, 0o755); // the postgres OS user must traverse it
+  const reaper = startReaper();
+  reaper.set("rm", { kind: "rm", path: dir });
+  try {
+    const server = await startPostgres({
+      dir: path.join(dir, "pg"),
+      adminPassword: randomSecret(18),
+      port: await freePort(),
+      ephemeral: true,
+      settings: options.settings,
+    });
+    reaper.set("pg", { kind: "pg", bindir: server.bindir, dataDir: server.dataDir, user: server.user });
+    return {
+      ...server,
+      async stop() {
+        await server.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (!server.dir.startsWith(dir)) fs.rmSync(server.dir, { recursive: true, force: true });
+        reaper.dispose();
+      },
+    };
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    reaper.dispose();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The whole platform as child processes (e2e)
 
 export interface StartPlatformOptions {
@@ -270,12 +311,19 @@ export interface StartPlatformOptions {
   services?: readonly ServiceName[];
   /** start the gateway (default true) */
   gateway?: boolean;
+  /**
+   * superuser URL of the server holding a service's database (default the shared test server), e.g.
+   * `{ order: second.adminUrl }` with `second = await startTestPostgres()`
+   */
+  databaseServers?: Partial<Record<ServiceName, string>>;
   /** extra env for every process (e.g. SAGA_DEADLINE_MS) */
   env?: Record<string, string>;
   /** extra env per process */
   serviceEnv?: Partial<Record<ProcessName, Record<string, string>>>;
   /** default: a random `t_e2e_<hex>` */
   streamPrefix?: string;
+  /** Redis of every process, e.g. `startTestRedisCluster().url` (default: the shared test Redis) */
+  redisUrl?: string;
   /** folder holding subgraphs/<svc>/src/main.ts and gateway/src/main.ts (default: the repo) */
   appRoot?: string;
   /** per process (default 90 s: on 2 cores six processes compile TypeScript at once) */
@@ -309,6 +357,8 @@ export interface Platform {
   kill(name: ProcessName, signal?: NodeJS.Signals): Promise<void>;
   /** start a killed/stopped process again; resolves when healthy */
   start(name: ProcessName): Promise<void>;
+  /** send `signal` and return at once: SIGSTOP freezes a process (an overloaded one, to its callers), SIGCONT resumes it */
+  signal(name: ProcessName, signal: NodeJS.Signals): void;
 }
 
 /**
@@ -330,8 +380,12 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
 
   const ports = {} as Record<ProcessName, number>;
   for (const name of [...SERVICES, "gateway"] as ProcessName[]) ports[name] = await freePort();
-  const databases = await createServiceDatabases(infra.pgAdminUrl, services, { suffix: `_e${id}` });
-  const env = throwawayEnv({ ports, redisUrl: infra.redisUrl, streamPrefix, smtpUrl: infra.smtpUrl, extra: options.env });
+  const serverOf = (svc: ServiceName) => options.databaseServers?.[svc] ?? infra.pgAdminUrl;
+  const databases = await provisionServiceDatabases(
+    Object.fromEntries(services.map((svc) => [svc, databaseUrlOn(serverOf(svc), `commerce_${svc}_e${id}`)])) as Record<ServiceName, string>,
+    { roleSuffix: `_e${id}` },
+  );
+  const env = throwawayEnv({ ports, redisUrl: options.redisUrl ?? infra.redisUrl, streamPrefix, smtpUrl: infra.smtpUrl, extra: options.env });
 
   const procs = new Map<ProcessName, ManagedProcess>();
   let reaper: Reaper | null = null;
@@ -369,7 +423,14 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
     await Promise.all([...procs.values()].map((p) => p.stop()));
     reaper?.dispose();
     reaper = null;
-    await dropDatabases(infra.pgAdminUrl, Object.values(databases)).catch(() => {});
+    await Promise.all(
+      [...new Set(services.map(serverOf))].map((server) =>
+        dropDatabases(
+          server,
+          services.filter((svc) => serverOf(svc) === server).map((svc) => databases[svc]),
+        ).catch(() => {}),
+      ),
+    );
   };
 
   try {
@@ -407,6 +468,9 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
     },
     async kill(name, signal = "SIGKILL") {
       await get(name).kill(signal);
+    },
+    signal(name, signal) {
+      get(name).signal(signal);
     },
     async start(name) {
       const proc = get(name);

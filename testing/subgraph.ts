@@ -9,7 +9,7 @@ import {
   type SubgraphName,
 } from "@commerce/kit";
 import type { EventEnvelope, ParsedEvent } from "@commerce/schema";
-import { loadSubgraphModule } from "@commerce/schema/modules";
+import { loadSubgraphModule } from "@commerce/ops";
 import { createTestDatabase, randomStreamPrefix } from "./index";
 
 export const TEST_INTERNAL_SECRET = "test-internal-secret-0123456789";

@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import responseCachePlugin from "@apollo/server-plugin-response-cache";
-import Redis from "ioredis";
 import { catalogVersionKey, type Logger } from "@commerce/kit";
+import { createRedis, type RedisClient } from "@commerce/streams";
 import type { GatewayContext } from "./context";
 
 /**
@@ -14,7 +14,7 @@ import type { GatewayContext } from "./context";
  * does not answer (within 500 ms), requests go without the cache.
  */
 export function catalogCachePlugin(redisUrl: string, prefix: string, logger: Logger): ApolloServerPlugin<GatewayContext> & { disconnect(): void } {
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
+  const redis = createRedis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
   redis.on("error", (error) => logger.debug({ err: error }, "catalog cache redis error"));
   const warn = throttled(logger);
   const versions = new WeakMap<GatewayContext, string>();
@@ -52,7 +52,7 @@ function throttled(logger: Logger): (error: unknown, message: string) => void {
 /** Apollo's KeyValueCache interface on ioredis: an unreadable entry is a miss, an unwritable one is dropped. */
 class RedisKeyValueCache {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly warn: (error: unknown, message: string) => void,
   ) {}

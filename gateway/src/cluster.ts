@@ -3,14 +3,8 @@ import { AggregatorRegistry, type Registry } from "prom-client";
 import type { Logger } from "@commerce/kit";
 
 /**
- * The gateway on every core: `GATEWAY_WORKERS` processes (node:cluster) share one listening port, the
- * primary handing each new connection to the next worker. Nothing a request needs lives in a worker
- * alone: rate limits and the catalog cache are in Redis, access tokens are verified anywhere, and each
- * worker reads the whole order stream for its own subscriptions (a WebSocket stays on its worker).
- * `/metrics` of any worker answers for all of them, summed by the primary.
- *
- * The primary replaces a worker that dies, stops every worker on SIGTERM/SIGINT and exits once they
- * have, and exits 1 if a worker fails before it ever listened (a bad configuration fails them all alike).
+ * The gateway on every core: `GATEWAY_WORKERS` node:cluster workers share one port; nothing a request
+ * needs lives in one worker alone, and the primary replaces dead workers (docs/GATEWAY.md, "Workers").
  */
 export function runPrimary(workers: number, logger: Logger): void {
   const aggregator = new AggregatorRegistry();

@@ -3,9 +3,8 @@ import type { AddressInfo } from "node:net";
 import { SignedDataSource } from "./data-source";
 
 /**
- * Regression: the gateway's subgraph connections outlived the subgraph's keep-alive timeout, so the
- * subgraph closed them, and a request sent on one as it closed failed with "socket hang up". The
- * gateway must be the side that closes an idle connection, before the timeout the server announces.
+ * The gateway closes an idle subgraph connection itself, before the keep-alive timeout the subgraph
+ * announces: a request sent on a connection the subgraph is closing fails with "socket hang up".
  */
 it("closes an idle subgraph connection itself, before the keep-alive timeout the subgraph announces", async () => {
   const closedByClient: number[] = [];

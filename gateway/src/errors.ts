@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import { GraphQLError, Kind, type GraphQLFormattedError } from "graphql";
-import { createErrorFormatter, currentLogger, type Logger } from "@commerce/kit";
+import { createErrorFormatter, currentLogger, isOverloadedAnswer, overloadedBody, type Logger } from "@commerce/kit";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -28,6 +28,10 @@ export function createGatewayErrorFormatter(logger: Logger, onRefused: (rule: st
     });
     const refused = refusedInput(extensions.response);
     if (refused) return { message: refused.message, path: formatted.path, extensions: { code: "BAD_USER_INPUT", field: refused.field } };
+    if (isOverloadedAnswer(extensions.response)) {
+      currentLogger(logger).warn({ service, path: formatted.path }, "subgraph overloaded: refused a request unexecuted");
+      return { ...overloadedBody().errors[0]!, path: formatted.path };
+    }
     if (extensions.response !== undefined) {
       const errorId = randomUUID();
       currentLogger(logger).error({ err: error, errorId, service, response: extensions.response, path: formatted.path }, "subgraph call failed");

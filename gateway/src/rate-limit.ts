@@ -1,8 +1,8 @@
 import { HeaderMap, type ApolloServerPlugin } from "@apollo/server";
 import { createHash } from "node:crypto";
 import { Kind, valueFromASTUntyped, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
-import Redis from "ioredis";
 import { RateLimitedError, type Identity, type Logger } from "@commerce/kit";
+import { createRedis, type RedisClient } from "@commerce/streams";
 import type { RateLimitConfig } from "./config";
 import type { GatewayContext } from "./context";
 
@@ -35,7 +35,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECRBY', KEYS[1], 
 return 0
 `;
 
-type RedisWithScript = Redis & {
+type RedisWithScript = RedisClient & {
   refundWindow(key: string, weight: number): Promise<number>;
   slidingWindow(
     current: string,
@@ -67,7 +67,7 @@ export class RateLimiter {
    * switch the limiter off. Start-up does not wait for Redis either.
    */
   static async connect(redisUrl: string, prefix: string, windowMs: number, logger: Logger, onError?: () => void): Promise<RateLimiter> {
-    const redis = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
+    const redis = createRedis(redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500 });
     // Failed checks are logged by take(); connection churn would only repeat them.
     redis.on("error", (error) => logger.debug({ err: error }, "rate limiter redis error"));
     await redis
@@ -80,7 +80,7 @@ export class RateLimiter {
   private lastFailureLog = 0;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly windowMs: number,
     private readonly logger: Logger,
@@ -92,14 +92,9 @@ export class RateLimiter {
   }
 
   /**
-   * Takes one unit (or `weight`) from every bucket; returns null when all
-   * allowed it, else the seconds until the most constrained one allows it
-   * again, and which bucket that is.
-   *
-   * When Redis cannot answer, the request is allowed (fail open): the limiter
-   * protects the subgraphs from floods, and refusing all traffic because the
-   * counter store is down would turn a Redis outage into a total outage. The
-   * failure is logged (at most every 10 s) and counted, so it is visible.
+   * Takes one unit (or `weight`) from every bucket; returns null when all allowed it, else the seconds
+   * until the most constrained one allows it again, and which bucket that is. Fails open when Redis
+   * cannot answer, logged and counted (docs/GATEWAY.md, "Rate limits fail open").
    */
   async take(buckets: Bucket[], now = Date.now()): Promise<{ retryAfter: number; bucket: Bucket["kind"] } | null> {
     try {
@@ -247,15 +242,9 @@ export function operationBuckets(config: RateLimitConfig, ip: string, identity: 
 }
 
 /**
- * Counts every HTTP operation against its client IP and, when signed in, its user. The mutations
- * that try a credential (`login`, `register`, `refreshToken`, `changePassword`, `resetPassword`)
- * also count against the *unsuccessful* sign-in budgets of {@link signInBuckets}: each takes a unit
- * up front (so a burst of parallel guesses is bounded too) and a fully successful one gives it back,
- * so password guessing hits the limit while a busy sign-up desk or a test suite behind one address
- * does not. A refusal is RATE_LIMITED with `retryAfter`, HTTP 429 and a `Retry-After` header, before
- * any subgraph is called. Operations run by the gateway itself (subscription fan-out via
- * `executeOperation`) have no HTTP request and are not counted; a subscription's `subscribe` message
- * is counted like an HTTP operation (subscriptions/server.ts), its pushed events are not.
+ * Counts every HTTP operation against its client IP and user; credential mutations also take from the
+ * failed sign-in budgets, given back on success. A refusal is RATE_LIMITED, HTTP 429 with `Retry-After`,
+ * before any subgraph is called (docs/GATEWAY.md, "What rate limits count").
  */
 export function rateLimitPlugin(
   limiter: RateLimiter,

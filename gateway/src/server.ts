@@ -12,7 +12,6 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import Redis from "ioredis";
 import proxyAddr from "proxy-addr";
 import type { GraphQLSchema } from "graphql";
 import {
@@ -31,6 +30,7 @@ import {
   type Identity,
   type Logger,
 } from "@commerce/kit";
+import { createRedis } from "@commerce/streams";
 import { jsonBody, jsonErrors } from "./body";
 import { catalogCachePlugin } from "./catalog-cache";
 import { metricsText } from "./cluster";
@@ -55,14 +55,9 @@ export interface RunningGateway {
 }
 
 /**
- * The one public endpoint: Apollo Gateway over the five subgraphs on
- * `/graphql` (HTTP for queries and mutations, graphql-ws for subscriptions),
- * Apollo Sandbox on a browser GET, `/health`, `/ready`, `/metrics`.
- *
- * Every request passes, in order: its trace span and request id, CORS (a
- * foreign browser origin is refused, with that request id), the body size cap, CSRF prevention, token verification, then, once the
- * operation is parsed and validated and before any subgraph is called, the
- * Redis rate limits and the depth/cost/alias limits.
+ * The one public endpoint: Apollo Gateway on `/graphql` (HTTP and graphql-ws), Apollo Sandbox on a
+ * browser GET, `/health`, `/ready`, `/metrics`; every limit applies before any subgraph is called, in
+ * the order of docs/GATEWAY.md, "The request pipeline".
  */
 export async function startGateway(
   config: GatewayConfig,
@@ -136,7 +131,7 @@ export async function startGateway(
   // In a cluster, which worker answered and the subscriptions it holds (each WebSocket lives on one worker).
   const workerInfo = () => (cluster.isWorker ? { worker: cluster.worker?.id, subscriptions: subscriptions?.count() ?? 0 } : {});
   app.get("/health", (_req, res) => void res.json({ status: "ok", service: "gateway", ...workerInfo() }));
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
   // Set when stop() begins: a load balancer stops sending work before the server closes.
   let draining = false;
@@ -184,12 +179,12 @@ export async function startGateway(
   app.use(jsonErrors(config.maxBodyBytes, logger, () => refusals.inc({ reason: "too_large", rule: "body" })));
 
   const feed = new OrderEventFeed(
-    new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
     config.streamPrefix,
     logger.child({ component: "order-feed" }),
   );
   const notifications = new NotificationFeed(
-    new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    createRedis(config.redisUrl, { maxRetriesPerRequest: null }),
     config.streamPrefix,
     logger.child({ component: "notification-feed" }),
   );

@@ -37,6 +37,18 @@ export class TokenError extends Error {
   override name = "TokenError";
 }
 
+/**
+ * An authentic signed request that reached its subgraph after its signature expired: it waited in
+ * queues longer than {@link SIGNATURE_TTL_MS}, which only an overloaded service makes it do. Refused
+ * like any expired credential (never executed), but answered as retryable (overload.ts).
+ */
+export class OverloadedError extends TokenError {
+  override name = "OverloadedError";
+  constructor(readonly waitedMs: number) {
+    super(`signed ${waitedMs} ms before it was read: the service is overloaded`);
+  }
+}
+
 const b64url = (input: Buffer | string) => Buffer.from(input).toString("base64url");
 const hmac = (secret: string, data: string) => createHmac("sha256", secret).update(data).digest();
 
@@ -101,13 +113,8 @@ export function verifyAccessToken(
 export const SIGNED_IN_EXTENSION = "commerceSignedIn";
 
 // ---------------------------------------------------------------------------
-// Gateway → subgraph identity. The gateway verifies the token once and forwards
-// the identity in headers signed with INTERNAL_SECRET; a subgraph refuses any
-// request whose signature does not verify, so clients cannot forge identities
-// by calling a subgraph directly. The signature covers the target subgraph, the
-// method, the body's SHA-256, the identity and the request id, with a timestamp
-// and a nonce: a captured request is good for that one subgraph and body, once
-// (the subgraph remembers nonces, replay.ts), for SIGNATURE_TTL_MS.
+// Gateway → subgraph identity: headers signed with INTERNAL_SECRET, bound to the target, method and
+// body, single use, SIGNATURE_TTL_MS; a subgraph refuses any other (docs/AUTHORIZATION.md, "Signed identity").
 // ---------------------------------------------------------------------------
 
 export const IDENTITY_HEADER = "x-commerce-identity";
@@ -241,15 +248,16 @@ export function verifyIdentityHeaders(
   const signature = header(headers, SIGNATURE_HEADER);
   const requestId = header(headers, REQUEST_ID_HEADER) ?? "";
   if (!timestamp || !nonce || !signature) throw new TokenError("missing gateway credentials");
-  const signedAt = Number(timestamp);
-  if (!/^\d{1,15}$/.test(timestamp) || now - signedAt > SIGNATURE_TTL_MS || signedAt - now > SIGNATURE_TTL_MS)
-    throw new TokenError("stale gateway credentials");
+  if (!/^\d{1,15}$/.test(timestamp)) throw new TokenError("stale gateway credentials");
   const expected = hmac(
     secret,
     signingInput({ audience: target.audience, method: target.method, timestamp, nonce, requestId, identity: encoded, bodyHash: target.bodyHash }),
   );
   const given = Buffer.from(signature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new TokenError("bad gateway signature");
+  const signedAt = Number(timestamp);
+  if (signedAt - now > SIGNATURE_TTL_MS) throw new TokenError("stale gateway credentials");
+  if (now - signedAt > SIGNATURE_TTL_MS) throw new OverloadedError(now - signedAt);
   const verified = { requestId, nonce, expiresAt: signedAt + SIGNATURE_TTL_MS };
   if (!encoded) return { identity: null, ...verified };
   try {

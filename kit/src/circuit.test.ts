@@ -1,10 +1,11 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { OVERLOADED_HEADER } from "./overload";
 import { breakerStates, CircuitOpenError, fetchThroughBreaker, FAILURES_TO_OPEN, HALF_OPEN_AFTER_MS } from "./circuit";
 
-const listen = (port = 0, status = 200) =>
+const listen = (port = 0, status = 200, headers: Record<string, string> = {}) =>
   new Promise<Server>((resolve) => {
-    const server = createServer((_req, res) => void res.writeHead(status, { "content-type": "application/json" }).end("{}"));
+    const server = createServer((_req, res) => void res.writeHead(status, { "content-type": "application/json", ...headers }).end("{}"));
     server.listen(port, "127.0.0.1", () => resolve(server));
   });
 const close = (server: Server) => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())));
@@ -53,6 +54,17 @@ describe("fetchThroughBreaker", () => {
       expect(stateOf("strict")).toBe(0);
     } finally {
       await close(refusing);
+    }
+  });
+
+  it("does not count a deliberate overload refusal as a failure: the service answered", async () => {
+    const shedding = await listen(0, 503, { [OVERLOADED_HEADER]: "1" });
+    const port = (shedding.address() as AddressInfo).port;
+    try {
+      for (let i = 0; i < FAILURES_TO_OPEN * 2; i += 1) expect((await call("shedding", port)).status).toBe(503);
+      expect(stateOf("shedding")).toBe(0);
+    } finally {
+      await close(shedding);
     }
   });
 });

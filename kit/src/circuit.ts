@@ -1,9 +1,10 @@
+import { OVERLOADED_HEADER } from "./overload";
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll, type CircuitBreakerPolicy } from "cockatiel";
 
 /**
  * Circuit breakers for calls to other processes (gateway → subgraph, service → service), one per
- * target in this process: after {@link FAILURES_TO_OPEN} failed calls in a row (no answer, or HTTP
- * 5xx) the circuit opens and calls fail at once with {@link CircuitOpenError} instead of waiting on a
+ * target in this process: after {@link FAILURES_TO_OPEN} failed calls in a row (no answer, or HTTP 5xx
+ * other than an overload refusal) the circuit opens and calls fail at once with {@link CircuitOpenError} instead of waiting on a
  * dead peer; after {@link HALF_OPEN_AFTER_MS} one trial call goes through, and its success closes the
  * circuit. States are exported as the `circuit_breaker_state` gauge (metrics.ts).
  */
@@ -45,7 +46,8 @@ export async function fetchThroughBreaker(target: string, url: string, init: Req
   try {
     return await breakerFor(target).execute(async () => {
       const response = await fetch(url, init);
-      if (response.status >= 500) throw new FailedAnswer(response);
+      // An overload refusal is an answer, not a failure (overload.ts).
+      if (response.status >= 500 && !response.headers.has(OVERLOADED_HEADER)) throw new FailedAnswer(response);
       return response;
     });
   } catch (error) {

@@ -4,6 +4,7 @@ export * from "./assert";
 export * from "./audit";
 export * from "./circuit";
 export * from "./auth";
+export * from "./overload";
 export * from "./catalog-cache";
 export * from "./config";
 export * from "./services";

@@ -6,6 +6,7 @@
 import { Query, Resolver } from "type-graphql";
 import { startTestSubgraph, TEST_INTERNAL_SECRET, type TestSubgraph } from "@commerce/testing/subgraph";
 import { signIdentityHeaders, SIGNATURE_TTL_MS, type Identity } from "./auth";
+import { OVERLOADED_HEADER } from "./overload";
 import type { SubgraphModule } from "./server";
 
 @Resolver()
@@ -64,9 +65,24 @@ describe("a signed request", () => {
   });
 
   it("is refused a few seconds after it was signed, and when signed too far ahead", async () => {
-    expect((await send(signed({ now: Date.now() - SIGNATURE_TTL_MS - 1_000 }))).status).toBe(401);
     expect((await send(signed({ now: Date.now() + SIGNATURE_TTL_MS + 1_000 }))).status).toBe(401);
     expect(SIGNATURE_TTL_MS).toBeLessThanOrEqual(10_000);
+  });
+
+  it("that queued past its validity is refused unexecuted as overload, retryable, and still only once", async () => {
+    const late = signed({ now: Date.now() - SIGNATURE_TTL_MS - 1_000 });
+    const response = await fetch(subgraph.url, { method: "POST", headers: { "content-type": "application/json", ...late }, body: BODY });
+    expect(response.status).toBe(503);
+    expect(response.headers.get(OVERLOADED_HEADER)).toBe("1");
+    expect(response.headers.get("retry-after")).toBe("1");
+    const body = (await response.json()) as { data?: unknown; errors?: { extensions?: unknown }[] };
+    expect(body.data).toBeUndefined();
+    expect(body.errors).toEqual([expect.objectContaining({ extensions: { code: "SERVICE_UNAVAILABLE", retryable: true } })]);
+    // Sent again, it is refused again: it never runs.
+    expect((await send(late)).status).toBe(503);
+    // A forged late request is no overload: it is refused as a bad signature.
+    const forged = { ...late, "x-commerce-identity": Buffer.from(JSON.stringify({ ...ADMIN, userId: "someone-else" })).toString("base64url") };
+    expect((await send(forged)).status).toBe(401);
   });
 });
 

@@ -12,15 +12,8 @@ import {
 } from "graphql";
 
 /**
- * A wrong value written into the query itself (`quantity: 1.5`, `amount: "ten"`, an unknown enum
- * value, an input field missing or unknown) is refused by graphql-js while validating the document,
- * as GRAPHQL_VALIDATION_FAILED, with the field named only in prose. The same value sent in a variable
- * is BAD_USER_INPUT with `extensions.field`. So that both answer alike, as the contract asks of bad
- * input, the validation errors that point at a value inside an argument are found here and given the
- * dotted path of that value from the argument (`input.items.0.quantity`, as for variables).
- *
- * Errors about the query's shape (unknown fields, a variable used in the wrong place, a missing
- * argument) point at no literal value and stay validation errors.
+ * A bad value written into the query is BAD_USER_INPUT with `extensions.field`, as the same value in a
+ * variable is; errors about the query's shape stay validation errors (docs/KIT.md, "Bad literal input").
  */
 
 /** Value nodes of the documents validated by this process that errors pointed at, with their path. */

@@ -4,6 +4,7 @@ import { SpanKind } from "@opentelemetry/api";
 import { Arg, Mutation, Query, Resolver, Ctx } from "type-graphql";
 import { createEvent, streamKey } from "@commerce/streams";
 import { randomStreamPrefix, eventually } from "@commerce/testing";
+import { orderPlaced } from "@commerce/testing/events";
 import { startTestSubgraph, type TestSubgraph } from "@commerce/testing/subgraph";
 import { signIdentityHeaders } from "./auth";
 import type { Context } from "./context";
@@ -29,18 +30,7 @@ class PlaceResolver {
   @Mutation(() => Boolean)
   async place(@Arg("orderId") orderId: string, @Ctx() ctx: Context): Promise<boolean> {
     await this.runtime.commit(ctx.em, async (_tx, emit) => {
-      emit(
-        createEvent(
-          "order.placed",
-          {
-            orderId,
-            userId: "u-1",
-            items: [{ productId: "p-1", quantity: 1, unitPrice: { amount: 500, currency: "EUR" } }],
-            total: { amount: 500, currency: "EUR" },
-          },
-          { correlationId: orderId },
-        ),
-      );
+      emit(orderPlaced(orderId, 500));
     });
     return true;
   }

@@ -66,15 +66,8 @@ export async function openDatabase({
 }
 
 /**
- * Runs `work` (the migrator) while holding a Postgres advisory lock of this database.
- *
- * MikroORM's migrator takes no lock: it checks for its table, creates it, reads what ran and
- * applies the rest. Replicas of one service starting together (a new Deployment, an HPA scale-out
- * during a rollout) would race on all of it: a duplicate-table failure at best, a data migration
- * applied twice at worst. The lock is session-level on a dedicated connection (the ORM's pool may
- * hand each statement another one), so it is held across the migrator's own transactions; the
- * others wait, then find nothing pending. Advisory locks are per database: services never wait for
- * each other. A holder that dies loses its session and with it the lock.
+ * Runs `work` (the migrator) while holding a session-level Postgres advisory lock of this database on a
+ * dedicated connection: replicas starting together migrate one at a time (docs/KIT.md, "Migration lock").
  */
 export async function withMigrationLock<T>(orm: Orm, work: () => Promise<T>): Promise<T> {
   // the same connection settings as the ORM's pool (host, role, password, database; TLS from PGSSLMODE)

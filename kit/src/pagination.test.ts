@@ -4,8 +4,7 @@ import { randomUUID } from "node:crypto";
 import { BadUserInputError } from "./errors";
 import { afterDateCursor, decodeCursor, encodeCursor } from "./pagination";
 
-// Regression: hand-made cursors reached SQL (`id < 'x'`, `created_at < 'Invalid Date'`) and came
-// back as INTERNAL_SERVER_ERROR from orders, notifications and audit logs.
+// A hand-made cursor never reaches SQL (`id < 'x'`, `created_at < 'Invalid Date'`): it is bad input.
 
 const forge = (parts: unknown): string => Buffer.from(JSON.stringify(parts)).toString("base64url");
 

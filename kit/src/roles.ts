@@ -3,16 +3,8 @@ import type { Logger } from "pino";
 import { ROLES, type Identity, type Role } from "./auth";
 
 /**
- * Role changes take effect at once, not when the access token expires.
- *
- * An access token carries the role it was issued with and stays valid for
- * ACCESS_TOKEN_TTL: without this, a STAFF member demoted to CUSTOMER keeps
- * STAFF powers for up to that long. The user service publishes a user's new
- * role here when it changes (kept as long as any older token can live), and
- * every subgraph reads the caller's role from here when one is published,
- * ignoring the token's. Reading fails open after {@link LOOKUP_TIMEOUT_MS}
- * (Redis down): the token's role is used, as before this existed, and a
- * warning is logged.
+ * Role changes take effect at once: a published role (Redis) overrides the token's; the lookup fails
+ * open to the token's role after {@link LOOKUP_TIMEOUT_MS} (docs/AUTHORIZATION.md, "Roles change at once").
  */
 
 const LOOKUP_TIMEOUT_MS = 250;

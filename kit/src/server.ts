@@ -24,7 +24,8 @@ import {
 } from "@commerce/streams";
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
-import { TokenError, bodyHash, verifyIdentityHeaders, type VerifiedRequest } from "./auth";
+import { OverloadedError, TokenError, bodyHash, verifyIdentityHeaders, type VerifiedRequest } from "./auth";
+import { OVERLOADED_HEADER, RETRY_AFTER_SECONDS, overloadedBody } from "./overload";
 import { ReplayGuard } from "./replay";
 import { literalInputPlugin } from "./literal-input";
 import { loadSubgraphConfig, envReader, type EnvReader, type SubgraphConfig } from "./config";
@@ -239,6 +240,13 @@ export async function startSubgraph<Settings>(
           bodyHash: (req as { rawBodyHash?: string }).rawBodyHash ?? bodyHash(undefined),
         });
       } catch (error) {
+        if (error instanceof OverloadedError) {
+          logger.warn({ waitedMs: error.waitedMs }, "request refused unexecuted: it queued past its signature's validity");
+          return void res
+            .status(503)
+            .set({ [OVERLOADED_HEADER]: "1", "retry-after": String(RETRY_AFTER_SECONDS) })
+            .json(overloadedBody());
+        }
         return refuse(error instanceof TokenError ? error.message : "invalid credentials");
       }
       if (!(await replays.firstUse(verified.nonce, verified.expiresAt))) return refuse("replayed gateway credentials");

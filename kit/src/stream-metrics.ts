@@ -24,16 +24,8 @@ export interface StreamMetricsSources {
 }
 
 /**
- * The event backbone's Prometheus metrics (names charted in `ops/deploy/grafana/dashboards/commerce.json`).
- * Everything is read when Prometheus scrapes (prom-client `collect`), nothing is pushed from the hot
- * paths, except the handler latency histogram, which needs every observation.
- *
- * Per consumed stream (label `stream`: the producer, or `replay`) and group (label `group`, the service):
- * `stream_consumer_lag` (entries not yet delivered to the group), `stream_pending` (delivered, not yet
- * acknowledged). Per service: `stream_dead_letters`, `outbox_slot_lag_bytes`, `outbox_relay_leader`, the consumer's counters
- * `stream_consumer_{processed,duplicates,skipped,failed,dead_lettered}_total`, `stream_consumer_in_flight`,
- * `stream_handler_duration_seconds{type}` and the relay's `outbox_published_total`, `outbox_relay_failures_total`.
- *
+ * The event backbone's Prometheus metrics, read when Prometheus scrapes; only the handler latency
+ * histogram is fed from the hot path (docs/KIT.md, "Stream metrics", lists them).
  * @returns the `onProcessed` callback to give the consumer (it feeds the latency histogram).
  */
 export function registerStreamMetrics(sources: StreamMetricsSources): (event: ParsedEvent, handlerMs: number) => void {

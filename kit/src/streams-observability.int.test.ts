@@ -1,33 +1,12 @@
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import {
-  OutboxRelay,
-  PUBLISHED_AT_SQL,
-  StreamConsumer,
-  commitWithEvents,
-  createEvent,
-  streamKey,
-  streamsEntities,
-  streamsMigrations,
-} from "@commerce/streams";
-import type { EventEnvelope } from "@commerce/schema";
+import { OutboxRelay, PUBLISHED_AT_SQL, StreamConsumer, commitWithEvents, streamKey, streamsEntities, streamsMigrations } from "@commerce/streams";
 import { createTestDatabase, randomStreamPrefix, type TestDatabase, eventually } from "@commerce/testing";
+import { orderPlaced } from "@commerce/testing/events";
 import { createLogger, memoryLogger } from "./logger";
 import { createMetrics } from "./metrics";
 import { afterCommit, openDatabase, type Orm } from "./orm";
 import { registerStreamMetrics } from "./stream-metrics";
-
-const placed = (orderId: string): EventEnvelope =>
-  createEvent(
-    "order.placed",
-    {
-      orderId,
-      userId: "u-1",
-      items: [{ productId: "p-1", quantity: 1, unitPrice: { amount: 100, currency: "EUR" } }],
-      total: { amount: 100, currency: "EUR" },
-    },
-    { correlationId: orderId },
-  );
 
 describe("the event backbone, observed", () => {
   let db: TestDatabase;
@@ -64,7 +43,7 @@ describe("the event backbone, observed", () => {
     });
     await consumer.start();
     try {
-      const event = placed(randomUUID());
+      const event = orderPlaced(randomUUID());
       await redis.xadd(streamKey(prefix, "order"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
       const line = await eventually("the handler's log line", () => lines().find((l) => l.msg === "charging the wallet"));
       expect(line).toMatchObject({ service: "payment", eventId: event.id, eventType: "order.placed", correlationId: event.correlationId });
@@ -109,7 +88,7 @@ describe("the event backbone, observed", () => {
     await relay.stop();
     const lag = async () => (await read("outbox_slot_lag_bytes"))[0]?.value ?? -1;
     const before = await lag();
-    await commitWithEvents(orm.em.fork(), async (_tx, emit) => [placed(randomUUID()), placed(randomUUID())].forEach(emit));
+    await commitWithEvents(orm.em.fork(), async (_tx, emit) => [orderPlaced(randomUUID()), orderPlaced(randomUUID())].forEach(emit));
     expect(await lag()).toBeGreaterThan(before);
     expect(await read("outbox_relay_leader")).toEqual([{ value: 0 }]);
     expect(await read("stream_dead_letters")).toEqual([{ value: 0 }]);
@@ -137,7 +116,7 @@ describe("the event backbone, observed", () => {
     const relay = new OutboxRelay({ orm, redis, prefix, logger: silent });
     await relay.start();
     await eventually("the relay streaming", () => relay.stats().leader);
-    const events = [placed(randomUUID()), placed(randomUUID())];
+    const events = [orderPlaced(randomUUID()), orderPlaced(randomUUID())];
     await commitWithEvents(orm.em.fork(), async (_tx, emit) => events.forEach(emit));
     await relay.stop({ flushTimeoutMs: 2_000 });
     // (after those of the previous test, committed while no relay ran)

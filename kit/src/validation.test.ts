@@ -44,7 +44,7 @@ describe("validateArgument names the field at fault", () => {
     expect(message).toMatch(/^filter\.search: /);
   });
 
-  // Regression: an @Args() class already carries the argument names, which came out doubled (`filter.filter.search`).
+  // An @Args() class already carries the argument names: the field is `filter.search`, not `filter.filter.search`.
   it("does not prefix an @Args() class a second time", async () => {
     const args = { filter: { search: "long" }, first: 5 };
     const value = Object.assign(new ListArgs(), { filter: filterOf("long"), first: 5 });

@@ -1,24 +1,12 @@
 /**
- * Read throughput: the same queries through our gateway, through a plain `@apollo/gateway` on the same
- * supergraph and subgraphs (ops/bench/lib/plain-gateway.ts, same identity signing), and straight to the
- * product subgraph (signed like the gateway signs), in one run, so the ratios hold whatever the machine.
- *
- *   npm run bench -- reads
- *
- * Queries: Q1 (a page of ten products, anonymous), Q2 (a customer's ten orders with their user and
- * products, signed in), P (`product(id)`, anonymous). Q2 spans four subgraphs: it has no direct figure.
- * Load: autocannon in this process, BENCH_CONNECTIONS connections (default 20) for BENCH_DURATION seconds
- * (default 8) after a 2 s warm-up, per cell. BENCH_ONLY=Q1,P limits the queries.
- * Our gateway runs BENCH_GATEWAY_WORKERS node:cluster workers (default 2, one per core).
- * BENCH_PROFILE=product,gateway writes those processes' CPU profiles of the measured runs (in the log folder).
- * Prints rps, p50, p99, errors, CPU ms per request of the processes involved, and the ratios.
- * Every process shares this machine's cores, autocannon included. Never fails on a figure.
+ * Read throughput: the same queries through our gateway, a plain `@apollo/gateway` and straight to a subgraph.
+ * `npm run bench -- reads`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import autocannon from "autocannon";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { signIdentityHeaders } from "@commerce/kit";
-import { ADMIN, createProduct, login, placeOrder, signUp, waitForStatus } from "@commerce/testing/e2e";
+import { ADMIN, createProduct, login, placeOrder, signUp, waitForStatus } from "../provision";
 import { cpuDelta, treeCpuMs } from "./lib/cpu";
 import { startBenchPlatform } from "./lib/platform";
 import { runBench } from "./lib/run";

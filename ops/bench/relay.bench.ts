@@ -1,38 +1,18 @@
 /**
- * Outbox relay cost per batch, the relay's share of a saga: in the saga each commit is followed by a
- * batch of one or two rows, so what a batch costs in CPU matters more than how many rows one can carry.
- *
- *   node -r @swc-node/register ops/bench/relay.bench.ts      (or: npm run bench -- relay)
- *
- * One process, its own Postgres and Redis (or TEST_PG_ADMIN_URL / TEST_REDIS_URL): BENCH_BATCHES
- * (default 1,500) times, commit one event through the outbox and wait until the relay has published
- * it, so every batch carries one row. The relay's CPU per batch is this process's CPU per round minus
- * the same commits without a relay. Prints figures; never fails on them.
+ * Outbox relay cost per batch, the relay's share of a saga.
+ * `npm run bench -- relay`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import { randomBytes } from "node:crypto";
-import { Migrator } from "@mikro-orm/migrations";
-import { MikroORM } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, createEvent, createRedis, OutboxRelay, streamsEntities, streamsMigrations } from "@commerce/streams";
+import { commitWithEvents, createRedis, OutboxRelay } from "@commerce/streams";
 import { dropDatabases } from "../provision";
 import { benchServers, runBench } from "./lib/run";
+import { openStreamsOrm, orderPlaced } from "./lib/streams-db";
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1_500);
 const WARMUP = 200;
 const logger = pino({ level: "warn" });
-
-const placed = (orderId: string) =>
-  createEvent(
-    "order.placed",
-    {
-      orderId,
-      userId: "user-1",
-      items: [{ productId: "product-1", quantity: 1, unitPrice: { amount: 990, currency: "EUR" } }],
-      total: { amount: 990, currency: "EUR" },
-    },
-    { correlationId: orderId },
-  );
 
 /** CPU µs of this process per call of `round`, over `times` calls. */
 async function cpuPerRound(times: number, round: (i: number) => Promise<void>): Promise<number> {
@@ -50,18 +30,11 @@ async function main(): Promise<void> {
   await admin.query(`create database ${database}`);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
-  const orm = await MikroORM.init({
-    clientUrl: url.toString(),
-    entities: streamsEntities,
-    extensions: [Migrator],
-    migrations: { migrationsList: streamsMigrations, silent: true },
-    pool: { min: 0, max: 8 },
-    debug: false,
-  });
+  const orm = await openStreamsOrm(url.toString(), 8);
   const redis = createRedis(redisUrl);
   try {
     await orm.getMigrator().up();
-    const produce = (i: number) => commitWithEvents(orm.em.fork(), async (_tx, emit) => emit(placed(`order-${i}`)));
+    const produce = (i: number) => commitWithEvents(orm.em.fork(), async (_tx, emit) => emit(orderPlaced(`order-${i}`)));
     const untilPublished = async (relay: OutboxRelay, count: number) => {
       // A timer poll, not setImmediate: spinning would bill the wait to the relay.
       while (relay.stats().published < count) await new Promise((resolve) => setTimeout(resolve, 1));

@@ -1,35 +1,13 @@
 /**
  * Saga benchmark: orders placed through the gateway at fixed rates, timed until CONFIRMED.
- *
- *   npm run bench -- saga            (or: node -r @swc-node/register ops/bench/saga.bench.ts)
- *
- * Provisions its own Postgres (durable commits, as in production), Redis and SMTP sink, starts the five
- * subgraphs and the gateway as child processes on this machine, seeds products and customers through the
- * gateway, then runs one step per rate: orders are sent open-loop (on schedule, never waiting for earlier
- * answers), one line of one random product each, from many customers (so per-user limits never bite).
- * Per step it prints the rate achieved, placeOrder latency, placement → CONFIRMED latency (the CONFIRMED
- * entry of the order's status history minus the client's send time, read after the fact: no polling
- * load), the backlog left BENCH_GRACE_SECONDS after the step, consumer lag, and where the time went hop by
- * hop. Prints figures; never fails on them.
- *
- * Before the rate steps it takes the bare-`pg` calibration (what this database sustains now: figures are
- * printed as a ratio to it) and an idle step (single orders one second apart). The summary prints the
- * highest sustained rate as a ratio to the calibration, p99 send → CONFIRMED at that rate and at 20/s, and
- * SQL statements and CPU ms per order.
- *
- * Knobs: BENCH_RATES (orders/s, default 20,50,100,200,300), BENCH_STEP_SECONDS (15), BENCH_CUSTOMERS (200),
- * BENCH_IDLE_ORDERS (10; 0 skips the idle step),
- * BENCH_PRODUCTS (50), BENCH_GRACE_SECONDS (2), BENCH_DURABLE (1; 0 = the test server's fsync=off),
- * BENCH_LOG_LEVEL (info), BENCH_KEEP=1 keeps the platform up at the end until Ctrl-C, BENCH_PROFILE=order,product
- * profiles those processes over each step (.cpuprofile files in the printed log dir; open in Chrome DevTools),
- * BENCH_LOG_SQL=1 prints the SQL statements per order by database and shape.
+ * `npm run bench -- saga`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import os from "node:os";
 import { createRedis, type RedisClient } from "@commerce/streams";
 import { performance } from "node:perf_hooks";
 import { rawTxPerSecond } from "./lib/calibrate";
 import { cpuDelta, treeCpuMs } from "./lib/cpu";
-import { consumerLag, HOPS, orderStatuses, sagaTimes } from "./lib/saga-timeline";
+import { consumerLag, HOPS, orderStatuses, sagaTimes, type SagaTimes } from "./lib/saga-timeline";
 import { openLoop, wallNow } from "./lib/open-loop";
 import { startBenchPlatform, type BenchPlatform } from "./lib/platform";
 import { setUpShop, type Shop } from "./lib/shop";
@@ -175,16 +153,7 @@ async function report(platform: BenchPlatform, step: StepReport): Promise<string
       .join(", ")}`,
     `  ${step.sustained ? "SUSTAINED" : "NOT sustained"} (rate within 5 %, no errors, ≤ 1 % unconfirmed after ${GRACE_SECONDS} s)`,
   ];
-  const hopRows = [["  hop (ms)", "p50", "p95", "p99"]];
-  const timeline = [...times.values()];
-  const send = new Map(step.placed.flatMap((p) => (p.id ? [[p.id, p.sentAt] as const] : [])));
-  const first = summarize(timeline.filter((t) => t.placedTx !== undefined).map((t) => t.placedTx! - send.get(t.orderId)!));
-  hopRows.push(["  client send → placement tx start", ms(first.p50), ms(first.p95), ms(first.p99)]);
-  for (const [label, from, to] of HOPS) {
-    const s = summarize(timeline.filter((t) => t[from] !== undefined && t[to] !== undefined).map((t) => (t[to] as number) - (t[from] as number)));
-    hopRows.push([`  ${label}`, ms(s.p50), ms(s.p95), ms(s.p99)]);
-  }
-  lines.push(table(hopRows));
+  lines.push(hopTable(step.placed, times));
   // Idle work (polls, sweeps) during the drain is included: a small overestimate at low rates.
   const perOrder = (name: string) => (cpu[name]! / Math.max(1, ids.length)).toFixed(2);
   const total = Object.entries(cpu)
@@ -212,6 +181,23 @@ async function report(platform: BenchPlatform, step: StepReport): Promise<string
     cpuPerOrder: Object.fromEntries(Object.entries(cpu).map(([name, v]) => [name, v / Math.max(1, ids.length)])),
   };
   return lines;
+}
+
+/** Where the time of each order went, hop by hop (p50/p95/p99 ms over the orders that made the hop). */
+function hopTable(placed: Placement[], times: Map<string, SagaTimes>): string {
+  const rows = [["  hop (ms)", "p50", "p95", "p99"]];
+  const timeline = [...times.values()];
+  const send = new Map(placed.flatMap((p) => (p.id ? [[p.id, p.sentAt] as const] : [])));
+  const first = summarize(timeline.filter((t) => t.placedTx !== undefined).map((t) => t.placedTx! - send.get(t.orderId)!));
+  rows.push(["  client send → placement tx start", ms(first.p50), ms(first.p95), ms(first.p99)]);
+  const answered = new Map(placed.flatMap((p) => (p.id && p.answeredAt ? [[p.id, p.answeredAt] as const] : [])));
+  const answer = summarize(timeline.filter((t) => t.placedTx !== undefined).map((t) => answered.get(t.orderId)! - t.placedTx!));
+  rows.push(["  (placement tx start → client has the answer)", ms(answer.p50), ms(answer.p95), ms(answer.p99)]);
+  for (const [label, from, to] of HOPS) {
+    const s = summarize(timeline.filter((t) => t[from] !== undefined && t[to] !== undefined).map((t) => (t[to] as number) - (t[from] as number)));
+    rows.push([`  ${label}`, ms(s.p50), ms(s.p95), ms(s.p99)]);
+  }
+  return table(rows);
 }
 
 /** db_queries_total of each subgraph (every SQL statement its ORM sent, BEGIN/COMMIT included). */
@@ -249,6 +235,7 @@ async function idleStep(platform: BenchPlatform, shop: Shop, orders: number): Pr
     `idle: ${orders} single orders one second apart`,
     `  placeOrder request       p50 ${ms(request.p50)}  max ${ms(request.max)} ms`,
     `  placeOrder → CONFIRMED   p50 ${ms(confirmed.p50)}  max ${ms(confirmed.max)} ms (n=${confirmed.n}; goal p50 ≤ 20 ms)`,
+    hopTable(placed, times),
   ];
 }
 

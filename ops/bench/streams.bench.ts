@@ -1,43 +1,20 @@
 /**
  * Event backbone benchmark: outbox commit → relay → Redis Streams → consumer group → handler commit.
- *
- *   node -r @swc-node/register ops/bench/streams.bench.ts      (or: npm run bench -- streams)
- *
- * Uses TEST_PG_ADMIN_URL / TEST_REDIS_URL when set, else starts its own Postgres and Redis.
- * Laid out as deployed: this process is the producing service (producers and its outbox relay); the two
- * consumer replicas are processes of their own (streams-replica.ts), each with its pool and Redis
- * connections. All of it shares the machine's cores with Postgres and Redis. Prints figures; never fails on them.
- *   1. idle hop: BENCH_IDLE (default 200) single-event commits 20 ms apart: commit → XADD acknowledged
- *      (the relay's hop) and commit → handled;
- *   2. throughput: N events (BENCH_EVENTS, default 20,000) from first outbox commit to last handler commit;
- *   3. latency at a fixed rate: BENCH_RATE events/s (default: a tenth of the throughput just measured) for
- *      BENCH_SECONDS (default 10 s), commit of the producing transaction → handler transaction committed and
- *      entry acknowledged.
- * Then the calibration (bare `pg` transactions, same run) and the ratios issue 15 sets goals for.
- * BENCH_CONCURRENCY (default 64) and BENCH_MAX_BATCH (default 32) set each replica's in-flight bound and
- * group-commit size (BENCH_MAX_BATCH=1: a transaction per event, as before group commit).
- * BENCH_CPU_PROF=<dir> writes a CPU profile of each replica there (open in Chrome DevTools; socket
- * writes look expensive in it because the profiler samples wall time while Postgres preempts us).
- * The server commits durably (fsync, synchronous_commit), as in production; BENCH_DURABLE=0 keeps the
- * throwaway server's shortcuts (the relay then waits for the WAL writer: logical decoding sends only
- * flushed WAL). BENCH_ASYNC_COMMIT=1 runs the database with synchronous_commit=off: a diagnostic that shows the
- * code's ceiling when fsync is not the bottleneck (never a production setting: an acknowledged entry
- * whose effects were not yet durable would be lost in a database crash).
+ * `npm run bench -- streams`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { Migrator } from "@mikro-orm/migrations";
-import { MikroORM } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, createEvent, createRedis, OutboxRelay, streamsEntities, streamsMigrations, type ConsumerStats } from "@commerce/streams";
+import { commitWithEvents, createRedis, OutboxRelay, type ConsumerStats } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from "./lib/calibrate";
 import { dropDatabases } from "../provision";
 import { makeDurable } from "./lib/platform";
 import { benchServers, runBench } from "./lib/run";
+import { openStreamsOrm, orderPlaced } from "./lib/streams-db";
 import { percentile } from "./lib/stats";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);
@@ -49,30 +26,6 @@ const MAX_BATCH = Number(process.env.BENCH_MAX_BATCH ?? 32);
 const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" });
 /** Wall-clock milliseconds with sub-millisecond precision, comparable with the replicas' clocks. */
 const now = () => performance.timeOrigin + performance.now();
-
-async function openOrm(url: string, poolMax: number): Promise<MikroORM> {
-  return MikroORM.init({
-    clientUrl: url,
-    entities: streamsEntities,
-    extensions: [Migrator],
-    migrations: { migrationsList: streamsMigrations, silent: true },
-    pool: { min: 0, max: poolMax },
-    debug: false,
-  });
-}
-
-function event(orderId: string): EventEnvelope {
-  return createEvent(
-    "order.placed",
-    {
-      orderId,
-      userId: "bench-user",
-      items: [{ productId: "bench-product", quantity: 1, unitPrice: { amount: 990, currency: "EUR" } }],
-      total: { amount: 990, currency: "EUR" },
-    },
-    { correlationId: orderId },
-  );
-}
 
 async function main(): Promise<void> {
   const { adminUrl, redisUrl, infra } = await benchServers();
@@ -87,7 +40,7 @@ async function main(): Promise<void> {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
 
-  const producerOrm = await openOrm(url.toString(), 16);
+  const producerOrm = await openStreamsOrm(url.toString(), 16);
   await producerOrm.getMigrator().up();
   await producerOrm.em.getConnection().execute("create table bench_effect (event_id uuid primary key, order_id text not null)");
   const redis = createRedis(redisUrl);
@@ -173,7 +126,7 @@ async function main(): Promise<void> {
   {
     reset();
     for (let i = 0; i < IDLE; i += 1) {
-      const e = event(`idle-${i}`);
+      const e = orderPlaced(`idle-${i}`);
       await commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => emit(e));
       committedAt.set(e.id, now());
       await new Promise((r) => setTimeout(r, 20));
@@ -197,7 +150,7 @@ async function main(): Promise<void> {
       Array.from({ length: producers }, async () => {
         while (next < EVENTS) {
           const batch: EventEnvelope[] = [];
-          for (let i = 0; i < perTx && next < EVENTS; i += 1, next += 1) batch.push(event(`order-${next % 2000}`));
+          for (let i = 0; i < perTx && next < EVENTS; i += 1, next += 1) batch.push(orderPlaced(`order-${next % 2000}`));
           await commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => batch.forEach(emit));
         }
       }),
@@ -231,7 +184,7 @@ async function main(): Promise<void> {
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       for (let i = 0; i < perTick && sent < total; i += 1, sent += 1) {
-        const e = event(`latency-${sent % 500}`);
+        const e = orderPlaced(`latency-${sent % 500}`);
         inflight.push(
           commitWithEvents(producerOrm.em.fork(), async (_tx, emit) => emit(e)).then(() => {
             committedAt.set(e.id, now());

@@ -1,25 +1,12 @@
 /**
  * Live order status benchmark: many graphql-ws subscribers on one gateway while orders change.
- *
- *   node -r @swc-node/register ops/bench/subscriptions.bench.ts
- *
- * Starts its own platform (the five subgraphs + gateway as processes, like `startPlatform()` in the
- * e2e tests) on the TEST_* infrastructure when set, else on a Postgres/Redis/SMTP sink it provisions.
- *   BENCH_SUBSCRIBERS  subscriptions on the gateway (default 5,000)
- *   BENCH_PER_SOCKET   subscriptions per WebSocket (default 50; the gateway's per-connection limit)
- *   BENCH_ORDERS       orders they watch (default 300), owned by BENCH_CUSTOMERS customers (default 20)
- *   BENCH_CONCURRENCY  mutations in flight while driving the orders (default 8)
- * Every order is CONFIRMED before the subscribers arrive; then each is shipped and completed through the
- * gateway, so every subscription expects 3 events (its initial state, SHIPPED, COMPLETED) and then completes.
- * Reports: subscribe time, latency from the status change's commit (`statusHistory.at`, the event's `at`)
- * to each client's receipt (p50/p99/max), gateway RSS (from its /metrics), expected vs received events.
- * Prints figures; never fails on them.
+ * `npm run bench -- subscriptions`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import { createClient, type Client } from "graphql-ws";
+import pLimit from "p-limit";
 import WebSocket from "ws";
-import { provisionInfra, type Infra } from "../provision";
-import { startPlatform, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "@commerce/testing/e2e";
+import { ADMIN, createProduct, login, placeOrder, signUp, type Account } from "../provision";
+import { startBenchPlatform, type BenchPlatform } from "./lib/platform";
 import { runBench } from "./lib/run";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 5_000);
@@ -57,14 +44,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function pool<T>(items: T[], limit: number, task: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await task(items[next++]);
-    }),
-  );
+/** Runs `task` over `items` with at most `concurrency` in flight. */
+async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<unknown>): Promise<void> {
+  const limit = pLimit(concurrency);
+  await Promise.all(items.map((item) => limit(() => task(item))));
 }
 
 async function until(probe: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<boolean> {
@@ -77,7 +60,7 @@ async function until(probe: () => boolean | Promise<boolean>, what: string, time
   return false;
 }
 
-async function gatewayRss(platform: Platform): Promise<number> {
+async function gatewayRss(platform: BenchPlatform): Promise<number> {
   const text = await (await fetch(platform.gatewayUrl.replace(/\/graphql$/, "/metrics"))).text();
   return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
@@ -87,35 +70,20 @@ const countBy = (values: string[]) =>
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
-async function provision(): Promise<Infra | null> {
-  if (process.env.TEST_PG_ADMIN_URL && process.env.TEST_REDIS_URL && process.env.TEST_SMTP_API) return null;
-  console.log("starting Postgres, Redis and the SMTP sink for the benchmark…");
-  const infra = await provisionInfra({ mode: "ephemeral", env: {} });
-  Object.assign(process.env, {
-    TEST_PG_ADMIN_URL: infra.pgAdminUrl,
-    TEST_REDIS_URL: infra.redisUrl,
-    TEST_SMTP_PORT: String(infra.smtp!.smtpPort),
-    TEST_SMTP_URL: infra.smtp!.smtpUrl,
-    TEST_SMTP_API: infra.smtp!.apiUrl,
-  });
-  return infra;
-}
-
 async function main(): Promise<void> {
-  const infra = await provision();
-  console.log("starting the platform…");
-  const platform = await startPlatform({
-    serviceEnv: {
-      // The bench drives everything from one IP: lift the HTTP rate limits, keep the subscription limits.
-      gateway: {
-        RATE_LIMIT_PER_MINUTE: "1000000",
-        RATE_LIMIT_IP_PER_MINUTE: "1000000",
-        AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
-        MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_SOCKET),
-        MAX_SUBSCRIPTIONS: String(Math.max(20_000, SUBSCRIBERS)),
-      },
+  console.log("starting Postgres, Redis, the SMTP sink and the platform…");
+  const platform = await startBenchPlatform({
+    durable: false,
+    // The bench drives everything from one IP: lift the HTTP rate limits, keep the subscription limits.
+    env: {
+      RATE_LIMIT_PER_MINUTE: "1000000",
+      RATE_LIMIT_IP_PER_MINUTE: "1000000",
+      AUTH_RATE_LIMIT_PER_MINUTE: "1000000",
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_SOCKET),
+      MAX_SUBSCRIPTIONS: String(Math.max(20_000, SUBSCRIBERS)),
     },
   });
+  const wsUrl = platform.gatewayUrl.replace(/^http/, "ws");
   const clients: Client[] = [];
   try {
     const admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
@@ -157,7 +125,7 @@ async function main(): Promise<void> {
       const owner = customers[s % CUSTOMERS];
       const own = ordersOf.get(owner) ?? [];
       const client = createClient({
-        url: platform.wsUrl,
+        url: wsUrl,
         webSocketImpl: WebSocket,
         connectionParams: { authorization: `Bearer ${owner.token}` },
         retryAttempts: 0,
@@ -239,7 +207,6 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(clients.map((client) => client.dispose()));
     await platform.stop();
-    await infra?.stop();
   }
 }
 

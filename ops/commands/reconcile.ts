@@ -1,13 +1,6 @@
 /**
- * `npm run reconcile`: checks the invariants that span services, over all their data (returns included:
- * refunds ≤ captures per order, restocked ≤ returned ≤ sold per order and product), and prints each
- * violation; exits 1 when there is any. Each service's database is read directly (read-only queries),
- * because no single service can see the whole saga. Table names come from the subgraphs' migrations.
- *
- *   npm run reconcile                    the databases of `npm start` (.data/), or DATABASE_URL_<SERVICE>
- *   npm run reconcile -- --grace 60      skip orders changed in the last 60 s (default 30)
- *
- * `reconcile(urls)` is the same check as a function, for the drills and tests.
+ * `npm run reconcile [-- --grace <s>]`: the invariants that span services, read straight from each
+ * service's database (ops/README.md, "Reconcile"); `reconcile(urls)` is the same check for drills and tests.
  */
 import { Client } from "pg";
 import { resolveTargets, type DatabaseUrls } from "./targets";

@@ -1,19 +1,32 @@
 /**
- * `npm start`: provision Postgres + Redis + the SMTP sink in <repo>/.data (kept across runs), create
- * the five service databases, start the five subgraphs, then the gateway, seed, and print where to go.
- * Ctrl-C (SIGINT/SIGTERM) stops the gateway, the subgraphs, then the SMTP sink, Redis and Postgres.
- *
- * A child that crashes after start-up is reported loudly and the others keep running (restart
- * `npm start` to bring it back); a child that fails to come up stops everything with its last log lines.
- *
- * Env knobs: COMMERCE_DATA_DIR (default <repo>/.data), COMMERCE_APP_ROOT (where subgraphs/ and gateway/
- * are, default the repo), HEALTH_TIMEOUT_MS (default 120000), DATABASE_URL / REDIS_URL (use existing
- * servers), SKIP_SEED=1.
+ * `npm start`: Postgres, Redis and the SMTP sink in <repo>/.data, the five subgraphs, the gateway and the
+ * seed; Ctrl-C stops them in reverse order. Knobs and failure handling: ops/README.md.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { createServiceDatabases, Infra, pickPort, provisionInfra, REPO_ROOT } from "../provision";
-import { baseEnv, commonEnv, DEFAULT_PORTS, DEMO_LOGINS, entryOf, ManagedProcess, ProcessName, randomSecret, SERVICES } from "../provision/platform";
+import {
+  databaseUrlOn,
+  Infra,
+  InfraWithoutPostgres,
+  pickPort,
+  provisionInfra,
+  provisionServiceDatabases,
+  redactUrl,
+  REPO_ROOT,
+  serviceDatabaseUrlsFromEnv,
+} from "../provision";
+import {
+  baseEnv,
+  commonEnv,
+  DEFAULT_PORTS,
+  DEMO_LOGINS,
+  entryOf,
+  ManagedProcess,
+  ProcessName,
+  randomSecret,
+  SERVICES,
+  type ServiceName,
+} from "../provision/platform";
 
 const COLORS: Record<string, number> = { gateway: 35, user: 36, product: 32, order: 33, payment: 34, notification: 95, infra: 90 };
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -62,7 +75,7 @@ async function main() {
   }
   const secrets = loadSecrets(dataDir);
 
-  let infra: Infra | null = null;
+  let infra: Infra | InfraWithoutPostgres | null = null;
   const children = new Map<ProcessName, ManagedProcess>();
   let shuttingDown = false;
   let up = false; // before that, a child that dies fails the start-up (waitHealthy reports it)
@@ -105,23 +118,26 @@ async function main() {
   process.on("SIGHUP", onSignal);
 
   try {
+    const placed = serviceDatabaseUrlsFromEnv(SERVICES);
+    const onDefaultServer = SERVICES.filter((svc) => !placed[svc]);
     infra = await provisionInfra({
       mode: "persistent",
       dataDir,
       adminPassword: secrets.pgAdminPassword,
       ports: { postgres: 5432, redis: 6379, smtp: 2525, smtpApi: 2526 },
+      postgres: onDefaultServer.length > 0,
       log: say,
     });
-    say(`PostgreSQL ${infra.pgAdminUrl.replace(/:[^:@/]*@/, ":***@")}`);
+    const pgAdminUrl = infra.pgAdminUrl;
+    if (pgAdminUrl) say(`PostgreSQL ${redactUrl(pgAdminUrl)}${Object.keys(placed).length ? ` (${onDefaultServer.join(", ")})` : ""}`);
     say(`Redis      ${infra.redisUrl}`);
     say(`SMTP sink  ${infra.smtp!.smtpUrl}  (messages: ${infra.smtp!.apiUrl}/messages)`);
 
-    const dbs = await createServiceDatabases(infra.pgAdminUrl, SERVICES, { passwordSecret: secrets.dbPasswordSecret });
-    say(
-      `databases: ${Object.values(dbs)
-        .map((d) => `${d.database} (role ${d.role})`)
-        .join(", ")}`,
-    );
+    const urls = Object.fromEntries(SERVICES.map((svc) => [svc, placed[svc] ?? databaseUrlOn(pgAdminUrl!, `commerce_${svc}`)])) as Record<
+      ServiceName,
+      string
+    >;
+    const dbs = await provisionServiceDatabases(urls, { passwordSecret: secrets.dbPasswordSecret, log: say });
 
     const ports = {} as Record<ProcessName, number>;
     for (const name of [...SERVICES, "gateway"] as ProcessName[]) {

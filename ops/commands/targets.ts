@@ -1,14 +1,14 @@
 /**
  * Where the operator tools (`npm run saga`, `npm run reconcile`) find the platform: each service's
- * database and Redis. Explicit env wins (`DATABASE_URL_<SERVICE>`, `REDIS_CLUSTER_NODES` or `REDIS_URL`, `STREAM_PREFIX`);
- * otherwise what `npm start` persisted in `.data/` (COMMERCE_DATA_DIR): the superuser password in
+ * database and Redis. Explicit env wins (`DATABASE_URL_<SERVICE>` as `npm start` reads it, then
+ * `DATABASE_URL`, `REDIS_CLUSTER_NODES` or `REDIS_URL`, `STREAM_PREFIX`); otherwise what `npm start` persisted in `.data/` (COMMERCE_DATA_DIR): the superuser password in
  * `secrets.json` and the port in Postgres's own `postmaster.pid`, so the tools need no setup.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { redisUrlFromEnv } from "@commerce/streams";
-import { adminUrlFor, REPO_ROOT } from "../provision";
+import { adminUrlFor, databaseUrlOn, REPO_ROOT, serviceDatabaseUrlsFromEnv, serviceDatabaseVar } from "../provision";
 import { SERVICES, type ServiceName } from "../provision/platform";
 
 /** One database URL per service (any role that can read its tables). */
@@ -38,24 +38,27 @@ function persistedPgPort(dataDir: string): number | null {
 export function resolveTargets(env: NodeJS.ProcessEnv = process.env): Targets {
   const redisUrl = redisUrlFromEnv(env);
   const streamPrefix = env.STREAM_PREFIX ?? "commerce";
-  const fromEnv = SERVICES.map((svc) => env[`DATABASE_URL_${svc.toUpperCase()}`]);
-  if (fromEnv.every(Boolean)) {
-    return {
-      databases: Object.fromEntries(SERVICES.map((svc, i) => [svc, fromEnv[i]!])) as DatabaseUrls,
-      redisUrl,
-      streamPrefix,
-      describe: `DATABASE_URL_<SERVICE>, ${redisUrl}, prefix ${streamPrefix}`,
-    };
+  const placed = serviceDatabaseUrlsFromEnv(SERVICES, env);
+  const rest = SERVICES.filter((svc) => !placed[svc]);
+  const onServer = (adminUrl: string) =>
+    Object.fromEntries(SERVICES.map((svc) => [svc, placed[svc] ?? databaseUrlOn(adminUrl, `commerce_${svc}`)])) as DatabaseUrls;
+  const placedNote = rest.length < SERVICES.length ? "DATABASE_URL_<SERVICE>, " : "";
+  if (!rest.length) {
+    return { databases: placed as DatabaseUrls, redisUrl, streamPrefix, describe: `DATABASE_URL_<SERVICE>, ${redisUrl}, prefix ${streamPrefix}` };
+  }
+  if (env.DATABASE_URL) {
+    const databases = onServer(env.DATABASE_URL);
+    return { databases, redisUrl, streamPrefix, describe: `${placedNote}DATABASE_URL (${rest.join(", ")}), ${redisUrl}, prefix ${streamPrefix}` };
   }
   const dataDir = path.resolve(env.COMMERCE_DATA_DIR || path.join(REPO_ROOT, ".data"));
   const secretsFile = path.join(dataDir, "secrets.json");
   if (!fs.existsSync(secretsFile)) {
-    throw new Error(`set DATABASE_URL_USER, _PRODUCT, _ORDER, _PAYMENT and _NOTIFICATION, or run \`npm start\` first (no ${secretsFile})`);
+    throw new Error(
+      `set ${rest.map(serviceDatabaseVar).join(", ")} (or DATABASE_URL for all of them), or run \`npm start\` first (no ${secretsFile})`,
+    );
   }
   const { pgAdminPassword } = JSON.parse(fs.readFileSync(secretsFile, "utf8")) as { pgAdminPassword: string };
   const port = Number(env.PGPORT) || persistedPgPort(dataDir) || 5432;
-  const databases = Object.fromEntries(
-    SERVICES.map((svc, i) => [svc, fromEnv[i] ?? adminUrlFor(port, pgAdminPassword, `commerce_${svc}`)]),
-  ) as DatabaseUrls;
-  return { databases, redisUrl, streamPrefix, describe: `${dataDir} (Postgres :${port}), ${redisUrl}, prefix ${streamPrefix}` };
+  const databases = onServer(adminUrlFor(port, pgAdminPassword));
+  return { databases, redisUrl, streamPrefix, describe: `${placedNote}${dataDir} (Postgres :${port}), ${redisUrl}, prefix ${streamPrefix}` };
 }

@@ -7,8 +7,8 @@ import { Client } from "pg";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { rebuildAnalytics } from "@commerce/notification";
-import { startPlatform, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { type Platform } from "@commerce/testing";
+import { ADMIN, createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 /** The period `salesMetrics` pushes in this test (a minute in production). */
 const PERIOD_MS = 2_000;
@@ -18,9 +18,7 @@ let admin: Account;
 let staff: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform({ env: { SALES_METRICS_INTERVAL_MS: String(PERIOD_MS) } });
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin({ env: { SALES_METRICS_INTERVAL_MS: String(PERIOD_MS) } }));
   staff = await signUp(platform.gatewayUrl, admin, "STAFF");
 }, 150_000);
 afterAll(() => platform?.stop());

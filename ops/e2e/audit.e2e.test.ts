@@ -5,18 +5,18 @@
  */
 import { randomUUID } from "node:crypto";
 import { Client } from "pg";
-import { SERVICES, startPlatform, type Platform } from "@commerce/testing";
+import { SERVICES, type Platform } from "@commerce/testing";
 import {
   ADMIN,
   createProduct,
   eventually,
   login,
   placeOrder,
-  resetE2eState,
   signUp,
   testCard,
   waitForStatus,
   type Account,
+  startPlatformWithAdmin,
 } from "@commerce/testing/e2e";
 
 let platform: Platform;
@@ -25,9 +25,7 @@ let staff: Account;
 let customer: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform({ env: { AUTH_RATE_LIMIT_PER_MINUTE: "1000" } });
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin({ env: { AUTH_RATE_LIMIT_PER_MINUTE: "1000" } }));
   [staff, customer] = await Promise.all([signUp(platform.gatewayUrl, admin, "STAFF"), signUp(platform.gatewayUrl)]);
 }, 150_000);
 afterAll(() => platform?.stop());

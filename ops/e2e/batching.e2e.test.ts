@@ -2,16 +2,15 @@
  * Entity resolution is batched everywhere: a federated query over 50 orders
  * costs each subgraph as many SQL statements as the same query over 5.
  */
-import { startPlatform, type Platform, type ServiceName } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "@commerce/testing/e2e";
+import { type Platform, type ServiceName } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let customer: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  const admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  let admin: Account;
+  ({ platform, admin } = await startPlatformWithAdmin());
   customer = await signUp(platform.gatewayUrl);
   const products = [
     await createProduct(admin, { price: 100, stock: 500, name: "Batch A" }),

@@ -5,17 +5,15 @@
  * never read from or written to a shared entry.
  */
 import Redis from "ioredis";
-import { startPlatform, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { type Platform } from "@commerce/testing";
+import { createProduct, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
 let redis: Redis;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin());
   redis = new Redis(platform.env.REDIS_URL!);
 }, 150_000);
 afterAll(async () => {

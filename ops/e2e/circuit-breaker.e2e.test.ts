@@ -5,16 +5,14 @@
  * circuits close again once the subgraph is back.
  */
 import { FAILURES_TO_OPEN } from "@commerce/kit";
-import { startPlatform, type Platform, type ProcessName } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "@commerce/testing/e2e";
+import { type Platform, type ProcessName } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin());
 }, 120_000);
 afterAll(() => platform?.stop());
 

@@ -6,8 +6,8 @@
 import http from "node:http";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { startPlatform, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, type Account } from "@commerce/testing/e2e";
+import { type Platform } from "@commerce/testing";
+import { createProduct, eventually, login, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 const PER_USER = 12;
 let platform: Platform;
@@ -16,9 +16,9 @@ const workers: Pinned[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform({ serviceEnv: { gateway: { GATEWAY_WORKERS: "2", RATE_LIMIT_PER_MINUTE: String(PER_USER) } } });
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin({
+    serviceEnv: { gateway: { GATEWAY_WORKERS: "2", RATE_LIMIT_PER_MINUTE: String(PER_USER) } },
+  }));
   workers.push(...(await pinEachWorker(2)));
 }, 150_000);
 afterAll(async () => {

@@ -4,17 +4,15 @@
  * key reused for another checkout is a CONFLICT, and a product nobody can pay for is never sold.
  */
 import { TEST_CARDS } from "@commerce/payment";
-import { startPlatform, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, login, placeOrder, resetE2eState, signUp, testCard, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { type Platform } from "@commerce/testing";
+import { createProduct, placeOrder, signUp, testCard, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
 let staff: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform({ env: { WALLET_OPENING_BALANCE: "0" } });
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin({ env: { WALLET_OPENING_BALANCE: "0" } }));
   staff = await signUp(platform.gatewayUrl, admin, "STAFF");
 }, 150_000);
 afterAll(() => platform?.stop());

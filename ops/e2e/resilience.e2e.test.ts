@@ -2,14 +2,15 @@
  * Resilience through the public API: a subgraph process that is down costs only its own fields (masked,
  * nothing internal in the error) and delays, never loses, the orders placed meanwhile; malformed entries
  * written straight to a stream end in the consuming services' dead letters without crashing or blocking
- * anyone.
+ * anyone; a subgraph too slow to read a request before its signature expires refuses it as retryable.
  */
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { DeadLetters, dlqKey, streamKey, type DeadLetter } from "@commerce/streams";
-import { startPlatform, testInfra, smtpSink, SERVICES, type Platform, type ServiceName } from "@commerce/testing";
+import { SIGNATURE_TTL_MS } from "@commerce/kit";
+import { testInfra, smtpSink, SERVICES, type Platform, type ServiceName } from "@commerce/testing";
 import { event, publish } from "@commerce/testing/events";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 const OPENING_BALANCE = 100000; // WALLET_OPENING_BALANCE of every throwaway platform
 
@@ -19,9 +20,7 @@ let redis: Redis;
 let deadLetters: DeadLetters;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin());
   redis = new Redis(testInfra().redisUrl, { maxRetriesPerRequest: 2 });
   deadLetters = new DeadLetters({ redis, prefix: platform.streamPrefix });
 }, 120_000);
@@ -135,6 +134,46 @@ describe("a subgraph process that is down", () => {
     // And it stays so once everything payment had queued up is handled (the confirmation e-mail comes last).
     await smtpSink.waitFor(customer.email, (message) => /confirm/i.test(message.subject ?? ""));
     expect(await balance(customer)).toBe(OPENING_BALANCE - 2468);
+  }, 60_000);
+});
+
+describe("an overloaded subgraph", () => {
+  it("refuses a request that queued past its signature's validity as retryable, unexecuted; the retry goes through", async () => {
+    const customer = await signUp(platform.gatewayUrl);
+    const productId = await createProduct(admin, { price: 321, stock: 5, name: "Queue Lamp" });
+    const place = () =>
+      customer.client.raw<{ placeOrder: { id: string; status: string } }>(
+        `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } } `,
+        {
+          input: { items: [{ productId, quantity: 1 }] },
+        },
+      );
+
+    // Frozen, the order service reads the request only after its signature has expired: what a queue
+    // more than SIGNATURE_TTL_MS long does to it.
+    platform.signal("order", "SIGSTOP");
+    let answer: Awaited<ReturnType<typeof place>>;
+    try {
+      const pending = place();
+      await new Promise((resolve) => setTimeout(resolve, SIGNATURE_TTL_MS + 1_000));
+      platform.signal("order", "SIGCONT");
+      answer = await pending;
+    } finally {
+      platform.signal("order", "SIGCONT");
+    }
+    expect(answer.data).toBeNull();
+    expect(answer.errors).toEqual([
+      { message: expect.stringMatching(/overloaded.*retry/), extensions: { code: "SERVICE_UNAVAILABLE", retryable: true } },
+    ]);
+    expect(answer.errors?.[0]?.message).not.toMatch(/order|127\.0\.0\.1|http/i);
+    // Nothing ran: the customer has no order, so retrying cannot place it twice.
+    const count = async () => (await customer.client.request<{ orders: { totalCount: number } }>(`{ orders { totalCount } }`)).orders.totalCount;
+    expect(await count()).toBe(0);
+
+    const retried = await place();
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data?.placeOrder.status).toBe("PENDING");
+    expect(await count()).toBe(1);
   }, 60_000);
 });
 

@@ -6,17 +6,15 @@
 import { reconcile } from "../commands/reconcile";
 import { orderStory } from "../commands/saga";
 import type { DatabaseUrls } from "../commands/targets";
-import { SERVICES, startPlatform, smtpSink, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { SERVICES, smtpSink, type Platform } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
 let staff: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin());
   staff = await signUp(platform.gatewayUrl, admin, "STAFF");
 }, 120_000);
 afterAll(() => platform?.stop());
@@ -140,30 +138,18 @@ describe("returns through the gateway", () => {
     expect((await stockIn(mug, returnsDesk)).available).toBe(before.available + 2);
 
     // A rejected return frees its units again.
-    const second = await request(
-      customer,
-      orderId,
-      [
-        { productId: mug, quantity: 1 },
-        { productId: kettle, quantity: 1 },
-      ],
-      "changed my mind",
-    );
+    const oneOfEach = [
+      { productId: mug, quantity: 1 },
+      { productId: kettle, quantity: 1 },
+    ];
+    const second = await request(customer, orderId, oneOfEach, "changed my mind");
     const rejected = await step(staff, REJECT, { id: second.id, reason: "worn" });
     expect(rejected.statusHistory).toEqual([
       { status: "REQUESTED", reason: "changed my mind" },
       { status: "REJECTED", reason: "worn" },
     ]);
     expect(errorOf(await staff.client.raw(RECEIVE, { id: second.id, w: returnsDesk }))?.code).toBe("CONFLICT");
-    const third = await request(
-      customer,
-      orderId,
-      [
-        { productId: mug, quantity: 1 },
-        { productId: kettle, quantity: 1 },
-      ],
-      "second thoughts",
-    );
+    const third = await request(customer, orderId, oneOfEach, "second thoughts");
     await step(staff, APPROVE, { id: third.id });
     await step(staff, RECEIVE, { id: third.id, w: returnsDesk });
     const all = await eventually(async () => {

@@ -2,16 +2,14 @@
  * The saga end to end, through the gateway only: every branch a customer can
  * cause, with fields from every subgraph in the answers.
  */
-import { startPlatform, smtpSink, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { smtpSink, type Platform } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
 let admin: Account;
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform();
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  ({ platform, admin } = await startPlatformWithAdmin());
 }, 120_000);
 afterAll(() => platform?.stop());
 

@@ -2,11 +2,6 @@
  * `register`, `login` and `refreshToken` sign the caller in for the rest of the same operation:
  * `AuthPayload.user`'s fields resolved by other subgraphs with an ownership check (wallet,
  * notification preferences, orders) answer as for that signed-in user, through the gateway.
- *
- * Regression: the gateway signed those entity fetches with the request's identity, anonymous for
- * these mutations, so the whole answer was `data: null` (UNAUTHENTICATED at `register.user.wallet`)
- * although the account was created; for `refreshToken` the old refresh token was spent and the new
- * one never returned, and retrying the old one revoked the whole token family.
  */
 import { randomUUID } from "node:crypto";
 import { startPlatform, type Platform } from "@commerce/testing";

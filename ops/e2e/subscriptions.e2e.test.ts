@@ -11,8 +11,8 @@ import { createClient, type Client, type ClientOptions } from "graphql-ws";
 import { Client as PgClient } from "pg";
 import WebSocket from "ws";
 import { loadGatewayConfig, startGateway, type RunningGateway } from "@commerce/gateway";
-import { startPlatform, smtpSink, type Platform } from "@commerce/testing";
-import { ADMIN, createProduct, eventually, login, placeOrder, resetE2eState, signUp, waitForStatus, type Account } from "@commerce/testing/e2e";
+import { smtpSink, type Platform } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 // Apollo Client 3 runs as CommonJS (its core.cjs) but its types are marked ESM: load the CommonJS build by hand.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -27,11 +27,9 @@ const PER_CONNECTION = 5;
 const disposers: (() => unknown)[] = [];
 
 beforeAll(async () => {
-  resetE2eState();
-  platform = await startPlatform({
+  ({ platform, admin } = await startPlatformWithAdmin({
     serviceEnv: { gateway: { MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION), LOG_LEVEL: process.env.SUBS_GATEWAY_LOG_LEVEL ?? "warn" } },
-  });
-  admin = await login(platform.gatewayUrl, ADMIN.email, ADMIN.password);
+  }));
   staff = await signUp(platform.gatewayUrl, admin, "STAFF");
 }, 120_000);
 afterEach(async () => {
@@ -112,6 +110,14 @@ async function subscriptionCount(): Promise<number> {
   return Number(/^graphql_subscriptions(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? NaN);
 }
 
+/** One more gateway process on the platform's environment, stopped after the test. */
+async function startReplica(env: Record<string, string> = {}): Promise<RunningGateway> {
+  const supergraph = path.join(__dirname, "..", "..", "schema", "supergraph.graphql");
+  const replica = await startGateway(loadGatewayConfig({ ...platform.env, PORT: "0", LOG_LEVEL: "warn", SUPERGRAPH_PATH: supergraph, ...env }));
+  disposers.push(() => replica.stop());
+  return replica;
+}
+
 describe("orderStatusChanged over graphql-ws", () => {
   it("sends the current state, then every change with fields of every subgraph, then completes (graphql-ws and Apollo Client)", async () => {
     const customer = await signUp(platform.gatewayUrl);
@@ -181,15 +187,7 @@ describe("orderStatusChanged over graphql-ws", () => {
   });
 
   it("reaches a subscriber on another gateway replica", async () => {
-    const replica: RunningGateway = await startGateway(
-      loadGatewayConfig({
-        ...platform.env,
-        PORT: "0",
-        LOG_LEVEL: "warn",
-        SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql"),
-      }),
-    );
-    disposers.push(() => replica.stop());
+    const replica = await startReplica();
     const customer = await signUp(platform.gatewayUrl);
     const productId = await createProduct(admin, { price: 700, stock: 3 });
     const placed = await placeOrder(customer, [{ productId, quantity: 1 }]);
@@ -204,17 +202,7 @@ describe("orderStatusChanged over graphql-ws", () => {
   });
 
   it("counts each subscribe against its client address's rate limit, as HTTP operations are", async () => {
-    const replica: RunningGateway = await startGateway(
-      loadGatewayConfig({
-        ...platform.env,
-        PORT: "0",
-        LOG_LEVEL: "warn",
-        SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql"),
-        TRUST_PROXY: "loopback",
-        RATE_LIMIT_IP_PER_MINUTE: "3",
-      }),
-    );
-    disposers.push(() => replica.stop());
+    const replica = await startReplica({ TRUST_PROXY: "loopback", RATE_LIMIT_IP_PER_MINUTE: "3" });
     const customer = await signUp(platform.gatewayUrl);
     const productId = await createProduct(admin, { price: 300, stock: 5 });
     const placed = await placeOrder(customer, [{ productId, quantity: 1 }]);
@@ -357,15 +345,7 @@ describe("myNotifications", () => {
     ).me.notifications.edges.map((edge) => edge.node);
 
   it("pushes each in-app notification to its owner as it is written, on every gateway replica, and to nobody else", async () => {
-    const replica: RunningGateway = await startGateway(
-      loadGatewayConfig({
-        ...platform.env,
-        PORT: "0",
-        LOG_LEVEL: "warn",
-        SUPERGRAPH_PATH: path.join(__dirname, "..", "..", "schema", "supergraph.graphql"),
-      }),
-    );
-    disposers.push(() => replica.stop());
+    const replica = await startReplica();
     const alice = await signUp(platform.gatewayUrl);
     const bob = await signUp(platform.gatewayUrl);
     const productId = await createProduct(admin, { price: 300, stock: 5 });

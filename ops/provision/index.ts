@@ -6,17 +6,22 @@ import path from "node:path";
 import { Client } from "pg";
 import { PgServer, startPostgres } from "./postgres";
 import { RedisServer, shutdownRedisAt, startRedis } from "./redis";
+import { checkReplicationServer, redactUrl } from "./service-databases";
 import { SmtpSink, startSmtpSink } from "./smtp-sink";
 import { freePort, Logger, redisCommand, silent } from "./util";
+import { SERVICES } from "./platform";
 
 export * from "./postgres";
 export * from "./redis";
 export * from "./redis-cluster";
+export * from "./service-databases";
 export * from "./smtp-sink";
 export * from "./util";
 export { parseMail } from "./mime";
 export * from "./platform";
 export { GraphQLClient } from "./graphql-client";
+export * from "./storefront";
+export { loadSubgraphModule } from "./subgraph-modules";
 
 export type ReaperAction =
   | { kind: "pids"; pids: number[] }
@@ -75,6 +80,8 @@ export interface ProvisionOptions {
   adminPassword?: string;
   /** preferred ports (persistent mode; taken → a free one). Ephemeral mode always uses random free ports. */
   ports?: { postgres?: number; redis?: number; smtp?: number; smtpApi?: number };
+  /** provide a Postgres server (default true; npm start skips it when every service has DATABASE_URL_<SERVICE>) */
+  postgres?: boolean;
   /** start the SMTP sink (default true) */
   smtp?: boolean;
   /** DATABASE_URL / REDIS_URL are read from here (default process.env) */
@@ -103,22 +110,22 @@ async function checkPostgres(url: string): Promise<void> {
   const client = new Client({ connectionString: url });
   try {
     await client.connect();
-    const { rows } = await client.query<{ wal_level: string }>("show wal_level");
-    if (rows[0]?.wal_level !== "logical") {
-      // the outbox relays publish by logical decoding (streams/PROTOCOL.md, "Relay")
-      throw new Error(
-        `wal_level is ${rows[0]?.wal_level}: set wal_level = logical (and max_replication_slots, max_wal_senders ≥ 5) and restart Postgres`,
-      );
-    }
+    await checkReplicationServer(client, SERVICES);
   } catch (err) {
-    throw new Error(`cannot use DATABASE_URL (${url.replace(/:[^:@/]*@/, ":***@")}): ${(err as Error).message}`);
+    throw new Error(`cannot use DATABASE_URL (${redactUrl(url)}): ${(err as Error).message}`);
   } finally {
     await client.end().catch(() => {});
   }
 }
 
+/** What provisionInfra returns when asked for no Postgres. */
+export type InfraWithoutPostgres = Omit<Infra, "pgAdminUrl"> & { pgAdminUrl: null };
+
 /** Postgres + Redis + SMTP sink, started (or taken from DATABASE_URL / REDIS_URL). */
-export async function provisionInfra(options: ProvisionOptions): Promise<Infra> {
+export async function provisionInfra(options: ProvisionOptions & { postgres: false }): Promise<InfraWithoutPostgres>;
+export async function provisionInfra(options: ProvisionOptions & { postgres?: true }): Promise<Infra>;
+export async function provisionInfra(options: ProvisionOptions): Promise<Infra | InfraWithoutPostgres>;
+export async function provisionInfra(options: ProvisionOptions): Promise<Infra | InfraWithoutPostgres> {
   const log = options.log ?? silent;
   const env = options.env ?? process.env;
   const ephemeral = options.mode === "ephemeral";
@@ -153,8 +160,10 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra> 
   };
 
   try {
-    let pgAdminUrl: string;
-    if (env.DATABASE_URL) {
+    let pgAdminUrl: string | null = null;
+    if (options.postgres === false) {
+      log("PostgreSQL: not needed here");
+    } else if (env.DATABASE_URL) {
       log("PostgreSQL: using DATABASE_URL");
       await checkPostgres(env.DATABASE_URL);
       pgAdminUrl = env.DATABASE_URL;
@@ -211,7 +220,8 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra> 
       };
     }
 
-    return { pgAdminUrl, redisUrl, postgres, redis, smtp, tmpDir, reaper, stop: stopAll };
+    const rest = { redisUrl, postgres, redis, smtp, tmpDir, reaper, stop: stopAll };
+    return pgAdminUrl === null ? { ...rest, pgAdminUrl } : { ...rest, pgAdminUrl };
   } catch (err) {
     await stopAll();
     throw err;

@@ -212,6 +212,11 @@ export class ManagedProcess {
     throw new Error(`${this.name} did not become healthy at ${url} within ${timeoutMs} ms (last: ${last}). Last log lines:\n${this.lastLines(40)}`);
   }
 
+  /** Sends `signal` to the process group and returns (SIGSTOP / SIGCONT pause and resume it). */
+  signal(signal: NodeJS.Signals): void {
+    this.signalGroup(signal);
+  }
+
   private signalGroup(signal: NodeJS.Signals) {
     const pid = this.child?.pid;
     if (!pid) return;

@@ -153,6 +153,8 @@ export interface StartPostgresOptions {
   preferredPort?: number;
   /** Throwaway server: fsync off and friends. */
   ephemeral?: boolean;
+  /** Server settings over `replicationSettings()` (tests: a server the relays cannot use). */
+  settings?: Record<string, string>;
   log?: Logger;
 }
 
@@ -267,7 +269,10 @@ export async function startPostgres(options: StartPostgresOptions): Promise<PgSe
   log(`starting PostgreSQL on 127.0.0.1:${port}`);
   try {
     // detached: a Ctrl-C in the terminal must not reach the postmaster; we stop it ourselves, in order
-    const settings = [`-p ${port}`, ...Object.entries(replicationSettings(options.ephemeral)).map(([k, v]) => `-c ${k}=${v}`)].join(" ");
+    const settings = [
+      `-p ${port}`,
+      ...Object.entries({ ...replicationSettings(options.ephemeral), ...options.settings }).map(([k, v]) => `-c ${k}=${v}`),
+    ].join(" ");
     await runAs(user, pgCtl, ["start", "-D", dataDir, "-l", logFile, "-w", "-t", "60", "-o", settings], { cwd: dir, detached: true });
   } catch (err) {
     throw new Error(`PostgreSQL failed to start: ${(err as Error).message}\n--- ${logFile} ---\n${tailFile(logFile)}`);
@@ -361,6 +366,11 @@ function hostPort(adminUrl: string): string {
   return `${u.hostname}:${u.port || 5432}`;
 }
 
+/** The password of a role the provisioning creates: derived from `secret` (stable) or random. */
+export function rolePassword(role: string, secret?: string): string {
+  return secret ? crypto.createHmac("sha256", secret).update(role).digest("base64url").slice(0, 32) : crypto.randomBytes(18).toString("base64url");
+}
+
 /** Create (or update) a login role and a database it owns that no one else may connect to. Idempotent. */
 export async function ensureOwnedDatabase(client: Client, role: string, database: string, password: string): Promise<void> {
   if (!IDENT.test(role) || !IDENT.test(database)) throw new Error(`bad identifier: ${role} / ${database}`);
@@ -407,9 +417,7 @@ export async function createServiceDatabases(
     for (const service of services) {
       const role = `${service}_svc${suffix}`;
       const database = `${prefix}${service}${suffix}`;
-      const password = options.passwordSecret
-        ? crypto.createHmac("sha256", options.passwordSecret).update(role).digest("base64url").slice(0, 32)
-        : crypto.randomBytes(18).toString("base64url");
+      const password = rolePassword(role, options.passwordSecret);
       await ensureOwnedDatabase(client, role, database, password);
       result[service] = {
         service,

@@ -1,16 +1,7 @@
 "use strict";
 /*
- * Reaper: a tiny detached watchdog. `node reaper.js <config.json>` polls the pid in the config's
- * `parentPid`; when that process is gone (killed with SIGKILL, jest interrupted, terminal closed…)
- * it cleans up what the parent had started, so no postgres/redis/service process is left orphaned.
- *
- * The config file is re-read on every tick, so the parent can add work by rewriting it:
- *   { "parentPid": 123, "actions": [
- *       { "kind": "pids", "pids": [456, 789] },                       // SIGTERM, then SIGKILL after 5 s
- *       { "kind": "redis", "port": 6380 },                            // SHUTDOWN over TCP
- *       { "kind": "pg", "bindir": "...", "dataDir": "...", "user": "postgres" | null },
- *       { "kind": "rm", "path": "/tmp/commerce-test-xyz" } ] }
- * It exits on SIGTERM (the parent cleaned up itself) or when the config file disappears.
+ * Reaper: `node reaper.js <config.json>` cleans up what `parentPid` started once that process is gone,
+ * so nothing is left orphaned; the config and its actions: ops/README.md ("Where things come from").
  */
 const fs = require("node:fs");
 const net = require("node:net");

@@ -7,16 +7,8 @@ import { parseMail } from "./mime";
 import { Logger, pickPort, silent } from "./util";
 
 /**
- * A local SMTP server that accepts every message (no auth, no TLS), keeps it in memory (and, given a
- * mailDir, as .eml files), and serves a small HTTP JSON API:
- *
- *   GET    /messages?to=<addr>   → [{ id, from, to, subject, text, html, raw, receivedAt, headers }] (oldest first)
- *   GET    /messages/<id>        → one message
- *   DELETE /messages             → forget them all
- *   POST   /fail {count: N}      → the next N messages are rejected with 451 (temporary)
- *   POST   /fail {count: N, to}  → the same, only for messages to that address
- *   POST   /fail {mode: "down"}  → every connection is refused with 421 until {mode: "up"}
- *   GET    /health               → { ok, messages, failNext, mode }
+ * A local SMTP server that accepts every message, keeps it in memory (and, given a mailDir, as .eml
+ * files) and serves it over a small HTTP JSON API (ops/README.md, "Where things come from").
  */
 
 export interface SinkMessage {

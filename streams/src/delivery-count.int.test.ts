@@ -1,9 +1,7 @@
 /**
  * The delivery count bounds crash loops (an entry delivered more than `maxDeliveries` times is
- * dead-lettered), so it must count real deliveries only. Regression (found by the fault drill): entries
- * still being handled had their count raised by the consumer's own bookkeeping (re-reading its pending
- * entries after each read error, claiming idle entries) and a healthy event of a live order ended in
- * the dead letters after a Redis restart.
+ * dead-lettered), so it counts real deliveries only: the consumer's own bookkeeping (re-reading its
+ * pending entries after a read error, claiming idle entries) must not raise it.
  */
 import { StreamConsumer, type StreamConsumerOptions } from "./consumer";
 import { DeadLetters } from "./dead-letters";

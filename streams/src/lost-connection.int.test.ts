@@ -1,9 +1,7 @@
 /**
- * Regression (found by the fault drill, ops/chaos): when the consumer's blocking connection dropped
- * during an XREADGROUP (a Redis restart), ioredis discarded the unfulfilled command without settling
- * it, so the read loop waited forever: the group stopped reading and every later event of the
- * stream stayed undelivered (orders stuck until their saga expired). The connection is cut here with
- * CLIENT KILL, which does to one connection what a Redis restart does to all of them.
+ * A consumer whose blocking connection drops during an XREADGROUP (ioredis may drop the command
+ * without settling it) reads on. The connection is cut with CLIENT KILL, which does to one connection
+ * what a Redis restart does to all of them.
  */
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type Redis from "ioredis";

@@ -15,17 +15,25 @@ export type Emit = (event: EventEnvelope) => void;
  */
 export async function insertOutbox(tx: EntityManager, events: readonly EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((event) => ({ s: streamForType(parseEvent(event).type), e: event }));
-  await tx.execute(
-    `with inserted as (
-       insert into outbox (event_id, type, stream, correlation_id, payload)
+  await tx.execute(`with inserted as (${OUTBOX_INSERT} returning 1) select count(*) as n from inserted`, [outboxRows(events)]);
+}
+
+/**
+ * The outbox insert of {@link insertOutbox}, for a caller that writes its state and its events in one
+ * statement (a data-modifying CTE, atomic without a transaction): one `?`, bound to {@link outboxRows}.
+ */
+export const OUTBOX_INSERT = `insert into outbox (event_id, type, stream, correlation_id, payload)
        select (r->'e'->>'id')::uuid, r->'e'->>'type', r->>'s', r->'e'->>'correlationId', r->'e'
        from jsonb_array_elements(?::jsonb) with ordinality as t(r, n)
-       order by n
-       returning 1)
-     select count(*) as n from inserted`,
-    [JSON.stringify(rows)],
-  );
+       order by n`;
+
+/**
+ * The parameter of {@link OUTBOX_INSERT}: `events`, each validated against its contract.
+ *
+ * @throws MalformedEventError when an event breaks its contract.
+ */
+export function outboxRows(events: readonly EventEnvelope[]): string {
+  return JSON.stringify(events.map((event) => ({ s: streamForType(parseEvent(event).type), e: event })));
 }
 
 /** Options of {@link commitWithEvents}. */
@@ -38,13 +46,7 @@ export interface CommitOptions {
  * Runs `fn` in one database transaction and writes the events it emits to the outbox in that same
  * transaction, after flushing its domain changes: the state change and its events commit together or
  * not at all. The only way a service publishes events.
- *
- * @example
- * await commitWithEvents(em, async (tx, emit) => {
- *   const order = await tx.findOneOrFail(Order, id, { lockMode: LockMode.PESSIMISTIC_WRITE });
- *   order.cancel(reason);
- *   emit(createEvent('order.cancelled', { ... }, { correlationId: order.id }));
- * });
+ * @example await commitWithEvents(em, async (tx, emit) => { order.cancel(reason); emit(createEvent("order.cancelled", …)); });
  */
 export async function commitWithEvents<R>(
   em: EntityManager,

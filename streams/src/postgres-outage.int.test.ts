@@ -1,9 +1,5 @@
 /**
- * Regression (found by the fault drill, ops/chaos): a Postgres restart of a few seconds dead-lettered
- * every event in flight, because each failed attempt during the outage counted as a delivery. The
- * sagas of those orders then stopped (stuck STOCK_RESERVED, expired, never refunded). An outage must
- * be waited out, not counted against the event.
- *
+ * A Postgres outage is waited out, not counted against the events in flight: none is dead-lettered.
  * This suite runs its own Postgres (the shared test server must not be restarted under other suites).
  */
 import fs from "node:fs";

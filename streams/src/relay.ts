@@ -69,14 +69,9 @@ export interface RelayStats {
 export const RELAY_APPLICATION_NAME = "outbox-relay";
 
 /**
- * Publishes the outbox by logical decoding: streams the database's WAL through its replication slot
- * (`pgoutput`, publication `outbox_relay`), XADDs each committed transaction's outbox rows in commit
- * order, and only then confirms the transaction's end to the slot. A failure anywhere drops the
- * connection; Postgres sends everything unconfirmed again on the next, so an event may reach the
- * stream twice (consumers deduplicate by event id), never zero times nor out of order.
- *
- * One relay per process; the slot admits one streaming session, so of the database's replicas one
- * publishes (the leader) and the others retry every `standbyRetryMs`. See PROTOCOL.md "Relay".
+ * Publishes the outbox by logical decoding, confirming each transaction to the slot only after its rows
+ * are XADDed: at least once, in commit order. One leader per database; the other replicas retry every
+ * `standbyRetryMs` (streams/PROTOCOL.md, "Relay").
  */
 export class OutboxRelay {
   private readonly slot: string;

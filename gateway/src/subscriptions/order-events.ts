@@ -1,7 +1,6 @@
-import type Redis from "ioredis";
 import type { Logger } from "pino";
 import { parseEvent, type EventOf, type EventType, type Producer } from "@commerce/schema";
-import { streamKey } from "@commerce/streams";
+import { streamKey, type RedisClient } from "@commerce/streams";
 
 export type StatusChange = EventOf<"order.status_changed">;
 export type NotificationCreated = EventOf<"notification.created">;
@@ -19,12 +18,18 @@ export interface FeedSource<T extends EventType> {
  * Reads one stream and fans one event type out to this gateway's subscribers.
  * Every gateway replica reads the whole stream with plain XREAD (not a consumer
  * group): each replica must see every event, since any of them may hold the
- * subscriber's socket. One Redis connection per feed, whatever the number of subscribers.
+ * subscriber's socket. `redis` is the feed's own client, whatever the number of subscribers: its
+ * blocking XREAD holds the connection (on a cluster, the one to the stream's master), so nothing else
+ * may share it. A failed read (fail-over, MOVED, reset) is retried from the last id read: no event is
+ * skipped, and one read twice is dispatched once.
  */
 export class EventFeed<T extends EventType> {
   private readonly byKey = new Map<string, Set<(event: EventOf<T>) => void>>();
   private readonly all = new Set<(event: EventOf<T>) => void>();
   private running = false;
+  /** Resolved by stop(): ends a read the client may never settle (a cluster client mid fail-over). */
+  private stopped: () => void = () => undefined;
+  private readonly whenStopped = new Promise<null>((resolve) => (this.stopped = () => resolve(null)));
   private loop: Promise<void> | null = null;
   private lastId = "$";
   /** Ids of recently dispatched events: the relay delivers at least once, subscribers see each change once. */
@@ -34,7 +39,7 @@ export class EventFeed<T extends EventType> {
   private dispatched = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly source: FeedSource<T>,
@@ -52,6 +57,7 @@ export class EventFeed<T extends EventType> {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped();
     this.redis.disconnect();
     await this.loop?.catch(() => undefined);
   }
@@ -93,7 +99,7 @@ export class EventFeed<T extends EventType> {
     let backoff = 100;
     while (this.running) {
       try {
-        const response = (await this.redis.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", key, this.lastId)) as
+        const response = (await Promise.race([this.redis.xread("COUNT", 500, "BLOCK", 1000, "STREAMS", key, this.lastId), this.whenStopped])) as
           [string, [string, string[]][]][] | null;
         backoff = 100;
         for (const [, entries] of response ?? []) {
@@ -106,7 +112,8 @@ export class EventFeed<T extends EventType> {
         if (!this.running) return;
         this.logger.warn({ err: error, stream: this.source.stream }, "event feed: redis read failed, retrying");
         await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(backoff * 2, 5000);
+        // A fail-over is over within seconds: retry often enough that subscribers hardly notice it.
+        backoff = Math.min(backoff * 2, 1000);
       }
     }
   }
@@ -158,7 +165,7 @@ export class EventFeed<T extends EventType> {
 
 /** `order.status_changed`, by order: what `orderStatusChanged` and `myOrderUpdates` serve. */
 export class OrderEventFeed extends EventFeed<"order.status_changed"> {
-  constructor(redis: Redis, prefix: string, logger: Logger) {
+  constructor(redis: RedisClient, prefix: string, logger: Logger) {
     super(redis, prefix, logger, { stream: "order", type: "order.status_changed", keyOf: (event) => event.payload.orderId });
   }
 
@@ -170,7 +177,7 @@ export class OrderEventFeed extends EventFeed<"order.status_changed"> {
 
 /** In-app notifications as they are written, by owner: what `myNotifications` serves. */
 export class NotificationFeed extends EventFeed<"notification.created"> {
-  constructor(redis: Redis, prefix: string, logger: Logger) {
+  constructor(redis: RedisClient, prefix: string, logger: Logger) {
     super(redis, prefix, logger, { stream: "notification", type: "notification.created", keyOf: (event) => event.payload.userId });
   }
 }

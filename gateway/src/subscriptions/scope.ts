@@ -1,16 +1,9 @@
 import type { Identity, Role } from "@commerce/kit";
 
 /**
- * The authorization scope a subscriber reads one order in. Subscribers of the same change with the
- * same selection and the same scope key get one execution, fanned out to all of them.
- *
- * - The order's owner reads it as themselves (`user { wallet }`, `notificationPreferences` are theirs
- *   only): the scope is that user.
- * - A STAFF or ADMIN member who does not own the order gets what the role allows, whoever they are
- *   (docs/AUTHORIZATION.md: for someone else's order every rule is the role's or owner-only): the
- *   scope is the role, provided it is their current role (a published role change wins over the token).
- *   `role` is then set: the shared answer is valid only while the executing member still holds it.
- * - Anyone else is a scope of their own (nothing shared across principals).
+ * The authorization scope a subscriber reads one order in: subscribers of one change with the same
+ * selection and scope key share one execution. Owner: that user; STAFF/ADMIN non-owner: their current
+ * role (`role` set); anyone else: a scope of their own (docs/GATEWAY.md, "Subscription scopes").
  */
 export interface Scope {
   key: string;

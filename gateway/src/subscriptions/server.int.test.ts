@@ -13,10 +13,11 @@ import Redis from "ioredis";
 import pino from "pino";
 import WebSocket from "ws";
 import { publishRole, signAccessToken, withCurrentRole, type Identity } from "@commerce/kit";
-import { createEvent, streamKey } from "@commerce/streams";
+import { startTestRedisCluster, type RedisClusterServer } from "@commerce/testing";
+import { createEvent, createRedis, streamKey, type RedisClient } from "@commerce/streams";
 import { loadGatewayConfig } from "../config";
 import { NotificationFeed, OrderEventFeed } from "./order-events";
-import { attachSubscriptions } from "./server";
+import { attachSubscriptions, type RunQuery } from "./server";
 
 const schema = buildSchema(`
   type Query { order(id: ID!): Order }
@@ -83,23 +84,26 @@ beforeAll(async () => {
     isOriginAllowed: () => true,
     onTooComplex: (rule) => void tooComplexRules.push(rule),
     currentRole: async (identity) => (await withCurrentRole(redis, prefix, identity, pino({ level: "silent" }))) ?? identity,
-    run: async (query, variables, identity) => {
-      runs.push({ identity, variables });
-      const during = duringRun;
-      duringRun = null;
-      await during?.(identity);
-      // `viewer` stands for a per-user field (`user { email }`): whom the answer was resolved for.
-      const viewer = identity?.kind === "user" ? `${identity.userId}:${identity.role}` : null;
-      return (await graphql({
-        schema,
-        source: query,
-        variableValues: variables,
-        // Ids in lower case, as the subgraph kit hands UUID arguments to resolvers (kit/src/schema.ts).
-        rootValue: { order: ({ id }: { id: string }) => (orders.has(id.toLowerCase()) ? { ...orders.get(id.toLowerCase()), blob, viewer } : null) },
-      })) as never;
-    },
+    run: runOrderQuery,
   });
 });
+
+/** The order subgraph of these tests: `order(id)` from `orders`. */
+const runOrderQuery: RunQuery = async (query, variables, identity) => {
+  runs.push({ identity, variables });
+  const during = duringRun;
+  duringRun = null;
+  await during?.(identity);
+  // `viewer` stands for a per-user field (`user { email }`): whom the answer was resolved for.
+  const viewer = identity?.kind === "user" ? `${identity.userId}:${identity.role}` : null;
+  return (await graphql({
+    schema,
+    source: query,
+    variableValues: variables,
+    // Ids in lower case, as the subgraph kit hands UUID arguments to resolvers (kit/src/schema.ts).
+    rootValue: { order: ({ id }: { id: string }) => (orders.has(id.toLowerCase()) ? { ...orders.get(id.toLowerCase()), blob, viewer } : null) },
+  })) as never;
+};
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.dispose()));
 });
@@ -111,7 +115,7 @@ afterAll(async () => {
 });
 
 /** Records a status change in the "order service" and publishes it as the relay would. */
-async function change(order: OrderState, status: string, at: Date, options: { publishOnly?: boolean; ownerId?: string } = {}) {
+async function change(order: OrderState, status: string, at: Date, options: { publishOnly?: boolean; ownerId?: string; on?: RedisClient } = {}) {
   if (!options.publishOnly) {
     order.status = status;
     order.statusHistory.push({ status, at: at.toISOString() });
@@ -121,7 +125,7 @@ async function change(order: OrderState, status: string, at: Date, options: { pu
     { orderId: order.id, userId: options.ownerId ?? randomUUID(), status: status as never, previousStatus: null, reason: null, at: at.toISOString() },
     { correlationId: order.id },
   );
-  await redis.xadd(streamKey(prefix, "order"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
+  await (options.on ?? redis).xadd(streamKey(prefix, "order"), "*", "id", event.id, "type", event.type, "envelope", JSON.stringify(event));
   return event;
 }
 
@@ -131,9 +135,9 @@ function newOrder(): OrderState {
   return order;
 }
 
-function client(bearer: string, closeCodes: number[] = []) {
+function client(bearer: string, closeCodes: number[] = [], at = url) {
   const created = createClient({
-    url,
+    url: at,
     webSocketImpl: WebSocket,
     connectionParams: { Authorization: `Bearer ${bearer}` },
     retryAttempts: 0,
@@ -619,4 +623,84 @@ describe("fan-out: one execution per change, selection and authorization scope",
     members.forEach((seen, i) => expect(seen.messages[1].viewer).toBe(`${ids[i]}:STAFF`));
     expect(ids).toContain(executor);
   });
+});
+
+describe("on a Redis Cluster", () => {
+  let cluster: RedisClusterServer;
+  let clusterRedis: RedisClient;
+  let clusterFeed: OrderEventFeed;
+  let server: Server;
+  let served: ReturnType<typeof attachSubscriptions>;
+  let clusterUrl: string;
+
+  beforeAll(async () => {
+    cluster = await startTestRedisCluster();
+    clusterRedis = createRedis(cluster.url, { maxRetriesPerRequest: null });
+    clusterFeed = new OrderEventFeed(createRedis(cluster.url, { maxRetriesPerRequest: null }), prefix, pino({ level: "silent" }));
+    await clusterFeed.start();
+    server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    clusterUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    served = attachSubscriptions({
+      httpServer: server,
+      config,
+      logger: pino({ level: "silent" }),
+      feed: clusterFeed,
+      notifications,
+      schema: () => schema,
+      isOriginAllowed: () => true,
+      currentRole: async (identity) => identity,
+      run: runOrderQuery,
+    });
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all(clients.splice(0).map((subscriber) => subscriber.dispose()));
+    await served?.dispose();
+    await clusterFeed?.stop();
+    clusterRedis?.disconnect();
+    await new Promise((resolve) => server?.close(resolve));
+    await cluster?.stop();
+  });
+
+  /** The port of the master serving the order stream now. */
+  async function orderStreamMaster(): Promise<number> {
+    const slot = Number(await clusterRedis.cluster("KEYSLOT", streamKey(prefix, "order")));
+    const range = (await clusterRedis.cluster("SLOTS")).find(([from, to]) => from <= slot && slot <= to);
+    if (!range?.[2]) throw new Error(`no master serves slot ${slot}`);
+    return range[2][1];
+  }
+
+  it("sends each change of an order once, in order, across a fail-over of the order stream's master", async () => {
+    const order = newOrder();
+    const seen = watch(client(token("STAFF"), [], clusterUrl), order.id);
+    await until(() => seen.statuses.length === 1, "the initial state");
+    await change(order, "STOCK_RESERVED", new Date(), { on: clusterRedis });
+    await until(() => seen.statuses.length === 2, "the change before the fail-over");
+
+    const master = await orderStreamMaster();
+    const failover = cluster.failover(master);
+    // Written while the master changes hands (the writer follows MOVED as the relay does).
+    await change(order, "CONFIRMED", new Date(), { on: clusterRedis });
+    const promoted = await failover;
+    expect(await orderStreamMaster()).toBe(promoted);
+    await change(order, "SHIPPED", new Date(), { on: clusterRedis });
+    await until(() => seen.statuses.length === 4, "the changes during and after the fail-over", 20_000);
+    expect(seen.statuses).toEqual(["PENDING", "STOCK_RESERVED", "CONFIRMED", "SHIPPED"]);
+    expect(seen.errors).toEqual([]);
+  }, 60_000);
+
+  it("reads on once a replica replaces a killed master of the order stream", async () => {
+    const order = newOrder();
+    const seen = watch(client(token("STAFF"), [], clusterUrl), order.id);
+    await until(() => seen.statuses.length === 1, "the initial state");
+    const master = await orderStreamMaster();
+    cluster.kill(master);
+    await cluster.waitHealthy(60_000);
+    await change(order, "CONFIRMED", new Date(), { on: clusterRedis });
+    await until(() => seen.statuses.length === 2, "the change after the master died", 20_000);
+    expect(seen.statuses).toEqual(["PENDING", "CONFIRMED"]);
+    expect(seen.errors).toEqual([]);
+    await cluster.restart(master);
+    await cluster.waitHealthy(60_000);
+  }, 90_000);
 });

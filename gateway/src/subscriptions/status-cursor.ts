@@ -8,14 +8,8 @@ export interface StatusPoint {
 }
 
 /**
- * Where one subscriber stands in its order's status history, so each change
- * reaches it once and in order: a change already reflected in the state it
- * was sent (the initial state, or an earlier event), or older than it, is
- * skipped.
- *
- * Times are compared to the millisecond, the precision of the history; two
- * changes in the same millisecond are told apart by their status (an order
- * never enters the same status twice).
+ * Where one subscriber stands in its order's status history, so each change reaches it once and in
+ * order; times compare to the millisecond, ties told apart by status (docs/GATEWAY.md, "Status cursor").
  */
 export class StatusCursor {
   private lastAt = Number.NEGATIVE_INFINITY;

@@ -32,7 +32,10 @@ const PROBE_SDL = `
     badInput(name: String!): String
     since(at: DateTime!): String
     echoIdentity: String
+    "A public catalog field: its anonymous answers may be kept by the catalog cache."
+    shelf: [String!]! @cacheControl(maxAge: 30)
   }
+  directive @cacheControl(maxAge: Int, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
   scalar DateTime
   type Widget @key(fields: "id") { id: ID! name: String! parts: [Widget!]! twin: Widget }
   type WidgetConnection { edges: [WidgetEdge!]! totalCount: Int! }
@@ -65,6 +68,7 @@ const widget = (id: number) => ({ id: String(id), name: `widget ${id}` });
 /** The probe subgraph: kit error formatting (like every real subgraph), and a count of operations received. */
 async function startProbe(logger: Logger) {
   let operations = 0;
+  let shelf: string[] = [];
   const apollo = new ApolloServer({
     schema: buildSubgraphSchema({
       typeDefs: parse(PROBE_SDL),
@@ -81,6 +85,7 @@ async function startProbe(logger: Logger) {
             throw new BadUserInputError(`"${name}" is not allowed: use letters only.`, "name");
           },
           since: (_: unknown, { at }: { at: Date }) => at.toISOString(),
+          shelf: () => shelf,
         },
         DateTime: dateTime,
         Widget: {
@@ -100,6 +105,7 @@ async function startProbe(logger: Logger) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
     operations: () => operations,
+    stock: (items: string[]) => void (shelf = items),
     async stop() {
       await apollo.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -113,6 +119,8 @@ export const memoryLogger = () => testLogger({ level: "info", base: { service: "
 export interface Bench {
   user: TestSubgraph<unknown>;
   probeOperations(): number;
+  /** What the probe's cacheable `shelf` answers from now on. */
+  stockShelf(items: string[]): void;
   /** JSON lines the probe subgraph logged. */
   probeLog(): string[];
   supergraphPath: string;
@@ -158,6 +166,7 @@ export async function startBench(): Promise<Bench> {
   return {
     user,
     probeOperations: probe.operations,
+    stockShelf: probe.stock,
     probeLog: probeLog.lines,
     supergraphPath,
     env,

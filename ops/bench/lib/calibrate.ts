@@ -1,7 +1,6 @@
 /**
  * What this machine can do right now, printed beside a benchmark's figures: machines of one kind differ
- * from day to day (the same 2-core kind has measured 3,500 and 16,000 bare transactions a second), so a
- * figure means little without the calibration taken in the same run.
+ * from day to day, so a figure means little without the calibration taken in the same run.
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";

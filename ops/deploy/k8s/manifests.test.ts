@@ -4,10 +4,14 @@
  * dashboard and provisioning, the Prometheus scrape config, and the `observability` compose profile.
  * `kubectl kustomize` and `docker compose config` also run when those CLIs are installed.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import Redis from "ioredis";
 import YAML from "yaml";
+import { isClusterUrl, parseClusterUrl } from "@commerce/streams";
+import { freePort } from "../../provision";
 import { envReader, loadSubgraphConfig, type SubgraphName } from "@commerce/kit";
 import { loadGatewayConfig } from "@commerce/gateway";
 import {
@@ -206,8 +210,8 @@ describe("Kubernetes base (ops/deploy/k8s)", () => {
       const url = new URL(config[`SUBGRAPH_${name.toUpperCase()}_URL`]);
       expect(named("Service", url.hostname)?.spec.ports[0].port).toBe(Number(url.port));
     }
-    // keys carry their own hash tags after the prefix (streams/PROTOCOL.md "Keys and Redis Cluster")
-    expect(config.STREAM_PREFIX).toMatch(/^[^{}]+$/);
+    // no braces: a tag in the prefix would put every stream in one slot, over the keys' own tags
+    expect(config.STREAM_PREFIX).toMatch(/^[\w:-]+$/);
   });
 
   it("keeps only marked placeholders in the Secret template", () => {
@@ -221,6 +225,175 @@ describe("Kubernetes base (ops/deploy/k8s)", () => {
       }
     }
     expect(fs.readFileSync(path.join(__dirname, "secret.yaml"), "utf8")).toMatch(/TEMPLATE/);
+  });
+});
+
+describe("Redis and Postgres wiring", () => {
+  const deployments = byKind("Deployment");
+  const envEntries = (deployment: Manifest, name: string) =>
+    deployment.spec.template.spec.containers[0].env.filter((entry: { name: string }) => entry.name === name);
+  const configOf = (all: Manifest[], deployment: Manifest) => {
+    const env = containerEnv(all, deployment.spec.template.spec.containers[0]);
+    const name = deployment.metadata.name;
+    return name === "gateway" ? loadGatewayConfig(env) : loadSubgraphConfig(name as SubgraphName, env);
+  };
+  const REDIS_URL_PATTERN = /\brediss?(\+cluster)?:\/\//i;
+
+  it("gives every process the same Redis, a cluster, from one key of the shared Secret", () => {
+    for (const deployment of deployments) {
+      expect({ deployment: deployment.metadata.name, redis: envEntries(deployment, "REDIS_URL") }).toEqual({
+        deployment: deployment.metadata.name,
+        redis: [{ name: "REDIS_URL", valueFrom: { secretKeyRef: { name: "commerce-shared", key: "REDIS_URL" } } }],
+      });
+      expect(envEntries(deployment, "REDIS_CLUSTER_NODES")).toEqual([]);
+    }
+    const urls = new Set(deployments.map((deployment) => configOf(manifests, deployment).redisUrl));
+    expect(urls.size).toBe(1);
+    const [url] = [...urls];
+    expect(isClusterUrl(url!)).toBe(true);
+    const { nodes, password } = parseClusterUrl(url!);
+    expect(nodes.length).toBeGreaterThanOrEqual(2);
+    expect(password).toBeTruthy();
+  });
+
+  it("names no Redis anywhere else: no literal env value, no ConfigMap key", () => {
+    for (const deployment of deployments) {
+      const literals = deployment.spec.template.spec.containers[0].env.filter((entry: { value?: string }) => entry.value !== undefined);
+      for (const entry of literals)
+        expect({ entry, redis: REDIS_URL_PATTERN.test(String(entry.value)) || /^REDIS_/.test(entry.name) }).toEqual({ entry, redis: false });
+    }
+    const config = objectData(manifests, "ConfigMap", "commerce-config")!;
+    for (const [key, value] of Object.entries(config))
+      expect({ key, redis: REDIS_URL_PATTERN.test(value) || /^REDIS_/.test(key) }).toEqual({ key, redis: false });
+  });
+
+  it("switches every process to the cluster that REDIS_CLUSTER_NODES in the ConfigMap names", () => {
+    const seeds = "redis-cluster-0.redis-cluster:6379,redis-cluster-1.redis-cluster:6379";
+    const patched = manifests.map((m) =>
+      m.kind === "ConfigMap" && m.metadata.name === "commerce-config" ? { ...m, data: { ...m.data, REDIS_CLUSTER_NODES: seeds } } : m,
+    );
+    for (const deployment of deployments)
+      expect({ deployment: deployment.metadata.name, url: configOf(patched, deployment).redisUrl }).toEqual({
+        deployment: deployment.metadata.name,
+        url: `redis+cluster://${seeds}`,
+      });
+  });
+
+  it("takes each subgraph's DATABASE_URL from its own Secret, and names no shared server elsewhere", () => {
+    for (const name of SUBGRAPHS) {
+      expect(envEntries(named("Deployment", name)!, "DATABASE_URL")).toEqual([
+        { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: `commerce-${name}`, key: "DATABASE_URL" } } },
+      ]);
+    }
+    // libpq-style variables in a shared object would bind every service to one server
+    const shared = ["DATABASE_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE", "PGSERVICE"];
+    for (const [kind, name] of [
+      ["ConfigMap", "commerce-config"],
+      ["Secret", "commerce-shared"],
+    ]) {
+      const keys = Object.keys(objectData(manifests, kind!, name!)!);
+      expect({ name, keys: keys.filter((key) => shared.includes(key)) }).toEqual({ name, keys: [] });
+    }
+    // the template gives each service a server of its own to fill in
+    const hosts = SUBGRAPHS.map((name) => new URL(objectData(manifests, "Secret", `commerce-${name}`)!.DATABASE_URL!).hostname);
+    expect(new Set(hosts).size).toBe(SUBGRAPHS.length);
+  });
+});
+
+describe("self-run Redis Cluster example (ops/deploy/k8s/redis-cluster)", () => {
+  const DIR = path.join(__dirname, "redis-cluster");
+  const cluster = loadManifests(DIR);
+  const statefulSet = cluster.find((m) => m.kind === "StatefulSet")!;
+  const config = objectData(cluster, "ConfigMap", "redis-cluster")!;
+  const service = cluster.find((m) => m.kind === "Service")!;
+  const conf = Object.fromEntries(
+    config["redis.conf"]!.split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith("#"))
+      .map((line) => [line.split(/\s+/)[0], line.split(/\s+/).slice(1).join(" ")]),
+  );
+
+  it("lists its files, and references only objects it defines", () => {
+    expect([...loadKustomization(DIR).resources].sort()).toEqual(manifestFiles(DIR));
+    for (const pod of cluster.filter((m) => m.spec?.template).map((m) => m.spec.template.spec)) {
+      for (const ref of podRefs(pod)) {
+        const data = objectData(cluster, ref.kind, ref.name);
+        expect({ ref, exists: data !== undefined && (ref.key === undefined || ref.key in data) }).toEqual({ ref, exists: true });
+      }
+    }
+    for (const secret of cluster.filter((m) => m.kind === "Secret"))
+      for (const value of Object.values(objectData(cluster, "Secret", secret.metadata.name)!)) expect(value).toMatch(/REPLACE_ME/);
+  });
+
+  it("runs three masters with a replica each, persisted, never evicting", () => {
+    expect(statefulSet.spec.replicas).toBe(6);
+    expect(config["bootstrap.sh"]).toMatch(/--cluster-replicas 1\b/);
+    // the bootstrap waits for exactly the StatefulSet's pods
+    expect(/for i in ([\d ]+);/.exec(config["bootstrap.sh"]!)?.[1]!.trim().split(" ")).toEqual(
+      Array.from({ length: statefulSet.spec.replicas }, (_, i) => String(i)),
+    );
+    expect(conf).toMatchObject({
+      "cluster-enabled": "yes",
+      appendonly: "yes",
+      "maxmemory-policy": "noeviction",
+      "cluster-preferred-endpoint-type": "hostname",
+    });
+    const [container] = statefulSet.spec.template.spec.containers;
+    expect(quantity(container.resources.limits.memory)).toBeGreaterThan(quantity(conf.maxmemory!.replace(/mb$/i, "Mi")));
+    expect(statefulSet.spec.volumeClaimTemplates[0].metadata.name).toBe(
+      container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === conf.dir).name,
+    );
+  });
+
+  it("gives each pod the DNS name the platform's seeds and the announced host names use", () => {
+    expect(statefulSet.spec.serviceName).toBe(service.metadata.name);
+    expect(service.spec.clusterIP).toBe("None");
+    expect(service.spec.publishNotReadyAddresses).toBe(true);
+    expect(service.spec.ports.map((p: { port: number }) => p.port).sort((a: number, b: number) => a - b)).toEqual([6379, 16379]);
+    expect(config["start.sh"]).toContain(`cluster-announce-hostname "%s"`);
+    expect(config["start.sh"]).toContain(`fqdn="$POD_NAME.${service.metadata.name}.$POD_NAMESPACE.svc.cluster.local"`);
+    // the REDIS_URL the README gives: seeds that are pods of this StatefulSet, through this Service
+    const readme = fs.readFileSync(path.join(DIR, "README.md"), "utf8");
+    const url = /REDIS_URL=(redis\+cluster:\/\/\S+)/.exec(readme)![1]!;
+    for (const node of parseClusterUrl(url).nodes) {
+      const match = /^(.+)-(\d+)\.(.+)$/.exec(node.host)!;
+      expect({ node, pod: match[1], ordinal: Number(match[2]) < statefulSet.spec.replicas, service: match[3] }).toEqual({
+        node,
+        pod: statefulSet.metadata.name,
+        ordinal: true,
+        service: service.metadata.name,
+      });
+      expect(node.port).toBe(6379);
+    }
+  });
+
+  it("has a redis.conf that a real redis-server accepts in cluster mode", async () => {
+    if (!hasCli("redis-server", ["--version"])) return; // the structural checks above still run
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "redis-conf-"));
+    const port = await freePort();
+    fs.writeFileSync(path.join(dir, "local.conf"), 'requirepass "secret-for-this-test"\ncluster-announce-hostname "redis-cluster-0.local"\n');
+    const text = config["redis.conf"]!.replace(/^dir .*$/m, `dir ${dir}`)
+      .replace(/^cluster-config-file .*$/m, `cluster-config-file ${dir}/nodes.conf`)
+      .replace(/^include .*$/m, `include ${dir}/local.conf`)
+      .replace(/^bind .*$/m, "bind 127.0.0.1")
+      .replace(/^port .*$/m, `port ${port}`);
+    fs.writeFileSync(path.join(dir, "redis.conf"), text);
+    const server = spawn("redis-server", [path.join(dir, "redis.conf")], { stdio: "ignore" });
+    const redis = new Redis({ port, password: "secret-for-this-test", lazyConnect: true, retryStrategy: (n) => (n > 50 ? null : 100) });
+    try {
+      await redis.connect();
+      const get = async (key: string) => ((await redis.config("GET", key)) as string[])[1];
+      expect(await get("cluster-enabled")).toBe("yes");
+      expect(await get("maxmemory-policy")).toBe("noeviction");
+      expect(await get("appendonly")).toBe("yes");
+      expect(await get("cluster-preferred-endpoint-type")).toBe("hostname");
+      expect(await get("cluster-announce-hostname")).toBe("redis-cluster-0.local");
+      expect(await redis.info("cluster")).toMatch(/cluster_enabled:1/);
+    } finally {
+      redis.disconnect();
+      server.kill("SIGKILL");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -20,18 +20,18 @@ export interface Manifest {
 
 export const K8S_DIR = __dirname;
 
-/** The YAML files of the base, kustomization.yaml excepted. */
-export function manifestFiles(): string[] {
+/** The YAML files of the base (or of `dir`), kustomization.yaml excepted. */
+export function manifestFiles(dir = K8S_DIR): string[] {
   return fs
-    .readdirSync(K8S_DIR)
+    .readdirSync(dir)
     .filter((name) => /\.ya?ml$/.test(name) && name !== "kustomization.yaml")
     .sort();
 }
 
-/** Every document of every file; a YAML error fails with the file's name. */
-export function loadManifests(): Manifest[] {
-  return manifestFiles().flatMap((file) => {
-    const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(K8S_DIR, file), "utf8"));
+/** Every document of every file of the base (or of `dir`); a YAML error fails with the file's name. */
+export function loadManifests(dir = K8S_DIR): Manifest[] {
+  return manifestFiles(dir).flatMap((file) => {
+    const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, file), "utf8"));
     return docs
       .map((doc) => {
         if (doc.errors.length) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join("; ")}`);
@@ -42,8 +42,8 @@ export function loadManifests(): Manifest[] {
   });
 }
 
-export function loadKustomization(): { resources: string[]; images?: { name: string }[]; namespace?: string } {
-  return YAML.parse(fs.readFileSync(path.join(K8S_DIR, "kustomization.yaml"), "utf8"));
+export function loadKustomization(dir = K8S_DIR): { resources: string[]; images?: { name: string }[]; namespace?: string } {
+  return YAML.parse(fs.readFileSync(path.join(dir, "kustomization.yaml"), "utf8"));
 }
 
 /** `gateway 4000, user 4001, …` from the Ports section of docs/CONVENTIONS.md. */

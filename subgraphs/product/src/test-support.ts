@@ -16,6 +16,12 @@ export type ProductTestSubgraph = TestSubgraph<unknown>;
 
 export const startProductSubgraph = () => startTestSubgraph(productSubgraph);
 
+/** The subgraph with two fresh warehouses, for suites that move stock between them. */
+export async function startWithTwoWarehouses(): Promise<{ service: ProductTestSubgraph; w1: string; w2: string }> {
+  const service = await startProductSubgraph();
+  return { service, w1: await createWarehouse(service), w2: await createWarehouse(service) };
+}
+
 /** Runs a query that must succeed and returns its data. */
 export async function ok<T = Record<string, any>>(
   service: ProductTestSubgraph,

@@ -107,24 +107,15 @@ export async function rebuildAnalytics(sources: RebuildSources): Promise<{ order
         refunded_at: Date | null;
       }>(`select id, order_id, amount_minor, currency, status, created_at, refunded_at from payments where status in ('CAPTURED', 'REFUNDED')`)
     ).rows;
+    const moneyOf = (row: { order_id: string; amount_minor: number; currency: string }) => ({
+      orderId: row.order_id,
+      amount: row.amount_minor,
+      currency: row.currency,
+    });
     for (const row of payments) {
-      await recordMoney(sql, {
-        key: `capture:${row.id}`,
-        kind: "CAPTURE",
-        orderId: row.order_id,
-        amount: row.amount_minor,
-        currency: row.currency,
-        at: row.created_at,
-      });
+      await recordMoney(sql, { key: `capture:${row.id}`, kind: "CAPTURE", at: row.created_at, ...moneyOf(row) });
       if (row.status === "REFUNDED") {
-        await recordMoney(sql, {
-          key: `refund:${row.id}`,
-          kind: "REFUND",
-          orderId: row.order_id,
-          amount: row.amount_minor,
-          currency: row.currency,
-          at: row.refunded_at ?? row.created_at,
-        });
+        await recordMoney(sql, { key: `refund:${row.id}`, kind: "REFUND", at: row.refunded_at ?? row.created_at, ...moneyOf(row) });
       }
     }
     const returnRefunds = (
@@ -133,15 +124,7 @@ export async function rebuildAnalytics(sources: RebuildSources): Promise<{ order
       )
     ).rows;
     for (const row of returnRefunds) {
-      await recordMoney(sql, {
-        key: `return:${row.return_id}`,
-        kind: "REFUND",
-        orderId: row.order_id,
-        returnId: row.return_id,
-        amount: row.amount_minor,
-        currency: row.currency,
-        at: row.created_at,
-      });
+      await recordMoney(sql, { key: `return:${row.return_id}`, kind: "REFUND", returnId: row.return_id, at: row.created_at, ...moneyOf(row) });
     }
 
     const products = (

@@ -34,15 +34,8 @@ interface Due {
 }
 
 /**
- * Sends PENDING notifications. Each replica claims due rows with
- * `FOR UPDATE SKIP LOCKED` and leases them (pushes `next_attempt_at` out by
- * the lease), so replicas never send the same row twice and a crashed
- * replica's rows come back when the lease ends. Up to `concurrency` sends run
- * at once and a free slot is refilled at once, so one slow or failing SMTP
- * exchange never holds up the others. Outcomes of sends that finish together
- * are recorded in one transaction. Woken in-process when a handler's
- * transaction that created notifications commits, with a poll as fallback
- * (which is how other replicas find rows created elsewhere).
+ * Sends PENDING notifications: due rows are claimed `FOR UPDATE SKIP LOCKED` under a lease, at most
+ * `concurrency` sends at once, woken on commit with a poll as fallback (docs/SERVICES.md, "Notification delivery").
  */
 export class DeliveryJob implements Job {
   private running = true;

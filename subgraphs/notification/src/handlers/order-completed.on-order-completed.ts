@@ -1,5 +1,5 @@
 import type { EventHandler } from "@commerce/kit";
-import { notifyOrderStatus } from "./order-status";
+import { notifyOrderOwner } from "../notification/notify";
 
 /** Tells the customer STAFF completed their order (`completeOrder`). */
-export const orderCompletedOnOrderCompleted: EventHandler<"order.completed"> = (event, ctx) => notifyOrderStatus("order_completed", event, ctx);
+export const orderCompletedOnOrderCompleted: EventHandler<"order.completed"> = (event, { em }) => notifyOrderOwner(em, event, "order_completed", {});

@@ -1,5 +1,5 @@
 import type { EventHandler } from "@commerce/kit";
-import { notifyOrderStatus } from "./order-status";
+import { notifyOrderOwner } from "../notification/notify";
 
 /** Tells the customer their order left the warehouse (`shipOrder`). */
-export const orderShippedOnOrderShipped: EventHandler<"order.shipped"> = (event, ctx) => notifyOrderStatus("order_shipped", event, ctx);
+export const orderShippedOnOrderShipped: EventHandler<"order.shipped"> = (event, { em }) => notifyOrderOwner(em, event, "order_shipped", {});

@@ -1,13 +1,5 @@
 import type { EventHandler } from "@commerce/kit";
-import { notify, nameOf } from "../notification/notify";
+import { notifyOrderOwner } from "../notification/notify";
 
-export const outOfStockOnInventoryRejected: EventHandler<"inventory.rejected"> = async (event, { em }) => {
-  const { orderId, userId, reason } = event.payload;
-  await notify(em, {
-    eventId: event.id,
-    template: "out_of_stock",
-    userIds: [userId],
-    orderId,
-    data: (recipient) => ({ name: nameOf(recipient), orderId, reason }),
-  });
-};
+export const outOfStockOnInventoryRejected: EventHandler<"inventory.rejected"> = (event, { em }) =>
+  notifyOrderOwner(em, event, "out_of_stock", { reason: event.payload.reason });

@@ -1,13 +1,5 @@
 import { formatMoney, type EventHandler } from "@commerce/kit";
-import { notify, nameOf } from "../notification/notify";
+import { notifyOrderOwner } from "../notification/notify";
 
-export const paymentFailedOnPaymentFailed: EventHandler<"payment.failed"> = async (event, { em }) => {
-  const { orderId, userId, amount, reason } = event.payload;
-  await notify(em, {
-    eventId: event.id,
-    template: "payment_failed",
-    userIds: [userId],
-    orderId,
-    data: (recipient) => ({ name: nameOf(recipient), orderId, amount: formatMoney(amount), reason }),
-  });
-};
+export const paymentFailedOnPaymentFailed: EventHandler<"payment.failed"> = (event, { em }) =>
+  notifyOrderOwner(em, event, "payment_failed", { amount: formatMoney(event.payload.amount), reason: event.payload.reason });

@@ -1,22 +1,16 @@
 import { formatMoney, type EventHandler } from "@commerce/kit";
 import { lockCancellation } from "../notification/order-cancellation.entity";
-import { notify, nameOf } from "../notification/notify";
+import { notifyOrderOwner } from "../notification/notify";
 
 /**
  * Records the refund; tells the customer separately only when the cancellation
  * message already went out without it (otherwise that message will carry it).
  */
 export const refundOnPaymentRefunded: EventHandler<"payment.refunded"> = async (event, { em }) => {
-  const { orderId, userId, amount } = event.payload;
+  const { orderId, amount } = event.payload;
   const cancellation = await lockCancellation(em, orderId);
   cancellation.refundAmount = amount.amount;
   cancellation.refundCurrency = amount.currency;
   if (!cancellation.cancelled) return;
-  await notify(em, {
-    eventId: event.id,
-    template: "payment_refunded",
-    userIds: [userId],
-    orderId,
-    data: (recipient) => ({ name: nameOf(recipient), orderId, amount: formatMoney(amount) }),
-  });
+  await notifyOrderOwner(em, event, "payment_refunded", { amount: formatMoney(amount) });
 };

@@ -1,4 +1,4 @@
 import type { EventHandler } from "@commerce/kit";
-import { notifyReturn } from "./return-status";
+import { notifyOrderOwner } from "../notification/notify";
 
-export const returnApprovedOnReturnApproved: EventHandler<"return.approved"> = (event, ctx) => notifyReturn("return_approved", event, ctx, {});
+export const returnApprovedOnReturnApproved: EventHandler<"return.approved"> = (event, { em }) => notifyOrderOwner(em, event, "return_approved", {});

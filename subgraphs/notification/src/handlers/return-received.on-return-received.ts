@@ -1,5 +1,5 @@
 import type { EventHandler } from "@commerce/kit";
-import { notifyReturn, unitsOf } from "./return-status";
+import { notifyOrderOwner, unitsOf } from "../notification/notify";
 
-export const returnReceivedOnReturnReceived: EventHandler<"return.received"> = (event, ctx) =>
-  notifyReturn("return_received", event, ctx, { units: unitsOf(event.payload.lines) });
+export const returnReceivedOnReturnReceived: EventHandler<"return.received"> = (event, { em }) =>
+  notifyOrderOwner(em, event, "return_received", { units: unitsOf(event.payload.lines) });

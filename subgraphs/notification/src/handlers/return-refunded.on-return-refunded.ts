@@ -1,5 +1,5 @@
 import { formatMoney, type EventHandler } from "@commerce/kit";
-import { notifyReturn } from "./return-status";
+import { notifyOrderOwner } from "../notification/notify";
 
-export const returnRefundedOnReturnRefunded: EventHandler<"return.refunded"> = (event, ctx) =>
-  notifyReturn("return_refunded", event, ctx, { amount: formatMoney(event.payload.amount) });
+export const returnRefundedOnReturnRefunded: EventHandler<"return.refunded"> = (event, { em }) =>
+  notifyOrderOwner(em, event, "return_refunded", { amount: formatMoney(event.payload.amount) });

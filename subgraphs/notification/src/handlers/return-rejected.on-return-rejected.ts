@@ -1,5 +1,5 @@
 import type { EventHandler } from "@commerce/kit";
-import { notifyReturn } from "./return-status";
+import { notifyOrderOwner } from "../notification/notify";
 
-export const returnRejectedOnReturnRejected: EventHandler<"return.rejected"> = (event, ctx) =>
-  notifyReturn("return_rejected", event, ctx, { reason: event.payload.reason });
+export const returnRejectedOnReturnRejected: EventHandler<"return.rejected"> = (event, { em }) =>
+  notifyOrderOwner(em, event, "return_rejected", { reason: event.payload.reason });

@@ -1,5 +1,5 @@
 import type { EventHandler } from "@commerce/kit";
-import { notifyReturn, unitsOf } from "./return-status";
+import { notifyOrderOwner, unitsOf } from "../notification/notify";
 
-export const returnRequestedOnReturnRequested: EventHandler<"return.requested"> = (event, ctx) =>
-  notifyReturn("return_requested", event, ctx, { units: unitsOf(event.payload.lines), reason: event.payload.reason });
+export const returnRequestedOnReturnRequested: EventHandler<"return.requested"> = (event, { em }) =>
+  notifyOrderOwner(em, event, "return_requested", { units: unitsOf(event.payload.lines), reason: event.payload.reason });

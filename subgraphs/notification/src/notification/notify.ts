@@ -138,6 +138,32 @@ function createdEvent(n: Notification, causationId: string) {
 export const nameOf = (recipient: RecipientInfo | null): string => recipient?.name || "there";
 
 /**
+ * Tells an order's owner (`payload.userId`) about it from `template`, with their name, the order id and
+ * `extra`. The dedupe key (event, channel, user) makes a redelivery a no-op.
+ */
+export async function notifyOrderOwner<K extends TemplateKey>(
+  em: EntityManager,
+  event: { id: string; payload: { orderId: string; userId: string } },
+  template: K,
+  extra: Omit<TemplateData<K>, "name" | "orderId" | "orderName">,
+): Promise<void> {
+  const { orderId, userId } = event.payload;
+  await notify(em, {
+    eventId: event.id,
+    template,
+    userIds: [userId],
+    orderId,
+    data: (recipient) => ({ name: nameOf(recipient), orderId, ...extra }) as Omit<TemplateData<K>, "orderName">,
+  });
+}
+
+/** How many items a return sends back ("3 items"): product names are not kept by this service. */
+export const unitsOf = (lines: { quantity: number }[]): string => {
+  const units = lines.reduce((sum, line) => sum + line.quantity, 0);
+  return units === 1 ? "1 item" : `${units} items`;
+};
+
+/**
  * Everything one event's messages need, in one statement: the template's channels, each user's
  * switches (the defaults of `Preferences` for users without a row), the recipients and the order's
  * name (its id when it has none: messages call an order by its name, else its id).

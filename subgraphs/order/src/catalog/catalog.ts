@@ -59,16 +59,9 @@ export interface CatalogEntry {
 const CATALOG_TIMEOUT_MS = 2_000;
 
 /**
- * The catalog's current state of `ids`, for pricing an order.
- *
- * The product subgraph is asked first: its answer is the price *now*, so an order placed right after
- * `updateProduct` (or `createProduct`) uses the new price, never the one the replica holds until
- * `product.upserted` arrives. Rows that differ from the replica are written to it on the way.
- *
- * The replica (`catalog_products`, kept by `product.upserted`) is the fallback: while the product
- * subgraph cannot answer, products it holds still sell, at the last price it heard of. Ids neither
- * knows are absent from the result.
- *
+ * The catalog's current state of `ids`, for pricing an order: the product subgraph's answer (the price
+ * now, written through to the replica), else the replica's; ids neither knows are absent
+ * (docs/SERVICES.md, "Order pricing").
  * @throws CatalogUnavailableError when the product subgraph fails and some ids are not in the replica.
  */
 export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, ids: string[]): Promise<Map<string, CatalogEntry>> {

@@ -1,7 +1,7 @@
 import { ref } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { afterCommit, metricsOf } from "@commerce/kit";
-import { createEvent } from "@commerce/streams";
+import { createEvent, OUTBOX_INSERT, outboxRows } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
 import { reasonOf, type Order, type OrderStatus, type OrderTrigger } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
@@ -70,12 +70,13 @@ function record(
 }
 
 /**
- * Records a new order: its PENDING history entry, `order.placed` and the first
- * `order.status_changed`, all in the caller's transaction.
+ * Writes a new order: the order, its items, its PENDING history entry, `order.placed` and the first
+ * `order.status_changed`, in one statement (atomic on its own: no transaction, no unit of work).
+ * A repeated (user, idempotency key) fails it whole with a unique violation.
  */
-export function recordPlacement(tx: EntityManager, emit: Emit, order: Order, items: OrderItem[], cause: Cause): void {
-  tx.persist(order);
-  for (const item of items) tx.persist(item);
+export async function insertPlacement(em: EntityManager, order: Order, items: OrderItem[], cause: Cause): Promise<void> {
+  const events: EventEnvelope[] = [];
+  const emit: Emit = (event) => void events.push(event);
   emit(
     createEvent(
       "order.placed",
@@ -89,7 +90,48 @@ export function recordPlacement(tx: EntityManager, emit: Emit, order: Order, ite
       { correlationId: order.id },
     ),
   );
-  record(tx, emit, order, { status: order.status, previousStatus: null, reason: "order placed" }, cause, order.createdAt);
+  const entry = announce(emit, order, { status: order.status, previousStatus: null, reason: "order placed" }, cause, order.createdAt);
+  await em.execute(
+    `with o as (
+       insert into orders (id, user_id, name, status, failure_reason, total_amount, total_currency, idempotency_key, created_at, updated_at, version)
+       values (?, ?, ?, ?, null, ?, ?, ?, ?, ?, ?) returning id),
+     i as (
+       insert into order_items (id, order_id, line, product_id, quantity, unit_price_amount, unit_price_currency)
+       select l.id, (select id from o), l.line, l.product_id, l.quantity, l.amount, l.currency
+       from jsonb_to_recordset(?::jsonb) as l(id uuid, line int, product_id uuid, quantity int, amount int, currency text)),
+     h as (
+       insert into order_status_changes (order_id, status, previous_status, at, reason, cause_event_id, actor)
+       select id, ?, null, ?, ?, null, ? from o),
+     e as (${OUTBOX_INSERT})
+     select 1`,
+    [
+      order.id,
+      order.userId,
+      order.name,
+      order.status,
+      order.totalAmount,
+      order.totalCurrency,
+      order.idempotencyKey,
+      order.createdAt,
+      order.updatedAt,
+      order.version,
+      JSON.stringify(
+        items.map((item) => ({
+          id: item.id,
+          line: item.line,
+          product_id: item.productId,
+          quantity: item.quantity,
+          amount: item.unitPriceAmount,
+          currency: item.unitPriceCurrency,
+        })),
+      ),
+      entry.status,
+      entry.at,
+      entry.reason,
+      entry.actor,
+      outboxRows(events),
+    ],
+  );
 }
 
 /**

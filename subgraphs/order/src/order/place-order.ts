@@ -6,7 +6,7 @@ import type { CatalogEntry } from "../catalog/catalog";
 import { Order } from "./order.entity";
 import { OrderItem } from "./order-item.entity";
 import type { PlaceOrderRequest } from "./order.inputs";
-import { recordPlacement } from "./order.transitions";
+import { insertPlacement } from "./order.transitions";
 
 const MAX_INT = 2 ** 31 - 1;
 
@@ -77,7 +77,7 @@ async function findByKey(em: EntityManager, userId: string, request: PlaceOrderR
 
 /**
  * Places an order PENDING: the order, its items, its first history entry and
- * `order.placed` commit together. A repeated idempotency key from the same
+ * `order.placed` commit together, in one statement. A repeated idempotency key from the same
  * user and request returns the first order, including when two requests race (the unique
  * index on (user_id, idempotency_key) decides, the loser returns the winner's order); the same
  * key with a different cart or name is a CONFLICT naming `input.idempotencyKey`.
@@ -89,12 +89,10 @@ export async function placeOrder(runtime: Runtime<unknown>, em: EntityManager, u
   }
   const { lines, total } = await priceLines(runtime, em, user, request);
   try {
-    return await runtime.commit(em, async (tx, emit) => {
-      const order = new Order({ userId: user.userId, name: request.name, total, idempotencyKey: request.idempotencyKey });
-      const items = lines.map((line, index) => new OrderItem(ref(order), index, line.productId, line.quantity, line.unitPrice));
-      recordPlacement(tx, emit, order, items, { actor: `user:${user.userId}` });
-      return order;
-    });
+    const order = new Order({ userId: user.userId, name: request.name, total, idempotencyKey: request.idempotencyKey });
+    const items = lines.map((line, index) => new OrderItem(ref(order), index, line.productId, line.quantity, line.unitPrice));
+    await insertPlacement(em, order, items, { actor: `user:${user.userId}` });
+    return order;
   } catch (error) {
     if (request.idempotencyKey && isUniqueViolation(error)) {
       const existing = await findByKey(em, user.userId, { ...request, idempotencyKey: request.idempotencyKey });

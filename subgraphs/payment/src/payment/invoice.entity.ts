@@ -93,8 +93,10 @@ export class Invoice {
  * their numbers one at a time, which is why this runs last in the transaction).
  */
 export async function allocateInvoiceNumber(em: EntityManager): Promise<string> {
-  const [row] = await em.execute<{ last_value: string }[]>(
-    `update invoice_counter set last_value = last_value + 1 where name = 'invoice' returning last_value`,
-  );
-  return `INV-${String(row.last_value).padStart(6, "0")}`;
+  const [row] = await em.execute<{ number: string }[]>(NEXT_INVOICE_NUMBER);
+  return row.number;
 }
+
+/** The statement of {@link allocateInvoiceNumber}, returning `number` (INV- and at least six digits), for use in a CTE. */
+export const NEXT_INVOICE_NUMBER = `update invoice_counter set last_value = last_value + 1 where name = 'invoice'
+  returning 'INV-' || case when length(last_value::text) >= 6 then last_value::text else lpad(last_value::text, 6, '0') end as number`;

@@ -3,28 +3,20 @@ import { eventFields, streamKey } from "@commerce/streams";
 import {
   adjustStock,
   createProduct,
-  createWarehouse,
   handle,
   orderCancelled,
   orderPlaced,
   outbox,
   paymentCaptured,
   paymentFailed,
-  startProductSubgraph,
+  startWithTwoWarehouses,
   stockOf,
   ok,
   type ProductTestSubgraph,
 } from "../test-support";
 
-let service: ProductTestSubgraph;
-let w1: string;
-let w2: string;
-
-beforeAll(async () => {
-  service = await startProductSubgraph();
-  w1 = await createWarehouse(service);
-  w2 = await createWarehouse(service);
-});
+let service: ProductTestSubgraph, w1: string, w2: string;
+beforeAll(async () => void ({ service, w1, w2 } = await startWithTwoWarehouses()));
 afterAll(() => service?.stop());
 
 /** A product with the given units per warehouse. */

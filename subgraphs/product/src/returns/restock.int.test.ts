@@ -1,15 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { createEvent } from "@commerce/streams";
-import { adjustStock, createProduct, createWarehouse, handle, startProductSubgraph, stockOf, type ProductTestSubgraph } from "../test-support";
+import { adjustStock, createProduct, handle, startWithTwoWarehouses, stockOf, type ProductTestSubgraph } from "../test-support";
 
-let service: ProductTestSubgraph;
-let w1: string;
-let w2: string;
-beforeAll(async () => {
-  service = await startProductSubgraph();
-  w1 = await createWarehouse(service);
-  w2 = await createWarehouse(service);
-});
+let service: ProductTestSubgraph, w1: string, w2: string;
+beforeAll(async () => void ({ service, w1, w2 } = await startWithTwoWarehouses()));
 afterAll(() => service?.stop());
 
 const received = (returnId: string, warehouseId: string, lines: { productId: string; quantity: number }[]) => {

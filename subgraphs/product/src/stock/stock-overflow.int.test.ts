@@ -12,10 +12,8 @@ import {
 } from "../test-support";
 import { MAX_ON_HAND } from "./stock-level.entity";
 
-// Regression: on-hand stock is a Postgres integer and `available` a GraphQL Int (both 32-bit).
-// An adjustment past 2,147,483,647 failed as INTERNAL_SERVER_ERROR, and two that fit per
-// warehouse but not together made `available` unserialisable, which nulled the whole catalog.
-// Adjustments now stop at MAX_ON_HAND (1 billion), leaving room for restocks.
+// On-hand stock is a Postgres integer and `available` a GraphQL Int (both 32-bit): adjustments stop at
+// MAX_ON_HAND (1 billion) per warehouse, so neither a row nor the sum over warehouses can overflow.
 
 const MAX = MAX_ON_HAND;
 const ADJUST = `mutation($p: ID!, $w: ID!, $d: Int!) { adjustStock(productId: $p, warehouseId: $w, delta: $d, reason: "delivery") { onHand reserved } }`;

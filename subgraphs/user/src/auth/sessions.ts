@@ -31,17 +31,9 @@ export const MAX_REUSE_ANSWERS = 3;
 
 /**
  * Rotates a refresh token: marks it spent and returns it, for a new token of its family to be issued.
- *
- * A token spent less than `graceSeconds` ago is answered again, still spent, with another new token
- * of its family: two tabs refreshing at once, or a client retrying after a lost response, present the
- * same token twice, and the second must neither fail nor take the first one's new token with it. The
- * window counts from the first use, so presenting the token again does not stretch it, and it answers
- * at most {@link MAX_REUSE_ANSWERS} presentations besides the rotation. Presenting a
- * spent token later, or a revoked one, is treated as theft: the whole family is revoked (the tokens
- * issued in the window too), and the caller must sign in again.
- *
- * Call inside a transaction: the token's row stays locked until it commits, so concurrent
- * presentations of one token are decided one after the other, each seeing the one before committed.
+ * Within `graceSeconds` of its first use a spent token is answered again (at most {@link MAX_REUSE_ANSWERS}
+ * times); later, or revoked, it revokes its whole family (docs/SERVICES.md, "Refresh token rotation").
+ * Call inside a transaction: the row stays locked, so concurrent presentations are decided one by one.
  */
 export async function rotateRefreshToken(em: EntityManager, token: string, graceSeconds: number): Promise<RefreshToken> {
   const found = await em.findOne(RefreshToken, { tokenHash: RefreshToken.hash(token) });

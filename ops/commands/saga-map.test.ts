@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { SAGA_MAP_PATH, sagaMap } from "./saga-map";
 
-test("schema/SAGA-MAP.md is what the modules' consumes say (run `npm run saga-map`)", async () => {
+test("docs/SAGA-MAP.md is what the modules' consumes say (run `npm run saga-map`)", async () => {
   expect(readFileSync(SAGA_MAP_PATH, "utf8")).toBe(await sagaMap());
 }, 120_000);

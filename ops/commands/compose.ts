@@ -12,9 +12,9 @@ import { composeServices } from "@apollo/composition";
 import { printSubgraphSchema } from "@apollo/subgraph";
 import { parse } from "graphql";
 import { buildFederatedSchema, DEFAULT_PORTS, SUBGRAPHS, type SubgraphName } from "@commerce/kit";
-import { loadSubgraphModule } from "./modules";
+import { loadSubgraphModule, REPO_ROOT } from "../provision";
 
-export const SUPERGRAPH_PATH = join(__dirname, "supergraph.graphql");
+export const SUPERGRAPH_PATH = join(REPO_ROOT, "schema", "supergraph.graphql");
 
 /** The SDL each subgraph serves, by name. */
 export async function subgraphSdls(): Promise<{ name: SubgraphName; sdl: string }[]> {

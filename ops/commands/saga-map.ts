@@ -1,19 +1,18 @@
 /**
- * Writes `schema/SAGA-MAP.md`: every event type → the services that consume it → the handler file, from
+ * Writes `docs/SAGA-MAP.md`: every event type → the services that consume it → the handler file, from
  * the modules' `consumes` (and `projections`). `npm run saga-map` rewrites it; saga-map.test.ts fails on drift.
  */
 import "reflect-metadata";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SUBGRAPHS } from "@commerce/kit";
-import { loadSubgraphModule } from "./modules";
+import { loadSubgraphModule, REPO_ROOT } from "../provision";
 
-export const SAGA_MAP_PATH = join(__dirname, "SAGA-MAP.md");
-const ROOT = join(__dirname, "..");
+export const SAGA_MAP_PATH = join(REPO_ROOT, "docs", "SAGA-MAP.md");
 
 /** The file that declares handler `name` (`const name: EventHandler<…>`, the one handler form) in a service. */
 function handlerFile(service: string, name: string): string {
-  const src = join(ROOT, "subgraphs", service, "src");
+  const src = join(REPO_ROOT, "subgraphs", service, "src");
   const files = readdirSync(src, { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
     .sort();
@@ -39,7 +38,7 @@ export async function sagaMap(): Promise<string> {
   return [
     "# Saga map",
     "",
-    "Generated from the modules' `consumes` by `npm run saga-map` (schema/saga-map.ts); `schema/saga-map.test.ts` fails when it is stale.",
+    "Generated from the modules' `consumes` by `npm run saga-map` (ops/commands/saga-map.ts); `ops/commands/saga-map.test.ts` fails when it is stale.",
     "",
     "| event | consumed by | handler |",
     "| --- | --- | --- |",
