@@ -60,6 +60,23 @@ it("holds one limit per client across two replicas, the limits of many clients s
   expect(perMaster.every((count) => count > 0)).toBe(true);
 });
 
+it("keeps counting a client through a fail-over of its bucket's master, failing no check open", async () => {
+  const userId = `user-${Date.now()}`;
+  const token = accessToken({ sub: userId });
+  const asUser = (gateway: RunningGateway) =>
+    post(gateway.url, { query: WIDGETS }, { authorization: `Bearer ${token}`, "x-forwarded-for": clientIp() });
+  expect((await asUser(gateways[0])).status).toBe(200);
+  expect((await asUser(gateways[1])).status).toBe(200);
+  await cluster.failover(await cluster.masterOf(`{user:${userId}}`));
+  expect((await asUser(gateways[0])).status).toBe(200);
+  expect((await asUser(gateways[1])).status).toBe(200);
+  expect((await asUser(gateways[0])).status).toBe(429);
+  for (const gateway of gateways) {
+    const metrics = await (await fetch(gateway.url.replace("/graphql", "/metrics"))).text();
+    expect(metrics).toMatch(/^gateway_rate_limiter_errors_total\{service="gateway"\} 0$/m);
+  }
+}, 60_000);
+
 it("shares catalog answers between replicas and drops them all when the catalog version moves", async () => {
   const shelf = async (gateway: RunningGateway) => {
     const result = await post(gateway.url, { query: "{ shelf }" });

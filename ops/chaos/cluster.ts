@@ -3,7 +3,8 @@
  * them without disturbing anything else), `replicas` processes of every subgraph sharing the service's
  * database and consumer group behind a round-robin balancer (the stand-in for a Kubernetes Service),
  * and `gateways` gateways. Every process can be SIGKILLed and started again; Redis and Postgres can be
- * restarted in place (same port, same data).
+ * restarted in place (same port, same data). With `redisCluster` Redis is a local Redis Cluster (3
+ * masters, a replica each) whose masters fail over (`CLUSTER FAILOVER`) or die (kill -9).
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -17,6 +18,7 @@ import {
   startRedisBinary,
   stopPostgresAt,
   type Infra,
+  type RedisClusterServer,
   type RedisServer,
 } from "../provision";
 import {
@@ -40,6 +42,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   log?: (line: string) => void;
   healthTimeoutMs?: number;
+  /** run on a local Redis Cluster instead of one Redis */
+  redisCluster?: boolean;
 }
 
 export interface Replica {
@@ -61,8 +65,14 @@ export interface Cluster {
   kill(name: string): Promise<void>;
   /** start it again; resolves once healthy */
   start(name: string): Promise<void>;
-  /** Redis down for `downtimeMs`, back on the same port with its AOF */
+  /** the local Redis Cluster, when the drill runs on one */
+  redisCluster: RedisClusterServer | null;
+  /** one Redis: down for `downtimeMs`, back on the same port with its AOF */
   restartRedis(downtimeMs?: number): Promise<void>;
+  /** a cluster: `CLUSTER FAILOVER` of the master serving `key`; says which node took over */
+  failoverRedisMaster(key: string): Promise<string>;
+  /** a cluster: kill -9 of the master serving `key`, its replica elected, then the node started again (a replica now) */
+  killRedisMaster(key: string): Promise<string>;
   /** Postgres stopped in `immediate` mode (a crash, recovery on start) and started again on the same port */
   restartPostgres(downtimeMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -93,8 +103,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const healthTimeout = options.healthTimeoutMs ?? 180_000;
   const adminPassword = randomSecret(18);
   // REDIS_URL / DATABASE_URL of the caller would make provisionInfra reuse servers we must not restart
-  const infra: Infra = await provisionInfra({ mode: "ephemeral", adminPassword, env: {}, log });
-  let redis: RedisServer = infra.redis!;
+  const infra: Infra = await provisionInfra({ mode: "ephemeral", adminPassword, env: {}, redisCluster: options.redisCluster, log });
+  let redis: RedisServer | null = infra.redis;
+  const redisCluster = infra.redisCluster;
+  const needCluster = () => {
+    if (!redisCluster) throw new Error("this fault needs the drill on a Redis Cluster (--redis-cluster)");
+    return redisCluster;
+  };
   const pg = infra.postgres!;
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "commerce-chaos-"));
   const balancers: Balancer[] = [];
@@ -111,7 +126,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await Promise.all(balancers.map((b) => b.close()));
     await infra.stop();
     // the first Redis object was stopped by infra.stop(); a restarted one is ours to stop
-    if (redis !== infra.redis) await redis.stop().catch(() => undefined);
+    if (redis !== infra.redis) await redis?.stop().catch(() => undefined);
   };
 
   try {
@@ -177,10 +192,28 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         startProc(replica.proc);
         await replica.proc.waitHealthy(`http://127.0.0.1:${replica.port}/health`, healthTimeout);
       },
+      redisCluster,
       async restartRedis(downtimeMs = 1000) {
+        if (!redis) throw new Error("on a Redis Cluster, fail a master over or kill it instead");
+        const { bin, dir, port } = redis;
         await redis.stop();
         await sleep(downtimeMs);
-        redis = await startRedisBinary(redis.bin!, { dir: redis.dir, port: redis.port });
+        redis = await startRedisBinary(bin!, { dir, port });
+      },
+      async failoverRedisMaster(key) {
+        const master = await needCluster().masterOf(key);
+        const promoted = await needCluster().failover(master);
+        return `master :${master} of ${key} failed over to :${promoted}`;
+      },
+      async killRedisMaster(key) {
+        const rc = needCluster();
+        const master = await rc.masterOf(key);
+        rc.kill(master);
+        await rc.waitHealthy(60_000);
+        const promoted = await rc.masterOf(key);
+        await rc.restart(master);
+        await rc.waitHealthy(60_000);
+        return `master :${master} of ${key} killed, :${promoted} elected, :${master} back as a replica`;
       },
       async restartPostgres(downtimeMs = 1000) {
         await stopPostgresAt(pg.dataDir, pg.bindir, pg.user, "immediate");

@@ -1,13 +1,14 @@
 /**
  * A fault drill: the platform with replicas (see cluster.ts) takes orders continuously while faults
  * are injected one after another: SIGKILL of each subgraph replica in turn (restarted at once), of a
- * gateway (clients fail over to the other), a Redis restart and a Postgres crash-restart. Then the
+ * gateway (clients fail over to the other), a Redis restart (on a Redis Cluster: a master failed over,
+ * another killed -9 and brought back as a replica) and a Postgres crash-restart. Then the
  * drill waits (bounded) for every order to reach the state it must end in, and checks the books:
  * `reconcile()` must find nothing, no order may be lost, no effect may have happened twice.
  */
 import { Client } from "pg";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createRedis, dlqKey } from "@commerce/streams";
+import { createRedis, dlqKey, streamKey } from "@commerce/streams";
 import { SERVICES } from "../provision/platform";
 import { reconcile, type Violation } from "../commands/reconcile";
 import { formatStory, orderStory } from "../commands/saga";
@@ -23,10 +24,19 @@ export interface DrillOptions {
   /** how many faults (default: one per replica, each gateway, Redis and Postgres, repeated to fill the duration) */
   faults?: number;
   workers?: number;
+  /** run on a local Redis Cluster (3 masters, a replica each) instead of one Redis */
+  redisCluster?: boolean;
+  /** these faults instead of the rotation, e.g. `["failover redis", "kill redis-master"]` */
+  plan?: string[];
+  /** processes per subgraph (default 2) and gateways (default 2) */
+  replicas?: number;
+  gateways?: number;
   log?: (line: string) => void;
 }
 
 export interface DrillReport {
+  /** what Redis was: `one Redis` or `Redis Cluster` */
+  redis: string;
   ordersPlaced: number;
   faultsInjected: number;
   faults: string[];
@@ -51,13 +61,16 @@ export interface DrillReport {
 // SHIPPED: only the returns worker ships, and a returned order stays SHIPPED.
 const FINAL = new Set(["CONFIRMED", "SHIPPED", "CANCELLED", "PAYMENT_FAILED", "OUT_OF_STOCK"]);
 
-/** The fault rotation: replica 1 of every subgraph, a gateway, Redis, Postgres; then replica 2…, and around again. */
+/**
+ * The fault rotation: replica 1 of every subgraph, a gateway, Redis (on a cluster: a master failed over,
+ * then a master killed), Postgres; then replica 2…, and around again.
+ */
 function faultPlan(cluster: Cluster, count: number): string[] {
   const rounds = Math.max(...cluster.replicas.map((r) => Number(r.name.split("-").pop())));
   const one: string[] = [];
   for (let i = 1; i <= rounds; i += 1) {
     one.push(...SERVICES.map((svc) => `kill ${svc}-${i}`), `kill gateway-${i}`);
-    if (i === 1) one.push("restart redis", "restart postgres");
+    if (i === 1) one.push(...(cluster.redisCluster ? ["failover redis", "kill redis-master"] : ["restart redis"]), "restart postgres");
   }
   return Array.from({ length: count }, (_, i) => one[i % one.length]);
 }
@@ -83,7 +96,12 @@ type Restarts = Map<string, Promise<void>>;
 
 async function inject(cluster: Cluster, fault: string, restarts: Restarts, log: (l: string) => void): Promise<void> {
   const [verb, target] = fault.split(" ");
-  if (verb === "kill") {
+  if (fault === "failover redis") {
+    // the master of the order stream: every saga passes through it
+    log(`  ${await cluster.failoverRedisMaster(streamKey(cluster.streamPrefix, "order"))}`);
+  } else if (fault === "kill redis-master") {
+    log(`  ${await cluster.killRedisMaster(streamKey(cluster.streamPrefix, "payment"))}`);
+  } else if (verb === "kill") {
     const service = target.replace(/-\d+$/, "");
     await restarts.get(service);
     await cluster.kill(target);
@@ -173,8 +191,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const log = options.log ?? (() => undefined);
   const settleMs = options.settleMs ?? 120_000;
   const started = Date.now();
-  log("starting the platform: Postgres, Redis, 2 replicas of each subgraph, 2 gateways…");
+  const replicas = options.replicas ?? 2;
+  const gateways = options.gateways ?? 2;
+  log(
+    `starting the platform: Postgres, ${options.redisCluster ? "a Redis Cluster" : "Redis"}, ${replicas} replica(s) of each subgraph, ${gateways} gateway(s)…`,
+  );
   const cluster = await startCluster({
+    redisCluster: options.redisCluster,
+    replicas,
+    gateways,
     log: (line) => !line.startsWith("mail to") && log(line),
     env: {
       WALLET_OPENING_BALANCE: "6000",
@@ -190,7 +215,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     log(`platform up in ${((Date.now() - started) / 1000).toFixed(0)} s; setting up the shop`);
     const base = new FailoverClient(cluster.gatewayUrls);
     const shop = await setUpShop(base);
-    const plan = faultPlan(cluster, options.faults ?? Math.max(8, Math.round(options.durationMs / 6000)));
+    const plan = options.plan ?? faultPlan(cluster, options.faults ?? Math.max(8, Math.round(options.durationMs / 6000)));
     const gap = options.durationMs / (plan.length + 1);
     let faultsOver = false;
     const workload = runWorkload(shop, { workers: options.workers ?? 3, pauseMs: 150, cancelRate: 0.15, until: () => faultsOver });
@@ -276,6 +301,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     const tally: Record<string, number> = {};
     for (const s of states.values()) tally[s.status] = (tally[s.status] ?? 0) + 1;
     return {
+      redis: cluster.redisCluster ? `Redis Cluster (${(await cluster.redisCluster.topology()).length} masters, a replica each)` : "one Redis",
       ordersPlaced: placed.length,
       faultsInjected: done.length,
       faults: done,
@@ -296,9 +322,24 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   }
 }
 
+/** What must all be zero or empty after a drill; a test compares it with `CLEAN_OUTCOME`. */
+export function outcomeOf(report: DrillReport) {
+  return {
+    lost: report.ordersLost,
+    duplicated: report.duplicatedEffects,
+    wrong: report.wrongOutcomes,
+    deadLetters: report.deadLetters,
+    violations: report.violations.map((v) => `${v.check} ${v.subject}: ${v.message}`),
+    problems: report.problems,
+  };
+}
+
+export const CLEAN_OUTCOME: ReturnType<typeof outcomeOf> = { lost: 0, duplicated: 0, wrong: 0, deadLetters: 0, violations: [], problems: [] };
+
 /** The report as the lines `npm run chaos` prints. */
 export function formatReport(report: DrillReport): string {
   const lines = [
+    `redis:              ${report.redis}`,
     `orders placed:      ${report.ordersPlaced}   (${Object.entries(report.states)
       .map(([s, n]) => `${s} ${n}`)
       .join(", ")})`,

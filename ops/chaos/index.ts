@@ -1,6 +1,6 @@
 /**
- * `npm run chaos -- [--minutes N] [--faults N]`: the fault drill (drill.ts) on its own throwaway
- * infrastructure. Prints the counts; exits 1 when an order was lost, an effect duplicated, an outcome
+ * `npm run chaos -- [--minutes N] [--faults N] [--redis-cluster]`: the fault drill (drill.ts) on its own
+ * throwaway infrastructure; `--redis-cluster` runs it on a local Redis Cluster (3 masters, a replica each). Prints the counts; exits 1 when an order was lost, an effect duplicated, an outcome
  * wrong, an event dead-lettered or an invariant broken. The short version runs in `npm test`
  * (ops/e2e/chaos.e2e.test.ts).
  */
@@ -16,6 +16,7 @@ async function main(argv: string[]): Promise<number> {
   const report = await runDrill({
     durationMs: minutes * 60_000,
     faults: arg(argv, "--faults"),
+    redisCluster: argv.includes("--redis-cluster"),
     log: (line) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`),
   });
   console.log(formatReport(report));

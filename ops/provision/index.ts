@@ -5,7 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { PgServer, startPostgres } from "./postgres";
+import { isClusterUrl, parseClusterUrl, redisUrlFromEnv } from "@commerce/streams";
 import { RedisServer, shutdownRedisAt, startRedis } from "./redis";
+import { startRedisCluster, type RedisClusterServer } from "./redis-cluster";
 import { checkReplicationServer, redactUrl } from "./service-databases";
 import { SmtpSink, startSmtpSink } from "./smtp-sink";
 import { freePort, Logger, redisCommand, silent } from "./util";
@@ -82,9 +84,11 @@ export interface ProvisionOptions {
   ports?: { postgres?: number; redis?: number; smtp?: number; smtpApi?: number };
   /** provide a Postgres server (default true; npm start skips it when every service has DATABASE_URL_<SERVICE>) */
   postgres?: boolean;
+  /** start a local Redis Cluster (3 masters, a replica each) instead of one Redis (default false) */
+  redisCluster?: boolean;
   /** start the SMTP sink (default true) */
   smtp?: boolean;
-  /** DATABASE_URL / REDIS_URL are read from here (default process.env) */
+  /** DATABASE_URL / REDIS_URL / REDIS_CLUSTER_NODES are read from here (default process.env) */
   env?: NodeJS.ProcessEnv;
   /** watchdog that cleans up if this process is killed (default true) */
   reaper?: boolean;
@@ -97,8 +101,10 @@ export interface Infra {
   redisUrl: string;
   /** null when Postgres was given by DATABASE_URL */
   postgres: PgServer | null;
-  /** null when Redis was given by REDIS_URL */
+  /** null when Redis was given by REDIS_URL, or is a cluster */
   redis: RedisServer | null;
+  /** the local Redis Cluster, when asked for one */
+  redisCluster: RedisClusterServer | null;
   smtp: SmtpSink | null;
   /** ephemeral mode: the temp dir holding everything */
   tmpDir: string | null;
@@ -146,6 +152,7 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra |
 
   let postgres: PgServer | null = null;
   let redis: RedisServer | null = null;
+  let redisCluster: RedisClusterServer | null = null;
   let smtp: SmtpSink | null = null;
   const stopAll = async () => {
     await smtp?.stop().catch(() => {});
@@ -154,6 +161,7 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra |
       // a test may have restarted Redis from another process: whoever listens there now goes too
       await shutdownRedisAt(redis.port).catch(() => {});
     }
+    await redisCluster?.stop().catch(() => {});
     await postgres?.stop().catch(() => {});
     if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
     reaper?.dispose();
@@ -183,12 +191,19 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra |
     }
 
     let redisUrl: string;
-    if (env.REDIS_URL) {
-      log("Redis: using REDIS_URL");
-      const u = new URL(env.REDIS_URL);
-      const pong = await redisCommand(Number(u.port || 6379), "PING", u.hostname).catch((e) => `error ${e.message}`);
-      if (!/PONG|NOAUTH/.test(pong)) throw new Error(`cannot reach REDIS_URL ${env.REDIS_URL}: ${pong}`);
-      redisUrl = env.REDIS_URL;
+    if (env.REDIS_URL || env.REDIS_CLUSTER_NODES) {
+      redisUrl = redisUrlFromEnv(env);
+      log(`Redis: using ${env.REDIS_CLUSTER_NODES ? "REDIS_CLUSTER_NODES" : "REDIS_URL"}`);
+      const seeds = isClusterUrl(redisUrl)
+        ? parseClusterUrl(redisUrl).nodes
+        : [{ host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379) }];
+      const pongs = await Promise.all(seeds.map(({ host, port }) => redisCommand(port, "PING", host).catch((e) => `error ${e.message}`)));
+      if (!pongs.some((pong) => /PONG|NOAUTH/.test(pong))) throw new Error(`cannot reach Redis at ${redisUrl}: ${pongs.join("; ")}`);
+    } else if (options.redisCluster) {
+      redisCluster = await startRedisCluster({ dir: path.join(root, "redis-cluster"), log });
+      // by port: a node the drill kills and restarts is still found
+      for (const node of redisCluster.nodes) reaper?.set(`redis-${node.port}`, { kind: "redis", port: node.port });
+      redisUrl = redisCluster.url;
     } else {
       redis = await startRedis({
         dir: path.join(root, "redis"),
@@ -220,7 +235,7 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra |
       };
     }
 
-    const rest = { redisUrl, postgres, redis, smtp, tmpDir, reaper, stop: stopAll };
+    const rest = { redisUrl, postgres, redis, redisCluster, smtp, tmpDir, reaper, stop: stopAll };
     return pgAdminUrl === null ? { ...rest, pgAdminUrl } : { ...rest, pgAdminUrl };
   } catch (err) {
     await stopAll();

@@ -90,7 +90,7 @@ export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     if (v === undefined) continue;
-    if (/^(JEST_|TEST_|DATABASE_URL$|REDIS_URL$|PORT$|NODE_ENV$|SUBGRAPH_)/.test(k)) continue;
+    if (/^(JEST_|TEST_|DATABASE_URL$|REDIS_URL$|REDIS_CLUSTER_NODES$|PORT$|NODE_ENV$|SUBGRAPH_)/.test(k)) continue;
     env[k] = v;
   }
   return env;

@@ -20,6 +20,8 @@ export interface RedisClusterServer {
   nodes: ClusterNode[];
   /** The ports of the current masters, and of each master's replicas. */
   topology(): Promise<{ master: number; replicas: number[] }[]>;
+  /** The port of the master serving `key` now (e.g. a stream's, to fail it over). */
+  masterOf(key: string): Promise<number>;
   /** Promotes a replica of the master on `masterPort` with `CLUSTER FAILOVER` (no data lost); resolves when it serves. */
   failover(masterPort: number): Promise<number>;
   /** SIGKILLs the node on `port`. */
@@ -52,6 +54,10 @@ function clusterArgs(port: number, dir: string, nodeTimeoutMs: number): string[]
     // A lone surviving replica may serve its slots while the rest of the cluster is unreachable.
     "--cluster-require-full-coverage",
     "no",
+    // A replica's first sync starts at once: the default 5 s wait outlasts its 5 s PSYNC timeout, and a
+    // replica that never synced cannot be elected.
+    "--repl-diskless-sync-delay",
+    "0",
   ];
 }
 
@@ -68,15 +74,23 @@ async function nodeCommand(port: number, ...args: string[]): Promise<string> {
 }
 
 /** `CLUSTER NODES` of the node on `port`, parsed. */
-async function clusterNodes(port: number): Promise<{ id: string; port: number; master: boolean; masterId: string; failed: boolean }[]> {
+async function clusterNodes(
+  port: number,
+): Promise<{ id: string; port: number; master: boolean; masterId: string; failed: boolean; slots: [number, number][] }[]> {
   const text = await nodeCommand(port, "CLUSTER", "NODES");
   return text
     .split("\n")
     .map((line) => line.trim())
     .filter(Boolean)
     .map((line) => {
-      const [id, address, flags, masterId] = line.split(" ");
+      const [id, address, flags, masterId, , , , , ...ranges] = line.split(" ");
+      // Served slots are `from-to` or one `slot`; `[slot->-id]` marks a slot being migrated.
+      const slots = ranges
+        .filter((range) => !range.startsWith("["))
+        .map((range) => range.split("-").map(Number))
+        .map(([from, to]) => [from!, to ?? from!] as [number, number]);
       return {
+        slots,
         id: id!,
         port: Number(address!.split("@")[0]!.split(":").pop()),
         master: flags!.split(",").includes("master"),
@@ -196,11 +210,15 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
         const agreed = masterSets.every((set) => set === masterSets[0]);
         const ports = masterSets[0]!.split(",");
         if (!agreed || ports.length !== masters || !ports.every((port) => live.has(port))) return false;
-        // Every live replica has finished its sync: until then a master's WAIT counts no replica.
-        for (const { master, replicas } of await topology()) {
+        // and every live replica is in sync with its master (one that is not cannot take over)
+        const replicas = alive().filter((n) => !ports.includes(String(n.port)));
+        const links = await Promise.all(replicas.map((n) => nodeCommand(n.port, "INFO", "replication").catch(() => "")));
+        if (!links.every((info) => info.includes("master_link_status:up"))) return false;
+        // and each master counts them online: until then its WAIT counts no replica
+        for (const { master, replicas: own } of await topology()) {
           const info = await nodeCommand(master, "INFO", "replication").catch(() => "");
           const online = (info.match(/^slave\d+:.*state=online/gm) ?? []).length;
-          if (online < replicas.filter((port) => live.has(String(port))).length) return false;
+          if (online < own.filter((port) => live.has(String(port))).length) return false;
         }
         return true;
       },
@@ -220,6 +238,13 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
     nodes,
     topology,
     waitHealthy,
+    async masterOf(key) {
+      const port = alive()[0]!.port;
+      const slot = Number(await nodeCommand(port, "CLUSTER", "KEYSLOT", key));
+      const master = (await clusterNodes(port)).find((n) => n.master && !n.failed && n.slots.some(([from, to]) => from <= slot && slot <= to));
+      if (!master) throw new Error(`no master serves slot ${slot} of ${key}`);
+      return master.port;
+    },
     async failover(masterPort) {
       const group = (await topology()).find((g) => g.master === masterPort);
       const replica = group?.replicas[0];
