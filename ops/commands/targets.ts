@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { redisUrlFromEnv } from "@commerce/streams";
-import { adminUrlFor, databaseUrlOn, REPO_ROOT, serviceDatabaseUrlsFromEnv, serviceDatabaseVar } from "../provision";
+import { adminUrlFor, REPO_ROOT, serviceDatabaseUrlsFromEnv, serviceDatabaseVar, withDefaultServer } from "../provision";
 import { SERVICES, type ServiceName } from "../provision/platform";
 
 /** One database URL per service (any role that can read its tables). */
@@ -40,11 +40,10 @@ export function resolveTargets(env: NodeJS.ProcessEnv = process.env): Targets {
   const streamPrefix = env.STREAM_PREFIX ?? "commerce";
   const placed = serviceDatabaseUrlsFromEnv(SERVICES, env);
   const rest = SERVICES.filter((svc) => !placed[svc]);
-  const onServer = (adminUrl: string) =>
-    Object.fromEntries(SERVICES.map((svc) => [svc, placed[svc] ?? databaseUrlOn(adminUrl, `commerce_${svc}`)])) as DatabaseUrls;
+  const onServer = (adminUrl: string | null) => withDefaultServer(SERVICES, placed, adminUrl);
   const placedNote = rest.length < SERVICES.length ? "DATABASE_URL_<SERVICE>, " : "";
   if (!rest.length) {
-    return { databases: placed as DatabaseUrls, redisUrl, streamPrefix, describe: `DATABASE_URL_<SERVICE>, ${redisUrl}, prefix ${streamPrefix}` };
+    return { databases: onServer(null), redisUrl, streamPrefix, describe: `DATABASE_URL_<SERVICE>, ${redisUrl}, prefix ${streamPrefix}` };
   }
   if (env.DATABASE_URL) {
     const databases = onServer(env.DATABASE_URL);
