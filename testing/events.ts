@@ -1,6 +1,5 @@
-import type Redis from "ioredis";
 import { parseEvent, streamForType, type EventOf, type EventPayload, type EventType, type ParsedEvent } from "@commerce/schema";
-import { createEvent, streamKey } from "@commerce/streams";
+import { createEvent, streamKey, type RedisClient } from "@commerce/streams";
 
 export { eventually } from "./index";
 
@@ -18,7 +17,7 @@ export function orderPlaced(orderId: string, amount = 100): EventOf<"order.place
 }
 
 /** Appends an event to its producer's stream, exactly as the outbox relay does. */
-export async function publish(redis: Redis, prefix: string, envelope: ParsedEvent): Promise<void> {
+export async function publish(redis: RedisClient, prefix: string, envelope: ParsedEvent): Promise<void> {
   await redis.xadd(
     streamKey(prefix, streamForType(envelope.type)),
     "*",
@@ -32,7 +31,7 @@ export async function publish(redis: Redis, prefix: string, envelope: ParsedEven
 }
 
 /** Every event on one producer's stream so far, oldest first. */
-export async function streamEvents(redis: Redis, prefix: string, producer: string): Promise<ParsedEvent[]> {
+export async function streamEvents(redis: RedisClient, prefix: string, producer: string): Promise<ParsedEvent[]> {
   const entries = (await redis.xrange(streamKey(prefix, producer), "-", "+")) as [string, string[]][];
   return entries.map(([, fields]) => parseEvent(JSON.parse(fields[fields.indexOf("envelope") + 1])));
 }

@@ -7,12 +7,21 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express from "express";
-import Redis from "ioredis";
 import type { MigrationObject } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { NonEmptyArray } from "type-graphql";
 import type { Tracer } from "@opentelemetry/api";
-import { OutboxRelay, OutboxRetention, StreamConsumer, StreamTrimmer, commitWithEvents, streamsEntities, streamsMigrations } from "@commerce/streams";
+import {
+  OutboxRelay,
+  OutboxRetention,
+  StreamConsumer,
+  StreamTrimmer,
+  commitWithEvents,
+  createRedis,
+  streamsEntities,
+  streamsMigrations,
+  type RedisClient,
+} from "@commerce/streams";
 import { producers, type EventEnvelope, type ParsedEvent, type Producer } from "@commerce/schema";
 import { auditEntities, auditMigrations } from "./audit";
 import { OverloadedError, TokenError, bodyHash, verifyIdentityHeaders, type VerifiedRequest } from "./auth";
@@ -38,7 +47,8 @@ export interface Runtime<Settings = unknown> {
   settings: Settings;
   logger: Logger;
   orm: Orm;
-  redis: Redis;
+  /** One Redis or a cluster client (`REDIS_CLUSTER_NODES`, `redis+cluster://`). */
+  redis: RedisClient;
   metrics: Metrics;
   /** This service's tracer (a no-op unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set); spans nest under the active one. */
   tracer: Tracer;
@@ -132,7 +142,7 @@ export async function startSubgraph<Settings>(
     },
   });
   bindMetrics(orm, metrics);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
+  const redis = createRedis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
 
   const relay = new OutboxRelay({

@@ -1,7 +1,6 @@
 import type { Counter, Gauge } from "prom-client";
-import type Redis from "ioredis";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { dlqKey, replayKey, streamKey, type OutboxRelay, type StreamConsumer } from "@commerce/streams";
+import { dlqKey, groupBySlot, replayKey, streamKey, type OutboxRelay, type RedisClient, type StreamConsumer } from "@commerce/streams";
 import type { ParsedEvent, Producer } from "@commerce/schema";
 import type { Logger } from "./logger";
 import type { Metrics } from "./metrics";
@@ -10,7 +9,7 @@ import type { Orm } from "./orm";
 /** What {@link registerStreamMetrics} reads at scrape time. */
 export interface StreamMetricsSources {
   metrics: Metrics;
-  redis: Redis;
+  redis: RedisClient;
   orm: Orm;
   prefix: string;
   /** The consuming service: its consumer group on every stream, and its dead-letter stream. */
@@ -64,15 +63,23 @@ export function registerStreamMetrics(sources: StreamMetricsSources): (event: Pa
     );
     metrics.gauge("stream_pending", "Entries delivered to the consumer group and not yet acknowledged", ["stream", "group"], (gauge) =>
       scrape(gauge, async () => {
-        const pipeline = redis.pipeline();
-        for (const { key } of keys) pipeline.xpending(key, service);
-        const replies = (await pipeline.exec()) ?? [];
+        // One pipeline per cluster slot (one on a single Redis).
+        const groups = groupBySlot(redis, keys, ({ key }) => key);
+        const replies = await Promise.all(
+          groups.map(async (group) => {
+            const pipeline = redis.pipeline();
+            for (const { key } of group) pipeline.xpending(key, service);
+            return (await pipeline.exec()) ?? [];
+          }),
+        );
         gauge.reset();
-        keys.forEach(({ stream }, i) => {
-          const [error, summary] = replies[i] ?? [];
-          // A stream or group not created yet has nothing pending.
-          gauge.set({ stream, group: service }, error ? 0 : Number((summary as [number] | null)?.[0] ?? 0));
-        });
+        groups.forEach((group, g) =>
+          group.forEach(({ stream }, i) => {
+            const [error, summary] = replies[g]![i] ?? [];
+            // A stream or group not created yet has nothing pending.
+            gauge.set({ stream, group: service }, error ? 0 : Number((summary as [number] | null)?.[0] ?? 0));
+          }),
+        );
       }),
     );
     metrics.gauge("stream_dead_letters", "Entries in this service's dead-letter stream (see npm run dlq)", [], (gauge) =>
@@ -131,7 +138,7 @@ export function registerStreamMetrics(sources: StreamMetricsSources): (event: Pa
  * cannot tell (after XDEL or trimming past the group), entries-added minus the group's entries-read;
  * null when the stream or group does not exist yet or neither is known.
  */
-async function groupLag(redis: Redis, key: string, group: string): Promise<number | null> {
+async function groupLag(redis: RedisClient, key: string, group: string): Promise<number | null> {
   let groups: unknown[][];
   try {
     groups = (await redis.call("XINFO", "GROUPS", key)) as unknown[][];

@@ -3,10 +3,9 @@
  * `npm run bench -- relay`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import { randomBytes } from "node:crypto";
-import Redis from "ioredis";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, OutboxRelay } from "@commerce/streams";
+import { commitWithEvents, createRedis, OutboxRelay } from "@commerce/streams";
 import { dropDatabases } from "../provision";
 import { benchServers, runBench } from "./lib/run";
 import { openStreamsOrm, orderPlaced } from "./lib/streams-db";
@@ -32,7 +31,7 @@ async function main(): Promise<void> {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   const orm = await openStreamsOrm(url.toString(), 8);
-  const redis = new Redis(redisUrl);
+  const redis = createRedis(redisUrl);
   try {
     await orm.getMigrator().up();
     const produce = (i: number) => commitWithEvents(orm.em.fork(), async (_tx, emit) => emit(orderPlaced(`order-${i}`)));

@@ -3,7 +3,7 @@
  * `npm run bench -- saga`; what it does and its BENCH_* knobs: docs/BENCHMARKS.md, "How each bench runs".
  */
 import os from "node:os";
-import Redis from "ioredis";
+import { createRedis, type RedisClient } from "@commerce/streams";
 import { performance } from "node:perf_hooks";
 import { rawTxPerSecond } from "./lib/calibrate";
 import { cpuDelta, treeCpuMs } from "./lib/cpu";
@@ -93,7 +93,7 @@ async function drain(platform: BenchPlatform, ids: string[], timeoutMs: number):
   }
 }
 
-async function runStep(platform: BenchPlatform, redis: Redis, shop: Shop, rate: number, seconds: number): Promise<StepReport> {
+async function runStep(platform: BenchPlatform, redis: RedisClient, shop: Shop, rate: number, seconds: number): Promise<StepReport> {
   const placed: Placement[] = [];
   const pending: Promise<void>[] = [];
   const queriesStart = await sqlStatements(platform);
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     log: say,
     profile: process.env.BENCH_PROFILE?.split(",").filter(Boolean),
   });
-  const redis = new Redis(platform.redisUrl);
+  const redis = createRedis(platform.redisUrl);
   try {
     say(`platform up in ${Math.round((performance.now() - started) / 1000)} s (logs: ${platform.logDir})`);
     const shop = await setUpShop(platform.gatewayUrl, {

@@ -9,9 +9,8 @@
  */
 import { performance } from "node:perf_hooks";
 import { MikroORM } from "@mikro-orm/postgresql";
-import Redis from "ioredis";
 import pino from "pino";
-import { StreamConsumer, streamsEntities, type Handler } from "@commerce/streams";
+import { createRedis, StreamConsumer, streamsEntities, type Handler } from "@commerce/streams";
 
 interface ReplicaSettings {
   databaseUrl: string;
@@ -29,7 +28,7 @@ const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
   const orm = await MikroORM.init({ clientUrl: settings.databaseUrl, entities: streamsEntities, pool: { min: 0, max: 16 }, debug: false });
-  const redis = new Redis(settings.redisUrl);
+  const redis = createRedis(settings.redisUrl);
   /** [event id, when its transaction committed and its entry was acknowledged, when Redis added its entry] */
   let applied: [string, number, number][] = [];
   const handler: Handler = async (event, { em }) => {

@@ -6,10 +6,9 @@ import { fork, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import Redis from "ioredis";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, OutboxRelay, type ConsumerStats } from "@commerce/streams";
+import { commitWithEvents, createRedis, OutboxRelay, type ConsumerStats } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from "./lib/calibrate";
 import { dropDatabases } from "../provision";
@@ -44,7 +43,7 @@ async function main(): Promise<void> {
   const producerOrm = await openStreamsOrm(url.toString(), 16);
   await producerOrm.getMigrator().up();
   await producerOrm.em.getConnection().execute("create table bench_effect (event_id uuid primary key, order_id text not null)");
-  const redis = new Redis(redisUrl);
+  const redis = createRedis(redisUrl);
   const prefix = `bench_${randomBytes(3).toString("hex")}`;
 
   const committedAt = new Map<string, number>();

@@ -4,10 +4,9 @@
  *   npm run dlq -- show <service> <id>
  *   npm run dlq -- replay <service> <id|--all>
  *   npm run dlq -- discard <service> <id>
- * Env: REDIS_URL (default redis://127.0.0.1:6379), STREAM_PREFIX (default commerce).
+ * Env: REDIS_CLUSTER_NODES or REDIS_URL (default redis://127.0.0.1:6379), STREAM_PREFIX (default commerce).
  */
-import { DeadLetters } from "@commerce/streams";
-import Redis from "ioredis";
+import { createRedis, DeadLetters, redisUrlFromEnv } from "@commerce/streams";
 import { CONSUMING_SERVICES, PROJECTION_GROUPS } from "../provision/platform";
 
 const GROUPS: readonly string[] = [...CONSUMING_SERVICES, ...PROJECTION_GROUPS];
@@ -30,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`count must be a whole number from 1 to 10000, got ${arg}.\n${USAGE}`);
     return 2;
   }
-  const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: 2 });
+  const redis = createRedis(redisUrlFromEnv(), { maxRetriesPerRequest: 2 });
   const dlq = new DeadLetters({ redis, prefix: process.env.STREAM_PREFIX ?? "commerce" });
   try {
     switch (command) {

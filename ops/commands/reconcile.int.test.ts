@@ -11,7 +11,7 @@ import { notificationSubgraph } from "@commerce/notification";
 import { orderSubgraph } from "@commerce/order";
 import { paymentSubgraph } from "@commerce/payment";
 import { productSubgraph } from "@commerce/product";
-import { streamsEntities, streamsMigrations } from "@commerce/streams";
+import { dlqKey, streamsEntities, streamsMigrations } from "@commerce/streams";
 import { userSubgraph } from "@commerce/user";
 import { createTestDatabase, randomStreamPrefix, type TestDatabase } from "@commerce/testing";
 import { reconcile } from "./reconcile";
@@ -264,7 +264,7 @@ describe("orderStory", () => {
     const streamPrefix = randomStreamPrefix("saga");
     const redis = new Redis(redisUrl);
     await redis.xadd(
-      `${streamPrefix}:dlq:notification`,
+      dlqKey(streamPrefix, "notification"),
       "*",
       "type",
       "order.confirmed",

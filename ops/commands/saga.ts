@@ -7,9 +7,8 @@
  *
  * Where: DATABASE_URL_<SERVICE> / REDIS_URL / STREAM_PREFIX, else what `npm start` left in `.data/`.
  */
-import Redis from "ioredis";
 import { Client } from "pg";
-import { dlqKey, PUBLISHED_AT_SQL, streamKey } from "@commerce/streams";
+import { createRedis, dlqKey, PUBLISHED_AT_SQL, streamKey } from "@commerce/streams";
 import { SERVICES, type ServiceName } from "../provision/platform";
 import { resolveTargets, type Targets } from "./targets";
 
@@ -211,7 +210,7 @@ const correlationOf = (fields: string[]): string | null => {
 
 /** Dead letters of the order's events, and its entries still pending in some group (being retried, or orphaned by a crash). */
 async function redisSteps(targets: Pick<Targets, "redisUrl" | "streamPrefix">, orderId: string, add: Add): Promise<void> {
-  const redis = new Redis(targets.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+  const redis = createRedis(targets.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
   redis.on("error", () => undefined); // surfaced by the failing command
   await redis.connect();
   try {

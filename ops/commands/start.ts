@@ -5,7 +5,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import {
-  databaseUrlOn,
   Infra,
   InfraWithoutPostgres,
   pickPort,
@@ -14,19 +13,9 @@ import {
   redactUrl,
   REPO_ROOT,
   serviceDatabaseUrlsFromEnv,
+  withDefaultServer,
 } from "../provision";
-import {
-  baseEnv,
-  commonEnv,
-  DEFAULT_PORTS,
-  DEMO_LOGINS,
-  entryOf,
-  ManagedProcess,
-  ProcessName,
-  randomSecret,
-  SERVICES,
-  type ServiceName,
-} from "../provision/platform";
+import { baseEnv, commonEnv, DEFAULT_PORTS, DEMO_LOGINS, entryOf, ManagedProcess, ProcessName, randomSecret, SERVICES } from "../provision/platform";
 
 const COLORS: Record<string, number> = { gateway: 35, user: 36, product: 32, order: 33, payment: 34, notification: 95, infra: 90 };
 const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -133,10 +122,7 @@ async function main() {
     say(`Redis      ${infra.redisUrl}`);
     say(`SMTP sink  ${infra.smtp!.smtpUrl}  (messages: ${infra.smtp!.apiUrl}/messages)`);
 
-    const urls = Object.fromEntries(SERVICES.map((svc) => [svc, placed[svc] ?? databaseUrlOn(pgAdminUrl!, `commerce_${svc}`)])) as Record<
-      ServiceName,
-      string
-    >;
+    const urls = withDefaultServer(SERVICES, placed, pgAdminUrl);
     const dbs = await provisionServiceDatabases(urls, { passwordSecret: secrets.dbPasswordSecret, log: say });
 
     const ports = {} as Record<ProcessName, number>;

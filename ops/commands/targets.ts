@@ -1,13 +1,14 @@
 /**
  * Where the operator tools (`npm run saga`, `npm run reconcile`) find the platform: each service's
  * database and Redis. Explicit env wins (`DATABASE_URL_<SERVICE>` as `npm start` reads it, then
- * `DATABASE_URL`, `REDIS_URL`, `STREAM_PREFIX`); otherwise what `npm start` persisted in `.data/` (COMMERCE_DATA_DIR): the superuser password in
+ * `DATABASE_URL`, `REDIS_CLUSTER_NODES` or `REDIS_URL`, `STREAM_PREFIX`); otherwise what `npm start` persisted in `.data/` (COMMERCE_DATA_DIR): the superuser password in
  * `secrets.json` and the port in Postgres's own `postmaster.pid`, so the tools need no setup.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { adminUrlFor, databaseUrlOn, REPO_ROOT, serviceDatabaseUrlsFromEnv, serviceDatabaseVar } from "../provision";
+import { redisUrlFromEnv } from "@commerce/streams";
+import { adminUrlFor, REPO_ROOT, serviceDatabaseUrlsFromEnv, serviceDatabaseVar, withDefaultServer } from "../provision";
 import { SERVICES, type ServiceName } from "../provision/platform";
 
 /** One database URL per service (any role that can read its tables). */
@@ -35,15 +36,14 @@ function persistedPgPort(dataDir: string): number | null {
 }
 
 export function resolveTargets(env: NodeJS.ProcessEnv = process.env): Targets {
-  const redisUrl = env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const redisUrl = redisUrlFromEnv(env);
   const streamPrefix = env.STREAM_PREFIX ?? "commerce";
   const placed = serviceDatabaseUrlsFromEnv(SERVICES, env);
   const rest = SERVICES.filter((svc) => !placed[svc]);
-  const onServer = (adminUrl: string) =>
-    Object.fromEntries(SERVICES.map((svc) => [svc, placed[svc] ?? databaseUrlOn(adminUrl, `commerce_${svc}`)])) as DatabaseUrls;
+  const onServer = (adminUrl: string | null) => withDefaultServer(SERVICES, placed, adminUrl);
   const placedNote = rest.length < SERVICES.length ? "DATABASE_URL_<SERVICE>, " : "";
   if (!rest.length) {
-    return { databases: placed as DatabaseUrls, redisUrl, streamPrefix, describe: `DATABASE_URL_<SERVICE>, ${redisUrl}, prefix ${streamPrefix}` };
+    return { databases: onServer(null), redisUrl, streamPrefix, describe: `DATABASE_URL_<SERVICE>, ${redisUrl}, prefix ${streamPrefix}` };
   }
   if (env.DATABASE_URL) {
     const databases = onServer(env.DATABASE_URL);

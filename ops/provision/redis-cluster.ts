@@ -213,7 +213,14 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
         // and every live replica is in sync with its master (one that is not cannot take over)
         const replicas = alive().filter((n) => !ports.includes(String(n.port)));
         const links = await Promise.all(replicas.map((n) => nodeCommand(n.port, "INFO", "replication").catch(() => "")));
-        return links.every((info) => info.includes("master_link_status:up"));
+        if (!links.every((info) => info.includes("master_link_status:up"))) return false;
+        // and each master counts them online: until then its WAIT counts no replica
+        for (const { master, replicas: own } of await topology()) {
+          const info = await nodeCommand(master, "INFO", "replication").catch(() => "");
+          const online = (info.match(/^slave\d+:.*state=online/gm) ?? []).length;
+          if (online < own.filter((port) => live.has(String(port))).length) return false;
+        }
+        return true;
       },
       "the Redis Cluster to be healthy",
       timeoutMs,

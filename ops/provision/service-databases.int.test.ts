@@ -3,7 +3,7 @@ import { Client } from "pg";
 import { startTestPostgres, type PgServer } from "@commerce/testing";
 import { resolveTargets } from "../commands/targets";
 import { dropDatabases } from "./postgres";
-import { databaseUrlOn, provisionServiceDatabases, serviceDatabaseUrlsFromEnv } from "./service-databases";
+import { databaseUrlOn, provisionServiceDatabases, serviceDatabaseUrlsFromEnv, withDefaultServer } from "./service-databases";
 
 const adminUrl = () => process.env.TEST_PG_ADMIN_URL!;
 const id = () => crypto.randomBytes(3).toString("hex");
@@ -33,6 +33,15 @@ describe("DATABASE_URL_<SERVICE>", () => {
       /DATABASE_URL_ORDER names the maintenance database postgres/,
     );
     expect(() => serviceDatabaseUrlsFromEnv(["order"], { DATABASE_URL_ORDER: "redis://h:6379" })).toThrow(/DATABASE_URL_ORDER must be a postgres/);
+  });
+
+  it("the services without one go to the default server; with none, the error names the variable", () => {
+    const placed = { order: "postgres://a:b@db2:5432/orders" };
+    expect(withDefaultServer(["user", "order"] as const, placed, "postgres://root:pw@db1:5432/postgres")).toEqual({
+      user: "postgres://root:pw@db1:5432/commerce_user",
+      order: "postgres://a:b@db2:5432/orders",
+    });
+    expect(() => withDefaultServer(["user", "order"] as const, placed, null)).toThrow("no Postgres server for user: set DATABASE_URL_USER");
   });
 
   it("the tools read it as npm start does, the rest from DATABASE_URL", () => {

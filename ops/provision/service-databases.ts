@@ -57,6 +57,21 @@ export function serviceDatabaseUrlsFromEnv<S extends string>(
   return found;
 }
 
+/** Each service's database URL: the one `placed` names, else `commerce_<svc>` on `defaultServer` (a superuser URL). */
+export function withDefaultServer<S extends string>(
+  services: readonly S[],
+  placed: Partial<Record<S, string>>,
+  defaultServer: string | null,
+): Record<S, string> {
+  const urls = {} as Record<S, string>;
+  for (const service of services) {
+    const url = placed[service] ?? (defaultServer ? databaseUrlOn(defaultServer, `commerce_${service}`) : null);
+    if (!url) throw new Error(`no Postgres server for ${service}: set ${serviceDatabaseVar(service)}`);
+    urls[service] = url;
+  }
+  return urls;
+}
+
 export interface ServiceDatabasePlacementOptions {
   /** appended to the role names the provisioning creates, e.g. `_e1a2b` → `order_svc_e1a2b` */
   roleSuffix?: string;

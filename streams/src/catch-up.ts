@@ -1,15 +1,16 @@
 import type { Tracer } from "@opentelemetry/api";
-import type Redis from "ioredis";
 import { Client, type ClientConfig } from "pg";
 import type { PublicationLog } from "./publication-log";
-import { xaddEntries, type OutboxEntry } from "./publisher";
+import { xaddEntries, type Durability, type OutboxEntry } from "./publisher";
+import type { RedisClient } from "./redis-client";
 
 /** What {@link createSlotWithCatchUp} needs. */
 export interface CatchUpOptions {
   connection: ClientConfig;
   slot: string;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
+  durability: Durability;
   log: PublicationLog;
   tracer?: Tracer;
   /** Rows per select and XADD pipeline. */
@@ -105,7 +106,7 @@ async function republish(reader: Client, snapshot: string, options: CatchUpOptio
       envelope: r.envelope,
       traceparent: r.traceparent,
     }));
-    await xaddEntries(options.redis, options.prefix, entries, options.tracer);
+    await xaddEntries(options.redis, options.prefix, entries, options.tracer, options.durability);
     options.log.record(
       entries.map((e) => e.id),
       new Date(),

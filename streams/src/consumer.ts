@@ -2,15 +2,17 @@ import { performance } from "node:perf_hooks";
 import { SpanKind, type Tracer } from "@opentelemetry/api";
 import { isEventType, parseEvent, type EventOf, type EventType, type ParsedEvent, type Producer } from "@commerce/schema";
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
-import type Redis from "ioredis";
 import type { Logger } from "pino";
-import { dlqKey, replayKey, streamKey } from "./keys";
+import { replayKey, streamKey } from "./keys";
 import { AckBatcher } from "./ack-batcher";
+import { writeDeadLetter } from "./dead-letters";
 import { GroupCommit, processSpanAttributes } from "./group-commit";
 import { commitWithEvents, type Emit } from "./outbox";
 import { PendingRecovery, type Delivery } from "./recovery";
+import { defaultReplicaAcks, groupBySlot, type RedisClient } from "./redis-client";
 import { crashLooped, decideRetry } from "./retry-policy";
 import { SerialLanes } from "./serial-lanes";
+import { StreamReader } from "./stream-reader";
 import { backoff, sleep, Wakeup } from "./timing";
 import { contextFromTraceparent, defaultStreamsTracer, inSpan } from "./trace-context";
 import { isTransientInfrastructureError } from "./transient";
@@ -34,8 +36,8 @@ export type Handlers = { [T in EventType]?: Handler<EventOf<T>> };
 
 /** Options of {@link StreamConsumer}. */
 export interface StreamConsumerOptions {
-  /** For acks, claims and dead letters; the consumer duplicates it for its blocking reads. */
-  redis: Redis;
+  /** For acks, claims and dead letters; the consumer opens connections of its own for its blocking reads. */
+  redis: RedisClient;
   orm: MikroORM;
   prefix: string;
   /** The consuming service: the consumer group name on every stream. */
@@ -86,6 +88,21 @@ export interface StreamConsumerOptions {
    * this many. 1 gives every event its own transaction. Default 32. See group-commit.ts.
    */
   maxBatch?: number;
+  /**
+   * Replicas a dead letter must reach (`WAIT`) before the failed entry is acknowledged, so a fail-over
+   * cannot lose both. Default 1 on a cluster, 0 on one Redis.
+   */
+  replicaAcks?: number;
+  /** How long to wait for them; past it the entry stays pending and is dead-lettered again later. Default 1 s. */
+  replicaAckTimeoutMs?: number;
+}
+
+/** One blocking reader of the consumer: the streams of one slot (all of them on one Redis). */
+interface Reader {
+  connection: StreamReader;
+  /** Re-read this consumer's own pending entries of these streams before new ones (at start, after a read error). */
+  backlog: boolean;
+  failures: number;
 }
 
 /** Counters for metrics. */
@@ -131,13 +148,10 @@ export class StreamConsumer {
   private readonly progress = new Wakeup();
   private readonly abort = new AbortController();
   private readonly logger: Logger;
-  private blocking: Redis | null = null;
-  private blockingId: number | null = null;
+  private readers: Reader[] = [];
   private loops: Promise<void>[] = [];
   private running = false;
-  private readFailures = 0;
-  /** Re-read this consumer's own pending entries before reading new ones (at start, after a read error). */
-  private backlog = true;
+  private readonly durability: { replicaAcks: number; replicaAckTimeoutMs: number };
   private readonly counters: Omit<ConsumerStats, "inFlight" | "handlerLatencyMs" | "shared"> = {
     processed: 0,
     duplicates: 0,
@@ -163,6 +177,10 @@ export class StreamConsumer {
     this.replay = replayKey(options.prefix, options.service);
     this.keys = [...options.streams.map((producer) => streamKey(options.prefix, producer)), this.replay];
     this.logger = options.logger.child({ service: options.service, consumer: options.consumerName });
+    this.durability = {
+      replicaAcks: options.replicaAcks ?? defaultReplicaAcks(options.redis),
+      replicaAckTimeoutMs: options.replicaAckTimeoutMs ?? 1_000,
+    };
     this.acks = new AckBatcher(options.redis, options.service, new Set([this.replay]));
     this.recovery = new PendingRecovery({
       redis: options.redis,
@@ -195,24 +213,32 @@ export class StreamConsumer {
   /** Creates the groups (from the start of each stream) and starts reading. */
   async start(): Promise<void> {
     if (this.running) return;
-    for (const key of this.keys) {
+    await this.createGroups(this.keys);
+    // One blocking read per slot: a cluster serves each slot from its own master (PROTOCOL.md "Keys").
+    this.readers = groupBySlot(this.options.redis, this.keys, (key) => key).map((keys, i) => ({
+      // Who is who in CLIENT LIST.
+      connection: new StreamReader(this.options.redis, keys, `${this.options.service}:${this.options.consumerName}:read${i}`),
+      backlog: true,
+      failures: 0,
+    }));
+    await Promise.all(this.readers.map((reader) => reader.connection.open()));
+    this.running = true;
+    this.loops = [...this.readers.map((reader) => this.readLoop(reader)), this.recovery.claimLoop(this.abort.signal)];
+  }
+
+  /**
+   * The group on each of `keys`, from `0`, not `$`: events published before this service ever ran are
+   * delivered, and so is everything still in a stream whose group a fail-over lost (NOGROUP: the
+   * processed marks turn what was applied already into no-ops).
+   */
+  private async createGroups(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
       try {
-        // From `0`, not `$`: events published before this service ever ran are still delivered.
         await this.options.redis.xgroup("CREATE", key, this.options.service, "0", "MKSTREAM");
       } catch (error) {
         if (!String(error).includes("BUSYGROUP")) throw error;
       }
     }
-    // No transparent resend after a reconnect: a read whose reply was lost must surface as an error, so
-    // the loop re-reads this consumer's pending entries before any new one (see readBacklog).
-    this.blocking = this.options.redis.duplicate({
-      autoResendUnfulfilledCommands: false,
-      connectionName: `${this.options.service}:${this.options.consumerName}:read`, // who is who in CLIENT LIST
-    });
-    this.blocking.on("error", () => undefined); // read failures are reported by the read loop
-    this.blockingId = Number(await this.blocking.client("ID"));
-    this.running = true;
-    this.loops = [this.readLoop(), this.recovery.claimLoop(this.abort.signal)];
   }
 
   /** Stops reading, lets in-flight messages finish and be acknowledged, then returns. Retries waiting on backoff are left pending. */
@@ -221,12 +247,12 @@ export class StreamConsumer {
     this.running = false;
     this.abort.abort();
     this.progress.wake();
-    // Release the blocked XREADGROUP now instead of after `blockMs`; it returns nothing, so nothing is orphaned.
-    await this.options.redis.client("UNBLOCK", this.blockingId!).catch(() => undefined);
+    // Release the blocked XREADGROUPs now instead of after `blockMs`; they return nothing, so nothing is orphaned.
+    await Promise.all(this.readers.map((reader) => reader.connection.unblock()));
     await Promise.all(this.loops);
     while (this.inFlight.size > 0) await this.progress.wait(50);
-    this.blocking?.disconnect();
-    this.blocking = null;
+    for (const reader of this.readers) reader.connection.close();
+    this.readers = [];
   }
 
   /** Counters for metrics. */
@@ -239,8 +265,9 @@ export class StreamConsumer {
     };
   }
 
-  private async readLoop(): Promise<void> {
+  private async readLoop(reader: Reader): Promise<void> {
     const group = this.options.service;
+    const { connection } = reader;
     while (this.running) {
       const room = this.concurrency - this.inFlight.size;
       if (room <= 0) {
@@ -250,30 +277,36 @@ export class StreamConsumer {
       }
       let reply: [string, RawEntry[]][] | null;
       try {
-        if (this.backlog) {
-          await this.recovery.readBacklog((command, ...args) => this.blockingCall(command, ...args));
-          this.backlog = false;
+        if (reader.backlog) {
+          await this.recovery.readBacklog(connection.keys, (command, ...args) => connection.call(command, ...args));
+          reader.backlog = false;
         }
-        reply = (await this.blockingCall(
+        reply = (await connection.call(
           "XREADGROUP",
           "GROUP",
           group,
           this.options.consumerName,
           "COUNT",
-          room,
+          // Readers of several slots share the room; a busy one takes the rest in its following reads.
+          Math.max(1, Math.floor(room / this.readers.length)),
           "BLOCK",
           this.blockMs,
           "STREAMS",
-          ...this.keys,
-          ...this.keys.map(() => ">"),
+          ...connection.keys,
+          ...connection.keys.map(() => ">"),
         )) as [string, RawEntry[]][] | null;
-        if (this.readFailures > 0) this.logger.info("stream reads recovered");
-        this.readFailures = 0;
+        if (reader.failures > 0) this.logger.info({ keys: connection.keys }, "stream reads recovered");
+        reader.failures = 0;
       } catch (error) {
         if (!this.running) break;
-        this.backlog = true;
-        if (this.readFailures++ === 0) this.logger.error({ err: error }, "cannot read streams; retrying with backoff");
-        await sleep(backoff(this.readFailures, 100, 5_000), this.abort.signal);
+        reader.backlog = true;
+        if (reader.failures++ === 0) this.logger.error({ err: error, keys: connection.keys }, "cannot read streams; retrying with backoff");
+        if (String(error).includes("NOGROUP")) {
+          // The group (or the stream) is gone: a fail-over promoted a replica that never received it.
+          this.logger.warn({ keys: connection.keys }, "consumer group missing; created again from the start of the stream");
+          await this.createGroups(connection.keys).catch(() => undefined);
+        }
+        await sleep(backoff(reader.failures, 100, 5_000), this.abort.signal);
         continue;
       }
       const skip: [string, string[]][] = [];
@@ -306,7 +339,7 @@ export class StreamConsumer {
     return key !== this.replay && type !== undefined && isEventType(type) && !this.options.handlers[type];
   }
 
-  /** One round trip for all the skipped entries of one read: an XACK per stream, pipelined. */
+  /** One round trip for all the skipped entries of one read: an XACK per stream, pipelined (the streams of a read share a slot). */
   private async ackSkipped(skip: [string, string[]][]): Promise<void> {
     const { redis, service } = this.options;
     const pipeline = redis.pipeline();
@@ -321,24 +354,6 @@ export class StreamConsumer {
       // Left pending: the claim loop takes them back after claimIdleMs and the normal path acks them.
       this.logger.error({ err: error }, "could not acknowledge skipped entries; they will be redelivered");
     }
-  }
-
-  /**
-   * A command on the blocking connection that fails when that connection drops. Told not to resend
-   * unfulfilled commands (so that a lost reply surfaces), ioredis instead drops them on reconnect
-   * without ever settling their promise: the read loop would wait forever and the consumer silently
-   * stop reading.
-   */
-  private blockingCall(command: string, ...args: (string | number)[]): Promise<unknown> {
-    const connection = this.blocking!;
-    return new Promise((resolve, reject) => {
-      const lost = () => reject(new Error(`the stream connection closed before ${command} returned`));
-      connection.once("close", lost);
-      connection
-        .call(command, ...args)
-        .then(resolve, reject)
-        .finally(() => connection.off("close", lost));
-    });
   }
 
   private dispatch(delivery: Delivery): void {
@@ -501,39 +516,30 @@ export class StreamConsumer {
     return this.acks.ack(delivery.key, delivery.entryId);
   }
 
+  /**
+   * Writes the dead letter (once per source entry, replicated), then acknowledges the entry: on a
+   * cluster the two live in different slots, so no transaction spans them. A crash in between leaves
+   * the entry pending; its redelivery finds the dead letter already written and only acknowledges it.
+   */
   private async deadLetter(delivery: Delivery, error: string, attempts: number, type?: string): Promise<void> {
     const { redis, service, consumerName, prefix } = this.options;
     const fields = delivery.fields;
-    const multi = redis
-      .multi()
-      .xadd(
-        dlqKey(prefix, service),
-        "*",
-        "stream",
-        delivery.key,
-        "entryId",
-        delivery.entryId,
-        "group",
-        service,
-        "consumer",
-        consumerName,
-        "type",
-        type ?? fields.type ?? "unknown",
-        "error",
+    await writeDeadLetter(
+      redis,
+      prefix,
+      {
+        stream: delivery.key,
+        entryId: delivery.entryId,
+        group: service,
+        consumer: consumerName,
+        type: type ?? fields.type ?? "unknown",
         error,
-        "attempts",
-        String(attempts),
-        "envelope",
-        fields.envelope ?? JSON.stringify(fields),
-        "failedAt",
-        new Date().toISOString(),
-      );
-    // Acknowledged in the same MULTI: the entry is either still pending or safely in the DLQ, never lost.
-    multi.xack(delivery.key, service, delivery.entryId);
-    if (delivery.key === this.replay) multi.xdel(delivery.key, delivery.entryId);
-    const results = await multi.exec();
-    const failure = results?.find(([err]) => err)?.[0];
-    if (!results || failure) throw failure ?? new Error("MULTI aborted");
+        attempts,
+        envelope: fields.envelope ?? JSON.stringify(fields),
+      },
+      this.durability,
+    );
+    await this.ack(delivery);
     this.counters.deadLettered += 1;
     this.logger.error({ key: delivery.key, entryId: delivery.entryId, attempts, error }, "entry dead-lettered");
   }

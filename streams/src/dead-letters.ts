@@ -1,5 +1,5 @@
-import type Redis from "ioredis";
-import { dlqKey, replayKey } from "./keys";
+import { dlqIndexKey, dlqKey, replayKey } from "./keys";
+import { followRedirection, NotReplicatedError, type RedisClient } from "./redis-client";
 import { eventFields, fieldsOf, type RawEntry } from "./wire";
 
 /** A dead-lettered entry: where it failed, why, and the original envelope. */
@@ -27,7 +27,7 @@ export interface DeadLetter {
  * group reads, so only the handler that failed runs again; no other service sees the event twice.
  */
 export class DeadLetters {
-  constructor(private readonly options: { redis: Redis; prefix: string }) {}
+  constructor(private readonly options: { redis: RedisClient; prefix: string }) {}
 
   /** The oldest `count` dead letters (default 50), or those after `after` to page on. */
   async list(service: string, { count = 50, after }: { count?: number; after?: string } = {}): Promise<DeadLetter[]> {
@@ -50,10 +50,12 @@ export class DeadLetters {
     const letter = await this.show(service, id);
     if (!letter) return false;
     const { redis, prefix } = this.options;
+    // One hash tag: the three keys are in one slot, so this MULTI is atomic on a cluster too.
     const results = await redis
       .multi()
       .xadd(replayKey(prefix, service), "*", ...eventFields(envelopeIdentity(letter), letter.envelope))
       .xdel(dlqKey(prefix, service), id)
+      .hdel(dlqIndexKey(prefix, service), indexField(letter.stream, letter.entryId))
       .exec();
     const failure = results?.find(([error]) => error)?.[0];
     if (!results || failure) throw failure ?? new Error("MULTI aborted");
@@ -72,7 +74,17 @@ export class DeadLetters {
 
   /** Deletes a dead letter for good. False when there was none. */
   async discard(service: string, id: string): Promise<boolean> {
-    return (await this.options.redis.xdel(dlqKey(this.options.prefix, service), id)) > 0;
+    const letter = await this.show(service, id);
+    if (!letter) return false;
+    const { redis, prefix } = this.options;
+    const results = await redis
+      .multi()
+      .xdel(dlqKey(prefix, service), id)
+      .hdel(dlqIndexKey(prefix, service), indexField(letter.stream, letter.entryId))
+      .exec();
+    const failure = results?.find(([error]) => error)?.[0];
+    if (!results || failure) throw failure ?? new Error("MULTI aborted");
+    return Number(results[0]![1]) > 0;
   }
 }
 
@@ -99,4 +111,79 @@ function envelopeIdentity(letter: DeadLetter): { id: string; type: string } {
   } catch {
     return { id: "", type: letter.type };
   }
+}
+
+/** The dead-letter index field of a source entry. */
+function indexField(stream: string, entryId: string): string {
+  return `${stream} ${entryId}`;
+}
+
+/**
+ * Writes the dead letter of source entry (`stream`, `entryId`) unless the index says it was written
+ * already; returns the dead letter's id either way. The index and the dead-letter stream share a slot.
+ */
+const WRITE_ONCE = `
+local existing = redis.call('HGET', KEYS[2], ARGV[1])
+if existing then return existing end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+redis.call('HSET', KEYS[2], ARGV[1], id)
+return id`;
+
+/** What a dead letter records (PROTOCOL.md "Retries and dead letters"). */
+export interface DeadLetterRecord {
+  stream: string;
+  entryId: string;
+  group: string;
+  consumer: string;
+  type: string;
+  error: string;
+  attempts: number;
+  envelope: string;
+}
+
+/**
+ * Writes `letter` to the group's dead-letter stream at most once per source entry (a redelivery after a
+ * crash between this and the XACK finds the first one), then waits for `replicaAcks` replicas: the
+ * caller acknowledges the source entry only after this resolved, so a fail-over cannot lose both.
+ * Returns the dead letter's id.
+ */
+export async function writeDeadLetter(
+  redis: RedisClient,
+  prefix: string,
+  letter: DeadLetterRecord,
+  durability: { replicaAcks: number; replicaAckTimeoutMs: number },
+): Promise<string> {
+  const fields = [
+    "stream",
+    letter.stream,
+    "entryId",
+    letter.entryId,
+    "group",
+    letter.group,
+    "consumer",
+    letter.consumer,
+    "type",
+    letter.type,
+    "error",
+    letter.error,
+    "attempts",
+    String(letter.attempts),
+    "envelope",
+    letter.envelope,
+    "failedAt",
+    new Date().toISOString(),
+  ];
+  const pipeline = redis
+    .pipeline()
+    .eval(WRITE_ONCE, 2, dlqKey(prefix, letter.group), dlqIndexKey(prefix, letter.group), indexField(letter.stream, letter.entryId), ...fields);
+  if (durability.replicaAcks > 0) pipeline.wait(durability.replicaAcks, durability.replicaAckTimeoutMs);
+  const results = await pipeline.exec();
+  const failure = results?.find(([error]) => error)?.[0];
+  if (failure) followRedirection(redis, failure);
+  if (!results || failure) throw failure ?? new Error("dead-letter pipeline returned no results");
+  if (durability.replicaAcks > 0) {
+    const acked = Number(results[1]![1]);
+    if (acked < durability.replicaAcks) throw new NotReplicatedError(acked, durability.replicaAcks);
+  }
+  return String(results[0]![1]);
 }

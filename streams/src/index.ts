@@ -2,7 +2,7 @@
  * `@commerce/streams`: the event backbone. Transactional outbox → relay (logical decoding) → Redis Streams → consumer groups
  * with exactly-once effects, dead letters and trimming. The wire rules are in `streams/PROTOCOL.md`.
  */
-export { streamKey, dlqKey, replayKey } from "./keys";
+export { streamKey, dlqKey, dlqIndexKey, replayKey } from "./keys";
 export { eventFields } from "./wire";
 export { OutboxRecord, ProcessedEvent, streamsEntities } from "./entities";
 export { streamsMigrations, Migration20250101000000StreamsOutbox, Migration20261207000000StreamsLogicalRelay } from "./migrations";
@@ -15,6 +15,21 @@ export { PUBLISHED_AT_SQL } from "./publication-log";
 export type { OutboxEntry } from "./publisher";
 export { activeTraceparent, contextFromTraceparent, inSpan } from "./trace-context";
 export { StreamConsumer, type StreamConsumerOptions, type Handler, type Handlers, type HandlerContext, type ConsumerStats } from "./consumer";
-export { DeadLetters, type DeadLetter } from "./dead-letters";
+export { DeadLetters, writeDeadLetter, type DeadLetter, type DeadLetterRecord } from "./dead-letters";
 export { StreamTrimmer, type StreamTrimmerOptions } from "./trimmer";
-export { createRedis, redisUrlFromEnv, isClusterUrl, parseClusterUrl, dataNodes, hashTag, type RedisClient } from "./redis-client";
+export {
+  createRedis,
+  redisUrlFromEnv,
+  isClusterUrl,
+  parseClusterUrl,
+  dataNodes,
+  hashTag,
+  isCluster,
+  slotOf,
+  groupBySlot,
+  duplicateRedis,
+  defaultReplicaAcks,
+  NotReplicatedError,
+  followRedirection,
+  type RedisClient,
+} from "./redis-client";

@@ -49,12 +49,14 @@ test("a read cut off by a dropped connection is retried: later events are still 
   await xaddEvent(redis, prefix, first);
   await eventually("the first event", async () => (await effects(orm)).length === 1);
 
-  const blockingId = (consumer as unknown as { blockingId: number }).blockingId;
-  await eventually("the consumer to block in XREADGROUP", async () => {
-    const list = String(await redis.client("LIST", "ID", blockingId));
-    return list.includes("cmd=xreadgroup");
+  // The consumer's reading connection, by the name it gives itself in CLIENT LIST.
+  const blockingId = await eventually("the consumer to block in XREADGROUP", async () => {
+    const line = String(await redis.client("LIST"))
+      .split("\n")
+      .find((client) => client.includes(" name=svc:c-1:read") && client.includes("cmd=xreadgroup"));
+    return line ? /\bid=(\d+)/.exec(line)![1]! : null;
   });
-  await redis.client("KILL", "ID", String(blockingId));
+  await redis.client("KILL", "ID", blockingId);
 
   const later = [placed("order-2", 1), placed("order-3", 1)];
   for (const event of later) await xaddEvent(redis, prefix, event);

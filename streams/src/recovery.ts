@@ -1,5 +1,5 @@
-import type Redis from "ioredis";
 import type { Logger } from "pino";
+import { groupBySlot, type RedisClient } from "./redis-client";
 import { sleep } from "./timing";
 import { fieldsOf, type RawEntry } from "./wire";
 
@@ -14,7 +14,7 @@ export interface Delivery {
 
 /** What recovery needs of its consumer. */
 export interface RecoveryHost {
-  redis: Redis;
+  redis: RedisClient;
   /** The consumer group. */
   service: string;
   consumerName: string;
@@ -47,9 +47,15 @@ export class PendingRecovery {
       if (!host.running()) break;
       try {
         await this.renewInFlight();
-        for (const key of host.keys) await this.claimIdle(key);
       } catch (error) {
-        host.logger.warn({ err: error }, "claiming abandoned entries failed; retried at the next interval");
+        host.logger.warn({ err: error }, "renewing held entries failed; retried at the next interval");
+      }
+      for (const key of host.keys) {
+        try {
+          await this.claimIdle(key);
+        } catch (error) {
+          host.logger.warn({ err: error, key }, "claiming abandoned entries failed; retried at the next interval");
+        }
       }
     }
   }
@@ -61,8 +67,8 @@ export class PendingRecovery {
    * Listed with XPENDING (through `call`, the consumer's reading connection) and taken with XCLAIM, not
    * re-read with `XREADGROUP … 0`, which would count a delivery for entries still in flight here.
    */
-  async readBacklog(call: (command: string, ...args: (string | number)[]) => Promise<unknown>): Promise<void> {
-    const { service, consumerName, keys, inFlight, redis } = this.host;
+  async readBacklog(keys: readonly string[], call: (command: string, ...args: (string | number)[]) => Promise<unknown>): Promise<void> {
+    const { service, consumerName, inFlight, redis } = this.host;
     for (const key of keys) {
       let start = "-";
       for (;;) {
@@ -99,17 +105,20 @@ export class PendingRecovery {
       if (now - since > maxHoldMs) continue;
       held.push(token.split(" ") as [string, string]);
     }
-    if (held.length === 0) return;
-    const pending = redis.pipeline();
-    for (const [key, id] of held) pending.xpending(key, service, id, id, 1);
-    const rows = (await pending.exec()) ?? [];
-    const renew = redis.pipeline();
-    held.forEach(([key, id], i) => {
-      const row = (rows[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
-      // Still ours; the idle time just seen as the minimum, so a takeover in between is not undone.
-      if (row && row[1] === consumerName) renew.xclaim(key, service, consumerName, row[2], id, "JUSTID");
-    });
-    if (renew.length > 0) await renew.exec();
+    await Promise.all(
+      groupBySlot(redis, held, ([key]) => key).map(async (group) => {
+        const pending = redis.pipeline();
+        for (const [key, id] of group) pending.xpending(key, service, id, id, 1);
+        const rows = (await pending.exec()) ?? [];
+        const renew = redis.pipeline();
+        group.forEach(([key, id], i) => {
+          const row = (rows[i]?.[1] as [string, string, number, number][] | undefined)?.[0];
+          // Still ours; the idle time just seen as the minimum, so a takeover in between is not undone.
+          if (row && row[1] === consumerName) renew.xclaim(key, service, consumerName, row[2], id, "JUSTID");
+        });
+        if (renew.length > 0) await renew.exec();
+      }),
+    );
   }
 
   /** Takes over entries left pending longer than `claimIdleMs` by any consumer of the group. */

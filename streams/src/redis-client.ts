@@ -1,3 +1,4 @@
+import calculateSlot from "cluster-key-slot";
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
 
 /** A connection to one Redis or to a Redis Cluster: the commands the platform uses exist on both. */
@@ -63,6 +64,8 @@ export function createRedis(url: string, options: RedisOptions = {}, cluster: Om
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: 2000,
+    // A redirection ioredis does not follow (see followRedirection) is corrected by the next refresh at the latest.
+    slotsRefreshInterval: 5000,
     lazyConnect: options.lazyConnect,
     enableOfflineQueue: options.enableOfflineQueue,
     enableReadyCheck: true,
@@ -83,4 +86,63 @@ export function dataNodes(client: RedisClient): Redis[] {
  */
 export function hashTag(tag: string): string {
   return `{${tag}}`;
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** The cluster slot of `key` (what `CLUSTER KEYSLOT` answers): keys sharing a hash tag share it. */
+export function slotOf(key: string): number {
+  return calculateSlot(key);
+}
+
+/**
+ * `items` split into the groups one pipeline or MULTI may carry: on a cluster one group per slot of
+ * `keyOf(item)` (order kept within a group), on one Redis a single group.
+ */
+export function groupBySlot<T>(client: RedisClient, items: readonly T[], keyOf: (item: T) => string): T[][] {
+  if (!isCluster(client)) return items.length > 0 ? [[...items]] : [];
+  const groups = new Map<number, T[]>();
+  for (const item of items) {
+    const slot = slotOf(keyOf(item));
+    const group = groups.get(slot);
+    if (group) group.push(item);
+    else groups.set(slot, [item]);
+  }
+  return [...groups.values()];
+}
+
+/** Another client to the same Redis or cluster, with `options` overriding the connection options. */
+export function duplicateRedis(client: RedisClient, options: RedisOptions = {}): RedisClient {
+  if (!isCluster(client)) return client.duplicate(options);
+  return client.duplicate([], {
+    redisOptions: { ...client.options.redisOptions, ...options },
+    ...(options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue }),
+  });
+}
+
+/**
+ * Replicas a write must reach before it counts as durable (`WAIT n`): 1 on a cluster, where an
+ * acknowledged write a master loses before replicating would vanish in a fail-over; 0 on one Redis.
+ */
+export function defaultReplicaAcks(client: RedisClient): number {
+  return isCluster(client) ? 1 : 0;
+}
+
+/**
+ * After a pipeline failed with `MOVED`/`ASK`/`CLUSTERDOWN`: ioredis follows a redirection only when every
+ * command of the pipeline got it, so a pipeline ending in a keyless `WAIT` (which answers) fails instead;
+ * refreshing the slot map sends the caller's retry to the slot's new master.
+ */
+export function followRedirection(client: RedisClient, error: unknown): void {
+  if (isCluster(client) && /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/.test(String((error as Error)?.message ?? ""))) client.refreshSlotsCache();
+}
+
+/** A write Redis accepted but fewer replicas than required acknowledged in time: treated as not written. */
+export class NotReplicatedError extends Error {
+  constructor(acked: number, wanted: number) {
+    super(`write reached ${acked} of ${wanted} required replica(s) in time`);
+    this.name = "NotReplicatedError";
+  }
 }

@@ -1,11 +1,11 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Tracer } from "@opentelemetry/api";
-import type Redis from "ioredis";
 import { Client, type ClientConfig } from "pg";
 import type { Logger } from "pino";
 import { createSlotWithCatchUp, dropSlot } from "./catch-up";
 import { PublicationLog } from "./publication-log";
-import type { OutboxEntry } from "./publisher";
+import type { Durability, OutboxEntry } from "./publisher";
+import { defaultReplicaAcks, duplicateRedis, type RedisClient } from "./redis-client";
 import { ReplicationSession } from "./replication-session";
 import { bigIntToLsn, lsnToBigInt, slotNameFor, slotState } from "./slot";
 import { backoff, sleep } from "./timing";
@@ -15,7 +15,15 @@ export interface OutboxRelayOptions {
   /** The service's ORM: the relay publishes that database's outbox. */
   orm: MikroORM;
   /** Duplicated (without an offline queue) for the relay's own connection; the caller keeps ownership of this one. */
-  redis: Redis;
+  redis: RedisClient;
+  /**
+   * Replicas every XADD must reach (`WAIT`) before its position is confirmed: an XADD a master
+   * acknowledged and lost in a fail-over before replicating it is then published again, not lost.
+   * Default 1 on a cluster, 0 (no WAIT) on one Redis.
+   */
+  replicaAcks?: number;
+  /** How long to wait for those replicas before the batch counts as failed (and is published again). Default 1 s. */
+  replicaAckTimeoutMs?: number;
   prefix: string;
   logger: Logger;
   /** Most events per XADD pipeline (whole transactions: one larger than this goes alone). Default 500. */
@@ -71,7 +79,8 @@ export class OutboxRelay {
   private readonly batchSize: number;
   private readonly maxBackoffMs: number;
   private readonly log = new PublicationLog();
-  private redis: Redis | null = null;
+  private readonly durability: Durability;
+  private redis: RedisClient | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
   private session: ReplicationSession | null = null;
@@ -86,6 +95,10 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
+    this.durability = {
+      replicaAcks: options.replicaAcks ?? defaultReplicaAcks(options.redis),
+      replicaAckTimeoutMs: options.replicaAckTimeoutMs ?? 1_000,
+    };
     const { host, port, user, password, database } = options.orm.em.getConnection().getConnectionOptions();
     this.connection = {
       host,
@@ -110,7 +123,7 @@ export class OutboxRelay {
     this.running = true;
     this.stopSignal = new AbortController();
     // No offline queue: while Redis is down an XADD fails at once and the session restarts after a backoff.
-    this.redis = this.options.redis.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.redis = duplicateRedis(this.options.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.redis.on("error", () => undefined); // reported once per outage by the loop, not per reconnect attempt
     this.flushTimer = setInterval(() => void this.tick(), this.options.flushIntervalMs ?? 1_000);
     this.loop = this.run();
@@ -191,6 +204,7 @@ export class OutboxRelay {
       redis,
       prefix: this.options.prefix,
       batchSize: this.batchSize,
+      durability: this.durability,
       tracer: this.options.tracer,
       onStart: () => {
         this.counters.leader = true;
@@ -262,6 +276,7 @@ export class OutboxRelay {
         slot: this.slot,
         redis,
         prefix: this.options.prefix,
+        durability: this.durability,
         log: this.log,
         tracer: this.options.tracer,
         batchSize: this.batchSize,

@@ -1,17 +1,18 @@
 import type { Tracer } from "@opentelemetry/api";
-import type Redis from "ioredis";
 import type { ClientConfig } from "pg";
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-logical-replication";
-import { xaddEntries, type OutboxEntry } from "./publisher";
+import { xaddEntries, type Durability, type OutboxEntry } from "./publisher";
+import type { RedisClient } from "./redis-client";
 import { bigIntToLsn, lsnToBigInt, OUTBOX_PUBLICATION } from "./slot";
 
 /** What a {@link ReplicationSession} needs. */
 export interface ReplicationSessionOptions {
   connection: ClientConfig;
   slot: string;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   batchSize: number;
+  durability: Durability;
   tracer?: Tracer;
   /** Called once Postgres streams to this session: it holds the slot. */
   onStart(): void;
@@ -140,7 +141,7 @@ export class ReplicationSession {
         }
         const entries = batch.flatMap((tx) => tx.entries);
         if (entries.length > 0) {
-          await xaddEntries(this.options.redis, this.options.prefix, entries, this.options.tracer);
+          await xaddEntries(this.options.redis, this.options.prefix, entries, this.options.tracer, this.options.durability);
           await this.options.onPublished(entries);
         }
         if (this.ended) return;

@@ -1,12 +1,12 @@
 import type { Producer } from "@commerce/schema";
-import type Redis from "ioredis";
+import type { RedisClient } from "./redis-client";
 import type { Logger } from "pino";
 import { streamKey } from "./keys";
 import { compareStreamIds, nextStreamId } from "./wire";
 
 /** Options of {@link StreamTrimmer}. */
 export interface StreamTrimmerOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   producers: Producer[];
   /** Default 60 s. */

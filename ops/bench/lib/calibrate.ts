@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import Redis from "ioredis";
+import { createRedis } from "@commerce/streams";
 import { Client } from "pg";
 import { percentile } from "./stats";
 
@@ -66,7 +66,7 @@ async function roundTrips(fn: () => Promise<unknown>, n = 2_000): Promise<RoundT
 export async function roundTripCosts(adminUrl: string, redisUrl: string): Promise<{ postgres: RoundTrip; redis: RoundTrip }> {
   const pg = new Client({ connectionString: adminUrl });
   await pg.connect();
-  const redis = new Redis(redisUrl);
+  const redis = createRedis(redisUrl);
   try {
     return { postgres: await roundTrips(() => pg.query("select 1")), redis: await roundTrips(() => redis.ping()) };
   } finally {

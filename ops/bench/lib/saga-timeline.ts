@@ -5,9 +5,8 @@
  * `processed_event` row (`processed_at` = start of the handler's transaction). Timestamps come from
  * Postgres and the services' clocks: one machine, one clock.
  */
-import type Redis from "ioredis";
 import { Client } from "pg";
-import { PUBLISHED_AT_SQL, streamKey } from "@commerce/streams";
+import { PUBLISHED_AT_SQL, streamKey, type RedisClient } from "@commerce/streams";
 import type { ServiceName } from "../../provision/platform";
 
 /** Epoch ms (µs precision) of each step of one order's happy path; undefined where it did not happen. */
@@ -96,7 +95,7 @@ export async function orderStatuses(orderUrl: string, orderIds: string[]): Promi
 
 /** Per stream and consumer group: entries not yet delivered (`lag`) and delivered but not acknowledged (`pending`). */
 export async function consumerLag(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   producers: readonly string[],
 ): Promise<{ stream: string; group: string; lag: number; pending: number }[]> {
