@@ -11,7 +11,7 @@ import path from "node:path";
 import Redis from "ioredis";
 import YAML from "yaml";
 import { dlqIndexKey, dlqKey, isClusterUrl, parseClusterUrl, replayKey, slotOf, streamKey } from "@commerce/streams";
-import { freePort } from "../../provision";
+import { freePort, isListening, waitFor } from "../../provision";
 import { envReader, loadSubgraphConfig, type SubgraphName } from "@commerce/kit";
 import { producers } from "@commerce/schema";
 import { loadGatewayConfig } from "@commerce/gateway";
@@ -392,8 +392,9 @@ describe("self-run Redis Cluster example (ops/deploy/k8s/redis-cluster)", () => 
       .replace(/^port .*$/m, `port ${port}`);
     fs.writeFileSync(path.join(dir, "redis.conf"), text);
     const server = spawn("redis-server", [path.join(dir, "redis.conf")], { stdio: "ignore" });
-    const redis = new Redis({ port, password: "secret-for-this-test", lazyConnect: true, retryStrategy: (n) => (n > 50 ? null : 100) });
+    const redis = new Redis({ port, password: "secret-for-this-test", lazyConnect: true });
     try {
+      await waitFor(() => isListening(port), `redis-server on ${port}`, 10_000);
       await redis.connect();
       const get = async (key: string) => ((await redis.config("GET", key)) as string[])[1];
       expect(await get("cluster-enabled")).toBe("yes");
