@@ -45,3 +45,52 @@ export function bumpCatalogVersionOnCommit(redis: RedisClient, prefix: string, l
     },
   };
 }
+
+/**
+ * Catalog revisions: per product, the epoch ms of its latest `product.upserted` (the event's
+ * `occurredAt`), raised (never lowered) before the change commits. A replica that has applied that
+ * event (`updated_at >= revision`) holds the product's current catalog state, so a reader may skip
+ * asking the product subgraph; a change rolled back after raising it only sends readers to the
+ * subgraph, the safe side.
+ */
+export const catalogRevisionsKey = (prefix: string) => `${prefix}:catalog:revisions`;
+
+/** Raises `productId`'s revision to `revisionMs`; throws when Redis has not confirmed within `timeoutMs` (the change must not commit then). */
+export async function raiseCatalogRevision(
+  redis: RedisClient,
+  prefix: string,
+  productId: string,
+  revisionMs: number,
+  timeoutMs = BUMP_WAIT_MS,
+): Promise<void> {
+  await withTimeout(redis.zadd(catalogRevisionsKey(prefix), "GT", revisionMs, productId), timeoutMs, "recording the catalog revision");
+}
+
+/** The revision of each of `productIds` (null where none is known), or null when Redis does not answer within `timeoutMs`. */
+export async function catalogRevisions(
+  redis: RedisClient,
+  prefix: string,
+  productIds: readonly string[],
+  timeoutMs = 250,
+): Promise<(number | null)[] | null> {
+  try {
+    const scores = (await withTimeout(redis.call("ZMSCORE", catalogRevisionsKey(prefix), ...productIds), timeoutMs, "reading catalog revisions")) as (
+      string | null
+    )[];
+    return scores.map((score) => (score === null ? null : Number(score)));
+  } catch {
+    return null;
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

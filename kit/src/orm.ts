@@ -96,3 +96,16 @@ export function afterCommit(
   // Each transaction's EntityManager has its own copy of the event manager: this subscriber lives and dies with it.
   tx.getEventManager().registerSubscriber({ afterTransactionCommit: () => fn() });
 }
+
+/**
+ * Runs `fn` as the transaction of `tx` is about to commit; if it throws, the transaction rolls back
+ * and the error reaches the caller. For effects outside the database that must be in place before the
+ * commit is (a catalog revision). Outside a transaction, `fn` runs at once.
+ */
+export async function beforeCommit(
+  tx: { isInTransaction(): boolean; getEventManager(): { registerSubscriber(subscriber: object): void } },
+  fn: () => Promise<void>,
+): Promise<void> {
+  if (!tx.isInTransaction()) return fn();
+  tx.getEventManager().registerSubscriber({ beforeTransactionCommit: () => fn() });
+}

@@ -4,8 +4,9 @@
  * error; the order service prices from its catalog replica), the state shows on /metrics, and the
  * circuits close again once the subgraph is back.
  */
-import { FAILURES_TO_OPEN } from "@commerce/kit";
-import { type Platform, type ProcessName } from "@commerce/testing";
+import Redis from "ioredis";
+import { catalogRevisionsKey, FAILURES_TO_OPEN } from "@commerce/kit";
+import { testInfra, type Platform, type ProcessName } from "@commerce/testing";
 import { createProduct, eventually, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 let platform: Platform;
@@ -35,6 +36,9 @@ describe("a killed subgraph", () => {
     expect((await catalog()).errors).toBeUndefined();
     expect(await breakerState("gateway", "product")).toBe(0);
 
+    // A change the order service's replica has not applied yet (its catalog revision is ahead): placements ask the product subgraph.
+    const redis = new Redis(testInfra().redisUrl);
+    await redis.zadd(catalogRevisionsKey(platform.streamPrefix), Date.now() + 60_000, productId).finally(() => redis.disconnect());
     await platform.kill("product");
     try {
       for (let i = 0; i < FAILURES_TO_OPEN; i += 1) expect((await catalog()).errors?.[0].extensions?.code).toBe("INTERNAL_SERVER_ERROR");

@@ -1,22 +1,27 @@
 /**
- * The gateway as two node:cluster workers on one port (GATEWAY_WORKERS=2, gateway/src/cluster.ts):
- * a sign-in made on one worker holds on the other, the rate limit counts one caller's operations on
- * both together, subscriptions held by either worker see every change, and `/metrics` answers for both.
+ * The gateway as two node:cluster workers on one port (GATEWAY_WORKERS=2, gateway/src/cluster.ts), the
+ * whole platform on a Redis Cluster: a sign-in made on one worker holds on the other, the rate limit
+ * counts one caller's operations on both together, subscriptions held by either worker see every
+ * change, through a fail-over of the order stream's master too, and `/metrics` answers for both.
  */
 import http from "node:http";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { type Platform } from "@commerce/testing";
-import { createProduct, eventually, login, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
+import { streamKey } from "@commerce/streams";
+import { startTestRedisCluster, type Platform, type RedisClusterServer } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
 
 const PER_USER = 12;
+let redisCluster: RedisClusterServer;
 let platform: Platform;
 let admin: Account;
 const workers: Pinned[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
+  redisCluster = await startTestRedisCluster();
   ({ platform, admin } = await startPlatformWithAdmin({
+    redisUrl: redisCluster.url,
     serviceEnv: { gateway: { GATEWAY_WORKERS: "2", RATE_LIMIT_PER_MINUTE: String(PER_USER) } },
   }));
   workers.push(...(await pinEachWorker(2)));
@@ -25,6 +30,7 @@ afterAll(async () => {
   await Promise.all(clients.map((client) => client.dispose()));
   for (const worker of workers) worker.close();
   await platform?.stop();
+  await redisCluster?.stop();
 });
 
 interface Health {
@@ -151,7 +157,7 @@ test("the rate limit counts a caller's operations on both workers together", asy
   }
 });
 
-test("subscriptions held by either worker see every status change, and /metrics counts both", async () => {
+test("subscriptions held by either worker see every status change across a fail-over, and /metrics counts both", async () => {
   const customer = await signUp(platform.gatewayUrl);
   const productId = await createProduct(admin, { price: 250, stock: 3, name: "Cluster mug" });
   const order = await placeOrder(customer, [{ productId, quantity: 1 }]);
@@ -185,6 +191,8 @@ test("subscriptions held by either worker see every status change, and /metrics 
     `graphql_subscriptions{service="gateway"} ${statuses.length}`,
   ]);
 
+  // The feeds of both workers follow the order stream to its new master.
+  await redisCluster.failover(await redisCluster.masterOf(streamKey(platform.streamPrefix, "order")));
   for (const mutation of ["shipOrder", "completeOrder"])
     await admin.client.request(`mutation($id: ID!) { ${mutation}(id: $id) { id } }`, { id: order.id });
   await eventually("every subscriber to see COMPLETED", async () => statuses.every((seen) => seen.at(-1) === "COMPLETED"));

@@ -304,6 +304,22 @@ describe("group commit", () => {
     expect(JSON.parse(letter!.envelope).correlationId).toBe("o1");
   });
 
+  it("never reports a batch applied when Postgres answered its COMMIT with a rollback (a handler swallowed a failed statement)", async () => {
+    const gc = new GroupCommit({ orm: suite.orm, group: "svc", tracer: trace.getTracer("test") });
+    const outcome = await gc.apply({
+      event: placed("o-swallowed", 1) as never,
+      key: "k",
+      logger: silentLogger(),
+      handler: async (event, ctx) => {
+        await recordEffectOnce(event as never, ctx as never);
+        await ctx.em.execute("select * from no_such_table").catch(() => undefined);
+      },
+    });
+    expect(outcome).toMatchObject({ kind: "retry", error: expect.objectContaining({ message: expect.stringMatching(/ROLLBACK/) }) });
+    expect(await effects(suite.orm)).toEqual([]);
+    expect(gc.stats()).toMatchObject({ transactions: 1, rolledBack: 1 });
+  });
+
   it("abandons a shared transaction stuck on a handler that never returns: the others go alone, the queue moves on, nothing commits", async () => {
     const gc = new GroupCommit({ orm: suite.orm, group: "svc", tracer: trace.getTracer("test"), transactionTimeoutMs: 400, statementTimeoutMs: 300 });
     const item = (order: string, handler: GroupItem["handler"]): GroupItem => ({

@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { EventEnvelope, ParsedEvent } from "@commerce/schema";
 import { EventType, type Transaction, type TransactionEventType } from "@mikro-orm/core";
-import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import type { EntityManager, Knex, MikroORM } from "@mikro-orm/postgresql";
 import { ROOT_CONTEXT, SpanKind, trace, type Attributes, type SpanContext, type Tracer } from "@opentelemetry/api";
 import type { Logger } from "pino";
 import { insertOutbox } from "./outbox";
@@ -92,6 +92,19 @@ export function processSpanAttributes(key: string, group: string, event: ParsedE
 async function broadcast(ems: EntityManager[], event: TransactionEventType, transaction: unknown): Promise<void> {
   for (const em of ems)
     await em.getEventManager().dispatchEvent(event, { em, transaction: transaction as Transaction, uow: em.getUnitOfWork(false) });
+}
+
+/**
+ * Commits `trx` (as MikroORM's `connection.commit` does, without its hooks: see `broadcast`) and throws
+ * if Postgres rolled it back instead. A handler that caught a failed statement leaves the transaction
+ * aborted, and Postgres answers its COMMIT with a ROLLBACK, no error: the batch would be acknowledged
+ * with nothing applied.
+ */
+async function commitOrThrow(trx: Knex.Transaction): Promise<void> {
+  const answer = (await trx.commit()) as { response?: { command?: string } } | undefined;
+  await trx.executionPromise;
+  const command = answer?.response?.command;
+  if (command !== "COMMIT") throw new Error(`COMMIT was answered with ${command ?? "nothing"}: the transaction was aborted, nothing applied`);
 }
 
 /** The handler of `item` threw `cause`: that item failed, the others of its transaction are innocent. */
@@ -260,15 +273,10 @@ export class GroupCommit {
           () => insertOutbox(root, events),
           trace.setSpanContext(ROOT_CONTEXT, parent!),
         );
-      } else {
-        // A handler that caught a failed statement left the transaction aborted, and Postgres answers
-        // COMMIT with a silent ROLLBACK that knex does not report: the batch would be acknowledged with
-        // nothing applied. Any statement fails on an aborted transaction; the outbox insert above is one.
-        await root.execute("select 1");
       }
       await broadcast(handlerEms, EventType.beforeTransactionCommit, trx);
       if (abandon.abandoned) throw new Error("abandoned after its deadline; not committed");
-      await connection.commit(trx);
+      await commitOrThrow(trx as Knex.Transaction);
     } catch (error) {
       await connection.rollback(trx).catch(() => undefined); // a lost connection has rolled back already
       await broadcast(handlerEms, EventType.afterTransactionRollback, trx).catch(() => undefined);

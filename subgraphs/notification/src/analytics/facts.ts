@@ -29,20 +29,27 @@ export async function recordPlaced(
   em: Sql,
   order: { orderId: string; userId: string; placedAt: Date; total: number; currency: string; lines: LineFact[] },
 ): Promise<void> {
+  // One statement: the order and its lines.
   await em.execute(
-    `insert into analytics_orders (order_id, user_id, placed_at, total_amount, currency) values (?, ?, ?, ?, ?)
-     on conflict (order_id) do update set user_id = excluded.user_id, total_amount = excluded.total_amount, currency = excluded.currency,
-       placed_at = coalesce(analytics_orders.placed_at, excluded.placed_at)`,
-    [order.orderId, order.userId, order.placedAt, order.total, order.currency],
-  );
-  for (const line of merged(order.lines)) {
-    await em.execute(`insert into analytics_order_lines (order_id, product_id, quantity, unit_amount) values (?, ?, ?, ?) on conflict do nothing`, [
+    `with o as (
+       insert into analytics_orders (order_id, user_id, placed_at, total_amount, currency) values (?, ?, ?, ?, ?)
+       on conflict (order_id) do update set user_id = excluded.user_id, total_amount = excluded.total_amount, currency = excluded.currency,
+         placed_at = coalesce(analytics_orders.placed_at, excluded.placed_at))
+     insert into analytics_order_lines (order_id, product_id, quantity, unit_amount)
+     select ?::uuid, l.product_id, l.quantity, l.unit_amount from jsonb_to_recordset(?::jsonb) as l(product_id uuid, quantity int, unit_amount bigint)
+     on conflict do nothing`,
+    [
       order.orderId,
-      line.productId,
-      line.quantity,
-      Math.round(line.unitAmount),
-    ]);
-  }
+      order.userId,
+      order.placedAt,
+      order.total,
+      order.currency,
+      order.orderId,
+      JSON.stringify(
+        merged(order.lines).map((line) => ({ product_id: line.productId, quantity: line.quantity, unit_amount: Math.round(line.unitAmount) })),
+      ),
+    ],
+  );
 }
 
 /** A status as of `at`; an older change arriving late never overwrites a newer one. */

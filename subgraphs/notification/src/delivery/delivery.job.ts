@@ -116,23 +116,23 @@ export class DeliveryJob implements Job {
   }
 
   /**
-   * Leases up to `limit` due rows and loads what sending them needs in one more statement (their
-   * recipients), instead of two lookups per notification.
+   * Leases up to `limit` due rows with what sending them needs (their recipients), in one statement
+   * instead of lookups per notification.
    */
   private async claim(limit: number): Promise<Due[]> {
     const em = this.runtime.orm.em.fork() as EntityManager;
-    const rows = await em.execute<Record<string, unknown>[]>(
-      `update notifications set next_attempt_at = now() + (? * interval '1 millisecond')
-       where id in (select id from notifications where status = 'PENDING' and next_attempt_at <= now()
-                    order by next_attempt_at limit ? for update skip locked)
-       returning *`,
+    const rows = await em.execute<(Record<string, unknown> & { recipient: Record<string, unknown> | null })[]>(
+      `with c as (update notifications set next_attempt_at = now() + (? * interval '1 millisecond')
+                  where id in (select id from notifications where status = 'PENDING' and next_attempt_at <= now()
+                               order by next_attempt_at limit ? for update skip locked)
+                  returning *)
+       select c.*, (select to_jsonb(r) from recipients r where r.user_id = c.user_id) as recipient from c`,
       [this.runtime.settings.leaseMs, limit],
     );
-    if (rows.length === 0) return [];
-    const notifications = rows.map((row) => em.map(Notification, row));
-    const userIds = [...new Set(notifications.map((n) => n.userId))];
-    const recipients = new Map((await em.find(Recipient, { userId: { $in: userIds } })).map((r) => [r.userId, r]));
-    return notifications.map((notification) => ({ notification, recipient: recipients.get(notification.userId) ?? null }));
+    return rows.map(({ recipient, ...row }) => ({
+      notification: em.map(Notification, row),
+      recipient: recipient ? em.map(Recipient, recipient) : null,
+    }));
   }
 
   private async untilNextDue(pollMs: number): Promise<number> {
@@ -207,9 +207,38 @@ export class DeliveryJob implements Job {
 
   /**
    * The outcomes of one batch, under row locks taken in id order (another replica may have taken a row over
-   * after its lease ran out and finished it: that attempt is then "stale" and changes nothing).
+   * after its lease ran out and finished it: that attempt is then "stale" and changes nothing). Sends that
+   * went out, most of them, take one statement together.
    */
   private async record(batch: readonly Finished[]): Promise<(AttemptOutcome | null)[]> {
+    const sent = await this.recordSent(batch.filter((f) => f.error === null));
+    const failed = batch.filter((f) => f.error !== null);
+    const failures = failed.length ? await this.recordFailures(failed) : [];
+    return batch.map((f) => (f.error === null ? (sent.has(f.notification.id) ? "sent" : "stale") : failures[failed.indexOf(f)]!));
+  }
+
+  /**
+   * Sends that went out, in one statement (atomic without a transaction): each row still PENDING becomes
+   * SENT with its attempt recorded; one another replica finished meanwhile is left alone (stale). Returns
+   * the ids marked SENT.
+   */
+  private async recordSent(sent: readonly Finished[]): Promise<Set<string>> {
+    if (!sent.length) return new Set();
+    const em = this.runtime.orm.em.fork() as EntityManager;
+    const rows = await em.execute<{ id: string }[]>(
+      `with s as (update notifications set status = 'SENT', attempts = attempts + 1, sent_at = now(), last_error = null
+                  where id in (select id from notifications where id = any(string_to_array(?, ',')::uuid[]) and status = 'PENDING'
+                               order by id for update)
+                  returning id),
+            a as (insert into delivery_attempts (id, notification_id, at, ok, error) select gen_random_uuid(), id, now(), true, null from s)
+       select id from s`,
+      [[...new Set(sent.map((f) => f.notification.id))].join(",")],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Failed sends: each row's retry or final failure (its policy), under row locks. */
+  private async recordFailures(batch: readonly Finished[]): Promise<(AttemptOutcome | null)[]> {
     const em = this.runtime.orm.em.fork() as EntityManager;
     return em.transactional(async (tx) => {
       const ids = [...new Set(batch.map((f) => f.notification.id))].sort();

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { internalGraphQL, type Money, type Runtime } from "@commerce/kit";
+import { catalogRevisions, internalGraphQL, type Money, type Runtime } from "@commerce/kit";
 import { CatalogProduct } from "./catalog-product.entity";
 
 /** A product's catalog state as of `updatedAt`. */
@@ -68,6 +68,11 @@ export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, 
   const local = await em.find(CatalogProduct, { id: { $in: ids } });
   const entries = new Map<string, CatalogEntry>(local.map((product) => [product.id, entryOf(product)]));
   if (!ids.length) return entries;
+  // The replica is current for a product once it has applied the product's latest change (its revision).
+  const revisions = await catalogRevisions(runtime.redis, runtime.config.streamPrefix, ids);
+  const revisionOf = new Map(ids.map((id, i) => [id, revisions?.[i] ?? null]));
+  const updatedAt = new Map(local.map((product) => [product.id, product.updatedAt.getTime()]));
+  if (ids.every((id) => revisionOf.get(id) !== null && (updatedAt.get(id) ?? -Infinity) >= revisionOf.get(id)!)) return entries;
 
   const fetchedAt = new Date();
   let fetched: CatalogEntry[];
@@ -94,7 +99,10 @@ export async function loadCatalog(runtime: Runtime<unknown>, em: EntityManager, 
   for (const product of fetched) {
     if (!ids.includes(product.id)) continue;
     const known = entries.get(product.id);
-    if (!known || !sameEntry(known, product)) await upsertCatalogProduct(em, { ...product, updatedAt: fetchedAt });
+    // Dated below the product's revision: only its event, dated by the product service's clock, makes the row current.
+    const revision = revisionOf.get(product.id);
+    const dated = revision != null && revision - 1 < fetchedAt.getTime() ? new Date(revision - 1) : fetchedAt;
+    if (!known || !sameEntry(known, product)) await upsertCatalogProduct(em, { ...product, updatedAt: dated });
     entries.set(product.id, { id: product.id, sku: product.sku, name: product.name, price: product.price, active: product.active });
   }
   return entries;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { catalogRevisionsKey } from "@commerce/kit";
 import { PLACE, asUser, placeOrder, seedProduct, startOrderSubgraph, type OrderTestSubgraph } from "../test-support";
 
 let subgraph: OrderTestSubgraph;
@@ -248,6 +249,39 @@ describe("placeOrder", () => {
       code: "BAD_USER_INPUT",
       field: "input.items.0.productId",
     });
+  });
+
+  test("a replica that has caught up with every product's catalog revision prices without asking the product subgraph", async () => {
+    const id = await seedProduct(subgraph, { amount: 1000 });
+    const [{ at }] = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ at: string }[]>(`select (extract(epoch from updated_at) * 1000)::bigint as at from catalog_products where id = ?`, [id]);
+    const revisions = catalogRevisionsKey(subgraph.runtime.config.streamPrefix);
+    // The product subgraph would say 900: a call would show in the price and in the count.
+    remoteCatalog.set(id, { id, sku: `SKU-${id.slice(0, 8)}`, name: "Widget", price: { amount: 900, currency: "USD" }, active: true });
+
+    await subgraph.runtime.redis.zadd(revisions, Number(at), id);
+    const before = catalogRequests;
+    const current = await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] });
+    expect(current.data!.placeOrder.total.amount).toBe(1000);
+    expect(catalogRequests).toBe(before);
+
+    // A change the replica has not applied yet: asked, and the answer is stored dated below the revision,
+    // so the replica counts as current only once product.upserted itself arrives.
+    await subgraph.runtime.redis.zadd(revisions, Number(at) + 60_000, id);
+    const changed = await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] });
+    expect(changed.data!.placeOrder.total.amount).toBe(900);
+    expect(catalogRequests).toBe(before + 1);
+    await place(randomUUID(), { items: [{ productId: id, quantity: 1 }] });
+    expect(catalogRequests).toBe(before + 2);
+    const [row] = await subgraph.runtime.orm.em
+      .getConnection()
+      .execute<{ price_amount: number; at: string }[]>(
+        `select price_amount, (extract(epoch from updated_at) * 1000)::bigint as at from catalog_products where id = ?`,
+        [id],
+      );
+    expect(row!.price_amount).toBe(900);
+    expect(Number(row!.at)).toBeLessThan(Number(at) + 60_000);
   });
 
   test("an unknown product with the product subgraph unreachable fails clearly, naming the line", async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { catalogRevisionsKey } from "@commerce/kit";
 import {
   ADMIN,
   CUSTOMER,
@@ -229,6 +230,17 @@ describe("catalog CRUD and authorization", () => {
     expect(events.at(-1)!.payload).toMatchObject({ price: { amount: 500, currency: "USD" } });
     expect(await failure(service, UPDATE, { id: randomUUID(), input: { name: "Ghost" } }, ADMIN)).toMatchObject({ code: "NOT_FOUND", field: "id" });
     expect(await failure(service, UPDATE, { id: product.id, input: { name: "Mine" } }, CUSTOMER)).toMatchObject({ code: "FORBIDDEN" });
+  });
+
+  it("raises the product's catalog revision to its latest product.upserted before the change commits", async () => {
+    const revision = async (id: string) => service.runtime.redis.zscore(catalogRevisionsKey(service.runtime.config.streamPrefix), id);
+    const product = await createProduct(service);
+    const created = await outbox(service, "product.upserted", product.id);
+    expect(Number(await revision(product.id))).toBe(Date.parse(created.at(-1)!.occurredAt));
+    await ok(service, UPDATE, { id: product.id, input: { price: { amount: 777, currency: "USD" } } });
+    const updated = (await outbox(service, "product.upserted", product.id)).at(-1)!;
+    expect(updated.payload).toMatchObject({ price: { amount: 777 } });
+    expect(Number(await revision(product.id))).toBe(Date.parse(updated.occurredAt));
   });
 
   it("soft-deletes: hidden from customers, visible to staff, still resolvable for old orders", async () => {

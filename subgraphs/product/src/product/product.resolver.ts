@@ -1,7 +1,6 @@
 import { Arg, Args, ArgsType, Ctx, Directive, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { IsOptional, ValidateNested } from "class-validator";
-import { createEvent } from "@commerce/streams";
 import {
   BadUserInputError,
   CATALOG_CACHE_HINT,
@@ -23,6 +22,7 @@ import { lockStock } from "../stock/stock.locks";
 import { Product, type ProductAttribute } from "./product.entity";
 import { CreateProductInput, ProductFilter, ProductSort, UpdateProductInput } from "./product.inputs";
 import { productById } from "./product.loaders";
+import { emitUpserted } from "./upserted";
 import { searchProducts } from "./product.search";
 
 export const ProductConnection = connectionType("Product", Product);
@@ -87,7 +87,7 @@ export class ProductResolver {
           targetId: product.id,
           details: { sku: product.sku, name: product.name, price: product.price },
         });
-        emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+        await emitUpserted(this.runtime, tx, emit, product);
         return product;
       })
       .catch(skuTaken(input.sku));
@@ -130,7 +130,7 @@ export class ProductResolver {
         const changed = Object.keys(input).filter((key) => (input as unknown as Record<string, unknown>)[key] !== undefined && key !== "price");
         if (changed.length)
           audit(tx, ctx, { action: "product.updated", targetType: "Product", targetId: product.id, details: { sku: product.sku, fields: changed } });
-        emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+        await emitUpserted(this.runtime, tx, emit, product);
         return product;
       })
       .catch(skuTaken(input.sku));
@@ -144,7 +144,7 @@ export class ProductResolver {
       if (product.deactivate()) {
         await tx.populate(product, ["category"]);
         audit(tx, ctx, { action: "product.deleted", targetType: "Product", targetId: product.id, details: { sku: product.sku, name: product.name } });
-        emit(createEvent("product.upserted", product.toUpsertedPayload(), { correlationId: product.id }));
+        await emitUpserted(this.runtime, tx, emit, product);
       }
       return true;
     });
