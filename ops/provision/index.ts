@@ -5,7 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { Client } from "pg";
 import { PgServer, startPostgres } from "./postgres";
-import { isClusterUrl, parseClusterUrl, redisUrlFromEnv } from "@commerce/streams";
+// The subpath, not the package: the package loads the ORM entities, whose metadata jest would copy from
+// its global setup into every test run in-band.
+import { isClusterUrl, parseClusterUrl, redisUrlFromEnv } from "@commerce/streams/redis-client";
 import { RedisServer, shutdownRedisAt, startRedis } from "./redis";
 import { startRedisCluster, type RedisClusterServer } from "./redis-cluster";
 import { checkReplicationServer, redactUrl } from "./service-databases";

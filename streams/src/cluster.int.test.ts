@@ -144,13 +144,18 @@ describe("the event backbone on a Redis Cluster", () => {
     const first = events.slice(0, 30);
     for (const event of first) await xadd(streamOf(event), event);
     await consumer().start();
-    await consumer().start();
+    const slow = consumer({ blockMs: 10_000 });
+    await slow.start();
     // Published while both replicas block on three masters.
     for (const event of events.slice(30)) await xadd(streamOf(event), event);
 
     await eventually("every event applied", async () => (await effects(orm)).length === events.length);
     await expectEachOnce(events);
     for (const producer of STREAMS) await eventually(`${producer} acknowledged`, async () => (await pending(streamKey(prefix, producer))) === 0);
+    // Each blocked read is released on the node it blocks on, not after its 10 s.
+    const stopping = Date.now();
+    await slow.stop();
+    expect(Date.now() - stopping).toBeLessThan(2_000);
     // Everything is acknowledged: the trimmer may cut every stream down to nothing.
     expect(await new StreamTrimmer({ redis, prefix, producers: [...STREAMS] }).trimAll()).toEqual({ order: 20, product: 20, payment: 20 });
   }, 30_000);

@@ -380,4 +380,21 @@ describe("order across streams", () => {
     await eventually("both handled", () => seen.length === 2);
     expect(seen).toEqual(["inventory.reserved", "order.cancelled"]);
   });
+
+  it("creates its group again from the start of the stream when it is gone (a fail-over lost it), applying nothing twice", async () => {
+    const first = placed("o-lost-group", 1);
+    await xaddEvent(redis, prefix, first);
+    const c = consumer();
+    await c.start();
+    await eventually("the first event", async () => (await effects(orm)).length === 1);
+    // What a promoted replica that never received the group looks like: the group is gone, the stream is not.
+    await redis.xgroup("DESTROY", streamKey(prefix, "order"), "svc");
+    const second = placed("o-lost-group", 2);
+    await xaddEvent(redis, prefix, second);
+    await eventually("the event published while the group was gone", async () => (await effects(orm)).length === 2);
+    // The first event, delivered again from `0`, is a no-op.
+    await eventually("the redelivery settled", () => c.stats().duplicates === 1);
+    expect((await effects(orm)).map((e) => e.seq)).toEqual([1, 2]);
+    expect(await pendingCount()).toBe(0);
+  });
 });

@@ -15,6 +15,8 @@
  *   3. reads a customer makes (catalog page, product, own orders, one order): CPU per request per process;
  *   4. ceilings on this machine: bare `pg` transactions (the benches' calibration) and redis-benchmark
  *      XADD / XREADGROUP-sized commands against a fresh redis-server.
+ * CAPACITY_REDIS_CLUSTER=1 runs the platform on a local Redis Cluster (three masters, a replica each) and
+ * prints the commands and CPU per order of each master, with the streams it holds.
  * Prints figures; never fails on them. The machine is shared: read the load average printed with them.
  */
 import { spawnSync } from "node:child_process";
@@ -28,11 +30,11 @@ import { cpuDelta, treeCpuMs } from "../../bench/lib/cpu";
 import { openLoop } from "../../bench/lib/open-loop";
 import { startBenchPlatform, type BenchPlatform } from "../../bench/lib/platform";
 import { consumerLag, orderStatuses } from "../../bench/lib/saga-timeline";
-import { streamKey } from "@commerce/streams";
+import { createRedis, streamKey } from "@commerce/streams";
 import { setUpShop, type Shop } from "../../bench/lib/shop";
 import { loadAverage } from "../../bench/lib/stats";
 import { runBench } from "../../bench/lib/run";
-import { freePort, GraphQLClient, startRedis } from "../../provision";
+import { freePort, GraphQLClient, startRedis, startRedisCluster } from "../../provision";
 
 const RATE = Number(process.env.CAPACITY_RATE ?? 10);
 const SECONDS = Number(process.env.CAPACITY_SECONDS ?? 40);
@@ -41,6 +43,8 @@ const READ_SECONDS = Number(process.env.CAPACITY_READ_SECONDS ?? 10);
 const READ_RATE = Number(process.env.CAPACITY_READ_RATE ?? 40);
 const PRICE = 100;
 const PRODUCERS = ["user", "product", "order", "payment", "notification"];
+/** CAPACITY_REDIS_CLUSTER=1: the platform on a local Redis Cluster (3 masters), commands and CPU per master. */
+const CLUSTER = process.env.CAPACITY_REDIS_CLUSTER === "1";
 const PLACE = `mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }`;
 const CATALOG_PAGE = `{ products(first: 10) { edges { node { id name price { amount currency } available } } } }`;
 const PRODUCT = `query($id: ID!) { product(id: $id) { id name description price { amount currency } available } }`;
@@ -75,8 +79,31 @@ interface Snapshot {
   statements: Record<string, number>;
   lsn: string;
   walBytes: number;
-  redisCalls: Record<string, { calls: number; usec: number }>;
-  redisNet: { input: number; output: number };
+  /** per Redis node read (one server, or each master of a cluster) */
+  redis: Record<string, NodeStats>;
+}
+
+interface NodeStats {
+  calls: Record<string, { calls: number; usec: number }>;
+  input: number;
+  output: number;
+  cpuMs: number;
+}
+
+/** A Redis server whose counters are read: the platform's one, or a master of the cluster. */
+interface RedisNode {
+  name: string;
+  client: Redis;
+  pid?: number;
+}
+
+async function nodeStats(node: RedisNode): Promise<NodeStats> {
+  const calls: NodeStats["calls"] = {};
+  for (const m of (await node.client.info("commandstats")).matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm))
+    calls[m[1]!] = { calls: Number(m[2]), usec: Number(m[3]) };
+  const info = await node.client.info("stats");
+  const num = (key: string) => Number(new RegExp(`^${key}:(\\d+)`, "m").exec(info)?.[1] ?? 0);
+  return { calls, input: num("total_net_input_bytes"), output: num("total_net_output_bytes"), cpuMs: node.pid ? procCpuMs(node.pid) : 0 };
 }
 
 async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
@@ -151,16 +178,11 @@ async function statements(platform: BenchPlatform): Promise<Record<string, numbe
   return out;
 }
 
-async function snapshot(platform: BenchPlatform, redis: Redis): Promise<Snapshot> {
+async function snapshot(platform: BenchPlatform, nodes: RedisNode[]): Promise<Snapshot> {
   const [{ lsn, wal_bytes }] = await pgQuery<{ lsn: string; wal_bytes: string }>(
     platform.pgAdminUrl,
     "select pg_current_wal_insert_lsn()::text as lsn, (select wal_bytes from pg_stat_wal)::text as wal_bytes",
   );
-  const stats = await redis.info("commandstats");
-  const redisCalls: Snapshot["redisCalls"] = {};
-  for (const m of stats.matchAll(/^cmdstat_(\S+?):calls=(\d+),usec=(\d+)/gm)) redisCalls[m[1]!] = { calls: Number(m[2]), usec: Number(m[3]) };
-  const info = await redis.info("stats");
-  const num = (key: string) => Number(new RegExp(`^${key}:(\\d+)`, "m").exec(info)?.[1] ?? 0);
   return {
     at: Date.now(),
     cpu: treeCpuMs(platform.pids()),
@@ -168,8 +190,7 @@ async function snapshot(platform: BenchPlatform, redis: Redis): Promise<Snapshot
     statements: await statements(platform),
     lsn: lsn!,
     walBytes: Number(wal_bytes),
-    redisCalls,
-    redisNet: { input: num("total_net_input_bytes"), output: num("total_net_output_bytes") },
+    redis: Object.fromEntries(await Promise.all(nodes.map(async (node) => [node.name, await nodeStats(node)] as const))),
   };
 }
 
@@ -182,15 +203,27 @@ interface Window {
   redisCalls: Record<string, number>;
   redisUsec: number;
   redisNet: { input: number; output: number };
+  /** commands by name and CPU ms of each node read */
+  redisNodes: Record<string, { calls: Record<string, number>; cpuMs: number }>;
 }
 
 function diff(a: Snapshot, b: Snapshot): Window {
   const calls: Record<string, number> = {};
+  const net = { input: 0, output: 0 };
+  const redisNodes: Window["redisNodes"] = {};
   let usec = 0;
-  for (const [name, v] of Object.entries(b.redisCalls)) {
-    const before = a.redisCalls[name] ?? { calls: 0, usec: 0 };
-    if (v.calls > before.calls) calls[name] = v.calls - before.calls;
-    usec += v.usec - before.usec;
+  for (const [node, after] of Object.entries(b.redis)) {
+    const before = a.redis[node];
+    const nodeCalls: Record<string, number> = {};
+    for (const [name, v] of Object.entries(after.calls)) {
+      const was = before?.calls[name] ?? { calls: 0, usec: 0 };
+      if (v.calls > was.calls) nodeCalls[name] = v.calls - was.calls;
+      calls[name] = (calls[name] ?? 0) + (nodeCalls[name] ?? 0);
+      usec += v.usec - was.usec;
+    }
+    net.input += after.input - (before?.input ?? 0);
+    net.output += after.output - (before?.output ?? 0);
+    redisNodes[node] = { calls: nodeCalls, cpuMs: after.cpuMs - (before?.cpuMs ?? 0) };
   }
   return {
     seconds: (b.at - a.at) / 1000,
@@ -200,7 +233,8 @@ function diff(a: Snapshot, b: Snapshot): Window {
     walBytes: b.walBytes - a.walBytes,
     redisCalls: calls,
     redisUsec: usec,
-    redisNet: { input: b.redisNet.input - a.redisNet.input, output: b.redisNet.output - a.redisNet.output },
+    redisNet: net,
+    redisNodes,
   };
 }
 
@@ -307,9 +341,14 @@ async function ceilings(platform: BenchPlatform): Promise<void> {
 async function main(): Promise<void> {
   say(`${await loadAverage()}; ${os.cpus().length} cores`);
   const perCustomer = Math.ceil((RATE * SECONDS + 200) / 100);
+  const clusterDir = CLUSTER ? fs.mkdtempSync(path.join(os.tmpdir(), "capacity-cluster-")) : null;
+  const cluster = clusterDir ? await startRedisCluster({ dir: clusterDir, masters: 3, replicasPerMaster: 1 }) : null;
+  if (cluster) say(`Redis Cluster of 3 masters with a replica each: ${cluster.seeds}`);
   const platform = await startBenchPlatform({
     durable: true,
     env: {
+      // every process of the platform on the cluster (REDIS_CLUSTER_NODES wins over REDIS_URL)
+      ...(cluster ? { REDIS_CLUSTER_NODES: cluster.seeds } : {}),
       LOG_LEVEL: "warn",
       RATE_LIMIT_PER_MINUTE: "1000000",
       RATE_LIMIT_IP_PER_MINUTE: "1000000",
@@ -319,7 +358,14 @@ async function main(): Promise<void> {
     },
     log: say,
   });
-  const redis = new Redis(platform.redisUrl);
+  const redis = cluster ? createRedis(cluster.url) : new Redis(platform.redisUrl);
+  const nodes: RedisNode[] = cluster
+    ? (await cluster.topology()).map(({ master }) => ({
+        name: `:${master}`,
+        client: new Redis(master),
+        pid: cluster.nodes.find((n) => n.port === master)?.pid,
+      }))
+    : [{ name: "redis", client: redis as Redis, pid: platform.pids().redis }];
   try {
     const shop = await setUpShop(platform.gatewayUrl, {
       products: 50,
@@ -345,9 +391,9 @@ async function main(): Promise<void> {
     await sleep(5_000);
 
     say(`idle window: ${IDLE_SECONDS} s without orders (${await loadAverage()})`);
-    const idleStart = await snapshot(platform, redis);
+    const idleStart = await snapshot(platform, nodes);
     await sleep(IDLE_SECONDS * 1000);
-    const idle = diff(idleStart, await snapshot(platform, redis));
+    const idle = diff(idleStart, await snapshot(platform, nodes));
     const perSecond = (v: Record<string, number>) => Object.fromEntries(Object.entries(v).map(([k, x]) => [k, x / idle.seconds]));
     console.log(`idle, per second: CPU ms ${fmt(perSecond(idle.cpu), 1)}`);
     console.log(`  Postgres CPU ms by database: ${fmt(perSecond(idle.pgCpu), 1)}`);
@@ -366,7 +412,7 @@ async function main(): Promise<void> {
     };
     const streamLengths = async () => Object.fromEntries(await Promise.all(PRODUCERS.map(async (p) => [p, await added(p)] as const)));
     const lengthsBefore = await streamLengths();
-    const loadStart = await snapshot(platform, redis);
+    const loadStart = await snapshot(platform, nodes);
     await openLoop(RATE, SECONDS * 1000, (i) => place(shop, i, ids, errors, pending, owners));
     await Promise.all(pending);
     // settle: every order leaves PENDING/STOCK_RESERVED (one cheap query a second on the order database)
@@ -377,7 +423,7 @@ async function main(): Promise<void> {
       await sleep(1_000);
     }
     await sleep(3_000); // notifications and the last acks
-    const load = diff(loadStart, await snapshot(platform, redis));
+    const load = diff(loadStart, await snapshot(platform, nodes));
     const statuses = await orderStatuses(platform.adminUrls.order, ids);
     const outcome: Record<string, number> = {};
     for (const id of ids) outcome[statuses.get(id) ?? "?"] = (outcome[statuses.get(id) ?? "?"] ?? 0) + 1;
@@ -395,7 +441,7 @@ async function main(): Promise<void> {
         .reduce((a, b) => a + b, 0)
         .toFixed(1)}`,
     );
-    const wal = walByDatabase(data_directory!, loadStart.lsn, (await snapshot(platform, redis)).lsn, oids);
+    const wal = walByDatabase(data_directory!, loadStart.lsn, (await snapshot(platform, nodes)).lsn, oids);
     console.log(
       `  WAL bytes by database (pg_waldump, not net of idle): ${fmt(Object.fromEntries(Object.entries(wal).map(([k, v]) => [k, v / n])), 0)}`,
     );
@@ -421,6 +467,23 @@ async function main(): Promise<void> {
       `  Redis: ${((load.redisUsec - (idle.redisUsec / idle.seconds) * load.seconds) / n / 1000).toFixed(3)} ms executing commands; network in ${((load.redisNet.input - (idle.redisNet.input / idle.seconds) * load.seconds) / n).toFixed(0)} B, out ${((load.redisNet.output - (idle.redisNet.output / idle.seconds) * load.seconds) / n).toFixed(0)} B`,
     );
 
+    if (cluster) {
+      const streamsOn = new Map<string, string[]>();
+      for (const p of PRODUCERS) {
+        const at = `:${await cluster.masterOf(streamKey(platform.streamPrefix, p))}`;
+        streamsOn.set(at, [...(streamsOn.get(at) ?? []), p]);
+      }
+      for (const [node, w] of Object.entries(load.redisNodes)) {
+        const idleNode = idle.redisNodes[node] ?? { calls: {}, cpuMs: 0 };
+        const nodeCalls = per(w.calls, idleNode.calls);
+        const cpu = (w.cpuMs - (idleNode.cpuMs / idle.seconds) * load.seconds) / n;
+        console.log(
+          `  master ${node} (streams: ${(streamsOn.get(node) ?? []).join(", ") || "none"}): ${Object.values(nodeCalls)
+            .reduce((a, b) => a + b, 0)
+            .toFixed(1)} commands per order (${fmt(nodeCalls)}); CPU ${cpu.toFixed(2)} ms per order`,
+        );
+      }
+    }
     await sleep(5_000); // the last notifications and acks before the reads are counted
     const anonymous = new GraphQLClient(platform.gatewayUrl);
     for (const [name, read] of Object.entries(READS)) {
@@ -460,6 +523,9 @@ async function main(): Promise<void> {
     console.log(`${await loadAverage()}`);
   } finally {
     redis.disconnect();
+    for (const node of nodes) if (node.client !== redis) node.client.disconnect();
+    await cluster?.stop();
+    if (clusterDir) fs.rmSync(clusterDir, { recursive: true, force: true });
     await platform.stop();
   }
 }
