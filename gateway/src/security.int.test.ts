@@ -349,4 +349,14 @@ describe("unresolvable operations", () => {
     });
     expect(calls).toBe(0);
   });
+
+  it("answers a subscription sent over HTTP with 400 BAD_REQUEST pointing to the WebSocket, not an internal error", async () => {
+    const calls = await probeCallsDuring(async () => {
+      const result = await ask({ query: "subscription { ticks }" });
+      expect(result.status).toBe(400);
+      expect(result.body.errors?.[0]?.extensions).toEqual({ code: "BAD_REQUEST" });
+      expect(result.body.errors?.[0]?.message).toMatch(/WebSocket/);
+    });
+    expect(calls).toBe(0);
+  });
 });
