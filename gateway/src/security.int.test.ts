@@ -168,6 +168,18 @@ describe("HTTP defences", () => {
     expect(result.body.errors?.[0].extensions?.code).toBe("BAD_REQUEST");
   });
 
+  it("answers a body nested thousands of levels deep with 400 JSON, not a masked stack overflow", async () => {
+    const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    const deep = await ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(5_000)}}}`);
+    expect(deep.status).toBe(400);
+    expect(deep.body.errors).toEqual([
+      { message: "The request body nests arrays and objects deeper than 64 levels.", extensions: { code: "BAD_REQUEST" } },
+    ]);
+    const shallow = await ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(60)}}}`);
+    expect(shallow.status).toBe(200);
+    expect(shallow.body.data?.widgets).toBeDefined();
+  });
+
   it("refuses an HTTP batch of operations without running any of them", async () => {
     let result: Awaited<ReturnType<typeof ask>> | undefined;
     expect(await probeCallsDuring(async () => (result = await ask([{ query: WIDGETS }, { query: WIDGETS }])))).toBe(0);
