@@ -4,16 +4,19 @@ import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis"
 /** A connection to one Redis or to a Redis Cluster: the commands the platform uses exist on both. */
 export type RedisClient = Redis | Cluster;
 
-const CLUSTER_SCHEME = "redis+cluster:";
+/** `redis+cluster://` plain, `rediss+cluster://` over TLS (a managed cluster with encryption in transit). */
+const CLUSTER_URL = /^(rediss?)\+cluster:\/\//;
 
 /**
  * The Redis URL of a deployment: `REDIS_CLUSTER_NODES` (comma-separated `host:port` seeds) wins and
- * becomes `redis+cluster://host:port,host:port`; else `REDIS_URL`; else the local default.
+ * becomes `redis+cluster://host:port,host:port` (`rediss+cluster://` with `REDIS_CLUSTER_TLS=true`);
+ * else `REDIS_URL`; else the local default.
  */
 export function redisUrlFromEnv(env: Record<string, string | undefined> = process.env, fallback = "redis://127.0.0.1:6379"): string {
   const nodes = env.REDIS_CLUSTER_NODES?.trim();
+  const scheme = /^(1|true|yes)$/i.test(env.REDIS_CLUSTER_TLS?.trim() ?? "") ? "rediss" : "redis";
   if (nodes)
-    return `redis+cluster://${nodes
+    return `${scheme}+cluster://${nodes
       .split(",")
       .map((node) => node.trim())
       .filter(Boolean)
@@ -22,13 +25,14 @@ export function redisUrlFromEnv(env: Record<string, string | undefined> = proces
 }
 
 export function isClusterUrl(url: string): boolean {
-  return url.startsWith(`${CLUSTER_SCHEME}//`);
+  return CLUSTER_URL.test(url);
 }
 
-/** The seed nodes of a `redis+cluster://[user:pass@]host:port,host:port` URL, and its credentials. */
-export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; username?: string; password?: string } {
-  if (!isClusterUrl(url)) throw new Error(`not a redis+cluster:// URL: ${url}`);
-  let rest = url.slice(CLUSTER_SCHEME.length + 2).replace(/\/.*$/, "");
+/** The seed nodes of a `redis[s]+cluster://[user:pass@]host:port,host:port` URL, its credentials and whether it uses TLS. */
+export function parseClusterUrl(url: string): { nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean } {
+  const scheme = CLUSTER_URL.exec(url);
+  if (!scheme) throw new Error(`not a redis+cluster:// URL: ${url}`);
+  let rest = url.slice(scheme[0].length).replace(/\/.*$/, "");
   let username: string | undefined;
   let password: string | undefined;
   const at = rest.lastIndexOf("@");
@@ -48,7 +52,7 @@ export function parseClusterUrl(url: string): { nodes: { host: string; port: num
       return { host: match[1]!, port: match[2] ? Number(match[2]) : 6379 };
     });
   if (nodes.length === 0) throw new Error(`no nodes in ${url}`);
-  return { nodes, username, password };
+  return { nodes, username, password, tls: scheme[1] === "rediss" };
 }
 
 /**
@@ -57,8 +61,10 @@ export function parseClusterUrl(url: string): { nodes: { host: string; port: num
  */
 export function createRedis(url: string, options: RedisOptions = {}, cluster: Omit<ClusterOptions, "redisOptions"> = {}): RedisClient {
   if (!isClusterUrl(url)) return new Redis(url, options);
-  const { nodes, username, password } = parseClusterUrl(url);
+  const { nodes, username, password, tls } = parseClusterUrl(url);
   return new Cluster(nodes, {
+    // TLS: certificates name the configured host, so nodes are reached by the names the cluster announces.
+    ...(tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
     // Fail-over: retry the command on the new master once the slots are re-read, instead of failing it.
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 300,
@@ -70,7 +76,12 @@ export function createRedis(url: string, options: RedisOptions = {}, cluster: Om
     enableOfflineQueue: options.enableOfflineQueue,
     enableReadyCheck: true,
     ...cluster,
-    redisOptions: { ...options, username: username ?? options.username, password: password ?? options.password },
+    redisOptions: {
+      ...options,
+      username: username ?? options.username,
+      password: password ?? options.password,
+      ...(tls ? { tls: { ...options.tls } } : {}),
+    },
   });
 }
 

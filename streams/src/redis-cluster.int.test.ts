@@ -68,7 +68,22 @@ describe("Redis URLs", () => {
       ],
       username: "u",
       password: "p@ss",
+      tls: false,
     });
     expect(() => parseClusterUrl("redis+cluster://")).toThrow(/no nodes/);
+  });
+
+  it("rediss+cluster:// and REDIS_CLUSTER_TLS give a cluster client over TLS", () => {
+    expect(redisUrlFromEnv({ REDIS_CLUSTER_NODES: "a:7000", REDIS_CLUSTER_TLS: "true" })).toBe("rediss+cluster://a:7000");
+    expect(parseClusterUrl("rediss+cluster://a:7000").tls).toBe(true);
+    const secure = createRedis("rediss+cluster://a:7000", { lazyConnect: true }) as Cluster;
+    const plain = createRedis("redis+cluster://a:7000", { lazyConnect: true }) as Cluster;
+    try {
+      expect(secure.options.redisOptions?.tls).toEqual({});
+      expect(plain.options.redisOptions?.tls).toBeUndefined();
+    } finally {
+      secure.disconnect();
+      plain.disconnect();
+    }
   });
 });
