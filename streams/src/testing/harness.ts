@@ -5,13 +5,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Migrator } from "@mikro-orm/migrations";
-import { MikroORM } from "@mikro-orm/postgresql";
+import type { MikroORM } from "@mikro-orm/postgresql";
 import type Redis from "ioredis";
 import { createEvent } from "../create-event";
-import { streamsEntities } from "../entities";
 import { streamKey } from "../keys";
-import { streamsMigrations } from "../migrations";
+import { openStreamsOrm } from "../orm";
 import { StreamConsumer, type Handler, type StreamConsumerOptions } from "../consumer";
 import { commitWithEvents } from "../outbox";
 import type { RedisClient } from "../redis-client";
@@ -34,16 +32,7 @@ import {
 export { createTestDatabase, eventually, memoryLogger as recordingLogger, randomStreamPrefix, redisClient, silentLogger } from "@commerce/testing";
 
 /** One ORM per simulated process (its own pool), on the database at `url`. */
-export async function openOrm(url: string, poolMax = 8): Promise<MikroORM> {
-  return MikroORM.init({
-    clientUrl: url,
-    entities: streamsEntities,
-    extensions: [Migrator],
-    migrations: { migrationsList: streamsMigrations, silent: true },
-    pool: { min: 0, max: poolMax },
-    debug: false,
-  });
-}
+export const openOrm = openStreamsOrm;
 
 /** Runs the streams migrations and creates `effect`, the table test handlers write their effects to. */
 export async function migrate(orm: MikroORM): Promise<void> {
