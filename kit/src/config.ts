@@ -182,8 +182,11 @@ export interface SubgraphConfig extends BaseConfig {
   service: SubgraphName;
   port: number;
   databaseUrl: string;
-  /** The stream consumer: entries in flight (`STREAM_CONCURRENCY`) and events per shared transaction (`STREAM_MAX_BATCH`, 1 = group commit off). */
-  streams: { concurrency: number; maxBatch: number };
+  /**
+   * The stream consumer: entries in flight (`STREAM_CONCURRENCY`) and events per shared transaction (`STREAM_MAX_BATCH`, 1 = group commit off);
+   * replicas a published event or dead letter must reach before it counts (`REDIS_REPLICA_ACKS`; unset: 1 on a cluster, 0 on one server).
+   */
+  streams: { concurrency: number; maxBatch: number; replicaAcks?: number };
 }
 
 export function loadSubgraphConfig(service: SubgraphName, env: Env = process.env): SubgraphConfig {
@@ -196,6 +199,7 @@ export function loadSubgraphConfig(service: SubgraphName, env: Env = process.env
     streams: {
       concurrency: read.int("STREAM_CONCURRENCY", 32, { min: 1, max: 1000 }),
       maxBatch: read.int("STREAM_MAX_BATCH", 32, { min: 1, max: 500 }),
+      replicaAcks: read.optionalString("REDIS_REPLICA_ACKS") === undefined ? undefined : read.int("REDIS_REPLICA_ACKS", 0, { min: 0, max: 5 }),
     },
   };
 }

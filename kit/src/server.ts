@@ -152,6 +152,7 @@ export async function startSubgraph<Settings>(
     logger: logger.child({ component: "outbox-relay" }),
     tracer: tracing.tracer,
     onStatement: () => metrics.dbQueries.inc(),
+    replicaAcks: config.streams.replicaAcks,
   });
   const runtime: Runtime<Settings> = {
     config,
@@ -309,6 +310,7 @@ export async function startSubgraph<Settings>(
       tracer: tracing.tracer,
       concurrency: config.streams.concurrency,
       maxBatch: config.streams.maxBatch,
+      replicaAcks: config.streams.replicaAcks,
       onProcessed,
     });
   const consumer = consumes ? consumerFor(module.name, consumes, (event, handlerMs) => observeHandler?.(event, handlerMs)) : null;

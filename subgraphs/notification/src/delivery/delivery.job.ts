@@ -85,11 +85,11 @@ export class DeliveryJob implements Job {
       let waitMs = pollMs;
       try {
         const free = concurrency - this.inFlight.size;
-        const claimed = free > 0 ? await this.claim(free) : [];
+        const { due: claimed, nextDueMs } = free > 0 ? await this.claim(free) : { due: [], nextDueMs: undefined };
         this.saturated = claimed.length === free || free <= 0;
         for (const due of claimed) this.track(this.deliver(due));
         if (claimed.length > 0 && claimed.length === free) continue; // more may be due
-        if (free > 0) waitMs = await this.untilNextDue(pollMs);
+        if (free > 0) waitMs = untilNext(nextDueMs === undefined ? await this.nextDueMs() : nextDueMs, pollMs);
       } catch (error) {
         this.logger.error({ err: error }, "delivery round failed; retrying after the poll interval");
       }
@@ -116,31 +116,40 @@ export class DeliveryJob implements Job {
   }
 
   /**
-   * Leases up to `limit` due rows with what sending them needs (their recipients), in one statement
-   * instead of lookups per notification.
+   * Leases up to `limit` due rows with what sending them needs (their recipients), and when the next
+   * PENDING row falls due (ms from now, null: none; undefined: nothing was claimed, so not asked), in one
+   * statement instead of lookups per notification and another for the next due time. (The statement's
+   * snapshot still shows the claimed rows as due: their new lease ends count instead.)
    */
-  private async claim(limit: number): Promise<Due[]> {
+  private async claim(limit: number): Promise<{ due: Due[]; nextDueMs: number | null | undefined }> {
     const em = this.runtime.orm.em.fork() as EntityManager;
-    const rows = await em.execute<(Record<string, unknown> & { recipient: Record<string, unknown> | null })[]>(
+    const rows = await em.execute<(Record<string, unknown> & { recipient: Record<string, unknown> | null; next_due_ms: string | null })[]>(
       `with c as (update notifications set next_attempt_at = now() + (? * interval '1 millisecond')
                   where id in (select id from notifications where status = 'PENDING' and next_attempt_at <= now()
                                order by next_attempt_at limit ? for update skip locked)
                   returning *)
-       select c.*, (select to_jsonb(r) from recipients r where r.user_id = c.user_id) as recipient from c`,
+       select c.*, (select to_jsonb(r) from recipients r where r.user_id = c.user_id) as recipient,
+              extract(epoch from (least((select min(n.next_attempt_at) from notifications n where n.status = 'PENDING' and n.id not in (select id from c)),
+                                        (select min(next_attempt_at) from c)) - now())) * 1000 as next_due_ms
+       from c`,
       [this.runtime.settings.leaseMs, limit],
     );
-    return rows.map(({ recipient, ...row }) => ({
-      notification: em.map(Notification, row),
-      recipient: recipient ? em.map(Recipient, recipient) : null,
-    }));
+    return {
+      due: rows.map(({ recipient, next_due_ms: _, ...row }) => ({
+        notification: em.map(Notification, row),
+        recipient: recipient ? em.map(Recipient, recipient) : null,
+      })),
+      nextDueMs: rows.length ? (rows[0]!.next_due_ms === null ? null : Number(rows[0]!.next_due_ms)) : undefined,
+    };
   }
 
-  private async untilNextDue(pollMs: number): Promise<number> {
+  /** Ms from now until the next PENDING row falls due, null when there is none. */
+  private async nextDueMs(): Promise<number | null> {
     const em = this.runtime.orm.em.fork() as EntityManager;
     const [row] = await em.execute<{ ms: string | null }[]>(
       `select extract(epoch from (min(next_attempt_at) - now())) * 1000 as ms from notifications where status = 'PENDING'`,
     );
-    return row?.ms === null || row?.ms === undefined ? pollMs : Math.max(0, Math.min(pollMs, Math.ceil(Number(row.ms))));
+    return row?.ms === null || row?.ms === undefined ? null : Number(row.ms);
   }
 
   /** Sends one claimed notification, then has its outcome recorded. */
@@ -267,4 +276,9 @@ export class DeliveryJob implements Job {
       };
     });
   }
+}
+
+/** How long to sleep until `nextDueMs` (null: nothing pending), never longer than the poll. */
+function untilNext(nextDueMs: number | null, pollMs: number): number {
+  return nextDueMs === null ? pollMs : Math.max(0, Math.min(pollMs, Math.ceil(nextDueMs)));
 }
