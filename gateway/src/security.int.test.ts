@@ -160,12 +160,12 @@ describe("HTTP defences", () => {
 
   it("answers a body nested thousands of levels deep with 400 JSON, not a masked stack overflow", async () => {
     const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
-    const deep = await ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(5_000)}}}`);
+    const deep = await suite.ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(5_000)}}}`);
     expect(deep.status).toBe(400);
     expect(deep.body.errors).toEqual([
       { message: "The request body nests arrays and objects deeper than 64 levels.", extensions: { code: "BAD_REQUEST" } },
     ]);
-    const shallow = await ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(60)}}}`);
+    const shallow = await suite.ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(60)}}}`);
     expect(shallow.status).toBe(200);
     expect(shallow.body.data?.widgets).toBeDefined();
   });
@@ -354,7 +354,7 @@ describe("unresolvable operations", () => {
 
   it("answers a subscription sent over HTTP with 400 BAD_REQUEST pointing to the WebSocket, not an internal error", async () => {
     const calls = await probeCallsDuring(async () => {
-      const result = await ask({ query: "subscription { ticks }" });
+      const result = await suite.ask({ query: "subscription { ticks }" });
       expect(result.status).toBe(400);
       expect(result.body.errors?.[0]?.extensions).toEqual({ code: "BAD_REQUEST" });
       expect(result.body.errors?.[0]?.message).toMatch(/WebSocket/);
