@@ -6,7 +6,7 @@
 import type { EventEnvelope, Producer } from "@commerce/schema";
 import { startTestRedisCluster, type RedisClusterServer } from "@commerce/testing";
 import type { Cluster } from "ioredis";
-import { StreamConsumer, type Handler, type Handlers, type StreamConsumerOptions } from "./consumer";
+import type { Handler, Handlers, StreamConsumer, StreamConsumerOptions } from "./consumer";
 import { createEvent } from "./create-event";
 import { DeadLetters, writeDeadLetter } from "./dead-letters";
 import { dlqIndexKey, dlqKey, replayKey, streamKey } from "./keys";
@@ -14,7 +14,7 @@ import { dropSlot } from "./catch-up";
 import { createRedis, slotOf, type RedisClient } from "./redis-client";
 import { slotNameFor } from "./slot";
 import { StreamTrimmer } from "./trimmer";
-import { effects, eventually, placed, produce, seqOf, silentLogger, useStreamsSuite } from "./testing/harness";
+import { effects, eventually, placed, produce, seqOf, useStreamsSuite } from "./testing/harness";
 import { eventFields, type RawEntry } from "./wire";
 
 let cluster: RedisClusterServer;
@@ -65,20 +65,7 @@ const record =
 function consumer(options: Partial<StreamConsumerOptions> = {}): StreamConsumer {
   const handler = record(options.consumerName ?? `c-${suite.consumers.length}`);
   const handlers: Handlers = { "order.placed": handler, "inventory.committed": handler, "payment.refunded": handler };
-  const c = new StreamConsumer({
-    redis: suite.redis,
-    orm: suite.orm,
-    prefix: suite.prefix,
-    service: "svc",
-    consumerName: `c-${suite.consumers.length}`,
-    streams: [...STREAMS],
-    handlers,
-    logger: silentLogger(),
-    blockMs: 300,
-    ...options,
-  });
-  suite.consumers.push(c);
-  return c;
+  return suite.consumer({ streams: [...STREAMS], handlers, blockMs: 300, ...options });
 }
 
 async function xadd(producer: Producer, event: EventEnvelope): Promise<string> {

@@ -2,11 +2,11 @@ import type { EventEnvelope } from "@commerce/schema";
 import { createEvent } from "./create-event";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type Redis from "ioredis";
-import { StreamConsumer, type Handler, type StreamConsumerOptions } from "./consumer";
+import type { Handler, StreamConsumerOptions } from "./consumer";
 import { DeadLetters } from "./dead-letters";
 import { streamKey } from "./keys";
 import { eventFields } from "./wire";
-import { effects, eventually, openOrm, placed, recordEffect, redisClient, seqOf, silentLogger, useStreamsSuite, xaddEvent } from "./testing/harness";
+import { effects, eventually, openOrm, placed, recordEffect, redisClient, useStreamsSuite, xaddEvent } from "./testing/harness";
 
 const suite = useStreamsSuite("consumer", { poolMax: 12 });
 const extraOrms: MikroORM[] = [];
@@ -17,23 +17,7 @@ afterAll(async () => {
   extraRedis.forEach((r) => r.disconnect());
 });
 
-function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}): StreamConsumer {
-  const { handler = recordEffect(), ...rest } = options;
-  const c = new StreamConsumer({
-    redis: suite.redis,
-    orm: suite.orm,
-    prefix: suite.prefix,
-    service: "svc",
-    consumerName: `c-${suite.consumers.length}`,
-    streams: ["order"],
-    handlers: { "order.placed": handler },
-    logger: silentLogger(),
-    blockMs: 200,
-    ...rest,
-  });
-  suite.consumers.push(c);
-  return c;
-}
+const consumer = (options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}) => suite.consumer({ blockMs: 200, ...options });
 
 async function pendingCount(): Promise<number> {
   const [count] = (await suite.redis.xpending(streamKey(suite.prefix, "order"), "svc")) as [number];

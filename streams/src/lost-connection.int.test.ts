@@ -3,16 +3,15 @@
  * without settling it) reads on. The connection is cut with CLIENT KILL, which does to one connection
  * what a Redis restart does to all of them.
  */
-import { effectConsumer, effects, eventually, placed, useStreamsSuite, xaddEvent } from "./testing/harness";
+import { effects, eventually, placed, useStreamsSuite, xaddEvent } from "./testing/harness";
 
 const suite = useStreamsSuite("lost_conn", { poolMax: 4 });
 
 test("a read cut off by a dropped connection is retried: later events are still delivered", async () => {
-  const consumer = effectConsumer(suite.orm, suite.redis, suite.prefix, {
+  const consumer = suite.consumer({
     blockMs: 5_000, // the read is blocked in Redis when the connection goes
     claimIdleMs: 120_000, // crash recovery must not be what rescues the events
   });
-  suite.consumers.push(consumer);
   await consumer.start();
   const first = placed("order-1", 1);
   await xaddEvent(suite.redis, suite.prefix, first);
@@ -22,7 +21,7 @@ test("a read cut off by a dropped connection is retried: later events are still 
   const blockingId = await eventually("the consumer to block in XREADGROUP", async () => {
     const line = String(await suite.redis.client("LIST"))
       .split("\n")
-      .find((client) => client.includes(" name=svc:c-1:read") && client.includes("cmd=xreadgroup"));
+      .find((client) => client.includes(" name=svc:c-0:read") && client.includes("cmd=xreadgroup"));
     return line ? /\bid=(\d+)/.exec(line)![1]! : null;
   });
   await suite.redis.client("KILL", "ID", blockingId);

@@ -3,7 +3,7 @@
  * This suite runs its own Postgres (the shared test server must not be restarted under other suites).
  */
 import { dlqKey } from "./keys";
-import { effectConsumer, effects, eventually, placed, startOwnPostgres, useStreamsSuite, xaddEvent, type OwnPostgres } from "./testing/harness";
+import { effects, eventually, placed, startOwnPostgres, useStreamsSuite, xaddEvent, type OwnPostgres, OUTAGE_CONSUMER } from "./testing/harness";
 import { isTransientInfrastructureError } from "./transient";
 
 let pg: OwnPostgres;
@@ -14,15 +14,11 @@ const suite = useStreamsSuite("pg_outage", {
 });
 
 test("events that arrive while Postgres restarts are applied once it is back, none dead-lettered", async () => {
-  const consumer = effectConsumer(suite.orm, suite.redis, suite.prefix, {
-    blockMs: 200,
+  const consumer = suite.consumer({
+    ...OUTAGE_CONSUMER,
     // few deliveries and fast retries: without the fix the outage exhausts them within a second
     maxDeliveries: 3,
-    retryBaseMs: 50,
-    retryMaxMs: 400,
-    claimIdleMs: 60_000,
   });
-  suite.consumers.push(consumer);
   await consumer.start();
 
   // The throwaway server runs with synchronous_commit off: make the schema durable before crashing it,

@@ -8,7 +8,7 @@
 import { Client } from "pg";
 import { streamKey } from "./keys";
 import type { OutboxRelay } from "./relay";
-import { effectConsumer, effects, eventually, placed, produce, seqOf, startOwnPostgres, useStreamsSuite, type OwnPostgres } from "./testing/harness";
+import { effects, eventually, placed, produce, seqOf, startOwnPostgres, useStreamsSuite, type OwnPostgres, OUTAGE_CONSUMER } from "./testing/harness";
 import { fieldsOf, type RawEntry } from "./wire";
 
 let pg: OwnPostgres;
@@ -70,13 +70,7 @@ test("events committed while no relay ran are published after a restart of Postg
 }, 90_000);
 
 test("after a crash the slot sends again what was published since its last checkpoint; each event is applied once", async () => {
-  const consumer = effectConsumer(suite.orm, suite.redis, suite.prefix, {
-    blockMs: 200,
-    retryBaseMs: 50,
-    retryMaxMs: 400,
-    claimIdleMs: 60_000,
-  });
-  suite.consumers.push(consumer);
+  const consumer = suite.consumer(OUTAGE_CONSUMER);
   await consumer.start();
   await startRelay();
   await eventually("the relay streaming", () => relay!.stats().leader);

@@ -5,7 +5,7 @@ import { streamKey } from "./keys";
 import { PUBLISHED_AT_SQL } from "./publication-log";
 import { RELAY_APPLICATION_NAME, type OutboxRelay, type OutboxRelayOptions } from "./relay";
 import { slotNameFor } from "./slot";
-import { effectConsumer, effects, eventually, openOrm, placed, produce, seqOf, useStreamsSuite } from "./testing/harness";
+import { effects, eventually, openOrm, placed, produce, seqOf, useStreamsSuite } from "./testing/harness";
 import { fieldsOf, type RawEntry } from "./wire";
 
 const suite = useStreamsSuite("relay", { truncate: [] });
@@ -174,17 +174,13 @@ describe("OutboxRelay (logical decoding)", () => {
     expect(r.stats().failures).toBe(1);
 
     // The redelivery is deduplicated by the consumers: each event applied once, in order.
-    const consumer = effectConsumer(suite.orm, suite.redis, suite.prefix, { blockMs: 100 });
+    const consumer = suite.consumer({ blockMs: 100 });
     await consumer.start();
-    try {
-      const entries = (await published()).length; // 3, or 4 when both commits shared the failed batch
-      await eventually("every entry handled", () => consumer.stats().processed + consumer.stats().duplicates === entries);
-      const applied = (await effects(suite.orm)).filter((e) => e.correlation_id === "order-d");
-      expect(applied.map((e) => e.seq)).toEqual([1, 2]);
-      expect(consumer.stats().duplicates).toBe(entries - 2);
-    } finally {
-      await consumer.stop();
-    }
+    const entries = (await published()).length; // 3, or 4 when both commits shared the failed batch
+    await eventually("every entry handled", () => consumer.stats().processed + consumer.stats().duplicates === entries);
+    const applied = (await effects(suite.orm)).filter((e) => e.correlation_id === "order-d");
+    expect(applied.map((e) => e.seq)).toEqual([1, 2]);
+    expect(consumer.stats().duplicates).toBe(entries - 2);
   });
 
   it("opens a new replication connection after its own was cut, and publishes on, in order", async () => {

@@ -102,6 +102,11 @@ export interface StreamsSuite<R extends RedisClient = Redis> {
   relays: OutboxRelay[];
   /** A relay of the suite's database to its Redis and prefix, stopped after the test. */
   relay(options?: Partial<OutboxRelayOptions>): OutboxRelay;
+  /**
+   * A consumer in group `svc` of the suite's `order` stream, named `c-<n>` (n: consumers so far), whose
+   * `order.placed` handler is `handler` (default: {@link recordEffect}); stopped after the test.
+   */
+  consumer(options?: Partial<StreamConsumerOptions> & { handler?: Handler }): StreamConsumer;
 }
 
 export interface StreamsSuiteOptions<R extends RedisClient> {
@@ -140,6 +145,21 @@ export function useStreamsSuite<R extends RedisClient = Redis>(
       const relay = new OutboxRelay({ orm: suite.orm, redis: suite.redis, prefix: suite.prefix, logger: silentLogger(), ...options });
       suite.relays.push(relay);
       return relay;
+    },
+    consumer({ handler = recordEffect(), ...options } = {}) {
+      const consumer = new StreamConsumer({
+        redis: suite.redis,
+        orm: suite.orm,
+        prefix: suite.prefix,
+        service: "svc",
+        consumerName: `c-${suite.consumers.length}`,
+        streams: ["order"],
+        handlers: { "order.placed": handler },
+        logger: silentLogger(),
+        ...options,
+      });
+      suite.consumers.push(consumer);
+      return consumer;
     },
   } as unknown as StreamsSuite<R>;
   beforeAll(async () => {
@@ -213,17 +233,5 @@ export const recordEffect =
     ]);
   };
 
-/** A consumer in group `svc` of the `order` stream whose `order.placed` handler records the event in `effect`. */
-export function effectConsumer(orm: MikroORM, redis: RedisClient, prefix: string, options: Partial<StreamConsumerOptions> = {}): StreamConsumer {
-  return new StreamConsumer({
-    redis,
-    orm,
-    prefix,
-    service: "svc",
-    consumerName: "c-1",
-    streams: ["order"],
-    handlers: { "order.placed": recordEffect() },
-    logger: silentLogger(),
-    ...options,
-  });
-}
+/** Consumer settings of the outage suites: short reads, fast retries, and no claiming to rescue events. */
+export const OUTAGE_CONSUMER: Partial<StreamConsumerOptions> = { blockMs: 200, retryBaseMs: 50, retryMaxMs: 400, claimIdleMs: 60_000 };
