@@ -1,4 +1,5 @@
 import { ValidateBy, type ValidationOptions } from "class-validator";
+import { BadUserInputError } from "./errors";
 
 /**
  * `@Length` measured on the trimmed value, which is what gets stored: "   " is an empty name, not a
@@ -34,4 +35,10 @@ export function NoControlCharacters(options: ValidationOptions): PropertyDecorat
     },
     options,
   );
+}
+
+/** Refuses a text typed as an argument (a reason) holding a {@link CONTROL_CHARACTER}: BAD_USER_INPUT naming `field`. */
+export function assertNoControlCharacters(text: string, field: string): void {
+  if (CONTROL_CHARACTER.test(text))
+    throw new BadUserInputError(`${field.split(".").pop()} must not contain line breaks, tabs, bidirectional or other control characters.`, field);
 }

@@ -112,6 +112,7 @@ describe("topUpWallet", () => {
     await needs({ card: card() }, asUser(randomUUID(), "ADMIN"), "reason");
     await needs({ reason: "goodwill", card: card() }, asUser(randomUUID(), "STAFF"), "card");
     await needs({ reason: "   " }, asUser(randomUUID(), "STAFF"), "reason");
+    await needs({ reason: "good\u202Ewill" }, asUser(randomUUID(), "STAFF"), "reason");
     // Nobody credits their own wallet, whatever their role: a credit is granted by someone else.
     for (const role of ["STAFF", "ADMIN"] as const) {
       const insider = await registered();

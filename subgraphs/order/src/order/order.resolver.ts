@@ -1,6 +1,7 @@
 import { LockMode } from "@mikro-orm/core";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import {
+  assertNoControlCharacters,
   BadUserInputError,
   ConflictError,
   NotFoundError,
@@ -72,6 +73,7 @@ export class OrderResolver {
     const user = requireUser(ctx);
     const text = reason?.trim() || null;
     if (text && text.length > MAX_REASON_LENGTH) throw new BadUserInputError(`reason must be at most ${MAX_REASON_LENGTH} characters.`, "reason");
+    if (text) assertNoControlCharacters(text, "reason");
     const trigger: OrderTrigger = {
       type: "cancel",
       reason: text ?? (isStaff(user) ? "cancelled by staff" : "cancelled by customer"),

@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int } from "type-graphql";
-import { BadUserInputError } from "@commerce/kit";
+import { assertNoControlCharacters, BadUserInputError } from "@commerce/kit";
 import { ReturnStatusEnum, type ReturnStatus } from "./return-request.entity";
 
 @InputType()
@@ -44,6 +44,7 @@ export function validReason(reason: string, field: string): string {
   if (!text) throw new BadUserInputError("Say why, in a few words.", field);
   if (text.length > MAX_REASON_LENGTH)
     throw new BadUserInputError(`${field.split(".").pop()} must be at most ${MAX_REASON_LENGTH} characters.`, field);
+  assertNoControlCharacters(text, field);
   return text;
 }
 

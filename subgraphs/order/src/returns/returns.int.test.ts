@@ -44,6 +44,19 @@ test("returns are accepted for RETURN_WINDOW_DAYS after shipping, not after", as
   expect((await requestReturn(orderId, userId, 1)).data?.requestReturn.status).toBe("REQUESTED");
 });
 
+test("a reason a person typed with a bidi override or a line break is refused, naming it", async () => {
+  const { orderId, userId } = await shippedOrder();
+  for (const reason of ["broken \u202Eon arrival", "broken\nBcc: x"]) {
+    const asked = await subgraph.gql(REQUEST, { input: { orderId, lines: [{ productId, quantity: 1 }], reason } }, asUser(userId));
+    expect(asked.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.reason" });
+  }
+  const cancel = `mutation($id: ID!, $r: String) { cancelOrder(id: $id, reason: $r) { status } }`;
+  const pending = await placeOrder(subgraph, userId, [productId]);
+  const refused = await subgraph.gql(cancel, { id: pending, r: "changed \u202Emind" }, asUser(userId));
+  expect(refused.errors?.[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "reason" });
+  expect((await subgraph.gql(cancel, { id: pending, r: "changed my mind" }, asUser(userId))).errors).toBeUndefined();
+});
+
 test("two requests racing for the same units: one gets them, the other is told how many are left", async () => {
   const { orderId, userId } = await shippedOrder();
   const answers = await Promise.all([requestReturn(orderId, userId, 2), requestReturn(orderId, userId, 2)]);

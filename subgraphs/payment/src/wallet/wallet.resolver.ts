@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
 import {
+  assertNoControlCharacters,
   BadUserInputError,
   ConflictError,
   ForbiddenError,
@@ -69,6 +70,7 @@ function authorizeFunding(caller: UserIdentity, userId: string, card: CardInput 
     if (!trimmed || trimmed.length > MAX_REASON_LENGTH) {
       throw new BadUserInputError(`reason must be 1 to ${MAX_REASON_LENGTH} characters, not counting leading and trailing spaces.`, "reason");
     }
+    assertNoControlCharacters(trimmed, "reason");
     return { kind: "credit", reason: trimmed };
   }
   if (caller.userId !== userId) {

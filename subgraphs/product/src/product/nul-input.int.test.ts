@@ -68,6 +68,8 @@ describe("a NUL character in an argument is BAD_USER_INPUT naming the field", ()
       code: "BAD_USER_INPUT",
       field: "reason",
     });
+    // Not a NUL, but refused the same way: a reason is shown to people, where a bidi override disguises it.
+    expect(await refused(adjust, { p: product.id, w: warehouse, r: "re\u202Estock" }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "reason" });
     expect(await refused(`query($id: ID!) { product(id: $id) { id } }`, { id: `${product.id}${NUL}` }, CUSTOMER)).toMatchObject({ field: "id" });
   });
 

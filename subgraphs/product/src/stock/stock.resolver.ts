@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
-import { BadUserInputError, NotFoundError, audit, type Context, type Runtime, isUuid } from "@commerce/kit";
+import { assertNoControlCharacters, BadUserInputError, NotFoundError, audit, type Context, type Runtime, isUuid } from "@commerce/kit";
 import { actorOf, requireStaff } from "../auth";
 import { Product } from "../product/product.entity";
 import { warehouseById } from "../product/product.loaders";
@@ -33,6 +33,7 @@ export class StockResolver {
   ): Promise<StockLevel> {
     requireStaff(ctx);
     if (!reason.trim() || reason.length > 500) throw new BadUserInputError("reason must be 1 to 500 characters: say why stock changed.", "reason");
+    assertNoControlCharacters(reason.trim(), "reason");
     return this.runtime.commit(ctx.em, async (tx, emit) => {
       const product = isUuid(productId) ? await tx.findOne(Product, { id: productId }) : null;
       if (!product) throw new NotFoundError("Product", productId, "productId");
