@@ -348,4 +348,55 @@ describe("group commit", () => {
       .execute<{ n: number }[]>("select count(*)::int as n from processed_event where consumer_group = 'svc'");
     expect(n).toBe(1);
   });
+
+  it("a lane's later events queued behind one that has not started share its transaction, in stream order", async () => {
+    const events = await backlog(40, 3);
+    const c = consumer({ concurrency: 120, maxBatch: 120 });
+    await c.start();
+    await eventually("every effect", async () => (await effects(suite.orm)).length === events.length);
+    await eventually("every entry acknowledged", async () => (await pendingCount()) === 0);
+    // Read at once: each order's three events in one transaction (three transactions if each waited for the previous).
+    expect(c.stats().shared).toMatchObject({ transactions: 1, events: 120, rolledBack: 0 });
+    const applied = await effects(suite.orm);
+    for (let o = 0; o < 40; o += 1) {
+      expect(applied.filter((e) => e.correlation_id === `o${o}`).map((e) => e.seq)).toEqual([1, 2, 3]);
+    }
+  });
+
+  it("when a shared transaction with a lane's chained events rolls back, they are retried alone in stream order", async () => {
+    const events = await backlog(5, 3);
+    const bad = events[5 + 2]!; // o2's second event
+    let failed = false;
+    const c = consumer({
+      retryBaseMs: 20,
+      handler: async (event, ctx) => {
+        if (event.id === bad.id && !failed) {
+          failed = true;
+          throw new Error("once");
+        }
+        await recordEffectOnce(event, ctx);
+      },
+    });
+    await c.start();
+    await eventually("every effect", async () => (await effects(suite.orm)).length === events.length);
+    await eventually("every entry acknowledged", async () => (await pendingCount()) === 0);
+    expect(c.stats()).toMatchObject({ processed: 15, failed: 1 });
+    expect(c.stats().shared.rolledBack).toBe(1);
+    const applied = await effects(suite.orm);
+    for (let o = 0; o < 5; o += 1) {
+      expect(applied.filter((e) => e.correlation_id === `o${o}`).map((e) => e.seq)).toEqual([1, 2, 3]);
+    }
+  });
+
+  it("the same event twice in one lane's chain is applied once", async () => {
+    const event = placed("o-twice", 1);
+    await xaddEvent(suite.redis, suite.prefix, event);
+    await xaddEvent(suite.redis, suite.prefix, event);
+    const c = consumer();
+    await c.start();
+    await eventually("settled", () => c.stats().processed + c.stats().duplicates === 2);
+    expect(c.stats()).toMatchObject({ processed: 1, duplicates: 1 });
+    expect(c.stats().shared.transactions).toBe(1);
+    expect(await effects(suite.orm)).toHaveLength(1);
+  });
 });
