@@ -16,6 +16,16 @@ export async function startPlatformWithAdmin(options?: StartPlatformOptions): Pr
   return { platform, admin: await login(platform.gatewayUrl, ADMIN.email, ADMIN.password) };
 }
 
+/** Registers the hooks of a test file on the whole platform with the admin signed in (fields set by its `beforeAll`). */
+export function usePlatformWithAdmin(options?: StartPlatformOptions): { platform: Platform; admin: Account } {
+  const e2e = {} as { platform: Platform; admin: Account };
+  beforeAll(async () => {
+    Object.assign(e2e, await startPlatformWithAdmin(options));
+  }, 120_000);
+  afterAll(() => e2e.platform?.stop());
+  return e2e;
+}
+
 /** A `CardInput` of the simulated processor: its approved test card unless another is named. */
 export function testCard(number: string = TEST_CARDS.approved) {
   return { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 2, cvc: "123" };

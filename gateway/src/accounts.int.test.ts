@@ -1,22 +1,14 @@
 import { smtpSink } from "@commerce/testing";
-import type { RunningGateway } from "./server";
-import { accessToken, clientIp, post, startBench, type Bench } from "./testing/harness";
+import { accessToken, useGatewayBench, type HttpResult } from "./testing/harness";
 
 /** Account self-service and staff tools, through the gateway, on the real user subgraph. */
-let bench: Bench;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  bench = await startBench();
-  gateway = await bench.gateway();
-}, 60_000);
-afterAll(() => bench?.stop());
+const suite = useGatewayBench();
 
 type Auth = { accessToken: string; refreshToken: string; user: { id: string; email: string } };
-type Result = Awaited<ReturnType<typeof post>>;
+type Result = HttpResult;
 
 const gql = (query: string, variables: Record<string, unknown> = {}, token?: string) =>
-  post(gateway.url, { query, variables }, { "x-forwarded-for": clientIp(), ...(token ? { authorization: `Bearer ${token}` } : {}) });
+  suite.ask({ query, variables }, token ? { authorization: `Bearer ${token}` } : {});
 
 const PAYLOAD = "accessToken refreshToken user { id email }";
 const address = (label: string) => `${label}.${Date.now()}.${Math.floor(Math.random() * 1e6)}@example.com`;
@@ -127,7 +119,7 @@ describe("password reset", () => {
     const account = await register();
     await gql(REQUEST, { e: account.user.email });
     const token = await mailedToken(account.user.email);
-    const em = bench.user.runtime.orm.em.fork();
+    const em = suite.bench.user.runtime.orm.em.fork();
     await em
       .getConnection()
       .execute("update password_reset_tokens set expires_at = now() - interval '1 second' where user_id = ?", [account.user.id]);

@@ -3,23 +3,13 @@
  * escape in a string literal of the query text, comes back as BAD_USER_INPUT naming the field (the kit
  * refuses it in the subgraph before Postgres sees it), not as a masked INTERNAL_SERVER_ERROR.
  */
-import type { RunningGateway } from "./server";
-import { accessToken, clientIp, post, startBench, type Bench } from "./testing/harness";
+import { accessToken, useGatewayBench } from "./testing/harness";
 
-let bench: Bench;
-let gateway: RunningGateway;
-
-beforeAll(async () => {
-  bench = await startBench();
-  gateway = await bench.gateway();
-}, 60_000);
-afterAll(() => bench?.stop());
-
-const ask = (body: unknown, headers: Record<string, string> = {}) => post(gateway.url, body, { "x-forwarded-for": clientIp(), ...headers });
+const suite = useGatewayBench();
 
 /** The single error of an operation that must be refused as bad input. */
 async function refused(body: unknown, headers: Record<string, string> = {}) {
-  const { status, body: result } = await ask(body, headers);
+  const { status, body: result } = await suite.ask(body, headers);
   expect(status).toBe(200);
   expect(result.errors).toHaveLength(1);
   return { ...result.errors![0].extensions, message: result.errors![0].message };

@@ -1,26 +1,16 @@
 import WebSocket from "ws";
 import type { RunningGateway } from "./server";
-import { accessToken, clientIp, memoryLogger, post, startBench, type Bench } from "./testing/harness";
+import { accessToken, clientIp, memoryLogger, post, useGatewayBench, type HttpResult } from "./testing/harness";
 
-let bench: Bench;
-let gateway: RunningGateway;
 const gatewayLog = memoryLogger();
 const ALLOWED_ORIGIN = "https://shop.example";
-
-beforeAll(async () => {
-  bench = await startBench();
-  gateway = await bench.gateway({ CORS_ORIGINS: ALLOWED_ORIGIN }, gatewayLog.logger);
-}, 60_000);
-afterAll(() => bench?.stop());
-
-/** A request from a fresh client address, so rate limits never interfere between tests. */
-const ask = (body: unknown, headers: Record<string, string> = {}) => post(gateway.url, body, { "x-forwarded-for": clientIp(), ...headers });
+const suite = useGatewayBench({ CORS_ORIGINS: ALLOWED_ORIGIN }, gatewayLog.logger);
 
 /** Runs `act` and returns how many operations reached the probe subgraph meanwhile. */
 async function probeCallsDuring(act: () => Promise<unknown>): Promise<number> {
-  const before = bench.probeOperations();
+  const before = suite.bench.probeOperations();
   await act();
-  return bench.probeOperations() - before;
+  return suite.bench.probeOperations() - before;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -31,12 +21,12 @@ describe("identity", () => {
 
   it("serves a valid token's user", async () => {
     const email = `ada.${Date.now()}@example.com`;
-    const registered = await ask({
+    const registered = await suite.ask({
       query: "mutation($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }",
       variables: { i: { email, password: "correct horse battery", name: "Ada" } },
     });
     const { accessToken: token, user } = registered.body.data!.register as { accessToken: string; user: { id: string } };
-    const me = await ask({ query: "{ me { id email } }" }, bearer(token));
+    const me = await suite.ask({ query: "{ me { id email } }" }, bearer(token));
     expect(me.body).toEqual({ data: { me: { id: user.id, email } } });
   });
 
@@ -64,8 +54,8 @@ describe("identity", () => {
   ];
 
   it.each(forged)("refuses a token %s with 401 UNAUTHENTICATED before any subgraph call", async (_what, token) => {
-    let result: Awaited<ReturnType<typeof ask>> | undefined;
-    const calls = await probeCallsDuring(async () => (result = await ask({ query: WIDGETS }, bearer(token()))));
+    let result: HttpResult | undefined;
+    const calls = await probeCallsDuring(async () => (result = await suite.ask({ query: WIDGETS }, bearer(token()))));
     expect(calls).toBe(0);
     expect(result!.status).toBe(401);
     expect(result!.body.data).toBeUndefined();
@@ -74,7 +64,7 @@ describe("identity", () => {
   });
 
   it("refuses an Authorization header that is not a bearer token", async () => {
-    const result = await ask({ query: WIDGETS }, { authorization: "Basic YWRtaW46YWRtaW4=" });
+    const result = await suite.ask({ query: WIDGETS }, { authorization: "Basic YWRtaW46YWRtaW4=" });
     expect(result.status).toBe(401);
     expect(result.body.errors?.[0].extensions?.code).toBe("UNAUTHENTICATED");
   });
@@ -82,8 +72,8 @@ describe("identity", () => {
 
 describe("query limits", () => {
   const refusedWithoutSubgraphCall = async (body: unknown, message: RegExp) => {
-    let result: Awaited<ReturnType<typeof ask>> | undefined;
-    expect(await probeCallsDuring(async () => (result = await ask(body)))).toBe(0);
+    let result: HttpResult | undefined;
+    expect(await probeCallsDuring(async () => (result = await suite.ask(body)))).toBe(0);
     expect(result!.status).toBe(400);
     expect(result!.body.errors).toEqual([{ message: expect.stringMatching(message), extensions: { code: "QUERY_TOO_COMPLEX" } }]);
   };
@@ -91,7 +81,7 @@ describe("query limits", () => {
   it("refuses a query deeper than MAX_QUERY_DEPTH (12), fragments included", async () => {
     const nested = "twin { ".repeat(8) + "id" + " }".repeat(8);
     // widgets, edges, node, 8 × twin, id: 12 levels are fine…
-    expect(await probeCallsDuring(() => ask({ query: `{ widgets { edges { node { ${nested} } } } }` }))).toBe(1);
+    expect(await probeCallsDuring(() => suite.ask({ query: `{ widgets { edges { node { ${nested} } } } }` }))).toBe(1);
     // …13 through a fragment are not
     await refusedWithoutSubgraphCall(
       { query: `{ widgets { edges { node { ...Deep } } } } fragment Deep on Widget { twin { ${nested} } }` },
@@ -102,7 +92,7 @@ describe("query limits", () => {
   it("refuses an expensive query, sized by its first argument and variables", async () => {
     const query = "query($n: Int) { widgets(first: $n) { edges { node { parts { parts { parts { id } } } } } } }";
     // 1 + n × (edges 1 + node 1 + 421 for three nested lists of 20): 5 rows are fine, 100 are not
-    const small = await ask({ query, variables: { n: 5 } });
+    const small = await suite.ask({ query, variables: { n: 5 } });
     expect(small.status).toBe(200);
     expect(small.body.errors).toBeUndefined();
     await refusedWithoutSubgraphCall({ query, variables: { n: 100 } }, /estimated cost is 42301; at most 20000/);
@@ -112,7 +102,7 @@ describe("query limits", () => {
     const lists = "parts { parts { id } }";
     // 1 + 100 × (edges 1 + node 1 + 21 + twin 22 + twin 23) = 6801: within the default cost
     const query = `{ widgets(first: 100) { edges { node { ${lists} twin { ${lists} twin { ${lists} } } } } } }`;
-    const page = await ask({ query });
+    const page = await suite.ask({ query });
     expect(page.body.errors).toBeUndefined();
     expect(page.status).toBe(200);
   });
@@ -125,7 +115,7 @@ describe("query limits", () => {
 
   it("refuses a document over the parser's token budget before validating it, as QUERY_TOO_COMPLEX", async () => {
     // A well-formed document that is merely too big is no syntax error (graphql-js says "more that 5000 tokens"): the client is told which limit it broke.
-    const result = await ask({ query: `{ widgets { ${"totalCount ".repeat(6000)} } }` });
+    const result = await suite.ask({ query: `{ widgets { ${"totalCount ".repeat(6000)} } }` });
     expect(result.status).toBe(400);
     expect(result.body.errors).toEqual([
       {
@@ -136,8 +126,8 @@ describe("query limits", () => {
   });
 
   it('refuses a document too large for graphql-js to validate (its own work budget) as QUERY_TOO_COMPLEX, not a bare "Validation aborted."', async () => {
-    let result: Awaited<ReturnType<typeof ask>> | undefined;
-    expect(await probeCallsDuring(async () => (result = await ask({ query: `{ ${"__typename ".repeat(3000)} }` })))).toBe(0);
+    let result: HttpResult | undefined;
+    expect(await probeCallsDuring(async () => (result = await suite.ask({ query: `{ ${"__typename ".repeat(3000)} }` })))).toBe(0);
     expect(result!.status).toBe(400);
     expect(result!.body.errors).toHaveLength(1);
     expect(result!.body.errors?.[0].extensions).toEqual({ code: "QUERY_TOO_COMPLEX" });
@@ -145,7 +135,7 @@ describe("query limits", () => {
   });
 
   it("counts refusals on /metrics", async () => {
-    const metrics = await (await fetch(gateway.url.replace("/graphql", "/metrics"))).text();
+    const metrics = await (await fetch(suite.gateway.url.replace("/graphql", "/metrics"))).text();
     expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="depth",service="gateway"\} [1-9]/);
     expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="cost",service="gateway"\} [1-9]/);
     expect(metrics).toMatch(/gateway_refusals_total\{reason="too_complex",rule="aliases",service="gateway"\} [1-9]/);
@@ -156,34 +146,34 @@ describe("query limits", () => {
 
 describe("HTTP defences", () => {
   it("answers an oversize body with 413 JSON, not an HTML page", async () => {
-    const result = await ask({ query: WIDGETS, variables: { pad: "x".repeat(150 * 1024) } });
+    const result = await suite.ask({ query: WIDGETS, variables: { pad: "x".repeat(150 * 1024) } });
     expect(result.status).toBe(413);
     expect(result.headers.get("content-type")).toMatch(/application\/json/);
     expect(result.body.errors).toEqual([{ message: "The request body is larger than 102400 bytes.", extensions: { code: "PAYLOAD_TOO_LARGE" } }]);
   });
 
   it("answers malformed JSON with 400 JSON", async () => {
-    const result = await ask('{"query": "{ widgets', {});
+    const result = await suite.ask('{"query": "{ widgets', {});
     expect(result.status).toBe(400);
     expect(result.body.errors?.[0].extensions?.code).toBe("BAD_REQUEST");
   });
 
   it("refuses an HTTP batch of operations without running any of them", async () => {
-    let result: Awaited<ReturnType<typeof ask>> | undefined;
-    expect(await probeCallsDuring(async () => (result = await ask([{ query: WIDGETS }, { query: WIDGETS }])))).toBe(0);
+    let result: HttpResult | undefined;
+    expect(await probeCallsDuring(async () => (result = await suite.ask([{ query: WIDGETS }, { query: WIDGETS }])))).toBe(0);
     expect(result!.status).toBe(400);
     expect(result!.body.errors?.[0]).toMatchObject({ message: "Operation batching disabled.", extensions: { code: "BAD_REQUEST" } });
   });
 
   it("refuses requests a browser could send cross-site without a preflight (CSRF)", async () => {
-    const get = await fetch(`${gateway.url}?query=${encodeURIComponent(WIDGETS)}`, { headers: { "x-forwarded-for": clientIp() } });
+    const get = await fetch(`${suite.gateway.url}?query=${encodeURIComponent(WIDGETS)}`, { headers: { "x-forwarded-for": clientIp() } });
     expect(get.status).toBe(400);
     expect(await get.text()).toMatch(/Cross-Site Request Forgery/);
-    const form = await post(gateway.url, JSON.stringify({ query: WIDGETS }), { "content-type": "text/plain", "x-forwarded-for": clientIp() });
+    const form = await post(suite.gateway.url, JSON.stringify({ query: WIDGETS }), { "content-type": "text/plain", "x-forwarded-for": clientIp() });
     expect(form.status).toBe(400);
     expect(form.text).toMatch(/Cross-Site Request Forgery/);
     // the same GET with a header only non-simple requests can carry is served
-    const preflighted = await fetch(`${gateway.url}?query=${encodeURIComponent(WIDGETS)}`, {
+    const preflighted = await fetch(`${suite.gateway.url}?query=${encodeURIComponent(WIDGETS)}`, {
       headers: { "apollo-require-preflight": "1", "x-forwarded-for": clientIp() },
     });
     expect(preflighted.status).toBe(200);
@@ -191,14 +181,14 @@ describe("HTTP defences", () => {
 
   it("lets an allowed origin in with CORS headers and refuses any other", async () => {
     const preflight = (origin: string) =>
-      fetch(gateway.url, {
+      fetch(suite.gateway.url, {
         method: "OPTIONS",
         headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
       });
     const allowed = await preflight(ALLOWED_ORIGIN);
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
-    const served = await ask({ query: WIDGETS }, { origin: ALLOWED_ORIGIN });
+    const served = await suite.ask({ query: WIDGETS }, { origin: ALLOWED_ORIGIN });
     expect(served.status).toBe(200);
     expect(served.headers.get("access-control-allow-origin")).toBe(ALLOWED_ORIGIN);
     // A browser client may read when to retry and the ids that find its request in our logs.
@@ -211,26 +201,26 @@ describe("HTTP defences", () => {
     expect(refused.status).toBe(403);
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
     expect(refused.headers.get("x-request-id")).toBeTruthy();
-    let direct: Awaited<ReturnType<typeof ask>> | undefined;
-    expect(await probeCallsDuring(async () => (direct = await ask({ query: WIDGETS }, { origin: "https://evil.example" })))).toBe(0);
+    let direct: HttpResult | undefined;
+    expect(await probeCallsDuring(async () => (direct = await suite.ask({ query: WIDGETS }, { origin: "https://evil.example" })))).toBe(0);
     expect(direct!.status).toBe(403);
     expect(direct!.body.errors?.[0].extensions?.code).toBe("FORBIDDEN");
   });
 
   it("refuses an Origin naming the gateway's own host unless it is listed (DNS rebinding)", async () => {
     // A rebinding page's origin and Host are both its own name; here both are the gateway's address.
-    const own = new URL(gateway.url).origin;
-    const sameHost = await ask({ query: WIDGETS }, { origin: own });
+    const own = new URL(suite.gateway.url).origin;
+    const sameHost = await suite.ask({ query: WIDGETS }, { origin: own });
     expect(sameHost.status).toBe(403);
     expect(sameHost.body.errors?.[0].extensions?.code).toBe("FORBIDDEN");
-    const localhost = await ask({ query: WIDGETS }, { origin: own.replace("127.0.0.1", "localhost") });
+    const localhost = await suite.ask({ query: WIDGETS }, { origin: own.replace("127.0.0.1", "localhost") });
     expect(localhost.status).toBe(403);
   });
 
   it("refuses a WebSocket from a foreign Origin and accepts an allowed one", async () => {
     const open = (origin: string) =>
       new Promise<number>((resolve, reject) => {
-        const socket = new WebSocket(gateway.url.replace("http", "ws"), "graphql-transport-ws", { origin });
+        const socket = new WebSocket(suite.gateway.url.replace("http", "ws"), "graphql-transport-ws", { origin });
         socket.once("open", () => {
           socket.close();
           resolve(101);
@@ -242,7 +232,7 @@ describe("HTTP defences", () => {
         socket.once("error", (error) => reject(error));
       });
     expect(await open("https://evil.example")).toBe(403);
-    expect(await open(new URL(gateway.url).origin)).toBe(403);
+    expect(await open(new URL(suite.gateway.url).origin)).toBe(403);
     expect(await open(ALLOWED_ORIGIN)).toBe(101);
   });
 });
@@ -251,7 +241,7 @@ describe("errors reaching clients", () => {
   const leaks = /127\.0\.0\.1|ECONNREFUSED|internal\.example|wallets|serviceName|stacktrace|\bat \w+ \(/;
 
   it("masks a subgraph that is down, with an errorId the gateway logged", async () => {
-    const result = await ask({ query: "{ lost }" });
+    const result = await suite.ask({ query: "{ lost }" });
     const error = result.body.errors?.[0];
     expect(error?.extensions?.code).toBe("INTERNAL_SERVER_ERROR");
     expect(error?.extensions?.errorId).toMatch(UUID);
@@ -262,7 +252,7 @@ describe("errors reaching clients", () => {
   });
 
   it("keeps a subgraph's own errorId for its internal errors and drops what it was masking", async () => {
-    const result = await ask({ query: "{ boom widgets { totalCount } }" });
+    const result = await suite.ask({ query: "{ boom widgets { totalCount } }" });
     expect(result.body.data).toEqual({ boom: null, widgets: { totalCount: 2 } });
     const error = result.body.errors?.[0];
     expect(error).toEqual({
@@ -272,28 +262,28 @@ describe("errors reaching clients", () => {
     });
     expect(result.text).not.toMatch(leaks);
     // the id the client reports finds the subgraph's full log line
-    expect(bench.probeLog().find((line) => line.includes(error?.extensions?.errorId as string))).toMatch(/wallets/);
+    expect(suite.bench.probeLog().find((line) => line.includes(error?.extensions?.errorId as string))).toMatch(/wallets/);
   });
 
   it("passes a subgraph's deliberate error through with its code and field, without serviceName", async () => {
-    const result = await ask({ query: '{ badInput(name: "x1") }' });
+    const result = await suite.ask({ query: '{ badInput(name: "x1") }' });
     expect(result.body.errors).toEqual([
       { message: 'name: "x1" is not allowed: use letters only.', path: ["badInput"], extensions: { code: "BAD_USER_INPUT", field: "name" } },
     ]);
-    const login = await ask({ query: 'mutation { login(email: "nobody@example.com", password: "wrong password") { accessToken } }' });
+    const login = await suite.ask({ query: 'mutation { login(email: "nobody@example.com", password: "wrong password") { accessToken } }' });
     expect(login.body.errors?.[0].extensions).toEqual({ code: "UNAUTHENTICATED" });
   });
 });
 
 describe("a value a subgraph's scalar refuses", () => {
   it("is BAD_USER_INPUT naming the argument, not a masked internal error", async () => {
-    const byVariable = await ask({ query: "query($at: DateTime!) { since(at: $at) }", variables: { at: "yesterday" } });
+    const byVariable = await suite.ask({ query: "query($at: DateTime!) { since(at: $at) }", variables: { at: "yesterday" } });
     expect(byVariable.body.errors).toHaveLength(1);
     expect(byVariable.body.errors?.[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "at" } });
     expect(byVariable.body.errors?.[0].message).toMatch(/yesterday/);
     expect(byVariable.text).not.toMatch(/127\.0\.0\.1|serviceName|locations/);
 
-    const fine = await ask({ query: "query($at: DateTime!) { since(at: $at) }", variables: { at: "2026-12-07T10:00:00Z" } });
+    const fine = await suite.ask({ query: "query($at: DateTime!) { since(at: $at) }", variables: { at: "2026-12-07T10:00:00Z" } });
     expect(fine.body).toEqual({ data: { since: "2026-12-07T10:00:00.000Z" } });
   });
 });
@@ -305,27 +295,27 @@ describe("introspection and Sandbox", () => {
   const production = { NODE_ENV: "production", JWT_KEYS: "test:test-jwt-secret-0123456789abcdef" };
 
   it("are on outside production by default", async () => {
-    expect((await introspect(gateway)).body.data).toEqual({ __schema: { queryType: { name: "Query" } } });
-    const page = await landing(gateway);
+    expect((await introspect(suite.gateway)).body.data).toEqual({ __schema: { queryType: { name: "Query" } } });
+    const page = await landing(suite.gateway);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/sandbox/i);
   });
 
   it("are off in production by default, and each can be switched on", async () => {
-    const closed = await bench.gateway(production);
+    const closed = await suite.bench.gateway(production);
     const refused = await introspect(closed);
     expect(refused.status).toBe(400);
     expect(refused.body.errors?.[0].extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
     expect(refused.body.errors?.[0].message).toMatch(/introspection is not allowed/);
     expect(await (await landing(closed)).text()).not.toMatch(/sandbox/i);
 
-    const open = await bench.gateway({ ...production, GRAPHQL_INTROSPECTION: "true", GRAPHQL_SANDBOX: "true" });
+    const open = await suite.bench.gateway({ ...production, GRAPHQL_INTROSPECTION: "true", GRAPHQL_SANDBOX: "true" });
     expect((await introspect(open)).body.data).toEqual({ __schema: { queryType: { name: "Query" } } });
     expect(await (await landing(open)).text()).toMatch(/sandbox/i);
   });
 
   it("can be switched off outside production", async () => {
-    const closed = await bench.gateway({ GRAPHQL_INTROSPECTION: "false", GRAPHQL_SANDBOX: "false" });
+    const closed = await suite.bench.gateway({ GRAPHQL_INTROSPECTION: "false", GRAPHQL_SANDBOX: "false" });
     expect((await introspect(closed)).body.errors?.[0].extensions?.code).toBe("GRAPHQL_VALIDATION_FAILED");
     expect(await (await landing(closed)).text()).not.toMatch(/sandbox/i);
   });
@@ -342,7 +332,7 @@ describe("unresolvable operations", () => {
     ["an operationName that does not match the only operation", { query: "query A { widgets { totalCount } }", operationName: "Z" }, /"Z"/],
   ])("answers %s with 400 OPERATION_RESOLUTION_FAILURE, not an internal error", async (_, body, message) => {
     const calls = await probeCallsDuring(async () => {
-      const result = await ask(body);
+      const result = await suite.ask(body);
       expect(result.status).toBe(400);
       expect(result.body.errors?.[0]?.extensions).toEqual({ code: "OPERATION_RESOLUTION_FAILURE" });
       expect(result.body.errors?.[0]?.message).toMatch(message);

@@ -86,7 +86,12 @@ export async function startGateway(
     logger,
   });
 
-  const catalogCache = catalogCachePlugin(config.redisUrl, config.streamPrefix, logger.child({ component: "catalog-cache" }));
+  const catalogLookups = metrics.counter("gateway_catalog_cache_lookups_total", "Anonymous queries looked up in the catalog cache, by result", [
+    "result",
+  ]);
+  const catalogCache = catalogCachePlugin(config.redisUrl, config.streamPrefix, logger.child({ component: "catalog-cache" }), (result) =>
+    catalogLookups.inc({ result }),
+  );
 
   const app = express();
   app.disable("x-powered-by");

@@ -5,10 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, createRedis, OutboxRelay } from "@commerce/streams";
+import { commitWithEvents, createRedis, openStreamsOrm, OutboxRelay } from "@commerce/streams";
 import { dropDatabases } from "../provision";
 import { benchServers, runBench } from "./lib/run";
-import { openStreamsOrm, orderPlaced } from "./lib/streams-db";
+import { orderPlaced } from "./lib/streams-db";
 
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1_500);
 const WARMUP = 200;

@@ -9,7 +9,7 @@ import { rawTxPerSecond } from "./lib/calibrate";
 import { cpuDelta, treeCpuMs } from "./lib/cpu";
 import { consumerLag, HOPS, orderStatuses, sagaTimes, type SagaTimes } from "./lib/saga-timeline";
 import { openLoop, wallNow } from "./lib/open-loop";
-import { startBenchPlatform, type BenchPlatform } from "./lib/platform";
+import { sqlStatements, startBenchPlatform, type BenchPlatform } from "./lib/platform";
 import { setUpShop, type Shop } from "./lib/shop";
 import { recordStatements } from "./lib/sql-log";
 import { loadAverage, ms, summarize, table } from "./lib/stats";
@@ -198,16 +198,6 @@ function hopTable(placed: Placement[], times: Map<string, SagaTimes>): string {
     rows.push([`  ${label}`, ms(s.p50), ms(s.p95), ms(s.p99)]);
   }
   return table(rows);
-}
-
-/** db_queries_total of each subgraph (every SQL statement its ORM sent, BEGIN/COMMIT included). */
-async function sqlStatements(platform: BenchPlatform): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [svc, url] of Object.entries(platform.metricsUrls)) {
-    const text = await (await fetch(url)).text();
-    out[svc] = Number(/^db_queries_total(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN);
-  }
-  return out;
 }
 
 /**

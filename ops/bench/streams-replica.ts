@@ -8,9 +8,8 @@
  * `{ stats, cpuMicros }`.
  */
 import { performance } from "node:perf_hooks";
-import { MikroORM } from "@mikro-orm/postgresql";
 import pino from "pino";
-import { createRedis, StreamConsumer, streamsEntities, type Handler } from "@commerce/streams";
+import { createRedis, openStreamsOrm, StreamConsumer, type Handler } from "@commerce/streams";
 
 interface ReplicaSettings {
   databaseUrl: string;
@@ -27,7 +26,7 @@ const send = (message: unknown) => process.send?.(message);
 const now = () => performance.timeOrigin + performance.now();
 
 async function main(): Promise<void> {
-  const orm = await MikroORM.init({ clientUrl: settings.databaseUrl, entities: streamsEntities, pool: { min: 0, max: 16 }, debug: false });
+  const orm = await openStreamsOrm(settings.databaseUrl, 16);
   const redis = createRedis(settings.redisUrl);
   /** [event id, when its transaction committed and its entry was acknowledged, when Redis added its entry] */
   let applied: [string, number, number][] = [];

@@ -8,13 +8,13 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { Client } from "pg";
 import pino from "pino";
-import { commitWithEvents, createRedis, OutboxRelay, type ConsumerStats } from "@commerce/streams";
+import { commitWithEvents, createRedis, openStreamsOrm, OutboxRelay, type ConsumerStats } from "@commerce/streams";
 import type { EventEnvelope } from "@commerce/schema";
 import { describeRoundTrip, rawTxPerSecond, roundTripCosts } from "./lib/calibrate";
 import { dropDatabases } from "../provision";
 import { makeDurable } from "./lib/platform";
 import { benchServers, runBench } from "./lib/run";
-import { openStreamsOrm, orderPlaced } from "./lib/streams-db";
+import { orderPlaced } from "./lib/streams-db";
 import { percentile } from "./lib/stats";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 20_000);

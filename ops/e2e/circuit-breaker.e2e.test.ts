@@ -6,20 +6,14 @@
  */
 import Redis from "ioredis";
 import { catalogRevisionsKey, FAILURES_TO_OPEN } from "@commerce/kit";
-import { testInfra, type Platform, type ProcessName } from "@commerce/testing";
-import { createProduct, eventually, placeOrder, signUp, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
+import { testInfra, type ProcessName } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, type Account, usePlatformWithAdmin } from "@commerce/testing/e2e";
 
-let platform: Platform;
-let admin: Account;
-
-beforeAll(async () => {
-  ({ platform, admin } = await startPlatformWithAdmin());
-}, 120_000);
-afterAll(() => platform?.stop());
+const e2e = usePlatformWithAdmin();
 
 /** `circuit_breaker_state{target}` of a process: 0 closed, 1 open, 2 half-open; null before its first call. */
 async function breakerState(process: ProcessName, target: string): Promise<number | null> {
-  const text = await (await fetch(`http://127.0.0.1:${platform.ports[process]}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${e2e.platform.ports[process]}/metrics`)).text();
   const match = new RegExp(`^circuit_breaker_state\\{[^}]*target="${target}"[^}]*\\} (\\d+)$`, "m").exec(text);
   return match ? Number(match[1]) : null;
 }
@@ -28,8 +22,8 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 describe("a killed subgraph", () => {
   it("fails fast behind an open circuit, and is called again once it is back", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 700, stock: 100, name: "Breaker Bulb" });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 700, stock: 100, name: "Breaker Bulb" });
     // The order service learns the product (its catalog replica) before the outage.
     await placeOrder(customer, [{ productId, quantity: 1 }]);
     const catalog = () => customer.client.raw<{ products: { totalCount: number } }>(`{ products(first: 1) { totalCount } }`);
@@ -38,8 +32,8 @@ describe("a killed subgraph", () => {
 
     // A change the order service's replica has not applied yet (its catalog revision is ahead): placements ask the product subgraph.
     const redis = new Redis(testInfra().redisUrl);
-    await redis.zadd(catalogRevisionsKey(platform.streamPrefix), Date.now() + 60_000, productId).finally(() => redis.disconnect());
-    await platform.kill("product");
+    await redis.zadd(catalogRevisionsKey(e2e.platform.streamPrefix), Date.now() + 60_000, productId).finally(() => redis.disconnect());
+    await e2e.platform.kill("product");
     try {
       for (let i = 0; i < FAILURES_TO_OPEN; i += 1) expect((await catalog()).errors?.[0].extensions?.code).toBe("INTERNAL_SERVER_ERROR");
       expect(await breakerState("gateway", "product")).toBe(1);
@@ -51,7 +45,7 @@ describe("a killed subgraph", () => {
         expect(answer.errors?.[0].extensions).toEqual({ code: "INTERNAL_SERVER_ERROR", errorId: expect.any(String) });
       }
       expect(median(timings)).toBeLessThan(50);
-      expect(platform.logs("gateway", 200)).toMatch(/product is unavailable: its circuit breaker is open/);
+      expect(e2e.platform.logs("gateway", 200)).toMatch(/product is unavailable: its circuit breaker is open/);
 
       // The order service's catalog calls: orders still go through on the replica's price, and its circuit opens too.
       for (let i = 0; i < FAILURES_TO_OPEN; i += 1)
@@ -61,7 +55,7 @@ describe("a killed subgraph", () => {
       await placeOrder(customer, [{ productId, quantity: 1 }]);
       expect(performance.now() - started).toBeLessThan(1_000);
     } finally {
-      await platform.start("product");
+      await e2e.platform.start("product");
     }
 
     // Half-open after 2 s: the next call is tried, succeeds, and closes the circuit.

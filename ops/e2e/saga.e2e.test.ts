@@ -2,16 +2,10 @@
  * The saga end to end, through the gateway only: every branch a customer can
  * cause, with fields from every subgraph in the answers.
  */
-import { smtpSink, type Platform } from "@commerce/testing";
-import { createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, startPlatformWithAdmin } from "@commerce/testing/e2e";
+import { smtpSink } from "@commerce/testing";
+import { createProduct, eventually, placeOrder, signUp, waitForStatus, type Account, usePlatformWithAdmin } from "@commerce/testing/e2e";
 
-let platform: Platform;
-let admin: Account;
-
-beforeAll(async () => {
-  ({ platform, admin } = await startPlatformWithAdmin());
-}, 120_000);
-afterAll(() => platform?.stop());
+const e2e = usePlatformWithAdmin();
 
 const ORDER_STORY = `query($id: ID!) {
   order(id: $id) {
@@ -41,8 +35,8 @@ const available = async (account: Account, productId: string) =>
 
 describe("the order saga through the gateway", () => {
   it("confirms a paid order, with fields from all five subgraphs", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 2500, stock: 10, name: "Walking Skeleton Mug" });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 2500, stock: 10, name: "Walking Skeleton Mug" });
     const placed = await placeOrder(customer, [{ productId, quantity: 2 }], { name: "first order" });
     expect(placed.status).toBe("PENDING");
     expect(placed.total.amount).toBe(5000);
@@ -56,15 +50,15 @@ describe("the order saga through the gateway", () => {
     expect(order.payment).toMatchObject({ status: "CAPTURED", amount: { amount: 5000 } });
     expect(order.payment?.invoice?.number).toMatch(/\S/);
     expect(order.statusHistory.map((change) => change.status)).toEqual(["PENDING", "STOCK_RESERVED", "CONFIRMED"]);
-    expect(await available(admin, productId)).toBe(8);
+    expect(await available(e2e.admin, productId)).toBe(8);
 
     const mail = await smtpSink.waitFor(customer.email, (message) => /confirm/i.test(message.subject ?? ""));
     expect(mail.text ?? mail.html).toContain("50.00");
   });
 
   it("confirms an order of free products: captured and invoiced at 0", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 0, stock: 3 });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 0, stock: 3 });
     const placed = await placeOrder(customer, [{ productId, quantity: 2 }]);
     expect(placed.total.amount).toBe(0);
     await waitForStatus(customer, placed.id, ["CONFIRMED"]);
@@ -72,12 +66,12 @@ describe("the order saga through the gateway", () => {
     expect(order.payment).toMatchObject({ status: "CAPTURED", amount: { amount: 0 } });
     expect(order.payment?.invoice?.number).toMatch(/\S/);
     expect(order.user.wallet.balance.amount).toBe(100000);
-    expect(await available(admin, productId)).toBe(1);
+    expect(await available(e2e.admin, productId)).toBe(1);
   });
 
   it("ends OUT_OF_STOCK with a reason, charging nothing", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 1000, stock: 1 });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 1000, stock: 1 });
     const placed = await placeOrder(customer, [{ productId, quantity: 3 }]);
     const order = await waitForStatus(customer, placed.id, ["OUT_OF_STOCK"]);
     expect(order.failureReason).toBeTruthy();
@@ -87,20 +81,20 @@ describe("the order saga through the gateway", () => {
   });
 
   it("ends PAYMENT_FAILED when the wallet is short, and releases the stock", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 60000, stock: 5 });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 60000, stock: 5 });
     const placed = await placeOrder(customer, [{ productId, quantity: 2 }]);
     const order = await waitForStatus(customer, placed.id, ["PAYMENT_FAILED"]);
     expect(order.failureReason).toMatch(/insufficient/i);
-    await eventually("the reservation to be released", async () => (await available(admin, productId)) === 5);
+    await eventually("the reservation to be released", async () => (await available(e2e.admin, productId)) === 5);
     const { order: story } = await customer.client.request<Story>(ORDER_STORY, { id: placed.id });
     expect(story.payment?.status).toBe("FAILED");
     expect(story.user.wallet.balance.amount).toBe(100000);
   });
 
   it("cancels a confirmed order: refunds the wallet and restocks", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 3000, stock: 4 });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 3000, stock: 4 });
     const placed = await placeOrder(customer, [{ productId, quantity: 1 }]);
     await waitForStatus(customer, placed.id, ["CONFIRMED"]);
     const { cancelOrder } = await customer.client.request<{ cancelOrder: { status: string } }>(
@@ -113,15 +107,15 @@ describe("the order saga through the gateway", () => {
       return order.payment?.status === "REFUNDED" ? order : null;
     });
     expect(refunded.user.wallet.balance.amount).toBe(100000);
-    await eventually("the restock", async () => (await available(admin, productId)) === 4);
+    await eventually("the restock", async () => (await available(e2e.admin, productId)) === 4);
     // Shipped orders can no longer be cancelled.
     const again = await customer.client.raw(`mutation($id: ID!) { cancelOrder(id: $id) { status } }`, { id: placed.id });
     expect(again.errors?.[0].extensions?.code).toBe("CONFLICT");
   });
 
   it("returns the same order for the same idempotency key", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 100, stock: 10 });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 100, stock: 10 });
     const key = `key-${Date.now()}`;
     const [first, second] = await Promise.all([
       placeOrder(customer, [{ productId, quantity: 1 }], { idempotencyKey: key }),
@@ -133,9 +127,9 @@ describe("the order saga through the gateway", () => {
   });
 
   it("answers bad input, strangers and page sizes with clear errors", async () => {
-    const customer = await signUp(platform.gatewayUrl);
-    const stranger = await signUp(platform.gatewayUrl);
-    const productId = await createProduct(admin, { price: 100, stock: 10 });
+    const customer = await signUp(e2e.platform.gatewayUrl);
+    const stranger = await signUp(e2e.platform.gatewayUrl);
+    const productId = await createProduct(e2e.admin, { price: 100, stock: 10 });
     const zero = await customer.client.raw(`mutation($p: ID!) { placeOrder(input: { items: [{ productId: $p, quantity: 0 }] }) { id } }`, {
       p: productId,
     });

@@ -4,10 +4,9 @@
  * WAIT, and fail-overs while events flow. One cluster for the file: each start costs six processes.
  */
 import type { EventEnvelope, Producer } from "@commerce/schema";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import { startTestRedisCluster, type RedisClusterServer } from "@commerce/testing";
 import type { Cluster } from "ioredis";
-import { StreamConsumer, type Handler, type Handlers, type StreamConsumerOptions } from "./consumer";
+import type { Handler, Handlers, StreamConsumer, StreamConsumerOptions } from "./consumer";
 import { createEvent } from "./create-event";
 import { DeadLetters, writeDeadLetter } from "./dead-letters";
 import { dlqIndexKey, dlqKey, replayKey, streamKey } from "./keys";
@@ -15,52 +14,25 @@ import { dropSlot } from "./catch-up";
 import { createRedis, slotOf, type RedisClient } from "./redis-client";
 import { slotNameFor } from "./slot";
 import { StreamTrimmer } from "./trimmer";
-import { OutboxRelay } from "./relay";
-import {
-  createTestDatabase,
-  effects,
-  eventually,
-  migrate,
-  openOrm,
-  placed,
-  produce,
-  randomStreamPrefix,
-  seqOf,
-  silentLogger,
-} from "./testing/harness";
+import { effects, eventually, placed, produce, seqOf, useStreamsSuite } from "./testing/harness";
 import { eventFields, type RawEntry } from "./wire";
 
 let cluster: RedisClusterServer;
-let redis: RedisClient;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let orm: MikroORM;
-let prefix: string;
-const consumers: StreamConsumer[] = [];
-const relays: OutboxRelay[] = [];
-
-beforeAll(async () => {
-  [cluster, db] = await Promise.all([startTestRedisCluster(), createTestDatabase("streams_cluster")]);
-  redis = createRedis(cluster.url, { maxRetriesPerRequest: null });
-  orm = await openOrm(db.url, 12);
-  await migrate(orm);
-}, 90_000);
-
-beforeEach(async () => {
-  prefix = randomStreamPrefix("cluster");
-  await orm.em.getConnection().execute("truncate effect, processed_event, outbox");
-  // A relay of an earlier test may have left transactions unconfirmed: they must not reach this test's streams.
-  await dropSlot({ connectionString: db.adminUrl }, slotNameFor(db.database));
+const suite = useStreamsSuite<RedisClient>("cluster", {
+  poolMax: 12,
+  redis: async () => {
+    cluster = await startTestRedisCluster();
+    return createRedis(cluster.url, { maxRetriesPerRequest: null });
+  },
+  timeoutMs: 90_000,
 });
 
-afterEach(async () => {
-  await Promise.all(consumers.splice(0).map((c) => c.stop()));
-  await Promise.all(relays.splice(0).map((r) => r.stop()));
+beforeEach(async () => {
+  // A relay of an earlier test may have left transactions unconfirmed: they must not reach this test's streams.
+  await dropSlot({ connectionString: suite.db.adminUrl }, slotNameFor(suite.db.database));
 });
 
 afterAll(async () => {
-  redis?.disconnect();
-  await orm?.close(true);
-  await db?.drop();
   await cluster?.stop();
 });
 
@@ -91,31 +63,18 @@ const record =
   };
 
 function consumer(options: Partial<StreamConsumerOptions> = {}): StreamConsumer {
-  const handler = record(options.consumerName ?? `c-${consumers.length}`);
+  const handler = record(options.consumerName ?? `c-${suite.consumers.length}`);
   const handlers: Handlers = { "order.placed": handler, "inventory.committed": handler, "payment.refunded": handler };
-  const c = new StreamConsumer({
-    redis,
-    orm,
-    prefix,
-    service: "svc",
-    consumerName: `c-${consumers.length}`,
-    streams: [...STREAMS],
-    handlers,
-    logger: silentLogger(),
-    blockMs: 300,
-    ...options,
-  });
-  consumers.push(c);
-  return c;
+  return suite.consumer({ streams: [...STREAMS], handlers, blockMs: 300, ...options });
 }
 
 async function xadd(producer: Producer, event: EventEnvelope): Promise<string> {
-  return (await redis.xadd(streamKey(prefix, producer), "*", ...eventFields(event, JSON.stringify(event))))!;
+  return (await suite.redis.xadd(streamKey(suite.prefix, producer), "*", ...eventFields(event, JSON.stringify(event))))!;
 }
 
 /** The port of the master serving `key`, from the client's slot map refreshed now. */
 async function masterOf(key: string): Promise<number> {
-  const client = redis as Cluster;
+  const client = suite.redis as Cluster;
   await new Promise<void>((resolve, reject) => client.refreshSlotsCache((error) => (error ? reject(error) : resolve())));
   const node = client.slots[slotOf(key)]?.[0];
   if (!node) throw new Error(`no master serves ${key}`);
@@ -123,21 +82,21 @@ async function masterOf(key: string): Promise<number> {
 }
 
 async function pending(key: string): Promise<number> {
-  return Number(((await redis.xpending(key, "svc")) as [number])[0]);
+  return Number(((await suite.redis.xpending(key, "svc")) as [number])[0]);
 }
 
 /** Effects are single: one row per event id. */
 async function expectEachOnce(events: EventEnvelope[]): Promise<void> {
-  const rows = await effects(orm);
+  const rows = await effects(suite.orm);
   expect(rows.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.id).sort());
 }
 
 describe("the event backbone on a Redis Cluster", () => {
   it("spreads the producers' streams over the masters; one group reads them all, each event once", async () => {
-    const masters = new Set(await Promise.all(STREAMS.map((producer) => masterOf(streamKey(prefix, producer)))));
+    const masters = new Set(await Promise.all(STREAMS.map((producer) => masterOf(streamKey(suite.prefix, producer)))));
     expect(masters.size).toBe(3);
     // A group's dead letters, their index and its replay stream share a slot (replay is one MULTI).
-    expect(new Set([dlqKey(prefix, "svc"), dlqIndexKey(prefix, "svc"), replayKey(prefix, "svc")].map(slotOf)).size).toBe(1);
+    expect(new Set([dlqKey(suite.prefix, "svc"), dlqIndexKey(suite.prefix, "svc"), replayKey(suite.prefix, "svc")].map(slotOf)).size).toBe(1);
 
     const events: EventEnvelope[] = [];
     for (let i = 0; i < 20; i += 1) for (const producer of STREAMS) events.push(eventOn(producer, `o-${producer}-${i}`, 1));
@@ -149,15 +108,20 @@ describe("the event backbone on a Redis Cluster", () => {
     // Published while both replicas block on three masters.
     for (const event of events.slice(30)) await xadd(streamOf(event), event);
 
-    await eventually("every event applied", async () => (await effects(orm)).length === events.length);
+    await eventually("every event applied", async () => (await effects(suite.orm)).length === events.length);
     await expectEachOnce(events);
-    for (const producer of STREAMS) await eventually(`${producer} acknowledged`, async () => (await pending(streamKey(prefix, producer))) === 0);
+    for (const producer of STREAMS)
+      await eventually(`${producer} acknowledged`, async () => (await pending(streamKey(suite.prefix, producer))) === 0);
     // Each blocked read is released on the node it blocks on, not after its 10 s.
     const stopping = Date.now();
     await slow.stop();
     expect(Date.now() - stopping).toBeLessThan(2_000);
     // Everything is acknowledged: the trimmer may cut every stream down to nothing.
-    expect(await new StreamTrimmer({ redis, prefix, producers: [...STREAMS] }).trimAll()).toEqual({ order: 20, product: 20, payment: 20 });
+    expect(await new StreamTrimmer({ redis: suite.redis, prefix: suite.prefix, producers: [...STREAMS] }).trimAll()).toEqual({
+      order: 20,
+      product: 20,
+      payment: 20,
+    });
   }, 30_000);
 
   it("dead-letters once per entry without a cross-slot transaction, and replays through the group's replay stream", async () => {
@@ -176,18 +140,18 @@ describe("the event backbone on a Redis Cluster", () => {
     await c.start();
     const event = eventOn("order", "o-poison");
     const entryId = await xadd("order", event);
-    await eventually("the dead letter", async () => (await redis.xlen(dlqKey(prefix, "svc"))) === 1);
-    await eventually("the entry acknowledged", async () => (await pending(streamKey(prefix, "order"))) === 0);
+    await eventually("the dead letter", async () => (await suite.redis.xlen(dlqKey(suite.prefix, "svc"))) === 1);
+    await eventually("the entry acknowledged", async () => (await pending(streamKey(suite.prefix, "order"))) === 0);
 
     // A redelivery after a crash between the dead-letter write and the XACK finds the letter written.
-    const letters = new DeadLetters({ redis, prefix });
+    const letters = new DeadLetters({ redis: suite.redis, prefix: suite.prefix });
     const [letter] = await letters.list("svc");
-    expect(letter).toMatchObject({ stream: streamKey(prefix, "order"), entryId, attempts: 2, type: "order.placed" });
+    expect(letter).toMatchObject({ stream: streamKey(suite.prefix, "order"), entryId, attempts: 2, type: "order.placed" });
     const again = await writeDeadLetter(
-      redis,
-      prefix,
+      suite.redis,
+      suite.prefix,
       {
-        stream: streamKey(prefix, "order"),
+        stream: streamKey(suite.prefix, "order"),
         entryId,
         group: "svc",
         consumer: "c-x",
@@ -199,52 +163,52 @@ describe("the event backbone on a Redis Cluster", () => {
       { replicaAcks: 1, replicaAckTimeoutMs: 1_000 },
     );
     expect(again).toBe(letter!.id);
-    expect(await redis.xlen(dlqKey(prefix, "svc"))).toBe(1);
+    expect(await suite.redis.xlen(dlqKey(suite.prefix, "svc"))).toBe(1);
 
     broken = false;
     expect(await letters.replay("svc", letter!.id)).toBe(true);
-    await eventually("the replayed event applied", async () => (await effects(orm)).length === 1);
+    await eventually("the replayed event applied", async () => (await effects(suite.orm)).length === 1);
     await expectEachOnce([event]);
-    await eventually("the replay stream emptied", async () => (await redis.xlen(replayKey(prefix, "svc"))) === 0);
-    expect(await redis.xlen(dlqKey(prefix, "svc"))).toBe(0);
-    expect(await redis.hlen(dlqIndexKey(prefix, "svc"))).toBe(0);
+    await eventually("the replay stream emptied", async () => (await suite.redis.xlen(replayKey(suite.prefix, "svc"))) === 0);
+    expect(await suite.redis.xlen(dlqKey(suite.prefix, "svc"))).toBe(0);
+    expect(await suite.redis.hlen(dlqIndexKey(suite.prefix, "svc"))).toBe(0);
   }, 30_000);
 
   it("takes back its own backlog at start and claims what a dead consumer left pending, on every master", async () => {
     const events = STREAMS.flatMap((producer) => [0, 1, 2].map((i) => eventOn(producer, `o-${producer}-${i}`)));
-    for (const producer of STREAMS) await redis.xgroup("CREATE", streamKey(prefix, producer), "svc", "0", "MKSTREAM");
+    for (const producer of STREAMS) await suite.redis.xgroup("CREATE", streamKey(suite.prefix, producer), "svc", "0", "MKSTREAM");
     for (const event of events) await xadd(streamOf(event), event);
     // Two consumers read everything and die before acknowledging: `c-0` (restarted below) took the order
     // stream, `gone` (never seen again) the product and payment streams.
     const read = (name: string, producer: Producer) =>
-      redis.xreadgroup("GROUP", "svc", name, "COUNT", 10, "STREAMS", streamKey(prefix, producer), ">");
+      suite.redis.xreadgroup("GROUP", "svc", name, "COUNT", 10, "STREAMS", streamKey(suite.prefix, producer), ">");
     await read("c-0", "order");
     await read("gone", "product");
     await read("gone", "payment");
-    for (const producer of STREAMS) expect(await pending(streamKey(prefix, producer))).toBe(3);
+    for (const producer of STREAMS) expect(await pending(streamKey(suite.prefix, producer))).toBe(3);
 
     await consumer({ consumerName: "c-0", claimIdleMs: 500, claimIntervalMs: 200 }).start();
-    await eventually("every pending entry applied", async () => (await effects(orm)).length === events.length, 15_000);
+    await eventually("every pending entry applied", async () => (await effects(suite.orm)).length === events.length, 15_000);
     await expectEachOnce(events);
-    for (const producer of STREAMS) await eventually(`${producer} acknowledged`, async () => (await pending(streamKey(prefix, producer))) === 0);
+    for (const producer of STREAMS)
+      await eventually(`${producer} acknowledged`, async () => (await pending(streamKey(suite.prefix, producer))) === 0);
   }, 30_000);
 
   it("relays with WAIT: while a stream's master has no replica nothing is confirmed; once it is back everything is published", async () => {
-    const relay = new OutboxRelay({ orm, redis, prefix, logger: silentLogger(), maxBackoffMs: 300, replicaAckTimeoutMs: 300 });
-    relays.push(relay);
+    const relay = suite.relay({ maxBackoffMs: 300, replicaAckTimeoutMs: 300 });
     await relay.start();
     const before = [eventOn("order", "o-1"), eventOn("product", "o-1"), eventOn("payment", "o-1")];
     const during = [eventOn("order", "o-2")];
-    await produce(orm, before);
+    await produce(suite.orm, before);
     await eventually("published", async () => (await streamIds("order")).length === 1 && (await streamIds("payment")).length === 1);
     await eventually("confirmed", async () => relay.stats().published === 3);
 
-    const master = await masterOf(streamKey(prefix, "order"));
+    const master = await masterOf(streamKey(suite.prefix, "order"));
     const [replica] = (await cluster.topology()).find((group) => group.master === master)!.replicas;
     cluster.kill(replica!);
     try {
       const failuresBefore = relay.stats().failures;
-      await produce(orm, during);
+      await produce(suite.orm, during);
       await eventually("batches failed for want of a replica", async () => relay.stats().failures > failuresBefore + 1);
       // XADDs no replica acknowledged count as not published: not counted, not confirmed.
       expect(relay.stats().published).toBe(3);
@@ -258,8 +222,7 @@ describe("the event backbone on a Redis Cluster", () => {
   }, 60_000);
 
   it("fails over (CLUSTER FAILOVER, then kill -9 of a master) while events flow: every event applied exactly once", async () => {
-    const relay = new OutboxRelay({ orm, redis, prefix, logger: silentLogger(), maxBackoffMs: 300, replicaAckTimeoutMs: 500 });
-    relays.push(relay);
+    const relay = suite.relay({ maxBackoffMs: 300, replicaAckTimeoutMs: 500 });
     await relay.start();
     for (const name of ["r-1", "r-2"]) await consumer({ consumerName: name, claimIdleMs: 2_000, claimIntervalMs: 500 }).start();
 
@@ -268,17 +231,17 @@ describe("the event backbone on a Redis Cluster", () => {
     const flow = (async () => {
       for (let i = 0; flowing; i += 1) {
         const batch = STREAMS.map((producer) => eventOn(producer, `o-${i % 7}`, i + 1));
-        await produce(orm, batch);
+        await produce(suite.orm, batch);
         produced.push(...batch);
         await new Promise((resolve) => setTimeout(resolve, 15));
       }
     })();
-    const applied = (n: number) => eventually(`${n} events applied`, async () => (await effects(orm)).length >= n, 30_000);
+    const applied = (n: number) => eventually(`${n} events applied`, async () => (await effects(suite.orm)).length >= n, 30_000);
 
     await applied(30);
-    await cluster.failover(await masterOf(streamKey(prefix, "order")));
+    await cluster.failover(await masterOf(streamKey(suite.prefix, "order")));
     await applied(produced.length + 30);
-    const victim = await masterOf(streamKey(prefix, "product"));
+    const victim = await masterOf(streamKey(suite.prefix, "product"));
     cluster.kill(victim);
     await cluster.waitHealthy(30_000);
     // Its replica took over alone: nothing is confirmed on its streams until a replica is back.
@@ -288,10 +251,10 @@ describe("the event backbone on a Redis Cluster", () => {
     flowing = false;
     await flow;
 
-    await eventually("every produced event applied", async () => (await effects(orm)).length >= produced.length, 30_000);
+    await eventually("every produced event applied", async () => (await effects(suite.orm)).length >= produced.length, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate applied late would show now
     await expectEachOnce(produced);
-    const [{ count }] = await orm.em
+    const [{ count }] = await suite.orm.em
       .getConnection()
       .execute<{ count: string }[]>("select count(*) from processed_event where consumer_group = 'svc'");
     expect(Number(count)).toBe(produced.length);
@@ -303,6 +266,6 @@ function streamOf(event: EventEnvelope): Producer {
 }
 
 async function streamIds(producer: Producer): Promise<string[]> {
-  const entries = (await (redis as Cluster).xrange(streamKey(prefix, producer), "-", "+")) as RawEntry[];
+  const entries = (await (suite.redis as Cluster).xrange(streamKey(suite.prefix, producer), "-", "+")) as RawEntry[];
   return entries.map(([, fields]) => fields![fields!.indexOf("id") + 1]!);
 }

@@ -1,50 +1,18 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
-import type Redis from "ioredis";
 import { StreamConsumer } from "./consumer";
 import { DeadLetters } from "./dead-letters";
 import { replayKey, streamKey } from "./keys";
-import {
-  createTestDatabase,
-  effects,
-  eventually,
-  migrate,
-  openOrm,
-  placed,
-  randomStreamPrefix,
-  redisClient,
-  seqOf,
-  silentLogger,
-  xaddEvent,
-} from "./testing/harness";
+import { effects, eventually, placed, seqOf, silentLogger, useStreamsSuite, xaddEvent } from "./testing/harness";
 
-type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
-
-let db: TestDatabase;
-let orm: MikroORM;
-let redis: Redis;
-
-beforeAll(async () => {
-  db = await createTestDatabase("streams_dlq");
-  orm = await openOrm(db.url);
-  await migrate(orm);
-  redis = redisClient();
-});
-
-afterAll(async () => {
-  await orm.close();
-  redis.disconnect();
-  await db.drop();
-});
+const suite = useStreamsSuite("dlq");
 
 describe("DeadLetters", () => {
   it("lists, shows, replays to the failed group only, and discards", async () => {
-    const prefix = randomStreamPrefix("dlq");
     let broken = true;
     const consumerOf = (service: string, fail: boolean) =>
       new StreamConsumer({
-        redis,
-        orm,
-        prefix,
+        redis: suite.redis,
+        orm: suite.orm,
+        prefix: suite.prefix,
         service,
         consumerName: `${service}-1`,
         streams: ["order"],
@@ -67,14 +35,14 @@ describe("DeadLetters", () => {
     const healthy = consumerOf("payment", false);
     await failing.start();
     await healthy.start();
-    const dlq = new DeadLetters({ redis, prefix });
+    const dlq = new DeadLetters({ redis: suite.redis, prefix: suite.prefix });
     try {
       const first = placed("o-1", 1);
       const second = placed("o-2", 1);
-      await xaddEvent(redis, prefix, first);
-      await xaddEvent(redis, prefix, second);
+      await xaddEvent(suite.redis, suite.prefix, first);
+      await xaddEvent(suite.redis, suite.prefix, second);
       await eventually("two dead letters", async () => (await dlq.list("notification")).length === 2);
-      await eventually("payment applied both", async () => (await effects(orm)).length === 2);
+      await eventually("payment applied both", async () => (await effects(suite.orm)).length === 2);
 
       // The two orders are handled in parallel: their dead letters may be in either order.
       const letters = await dlq.list("notification");
@@ -87,7 +55,7 @@ describe("DeadLetters", () => {
       broken = false; // the operator fixed the cause
       expect(await dlq.replay("notification", one!.id)).toBe(true);
       await eventually("the replayed event applied", async () =>
-        (await effects(orm)).some((e) => e.consumer === "notification" && e.event_id === first.id),
+        (await effects(suite.orm)).some((e) => e.consumer === "notification" && e.event_id === first.id),
       );
       expect(await dlq.discard("notification", two!.id)).toBe(true);
       expect(await dlq.list("notification")).toEqual([]);
@@ -95,10 +63,10 @@ describe("DeadLetters", () => {
       expect(await dlq.replay("notification", two!.id)).toBe(false);
 
       // Only the failed group saw the replay: payment applied each event once, nothing new on the origin stream.
-      const applied = await effects(orm);
+      const applied = await effects(suite.orm);
       expect(applied.filter((e) => e.consumer === "payment")).toHaveLength(2);
-      expect(await redis.xlen(streamKey(prefix, "order"))).toBe(2);
-      await eventually("the replay stream emptied", async () => (await redis.xlen(replayKey(prefix, "notification"))) === 0);
+      expect(await suite.redis.xlen(streamKey(suite.prefix, "order"))).toBe(2);
+      await eventually("the replay stream emptied", async () => (await suite.redis.xlen(replayKey(suite.prefix, "notification"))) === 0);
     } finally {
       await failing.stop();
       await healthy.stop();

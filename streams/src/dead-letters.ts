@@ -3,20 +3,9 @@ import { followRedirection, NotReplicatedError, type RedisClient } from "./redis
 import { eventFields, fieldsOf, type RawEntry } from "./wire";
 
 /** A dead-lettered entry: where it failed, why, and the original envelope. */
-export interface DeadLetter {
+export interface DeadLetter extends DeadLetterRecord {
   /** Id of the entry in the dead-letter stream: what `show`, `replay` and `discard` take. */
   id: string;
-  /** The stream key the entry was read from. */
-  stream: string;
-  /** Its id there. */
-  entryId: string;
-  group: string;
-  consumer: string;
-  type: string;
-  error: string;
-  attempts: number;
-  /** The envelope as it was on the stream (raw JSON: it may be malformed, that may be why it is here). */
-  envelope: string;
   failedAt: string;
 }
 
@@ -131,13 +120,16 @@ return id`;
 
 /** What a dead letter records (PROTOCOL.md "Retries and dead letters"). */
 export interface DeadLetterRecord {
+  /** The stream key the entry was read from. */
   stream: string;
+  /** Its id there. */
   entryId: string;
   group: string;
   consumer: string;
   type: string;
   error: string;
   attempts: number;
+  /** The envelope as it was on the stream (raw JSON: it may be malformed, that may be why it is here). */
   envelope: string;
 }
 

@@ -1,5 +1,5 @@
 import { trace } from "@opentelemetry/api";
-import { StreamConsumer, type Handler, type StreamConsumerOptions } from "./consumer";
+import type { Handler, StreamConsumerOptions } from "./consumer";
 import { createEvent } from "./create-event";
 import { DeadLetters } from "./dead-letters";
 import { GroupCommit, type GroupItem, type GroupOutcome } from "./group-commit";
@@ -21,24 +21,8 @@ const suite = useStreamsSuite("group_commit", {
 
 const recordEffectOnce = recordEffect();
 
-function consumer(options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}): StreamConsumer {
-  const { handler = recordEffectOnce, ...rest } = options;
-  const c = new StreamConsumer({
-    redis: suite.redis,
-    orm: suite.orm,
-    prefix: suite.prefix,
-    service: "svc",
-    consumerName: `c-${suite.consumers.length}`,
-    streams: ["order"],
-    handlers: { "order.placed": handler },
-    logger: silentLogger(),
-    blockMs: 200,
-    concurrency: 64,
-    ...rest,
-  });
-  suite.consumers.push(c);
-  return c;
-}
+const consumer = (options: Partial<StreamConsumerOptions> & { handler?: Handler } = {}) =>
+  suite.consumer({ handler: recordEffectOnce, blockMs: 200, concurrency: 64, ...options });
 
 /** Entries of 40 orders, 3 events each, on the stream before the consumer starts: ready at once. */
 async function backlog(orders = 40, perOrder = 3) {

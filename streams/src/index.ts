@@ -7,6 +7,7 @@ export { eventFields } from "./wire";
 export { OutboxRecord, ProcessedEvent, streamsEntities } from "./entities";
 export { streamsMigrations, Migration20250101000000StreamsOutbox, Migration20261207000000StreamsLogicalRelay } from "./migrations";
 export { createEvent, type CreateEventOptions } from "./create-event";
+export { openStreamsOrm } from "./orm";
 export { commitWithEvents, insertOutbox, OUTBOX_INSERT, outboxRows, type Emit, type CommitOptions } from "./outbox";
 export { OutboxRelay, RELAY_APPLICATION_NAME, type OutboxRelayOptions, type RelayStopOptions, type RelayStats } from "./relay";
 export { OutboxRetention, type OutboxRetentionOptions } from "./retention";

@@ -1,27 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import Redis from "ioredis";
 import { StreamConsumer } from "./consumer";
 import { OutboxRelay } from "./relay";
-import {
-  createTestDatabase,
-  effects,
-  eventually,
-  migrate,
-  openOrm,
-  placed,
-  produce,
-  randomStreamPrefix,
-  recordingLogger,
-  seqOf,
-  silentLogger,
-} from "./testing/harness";
-
-type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+import { freePort } from "@commerce/testing";
+import { effects, eventually, placed, produce, recordingLogger, seqOf, silentLogger, useStreamsSuite } from "./testing/harness";
 
 /** A Redis of our own (the shared one serves other suites): AOF with fsync always, so a restart keeps every write. */
 class OwnRedis {
@@ -72,30 +57,7 @@ class OwnRedis {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
-let db: TestDatabase;
-let orm: MikroORM;
-
-beforeAll(async () => {
-  db = await createTestDatabase("streams_outage");
-  orm = await openOrm(db.url, 12);
-  await migrate(orm);
-});
-
-afterAll(async () => {
-  await orm.close();
-  await db.drop();
-});
+const suite = useStreamsSuite("outage", { poolMax: 12 });
 
 it("loses and reorders nothing while Redis restarts during production", async () => {
   const producers = { running: true };
@@ -103,13 +65,12 @@ it("loses and reorders nothing while Redis restarts during production", async ()
   await server.start();
   const redis = new Redis(server.port, "127.0.0.1");
   redis.on("error", () => undefined);
-  const prefix = randomStreamPrefix("outage");
   const { logger, records } = recordingLogger();
-  const relay = new OutboxRelay({ orm, redis, prefix, logger, maxBackoffMs: 200 });
+  const relay = new OutboxRelay({ orm: suite.orm, redis, prefix: suite.prefix, logger, maxBackoffMs: 200 });
   const consumer = new StreamConsumer({
     redis,
-    orm,
-    prefix,
+    orm: suite.orm,
+    prefix: suite.prefix,
     service: "svc",
     consumerName: "c1",
     streams: ["order"],
@@ -134,7 +95,7 @@ it("loses and reorders nothing while Redis restarts during production", async ()
     const producing = Promise.all(
       orders.map(async (orderId) => {
         for (let seq = 1; producers.running; seq += 1) {
-          await produce(orm, [placed(orderId, seq)]);
+          await produce(suite.orm, [placed(orderId, seq)]);
           perOrder.set(orderId, seq);
           produced += 1;
           await new Promise((r) => setTimeout(r, 2));
@@ -142,7 +103,7 @@ it("loses and reorders nothing while Redis restarts during production", async ()
       }),
     );
 
-    await eventually("some events through", async () => (await effects(orm)).length >= 50);
+    await eventually("some events through", async () => (await effects(suite.orm)).length >= 50);
     await server.stop();
     const producedAtStop = produced;
     await eventually("the relay to notice the outage", () => relay.stats().failures > 0);
@@ -154,8 +115,8 @@ it("loses and reorders nothing while Redis restarts during production", async ()
     await producing;
 
     const total = produced;
-    await eventually(`${total} effects`, async () => (await effects(orm)).length >= total, 80_000);
-    const applied = await effects(orm);
+    await eventually(`${total} effects`, async () => (await effects(suite.orm)).length >= total, 80_000);
+    const applied = await effects(suite.orm);
     expect(applied).toHaveLength(total);
     expect(new Set(applied.map((e) => e.event_id)).size).toBe(total);
     for (const orderId of orders) {

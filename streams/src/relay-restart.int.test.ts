@@ -5,83 +5,42 @@
  *
  * This suite runs its own Postgres (the shared test server must not be restarted under other suites).
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import type { MikroORM } from "@mikro-orm/postgresql";
-import type Redis from "ioredis";
 import { Client } from "pg";
-import { adminUrlFor, freePort, startPostgres, stopPostgresAt, type PgServer } from "@commerce/testing";
 import { streamKey } from "./keys";
-import type { StreamConsumer } from "./consumer";
-import { OutboxRelay } from "./relay";
-import {
-  effects,
-  eventually,
-  migrate,
-  openOrm,
-  placed,
-  produce,
-  randomStreamPrefix,
-  effectConsumer,
-  redisClient,
-  seqOf,
-  silentLogger,
-} from "./testing/harness";
+import type { OutboxRelay } from "./relay";
+import { effects, eventually, placed, produce, seqOf, startOwnPostgres, useStreamsSuite, type OwnPostgres, OUTAGE_CONSUMER } from "./testing/harness";
 import { fieldsOf, type RawEntry } from "./wire";
 
-const PASSWORD = "relay-restart-test-password";
-let dir: string;
-let pg: PgServer;
-let orm: MikroORM;
-let redis: Redis;
-let prefix: string;
-let relay: OutboxRelay | null = null;
-let consumer: StreamConsumer | null = null;
-
-const restart = () => startPostgres({ dir: path.join(dir, "pg"), adminPassword: PASSWORD, port: pg.port, ephemeral: true });
-
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "streams-relay-restart-"));
-  fs.chmodSync(dir, 0o755); // the postgres OS user must traverse it when we run as root
-  pg = await startPostgres({ dir: path.join(dir, "pg"), adminPassword: PASSWORD, port: await freePort(), ephemeral: true });
-  // The throwaway server commits asynchronously: here a commit must be in the WAL before it returns, or
-  // a crash would take committed events with it (what a production server never does).
-  const admin = new Client({ connectionString: adminUrlFor(pg.port, PASSWORD) });
-  await admin.connect();
-  await admin.query("alter database postgres set synchronous_commit = on");
-  await admin.end();
-  orm = await openOrm(adminUrlFor(pg.port, PASSWORD), 4);
-  await migrate(orm);
-  await orm.em.getConnection().execute("checkpoint"); // the schema survives the crash below
-  redis = redisClient();
-}, 60_000);
-
-beforeEach(() => {
-  prefix = randomStreamPrefix("relay_restart");
+let pg: OwnPostgres;
+const suite = useStreamsSuite("relay_restart", {
+  poolMax: 4,
+  truncate: [],
+  database: async () => {
+    pg = await startOwnPostgres("relay-restart");
+    // The throwaway server commits asynchronously: here a commit must be in the WAL before it returns, or
+    // a crash would take committed events with it (what a production server never does).
+    const admin = new Client({ connectionString: pg.adminUrl });
+    await admin.connect();
+    await admin.query("alter database postgres set synchronous_commit = on");
+    await admin.end();
+    return pg;
+  },
+  setup: (orm) =>
+    orm.em
+      .getConnection()
+      .execute("checkpoint")
+      .then(() => undefined), // the schema survives the crash below
+  timeoutMs: 60_000,
 });
-
-afterEach(async () => {
-  await consumer?.stop();
-  consumer = null;
-  await relay?.stop();
-  relay = null;
-});
-
-afterAll(async () => {
-  await orm?.close(true);
-  redis?.disconnect();
-  await pg?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-}, 60_000);
+let relay: OutboxRelay;
 
 function startRelay(): Promise<void> {
-  relay = new OutboxRelay({ orm, redis, prefix, logger: silentLogger(), maxBackoffMs: 300, flushIntervalMs: 100 });
+  relay = suite.relay({ maxBackoffMs: 300, flushIntervalMs: 100 });
   return relay.start();
 }
 
 async function stream(): Promise<Array<{ id: string; correlationId: string; seq: number }>> {
-  const entries = (await redis.xrange(streamKey(prefix, "order"), "-", "+")) as RawEntry[];
+  const entries = (await suite.redis.xrange(streamKey(suite.prefix, "order"), "-", "+")) as RawEntry[];
   return entries.map(([, fields]) => {
     const envelope = JSON.parse(fieldsOf(fields).envelope!);
     return { id: envelope.id, correlationId: envelope.correlationId, seq: seqOf(envelope) };
@@ -91,7 +50,7 @@ async function stream(): Promise<Array<{ id: string; correlationId: string; seq:
 const distinct = async () => new Set((await stream()).map((e) => e.id)).size;
 
 async function produceSeqs(orderId: string, from: number, to: number): Promise<void> {
-  for (let seq = from; seq <= to; seq += 1) await produce(orm, [placed(orderId, seq)]);
+  for (let seq = from; seq <= to; seq += 1) await produce(suite.orm, [placed(orderId, seq)]);
 }
 
 test("events committed while no relay ran are published after a restart of Postgres", async () => {
@@ -100,11 +59,10 @@ test("events committed while no relay ran are published after a restart of Postg
   await produceSeqs("order-r", 1, 5);
   await eventually("the first five", async () => (await distinct()) === 5);
   await relay!.stop();
-  relay = null;
 
   await produceSeqs("order-r", 6, 10); // the slot is now behind by these
-  await pg.stop();
-  pg = await restart();
+  await pg.server.stop();
+  await pg.restart();
   await startRelay();
   await eventually("the five committed before the restart", async () => (await distinct()) === 10, 20_000);
   const seen = new Set<string>();
@@ -112,28 +70,23 @@ test("events committed while no relay ran are published after a restart of Postg
 }, 90_000);
 
 test("after a crash the slot sends again what was published since its last checkpoint; each event is applied once", async () => {
-  consumer = effectConsumer(orm, redis, prefix, {
-    blockMs: 200,
-    retryBaseMs: 50,
-    retryMaxMs: 400,
-    claimIdleMs: 60_000,
-  });
+  const consumer = suite.consumer(OUTAGE_CONSUMER);
   await consumer.start();
   await startRelay();
   await eventually("the relay streaming", () => relay!.stats().leader);
   await produceSeqs("order-c", 1, 5);
   await eventually("the first five", async () => (await distinct()) === 5);
-  await orm.em.getConnection().execute("checkpoint"); // the slot's position is saved here…
+  await suite.orm.em.getConnection().execute("checkpoint"); // the slot's position is saved here…
   await produceSeqs("order-c", 6, 10);
   await eventually("five more, confirmed in memory only", async () => (await distinct()) === 10);
 
-  await stopPostgresAt(pg.dataDir, pg.bindir, pg.user, "immediate"); // …and not after: a crash
-  pg = await restart();
+  await pg.crash(); // …and not after
+  await pg.restart();
   await eventually("the relay streaming again", () => relay!.stats().leader, 20_000);
   await produceSeqs("order-c", 11, 15);
 
-  await eventually("every event applied", async () => (await effects(orm)).length >= 15, 30_000);
-  const applied = await effects(orm);
+  await eventually("every event applied", async () => (await effects(suite.orm)).length >= 15, 30_000);
+  const applied = await effects(suite.orm);
   expect(applied.map((e) => e.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
   // Events 6–10 reached the stream twice (the crash rolled the slot back), or once when the walsender
   // saved its position meanwhile; the consumer applied each once either way.

@@ -1,64 +1,31 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
-import type Redis from "ioredis";
 import { Client } from "pg";
 import { dropSlot } from "./catch-up";
 import { streamKey } from "./keys";
 import { PUBLISHED_AT_SQL } from "./publication-log";
-import { OutboxRelay, RELAY_APPLICATION_NAME } from "./relay";
+import { RELAY_APPLICATION_NAME, type OutboxRelay, type OutboxRelayOptions } from "./relay";
 import { slotNameFor } from "./slot";
-import {
-  createTestDatabase,
-  effects,
-  eventually,
-  migrate,
-  openOrm,
-  placed,
-  produce,
-  randomStreamPrefix,
-  effectConsumer,
-  redisClient,
-  seqOf,
-  silentLogger,
-} from "./testing/harness";
+import { effects, eventually, openOrm, placed, produce, seqOf, useStreamsSuite } from "./testing/harness";
 import { fieldsOf, type RawEntry } from "./wire";
 
-type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
-
-let db: TestDatabase;
-let orm: MikroORM;
-let redis: Redis;
-let prefix: string;
-const relays: OutboxRelay[] = [];
+const suite = useStreamsSuite("relay", { truncate: [] });
 const orms: MikroORM[] = [];
 
-beforeAll(async () => {
-  db = await createTestDatabase("streams_relay");
-  orm = await openOrm(db.url);
-  await migrate(orm);
-  redis = redisClient();
-});
-
-beforeEach(() => {
-  prefix = randomStreamPrefix("relay");
-});
-
 afterEach(async () => {
-  await Promise.all(relays.splice(0).map((relay) => relay.stop()));
   // Each test starts from a database whose slot has published everything before it.
-  await orm.em.getConnection().execute("truncate outbox, outbox_publication");
-  await admin(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1 and not active`, [slotNameFor(db.database)]);
+  await suite.orm.em.getConnection().execute("truncate outbox, outbox_publication");
+  await admin(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where slot_name = $1 and not active`, [
+    slotNameFor(suite.db.database),
+  ]);
 });
 
 afterAll(async () => {
   await Promise.all(orms.map((o) => o.close()));
-  await orm.close();
-  redis.disconnect();
-  await db.drop();
 });
 
 /** A query as the server's superuser, on the test database. */
 async function admin<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: db.adminUrl });
+  const client = new Client({ connectionString: suite.db.adminUrl });
   await client.connect();
   try {
     return (await client.query(sql, params)).rows as T[];
@@ -67,14 +34,11 @@ async function admin<T = Record<string, unknown>>(sql: string, params: unknown[]
   }
 }
 
-function relay(options: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}): OutboxRelay {
-  const r = new OutboxRelay({ orm, redis, prefix, logger: silentLogger(), maxBackoffMs: 200, standbyRetryMs: 100, flushIntervalMs: 100, ...options });
-  relays.push(r);
-  return r;
-}
+const relay = (options: Partial<OutboxRelayOptions> = {}) =>
+  suite.relay({ maxBackoffMs: 200, standbyRetryMs: 100, flushIntervalMs: 100, ...options });
 
 async function published(): Promise<Array<{ id: string; correlationId: string; seq: number }>> {
-  const entries = (await redis.xrange(streamKey(prefix, "order"), "-", "+")) as RawEntry[];
+  const entries = (await suite.redis.xrange(streamKey(suite.prefix, "order"), "-", "+")) as RawEntry[];
   return entries.map(([, fields]) => {
     const envelope = JSON.parse(fieldsOf(fields).envelope!);
     return { id: envelope.id, correlationId: envelope.correlationId, seq: seqOf(envelope) };
@@ -91,25 +55,28 @@ async function firstSeen(orderId: string): Promise<number[]> {
 const streaming = (r: OutboxRelay) => eventually("the relay streaming", () => r.stats().leader);
 
 const walSender = async (): Promise<number | null> =>
-  (await admin<{ pid: number | null }>(`select active_pid as pid from pg_replication_slots where slot_name = $1`, [slotNameFor(db.database)]))[0]
-    ?.pid ?? null;
+  (
+    await admin<{ pid: number | null }>(`select active_pid as pid from pg_replication_slots where slot_name = $1`, [slotNameFor(suite.db.database)])
+  )[0]?.pid ?? null;
 
 describe("OutboxRelay (logical decoding)", () => {
   it("publishes what was committed before its slot existed, then every commit as it happens, in order", async () => {
-    for (let seq = 1; seq <= 20; seq += 1) await produce(orm, [placed("order-a", seq)]);
+    for (let seq = 1; seq <= 20; seq += 1) await produce(suite.orm, [placed("order-a", seq)]);
     const r = relay();
     await r.start();
     await eventually("the 20 rows committed before the slot", async () => (await published()).length === 20);
     await streaming(r);
     expect(r.stats()).toMatchObject({ slotsCreated: 1, caughtUp: 20 });
-    for (let seq = 21; seq <= 40; seq += 1) await produce(orm, [placed("order-a", seq)]);
+    for (let seq = 21; seq <= 40; seq += 1) await produce(suite.orm, [placed("order-a", seq)]);
     await eventually("40 entries", async () => (await published()).length === 40);
     expect((await published()).map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
     expect(r.stats().leader).toBe(true);
 
     // What was published when, for people (npm run saga, Order.timeline): flushed off the hot path.
     await eventually("every row listed as published", async () => {
-      const rows = await orm.em.getConnection().execute<{ published_at: Date | null }[]>(`select ${PUBLISHED_AT_SQL} as published_at from outbox o`);
+      const rows = await suite.orm.em
+        .getConnection()
+        .execute<{ published_at: Date | null }[]>(`select ${PUBLISHED_AT_SQL} as published_at from outbox o`);
       return rows.length === 40 && rows.every((row) => row.published_at !== null);
     });
     // The slot is confirmed up to the last commit: a restarted relay publishes nothing twice.
@@ -117,7 +84,7 @@ describe("OutboxRelay (logical decoding)", () => {
     const again = relay();
     await again.start();
     await streaming(again);
-    await produce(orm, [placed("order-a", 41)]);
+    await produce(suite.orm, [placed("order-a", 41)]);
     await eventually("the next event", async () => (await published()).length === 41);
     expect(again.stats()).toMatchObject({ slotsCreated: 0, published: 1 });
   });
@@ -126,7 +93,7 @@ describe("OutboxRelay (logical decoding)", () => {
     const r = relay();
     await r.start();
     await streaming(r);
-    const older = new Client({ connectionString: db.url });
+    const older = new Client({ connectionString: suite.db.url });
     await older.connect();
     try {
       const first = placed("order-b", 1);
@@ -137,7 +104,7 @@ describe("OutboxRelay (logical decoding)", () => {
         first.correlationId,
         JSON.stringify(first),
       ]);
-      await produce(orm, [placed("order-c", 1)]);
+      await produce(suite.orm, [placed("order-c", 1)]);
       // Commit order, not id order: the younger transaction is not held back by the open one.
       await eventually("the younger commit", async () => (await published()).length === 1);
       expect((await published())[0]!.correlationId).toBe("order-c");
@@ -155,7 +122,7 @@ describe("OutboxRelay (logical decoding)", () => {
   });
 
   it("lets one replica stream and the other stand by, which takes over when the first goes away", async () => {
-    const second = await openOrm(db.url);
+    const second = await openOrm(suite.db.url);
     orms.push(second);
     const a = relay({ batchSize: 50 });
     await a.start();
@@ -169,7 +136,7 @@ describe("OutboxRelay (logical decoding)", () => {
     await Promise.all(
       orders.map(async (orderId, i) => {
         for (let seq = 1; seq <= perOrder; seq += 1) {
-          await produce(orm, [placed(orderId, seq)]);
+          await produce(suite.orm, [placed(orderId, seq)]);
           if (i === 0 && seq === perOrder / 2 && !stopped) {
             stopped = true;
             expect(b.stats().leader).toBe(false);
@@ -197,8 +164,8 @@ describe("OutboxRelay (logical decoding)", () => {
     await r.start();
     await streaming(r);
     const events = [placed("order-d", 1), placed("order-d", 2)];
-    await produce(orm, [events[0]!]);
-    await produce(orm, [events[1]!]);
+    await produce(suite.orm, [events[0]!]);
+    await produce(suite.orm, [events[1]!]);
     await eventually("both events, the first one twice", async () => {
       const ids = (await published()).map((e) => e.id);
       return ids.filter((id) => id === events[0]!.id).length === 2 && ids.includes(events[1]!.id);
@@ -207,17 +174,13 @@ describe("OutboxRelay (logical decoding)", () => {
     expect(r.stats().failures).toBe(1);
 
     // The redelivery is deduplicated by the consumers: each event applied once, in order.
-    const consumer = effectConsumer(orm, redis, prefix, { blockMs: 100 });
+    const consumer = suite.consumer({ blockMs: 100 });
     await consumer.start();
-    try {
-      const entries = (await published()).length; // 3, or 4 when both commits shared the failed batch
-      await eventually("every entry handled", () => consumer.stats().processed + consumer.stats().duplicates === entries);
-      const applied = (await effects(orm)).filter((e) => e.correlation_id === "order-d");
-      expect(applied.map((e) => e.seq)).toEqual([1, 2]);
-      expect(consumer.stats().duplicates).toBe(entries - 2);
-    } finally {
-      await consumer.stop();
-    }
+    const entries = (await published()).length; // 3, or 4 when both commits shared the failed batch
+    await eventually("every entry handled", () => consumer.stats().processed + consumer.stats().duplicates === entries);
+    const applied = (await effects(suite.orm)).filter((e) => e.correlation_id === "order-d");
+    expect(applied.map((e) => e.seq)).toEqual([1, 2]);
+    expect(consumer.stats().duplicates).toBe(entries - 2);
   });
 
   it("opens a new replication connection after its own was cut, and publishes on, in order", async () => {
@@ -225,14 +188,14 @@ describe("OutboxRelay (logical decoding)", () => {
     const r = relay({ onStatement: () => statements.push(1) });
     await r.start();
     await streaming(r);
-    for (let seq = 1; seq <= 5; seq += 1) await produce(orm, [placed("order-k", seq)]);
+    for (let seq = 1; seq <= 5; seq += 1) await produce(suite.orm, [placed("order-k", seq)]);
     await eventually("the first rows published", async () => (await published()).length === 5);
     const before = await walSender();
     expect(before).not.toBeNull();
     const [backend] = await admin<{ application_name: string }>("select application_name from pg_stat_activity where pid = $1", [before]);
     expect(backend!.application_name).toBe(RELAY_APPLICATION_NAME);
     await admin("select pg_terminate_backend($1)", [before]);
-    for (let seq = 6; seq <= 10; seq += 1) await produce(orm, [placed("order-k", seq)]);
+    for (let seq = 6; seq <= 10; seq += 1) await produce(suite.orm, [placed("order-k", seq)]);
     await eventually("the rest published", async () => new Set((await published()).map((e) => e.id)).size === 10);
     expect(await firstSeen("order-k")).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(await walSender()).not.toBe(before);
@@ -244,13 +207,13 @@ describe("OutboxRelay (logical decoding)", () => {
     const r = relay();
     await r.start();
     await streaming(r);
-    for (let seq = 1; seq <= 5; seq += 1) await produce(orm, [placed("order-s", seq)]);
+    for (let seq = 1; seq <= 5; seq += 1) await produce(suite.orm, [placed("order-s", seq)]);
     await eventually("five published", async () => (await published()).length === 5);
     await r.stop(); // writes the publication log
 
     // The slot is lost while no relay runs: nothing decodes what commits meanwhile.
-    await admin("select pg_drop_replication_slot($1)", [slotNameFor(db.database)]);
-    for (let seq = 6; seq <= 10; seq += 1) await produce(orm, [placed("order-s", seq)]);
+    await admin("select pg_drop_replication_slot($1)", [slotNameFor(suite.db.database)]);
+    for (let seq = 6; seq <= 10; seq += 1) await produce(suite.orm, [placed("order-s", seq)]);
 
     const next = relay();
     await next.start();
@@ -260,8 +223,8 @@ describe("OutboxRelay (logical decoding)", () => {
     expect(next.stats()).toMatchObject({ slotsCreated: 1, caughtUp: 5 });
 
     // And under a running relay: dropped (its session ended first), recreated, nothing lost.
-    await dropSlot({ connectionString: db.adminUrl }, slotNameFor(db.database));
-    for (let seq = 11; seq <= 15; seq += 1) await produce(orm, [placed("order-s", seq)]);
+    await dropSlot({ connectionString: suite.db.adminUrl }, slotNameFor(suite.db.database));
+    for (let seq = 11; seq <= 15; seq += 1) await produce(suite.orm, [placed("order-s", seq)]);
     await eventually("every event after the loss", async () => new Set((await published()).map((e) => e.id)).size === 15);
     expect(await firstSeen("order-s")).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
   });

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { NotFoundError, isStaff, upToStatus, type Identity } from "@commerce/kit";
 import type { OrderEventFeed, StatusChange } from "./order-events";
 import { HIDDEN_HISTORY, HIDDEN_STATUS, ORDER_ID_VARIABLE, type SubscriptionPlan } from "./plan";
-import { BoundedQueue, closable } from "./queue";
+import { QueuedSubscription, type SocketHooks } from "./queue";
 import { ownScope, type Scope } from "./scope";
 import { StatusCursor, TERMINAL_STATUSES, type StatusPoint } from "./status-cursor";
 
@@ -33,18 +33,12 @@ export type SharedRun = (
   identity: Identity,
 ) => Promise<QueryResult>;
 
-export interface SubscriptionEnv {
+export interface SubscriptionEnv extends SocketHooks {
   feed: OrderEventFeed;
   run: SharedRun;
   /** The scope `identity` reads an order of `ownerId` in (scope.ts). */
   scopeOf(identity: Identity, ownerId: string): Promise<Scope>;
   logger: Logger;
-  /** True when the subscriber's socket has more unsent bytes than it may. */
-  backlogged(): boolean;
-  /** The subscriber cannot keep up: drop its connection (it resubscribes and gets the current state). */
-  tooSlow(): void;
-  /** Called once, when the subscription ends for whatever reason. */
-  released(): void;
 }
 
 type OrderData = Record<string, unknown> & { [HIDDEN_STATUS]?: string; [HIDDEN_HISTORY]?: StatusPoint[] };
@@ -56,18 +50,17 @@ type OrderData = Record<string, unknown> & { [HIDDEN_STATUS]?: string; [HIDDEN_H
  * current state and completes after a terminal status; `myOrderUpdates`
  * streams every change of the caller's orders (all orders for STAFF/ADMIN).
  */
-export class OrderSubscription {
-  private readonly queue = new BoundedQueue<StatusChange>(QUEUE_CAPACITY);
-  private unlisten: () => void = () => undefined;
+export class OrderSubscription extends QueuedSubscription<StatusChange> {
   private initial: QueryResult | null = null;
   private cursor = new StatusCursor();
-  private closed = false;
 
   constructor(
     readonly plan: SubscriptionPlan,
     private readonly identity: Identity,
     private readonly env: SubscriptionEnv,
-  ) {}
+  ) {
+    super(QUEUE_CAPACITY, env);
+  }
 
   /**
    * Starts listening, then reads the current state (orderStatusChanged), in
@@ -101,21 +94,7 @@ export class OrderSubscription {
     return null;
   }
 
-  /** The stream graphql-ws sends from; `return()` ends it at once. */
-  iterator(): AsyncIterableIterator<ExecutionResult> {
-    return closable(this.events(), () => this.close());
-  }
-
-  /** Stops listening and releases the subscription's slot; safe to call more than once. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unlisten();
-    this.queue.close();
-    this.env.released();
-  }
-
-  private async *events(): AsyncGenerator<ExecutionResult> {
+  protected async *events(): AsyncGenerator<ExecutionResult> {
     const { plan } = this;
     try {
       if (this.initial) {
@@ -141,11 +120,6 @@ export class OrderSubscription {
     } finally {
       this.close();
     }
-  }
-
-  private enqueue(event: StatusChange): void {
-    if (this.closed) return;
-    if (!this.queue.push(event) || this.env.backlogged()) this.env.tooSlow();
   }
 
   private maySee(event: StatusChange): boolean {

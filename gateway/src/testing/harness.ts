@@ -183,6 +183,27 @@ export async function startBench(): Promise<Bench> {
   };
 }
 
+/** What a suite of {@link useGatewayBench} works with; set by its `beforeAll`. */
+export interface GatewaySuite {
+  bench: Bench;
+  gateway: RunningGateway;
+  /** POSTs `body` to the gateway from a fresh client address, so rate limits never interfere between tests. */
+  ask(body: unknown, headers?: Record<string, string>): Promise<HttpResult>;
+}
+
+/** Registers the hooks of a suite on one bench and one gateway (started with `overrides`), stopped after it. */
+export function useGatewayBench(overrides: Record<string, string> = {}, logger?: Logger): GatewaySuite {
+  const suite = {
+    ask: (body: unknown, headers: Record<string, string> = {}) => post(suite.gateway.url, body, { "x-forwarded-for": clientIp(), ...headers }),
+  } as GatewaySuite;
+  beforeAll(async () => {
+    suite.bench = await startBench();
+    suite.gateway = await suite.bench.gateway(overrides, logger);
+  }, 60_000);
+  afterAll(() => suite.bench?.stop());
+  return suite;
+}
+
 export interface HttpResult {
   status: number;
   headers: Headers;

@@ -158,6 +158,16 @@ export async function startBenchPlatform(options: BenchPlatformOptions = {}): Pr
   }
 }
 
+/** db_queries_total of each subgraph (every SQL statement its ORM sent, BEGIN/COMMIT included). */
+export async function sqlStatements(platform: BenchPlatform): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [svc, url] of Object.entries(platform.metricsUrls)) {
+    const text = await (await fetch(url)).text();
+    out[svc] = Number(/^db_queries_total(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN);
+  }
+  return out;
+}
+
 /** Turns the throwaway server's test shortcuts off (all three settings take effect on reload). */
 export async function makeDurable(adminUrl: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl });

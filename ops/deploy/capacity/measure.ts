@@ -23,14 +23,13 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import Redis from "ioredis";
 import { Client } from "pg";
 import { rawTxPerSecond } from "../../bench/lib/calibrate";
 import { cpuDelta, treeCpuMs } from "../../bench/lib/cpu";
 import { openLoop } from "../../bench/lib/open-loop";
-import { startBenchPlatform, type BenchPlatform } from "../../bench/lib/platform";
+import { sqlStatements, startBenchPlatform, type BenchPlatform } from "../../bench/lib/platform";
 import { consumerLag, orderStatuses } from "../../bench/lib/saga-timeline";
-import { createRedis, streamKey } from "@commerce/streams";
+import { createRedis, streamKey, type RedisClient } from "@commerce/streams";
 import { setUpShop, type Shop } from "../../bench/lib/shop";
 import { loadAverage } from "../../bench/lib/stats";
 import { runBench } from "../../bench/lib/run";
@@ -93,7 +92,7 @@ interface NodeStats {
 /** A Redis server whose counters are read: the platform's one, or a master of the cluster. */
 interface RedisNode {
   name: string;
-  client: Redis;
+  client: RedisClient;
   pid?: number;
 }
 
@@ -169,15 +168,6 @@ function postgresCpuByDatabase(a: Snapshot, b: Snapshot): Record<string, number>
   return Object.fromEntries(Object.entries(shares).map(([db, ms]) => [db, sum > 0 ? (ms / sum) * total : 0]));
 }
 
-async function statements(platform: BenchPlatform): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const [svc, url] of Object.entries(platform.metricsUrls)) {
-    const text = await (await fetch(url)).text();
-    out[svc] = Number(/^db_queries_total(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN);
-  }
-  return out;
-}
-
 async function snapshot(platform: BenchPlatform, nodes: RedisNode[]): Promise<Snapshot> {
   const [{ lsn, wal_bytes }] = await pgQuery<{ lsn: string; wal_bytes: string }>(
     platform.pgAdminUrl,
@@ -187,7 +177,7 @@ async function snapshot(platform: BenchPlatform, nodes: RedisNode[]): Promise<Sn
     at: Date.now(),
     cpu: treeCpuMs(platform.pids()),
     pg: await postgresProcesses(platform),
-    statements: await statements(platform),
+    statements: await sqlStatements(platform),
     lsn: lsn!,
     walBytes: Number(wal_bytes),
     redis: Object.fromEntries(await Promise.all(nodes.map(async (node) => [node.name, await nodeStats(node)] as const))),
@@ -358,14 +348,14 @@ async function main(): Promise<void> {
     },
     log: say,
   });
-  const redis = cluster ? createRedis(cluster.url) : new Redis(platform.redisUrl);
+  const redis = createRedis(cluster ? cluster.url : platform.redisUrl);
   const nodes: RedisNode[] = cluster
     ? (await cluster.topology()).map(({ master }) => ({
         name: `:${master}`,
-        client: new Redis(master),
+        client: createRedis(`redis://127.0.0.1:${master}`),
         pid: cluster.nodes.find((n) => n.port === master)?.pid,
       }))
-    : [{ name: "redis", client: redis as Redis, pid: platform.pids().redis }];
+    : [{ name: "redis", client: redis, pid: platform.pids().redis }];
   try {
     const shop = await setUpShop(platform.gatewayUrl, {
       products: 50,

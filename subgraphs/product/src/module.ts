@@ -49,8 +49,11 @@ export const productSubgraph: SubgraphModule = {
   },
   // Catalog reads are shared by the gateway's catalog cache (kit/src/catalog-cache.ts).
   cacheHints: true,
-  // Every commit here may change what a catalog answer shows (prices, names, stock, reservations, categories).
+  // Commits that change products or categories move the catalog version; stock (reservations, adjustments,
+  // restocks) does not: `available` carries a 1 s cache hint instead.
   prepare: async (runtime) => {
-    runtime.orm.em.getEventManager().registerSubscriber(bumpCatalogVersionOnCommit(runtime.redis, runtime.config.streamPrefix, runtime.logger));
+    runtime.orm.em
+      .getEventManager()
+      .registerSubscriber(bumpCatalogVersionOnCommit(runtime.redis, runtime.config.streamPrefix, runtime.logger, [Product, Category]));
   },
 };

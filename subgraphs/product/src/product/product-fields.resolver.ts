@@ -1,5 +1,5 @@
-import { Ctx, FieldResolver, Int, Resolver, Root } from "type-graphql";
-import type { Context } from "@commerce/kit";
+import { Ctx, Directive, FieldResolver, Int, Resolver, Root } from "type-graphql";
+import { STOCK_CACHE_HINT, type Context } from "@commerce/kit";
 import { requireStaff } from "../auth";
 import { Category } from "../category/category.entity";
 import { StockLevel } from "../stock/stock-level.entity";
@@ -9,6 +9,7 @@ import { availableByProduct, categoryById, stockByProduct } from "./product.load
 /** The computed and related fields of Product, each batched per request. */
 @Resolver(() => Product)
 export class ProductFieldsResolver {
+  @Directive(STOCK_CACHE_HINT)
   @FieldResolver(() => Int, { description: "Sum over warehouses of on-hand minus reserved." })
   available(@Root() product: Product, @Ctx() ctx: Context): Promise<number> {
     return availableByProduct(ctx).load(product.id);

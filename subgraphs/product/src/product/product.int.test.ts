@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { catalogRevisionsKey } from "@commerce/kit";
+import { catalogRevisionsKey, catalogVersionKey } from "@commerce/kit";
 import {
   ADMIN,
   CUSTOMER,
@@ -11,11 +11,13 @@ import {
   failure,
   handle,
   ok,
+  orderCancelled,
   orderPlaced,
   outbox,
   startProductSubgraph,
   type ProductTestSubgraph,
 } from "../test-support";
+import { Product } from "./product.entity";
 
 let service: ProductTestSubgraph;
 beforeAll(async () => {
@@ -276,6 +278,43 @@ describe("catalog CRUD and authorization", () => {
     expect(await failure(service, query, { ids: [product.id] }, null)).toMatchObject({ code: "FORBIDDEN" });
     const sdl = (await ok(service, `{ _service { sdl } }`, {}, SERVICE))._service.sdl as string;
     expect(sdl).toMatch(/_catalogProducts\(ids: \[ID!\]!\): \[CatalogProduct!\]! @inaccessible/);
+  });
+});
+
+describe("the catalog version (kit/src/catalog-cache.ts)", () => {
+  const version = async () => Number((await service.runtime.redis.get(catalogVersionKey(service.runtime.config.streamPrefix))) ?? 0);
+  /** Runs `work` and returns by how much the catalog version moved. */
+  const bumps = async (work: () => Promise<unknown>) => {
+    const before = await version();
+    await work();
+    return (await version()) - before;
+  };
+
+  it("moves once per commit that changes a product or a category, never for stock", async () => {
+    const warehouse = await createWarehouse(service);
+    let product = { id: "" };
+    expect(await bumps(async () => (product = await createProduct(service)))).toBe(1);
+    expect(await bumps(() => ok(service, UPDATE, { id: product.id, input: { price: { amount: 640, currency: "USD" } } }))).toBe(1);
+    expect(await bumps(() => ok(service, UPDATE, { id: product.id, input: { price: { amount: 640, currency: "USD" } } }))).toBe(0);
+    expect(await bumps(() => ok(service, `mutation($n: String!) { createCategory(name: $n) { id } }`, { n: `Shelf ${randomUUID()}` }))).toBe(1);
+    expect(await bumps(() => ok(service, `mutation($id: ID!) { deleteProduct(id: $id) }`, { id: product.id }))).toBe(1);
+    expect(await bumps(() => ok(service, UPDATE, { id: product.id, input: { active: true } }))).toBe(1);
+    // A flush outside any transaction commits in one of its own.
+    expect(
+      await bumps(async () => {
+        const em = service.runtime.orm.em.fork();
+        (await em.findOneOrFail(Product, product.id)).name = "Renamed by a bare flush";
+        await em.flush();
+      }),
+    ).toBe(1);
+
+    // Stock: an adjustment, the saga's reservation and its release.
+    expect(await bumps(() => adjustStock(service, product.id, warehouse, 5))).toBe(0);
+    const orderId = randomUUID();
+    expect(await bumps(() => handle(service, orderPlaced([{ productId: product.id, quantity: 2 }], orderId)))).toBe(0);
+    expect((await ok(service, `query($id: ID!) { product(id: $id) { available } }`, { id: product.id }, null)).product.available).toBe(3);
+    expect(await bumps(() => handle(service, orderCancelled(orderId)))).toBe(0);
+    expect((await ok(service, `query($id: ID!) { product(id: $id) { available } }`, { id: product.id }, null)).product.available).toBe(5);
   });
 });
 

@@ -1,10 +1,12 @@
-import { Arg, Args, ArgsType, Ctx, Directive, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { Arg, Args, ArgsType, Ctx, Directive, Field, ID, Info, Int, Mutation, Query, Resolver } from "type-graphql";
+import type { GraphQLResolveInfo } from "graphql";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { IsOptional, ValidateNested } from "class-validator";
 import {
   BadUserInputError,
   CATALOG_CACHE_HINT,
   ConflictError,
+  dependsOnStock,
   type MoneyInput,
   NotFoundError,
   connectionType,
@@ -58,7 +60,9 @@ export class ProductResolver {
 
   @Directive(CATALOG_CACHE_HINT)
   @Query(() => ProductConnection, { description: "Ordered by `sort` (name by default). STAFF/ADMIN also see deleted products." })
-  async products(@Args() { filter, sort, first, after }: ProductsArgs, @Ctx() ctx: Context) {
+  async products(@Args() { filter, sort, first, after }: ProductsArgs, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo) {
+    // Which products match `inStock` moves with every order.
+    if (filter?.inStock !== undefined && filter.inStock !== null) dependsOnStock(info);
     const size = pageSize(first);
     return searchProducts(ctx, { filter, sort, size, after, includeInactive: isStaff(ctx.identity) });
   }
