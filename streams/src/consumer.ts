@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { replayKey, streamKey } from "./keys";
 import { AckBatcher } from "./ack-batcher";
 import { writeDeadLetter } from "./dead-letters";
-import { GroupCommit, processSpanAttributes, type GroupOutcome, type GroupTicket } from "./group-commit";
+import { GroupCommit, processSpanAttributes } from "./group-commit";
 import { commitWithEvents, type Emit } from "./outbox";
 import { PendingRecovery, type Delivery } from "./recovery";
 import { defaultReplicaAcks, groupBySlot, type RedisClient } from "./redis-client";
@@ -143,8 +143,6 @@ export class StreamConsumer {
   private readonly keys: string[];
   private readonly replay: string;
   private readonly lanes = new SerialLanes();
-  /** Per lane, the last event queued for a shared transaction that has not started: the lane's next event may join it. */
-  private readonly queued = new Map<string, GroupTicket>();
   /** Entries being handled (queued, running or waiting to retry), by `<key> <entryId>`, with when they arrived. */
   private readonly inFlight = new Map<string, number>();
   private readonly progress = new Wakeup();
@@ -365,41 +363,15 @@ export class StreamConsumer {
     const parsed = parse(delivery.fields);
     // Same correlationId → one after another, in stream order; unparseable entries need no order.
     const lane = "event" in parsed ? parsed.event.correlationId : `malformed ${token}`;
-    const ticket = this.queueShared(lane, delivery, parsed);
     void this.lanes
-      .run(lane, () => this.handle(delivery, parsed, ticket?.outcome))
+      .run(lane, () => this.handle(delivery, parsed))
       .finally(() => {
-        if (ticket && this.queued.get(lane) === ticket) this.queued.delete(lane);
         this.inFlight.delete(token);
         this.progress.wake();
       });
   }
 
-  /**
-   * Queues a new event for a shared transaction now, when its lane is idle or the lane's previous event
-   * waits for a transaction that has not started (the event then runs right after it, in the same
-   * transaction, instead of a transaction later). Otherwise null: the lane's task queues it when the
-   * previous event has settled.
-   */
-  private queueShared(lane: string, delivery: Delivery, parsed: Parsed): GroupTicket | null {
-    if (!this.group || !("event" in parsed)) return null;
-    const { event } = parsed;
-    const handler = this.options.handlers[event.type] as Handler | undefined;
-    if (!handler || crashLooped(delivery.deliveries, this.maxDeliveries)) return null;
-    const item = { event, key: delivery.key, logger: this.eventLogger(event), handler };
-    const previous = this.queued.get(lane);
-    const ticket = previous ? this.group.join(previous, item) : this.lanes.busy(lane) ? null : this.group.enqueue(item);
-    if (ticket) this.queued.set(lane, ticket);
-    else this.queued.delete(lane);
-    return ticket;
-  }
-
-  private eventLogger(event: ParsedEvent): Logger {
-    return this.logger.child({ eventId: event.id, eventType: event.type, correlationId: event.correlationId });
-  }
-
-  /** `shared`: the outcome of the shared transaction the event was queued for at dispatch, if it was. */
-  private async handle(delivery: Delivery, parsed: Parsed, shared?: Promise<GroupOutcome>): Promise<void> {
+  private async handle(delivery: Delivery, parsed: Parsed): Promise<void> {
     try {
       if ("error" in parsed) {
         return await this.deadLetter(delivery, parsed.error.message, delivery.deliveries);
@@ -415,7 +387,7 @@ export class StreamConsumer {
         const message = `delivered ${delivery.deliveries} times without an acknowledgement (did a consumer crash while handling it?)`;
         return await this.deadLetter(delivery, message, crashed.attempts);
       }
-      await this.attempt(delivery, event, handler, shared);
+      await this.attempt(delivery, event, handler);
     } catch (error) {
       // Redis failed while acknowledging or dead-lettering: the entry stays pending and is claimed again
       // after claimIdleMs; the processed mark turns the redelivery into a no-op.
@@ -428,12 +400,12 @@ export class StreamConsumer {
    * shares a transaction with the other events ready now (group commit); if that transaction rolls back,
    * for this event's fault or another's, the event is tried again alone, and only a failure alone counts.
    */
-  private async attempt(delivery: Delivery, event: ParsedEvent, handler: Handler, shared?: Promise<GroupOutcome>): Promise<void> {
-    const logger = this.eventLogger(event);
+  private async attempt(delivery: Delivery, event: ParsedEvent, handler: Handler): Promise<void> {
+    const logger = this.logger.child({ eventId: event.id, eventType: event.type, correlationId: event.correlationId });
     // The handler's failure in the shared transaction: the first failed attempt of the loop below.
     let sharedFailure: { error: unknown } | null = null;
     if (this.group) {
-      const outcome = await (shared ?? this.group.apply({ event, key: delivery.key, logger, handler: handler as Handler }));
+      const outcome = await this.group.apply({ event, key: delivery.key, logger, handler: handler as Handler });
       if (outcome.kind === "applied" || outcome.kind === "duplicate") {
         this.counters[outcome.kind === "applied" ? "processed" : "duplicates"] += 1;
         await this.ack(delivery);

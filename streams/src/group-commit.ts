@@ -128,18 +128,6 @@ interface Waiting {
   settle: (outcome: GroupOutcome) => void;
 }
 
-/** Items that must share one transaction, in this order: an event and the later events of its lane that joined it. */
-interface Chain {
-  members: Waiting[];
-  started: boolean;
-}
-
-/** An item's place in the queue: a later event of its lane may {@link GroupCommit.join} it until its transaction starts. */
-export interface GroupTicket {
-  readonly outcome: Promise<GroupOutcome>;
-  readonly chain: Chain;
-}
-
 /**
  * Group commit for a consumer: the events ready at the same moment (one per correlationId lane) applied
  * in one database transaction, all or nothing; a failed batch comes back as `retry`, each event to be
@@ -151,7 +139,7 @@ export class GroupCommit {
   private readonly lockTimeoutMs: number;
   private readonly statementTimeoutMs: number;
   private readonly transactionTimeoutMs: number;
-  private readonly queue: Chain[] = [];
+  private readonly queue: Waiting[] = [];
   private active = 0;
   private scheduled = false;
   private readonly counters = { transactions: 0, events: 0, rolledBack: 0, contended: 0 };
@@ -171,52 +159,23 @@ export class GroupCommit {
 
   /** Queues `item` for the next transaction; resolves once that transaction has committed or rolled back. */
   apply(item: GroupItem): Promise<GroupOutcome> {
-    return this.enqueue(item).outcome;
-  }
-
-  /** As {@link apply}, with a ticket through which a later event of the same lane can join the transaction. */
-  enqueue(item: GroupItem): GroupTicket {
-    const chain: Chain = { members: [], started: false };
-    this.queue.push(chain);
-    const ticket = this.add(chain, item);
-    // Entries of one XREADGROUP reply are dispatched in one turn of the event loop: wait for the end of
-    // that turn so they share a transaction instead of the first one running alone.
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.drain();
-      });
-    }
-    return ticket;
-  }
-
-  /**
-   * Queues `item` to run right after the item of `ticket` in the same transaction, which has not started
-   * yet: all or nothing, so if it rolls back both are retried alone, the earlier first. Null when that
-   * transaction has started (or the chain is full): then `item` must wait for the earlier one to settle.
-   */
-  join(ticket: GroupTicket, item: GroupItem): GroupTicket | null {
-    if (ticket.chain.started || ticket.chain.members.length >= this.maxBatch) return null;
-    return this.add(ticket.chain, item);
-  }
-
-  private add(chain: Chain, item: GroupItem): GroupTicket {
-    let settle!: (outcome: GroupOutcome) => void;
-    const outcome = new Promise<GroupOutcome>((resolve) => (settle = resolve));
-    chain.members.push({ item, settle });
-    return { outcome, chain };
+    return new Promise((settle) => {
+      this.queue.push({ item, settle });
+      // Entries of one XREADGROUP reply are dispatched in one turn of the event loop: wait for the end of
+      // that turn so they share a transaction instead of the first one running alone.
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.drain();
+        });
+      }
+    });
   }
 
   private drain(): void {
     while (this.active < this.maxParallel && this.queue.length > 0) {
-      // Whole chains, up to maxBatch items (a chain alone may fill a batch).
-      const batch: Waiting[] = [];
-      while (this.queue.length > 0 && (batch.length === 0 || batch.length + this.queue[0]!.members.length <= this.maxBatch)) {
-        const chain = this.queue.shift()!;
-        chain.started = true;
-        batch.push(...chain.members);
-      }
+      const batch = this.queue.splice(0, this.maxBatch);
       this.active += 1;
       void this.run(batch).finally(() => {
         this.active -= 1;
@@ -269,8 +228,6 @@ export class GroupCommit {
     // subscribers a handler registers (`afterCommit` in the kit) hear its commit, and only its own.
     const handlerEms: EntityManager[] = [];
     let fresh: Set<string>;
-    const ran = new Set<string>();
-    const applied = items.map(() => false);
     try {
       // Lower case, as Postgres returns uuids (an envelope may spell its id in upper case); sorted, so
       // two replicas marking overlapping duplicates lock the keys in the same order.
@@ -289,12 +246,8 @@ export class GroupCommit {
       fresh = new Set(marked.map((r) => r.event_id));
       const events: EventEnvelope[] = [];
       const emitters: SpanContext[] = [];
-      for (const [i, item] of items.entries()) {
-        // An event delivered twice in one batch (the replay stream and its source, in one lane) runs once.
-        const id = item.event.id.toLowerCase();
-        if (!fresh.has(id) || ran.has(id)) continue;
-        ran.add(id);
-        applied[i] = true;
+      for (const item of items) {
+        if (!fresh.has(item.event.id.toLowerCase())) continue;
         try {
           const before = events.length;
           const em = orm.em.fork({ cloneEventManager: true }) as EntityManager;
@@ -337,7 +290,7 @@ export class GroupCommit {
       );
     }
     const ms = performance.now() - started;
-    return items.map((_, i): GroupOutcome => (applied[i] ? { kind: "applied", ms } : { kind: "duplicate" }));
+    return items.map((item): GroupOutcome => (fresh.has(item.event.id.toLowerCase()) ? { kind: "applied", ms } : { kind: "duplicate" }));
   }
 
   /**

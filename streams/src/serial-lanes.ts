@@ -16,11 +16,6 @@ export class SerialLanes {
     });
   }
 
-  /** Whether `key` has queued or running work. */
-  busy(key: string): boolean {
-    return this.tails.has(key);
-  }
-
   /** Keys with queued or running work. */
   get size(): number {
     return this.tails.size;
