@@ -115,6 +115,28 @@ describe("password reset", () => {
     expect((await login(account.user.email, "a fresh long secret")).body.errors).toBeUndefined();
   });
 
+  it("serves the page the mail links to, whose form resets the password", async () => {
+    const account = await register();
+    await gql(REQUEST, { e: account.user.email });
+    const mail = await smtpSink.waitFor(account.user.email, (message) => message.subject === "Reset your password");
+    const link = new URL(/https?:\/\/\S+/.exec(mail.text ?? "")![0]);
+    const page = await fetch(new URL(link.pathname + link.search, suite.gateway.url));
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/text\/html/);
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    expect(page.headers.get("content-security-policy")).toMatch(/script-src 'self'/);
+    const html = await page.text();
+    expect(html).toMatch(/<form id="reset">/);
+    const src = /<script src="([^"]+)"><\/script>/.exec(html)![1];
+    const script = await (await fetch(new URL(src, suite.gateway.url))).text();
+    // The page sends exactly this operation with the link's token.
+    const query = /query: "([^"]+)"/.exec(script)![1];
+    const reset = await gql(query, { token: link.searchParams.get("token"), newPassword: "set from the page" });
+    expect(reset.body).toEqual({ data: { resetPassword: { user: { email: account.user.email } } } });
+    expect((await login(account.user.email, "set from the page")).body.errors).toBeUndefined();
+  });
+
   it("refuses an expired token", async () => {
     const account = await register();
     await gql(REQUEST, { e: account.user.email });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import { GraphQLError, Kind, type GraphQLFormattedError } from "graphql";
+import { GraphQLError, Kind, OperationTypeNode, type GraphQLFormattedError } from "graphql";
 import { createErrorFormatter, currentLogger, isOverloadedAnswer, overloadedBody, type Logger } from "@commerce/kit";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -90,13 +90,18 @@ export function oversizeDocument(formatted: GraphQLFormattedError): { rule: stri
  * Server leaves the operation unresolved and lets the executor refuse it, and Apollo Gateway's
  * executor throws (INVALID_GRAPHQL) instead of returning errors, which Apollo Server answers as an
  * internal error (500). Refused here instead, as Apollo Server does without a gateway: a 400 with
- * OPERATION_RESOLUTION_FAILURE, before rate limits or subgraphs are involved.
+ * OPERATION_RESOLUTION_FAILURE, before rate limits or subgraphs are involved. A subscription sent over
+ * HTTP (the executor throws for it too) is a 400 BAD_REQUEST pointing to the WebSocket.
  */
 export function operationResolutionPlugin<T extends BaseContext>(): ApolloServerPlugin<T> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, request, document }) {
+          if (operation?.operation === OperationTypeNode.SUBSCRIPTION)
+            throw new GraphQLError("Subscriptions are served over WebSocket (graphql-ws) at /graphql, not over HTTP.", {
+              extensions: { code: "BAD_REQUEST", http: { status: 400 } },
+            });
           if (operation) return;
           const operations = document.definitions.filter((definition) => definition.kind === Kind.OPERATION_DEFINITION).length;
           const message = request.operationName

@@ -59,19 +59,18 @@ describe("measureOperation", () => {
     expect(measure("{ me { id } user(id: 1) { id } }").duplicates).toBe(1);
   });
 
-  it("measures a fragment bomb in linear time and reports its exponential cost", () => {
-    // F0 spreads F1 twice, F1 spreads F2 twice… as fields, the expansion would be 2^30 selections
-    const levels = 30;
+  it("measures a fragment bomb without expanding it, and reports its exponential cost", () => {
+    // F0 spreads F1 twice, F1 spreads F2 twice…: as fields, 2^200 selections. Only a measure that visits each
+    // fragment once returns at all (an expanding one never ends); no wall-clock bound is needed.
+    const levels = 200;
     const fragments = Array.from({ length: levels }, (_, i) =>
       i === levels - 1
         ? `fragment F${i} on User { friends { id } }`
         : `fragment F${i} on User { friends { ...F${i + 1} } me: friends { ...F${i + 1} } }`,
     ).join("\n");
-    const started = Date.now();
     const result = measure(`{ me { ...F0 } } ${fragments}`);
-    expect(Date.now() - started).toBeLessThan(200);
-    expect(result.cost).toBeGreaterThan(1e30);
-    expect(result.aliases).toBeGreaterThan(1e6);
+    expect(result.cost).toBeGreaterThan(1e60);
+    expect(result.aliases).toBeGreaterThan(1e30);
   });
 
   it("leaves introspection to graphql-js's own depth rule", () => {

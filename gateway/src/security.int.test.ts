@@ -158,6 +158,18 @@ describe("HTTP defences", () => {
     expect(result.body.errors?.[0].extensions?.code).toBe("BAD_REQUEST");
   });
 
+  it("answers a body nested thousands of levels deep with 400 JSON, not a masked stack overflow", async () => {
+    const nested = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    const deep = await suite.ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(5_000)}}}`);
+    expect(deep.status).toBe(400);
+    expect(deep.body.errors).toEqual([
+      { message: "The request body nests arrays and objects deeper than 64 levels.", extensions: { code: "BAD_REQUEST" } },
+    ]);
+    const shallow = await suite.ask(`{"query": "${WIDGETS}", "variables": {"unused": ${nested(60)}}}`);
+    expect(shallow.status).toBe(200);
+    expect(shallow.body.data?.widgets).toBeDefined();
+  });
+
   it("refuses an HTTP batch of operations without running any of them", async () => {
     let result: HttpResult | undefined;
     expect(await probeCallsDuring(async () => (result = await suite.ask([{ query: WIDGETS }, { query: WIDGETS }])))).toBe(0);
@@ -336,6 +348,16 @@ describe("unresolvable operations", () => {
       expect(result.status).toBe(400);
       expect(result.body.errors?.[0]?.extensions).toEqual({ code: "OPERATION_RESOLUTION_FAILURE" });
       expect(result.body.errors?.[0]?.message).toMatch(message);
+    });
+    expect(calls).toBe(0);
+  });
+
+  it("answers a subscription sent over HTTP with 400 BAD_REQUEST pointing to the WebSocket, not an internal error", async () => {
+    const calls = await probeCallsDuring(async () => {
+      const result = await suite.ask({ query: "subscription { ticks }" });
+      expect(result.status).toBe(400);
+      expect(result.body.errors?.[0]?.extensions).toEqual({ code: "BAD_REQUEST" });
+      expect(result.body.errors?.[0]?.message).toMatch(/WebSocket/);
     });
     expect(calls).toBe(0);
   });

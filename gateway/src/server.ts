@@ -32,6 +32,7 @@ import {
 } from "@commerce/kit";
 import { createRedis } from "@commerce/streams";
 import { jsonBody, jsonErrors } from "./body";
+import { serveResetPasswordPage } from "./reset-password-page";
 import { catalogCachePlugin } from "./catalog-cache";
 import { metricsText } from "./cluster";
 import type { GatewayConfig } from "./config";
@@ -156,6 +157,7 @@ export async function startGateway(
     if (!mayScrape(req)) return void res.status(403).type("text/plain").send("metrics: send the METRICS_TOKEN as a bearer token\n");
     res.type(metrics.registry.contentType).send(await metricsOfAllWorkers());
   });
+  serveResetPasswordPage(app);
   app.use(
     "/graphql",
     // A public endpoint: a client's traceparent is linked, never continued (it cannot pick our trace ids or sampling).

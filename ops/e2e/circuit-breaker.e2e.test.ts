@@ -18,8 +18,6 @@ async function breakerState(process: ProcessName, target: string): Promise<numbe
   return match ? Number(match[1]) : null;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
 describe("a killed subgraph", () => {
   it("fails fast behind an open circuit, and is called again once it is back", async () => {
     const customer = await signUp(e2e.platform.gatewayUrl);
@@ -37,23 +35,21 @@ describe("a killed subgraph", () => {
     try {
       for (let i = 0; i < FAILURES_TO_OPEN; i += 1) expect((await catalog()).errors?.[0].extensions?.code).toBe("INTERNAL_SERVER_ERROR");
       expect(await breakerState("gateway", "product")).toBe(1);
-      const timings: number[] = [];
+      // Each call while open is refused by the breaker itself, without a connection attempt.
+      const refusals = () => (e2e.platform.logs("gateway", 1000).match(/product is unavailable: its circuit breaker is open/g) ?? []).length;
+      const before = refusals();
       for (let i = 0; i < 5; i += 1) {
-        const started = performance.now();
         const answer = await catalog();
-        timings.push(performance.now() - started);
         expect(answer.errors?.[0].extensions).toEqual({ code: "INTERNAL_SERVER_ERROR", errorId: expect.any(String) });
       }
-      expect(median(timings)).toBeLessThan(50);
-      expect(e2e.platform.logs("gateway", 200)).toMatch(/product is unavailable: its circuit breaker is open/);
+      await eventually("five refusals by the open breaker in the gateway's log", () => refusals() - before >= 5);
 
       // The order service's catalog calls: orders still go through on the replica's price, and its circuit opens too.
       for (let i = 0; i < FAILURES_TO_OPEN; i += 1)
         expect(await placeOrder(customer, [{ productId, quantity: 1 }])).toMatchObject({ status: "PENDING", total: { amount: 700 } });
       expect(await breakerState("order", "product")).toBe(1);
-      const started = performance.now();
-      await placeOrder(customer, [{ productId, quantity: 1 }]);
-      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(await placeOrder(customer, [{ productId, quantity: 1 }])).toMatchObject({ status: "PENDING", total: { amount: 700 } });
+      expect(await breakerState("order", "product")).toBe(1);
     } finally {
       await e2e.platform.start("product");
     }

@@ -35,6 +35,7 @@ const PROBE_SDL = `
     "A public catalog field: its anonymous answers may be kept by the catalog cache."
     shelf: [String!]! @cacheControl(maxAge: 30)
   }
+  type Subscription { ticks: Int }
   directive @cacheControl(maxAge: Int, inheritMaxAge: Boolean) on FIELD_DEFINITION | OBJECT | INTERFACE | UNION
   scalar DateTime
   type Widget @key(fields: "id") { id: ID! name: String! parts: [Widget!]! twin: Widget }
