@@ -28,3 +28,4 @@ export * from "./tracing";
 export * from "./internal-client";
 export * from "./federation";
 export * from "./status-history";
+export { assertNoNulCharacters } from "./validation";

@@ -12,7 +12,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import { BadUserInputError, canonicalId, literalInputErrors } from "@commerce/kit";
+import { assertNoNulCharacters, BadUserInputError, canonicalId, literalInputErrors } from "@commerce/kit";
 import type { QueryLimitsConfig } from "../config";
 import { oversizeDocument } from "../errors";
 import { checkLimits, measureOperation } from "../query-limits";
@@ -96,6 +96,11 @@ export function planSubscription(
           ? argument.value.value
           : undefined;
     if (typeof value !== "string" || !value) return [new BadUserInputError("orderId must be a non-empty ID.", "orderId")];
+    try {
+      assertNoNulCharacters({ orderId: value });
+    } catch (error) {
+      return [error as BadUserInputError];
+    }
     // The feed keys orders by id as Postgres writes it (lower case); a UUID is the same in any case.
     orderId = canonicalId(value);
     orderIdArgument = argument.value;
