@@ -24,13 +24,20 @@ export function TrimmedLength(min: number, max: number, options: ValidationOptio
  */
 export const CONTROL_CHARACTER = /[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
-/** Refuses {@link CONTROL_CHARACTER}s inside the trimmed string; null and undefined pass (pair with `@IsOptional` or a required field). */
-export function NoControlCharacters(options: ValidationOptions): PropertyDecorator {
+/** {@link CONTROL_CHARACTER}s other than line breaks and tabs: what a multi-line text (a description) refuses. */
+export const CONTROL_CHARACTER_IN_TEXT = /(?![\t\n\r])[\p{Cc}\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+
+/**
+ * Refuses {@link CONTROL_CHARACTER}s inside the trimmed string (with `lineBreaks`, tabs and line breaks pass);
+ * null and undefined pass (pair with `@IsOptional` or a required field).
+ */
+export function NoControlCharacters(options: ValidationOptions, { lineBreaks = false }: { lineBreaks?: boolean } = {}): PropertyDecorator {
+  const refused = lineBreaks ? CONTROL_CHARACTER_IN_TEXT : CONTROL_CHARACTER;
   return ValidateBy(
     {
       name: "noControlCharacters",
       validator: {
-        validate: (value: unknown) => value === null || value === undefined || (typeof value === "string" && !CONTROL_CHARACTER.test(value.trim())),
+        validate: (value: unknown) => value === null || value === undefined || (typeof value === "string" && !refused.test(value.trim())),
       },
     },
     options,

@@ -9,6 +9,7 @@ import {
   type Context,
   type Runtime,
   isUuid,
+  assertNoControlCharacters,
 } from "@commerce/kit";
 import { categoryById } from "../product/product.loaders";
 import { Category } from "./category.entity";
@@ -36,6 +37,7 @@ export class CategoryResolver {
   ): Promise<Category> {
     requireRole(ctx, "ADMIN");
     if (!name.trim() || name.trim().length > 100) throw new BadUserInputError("name must be 1 to 100 characters long.", "name");
+    assertNoControlCharacters(name.trim(), "name");
     const taken = () =>
       new ConflictError(`A category named ${name.trim()} already exists there (names are compared ignoring case).`, { field: "name" });
     return this.runtime

@@ -69,7 +69,10 @@ describe("a NUL character in an argument is BAD_USER_INPUT naming the field", ()
       field: "reason",
     });
     // Not a NUL, but refused the same way: a reason is shown to people, where a bidi override disguises it.
-    expect(await refused(adjust, { p: product.id, w: warehouse, r: "re\u202Estock" }, STAFF)).toMatchObject({ code: "BAD_USER_INPUT", field: "reason" });
+    expect(await refused(adjust, { p: product.id, w: warehouse, r: "re\u202Estock" }, STAFF)).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "reason",
+    });
     expect(await refused(`query($id: ID!) { product(id: $id) { id } }`, { id: `${product.id}${NUL}` }, CUSTOMER)).toMatchObject({ field: "id" });
   });
 
@@ -81,8 +84,27 @@ describe("a NUL character in an argument is BAD_USER_INPUT naming the field", ()
 
   it("wins over the input's other rules, and leaves other characters alone", async () => {
     expect(await refused(PRODUCTS, { filter: { search: `${"x".repeat(500)}${NUL}` } }, CUSTOMER)).toMatchObject({ field: "filter.search" });
-    const product = await createProduct(service, { name: `Tab\there \u0001 é ${randomUUID().slice(0, 4)}` });
-    expect(product.name).toMatch(/^Tab\there \u0001 é /);
+    const product = await createProduct(service, { name: `Café ☕ «Crème» ${randomUUID().slice(0, 4)}`, description: "Line one\n\tline two" });
+    expect(product.name).toMatch(/^Café ☕ «Crème» /);
+  });
+});
+
+describe("catalog text shown to customers refuses bidirectional and control characters", () => {
+  it("in product, category and warehouse names, and in descriptions except line breaks and tabs", async () => {
+    const disguised = "Lamp\u202Egpj.exe";
+    expect(await refused(CREATE, { input: productInput({ name: disguised }) })).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    expect(await refused(CREATE, { input: productInput({ name: "Lamp\nSubject: free" }) })).toMatchObject({ field: "input.name" });
+    expect(await refused(CREATE, { input: productInput({ description: `Bright ${disguised}` }) })).toMatchObject({ field: "input.description" });
+    const product = await createProduct(service);
+    const update = `mutation($id: ID!, $input: UpdateProductInput!) { updateProduct(id: $id, input: $input) { id } }`;
+    expect(await refused(update, { id: product.id, input: { name: disguised } })).toMatchObject({ field: "input.name" });
+    expect(await refused(`mutation($n: String!) { createCategory(name: $n) { id } }`, { n: disguised })).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "name",
+    });
+    expect(
+      await refused(`mutation($n: String!) { createWarehouse(code: "W-${randomUUID().slice(0, 8)}", name: $n) { id } }`, { n: disguised }),
+    ).toMatchObject({ code: "BAD_USER_INPUT", field: "name" });
   });
 });
 

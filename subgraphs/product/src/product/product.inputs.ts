@@ -1,6 +1,8 @@
 import { ArrayMaxSize, IsInt, IsOptional, Length, Matches, MaxLength, Min, ValidateNested } from "class-validator";
 import { Field, ID, InputType, Int, registerEnumType } from "type-graphql";
-import { MoneyInput, TrimmedLength } from "@commerce/kit";
+import { MoneyInput, NoControlCharacters, TrimmedLength } from "@commerce/kit";
+
+const CONTROL_MESSAGE = (field: string) => `${field} must not contain line breaks, tabs, bidirectional or other control characters`;
 
 @InputType()
 export class ProductAttributeInput {
@@ -25,11 +27,16 @@ export class CreateProductInput {
 
   @Field()
   @TrimmedLength(1, 200, { message: "name must be 1 to 200 characters long, not counting leading and trailing spaces" })
+  @NoControlCharacters({ message: CONTROL_MESSAGE("name") })
   name: string;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
   @TrimmedLength(0, 5000, { message: "description must be at most 5000 characters long, not counting leading and trailing spaces" })
+  @NoControlCharacters(
+    { message: "description must not contain bidirectional or control characters other than line breaks and tabs" },
+    { lineBreaks: true },
+  )
   description?: string | null;
 
   @Field(() => MoneyInput)
@@ -65,11 +72,16 @@ export class UpdateProductInput {
   @Field({ nullable: true })
   @IsOptional()
   @TrimmedLength(1, 200, { message: "name must be 1 to 200 characters long, not counting leading and trailing spaces" })
+  @NoControlCharacters({ message: CONTROL_MESSAGE("name") })
   name?: string;
 
   @Field(() => String, { nullable: true })
   @IsOptional()
   @TrimmedLength(0, 5000, { message: "description must be at most 5000 characters long, not counting leading and trailing spaces" })
+  @NoControlCharacters(
+    { message: "description must not contain bidirectional or control characters other than line breaks and tabs" },
+    { lineBreaks: true },
+  )
   description?: string | null;
 
   @Field(() => MoneyInput, { nullable: true })

@@ -1,5 +1,5 @@
 import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
-import { BadUserInputError, ConflictError, audit, requireRole, type Context, type Runtime } from "@commerce/kit";
+import { BadUserInputError, ConflictError, audit, requireRole, type Context, type Runtime, assertNoControlCharacters } from "@commerce/kit";
 import { requireStaff } from "../auth";
 import { Warehouse, normaliseWarehouseCode } from "./warehouse.entity";
 
@@ -23,6 +23,7 @@ export class WarehouseResolver {
       throw new BadUserInputError("code must be 1 to 32 letters, digits, dashes or underscores, e.g. BER-1.", "code");
     }
     if (!name.trim() || name.trim().length > 200) throw new BadUserInputError("name must be 1 to 200 characters long.", "name");
+    assertNoControlCharacters(name.trim(), "name");
     const taken = () => new ConflictError(`A warehouse with code ${normalised} already exists.`, { field: "code" });
     if (await ctx.em.count(Warehouse, { code: normalised })) throw taken();
     return this.runtime
