@@ -186,7 +186,7 @@ test("signed-in callers never read or fill a shared entry, and private data is n
 
   // Anonymous: the deleted product is hidden, and the answer is shared.
   expect(ids(await cachedRead<Page>(page))).not.toContain(hidden);
-  const entries = (await catalogEntries()).length;
+  const entries = new Set(await catalogEntries());
 
   // STAFF sees deleted products: their answer is neither the anonymous entry nor stored for anyone.
   for (let i = 0; i < 2; i++) {
@@ -209,5 +209,6 @@ test("signed-in callers never read or fill a shared entry, and private data is n
   }
   // Anonymous operations touching a subgraph that gives no cache hint (`me` is null for them) are not stored either.
   for (let i = 0; i < 2; i++) expect((await query(`{ me { email } products(first: 1) { totalCount } }`)).cached).toBe(false);
-  expect((await catalogEntries()).length).toBe(entries);
+  // Nothing stored since (entries of earlier tests may expire meanwhile: only new keys count).
+  expect((await catalogEntries()).filter((key) => !entries.has(key))).toEqual([]);
 });
