@@ -418,6 +418,20 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
     await proc.waitHealthy(healthUrl(name), healthTimeout);
   };
 
+  // The gateway starts last, long after the ports were picked: its port is picked at its start, and again
+  // if another process took it meanwhile (nothing else is configured with it).
+  const startGateway = async () => {
+    for (let attempt = 1; ; attempt += 1) {
+      ports.gateway = await freePort();
+      procs.delete("gateway");
+      try {
+        return await startOne("gateway");
+      } catch (error) {
+        if (attempt >= 3 || !/EADDRINUSE/.test(procs.get("gateway")?.lastLines(40) ?? "")) throw error;
+      }
+    }
+  };
+
   const stopAll = async () => {
     await procs.get("gateway")?.stop();
     await Promise.all([...procs.values()].map((p) => p.stop()));
@@ -436,7 +450,7 @@ export async function startPlatform(options: StartPlatformOptions = {}): Promise
   try {
     reaper = startReaper();
     await Promise.all(services.map((svc) => startOne(svc)));
-    if (withGateway) await startOne("gateway");
+    if (withGateway) await startGateway();
   } catch (err) {
     await stopAll();
     throw new Error(`${(err as Error).message}\n(logs: ${logDir})`);

@@ -202,8 +202,12 @@ export class ManagedProcess {
       }
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-        if (res.status === 200) return;
-        last = `HTTP ${res.status}`;
+        if (res.status === 200) {
+          // Healthy only if it is this process answering: another platform's process on a reused port is not.
+          const { service } = (await res.json().catch(() => ({}))) as { service?: string };
+          if (service === undefined || service === this.name || this.name.startsWith(`${service}-`)) return;
+          last = `port answered by another process (${service})`;
+        } else last = `HTTP ${res.status}`;
       } catch (err) {
         last = (err as Error).message;
       }
