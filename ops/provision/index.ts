@@ -196,11 +196,14 @@ export async function provisionInfra(options: ProvisionOptions): Promise<Infra |
     if (env.REDIS_URL || env.REDIS_CLUSTER_NODES) {
       redisUrl = redisUrlFromEnv(env);
       log(`Redis: using ${env.REDIS_CLUSTER_NODES ? "REDIS_CLUSTER_NODES" : "REDIS_URL"}`);
-      const seeds = isClusterUrl(redisUrl)
-        ? parseClusterUrl(redisUrl).nodes
-        : [{ host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379) }];
-      const pongs = await Promise.all(seeds.map(({ host, port }) => redisCommand(port, "PING", host).catch((e) => `error ${e.message}`)));
-      if (!pongs.some((pong) => /PONG|NOAUTH/.test(pong))) throw new Error(`cannot reach Redis at ${redisUrl}: ${pongs.join("; ")}`);
+      // A plain-text PING cannot speak TLS (rediss://, rediss+cluster://): those are checked by the services' own clients.
+      if (!/^rediss/.test(redisUrl)) {
+        const seeds = isClusterUrl(redisUrl)
+          ? parseClusterUrl(redisUrl).nodes
+          : [{ host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port || 6379) }];
+        const pongs = await Promise.all(seeds.map(({ host, port }) => redisCommand(port, "PING", host).catch((e) => `error ${e.message}`)));
+        if (!pongs.some((pong) => /PONG|NOAUTH/.test(pong))) throw new Error(`cannot reach Redis at ${redisUrl}: ${pongs.join("; ")}`);
+      }
     } else if (options.redisCluster) {
       redisCluster = await startRedisCluster({ dir: path.join(root, "redis-cluster"), log });
       // by port: a node the drill kills and restarts is still found
