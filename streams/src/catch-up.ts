@@ -1,8 +1,8 @@
 import type { Tracer } from "@opentelemetry/api";
 import { Client, type ClientConfig } from "pg";
 import type { PublicationLog } from "./publication-log";
-import { xaddEntries, type Durability, type OutboxEntry } from "./publisher";
-import type { RedisClient } from "./redis-client";
+import { xaddEntries, type OutboxEntry } from "./publisher";
+import type { Durability, RedisClient } from "./redis-client";
 
 /** What {@link createSlotWithCatchUp} needs. */
 export interface CatchUpOptions {

@@ -1,5 +1,5 @@
 import { dlqIndexKey, dlqKey, replayKey } from "./keys";
-import { followRedirection, NotReplicatedError, type RedisClient } from "./redis-client";
+import { execDurably, type Durability, type RedisClient } from "./redis-client";
 import { eventFields, fieldsOf, type RawEntry } from "./wire";
 
 /** A dead-lettered entry: where it failed, why, and the original envelope. */
@@ -139,12 +139,7 @@ export interface DeadLetterRecord {
  * caller acknowledges the source entry only after this resolved, so a fail-over cannot lose both.
  * Returns the dead letter's id.
  */
-export async function writeDeadLetter(
-  redis: RedisClient,
-  prefix: string,
-  letter: DeadLetterRecord,
-  durability: { replicaAcks: number; replicaAckTimeoutMs: number },
-): Promise<string> {
+export async function writeDeadLetter(redis: RedisClient, prefix: string, letter: DeadLetterRecord, durability: Durability): Promise<string> {
   const fields = [
     "stream",
     letter.stream,
@@ -168,14 +163,6 @@ export async function writeDeadLetter(
   const pipeline = redis
     .pipeline()
     .eval(WRITE_ONCE, 2, dlqKey(prefix, letter.group), dlqIndexKey(prefix, letter.group), indexField(letter.stream, letter.entryId), ...fields);
-  if (durability.replicaAcks > 0) pipeline.wait(durability.replicaAcks, durability.replicaAckTimeoutMs);
-  const results = await pipeline.exec();
-  const failure = results?.find(([error]) => error)?.[0];
-  if (failure) followRedirection(redis, failure);
-  if (!results || failure) throw failure ?? new Error("dead-letter pipeline returned no results");
-  if (durability.replicaAcks > 0) {
-    const acked = Number(results[1]![1]);
-    if (acked < durability.replicaAcks) throw new NotReplicatedError(acked, durability.replicaAcks);
-  }
-  return String(results[0]![1]);
+  const [id] = await execDurably(redis, pipeline, durability);
+  return String(id);
 }

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
 import { streamKey } from "./keys";
-import { followRedirection, groupBySlot, NotReplicatedError, type RedisClient } from "./redis-client";
+import { execDurably, groupBySlot, type Durability, type RedisClient } from "./redis-client";
 import { contextFromTraceparent, defaultStreamsTracer } from "./trace-context";
 
 /** One outbox row, as the relay publishes it. */
@@ -14,14 +14,6 @@ export interface OutboxEntry {
   /** The envelope, as JSON. */
   envelope: string;
   traceparent: string | null;
-}
-
-/** How {@link xaddEntries} makes its writes durable. */
-export interface Durability {
-  /** Replicas each XADD must reach (`WAIT`) before it counts as published; 0 skips WAIT. */
-  replicaAcks: number;
-  /** How long WAIT waits for them. */
-  replicaAckTimeoutMs: number;
 }
 
 /**
@@ -57,23 +49,13 @@ export async function xaddEntries(
         ]
       : [],
   );
-  const { replicaAcks, replicaAckTimeoutMs } = durability;
   const publish = async (group: OutboxEntry[]): Promise<void> => {
     const pipeline = redis.pipeline();
     for (const entry of group) {
       pipeline.xadd(streamKey(prefix, entry.stream), "*", "id", entry.eventId, "type", entry.type, "envelope", entry.envelope);
     }
-    // Keyless, so it goes to the node of the XADDs before it and waits for their replication.
-    if (replicaAcks > 0) pipeline.wait(replicaAcks, replicaAckTimeoutMs);
-    const results = (await pipeline.exec()) ?? [];
-    const failure = results.find(([error]) => error);
-    const expected = group.length + (replicaAcks > 0 ? 1 : 0);
-    if (failure) followRedirection(redis, failure[0]);
-    if (failure || results.length !== expected) throw failure?.[0] ?? new Error("XADD pipeline returned no results");
-    if (replicaAcks > 0) {
-      const acked = Number(results[results.length - 1]![1]);
-      if (acked < replicaAcks) throw new NotReplicatedError(acked, replicaAcks);
-    }
+    // WAIT is keyless, so it goes to the node of the XADDs before it and waits for their replication.
+    await execDurably(redis, pipeline, durability);
   };
   try {
     const outcomes = await Promise.allSettled(groupBySlot(redis, entries, (entry) => streamKey(prefix, entry.stream)).map(publish));

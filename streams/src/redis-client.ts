@@ -1,5 +1,5 @@
 import calculateSlot from "cluster-key-slot";
-import Redis, { Cluster, type ClusterOptions, type RedisOptions } from "ioredis";
+import Redis, { Cluster, type ChainableCommander, type ClusterOptions, type RedisOptions } from "ioredis";
 
 /** A connection to one Redis or to a Redis Cluster: the commands the platform uses exist on both. */
 export type RedisClient = Redis | Cluster;
@@ -156,4 +156,33 @@ export class NotReplicatedError extends Error {
     super(`write reached ${acked} of ${wanted} required replica(s) in time`);
     this.name = "NotReplicatedError";
   }
+}
+
+/** How a write is made durable: the replicas it must reach (`WAIT`) before it counts (0 skips WAIT), and how long WAIT waits. */
+export interface Durability {
+  replicaAcks: number;
+  replicaAckTimeoutMs: number;
+}
+
+/**
+ * Runs `pipeline` (writes of one slot) and, when `replicaAcks` > 0, a `WAIT` after them on the same node.
+ * Any failed command fails the whole (after refreshing the slot map on a redirection); fewer replica
+ * acknowledgements than asked is a {@link NotReplicatedError}. Returns the replies of the pipeline's own commands.
+ */
+export async function execDurably(
+  redis: RedisClient,
+  pipeline: ChainableCommander,
+  { replicaAcks, replicaAckTimeoutMs }: Durability,
+): Promise<unknown[]> {
+  const commands = pipeline.length;
+  if (replicaAcks > 0) pipeline.wait(replicaAcks, replicaAckTimeoutMs);
+  const results = (await pipeline.exec()) ?? [];
+  const failure = results.find(([error]) => error)?.[0];
+  if (failure) followRedirection(redis, failure);
+  if (failure || results.length !== commands + (replicaAcks > 0 ? 1 : 0)) throw failure ?? new Error("pipeline returned no results");
+  if (replicaAcks > 0) {
+    const acked = Number(results[commands]![1]);
+    if (acked < replicaAcks) throw new NotReplicatedError(acked, replicaAcks);
+  }
+  return results.slice(0, commands).map(([, reply]) => reply);
 }

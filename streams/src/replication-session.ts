@@ -1,8 +1,8 @@
 import type { Tracer } from "@opentelemetry/api";
 import type { ClientConfig } from "pg";
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-logical-replication";
-import { xaddEntries, type Durability, type OutboxEntry } from "./publisher";
-import type { RedisClient } from "./redis-client";
+import { xaddEntries, type OutboxEntry } from "./publisher";
+import type { Durability, RedisClient } from "./redis-client";
 import { bigIntToLsn, lsnToBigInt, OUTBOX_PUBLICATION } from "./slot";
 
 /** What a {@link ReplicationSession} needs. */
